@@ -14,6 +14,14 @@ export const ErrorCodes = {
   INTERNAL: { status: 500, message: 'An unexpected error; it has been logged.' },
 
   // --- edge (EDGE_*) ---
+  EDGE_BAD_TOKEN: {
+    status: 401,
+    message: 'The session token is missing, malformed, badly signed or for another edge.',
+  },
+  EDGE_TOKEN_EXPIRED: {
+    status: 401,
+    message: 'The session token has expired; ask the matchmaker for a new session.',
+  },
 
   // --- matchmaker (MM_*) ---
 
