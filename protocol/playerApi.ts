@@ -1,0 +1,103 @@
+import Type, { type Static } from 'typebox';
+
+/**
+ * The player-facing HTTP API (`/v1/...`), served by the matchmaker — and, in single-edge standalone
+ * mode, by an edge itself with the same shapes, so the player page works against either.
+ *
+ * Flow: GET /v1/games → POST /v1/candidates → player measures RTT to each candidate's `probeUrl`
+ * (several GETs, median; the probe answers 204 with no body) → POST /v1/sessions with the
+ * measurements → open `signalUrl` (WebSocket) with `?token=`. While playing, the player watches
+ * `GET /v1/sessions/:sessionId/events` (WebSocket on the matchmaker) for `moved` and `ended`.
+ */
+
+export const GameInfo = Type.Object({
+  id: Type.String({ minLength: 1, maxLength: 64, pattern: '^[a-z0-9][a-z0-9-]*$' }),
+  title: Type.String({ maxLength: 120 }),
+  description: Type.String({ maxLength: 2000 }),
+  width: Type.Integer({ minimum: 16, maximum: 7680 }),
+  height: Type.Integer({ minimum: 16, maximum: 4320 }),
+  fps: Type.Integer({ minimum: 1, maximum: 240 }),
+  /** Price per minute in ATH wei, decimal string. */
+  pricePerMinute: Type.String({ pattern: '^[0-9]{1,78}$' }),
+  /** Input devices the game reads. */
+  input: Type.Array(
+    Type.Union([
+      Type.Literal('keyboard'),
+      Type.Literal('mouse'),
+      Type.Literal('gamepad'),
+      Type.Literal('touch'),
+    ]),
+  ),
+});
+export type GameInfo = Static<typeof GameInfo>;
+
+export const ListGamesResponse = Type.Object({ games: Type.Array(GameInfo) });
+export type ListGamesResponse = Static<typeof ListGamesResponse>;
+
+export const CandidatesRequest = Type.Object({
+  gameId: Type.String({ minLength: 1, maxLength: 64 }),
+  /** Coarse location hint (e.g. from the page); the matchmaker also uses the client address. */
+  lat: Type.Optional(Type.Number({ minimum: -90, maximum: 90 })),
+  lon: Type.Optional(Type.Number({ minimum: -180, maximum: 180 })),
+  /** How many candidates to return (default 5). */
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 16 })),
+});
+export type CandidatesRequest = Static<typeof CandidatesRequest>;
+
+export const Candidate = Type.Object({
+  edgeId: Type.String(),
+  region: Type.String(),
+  /** URL the player GETs to measure RTT (204, no body, CORS open). */
+  probeUrl: Type.String(),
+  /** Price per minute in ATH wei after the regional multiplier, decimal string. */
+  pricePerMinute: Type.String(),
+  priceMultiplier: Type.Number(),
+  /** The matchmaker's predicted RTT in ms, if it has one. */
+  predictedRttMs: Type.Optional(Type.Number()),
+});
+export type Candidate = Static<typeof Candidate>;
+
+export const CandidatesResponse = Type.Object({ candidates: Type.Array(Candidate) });
+export type CandidatesResponse = Static<typeof CandidatesResponse>;
+
+export const RttMeasurement = Type.Object({
+  edgeId: Type.String({ maxLength: 128 }),
+  rttMs: Type.Number({ minimum: 0, maximum: 60_000 }),
+});
+export type RttMeasurement = Static<typeof RttMeasurement>;
+
+export const CreateSessionRequest = Type.Object({
+  gameId: Type.String({ minLength: 1, maxLength: 64 }),
+  measurements: Type.Array(RttMeasurement, { maxItems: 32 }),
+  /** Set when moving an existing session (failover); the old session's id. */
+  replaces: Type.Optional(Type.String({ maxLength: 128 })),
+});
+export type CreateSessionRequest = Static<typeof CreateSessionRequest>;
+
+export const SessionEdge = Type.Object({
+  edgeId: Type.String(),
+  region: Type.String(),
+  /** The edge's HTTP base URL. */
+  url: Type.String(),
+  /** The edge's signalling WebSocket URL; append `?token=<token>`. */
+  signalUrl: Type.String(),
+});
+export type SessionEdge = Static<typeof SessionEdge>;
+
+export const CreateSessionResponse = Type.Object({
+  sessionId: Type.String(),
+  gameId: Type.String(),
+  /** Session token (protocol/sessionToken.ts), verified by the edge. */
+  token: Type.String(),
+  /** Unix ms after which the token is no longer accepted for a new connection. */
+  expiresAt: Type.Integer(),
+  edge: SessionEdge,
+});
+export type CreateSessionResponse = Static<typeof CreateSessionResponse>;
+
+/** Messages on the session events WebSocket (matchmaker → player). */
+export const SessionEvent = Type.Union([
+  Type.Object({ type: Type.Literal('moved'), session: CreateSessionResponse, reason: Type.String() }),
+  Type.Object({ type: Type.Literal('ended'), reason: Type.String() }),
+]);
+export type SessionEvent = Static<typeof SessionEvent>;
