@@ -22,8 +22,38 @@ export const ErrorCodes = {
     status: 401,
     message: 'The session token has expired; ask the matchmaker for a new session.',
   },
+  EDGE_BAD_INPUT: { status: 400, message: 'An input data-channel message is malformed.' },
+  EDGE_BAD_MESSAGE: {
+    status: 400,
+    message: 'A signalling message is not JSON or does not match its schema.',
+  },
+  EDGE_BAD_SDP: { status: 400, message: 'The SDP offer or answer cannot be used.' },
+  EDGE_MESSAGE_TOO_LARGE: { status: 413, message: 'A signalling message is larger than 64 KiB.' },
+  EDGE_FLOOD: { status: 429, message: 'Too many signalling or input messages; the session was closed.' },
+  EDGE_FULL: { status: 503, message: 'The edge has no free session slot.' },
+  EDGE_SESSION_IN_USE: { status: 409, message: 'This session is already connected to the edge.' },
+  EDGE_UNKNOWN_GAME: { status: 404, message: 'The edge does not have this game.' },
+  EDGE_NO_ENCODER: { status: 503, message: 'No H.264 encoder works on this edge.' },
+  EDGE_ENCODER_FAILED: { status: 500, message: 'The video or audio encoder failed.' },
+  EDGE_PEER_FAILED: {
+    status: 502,
+    message: 'The WebRTC connection failed (ICE/DTLS failure or consent lost).',
+  },
+  EDGE_BAD_CONFIG: { status: 500, message: 'The edge configuration is invalid.' },
 
   // --- matchmaker (MM_*) ---
+  MM_BAD_SIGNATURE: { status: 401, message: 'The edge message is not signed by the edge it names.' },
+  MM_STALE_MESSAGE: { status: 400, message: 'The edge message was issued too long ago or in the future.' },
+  MM_REPLAY: { status: 409, message: 'This edge message (nonce) has been seen before.' },
+  MM_UNKNOWN_EDGE: { status: 404, message: 'No live edge with this id; register first.' },
+  MM_UNKNOWN_GAME: { status: 404, message: 'No such game in the catalogue.' },
+  MM_UNKNOWN_SESSION: { status: 404, message: 'No such session (it ended, expired or never existed).' },
+  MM_NOT_SESSION_EDGE: { status: 403, message: 'The session is allocated to another edge.' },
+  MM_NO_CAPACITY: { status: 503, message: 'No edge has a free slot for this game right now; retry shortly.' },
+  MM_BAD_API_KEY: { status: 401, message: 'Missing or unknown studio API key.' },
+  MM_FORBIDDEN: { status: 403, message: 'This game belongs to another studio.' },
+  MM_UNKNOWN_PACKAGE: { status: 404, message: 'No package with this sha256 has been uploaded.' },
+  MM_PACKAGE_MISMATCH: { status: 400, message: 'The uploaded package does not hash to the sha256 given.' },
 
   // --- contracts-client (CHAIN_*) ---
 } as const satisfies Record<string, { status: number; message: string }>;

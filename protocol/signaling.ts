@@ -1,0 +1,162 @@
+import Type, { type Static } from 'typebox';
+import { Check } from 'typebox/value';
+
+/**
+ * WebSocket signalling between the player and an edge: `GET {edgeUrl}/v1/signal?token=<session token>`.
+ * Messages are JSON text frames of at most `MAX_SIGNAL_MESSAGE_BYTES`; a larger one closes the socket
+ * with `SignalCloseCodes.TOO_LARGE`.
+ *
+ * Flow: the edge sends `session`, then `offer` (sendonly H.264 video, Opus audio and the negotiated
+ * `input` data channel, see protocol/input.ts); the player answers with `answer`; both sides trickle
+ * `candidate`s (a `null` candidate means end of candidates). Control while playing: `keyframe`,
+ * `bitrate`, `resize`, `ping` (answered by `pong` with the same `t`), `end`. The edge ends the session
+ * with `ended` and closes the socket with `SignalCloseCodes.ENDED` (1000).
+ */
+
+/** Largest signalling message accepted, in bytes (64 KiB). */
+export const MAX_SIGNAL_MESSAGE_BYTES = 64 * 1024;
+
+/** WebSocket close codes the edge uses on the signalling socket. */
+export const SignalCloseCodes = {
+  /** Session ended normally (by either side, or by the edge operator). */
+  ENDED: 1000,
+  /** Edge shutting down. */
+  GOING_AWAY: 1001,
+  /** A message that is not JSON or does not match the schema, or an SDP the edge cannot use. */
+  BAD_MESSAGE: 4400,
+  /** Session token missing, malformed, badly signed, for another edge, or expired. */
+  BAD_TOKEN: 4401,
+  /** The token's session is already connected on this edge. */
+  SESSION_IN_USE: 4403,
+  /** The edge has no free slot. */
+  EDGE_FULL: 4409,
+  /** A message larger than MAX_SIGNAL_MESSAGE_BYTES. */
+  TOO_LARGE: 4413,
+  /** Too many messages (signalling or input) in a short time. */
+  FLOOD: 4429,
+  /** WebRTC failed: ICE/DTLS failure or consent lost. */
+  PEER_FAILED: 4408,
+  /** Something unexpected on the edge (encoder failure etc.). */
+  INTERNAL: 4500,
+} as const;
+export type SignalCloseCode = (typeof SignalCloseCodes)[keyof typeof SignalCloseCodes];
+
+const Sdp = Type.String({ minLength: 1, maxLength: 60_000 });
+const CandidateFields = {
+  /** ICE candidate line (`candidate:...`), or null for end of candidates. */
+  candidate: Type.Union([Type.String({ maxLength: 1024 }), Type.Null()]),
+  sdpMid: Type.Optional(Type.Union([Type.String({ maxLength: 64 }), Type.Null()])),
+  sdpMLineIndex: Type.Optional(Type.Union([Type.Integer({ minimum: 0, maximum: 64 }), Type.Null()])),
+};
+
+// --- edge → player ---
+
+/** First message: what the session plays and how it is encoded. */
+export const SessionMessage = Type.Object({
+  type: Type.Literal('session'),
+  sessionId: Type.String(),
+  gameId: Type.String(),
+  width: Type.Integer(),
+  height: Type.Integer(),
+  fps: Type.Integer(),
+  /** The H.264 encoder in use, e.g. 'libx264' or 'h264_nvenc'. */
+  encoder: Type.String(),
+});
+export type SessionMessage = Static<typeof SessionMessage>;
+
+export const OfferMessage = Type.Object({ type: Type.Literal('offer'), sdp: Sdp });
+export type OfferMessage = Static<typeof OfferMessage>;
+
+export const CandidateMessage = Type.Object({ type: Type.Literal('candidate'), ...CandidateFields });
+export type CandidateMessage = Static<typeof CandidateMessage>;
+
+export const PongMessage = Type.Object({ type: Type.Literal('pong'), t: Type.Number() });
+export type PongMessage = Static<typeof PongMessage>;
+
+export const ErrorMessage = Type.Object({
+  type: Type.Literal('error'),
+  /** A code from protocol/errors.ts. */
+  code: Type.String(),
+  message: Type.String(),
+});
+export type ErrorMessage = Static<typeof ErrorMessage>;
+
+export const EndedMessage = Type.Object({ type: Type.Literal('ended'), reason: Type.String() });
+export type EndedMessage = Static<typeof EndedMessage>;
+
+export const EdgeMessage = Type.Union([
+  SessionMessage,
+  OfferMessage,
+  CandidateMessage,
+  PongMessage,
+  ErrorMessage,
+  EndedMessage,
+]);
+export type EdgeMessage = Static<typeof EdgeMessage>;
+
+// --- player → edge ---
+
+export const AnswerMessage = Type.Object({ type: Type.Literal('answer'), sdp: Sdp });
+export type AnswerMessage = Static<typeof AnswerMessage>;
+
+/** Ask for a keyframe now (e.g. after a decode error). */
+export const KeyframeMessage = Type.Object({ type: Type.Literal('keyframe') });
+export type KeyframeMessage = Static<typeof KeyframeMessage>;
+
+/** Set the video target bitrate (kbit/s); the edge clamps it to its configured range. */
+export const BitrateMessage = Type.Object({
+  type: Type.Literal('bitrate'),
+  kbps: Type.Integer({ minimum: 100, maximum: 100_000 }),
+});
+export type BitrateMessage = Static<typeof BitrateMessage>;
+
+/** Ask for another output size (even numbers; the game keeps rendering at its size and is scaled). */
+export const ResizeMessage = Type.Object({
+  type: Type.Literal('resize'),
+  width: Type.Integer({ minimum: 16, maximum: 7680, multipleOf: 2 }),
+  height: Type.Integer({ minimum: 16, maximum: 4320, multipleOf: 2 }),
+});
+export type ResizeMessage = Static<typeof ResizeMessage>;
+
+/** Signalling round trip; the edge answers `pong` with the same `t`. */
+export const PingMessage = Type.Object({ type: Type.Literal('ping'), t: Type.Number() });
+export type PingMessage = Static<typeof PingMessage>;
+
+/** The player ends the session. */
+export const EndMessage = Type.Object({ type: Type.Literal('end') });
+export type EndMessage = Static<typeof EndMessage>;
+
+export const PlayerMessage = Type.Union([
+  AnswerMessage,
+  CandidateMessage,
+  KeyframeMessage,
+  BitrateMessage,
+  ResizeMessage,
+  PingMessage,
+  EndMessage,
+]);
+export type PlayerMessage = Static<typeof PlayerMessage>;
+
+/** Parses a player → edge message; returns undefined when it is not JSON or does not match the schema. */
+export function parsePlayerMessage(text: string): PlayerMessage | undefined {
+  return parseWith(PlayerMessage, text);
+}
+
+/** Parses an edge → player message; returns undefined when it is not JSON or does not match the schema. */
+export function parseEdgeMessage(text: string): EdgeMessage | undefined {
+  return parseWith(EdgeMessage, text);
+}
+
+function parseWith<T extends typeof PlayerMessage | typeof EdgeMessage>(
+  schema: T,
+  text: string,
+): Static<T> | undefined {
+  if (text.length > MAX_SIGNAL_MESSAGE_BYTES) return undefined;
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  return Check(schema, value) ? (value as Static<T>) : undefined;
+}
