@@ -1,0 +1,261 @@
+import Type, { type Static } from 'typebox';
+import { type Address, type Hex, hashTypedData, type LocalAccount, recoverTypedDataAddress } from 'viem';
+import { FarplayError } from './errors.js';
+import { GameInfo } from './playerApi.js';
+
+/**
+ * Edge ↔ matchmaker control messages, signed by the edge's node key (secp256k1; its address is
+ * the edge id) as EIP-712 typed data: registration, heartbeat and session start/end reports.
+ * Each carries `issuedAt` (unix ms) and a random 32-byte `nonce`; the matchmaker refuses a message
+ * older than its freshness window or whose nonce it has seen (replay).
+ *
+ * JSON form: `{ payload, signature }` with the payload's fields as below. Coordinates are JSON
+ * numbers on the wire and signed as integer micro-degrees (`Math.round(deg * 1e6)`);
+ * `encodeHeadroom` is signed as integer thousandths.
+ */
+
+/** EIP-712 domain of every edge control message (off-chain: no chainId, no contract). */
+export const edgeControlDomain = { name: 'Farplay Matchmaker', version: '1' } as const;
+
+/** EIP-712 types of the edge control messages. */
+export const edgeControlTypes = {
+  Game: [
+    { name: 'id', type: 'string' },
+    { name: 'title', type: 'string' },
+    { name: 'description', type: 'string' },
+    { name: 'width', type: 'uint32' },
+    { name: 'height', type: 'uint32' },
+    { name: 'fps', type: 'uint32' },
+    { name: 'pricePerMinute', type: 'uint256' },
+    { name: 'input', type: 'string[]' },
+  ],
+  EdgeRegistration: [
+    { name: 'edge', type: 'address' },
+    { name: 'region', type: 'string' },
+    { name: 'latE6', type: 'int32' },
+    { name: 'lonE6', type: 'int32' },
+    { name: 'gpu', type: 'string' },
+    { name: 'encoders', type: 'string[]' },
+    { name: 'capacity', type: 'uint32' },
+    { name: 'pricePerMinute', type: 'uint256' },
+    { name: 'version', type: 'string' },
+    { name: 'publicUrl', type: 'string' },
+    { name: 'games', type: 'Game[]' },
+    { name: 'issuedAt', type: 'uint64' },
+    { name: 'nonce', type: 'bytes32' },
+  ],
+  EdgeHeartbeat: [
+    { name: 'edge', type: 'address' },
+    { name: 'activeSessions', type: 'uint32' },
+    { name: 'freeSlots', type: 'uint32' },
+    { name: 'encodeHeadroomMilli', type: 'uint32' },
+    { name: 'issuedAt', type: 'uint64' },
+    { name: 'nonce', type: 'bytes32' },
+  ],
+  EdgeSessionReport: [
+    { name: 'edge', type: 'address' },
+    { name: 'sessionId', type: 'string' },
+    { name: 'event', type: 'string' },
+    { name: 'reason', type: 'string' },
+    { name: 'issuedAt', type: 'uint64' },
+    { name: 'nonce', type: 'bytes32' },
+  ],
+} as const;
+
+const AddressString = Type.String({ pattern: '^0x[0-9a-fA-F]{40}$' });
+const NonceString = Type.String({ pattern: '^0x[0-9a-fA-F]{64}$' });
+const SignatureString = Type.String({ pattern: '^0x[0-9a-fA-F]{130}$' });
+const IssuedAt = Type.Integer({ minimum: 0, maximum: 8_640_000_000_000_000 });
+
+/** What an edge tells the matchmaker about itself. */
+export const EdgeRegistrationPayload = Type.Object(
+  {
+    edge: AddressString,
+    region: Type.String({ minLength: 1, maxLength: 64, pattern: '^[a-z0-9][a-z0-9-]*$' }),
+    lat: Type.Number({ minimum: -90, maximum: 90 }),
+    lon: Type.Number({ minimum: -180, maximum: 180 }),
+    gpu: Type.String({ maxLength: 128 }),
+    /** FFmpeg encoders that really opened on this machine, e.g. ['h264_nvenc', 'libx264']. */
+    encoders: Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { maxItems: 16 }),
+    capacity: Type.Integer({ minimum: 0, maximum: 10_000 }),
+    /** ATH wei per minute, decimal string. */
+    pricePerMinute: Type.String({ pattern: '^[0-9]{1,30}$' }),
+    version: Type.String({ maxLength: 64 }),
+    /** The edge's public HTTP base URL (probe at `${publicUrl}/v1/probe`). */
+    publicUrl: Type.String({ minLength: 1, maxLength: 512, pattern: '^https?://' }),
+    /** Built-in games this edge runs. */
+    games: Type.Array(GameInfo, { maxItems: 64 }),
+    issuedAt: IssuedAt,
+    nonce: NonceString,
+  },
+  { additionalProperties: false },
+);
+export type EdgeRegistrationPayload = Static<typeof EdgeRegistrationPayload>;
+
+/** Load an edge reports every few seconds. */
+export const EdgeHeartbeatPayload = Type.Object(
+  {
+    edge: AddressString,
+    activeSessions: Type.Integer({ minimum: 0, maximum: 100_000 }),
+    freeSlots: Type.Integer({ minimum: 0, maximum: 100_000 }),
+    /** Spare encode capacity, in streams (fractional); signed as thousandths. */
+    encodeHeadroom: Type.Number({ minimum: 0, maximum: 1_000_000 }),
+    issuedAt: IssuedAt,
+    nonce: NonceString,
+  },
+  { additionalProperties: false },
+);
+export type EdgeHeartbeatPayload = Static<typeof EdgeHeartbeatPayload>;
+
+/** An edge reporting that a session started (reservation → active) or ended (slot released). */
+export const EdgeSessionReportPayload = Type.Object(
+  {
+    edge: AddressString,
+    sessionId: Type.String({ minLength: 1, maxLength: 128 }),
+    event: Type.Union([Type.Literal('started'), Type.Literal('ended')]),
+    reason: Type.String({ maxLength: 256 }),
+    issuedAt: IssuedAt,
+    nonce: NonceString,
+  },
+  { additionalProperties: false },
+);
+export type EdgeSessionReportPayload = Static<typeof EdgeSessionReportPayload>;
+
+export const SignedEdgeRegistration = Type.Object({
+  payload: EdgeRegistrationPayload,
+  signature: SignatureString,
+});
+export type SignedEdgeRegistration = Static<typeof SignedEdgeRegistration>;
+export const SignedEdgeHeartbeat = Type.Object({ payload: EdgeHeartbeatPayload, signature: SignatureString });
+export type SignedEdgeHeartbeat = Static<typeof SignedEdgeHeartbeat>;
+export const SignedEdgeSessionReport = Type.Object({
+  payload: EdgeSessionReportPayload,
+  signature: SignatureString,
+});
+export type SignedEdgeSessionReport = Static<typeof SignedEdgeSessionReport>;
+
+function registrationMessage(p: EdgeRegistrationPayload) {
+  return {
+    edge: p.edge as Address,
+    region: p.region,
+    latE6: Math.round(p.lat * 1e6),
+    lonE6: Math.round(p.lon * 1e6),
+    gpu: p.gpu,
+    encoders: p.encoders,
+    capacity: p.capacity,
+    pricePerMinute: BigInt(p.pricePerMinute),
+    version: p.version,
+    publicUrl: p.publicUrl,
+    games: p.games.map((g) => ({
+      id: g.id,
+      title: g.title,
+      description: g.description,
+      width: g.width,
+      height: g.height,
+      fps: g.fps,
+      pricePerMinute: BigInt(g.pricePerMinute),
+      input: [...g.input],
+    })),
+    issuedAt: BigInt(p.issuedAt),
+    nonce: p.nonce as Hex,
+  };
+}
+
+function heartbeatMessage(p: EdgeHeartbeatPayload) {
+  return {
+    edge: p.edge as Address,
+    activeSessions: p.activeSessions,
+    freeSlots: p.freeSlots,
+    encodeHeadroomMilli: Math.round(p.encodeHeadroom * 1000),
+    issuedAt: BigInt(p.issuedAt),
+    nonce: p.nonce as Hex,
+  };
+}
+
+function sessionReportMessage(p: EdgeSessionReportPayload) {
+  return {
+    edge: p.edge as Address,
+    sessionId: p.sessionId,
+    event: p.event,
+    reason: p.reason,
+    issuedAt: BigInt(p.issuedAt),
+    nonce: p.nonce as Hex,
+  };
+}
+
+type Kind = 'EdgeRegistration' | 'EdgeHeartbeat' | 'EdgeSessionReport';
+type PayloadOf<K extends Kind> = K extends 'EdgeRegistration'
+  ? EdgeRegistrationPayload
+  : K extends 'EdgeHeartbeat'
+    ? EdgeHeartbeatPayload
+    : EdgeSessionReportPayload;
+
+function typedData<K extends Kind>(kind: K, payload: PayloadOf<K>) {
+  const message =
+    kind === 'EdgeRegistration'
+      ? registrationMessage(payload as EdgeRegistrationPayload)
+      : kind === 'EdgeHeartbeat'
+        ? heartbeatMessage(payload as EdgeHeartbeatPayload)
+        : sessionReportMessage(payload as EdgeSessionReportPayload);
+  return { domain: edgeControlDomain, types: edgeControlTypes, primaryType: kind, message } as const;
+}
+
+/** Signs an edge control message with the edge's node key. */
+export async function signEdgeMessage<K extends Kind>(
+  account: LocalAccount,
+  kind: K,
+  payload: PayloadOf<K>,
+): Promise<Hex> {
+  // biome-ignore lint/suspicious/noExplicitAny: the three typed-data shapes are checked by the builders above
+  return account.signTypedData(typedData(kind, payload) as any);
+}
+
+/** EIP-712 digest of an edge control message (used as its replay key). */
+export function edgeMessageDigest<K extends Kind>(kind: K, payload: PayloadOf<K>): Hex {
+  // biome-ignore lint/suspicious/noExplicitAny: see signEdgeMessage
+  return hashTypedData(typedData(kind, payload) as any);
+}
+
+export interface VerifyEdgeMessageParameters<K extends Kind> {
+  kind: K;
+  payload: PayloadOf<K>;
+  signature: string;
+  /** Now, unix ms (default: the clock). */
+  now?: number;
+  /** Largest age (and future skew) accepted, ms (default 60 000). */
+  maxAgeMs?: number;
+}
+
+/**
+ * Verifies an edge control message: fresh (`issuedAt` within `maxAgeMs` of now) and signed by the
+ * key of `payload.edge`. Throws FarplayError `MM_STALE_MESSAGE` or `MM_BAD_SIGNATURE`.
+ * Replay (a nonce seen before) is the store's job: it claims `payload.nonce` atomically.
+ */
+export async function verifyEdgeMessage<K extends Kind>(parameters: VerifyEdgeMessageParameters<K>): Promise<void> {
+  const { kind, payload, signature } = parameters;
+  const now = parameters.now ?? Date.now();
+  const maxAge = parameters.maxAgeMs ?? 60_000;
+  if (Math.abs(now - payload.issuedAt) > maxAge) {
+    throw new FarplayError('MM_STALE_MESSAGE', `${kind} issuedAt is more than ${maxAge} ms from now`, {
+      details: { issuedAt: payload.issuedAt, now },
+    });
+  }
+  let recovered: Address;
+  try {
+    recovered = await recoverTypedDataAddress({
+      // biome-ignore lint/suspicious/noExplicitAny: see signEdgeMessage
+      ...(typedData(kind, payload) as any),
+      signature: signature as Hex,
+    });
+  } catch (cause) {
+    throw new FarplayError('MM_BAD_SIGNATURE', `${kind} signature is malformed`, { cause });
+  }
+  if (recovered.toLowerCase() !== payload.edge.toLowerCase()) {
+    throw new FarplayError('MM_BAD_SIGNATURE', `${kind} is not signed by ${payload.edge}`);
+  }
+}
+
+/** A random 32-byte nonce as 0x-hex. */
+export function randomNonce(): Hex {
+  return `0x${Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString('hex')}`;
+}
