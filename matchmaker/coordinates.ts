@@ -1,0 +1,208 @@
+import type { StoredCoordinate } from './store/MatchmakerStore.js';
+
+/**
+ * Network coordinates: Vivaldi (Dabek et al., SIGCOMM 2004) in 3-D Euclidean space plus a height
+ * (the access-link delay), predicted RTT = ‖a.v − b.v‖ + a.h + b.h.
+ *
+ * Matchmaker twist: an edge's coordinate starts from its geography (a point on a sphere whose
+ * chord distances approximate fibre RTT), so an edge nobody has probed yet is still ranked sensibly;
+ * every player measurement then refines it. A player's coordinate is solved per request from its
+ * measurements to edges whose coordinates are known (edges held fixed).
+ */
+export type Coordinate = StoredCoordinate;
+
+/** Dimensions of the Euclidean part. */
+export const DIMENSIONS = 3;
+/** ms of RTT per km of great-circle distance (light in fibre, ×~1.5 path inflation, both ways). */
+export const RTT_MS_PER_KM = 1 / 66;
+const EARTH_RADIUS_KM = 6371;
+const MIN_HEIGHT_MS = 0.1;
+
+export interface VivaldiParameters {
+  /** Coordinate step constant cc (default 0.25). */
+  cc?: number;
+  /** Error smoothing constant ce (default 0.25). */
+  ce?: number;
+}
+
+/** Predicted RTT between two coordinates, ms. */
+export function predictRtt(a: Coordinate, b: Coordinate): number {
+  let sum = 0;
+  for (let i = 0; i < a.v.length; i++) {
+    const d = (a.v[i] ?? 0) - (b.v[i] ?? 0);
+    sum += d * d;
+  }
+  return Math.sqrt(sum) + a.h + b.h;
+}
+
+/** A coordinate at the origin with full uncertainty. */
+export function originCoordinate(dimensions = DIMENSIONS): Coordinate {
+  return { v: new Array(dimensions).fill(0), h: MIN_HEIGHT_MS, e: 1 };
+}
+
+/** The coordinate geography suggests for a point: on a sphere of radius R_earth × RTT_MS_PER_KM. */
+export function geoCoordinate(lat: number, lon: number, heightMs = 2): Coordinate {
+  const r = EARTH_RADIUS_KM * RTT_MS_PER_KM;
+  const phi = (lat * Math.PI) / 180;
+  const lambda = (lon * Math.PI) / 180;
+  return {
+    v: [r * Math.cos(phi) * Math.cos(lambda), r * Math.cos(phi) * Math.sin(lambda), r * Math.sin(phi)],
+    h: heightMs,
+    e: 0.6,
+  };
+}
+
+function randomUnit(dimensions: number, random: () => number): number[] {
+  const u = Array.from({ length: dimensions }, () => random() - 0.5);
+  const n = Math.hypot(...u) || 1;
+  return u.map((x) => x / n);
+}
+
+/**
+ * One Vivaldi step: moves `local` (in place) towards agreement with one RTT sample to `remote`.
+ * `remoteWeight` scales how much `remote` is trusted (1 = as given by error estimates).
+ */
+export function vivaldiUpdate(
+  local: Coordinate,
+  remote: Coordinate,
+  rttMs: number,
+  parameters: VivaldiParameters = {},
+  random: () => number = Math.random,
+): void {
+  if (!(rttMs > 0) || !Number.isFinite(rttMs)) return;
+  const cc = parameters.cc ?? 0.25;
+  const ce = parameters.ce ?? 0.25;
+  const w = local.e / (local.e + remote.e || 1);
+  const predicted = predictRtt(local, remote);
+  const relativeError = Math.abs(predicted - rttMs) / rttMs;
+  local.e = Math.min(1.5, relativeError * ce * w + local.e * (1 - ce * w));
+  const delta = cc * w;
+  const force = delta * (rttMs - predicted);
+  // Unit vector from remote to local, height included (Dabek et al. §5.3).
+  const diff = local.v.map((x, i) => x - (remote.v[i] ?? 0));
+  let norm = Math.hypot(...diff);
+  const direction = norm > 1e-9 ? diff.map((d) => d / norm) : randomUnit(local.v.length, random);
+  if (norm <= 1e-9) norm = 0;
+  const heightSum = local.h + remote.h;
+  const total = norm + heightSum || 1;
+  for (let i = 0; i < local.v.length; i++) {
+    local.v[i] = (local.v[i] ?? 0) + force * (direction[i] ?? 0) * (norm > 0 ? norm / total : 1);
+  }
+  local.h = Math.max(MIN_HEIGHT_MS, local.h + (force * heightSum) / total);
+}
+
+export interface Anchor {
+  coordinate: Coordinate;
+  rttMs: number;
+}
+
+/**
+ * Solves a player's coordinate from RTTs to anchors whose coordinates are fixed (edges): starts at
+ * `initial` (geography) or near the closest anchor, then iterates Vivaldi steps with a shrinking step.
+ * The result's `e` is the median relative residual of the fit.
+ */
+export function solveCoordinate(
+  anchors: Anchor[],
+  initial?: Coordinate,
+  random: () => number = Math.random,
+): Coordinate {
+  const usable = anchors.filter((a) => a.rttMs > 0 && Number.isFinite(a.rttMs));
+  if (usable.length === 0) return initial ? structuredClone(initial) : originCoordinate();
+  let start: Coordinate;
+  if (initial) start = structuredClone(initial);
+  else {
+    const nearest = usable.reduce((a, b) => (b.rttMs < a.rttMs ? b : a));
+    start = {
+      v: nearest.coordinate.v.map((x) => x + (random() - 0.5) * 0.1),
+      h: Math.max(MIN_HEIGHT_MS, nearest.rttMs / 2),
+      e: 1,
+    };
+  }
+  const iterations = 40;
+  for (let it = 0; it < iterations; it++) {
+    const cc = 0.5 * (1 - it / iterations) + 0.05;
+    for (const a of usable) {
+      start.e = 1;
+      vivaldiUpdate(start, { ...a.coordinate, e: 0.000001 }, a.rttMs, { cc, ce: 0 }, random);
+    }
+  }
+  const residuals = usable
+    .map((a) => Math.abs(predictRtt(start, a.coordinate) - a.rttMs) / a.rttMs)
+    .sort((x, y) => x - y);
+  start.e = Math.min(1, Math.max(0.05, residuals[Math.floor(residuals.length / 2)] ?? 1));
+  return start;
+}
+
+/**
+ * The coordinates of all edges this matchmaker instance knows: seeded from geography, refined by every
+ * player measurement (`observe`), shared through the store (`dirty` ones are flushed periodically).
+ */
+export class CoordinateModel {
+  readonly #coordinates = new Map<string, Coordinate>();
+  readonly #dirty = new Set<string>();
+  readonly #random: () => number;
+  /** Step constant for edge refinement: small, a player's fit is noisy (default 0.05). */
+  readonly edgeCc: number;
+
+  constructor(options: { random?: () => number; edgeCc?: number } = {}) {
+    this.#random = options.random ?? Math.random;
+    this.edgeCc = options.edgeCc ?? 0.05;
+  }
+
+  /** The edge's coordinate, seeded from its geography the first time. */
+  ensure(edgeId: string, lat: number, lon: number): Coordinate {
+    let c = this.#coordinates.get(edgeId);
+    if (!c) {
+      c = geoCoordinate(lat, lon);
+      this.#coordinates.set(edgeId, c);
+    }
+    return c;
+  }
+
+  get(edgeId: string): Coordinate | undefined {
+    return this.#coordinates.get(edgeId);
+  }
+
+  /** Solves the player's coordinate from its measurements, then refines each measured edge. */
+  observe(measurements: { edgeId: string; rttMs: number }[], initial?: Coordinate): Coordinate | undefined {
+    const anchors: (Anchor & { edgeId: string })[] = [];
+    for (const m of measurements) {
+      const c = this.#coordinates.get(m.edgeId);
+      if (c && m.rttMs > 0) anchors.push({ edgeId: m.edgeId, coordinate: c, rttMs: m.rttMs });
+    }
+    if (anchors.length === 0) return initial;
+    const player = solveCoordinate(anchors, initial, this.#random);
+    // Refining edges from a fit of one or two points would only echo the fit back.
+    if (anchors.length >= 3) {
+      for (const a of anchors) {
+        vivaldiUpdate(a.coordinate, player, a.rttMs, { cc: this.edgeCc, ce: 0.1 }, this.#random);
+        this.#dirty.add(a.edgeId);
+      }
+    }
+    return player;
+  }
+
+  /** Takes the coordinates changed since the last call (for the store). */
+  takeDirty(): Record<string, Coordinate> {
+    const out: Record<string, Coordinate> = {};
+    for (const id of this.#dirty) {
+      const c = this.#coordinates.get(id);
+      if (c) out[id] = structuredClone(c);
+    }
+    this.#dirty.clear();
+    return out;
+  }
+
+  /** Adopts coordinates other instances refined (ours pending a flush win). */
+  merge(remote: Record<string, Coordinate>): void {
+    for (const [id, c] of Object.entries(remote)) {
+      if (this.#dirty.has(id)) continue;
+      this.#coordinates.set(id, structuredClone(c));
+    }
+  }
+
+  forget(edgeId: string): void {
+    this.#coordinates.delete(edgeId);
+    this.#dirty.delete(edgeId);
+  }
+}

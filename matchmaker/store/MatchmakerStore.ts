@@ -1,0 +1,147 @@
+import type { GameInfo, RttMeasurement, SessionEvent } from '../../protocol/playerApi.js';
+
+/** What the matchmaker knows about an edge from its signed registration; `id` is its lower-case address. */
+export interface EdgeRecord {
+  id: string;
+  region: string;
+  lat: number;
+  lon: number;
+  gpu: string;
+  encoders: string[];
+  capacity: number;
+  /** ATH wei per minute, decimal string. */
+  pricePerMinute: string;
+  version: string;
+  publicUrl: string;
+  games: GameInfo[];
+  /** Unix ms of the registration. */
+  registeredAt: number;
+}
+
+/** Load from the edge's last heartbeat. */
+export interface EdgeLoad {
+  activeSessions: number;
+  freeSlots: number;
+  encodeHeadroom: number;
+  /** Unix ms the heartbeat was received. */
+  at: number;
+}
+
+/** A live edge with its last load and how many of its slots the matchmaker holds (reserved + active). */
+export interface EdgeState {
+  edge: EdgeRecord;
+  load: EdgeLoad | null;
+  usedSlots: number;
+}
+
+/** Network coordinate (Vivaldi with height), as stored and shared between instances. */
+export interface StoredCoordinate {
+  v: number[];
+  h: number;
+  e: number;
+}
+
+/** What the matchmaker keeps about the player of a session, to re-allocate it on failover. */
+export interface PlayerContext {
+  measurements: RttMeasurement[];
+  coordinate?: StoredCoordinate;
+  lat?: number;
+  lon?: number;
+}
+
+/** Session data the allocator writes; the store adds edgeId, state and createdAt. */
+export interface SessionData {
+  sessionId: string;
+  gameId: string;
+  player: PlayerContext;
+}
+
+export interface SessionRecord extends SessionData {
+  edgeId: string;
+  /** `reserved` until the edge reports the start; a reservation expires, an active session does not. */
+  state: 'reserved' | 'active';
+}
+
+/** A game published by a studio. */
+export interface PublishedGame {
+  game: GameInfo;
+  /** e.g. 'builtin:<name>' (an edge's built-in game) or 'package' (runs `command` from the package). */
+  runtime: string;
+  command?: string;
+  packageSha256?: string;
+  studio: string;
+  publishedAt: number;
+}
+
+/** A session event addressed to the players watching `sessionId` (on any matchmaker instance). */
+export interface StoreEvent {
+  sessionId: string;
+  event: SessionEvent;
+}
+
+/** An edge the store declared dead (liveness expired) with the sessions it held, now released. */
+export interface DeadEdge {
+  edgeId: string;
+  sessions: SessionRecord[];
+}
+
+export interface ReserveParameters {
+  /** Edge ids in order of preference; the first live one with a free slot gets the session. */
+  candidates: string[];
+  session: SessionData;
+  /** How long the slot is held before the edge reports the start, ms. */
+  reservationTtlMs: number;
+}
+
+/**
+ * The matchmaker's whole shared state. Every multi-key change is atomic (one critical section in
+ * memory, one Lua script in Redis), so several matchmaker instances on one Redis never double-book.
+ */
+export interface MatchmakerStore {
+  readonly kind: 'memory' | 'redis';
+  /** Registers or re-registers an edge and marks it live for `ttlMs`; 'replay' if the nonce was seen. */
+  putEdge(edge: EdgeRecord, nonce: string, ttlMs: number, nonceTtlMs: number): Promise<'ok' | 'replay'>;
+  /** Records load and extends liveness; 'unknown' if the edge is not registered (or was declared dead). */
+  heartbeat(
+    edgeId: string,
+    load: EdgeLoad,
+    nonce: string,
+    ttlMs: number,
+    nonceTtlMs: number,
+  ): Promise<'ok' | 'replay' | 'unknown'>;
+  /** Claims a one-time nonce of an edge message; false if seen before. */
+  claimNonce(edgeId: string, nonce: string, ttlMs: number): Promise<boolean>;
+  /** All live edges. */
+  listEdges(): Promise<EdgeState[]>;
+  /** Ids of live edges within `radiusKm` of a point, nearest first. */
+  edgesNear(lat: number, lon: number, radiusKm: number, limit: number): Promise<string[]>;
+  /** Atomically reserves a slot on the first candidate with room; null if none has. */
+  reserve(parameters: ReserveParameters): Promise<SessionRecord | null>;
+  /** Reservation → active, reported by the session's edge. */
+  activate(sessionId: string, edgeId: string): Promise<'ok' | 'unknown' | 'wrong-edge'>;
+  /** Ends a session and frees its slot; with `edgeId`, only if the session is on that edge. */
+  release(sessionId: string, edgeId?: string): Promise<SessionRecord | 'unknown' | 'wrong-edge'>;
+  getSession(sessionId: string): Promise<SessionRecord | null>;
+  /** Removes edges whose liveness expired, releasing their slots; each dead edge is returned to exactly one caller. */
+  reapDeadEdges(): Promise<DeadEdge[]>;
+  /** Counts allocation requests per region (for pricing). */
+  addDemand(counts: Record<string, number>): Promise<void>;
+  /** Requests per region over the last `windowMs`. */
+  demand(regions: string[], windowMs: number): Promise<Record<string, number>>;
+  putCoordinates(coordinates: Record<string, StoredCoordinate>): Promise<void>;
+  getCoordinates(): Promise<Record<string, StoredCoordinate>>;
+  /** Publishes a game; 'forbidden' if its id belongs to another studio. */
+  putGame(game: PublishedGame): Promise<'ok' | 'forbidden'>;
+  listGames(): Promise<PublishedGame[]>;
+  /** Delivers a session event to every instance's subscribers. */
+  publish(event: StoreEvent): Promise<void>;
+  /** Subscribes to session events; returns the unsubscribe function. */
+  subscribe(listener: (event: StoreEvent) => void): () => void;
+  readonly closed: boolean;
+  close(): Promise<void>;
+}
+
+/** Demand is counted in buckets of this many ms. */
+export const DEMAND_BUCKET_MS = 10_000;
+/** Score of an active session in a slot set: it never expires by time. */
+export const ACTIVE_SLOT_SCORE = 9e15;

@@ -1,0 +1,239 @@
+import { EventEmitter } from 'node:events';
+import {
+  DEMAND_BUCKET_MS,
+  type DeadEdge,
+  type EdgeLoad,
+  type EdgeRecord,
+  type EdgeState,
+  type MatchmakerStore,
+  type PublishedGame,
+  type ReserveParameters,
+  type SessionRecord,
+  type StoreEvent,
+  type StoredCoordinate,
+} from './MatchmakerStore.js';
+import { haversineKm } from '../geo.js';
+
+export interface MemoryStoreOptions {
+  /** Clock, unix ms (default Date.now); tests move it. */
+  now?: () => number;
+}
+
+/**
+ * The in-process store (the default: `npm start` needs nothing else). Every method runs to completion
+ * without awaiting in the middle, which makes each change atomic in one process.
+ */
+export function createMemoryStore(options: MemoryStoreOptions = {}): MatchmakerStore {
+  const now = options.now ?? Date.now;
+  const edges = new Map<string, { edge: EdgeRecord; deadline: number; load: EdgeLoad | null }>();
+  /** edgeId → sessionId → expiry (ms; ACTIVE = Infinity). */
+  const slots = new Map<string, Map<string, number>>();
+  const sessions = new Map<string, { record: SessionRecord; expiresAt: number }>();
+  const nonces = new Map<string, number>();
+  const demandBuckets = new Map<string, number>();
+  const coordinates = new Map<string, StoredCoordinate>();
+  const games = new Map<string, PublishedGame>();
+  const events = new EventEmitter();
+  events.setMaxListeners(0);
+  let closed = false;
+  let lastSweep = 0;
+
+  function sweepNonces(t: number): void {
+    if (t - lastSweep < 5_000) return;
+    lastSweep = t;
+    for (const [key, expiry] of nonces) if (expiry <= t) nonces.delete(key);
+    for (const [key, s] of sessions) if (s.expiresAt <= t) sessions.delete(key);
+    const oldest = Math.floor(t / DEMAND_BUCKET_MS) - 60;
+    for (const key of demandBuckets.keys()) {
+      if (Number(key.slice(key.lastIndexOf('|') + 1)) < oldest) demandBuckets.delete(key);
+    }
+  }
+
+  function claim(key: string, ttlMs: number, t: number): boolean {
+    sweepNonces(t);
+    const expiry = nonces.get(key);
+    if (expiry !== undefined && expiry > t) return false;
+    nonces.set(key, t + ttlMs);
+    return true;
+  }
+
+  function liveSlots(edgeId: string, t: number): Map<string, number> {
+    let m = slots.get(edgeId);
+    if (!m) {
+      m = new Map();
+      slots.set(edgeId, m);
+    }
+    for (const [sid, expiry] of m) if (expiry <= t) m.delete(sid);
+    return m;
+  }
+
+  function isLive(edgeId: string, t: number): boolean {
+    const e = edges.get(edgeId);
+    return e !== undefined && e.deadline > t;
+  }
+
+  function getLiveSession(sessionId: string, t: number): SessionRecord | null {
+    const s = sessions.get(sessionId);
+    if (!s) return null;
+    if (s.expiresAt <= t) {
+      sessions.delete(sessionId);
+      return null;
+    }
+    return s.record;
+  }
+
+  return {
+    kind: 'memory',
+    get closed() {
+      return closed;
+    },
+    async putEdge(edge, nonce, ttlMs, nonceTtlMs) {
+      const t = now();
+      if (!claim(`${edge.id}|${nonce}`, nonceTtlMs, t)) return 'replay';
+      const previous = edges.get(edge.id);
+      edges.set(edge.id, { edge: structuredClone(edge), deadline: t + ttlMs, load: previous?.load ?? null });
+      return 'ok';
+    },
+    async heartbeat(edgeId, load, nonce, ttlMs, nonceTtlMs) {
+      const t = now();
+      const e = edges.get(edgeId);
+      if (!e) return 'unknown';
+      if (!claim(`${edgeId}|${nonce}`, nonceTtlMs, t)) return 'replay';
+      e.load = { ...load };
+      e.deadline = t + ttlMs;
+      return 'ok';
+    },
+    async claimNonce(edgeId, nonce, ttlMs) {
+      return claim(`${edgeId}|${nonce}`, ttlMs, now());
+    },
+    async listEdges() {
+      const t = now();
+      const out: EdgeState[] = [];
+      for (const [id, e] of edges) {
+        if (e.deadline <= t) continue;
+        out.push({ edge: e.edge, load: e.load, usedSlots: liveSlots(id, t).size });
+      }
+      return out;
+    },
+    async edgesNear(lat, lon, radiusKm, limit) {
+      const t = now();
+      const hits: { id: string; km: number }[] = [];
+      for (const [id, e] of edges) {
+        if (e.deadline <= t) continue;
+        const km = haversineKm(lat, lon, e.edge.lat, e.edge.lon);
+        if (km <= radiusKm) hits.push({ id, km });
+      }
+      hits.sort((a, b) => a.km - b.km);
+      return hits.slice(0, limit).map((h) => h.id);
+    },
+    async reserve({ candidates, session, reservationTtlMs }: ReserveParameters) {
+      const t = now();
+      if (getLiveSession(session.sessionId, t)) return null;
+      for (const edgeId of candidates) {
+        if (!isLive(edgeId, t)) continue;
+        const capacity = edges.get(edgeId)?.edge.capacity ?? 0;
+        const held = liveSlots(edgeId, t);
+        if (held.size >= capacity) continue;
+        held.set(session.sessionId, t + reservationTtlMs);
+        const record: SessionRecord = { ...structuredClone(session), edgeId, state: 'reserved' };
+        sessions.set(session.sessionId, { record, expiresAt: t + reservationTtlMs });
+        return structuredClone(record);
+      }
+      return null;
+    },
+    async activate(sessionId, edgeId) {
+      const t = now();
+      const s = getLiveSession(sessionId, t);
+      if (!s) return 'unknown';
+      if (s.edgeId !== edgeId) return 'wrong-edge';
+      const held = liveSlots(edgeId, t);
+      if (!held.has(sessionId)) return 'unknown';
+      held.set(sessionId, Number.POSITIVE_INFINITY);
+      s.state = 'active';
+      const entry = sessions.get(sessionId);
+      if (entry) entry.expiresAt = Number.POSITIVE_INFINITY;
+      return 'ok';
+    },
+    async release(sessionId, edgeId) {
+      const t = now();
+      const s = getLiveSession(sessionId, t);
+      if (!s) return 'unknown';
+      if (edgeId !== undefined && s.edgeId !== edgeId) return 'wrong-edge';
+      slots.get(s.edgeId)?.delete(sessionId);
+      sessions.delete(sessionId);
+      return structuredClone(s);
+    },
+    async getSession(sessionId) {
+      const s = getLiveSession(sessionId, now());
+      return s ? structuredClone(s) : null;
+    },
+    async reapDeadEdges() {
+      const t = now();
+      const dead: DeadEdge[] = [];
+      for (const [id, e] of edges) {
+        if (e.deadline > t) continue;
+        const released: SessionRecord[] = [];
+        for (const sid of liveSlots(id, t).keys()) {
+          const s = getLiveSession(sid, t);
+          if (s) released.push(s);
+          sessions.delete(sid);
+        }
+        slots.delete(id);
+        edges.delete(id);
+        dead.push({ edgeId: id, sessions: released });
+      }
+      return dead;
+    },
+    async addDemand(counts) {
+      const bucket = Math.floor(now() / DEMAND_BUCKET_MS);
+      for (const [region, n] of Object.entries(counts)) {
+        const key = `${region}|${bucket}`;
+        demandBuckets.set(key, (demandBuckets.get(key) ?? 0) + n);
+      }
+    },
+    async demand(regions, windowMs) {
+      const last = Math.floor(now() / DEMAND_BUCKET_MS);
+      const first = last - Math.max(0, Math.ceil(windowMs / DEMAND_BUCKET_MS) - 1);
+      const out: Record<string, number> = {};
+      for (const region of regions) {
+        let sum = 0;
+        for (let b = first; b <= last; b++) sum += demandBuckets.get(`${region}|${b}`) ?? 0;
+        out[region] = sum;
+      }
+      return out;
+    },
+    async putCoordinates(map) {
+      for (const [id, c] of Object.entries(map)) coordinates.set(id, structuredClone(c));
+    },
+    async getCoordinates() {
+      return Object.fromEntries([...coordinates].map(([id, c]) => [id, structuredClone(c)]));
+    },
+    async putGame(game) {
+      const existing = games.get(game.game.id);
+      if (existing && existing.studio !== game.studio) return 'forbidden';
+      games.set(game.game.id, structuredClone(game));
+      return 'ok';
+    },
+    async listGames() {
+      return [...games.values()].map((g) => structuredClone(g));
+    },
+    async publish(event: StoreEvent) {
+      if (!closed) events.emit('event', structuredClone(event));
+    },
+    subscribe(listener) {
+      const safe = (e: StoreEvent) => {
+        try {
+          listener(e);
+        } catch {
+          // a subscriber's failure must not stop delivery to the others
+        }
+      };
+      events.on('event', safe);
+      return () => events.off('event', safe);
+    },
+    async close() {
+      closed = true;
+      events.removeAllListeners();
+    },
+  };
+}

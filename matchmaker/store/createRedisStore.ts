@@ -1,0 +1,389 @@
+import { Redis } from 'ioredis';
+import { clampGeoLat } from '../geo.js';
+import {
+  ACTIVE_SLOT_SCORE,
+  DEMAND_BUCKET_MS,
+  type DeadEdge,
+  type EdgeLoad,
+  type EdgeRecord,
+  type EdgeState,
+  type MatchmakerStore,
+  type PublishedGame,
+  type SessionData,
+  type SessionRecord,
+  type StoreEvent,
+  type StoredCoordinate,
+} from './MatchmakerStore.js';
+
+export interface RedisStoreOptions {
+  /** redis:// URL (default redis://127.0.0.1:6379). */
+  url?: string;
+  /** Prefix of every key and the events channel (default 'farplay:mm:'). */
+  keyPrefix?: string;
+}
+
+// All scripts read the clock with TIME so that every instance agrees on expiry.
+const NOW = `local __t = redis.call('TIME'); local now = tonumber(__t[1]) * 1000 + math.floor(tonumber(__t[2]) / 1000)`;
+
+/** KEYS: nonce, edge, alive, edges, geo. ARGV: edgeJson, ttlMs, nonceTtlMs, id, lon, lat, capacity. */
+const PUT_EDGE = `${NOW}
+if not redis.call('SET', KEYS[1], '1', 'NX', 'PX', ARGV[3]) then return 'replay' end
+redis.call('HSET', KEYS[2], 'json', ARGV[1], 'capacity', ARGV[7])
+redis.call('SET', KEYS[3], '1', 'PX', ARGV[2])
+redis.call('ZADD', KEYS[4], now + tonumber(ARGV[2]), ARGV[4])
+redis.call('GEOADD', KEYS[5], ARGV[5], ARGV[6], ARGV[4])
+return 'ok'`;
+
+/** KEYS: nonce, edges, alive, load. ARGV: id, loadJson, ttlMs, nonceTtlMs. */
+const HEARTBEAT = `${NOW}
+if not redis.call('ZSCORE', KEYS[2], ARGV[1]) then return 'unknown' end
+if not redis.call('SET', KEYS[1], '1', 'NX', 'PX', ARGV[4]) then return 'replay' end
+redis.call('SET', KEYS[4], ARGV[2])
+redis.call('SET', KEYS[3], '1', 'PX', ARGV[3])
+redis.call('ZADD', KEYS[2], now + tonumber(ARGV[3]), ARGV[1])
+return 'ok'`;
+
+/**
+ * KEYS: session, then per candidate (alive, slots, edge). ARGV: ttlMs, sessionJson, sessionId, edgeIds...
+ * Reserves on the first live candidate whose held slots (expired reservations dropped) are below capacity.
+ */
+const RESERVE = `${NOW}
+if redis.call('EXISTS', KEYS[1]) == 1 then return false end
+local ttl = tonumber(ARGV[1])
+local n = (#KEYS - 1) / 3
+for i = 0, n - 1 do
+  local alive, slots, edge = KEYS[2 + 3 * i], KEYS[3 + 3 * i], KEYS[4 + 3 * i]
+  if redis.call('EXISTS', alive) == 1 then
+    local cap = tonumber(redis.call('HGET', edge, 'capacity') or '0')
+    redis.call('ZREMRANGEBYSCORE', slots, '-inf', now)
+    if redis.call('ZCARD', slots) < cap then
+      redis.call('ZADD', slots, now + ttl, ARGV[3])
+      redis.call('HSET', KEYS[1], 'data', ARGV[2], 'edgeId', ARGV[4 + i], 'state', 'reserved')
+      redis.call('PEXPIRE', KEYS[1], ttl)
+      return ARGV[4 + i]
+    end
+  end
+end
+return false`;
+
+/** KEYS: session, slots(edge). ARGV: sessionId, edgeId, activeScore. */
+const ACTIVATE = `${NOW}
+local owner = redis.call('HGET', KEYS[1], 'edgeId')
+if not owner then return 'unknown' end
+if owner ~= ARGV[2] then return 'wrong-edge' end
+local score = redis.call('ZSCORE', KEYS[2], ARGV[1])
+if not score or tonumber(score) <= now then return 'unknown' end
+redis.call('ZADD', KEYS[2], ARGV[3], ARGV[1])
+redis.call('HSET', KEYS[1], 'state', 'active')
+redis.call('PERSIST', KEYS[1])
+return 'ok'`;
+
+/** KEYS: session. ARGV: sessionId, edgeId or '', slots key prefix. */
+const RELEASE = `
+local h = redis.call('HMGET', KEYS[1], 'data', 'edgeId', 'state')
+if not h[1] then return {'unknown'} end
+if ARGV[2] ~= '' and h[2] ~= ARGV[2] then return {'wrong-edge'} end
+redis.call('ZREM', ARGV[3] .. h[2], ARGV[1])
+redis.call('DEL', KEYS[1])
+return {'ok', h[1], h[2], h[3]}`;
+
+/**
+ * KEYS: edges, geo. ARGV: key prefix. Drops edges past their deadline with their slots and sessions.
+ * (Builds per-edge keys from the prefix: fine on one Redis, not on a cluster.)
+ */
+const REAP = `${NOW}
+local p = ARGV[1]
+local dead = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, 200)
+local out = {}
+for _, id in ipairs(dead) do
+  redis.call('ZREM', KEYS[1], id)
+  redis.call('ZREM', KEYS[2], id)
+  local slots = p .. 'slots:' .. id
+  local sids = redis.call('ZRANGEBYSCORE', slots, now, '+inf')
+  local entry = {id}
+  for _, sid in ipairs(sids) do
+    local sk = p .. 'session:' .. sid
+    local h = redis.call('HMGET', sk, 'data', 'state')
+    if h[1] then
+      table.insert(entry, h[1])
+      table.insert(entry, h[2])
+    end
+    redis.call('DEL', sk)
+  end
+  redis.call('DEL', slots, p .. 'edge:' .. id, p .. 'load:' .. id, p .. 'alive:' .. id)
+  table.insert(out, entry)
+end
+return out`;
+
+/** KEYS: owners, games. ARGV: id, studio, json. */
+const PUT_GAME = `
+local owner = redis.call('HGET', KEYS[1], ARGV[1])
+if owner and owner ~= ARGV[2] then return 'forbidden' end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[3])
+return 'ok'`;
+
+type Commands = {
+  mmPutEdge(...args: (string | number)[]): Promise<string>;
+  mmHeartbeat(...args: (string | number)[]): Promise<string>;
+  mmReserve(...args: (string | number)[]): Promise<string | null>;
+  mmActivate(...args: (string | number)[]): Promise<string>;
+  mmRelease(...args: (string | number)[]): Promise<string[]>;
+  mmReap(...args: (string | number)[]): Promise<string[][]>;
+  mmPutGame(...args: (string | number)[]): Promise<string>;
+};
+
+function defineCommands(redis: Redis): Redis & Commands {
+  redis.defineCommand('mmPutEdge', { numberOfKeys: 5, lua: PUT_EDGE });
+  redis.defineCommand('mmHeartbeat', { numberOfKeys: 4, lua: HEARTBEAT });
+  redis.defineCommand('mmReserve', { lua: RESERVE });
+  redis.defineCommand('mmActivate', { numberOfKeys: 2, lua: ACTIVATE });
+  redis.defineCommand('mmRelease', { numberOfKeys: 1, lua: RELEASE });
+  redis.defineCommand('mmReap', { numberOfKeys: 2, lua: REAP });
+  redis.defineCommand('mmPutGame', { numberOfKeys: 2, lua: PUT_GAME });
+  return redis as Redis & Commands;
+}
+
+function toRecord(data: string, edgeId: string, state: string | null | undefined): SessionRecord {
+  const d = JSON.parse(data) as SessionData;
+  return { ...d, edgeId, state: state === 'active' ? 'active' : 'reserved' };
+}
+
+/** The Redis store (ioredis): several matchmaker instances share it. Liveness is TTL keys, location GEO. */
+export function createRedisStore(options: RedisStoreOptions = {}): MatchmakerStore {
+  const url = options.url ?? 'redis://127.0.0.1:6379';
+  const p = options.keyPrefix ?? 'farplay:mm:';
+  const redis = defineCommands(new Redis(url, { maxRetriesPerRequest: 2, enableAutoPipelining: true }));
+  let subscriber: Redis | undefined;
+  const listeners = new Set<(e: StoreEvent) => void>();
+  let closed = false;
+  const k = {
+    nonce: (edgeId: string, nonce: string) => `${p}nonce:${edgeId}:${nonce}`,
+    edge: (id: string) => `${p}edge:${id}`,
+    alive: (id: string) => `${p}alive:${id}`,
+    load: (id: string) => `${p}load:${id}`,
+    slots: (id: string) => `${p}slots:${id}`,
+    session: (sid: string) => `${p}session:${sid}`,
+    edges: `${p}edges`,
+    geo: `${p}geo`,
+    coords: `${p}coords`,
+    games: `${p}games`,
+    owners: `${p}gameowners`,
+    demand: (region: string, bucket: number) => `${p}demand:${region}:${bucket}`,
+    channel: `${p}events`,
+  };
+
+  return {
+    kind: 'redis',
+    get closed() {
+      return closed;
+    },
+    async putEdge(edge: EdgeRecord, nonce, ttlMs, nonceTtlMs) {
+      const result = await redis.mmPutEdge(
+        k.nonce(edge.id, nonce),
+        k.edge(edge.id),
+        k.alive(edge.id),
+        k.edges,
+        k.geo,
+        JSON.stringify(edge),
+        ttlMs,
+        nonceTtlMs,
+        edge.id,
+        edge.lon,
+        clampGeoLat(edge.lat),
+        edge.capacity,
+      );
+      return result === 'ok' ? 'ok' : 'replay';
+    },
+    async heartbeat(edgeId, load: EdgeLoad, nonce, ttlMs, nonceTtlMs) {
+      const result = await redis.mmHeartbeat(
+        k.nonce(edgeId, nonce),
+        k.edges,
+        k.alive(edgeId),
+        k.load(edgeId),
+        edgeId,
+        JSON.stringify(load),
+        ttlMs,
+        nonceTtlMs,
+      );
+      return result as 'ok' | 'replay' | 'unknown';
+    },
+    async claimNonce(edgeId, nonce, ttlMs) {
+      return (await redis.set(k.nonce(edgeId, nonce), '1', 'PX', ttlMs, 'NX')) === 'OK';
+    },
+    async listEdges() {
+      const [[, t]] = (await redis.multi().time().exec()) as [[unknown, [string, string]]];
+      const nowMs = Number(t[0]) * 1000 + Math.floor(Number(t[1]) / 1000);
+      const ids = await redis.zrangebyscore(k.edges, nowMs, '+inf');
+      if (ids.length === 0) return [];
+      const pipeline = redis.pipeline();
+      for (const id of ids) {
+        pipeline.hget(k.edge(id), 'json');
+        pipeline.get(k.load(id));
+        pipeline.zcount(k.slots(id), nowMs, '+inf');
+      }
+      const results = (await pipeline.exec()) ?? [];
+      const out: EdgeState[] = [];
+      for (let i = 0; i < ids.length; i++) {
+        const json = results[3 * i]?.[1] as string | null;
+        if (!json) continue;
+        const load = results[3 * i + 1]?.[1] as string | null;
+        out.push({
+          edge: JSON.parse(json) as EdgeRecord,
+          load: load ? (JSON.parse(load) as EdgeLoad) : null,
+          usedSlots: Number(results[3 * i + 2]?.[1] ?? 0),
+        });
+      }
+      return out;
+    },
+    async edgesNear(lat, lon, radiusKm, limit) {
+      const ids = (await redis.geosearch(
+        k.geo,
+        'FROMLONLAT',
+        lon,
+        clampGeoLat(lat),
+        'BYRADIUS',
+        radiusKm,
+        'km',
+        'ASC',
+        'COUNT',
+        limit,
+      )) as string[];
+      if (ids.length === 0) return [];
+      // GEO entries leave on reap; the liveness key is the authority in between.
+      const alive = await redis.mget(ids.map((id) => k.alive(id)));
+      return ids.filter((_, i) => alive[i] !== null);
+    },
+    async reserve({ candidates, session, reservationTtlMs }) {
+      if (candidates.length === 0) return null;
+      const keys = [k.session(session.sessionId)];
+      for (const id of candidates) keys.push(k.alive(id), k.slots(id), k.edge(id));
+      const edgeId = await redis.mmReserve(
+        keys.length,
+        ...keys,
+        reservationTtlMs,
+        JSON.stringify(session),
+        session.sessionId,
+        ...candidates,
+      );
+      return edgeId ? { ...structuredClone(session), edgeId, state: 'reserved' } : null;
+    },
+    async activate(sessionId, edgeId) {
+      const r = await redis.mmActivate(k.session(sessionId), k.slots(edgeId), sessionId, edgeId, ACTIVE_SLOT_SCORE);
+      return r as 'ok' | 'unknown' | 'wrong-edge';
+    },
+    async release(sessionId, edgeId) {
+      const r = await redis.mmRelease(k.session(sessionId), sessionId, edgeId ?? '', `${p}slots:`);
+      if (r[0] !== 'ok') return r[0] as 'unknown' | 'wrong-edge';
+      return toRecord(r[1] as string, r[2] as string, r[3]);
+    },
+    async getSession(sessionId) {
+      const h = await redis.hmget(k.session(sessionId), 'data', 'edgeId', 'state');
+      if (!h[0] || !h[1]) return null;
+      return toRecord(h[0], h[1], h[2]);
+    },
+    async reapDeadEdges() {
+      const rows = await redis.mmReap(k.edges, k.geo, p);
+      return rows.map((row): DeadEdge => {
+        const [edgeId, ...rest] = row as [string, ...string[]];
+        const sessions: SessionRecord[] = [];
+        for (let i = 0; i + 1 < rest.length; i += 2) {
+          sessions.push(toRecord(rest[i] as string, edgeId, rest[i + 1]));
+        }
+        return { edgeId, sessions };
+      });
+    },
+    async addDemand(counts) {
+      const entries = Object.entries(counts);
+      if (entries.length === 0) return;
+      const bucket = Math.floor(Date.now() / DEMAND_BUCKET_MS);
+      const multi = redis.multi();
+      for (const [region, n] of entries) {
+        multi.incrby(k.demand(region, bucket), n);
+        multi.pexpire(k.demand(region, bucket), 15 * 60_000);
+      }
+      await multi.exec();
+    },
+    async demand(regions, windowMs) {
+      if (regions.length === 0) return {};
+      const last = Math.floor(Date.now() / DEMAND_BUCKET_MS);
+      const n = Math.max(1, Math.ceil(windowMs / DEMAND_BUCKET_MS));
+      const keys: string[] = [];
+      for (const region of regions) for (let b = last - n + 1; b <= last; b++) keys.push(k.demand(region, b));
+      const values = await redis.mget(keys);
+      const out: Record<string, number> = {};
+      regions.forEach((region, i) => {
+        let sum = 0;
+        for (let j = 0; j < n; j++) sum += Number(values[i * n + j] ?? 0);
+        out[region] = sum;
+      });
+      return out;
+    },
+    async putCoordinates(map) {
+      const entries = Object.entries(map);
+      if (entries.length === 0) return;
+      await redis.hset(k.coords, Object.fromEntries(entries.map(([id, c]) => [id, JSON.stringify(c)])));
+    },
+    async getCoordinates() {
+      const all = await redis.hgetall(k.coords);
+      return Object.fromEntries(
+        Object.entries(all).map(([id, json]) => [id, JSON.parse(json) as StoredCoordinate]),
+      );
+    },
+    async putGame(game: PublishedGame) {
+      const r = await redis.mmPutGame(k.owners, k.games, game.game.id, game.studio, JSON.stringify(game));
+      return r === 'forbidden' ? 'forbidden' : 'ok';
+    },
+    async listGames() {
+      return Object.values(await redis.hgetall(k.games)).map((json) => JSON.parse(json) as PublishedGame);
+    },
+    async publish(event) {
+      await redis.publish(k.channel, JSON.stringify(event));
+    },
+    subscribe(listener) {
+      if (!subscriber) {
+        subscriber = redis.duplicate();
+        subscriber.on('message', (_channel: string, message: string) => {
+          let event: StoreEvent;
+          try {
+            event = JSON.parse(message) as StoreEvent;
+          } catch {
+            return;
+          }
+          for (const l of listeners) {
+            try {
+              l(event);
+            } catch {
+              // one subscriber's failure must not stop delivery to the others
+            }
+          }
+        });
+        void subscriber.subscribe(k.channel).catch(() => {});
+      }
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      listeners.clear();
+      subscriber?.disconnect();
+      await redis.quit().catch(() => redis.disconnect());
+    },
+  };
+}
+
+/** Deletes every key under `keyPrefix` (tests and benches clean up with it). */
+export async function deleteRedisPrefix(url: string, keyPrefix: string): Promise<void> {
+  const redis = new Redis(url, { maxRetriesPerRequest: 2 });
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${keyPrefix}*`, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length > 0) await redis.del(...keys);
+    } while (cursor !== '0');
+  } finally {
+    redis.disconnect();
+  }
+}
