@@ -86,6 +86,8 @@ export interface NetLabStats {
 export interface NetLab {
   readonly hosts: readonly NetLabHost[];
   readonly subnet: string;
+  /** Pid of the forwarder process (root namespace). */
+  readonly forwarderPid: number;
   readonly closed: boolean;
   /** The host of that name; throws NETLAB_BAD_CONFIG if there is none. */
   host(name: string): NetLabHost;
@@ -529,6 +531,7 @@ async function setUp(
   const netLab: NetLab = {
     hosts,
     subnet,
+    forwarderPid: forwarder.pid ?? -1,
     get closed() {
       return closed;
     },
