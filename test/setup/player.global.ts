@@ -1,2 +1,6 @@
-// Builds the player bundle once for the browser e2e tests (owned by player/).
-export default async function setup(): Promise<void> {}
+import { ensurePlayerBuilt } from '../../scripts/buildPlayer.js';
+
+/** Builds the player bundle (dist/player) once before the browser e2e tests, if missing or stale. */
+export default async function setup(): Promise<void> {
+  await ensurePlayerBuilt();
+}

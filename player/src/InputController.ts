@@ -1,0 +1,210 @@
+import { keyCodeToId, MAX_GAMEPAD_AXES, TouchPhase } from '../../protocol/input.js';
+import type { OutgoingInput } from './PlaySession.js';
+
+/** Sends one input message; returns its sequence number (0 when not sent). */
+export type SendInput = (message: OutgoingInput) => number;
+
+/** Options of an InputController. */
+export interface InputControllerOptions {
+  /** The element that takes mouse and touch input and gets pointer lock (the play stage). */
+  surface: HTMLElement;
+  /** The <video>; mouse and touch positions are normalized to its displayed picture. */
+  video: HTMLVideoElement;
+  send: SendInput;
+  /** Lock the pointer on click (games that read the mouse). Default true. */
+  pointerLock?: boolean;
+  /** Called after every key press sent (seq of the keyDown), e.g. to time input-to-photon. */
+  onKeySent?: (code: string, seq: number) => void;
+}
+
+/** Keys whose browser default (scrolling, focus moves) would disturb play. */
+const SWALLOW = new Set(['Space', 'ArrowUp', 'ArrowDown', 'ArrowLeft', 'ArrowRight', 'Tab', 'Backspace']);
+
+/** How often a held gamepad state is re-sent, ms: the channel is unreliable, so state is repeated. */
+const GAMEPAD_REPEAT_MS = 250;
+
+/**
+ * Captures keyboard, mouse (with pointer lock), wheel, gamepad (polled each animation frame) and
+ * touch, and sends them as input messages (protocol/input.ts). Keys held when the page loses focus
+ * are released. `close()` removes every listener (idempotent).
+ */
+export class InputController {
+  readonly #options: InputControllerOptions;
+  readonly #pressed = new Set<string>();
+  readonly #gamepads = new Map<number, { buttons: number; axes: number[]; sentAt: number }>();
+  readonly #removers: (() => void)[] = [];
+  #frame: number | undefined;
+  #closed = false;
+
+  constructor(options: InputControllerOptions) {
+    this.#options = options;
+    const { surface } = options;
+    this.#listen(window, 'keydown', (event) => this.#onKey(event as KeyboardEvent, true));
+    this.#listen(window, 'keyup', (event) => this.#onKey(event as KeyboardEvent, false));
+    this.#listen(window, 'blur', () => this.releaseAll());
+    this.#listen(document, 'visibilitychange', () => {
+      if (document.hidden) this.releaseAll();
+    });
+    this.#listen(surface, 'mousedown', (event) => this.#onMouseButton(event as MouseEvent, true));
+    this.#listen(surface, 'mouseup', (event) => this.#onMouseButton(event as MouseEvent, false));
+    this.#listen(surface, 'mousemove', (event) => this.#onMouseMove(event as MouseEvent));
+    this.#listen(surface, 'contextmenu', (event) => event.preventDefault());
+    this.#listen(
+      surface,
+      'wheel',
+      (event) => {
+        const wheel = event as WheelEvent;
+        wheel.preventDefault();
+        options.send({ type: 'wheel', dx: wheel.deltaX, dy: wheel.deltaY });
+      },
+      { passive: false },
+    );
+    for (const type of ['touchstart', 'touchmove', 'touchend', 'touchcancel'] as const) {
+      this.#listen(surface, type, (event) => this.#onTouch(event as TouchEvent), { passive: false });
+    }
+    this.#frame = requestAnimationFrame(() => this.#pollGamepads());
+  }
+
+  /** Presses (and, unless `hold`, releases) a key by its KeyboardEvent.code; returns the keyDown seq. */
+  pressKey(code: string, hold = false): number {
+    const key = keyCodeToId(code);
+    if (key === 0) return 0;
+    const seq = this.#options.send({ type: 'keyDown', key });
+    if (seq !== 0) this.#options.onKeySent?.(code, seq);
+    if (hold) this.#pressed.add(code);
+    else this.#options.send({ type: 'keyUp', key });
+    return seq;
+  }
+
+  /** Releases a key pressed with `pressKey(code, true)` or held on the keyboard. */
+  releaseKey(code: string): void {
+    const key = keyCodeToId(code);
+    if (key === 0) return;
+    this.#pressed.delete(code);
+    this.#options.send({ type: 'keyUp', key });
+  }
+
+  /** Releases every held key (focus lost, session paused). */
+  releaseAll(): void {
+    for (const code of [...this.#pressed]) this.releaseKey(code);
+  }
+
+  /** Removes all listeners and releases held keys (idempotent). */
+  close(): void {
+    if (this.#closed) return;
+    this.releaseAll();
+    this.#closed = true;
+    if (this.#frame !== undefined) cancelAnimationFrame(this.#frame);
+    for (const remove of this.#removers.splice(0)) remove();
+    if (document.pointerLockElement === this.#options.surface) document.exitPointerLock();
+  }
+
+  #listen(
+    target: EventTarget,
+    type: string,
+    listener: (event: Event) => void,
+    options: AddEventListenerOptions = {},
+  ): void {
+    target.addEventListener(type, listener, options);
+    this.#removers.push(() => target.removeEventListener(type, listener, options));
+  }
+
+  #onKey(event: KeyboardEvent, down: boolean): void {
+    const target = event.target as HTMLElement | null;
+    if (target !== null && (target.tagName === 'INPUT' || target.tagName === 'TEXTAREA')) return;
+    if (event.code === 'F11' || (event.ctrlKey && event.code === 'KeyR')) return;
+    const key = keyCodeToId(event.code);
+    if (key === 0) return;
+    if (SWALLOW.has(event.code)) event.preventDefault();
+    if (down) {
+      if (event.repeat || this.#pressed.has(event.code)) return;
+      this.#pressed.add(event.code);
+      const seq = this.#options.send({ type: 'keyDown', key });
+      if (seq !== 0) this.#options.onKeySent?.(event.code, seq);
+    } else {
+      this.#pressed.delete(event.code);
+      this.#options.send({ type: 'keyUp', key });
+    }
+  }
+
+  /** Normalized position (0..1) of a client point on the displayed picture (letterboxing removed). */
+  #normalize(clientX: number, clientY: number): { x: number; y: number } {
+    const { video } = this.#options;
+    const rect = video.getBoundingClientRect();
+    const vw = video.videoWidth || rect.width;
+    const vh = video.videoHeight || rect.height;
+    const scale = Math.min(rect.width / vw, rect.height / vh) || 1;
+    const width = vw * scale;
+    const height = vh * scale;
+    const left = rect.left + (rect.width - width) / 2;
+    const top = rect.top + (rect.height - height) / 2;
+    return {
+      x: Math.min(1, Math.max(0, (clientX - left) / width)),
+      y: Math.min(1, Math.max(0, (clientY - top) / height)),
+    };
+  }
+
+  #onMouseButton(event: MouseEvent, down: boolean): void {
+    if ((event.target as HTMLElement | null)?.closest('button, .touch-controls') != null) return;
+    const { surface } = this.#options;
+    if (
+      down &&
+      (this.#options.pointerLock ?? true) &&
+      document.pointerLockElement !== surface &&
+      'requestPointerLock' in surface
+    ) {
+      // The click that asks for the lock also reaches the game.
+      Promise.resolve(surface.requestPointerLock()).catch(() => {});
+    }
+    if (event.button > 4) return;
+    this.#options.send({ type: 'mouseButton', button: event.button, down });
+  }
+
+  #onMouseMove(event: MouseEvent): void {
+    const { x, y } = this.#normalize(event.clientX, event.clientY);
+    this.#options.send({ type: 'mouseMove', dx: event.movementX, dy: event.movementY, x, y });
+  }
+
+  #onTouch(event: TouchEvent): void {
+    if ((event.target as HTMLElement | null)?.closest('.touch-controls, button') != null) return;
+    event.preventDefault();
+    const phase =
+      event.type === 'touchstart'
+        ? TouchPhase.start
+        : event.type === 'touchmove'
+          ? TouchPhase.move
+          : event.type === 'touchend'
+            ? TouchPhase.end
+            : TouchPhase.cancel;
+    for (const touch of Array.from(event.changedTouches)) {
+      const { x, y } = this.#normalize(touch.clientX, touch.clientY);
+      this.#options.send({ type: 'touch', id: touch.identifier & 0xff, phase, x, y });
+    }
+  }
+
+  #pollGamepads(): void {
+    if (this.#closed) return;
+    this.#frame = requestAnimationFrame(() => this.#pollGamepads());
+    const pads = typeof navigator.getGamepads === 'function' ? navigator.getGamepads() : [];
+    const now = performance.now();
+    for (const pad of pads) {
+      if (pad === null || !pad.connected || pad.index > 3) continue;
+      let buttons = 0;
+      pad.buttons.forEach((button, i) => {
+        if (i < 32 && (button.pressed || button.value > 0.5)) buttons |= 1 << i;
+      });
+      buttons >>>= 0;
+      const axes = pad.axes.slice(0, MAX_GAMEPAD_AXES).map((axis) => (Math.abs(axis) < 0.08 ? 0 : axis));
+      const last = this.#gamepads.get(pad.index);
+      const changed =
+        last === undefined ||
+        last.buttons !== buttons ||
+        axes.some((axis, i) => Math.abs(axis - (last.axes[i] ?? 0)) > 0.01);
+      const held = buttons !== 0 || axes.some((axis) => axis !== 0);
+      if (changed || (held && now - (last?.sentAt ?? 0) >= GAMEPAD_REPEAT_MS)) {
+        this.#options.send({ type: 'gamepad', index: pad.index, buttons, axes });
+        this.#gamepads.set(pad.index, { buttons, axes, sentAt: now });
+      }
+    }
+  }
+}

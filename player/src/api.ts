@@ -1,0 +1,150 @@
+import { type ErrorCode, ErrorCodes, FarplayError } from '../../protocol/errors.js';
+import type {
+  Candidate,
+  CandidatesResponse,
+  CreateSessionResponse,
+  GameInfo,
+  ListGamesResponse,
+  RttMeasurement,
+  SessionEvent,
+} from '../../protocol/playerApi.js';
+
+/**
+ * Client of the player-facing API (protocol/playerApi.ts), served by the matchmaker or, in
+ * standalone mode, by a single edge. `base` is the API origin (default: the page's origin).
+ */
+export class PlayerApi {
+  readonly base: string;
+
+  constructor(base: string = window.location.origin) {
+    this.base = base.replace(/\/+$/, '');
+  }
+
+  /** GET /v1/games: the catalog. */
+  async listGames(): Promise<GameInfo[]> {
+    const body = await this.#json<ListGamesResponse>('GET', '/v1/games');
+    return body.games;
+  }
+
+  /** POST /v1/candidates: edges that could host `gameId`. */
+  async candidates(gameId: string): Promise<Candidate[]> {
+    const body = await this.#json<CandidatesResponse>('POST', '/v1/candidates', { gameId });
+    return body.candidates;
+  }
+
+  /** POST /v1/sessions: allocates a slot on an edge; `replaces` when reconnecting a dropped session. */
+  async createSession(
+    gameId: string,
+    measurements: RttMeasurement[],
+    replaces?: string,
+  ): Promise<CreateSessionResponse> {
+    const request: Record<string, unknown> = { gameId, measurements };
+    if (replaces !== undefined) request.replaces = replaces;
+    return this.#json<CreateSessionResponse>('POST', '/v1/sessions', request);
+  }
+
+  /** WebSocket URL of the session events stream (matchmaker only; `moved` / `ended`). */
+  sessionEventsUrl(sessionId: string): string {
+    const url = new URL(`${this.base}/v1/sessions/${encodeURIComponent(sessionId)}/events`);
+    url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
+    return url.toString();
+  }
+
+  async #json<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
+    const init: RequestInit = { method, headers: { accept: 'application/json' }, cache: 'no-store' };
+    if (body !== undefined) {
+      init.body = JSON.stringify(body);
+      init.headers = { accept: 'application/json', 'content-type': 'application/json' };
+    }
+    let response: Response;
+    try {
+      response = await fetch(`${this.base}${path}`, init);
+    } catch (cause) {
+      throw new FarplayError('INTERNAL', `cannot reach ${this.base} (${String(cause)})`, { cause });
+    }
+    const text = await response.text();
+    let parsed: unknown;
+    try {
+      parsed = text === '' ? undefined : JSON.parse(text);
+    } catch {
+      parsed = undefined;
+    }
+    if (!response.ok) throw errorFromBody(response.status, parsed);
+    return parsed as T;
+  }
+}
+
+/** A FarplayError from an error answer `{ code, message }` (unknown codes keep their message). */
+export function errorFromBody(status: number, body: unknown): FarplayError {
+  if (typeof body === 'object' && body !== null) {
+    const { code, message } = body as { code?: unknown; message?: unknown };
+    const text = typeof message === 'string' ? message : undefined;
+    if (typeof code === 'string' && code in ErrorCodes) return new FarplayError(code as ErrorCode, text);
+    if (text !== undefined) return new FarplayError(status >= 500 ? 'INTERNAL' : 'BAD_REQUEST', text);
+  }
+  return new FarplayError(status >= 500 ? 'INTERNAL' : 'BAD_REQUEST', `HTTP ${status}`);
+}
+
+/** Options of `measureRtt`. */
+export interface MeasureRttOptions {
+  /** Probes per candidate after one warm-up (default 5). */
+  samples?: number;
+  /** Give up on one probe after this many ms (default 2000). */
+  timeoutMs?: number;
+}
+
+/**
+ * Measures the RTT to each candidate: one warm-up GET (connection set-up), then `samples` GETs of
+ * its probeUrl; the median is reported. Candidates that do not answer are left out.
+ */
+export async function measureRtt(
+  candidates: readonly Candidate[],
+  options: MeasureRttOptions = {},
+): Promise<RttMeasurement[]> {
+  const samples = options.samples ?? 5;
+  const timeoutMs = options.timeoutMs ?? 2000;
+  const results = await Promise.all(
+    candidates.map(async (candidate): Promise<RttMeasurement | undefined> => {
+      const times: number[] = [];
+      for (let i = 0; i <= samples; i++) {
+        const started = performance.now();
+        try {
+          const response = await fetch(candidate.probeUrl, {
+            cache: 'no-store',
+            mode: 'cors',
+            signal: AbortSignal.timeout(timeoutMs),
+          });
+          await response.arrayBuffer();
+          if (!response.ok) return undefined;
+        } catch {
+          return undefined;
+        }
+        if (i > 0) times.push(performance.now() - started);
+      }
+      return { edgeId: candidate.edgeId, rttMs: Math.round(median(times) * 100) / 100 };
+    }),
+  );
+  return results.filter((result): result is RttMeasurement => result !== undefined);
+}
+
+/** Median of `values` (0 for none). */
+export function median(values: readonly number[]): number {
+  if (values.length === 0) return 0;
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = sorted.length >> 1;
+  return sorted.length % 2 === 1
+    ? (sorted[middle] ?? 0)
+    : ((sorted[middle - 1] ?? 0) + (sorted[middle] ?? 0)) / 2;
+}
+
+/** Parses one session-events message; undefined when it is not one we know. */
+export function parseSessionEvent(data: unknown): SessionEvent | undefined {
+  if (typeof data !== 'string') return undefined;
+  try {
+    const value = JSON.parse(data) as { type?: unknown };
+    if (value.type === 'moved' || value.type === 'ended') return value as SessionEvent;
+  } catch {
+    // not JSON: ignore
+  }
+  return undefined;
+}
