@@ -56,6 +56,52 @@ export const ErrorCodes = {
   MM_PACKAGE_MISMATCH: { status: 400, message: 'The uploaded package does not hash to the sha256 given.' },
 
   // --- contracts-client (CHAIN_*) ---
+  CHAIN_UNAVAILABLE: { status: 503, message: 'The chain node (RPC) did not answer.' },
+  CHAIN_NO_DEPLOYMENT: { status: 500, message: 'No contract deployment is recorded for this chain.' },
+  CHAIN_BAD_CONFIG: { status: 500, message: 'The chain configuration is invalid.' },
+  CHAIN_REVERTED: { status: 422, message: 'The contract refused the transaction.' },
+  CHAIN_GRANT_EXPIRED: { status: 422, message: 'The grant has expired and can no longer be settled.' },
+  CHAIN_BAD_SIGNATURE: {
+    status: 422,
+    message:
+      'A signature does not recover to the expected signer (or was made for another chain or contract).',
+  },
+  CHAIN_BEYOND_GRANT: { status: 422, message: 'The attested minutes exceed the grant’s maximum minutes.' },
+  CHAIN_NOTHING_TO_SETTLE: { status: 409, message: 'These minutes are already paid; nothing new to settle.' },
+  CHAIN_INSUFFICIENT_BALANCE: {
+    status: 402,
+    message: 'The player’s escrow balance cannot cover the amount.',
+  },
+  CHAIN_BELOW_QUORUM: { status: 422, message: 'Fewer checker signatures than the quorum.' },
+  CHAIN_SIGNERS_UNSORTED: {
+    status: 422,
+    message: 'Checker signers must be strictly ascending by address (no duplicates).',
+  },
+  CHAIN_NOT_CHECKER: {
+    status: 422,
+    message: 'A signature is not from a current checker (or signs other data).',
+  },
+  CHAIN_STALE_CHECKER_SET: {
+    status: 409,
+    message: 'The checker set passed is not the registry’s current one.',
+  },
+  CHAIN_WITHDRAWAL_LOCKED: { status: 409, message: 'The withdrawal is still inside its unlock delay.' },
+  CHAIN_NO_WITHDRAWAL: { status: 409, message: 'No withdrawal was requested.' },
+  CHAIN_STILL_UNBONDING: { status: 409, message: 'The stake is still inside its unbonding delay.' },
+  CHAIN_STAKE_TOO_LOW: {
+    status: 422,
+    message: 'The stake is below the minimum or larger than the shares held.',
+  },
+  CHAIN_UNKNOWN_EDGE: {
+    status: 404,
+    message: 'The edge is not registered in the staking registry, or inactive.',
+  },
+  CHAIN_INVALID_EVIDENCE: {
+    status: 422,
+    message: 'The slashing evidence is not two different reports signed by the edge for one minute.',
+  },
+  CHAIN_EVIDENCE_USED: { status: 409, message: 'This evidence has already been used to slash.' },
+  CHAIN_NOT_AUTHORIZED: { status: 403, message: 'Only the owner (timelock) may do this.' },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 /** A stable error code from the catalogue. */

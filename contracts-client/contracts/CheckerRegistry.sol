@@ -1,0 +1,92 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.30;
+
+import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
+
+/// @title CheckerRegistry: the checker set, the quorum and the QoS policy hash checkers attest under.
+/// @notice Owned by an OpenZeppelin TimelockController, so every change waits out the timelock delay.
+/// Contracts verify signatures against `configHash`, the hash of (checkers, quorum, policyHash).
+contract CheckerRegistry is Ownable {
+    error CheckersNotAscending(uint256 index);
+    error BadQuorum(uint256 quorum, uint256 checkers);
+    error AlreadyChecker(address checker);
+    error UnknownChecker(address checker);
+
+    event ConfigChanged(address[] checkers, uint256 quorum, bytes32 policyHash, bytes32 configHash);
+
+    address[] private _checkers;
+    uint256 public quorum;
+    bytes32 public policyHash;
+    bytes32 public configHash;
+
+    constructor(address owner_, address[] memory checkers_, uint256 quorum_, bytes32 policyHash_) Ownable(owner_) {
+        _set(checkers_, quorum_, policyHash_);
+    }
+
+    /// @notice The current checker set, ascending.
+    function checkers() external view returns (address[] memory) {
+        return _checkers;
+    }
+
+    /// @notice True when `account` is a checker.
+    function isChecker(address account) public view returns (bool) {
+        address[] memory list = _checkers;
+        for (uint256 i; i < list.length; ++i) if (list[i] == account) return true;
+        return false;
+    }
+
+    /// @notice Replaces the whole config (owner = timelock).
+    function setConfig(address[] calldata checkers_, uint256 quorum_, bytes32 policyHash_) external onlyOwner {
+        _set(checkers_, quorum_, policyHash_);
+    }
+
+    /// @notice Adds one checker, keeping the list ascending; quorum unchanged.
+    function addChecker(address checker) external onlyOwner {
+        address[] memory list = _checkers;
+        address[] memory next = new address[](list.length + 1);
+        uint256 j;
+        bool placed;
+        for (uint256 i; i < list.length; ++i) {
+            if (list[i] == checker) revert AlreadyChecker(checker);
+            if (!placed && checker < list[i]) {
+                next[j++] = checker;
+                placed = true;
+            }
+            next[j++] = list[i];
+        }
+        if (!placed) next[j] = checker;
+        _set(next, quorum, policyHash);
+    }
+
+    /// @notice Removes one checker; reverts if the quorum would exceed the remaining set.
+    function removeChecker(address checker) external onlyOwner {
+        address[] memory list = _checkers;
+        if (list.length == 0) revert UnknownChecker(checker);
+        address[] memory next = new address[](list.length - 1);
+        uint256 j;
+        bool found;
+        for (uint256 i; i < list.length; ++i) {
+            if (list[i] == checker) {
+                found = true;
+                continue;
+            }
+            if (j == next.length) revert UnknownChecker(checker);
+            next[j++] = list[i];
+        }
+        if (!found) revert UnknownChecker(checker);
+        _set(next, quorum, policyHash);
+    }
+
+    function _set(address[] memory checkers_, uint256 quorum_, bytes32 policyHash_) private {
+        for (uint256 i = 1; i < checkers_.length; ++i) {
+            if (checkers_[i] <= checkers_[i - 1]) revert CheckersNotAscending(i);
+        }
+        if (quorum_ == 0 || quorum_ > checkers_.length) revert BadQuorum(quorum_, checkers_.length);
+        _checkers = checkers_;
+        quorum = quorum_;
+        policyHash = policyHash_;
+        bytes32 h = keccak256(abi.encode(checkers_, quorum_, policyHash_));
+        configHash = h;
+        emit ConfigChanged(checkers_, quorum_, policyHash_, h);
+    }
+}

@@ -1,0 +1,203 @@
+import { type Address, type Hex, hashStruct, hashTypedData, type TypedDataDomain } from 'viem';
+
+/**
+ * EIP-712 typed data for Farplay's money: the player's grant, checker attestations (single and batch),
+ * the edge's and player's per-minute QoS reports, slash orders and edge bonds. These are the exact types
+ * the contracts in contracts-client/contracts verify; edge, checkers and player sign with them.
+ *
+ * Domains bind every signature to one chain id and one contract: grants and attestations to the
+ * SessionEscrow on the payments chain, QoS reports, slash orders and edge bonds to the StakingRegistry
+ * on the staking chain.
+ */
+export const EIP712_VERSION = '1';
+export const ESCROW_DOMAIN_NAME = 'Farplay SessionEscrow';
+export const STAKING_DOMAIN_NAME = 'Farplay StakingRegistry';
+
+/** Domain of the SessionEscrow at `verifyingContract` on `chainId` (grants, attestations). */
+export function escrowDomain(chainId: number, verifyingContract: Address): TypedDataDomain {
+  return { name: ESCROW_DOMAIN_NAME, version: EIP712_VERSION, chainId, verifyingContract };
+}
+
+/** Domain of the StakingRegistry at `verifyingContract` on `chainId` (QoS reports, slash orders, bonds). */
+export function stakingDomain(chainId: number, verifyingContract: Address): TypedDataDomain {
+  return { name: STAKING_DOMAIN_NAME, version: EIP712_VERSION, chainId, verifyingContract };
+}
+
+export const grantTypes = {
+  Grant: [
+    { name: 'sessionId', type: 'bytes32' },
+    { name: 'player', type: 'address' },
+    { name: 'edge', type: 'address' },
+    { name: 'pricePerMinute', type: 'uint96' },
+    { name: 'maxMinutes', type: 'uint32' },
+    { name: 'expiry', type: 'uint64' },
+    { name: 'sessionKey', type: 'address' },
+  ],
+} as const;
+
+/** The player's grant, signed once at session start by the player's wallet. */
+export interface Grant {
+  /** Session id; ids differing only in the low 3 bits share a storage word on chain (cheaper settlement). */
+  sessionId: Hex;
+  player: Address;
+  edge: Address;
+  /** ATH wei per billable minute. */
+  pricePerMinute: bigint;
+  maxMinutes: number;
+  /** Unix seconds; the grant cannot be settled after it. */
+  expiry: bigint;
+  /** Throwaway key in the page that signs the player's QoS reports. */
+  sessionKey: Address;
+}
+
+export const attestationTypes = {
+  Attestation: [
+    { name: 'sessionId', type: 'bytes32' },
+    { name: 'minutes', type: 'uint32' },
+    { name: 'policyHash', type: 'bytes32' },
+  ],
+} as const;
+
+/** A checker's cumulative attestation: `minutes` billable so far under the QoS policy `policyHash`. */
+export interface Attestation {
+  sessionId: Hex;
+  minutes: number;
+  policyHash: Hex;
+}
+
+export const attestationBatchTypes = {
+  AttestationBatch: [
+    { name: 'sessions', type: 'SessionMinutes[]' },
+    { name: 'policyHash', type: 'bytes32' },
+  ],
+  SessionMinutes: [
+    { name: 'sessionId', type: 'bytes32' },
+    { name: 'minutes', type: 'uint32' },
+  ],
+} as const;
+
+/** One checker signature over many sessions' cumulative minutes, for batch settlement (order matters). */
+export interface AttestationBatch {
+  sessions: readonly { sessionId: Hex; minutes: number }[];
+  policyHash: Hex;
+}
+
+export const qosMetricsTypes = {
+  QosMetrics: [
+    { name: 'frames', type: 'uint32' },
+    { name: 'bitrateKbps', type: 'uint32' },
+    { name: 'encodeTimeUs', type: 'uint32' },
+    { name: 'rttMs', type: 'uint32' },
+    { name: 'jitterMs', type: 'uint32' },
+    { name: 'lossPpm', type: 'uint32' },
+    { name: 'freezeMs', type: 'uint32' },
+  ],
+} as const;
+
+export const qosReportTypes = {
+  QosReport: [
+    { name: 'sessionId', type: 'bytes32' },
+    { name: 'minute', type: 'uint32' },
+    { name: 'role', type: 'uint8' },
+    { name: 'metrics', type: 'QosMetrics' },
+  ],
+  ...qosMetricsTypes,
+} as const;
+
+/** Who signed a QoS report: the edge (node key, send side) or the player (session key, receive side). */
+export const QosRole = { edge: 0, player: 1 } as const;
+export type QosRole = (typeof QosRole)[keyof typeof QosRole];
+
+/**
+ * One minute of QoS as one side saw it. Edge: frames encoded, encode time; player: frames decoded,
+ * freezes, jitter. Fields a side does not measure are 0.
+ */
+export interface QosMetrics {
+  frames: number;
+  bitrateKbps: number;
+  encodeTimeUs: number;
+  rttMs: number;
+  jitterMs: number;
+  lossPpm: number;
+  freezeMs: number;
+}
+
+/** A per-minute QoS report; two different edge reports for the same session+minute are slashing evidence. */
+export interface QosReport {
+  sessionId: Hex;
+  /** Minute index within the session, from 0. */
+  minute: number;
+  role: QosRole;
+  metrics: QosMetrics;
+}
+
+export const slashTypes = {
+  Slash: [
+    { name: 'edge', type: 'address' },
+    { name: 'sessionId', type: 'bytes32' },
+    { name: 'minute', type: 'uint32' },
+    { name: 'amount', type: 'uint256' },
+    { name: 'player', type: 'address' },
+    { name: 'finder', type: 'address' },
+  ],
+} as const;
+
+/** What a checker quorum signs to slash `edge` by `amount` ATH wei for the evidence at session+minute. */
+export interface SlashOrder {
+  edge: Address;
+  sessionId: Hex;
+  minute: number;
+  amount: bigint;
+  player: Address;
+  finder: Address;
+}
+
+export const edgeBondTypes = {
+  EdgeBond: [
+    { name: 'edge', type: 'address' },
+    { name: 'operator', type: 'address' },
+    { name: 'cutBps', type: 'uint16' },
+  ],
+} as const;
+
+/** Signed by the edge's node key: it agrees to be staked for by `operator` with reward cut `cutBps`. */
+export interface EdgeBond {
+  edge: Address;
+  operator: Address;
+  cutBps: number;
+}
+
+/** Digest the SessionEscrow computes for a grant. */
+export function grantDigest(domain: TypedDataDomain, grant: Grant): Hex {
+  return hashTypedData({ domain, types: grantTypes, primaryType: 'Grant', message: grant });
+}
+
+/** Digest the SessionEscrow computes for a single attestation. */
+export function attestationDigest(domain: TypedDataDomain, attestation: Attestation): Hex {
+  return hashTypedData({ domain, types: attestationTypes, primaryType: 'Attestation', message: attestation });
+}
+
+/** Digest the SessionEscrow computes for a batch attestation. */
+export function attestationBatchDigest(domain: TypedDataDomain, batch: AttestationBatch): Hex {
+  return hashTypedData({
+    domain,
+    types: attestationBatchTypes,
+    primaryType: 'AttestationBatch',
+    message: { sessions: [...batch.sessions], policyHash: batch.policyHash },
+  });
+}
+
+/** EIP-712 struct hash of the metrics: what a slash transaction carries instead of the full metrics. */
+export function qosMetricsHash(metrics: QosMetrics): Hex {
+  return hashStruct({ types: qosMetricsTypes, primaryType: 'QosMetrics', data: metrics });
+}
+
+/** Digest the StakingRegistry computes for a QoS report. */
+export function qosReportDigest(domain: TypedDataDomain, report: QosReport): Hex {
+  return hashTypedData({ domain, types: qosReportTypes, primaryType: 'QosReport', message: report });
+}
+
+/** Digest the StakingRegistry computes for a slash order. */
+export function slashDigest(domain: TypedDataDomain, order: SlashOrder): Hex {
+  return hashTypedData({ domain, types: slashTypes, primaryType: 'Slash', message: order });
+}
