@@ -1,8 +1,9 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
+  cleanupStaleNetLabs,
   createNetLab,
   type NetLab,
   NetLabError,
@@ -153,11 +154,17 @@ describe.skipIf(unsupported !== null)('netlab: cleanup', () => {
     const netns = lab.hosts.flatMap((h) => (h.netns === null ? [] : [h.netns]));
     const ifaces = lab.hosts.map((h) => h.iface);
     expect(execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' })).toContain(netns[0]);
-    const inside = execFileSync('ip', ['netns', 'pids', netns[1] ?? ''], { encoding: 'utf8' })
-      .split('\n')
-      .filter(Boolean)
-      .map(Number);
-    expect(inside.length).toBeGreaterThanOrEqual(2); // sh and its sleep
+    const pidsIn = (netns: string): number[] =>
+      execFileSync('ip', ['netns', 'pids', netns], { encoding: 'utf8' })
+        .split('\n')
+        .filter(Boolean)
+        .map(Number);
+    // sh and the sleep it forks
+    const inside = await vi.waitFor(() => {
+      const pids = pidsIn(netns[1] ?? '');
+      if (pids.length < 2) throw new Error(`only ${pids.length} processes in ${netns[1]} yet`);
+      return pids;
+    });
 
     await Promise.all([lab.close(), lab.close()]);
     await lab.close();
@@ -170,5 +177,34 @@ describe.skipIf(unsupported !== null)('netlab: cleanup', () => {
     for (const pid of [child.pid, grandchild.pid, lab.forwarderPid, ...inside])
       expect(alive(pid ?? -1)).toBe(false);
     expect(() => lab.host('a').spawn('true')).toThrow(NetLabError);
+  });
+
+  it('removes leftovers of a dead run with the same prefix, and only those', async () => {
+    const dead = 'fpnl-999999999-0-ghost'; // above pid_max: its creator is certainly gone
+    const live = `fpnl-${process.pid}-zz-mine`;
+    execFileSync('ip', ['netns', 'add', dead]);
+    execFileSync('ip', ['netns', 'add', live]);
+    try {
+      expect(cleanupStaleNetLabs()).toContain(dead);
+      const namespaces = execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' });
+      expect(namespaces).not.toContain(dead);
+      expect(namespaces).toContain(live);
+    } finally {
+      execFileSync('ip', ['netns', 'del', live]);
+      spawnSync('ip', ['netns', 'del', dead], { stdio: 'ignore' });
+    }
+  });
+
+  it('without root it refuses with a reason that says so', () => {
+    const script = `import('./test/tools/netlab/createNetLab.ts').then(async (m) => {
+      try { await m.createNetLab({ hosts: [{ name: 'a' }] }); } catch (e) { console.log(e.code + ': ' + e.message); }
+    })`;
+    const r = spawnSync(
+      'setpriv',
+      ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, '--import', 'tsx', '-e', script],
+      { encoding: 'utf8', cwd: process.cwd() },
+    );
+    if (r.error !== undefined) return; // no setpriv on this machine: nothing to check
+    expect(r.stdout).toContain('NETLAB_UNSUPPORTED: netlab needs root');
   });
 });

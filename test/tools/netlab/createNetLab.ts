@@ -357,7 +357,14 @@ async function setUp(
     ip: `${subnet}.${10 + i}`,
     netns: spec.name === 'root' ? null : `${prefix}-${labId}-${spec.name}`,
     iface: `${prefix}${labId.replace('-', 'x')}x${i}`.slice(-15),
+    mac: `02:fa:00:00:00:${i.toString(16).padStart(2, '0')}`,
   }));
+  // Static neighbour entries: the first packet between two hosts pays no ARP round trip (an edge
+  // 40 ms away is never on the player's LAN), so the first probe already shows the configured RTT.
+  const neighbours = (self: (typeof layout)[number]): string[] =>
+    layout
+      .filter((l) => l !== self)
+      .map((l) => `neigh replace ${l.ip} lladdr ${l.mac} dev ${self.iface} nud permanent`);
   const ifaces = new Set(layout.map((l) => l.iface));
   if (ifaces.size !== layout.length) throw new NetLabError('NETLAB_SETUP_FAILED', 'interface names collide');
 
@@ -415,12 +422,17 @@ async function setUp(
     for (const l of layout) {
       if (l.netns === null) {
         rootLines.push(
-          `link set ${l.iface} addrgenmode none`,
+          `link set ${l.iface} address ${l.mac} addrgenmode none`,
           `addr add ${l.ip}/24 dev ${l.iface}`,
           `link set ${l.iface} up`,
+          ...neighbours(l),
         );
       } else {
-        rootLines.push(`netns add ${l.netns}`, `link set ${l.iface} netns ${l.netns}`);
+        rootLines.push(
+          `link set ${l.iface} address ${l.mac}`,
+          `netns add ${l.netns}`,
+          `link set ${l.iface} netns ${l.netns}`,
+        );
         createdNetns.push(l.netns);
       }
     }
@@ -436,6 +448,7 @@ async function setUp(
               `link set ${l.iface} addrgenmode none`,
               `addr add ${l.ip}/24 dev ${l.iface}`,
               `link set ${l.iface} up`,
+              ...neighbours(l),
             ],
           ),
         ),
