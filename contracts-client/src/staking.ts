@@ -1,0 +1,228 @@
+import type { Address, Hex, LocalAccount, PublicClient, TypedDataDomain } from 'viem';
+import {
+  edgeBondTypes,
+  type QosReport,
+  qosMetricsHash,
+  qosReportTypes,
+  type SlashOrder,
+  slashTypes,
+  stakingDomain,
+} from '../../protocol/eip712.js';
+import { stakingRegistryAbi } from './abis/StakingRegistry.js';
+import { testATHAbi } from './abis/TestATH.js';
+import type { CheckerSet } from './checkers.js';
+import { type CheckerSignature, sortBySigner } from './escrow.js';
+import { type ChainClients, sendTx, toSig } from './tx.js';
+
+/** Where a StakingRegistry lives. */
+export interface StakingRef {
+  address: Address;
+  chainId: number;
+  /** The ATH token it stakes. */
+  token: Address;
+}
+
+/** The EIP-712 domain of a staking registry (QoS reports, slash orders, edge bonds). */
+export function stakingDomainOf(staking: StakingRef): TypedDataDomain {
+  return stakingDomain(staking.chainId, staking.address);
+}
+
+/** The edge signs a per-minute QoS report with its node key (the player with its session key). */
+export function signQosReport(signer: LocalAccount, staking: StakingRef, report: QosReport): Promise<Hex> {
+  return signer.signTypedData({
+    domain: stakingDomainOf(staking),
+    types: qosReportTypes,
+    primaryType: 'QosReport',
+    message: report,
+  });
+}
+
+/** A checker signs a slash order. */
+export function signSlashOrder(checker: LocalAccount, staking: StakingRef, order: SlashOrder): Promise<Hex> {
+  return checker.signTypedData({
+    domain: stakingDomainOf(staking),
+    types: slashTypes,
+    primaryType: 'Slash',
+    message: order,
+  });
+}
+
+async function approve(clients: ChainClients, staking: StakingRef, amount: bigint) {
+  await sendTx(clients, {
+    address: staking.token,
+    abi: testATHAbi,
+    functionName: 'approve',
+    args: [staking.address, amount],
+  });
+}
+
+/** The operator (wallet of `clients`) registers `edge` and stakes `amount`; the edge key signs the bond. */
+export async function registerEdge(
+  clients: ChainClients,
+  staking: StakingRef,
+  p: { edge: LocalAccount; cutBps: number; amount: bigint },
+) {
+  const signature = await p.edge.signTypedData({
+    domain: stakingDomainOf(staking),
+    types: edgeBondTypes,
+    primaryType: 'EdgeBond',
+    message: { edge: p.edge.address, operator: clients.walletClient.account.address, cutBps: p.cutBps },
+  });
+  await approve(clients, staking, p.amount);
+  return sendTx(clients, {
+    address: staking.address,
+    abi: stakingRegistryAbi,
+    functionName: 'registerEdge',
+    args: [p.edge.address, p.cutBps, p.amount, toSig(signature)],
+  });
+}
+
+/** Delegates `amount` to `edge` (or adds to the operator's own stake). */
+export async function delegate(clients: ChainClients, staking: StakingRef, edge: Address, amount: bigint) {
+  await approve(clients, staking, amount);
+  return sendTx(clients, {
+    address: staking.address,
+    abi: stakingRegistryAbi,
+    functionName: 'delegate',
+    args: [edge, amount],
+  });
+}
+
+/** Starts unbonding `shares`; withdraw after the unbonding delay. */
+export function unbond(clients: ChainClients, staking: StakingRef, edge: Address, shares: bigint) {
+  return sendTx(clients, {
+    address: staking.address,
+    abi: stakingRegistryAbi,
+    functionName: 'unbond',
+    args: [edge, shares],
+  });
+}
+
+/** Withdraws unbonded tokens after the delay. */
+export function withdrawUnbonded(clients: ChainClients, staking: StakingRef, edge: Address) {
+  return sendTx(clients, {
+    address: staking.address,
+    abi: stakingRegistryAbi,
+    functionName: 'withdrawUnbonded',
+    args: [edge],
+  });
+}
+
+/** Pays `amount` ATH as rewards to `edge`'s pool (operator cut first, the rest per active share). */
+export async function distributeRewards(
+  clients: ChainClients,
+  staking: StakingRef,
+  edge: Address,
+  amount: bigint,
+) {
+  await approve(clients, staking, amount);
+  return sendTx(clients, {
+    address: staking.address,
+    abi: stakingRegistryAbi,
+    functionName: 'distributeRewards',
+    args: [edge, amount],
+  });
+}
+
+/** Claims the caller's rewards from `edge`'s pool. */
+export function claimRewards(clients: ChainClients, staking: StakingRef, edge: Address) {
+  return sendTx(clients, {
+    address: staking.address,
+    abi: stakingRegistryAbi,
+    functionName: 'claimRewards',
+    args: [edge],
+  });
+}
+
+/** One signed edge QoS report used as evidence. */
+export interface Evidence {
+  report: QosReport;
+  signature: Hex;
+}
+
+/** Slashes with two conflicting edge reports and a checker quorum over the order. */
+export function slash(
+  clients: ChainClients,
+  staking: StakingRef,
+  p: {
+    order: SlashOrder;
+    evidence: readonly [Evidence, Evidence];
+    signatures: readonly CheckerSignature[];
+    checkerSet: CheckerSet;
+  },
+) {
+  const [a, b] = p.evidence;
+  return sendTx(clients, {
+    address: staking.address,
+    abi: stakingRegistryAbi,
+    functionName: 'slash',
+    args: [
+      p.order,
+      { metricsHash: qosMetricsHash(a.report.metrics), sig: toSig(a.signature) },
+      { metricsHash: qosMetricsHash(b.report.metrics), sig: toSig(b.signature) },
+      sortBySigner(p.signatures),
+      {
+        checkers: [...p.checkerSet.checkers],
+        quorum: BigInt(p.checkerSet.quorum),
+        policyHash: p.checkerSet.policyHash,
+      },
+    ],
+  });
+}
+
+/** Tokens behind `account`'s active and unbonding shares in `edge`'s pool. */
+export async function stakeOf(
+  publicClient: PublicClient,
+  staking: StakingRef,
+  edge: Address,
+  account: Address,
+) {
+  const [active, unbonding] = await publicClient.readContract({
+    address: staking.address,
+    abi: stakingRegistryAbi,
+    functionName: 'stakeOf',
+    args: [edge, account],
+  });
+  return { active, unbonding };
+}
+
+/** `account`'s shares in `edge`'s pool. */
+export async function delegationOf(
+  publicClient: PublicClient,
+  staking: StakingRef,
+  edge: Address,
+  account: Address,
+) {
+  const [shares, unbondingShares, readyAt, , rewards] = await publicClient.readContract({
+    address: staking.address,
+    abi: stakingRegistryAbi,
+    functionName: 'delegations',
+    args: [edge, account],
+  });
+  return { shares, unbondingShares, readyAt, rewards };
+}
+
+/** Rewards `account` could claim now. */
+export function pendingRewards(
+  publicClient: PublicClient,
+  staking: StakingRef,
+  edge: Address,
+  account: Address,
+) {
+  return publicClient.readContract({
+    address: staking.address,
+    abi: stakingRegistryAbi,
+    functionName: 'pendingRewards',
+    args: [edge, account],
+  });
+}
+
+/** True when the edge's operator stake meets the minimum. */
+export function isEdgeActive(publicClient: PublicClient, staking: StakingRef, edge: Address) {
+  return publicClient.readContract({
+    address: staking.address,
+    abi: stakingRegistryAbi,
+    functionName: 'isActive',
+    args: [edge],
+  });
+}

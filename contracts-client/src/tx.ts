@@ -1,0 +1,64 @@
+import type {
+  Abi,
+  Account,
+  Address,
+  Chain,
+  ContractFunctionArgs,
+  ContractFunctionName,
+  Hex,
+  PublicClient,
+  TransactionReceipt,
+  Transport,
+  WalletClient,
+} from 'viem';
+import { parseSignature, signatureToCompactSignature } from 'viem';
+import { FarplayError } from '../../protocol/errors.js';
+import { toChainError } from './chainErrors.js';
+
+/** A chain to talk to: a public client for reads and a wallet client (with its account) for writes. */
+export interface ChainClients {
+  publicClient: PublicClient;
+  walletClient: WalletClient<Transport, Chain, Account>;
+}
+
+/** An EIP-2098 compact signature as the contracts take it. */
+export interface Sig {
+  r: Hex;
+  vs: Hex;
+}
+
+/** Converts a 65-byte signature to the contracts' compact (r, vs) form. */
+export function toSig(signature: Hex): Sig {
+  const compact = signatureToCompactSignature(parseSignature(signature));
+  return { r: compact.r, vs: compact.yParityAndS };
+}
+
+/**
+ * Sends one contract call and waits for its receipt. Reverts (estimated before sending) become FarplayError
+ * with a CHAIN_* code; a mined but failed transaction becomes CHAIN_REVERTED.
+ */
+export async function sendTx<
+  const abi extends Abi,
+  functionName extends ContractFunctionName<abi, 'nonpayable' | 'payable'>,
+>(
+  clients: ChainClients,
+  call: {
+    address: Address;
+    abi: abi;
+    functionName: functionName;
+    args: ContractFunctionArgs<abi, 'nonpayable' | 'payable', functionName>;
+  },
+): Promise<TransactionReceipt> {
+  let hash: Hex;
+  try {
+    // biome-ignore lint/suspicious/noExplicitAny: viem's writeContract generics do not narrow through this wrapper
+    hash = await clients.walletClient.writeContract(call as any);
+  } catch (error) {
+    throw toChainError(error);
+  }
+  const receipt = await clients.publicClient.waitForTransactionReceipt({ hash });
+  if (receipt.status !== 'success') {
+    throw new FarplayError('CHAIN_REVERTED', `transaction ${hash} reverted`, { details: { hash } });
+  }
+  return receipt;
+}
