@@ -1,0 +1,91 @@
+import Type, { type Static } from 'typebox';
+import Value from 'typebox/value';
+
+/** The matchmaker's whole configuration; env `FARPLAY_MM_<NAME>` (upper snake case of each key). */
+export const MatchmakerConfig = Type.Object({
+  host: Type.String({ default: '127.0.0.1' }),
+  port: Type.Integer({ minimum: 0, maximum: 65535, default: 8080 }),
+  logLevel: Type.Union(
+    ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
+    { default: 'info' },
+  ),
+  /** Redis URL; empty = the in-process store. */
+  redisUrl: Type.String({ default: '' }),
+  /** Prefix of every Redis key. */
+  keyPrefix: Type.String({ default: 'farplay:mm:' }),
+  /** Ed25519 session-token key (base64url pkcs8); empty = a fresh one per start (single-instance only). */
+  sessionPrivateKey: Type.String({ default: '' }),
+  /** Studio API keys, `studio=key` pairs separated by commas. */
+  studioApiKeys: Type.String({ default: '' }),
+  /** Built player page to serve at / (e.g. dist/player); empty = none. */
+  staticDir: Type.String({ default: '' }),
+  /** Where uploaded game packages go; empty = in memory. */
+  dataDir: Type.String({ default: '' }),
+  /** An edge with no heartbeat for this long leaves allocation. */
+  edgeTtlMs: Type.Integer({ minimum: 500, default: 6000 }),
+  /** Heartbeat period the matchmaker asks edges for. */
+  heartbeatMs: Type.Integer({ minimum: 100, default: 2000 }),
+  /** A reserved slot the edge does not report started within this time is freed. */
+  reservationTtlMs: Type.Integer({ minimum: 1000, default: 30_000 }),
+  /** Session token lifetime (to connect), seconds. */
+  tokenTtlS: Type.Integer({ minimum: 5, default: 30 }),
+  /** Edge messages older (or further in the future) than this are refused. */
+  messageMaxAgeMs: Type.Integer({ minimum: 1000, default: 60_000 }),
+  /** Requests per client address per window. */
+  rateLimitMax: Type.Integer({ minimum: 1, default: 1200 }),
+  rateLimitWindowMs: Type.Integer({ minimum: 100, default: 60_000 }),
+  /** Largest JSON body, bytes. */
+  bodyLimit: Type.Integer({ minimum: 1024, default: 256 * 1024 }),
+  /** Largest game package, bytes. */
+  packageLimit: Type.Integer({ minimum: 1024, default: 64 * 1024 * 1024 }),
+  /** How often the edge registry, prices and coordinates are re-read from the store. */
+  refreshMs: Type.Integer({ minimum: 20, default: 500 }),
+  /** How often dead edges are looked for (and their players moved). */
+  reapMs: Type.Integer({ minimum: 20, default: 500 }),
+  /** Pricing window for demand, ms. */
+  demandWindowMs: Type.Integer({ minimum: 10_000, default: 60_000 }),
+  /** Coarse pre-filter radius around a player's location hint, km. */
+  candidateRadiusKm: Type.Number({ minimum: 1, default: 4000 }),
+});
+export type MatchmakerConfig = Static<typeof MatchmakerConfig>;
+
+function envName(key: string): string {
+  return `FARPLAY_MM_${key.replace(/([A-Z])/g, '_$1').toUpperCase()}`;
+}
+
+/** The defaults, frozen. */
+export function defaultMatchmakerConfig(overrides: Partial<MatchmakerConfig> = {}): Readonly<MatchmakerConfig> {
+  const value = Value.Default(MatchmakerConfig, { ...overrides }) as MatchmakerConfig;
+  return Object.freeze(assertConfig(value));
+}
+
+function assertConfig(value: unknown): MatchmakerConfig {
+  const errors = [...Value.Errors(MatchmakerConfig, value)];
+  if (errors.length > 0) {
+    const first = errors[0] as { instancePath?: string; message?: string };
+    const key = (first.instancePath ?? '').replace(/^\//, '');
+    throw new Error(`bad matchmaker config ${key ? `${key} (${envName(key)})` : ''}: ${first.message ?? 'invalid'}`);
+  }
+  return value as MatchmakerConfig;
+}
+
+/** Reads FARPLAY_MM_* from `env`, applies defaults, validates (the error names the field), freezes. */
+export function parseMatchmakerConfig(env: Record<string, string | undefined>): Readonly<MatchmakerConfig> {
+  const raw: Record<string, unknown> = {};
+  for (const key of Object.keys(MatchmakerConfig.properties)) {
+    const value = env[envName(key)];
+    if (value !== undefined) raw[key] = value;
+  }
+  const converted = Value.Convert(MatchmakerConfig, Value.Default(MatchmakerConfig, raw));
+  return Object.freeze(assertConfig(converted));
+}
+
+/** Parses `studio=key,studio2=key2` into key → studio. */
+export function parseStudioKeys(spec: string): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const pair of spec.split(',')) {
+    const [studio, key] = pair.split('=').map((s) => s.trim());
+    if (studio && key) out.set(key, studio);
+  }
+  return out;
+}

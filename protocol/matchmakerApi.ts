@@ -1,0 +1,83 @@
+import Type, { type Static } from 'typebox';
+import { CandidatesRequest, GameInfo } from './playerApi.js';
+
+/**
+ * Matchmaker routes beyond the player API (protocol/playerApi.ts): matchmaker info for edges, extra
+ * candidate filters, and the studio publishing API. Edge control messages: protocol/edgeRegistration.ts.
+ */
+
+/** GET /v1/matchmaker: what an edge needs to talk to this matchmaker. */
+export const MatchmakerInfo = Type.Object({
+  /** Ed25519 public key (base64url spki) that verifies session tokens. */
+  sessionPublicKey: Type.String(),
+  heartbeatMs: Type.Integer(),
+  edgeTtlMs: Type.Integer(),
+  reservationTtlMs: Type.Integer(),
+  messageMaxAgeMs: Type.Integer(),
+  /** 'memory' or 'redis'. */
+  store: Type.String(),
+});
+export type MatchmakerInfo = Static<typeof MatchmakerInfo>;
+
+/** POST /v1/edges/register answer. */
+export const RegisterEdgeResponse = Type.Object({
+  edgeId: Type.String(),
+  heartbeatMs: Type.Integer(),
+  edgeTtlMs: Type.Integer(),
+  sessionPublicKey: Type.String(),
+});
+export type RegisterEdgeResponse = Static<typeof RegisterEdgeResponse>;
+
+/** POST /v1/candidates body: the player request plus optional filters. */
+export const CandidatesQuery = Type.Object({
+  ...CandidatesRequest.properties,
+  /** Only edges with this encoder working (e.g. 'h264_nvenc'). */
+  encoder: Type.Optional(Type.String({ maxLength: 64 })),
+  /** Only edges at or below this price per minute after the multiplier, ATH wei. */
+  maxPricePerMinute: Type.Optional(Type.String({ pattern: '^[0-9]{1,30}$' })),
+});
+export type CandidatesQuery = Static<typeof CandidatesQuery>;
+
+/** POST /v1/studio/games body (Authorization: Bearer <studio API key>). */
+export const GameManifest = Type.Object(
+  {
+    ...GameInfo.properties,
+    /** 'builtin:<name>' (a game edges ship) or 'package' (the uploaded package, started with `command`). */
+    runtime: Type.String({ pattern: '^(builtin:[a-z0-9][a-z0-9-]*|package)$' }),
+    command: Type.Optional(Type.String({ minLength: 1, maxLength: 1024 })),
+    /** sha256 (hex) of an uploaded package; required with runtime 'package'. */
+    packageSha256: Type.Optional(Type.String({ pattern: '^[0-9a-f]{64}$' })),
+  },
+  { additionalProperties: false },
+);
+export type GameManifest = Static<typeof GameManifest>;
+
+/** PUT /v1/studio/packages answer. */
+export const PackageUploaded = Type.Object({ sha256: Type.String(), size: Type.Integer() });
+export type PackageUploaded = Static<typeof PackageUploaded>;
+
+/** GET /v1/sessions/:sessionId answer. */
+export const SessionStatus = Type.Object({
+  sessionId: Type.String(),
+  gameId: Type.String(),
+  edgeId: Type.String(),
+  state: Type.Union([Type.Literal('reserved'), Type.Literal('active')]),
+});
+export type SessionStatus = Static<typeof SessionStatus>;
+
+/** GET /v1/edges: the registry as this instance sees it (operators, debugging). */
+export const EdgeSummary = Type.Object({
+  edgeId: Type.String(),
+  region: Type.String(),
+  lat: Type.Number(),
+  lon: Type.Number(),
+  url: Type.String(),
+  capacity: Type.Integer(),
+  usedSlots: Type.Integer(),
+  encoders: Type.Array(Type.String()),
+  pricePerMinute: Type.String(),
+  priceMultiplier: Type.Number(),
+  games: Type.Array(Type.String()),
+});
+export const ListEdgesResponse = Type.Object({ edges: Type.Array(EdgeSummary) });
+export type ListEdgesResponse = Static<typeof ListEdgesResponse>;
