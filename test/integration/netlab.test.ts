@@ -179,6 +179,48 @@ describe.skipIf(unsupported !== null)('netlab: cleanup', () => {
     expect(() => lab.host('a').spawn('true')).toThrow(NetLabError);
   });
 
+  it('parallel labs with a root host get distinct subnets and each stays reachable', async () => {
+    const labs = await Promise.all(
+      [0, 1].map(() => createNetLab({ hosts: [{ name: 'root' }, { name: 'edge' }] })),
+    );
+    try {
+      expect(labs[0]?.subnet).not.toBe(labs[1]?.subnet);
+      for (const lab of labs) {
+        const server = await startUdpEcho(lab.host('edge'));
+        const r = await probeRtt(
+          lab.host('root'),
+          { ip: lab.host('edge').ip, port: server.port },
+          { count: 3 },
+        );
+        expect(r.received).toBe(3);
+      }
+    } finally {
+      await Promise.all(labs.map((lab) => lab.close()));
+    }
+    const addresses = execFileSync('ip', ['-4', '-o', 'addr', 'show'], { encoding: 'utf8' });
+    for (const lab of labs) expect(addresses).not.toContain(`${lab.subnet}.`);
+  });
+
+  it('a process that exits without close() still takes its lab down', () => {
+    const script = `import('./test/tools/netlab/createNetLab.ts').then(async (m) => {
+      const lab = await m.createNetLab({ hosts: [{ name: 'a' }, { name: 'b' }] });
+      const child = lab.host('a').spawn('sleep', ['300'], { stdio: 'ignore' });
+      console.log(JSON.stringify({ netns: lab.hosts.map((h) => h.netns), iface: lab.hosts.map((h) => h.iface),
+        pids: [child.pid, lab.forwarderPid] }));
+      process.exit(0);
+    })`;
+    const r = spawnSync(process.execPath, ['--import', 'tsx', '-e', script], {
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    const left = JSON.parse(r.stdout) as { netns: string[]; iface: string[]; pids: number[] };
+    const namespaces = execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' });
+    for (const name of left.netns) expect(namespaces).not.toContain(name);
+    const links = execFileSync('ip', ['-o', 'link', 'show'], { encoding: 'utf8' });
+    for (const iface of left.iface) expect(links).not.toContain(iface);
+    for (const pid of left.pids) expect(alive(pid)).toBe(false);
+  });
+
   it('removes leftovers of a dead run with the same prefix, and only those', async () => {
     const dead = 'fpnl-999999999-0-ghost'; // above pid_max: its creator is certainly gone
     const live = `fpnl-${process.pid}-zz-mine`;

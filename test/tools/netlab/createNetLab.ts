@@ -1,6 +1,16 @@
 import { type ChildProcess, type SpawnOptions, spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { accessSync, constants, existsSync, mkdirSync, readdirSync, readFileSync, renameSync } from 'node:fs';
+import {
+  accessSync,
+  constants,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -231,6 +241,33 @@ function usedRootSubnets(): Set<string> {
   return used;
 }
 
+/** Creates `<tmp>/farplay-netlab/subnet-<subnet>.lock` holding our pid; takes over a dead owner's. */
+function claimSubnet(subnet: string): string | undefined {
+  const dir = join(tmpdir(), 'farplay-netlab');
+  mkdirSync(dir, { recursive: true });
+  const path = join(dir, `subnet-${subnet}.lock`);
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      writeFileSync(path, String(process.pid), { flag: 'wx' });
+      return path;
+    } catch {
+      let owner = Number.NaN;
+      try {
+        owner = Number(readFileSync(path, 'utf8'));
+      } catch {
+        // removed meanwhile: retry
+      }
+      if (Number.isInteger(owner) && owner > 0 && pidAlive(owner)) return undefined;
+      try {
+        unlinkSync(path);
+      } catch {
+        // someone else took it over
+      }
+    }
+  }
+  return undefined;
+}
+
 function ipBatch(args: readonly string[], lines: readonly string[]): Promise<void> {
   return new Promise((resolve, reject) => {
     const child = spawn('ip', [...args, '-batch', '-'], { stdio: ['pipe', 'ignore', 'pipe'] });
@@ -340,18 +377,42 @@ async function setUp(
   const labId = `${process.pid}-${(labCounter++).toString(36)}`;
   const hasRoot = specs.some((s) => s.name === 'root');
   let subnet = subnetOption ?? '10.213.77';
+  // A root host puts the lab's /24 on a root-namespace interface: claim it with a lock file so
+  // labs of other processes never pick the same one.
+  let subnetLock: string | undefined;
   if (hasRoot) {
     const used = usedRootSubnets();
-    if (subnetOption === undefined) {
-      let n = 77;
-      while (n < 255 && used.has(`10.213.${n}`)) n++;
-      if (n === 255)
-        throw new NetLabError('NETLAB_SETUP_FAILED', 'no free 10.213.N.0/24 subnet in the root namespace');
-      subnet = `10.213.${n}`;
-    } else if (used.has(subnet)) {
-      throw new NetLabError('NETLAB_BAD_CONFIG', `subnet ${subnet} is already used in the root namespace`);
+    const candidates =
+      subnetOption === undefined
+        ? Array.from({ length: 254 - 77 }, (_, k) => `10.213.${77 + k}`)
+        : [subnetOption];
+    for (const candidate of candidates) {
+      if (used.has(candidate)) continue;
+      const lock = claimSubnet(candidate);
+      if (lock !== undefined) {
+        subnet = candidate;
+        subnetLock = lock;
+        break;
+      }
+    }
+    if (subnetLock === undefined) {
+      throw new NetLabError(
+        subnetOption === undefined ? 'NETLAB_SETUP_FAILED' : 'NETLAB_BAD_CONFIG',
+        subnetOption === undefined
+          ? 'no free 10.213.N.0/24 subnet in the root namespace'
+          : `subnet ${subnetOption} is already used in the root namespace`,
+      );
     }
   }
+  const releaseSubnet = (): void => {
+    if (subnetLock === undefined) return;
+    try {
+      unlinkSync(subnetLock);
+    } catch {
+      // already gone
+    }
+    subnetLock = undefined;
+  };
   const layout = specs.map((spec, i) => ({
     spec,
     ip: `${subnet}.${10 + i}`,
@@ -366,7 +427,10 @@ async function setUp(
       .filter((l) => l !== self)
       .map((l) => `neigh replace ${l.ip} lladdr ${l.mac} dev ${self.iface} nud permanent`);
   const ifaces = new Set(layout.map((l) => l.iface));
-  if (ifaces.size !== layout.length) throw new NetLabError('NETLAB_SETUP_FAILED', 'interface names collide');
+  if (ifaces.size !== layout.length) {
+    releaseSubnet();
+    throw new NetLabError('NETLAB_SETUP_FAILED', 'interface names collide');
+  }
 
   const forwarder = spawn(
     binary,
@@ -405,6 +469,7 @@ async function setUp(
       killNetnsPids(netns);
       spawnSync('ip', ['netns', 'del', netns], { stdio: 'ignore' });
     }
+    releaseSubnet();
   };
   const lab: LiveLab = { closeSync };
   liveLabs.add(lab);
