@@ -4,8 +4,6 @@
 // each a different player, 3 of 5 checkers. Last line: one JSON object.
 import { type Address, type Hex, keccak256, maxUint256, parseEther, toHex } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
-import type { Grant } from '../protocol/eip712.js';
-import { qosPolicyHash } from '../protocol/qosPolicy.js';
 import { sessionEscrowAbi } from '../contracts-client/src/abis/SessionEscrow.js';
 import { testATHAbi } from '../contracts-client/src/abis/TestATH.js';
 import { localChain } from '../contracts-client/src/chains.js';
@@ -23,6 +21,8 @@ import {
 } from '../contracts-client/src/escrow.js';
 import { LOCAL_PAYMENTS_CHAIN_ID, localAccounts, startAnvil } from '../contracts-client/src/localChain.js';
 import { sendTx } from '../contracts-client/src/tx.js';
+import type { Grant } from '../protocol/eip712.js';
+import { qosPolicyHash } from '../protocol/qosPolicy.js';
 
 const MINUTES = 60;
 const PRICE = parseEther('0.01');
@@ -44,8 +44,18 @@ try {
       timelockDelay: 60n,
     });
     const escrow: EscrowRef = { address: d.escrow as Address, chainId: node.chainId };
-    await sendTx(clients, { address: d.token, abi: testATHAbi, functionName: 'mint', args: [accounts.deployer.address, parseEther('1000000')] });
-    await sendTx(clients, { address: d.token, abi: testATHAbi, functionName: 'approve', args: [escrow.address, maxUint256] });
+    await sendTx(clients, {
+      address: d.token,
+      abi: testATHAbi,
+      functionName: 'mint',
+      args: [accounts.deployer.address, parseEther('1000000')],
+    });
+    await sendTx(clients, {
+      address: d.token,
+      abi: testATHAbi,
+      functionName: 'approve',
+      args: [escrow.address, maxUint256],
+    });
     const set = { checkers: sortAddresses(checkers.map((c) => c.address)), quorum, policyHash };
     return { escrow, set };
   }
@@ -78,7 +88,11 @@ try {
     const warmSigs = await Promise.all(
       checkers.slice(0, q).map(async (c) => ({
         signer: c.address,
-        signature: await signAttestation(c, escrow, { sessionId: warm.grant.sessionId, minutes: MINUTES, policyHash }),
+        signature: await signAttestation(c, escrow, {
+          sessionId: warm.grant.sessionId,
+          minutes: MINUTES,
+          policyHash,
+        }),
       })),
     );
     await settle(clients, escrow, { ...warm, attestations: warmSigs, checkerSet: set });
@@ -90,7 +104,11 @@ try {
       const attestations = await Promise.all(
         signers.map(async (c) => ({
           signer: c.address,
-          signature: await signAttestation(c, escrow, { sessionId: s.grant.sessionId, minutes: MINUTES, policyHash }),
+          signature: await signAttestation(c, escrow, {
+            sessionId: s.grant.sessionId,
+            minutes: MINUTES,
+            policyHash,
+          }),
         })),
       );
       const receipt = await settle(clients, escrow, { ...s, attestations, checkerSet: set });
@@ -109,11 +127,15 @@ try {
     for (let i = 0; i < n; i++) sessions.push(await session(escrow));
     const batch = batchOf(sessions, policyHash);
     const attestations = await Promise.all(
-      checkers.slice(0, 3).map(async (c) => ({ signer: c.address, signature: await signAttestationBatch(c, escrow, batch) })),
+      checkers
+        .slice(0, 3)
+        .map(async (c) => ({ signer: c.address, signature: await signAttestationBatch(c, escrow, batch) })),
     );
     const receipt = await batchSettle(clients, escrow, { sessions, attestations, checkerSet: set });
     batchSettleGas[`s${n}`] = Number(receipt.gasUsed);
-    console.log(`batchSettle s${n}: gas ${receipt.gasUsed} (${Math.round(Number(receipt.gasUsed) / n)} per session)`);
+    console.log(
+      `batchSettle s${n}: gas ${receipt.gasUsed} (${Math.round(Number(receipt.gasUsed) / n)} per session)`,
+    );
   }
 
   const result = {
