@@ -19,7 +19,7 @@ import type {
 } from '../protocol/playerApi.js';
 import { signSessionToken } from '../protocol/sessionToken.js';
 import type { MatchmakerConfig } from './config.js';
-import { CoordinateModel, type Coordinate, geoCoordinate, predictRtt } from './coordinates.js';
+import { type Coordinate, CoordinateModel, geoCoordinate, predictRtt } from './coordinates.js';
 import type { MatchmakerMetrics } from './metrics.js';
 import type {
   EdgeState,
@@ -141,7 +141,10 @@ export class Matchmaker {
     const free = new Map<string, number>();
     for (const e of edges) free.set(e.edge.region, (free.get(e.edge.region) ?? 0) + freeSlots(e));
     this.#multipliers = new Map(
-      regions.map((r) => [r, priceMultiplier(requests[r] ?? 0, free.get(r) ?? 0, this.#config.demandWindowMs)]),
+      regions.map((r) => [
+        r,
+        priceMultiplier(requests[r] ?? 0, free.get(r) ?? 0, this.#config.demandWindowMs),
+      ]),
     );
     this.#metrics.edgesAlive.set(edges.length);
     this.#metrics.freeSlots.reset();
@@ -184,14 +187,20 @@ export class Matchmaker {
     await this.#verify('EdgeHeartbeat', p, body.signature);
     const result = await this.#store.heartbeat(
       p.edge.toLowerCase(),
-      { activeSessions: p.activeSessions, freeSlots: p.freeSlots, encodeHeadroom: p.encodeHeadroom, at: Date.now() },
+      {
+        activeSessions: p.activeSessions,
+        freeSlots: p.freeSlots,
+        encodeHeadroom: p.encodeHeadroom,
+        at: Date.now(),
+      },
       p.nonce,
       this.#config.edgeTtlMs,
       this.#config.messageMaxAgeMs * 2,
     );
     this.#metrics.edgeMessages.inc({ kind: 'heartbeat', result });
     if (result === 'replay') throw new FarplayError('MM_REPLAY', 'heartbeat nonce seen before');
-    if (result === 'unknown') throw new FarplayError('MM_UNKNOWN_EDGE', 'edge is not registered; register again');
+    if (result === 'unknown')
+      throw new FarplayError('MM_UNKNOWN_EDGE', 'edge is not registered; register again');
   }
 
   /** An edge reports a session started (reservation → active) or ended (slot released, player told). */
@@ -216,7 +225,10 @@ export class Matchmaker {
     if (r === 'wrong-edge') throw new FarplayError('MM_NOT_SESSION_EDGE');
     const state = this.#byId.get(edgeId);
     if (state) state.usedSlots = Math.max(0, state.usedSlots - 1);
-    await this.#store.publish({ sessionId: p.sessionId, event: { type: 'ended', reason: p.reason || 'ended' } });
+    await this.#store.publish({
+      sessionId: p.sessionId,
+      event: { type: 'ended', reason: p.reason || 'ended' },
+    });
   }
 
   async #verify(
@@ -225,10 +237,16 @@ export class Matchmaker {
     signature: string,
   ): Promise<void> {
     try {
-      // biome-ignore lint/suspicious/noExplicitAny: payload was validated against kind's schema by the route
-      await verifyEdgeMessage({ kind, payload: payload as any, signature, maxAgeMs: this.#config.messageMaxAgeMs });
+      // The route validated payload against kind's schema.
+      await verifyEdgeMessage({
+        kind,
+        payload: payload as never,
+        signature,
+        maxAgeMs: this.#config.messageMaxAgeMs,
+      });
     } catch (error) {
-      const label = kind === 'EdgeRegistration' ? 'registration' : kind === 'EdgeHeartbeat' ? 'heartbeat' : 'session';
+      const label =
+        kind === 'EdgeRegistration' ? 'registration' : kind === 'EdgeHeartbeat' ? 'heartbeat' : 'session';
       this.#metrics.edgeMessages.inc({ kind: label, result: (error as FarplayError).code ?? 'error' });
       throw error;
     }
@@ -247,7 +265,8 @@ export class Matchmaker {
   /** Publishes a studio's game; the catalogue shows it from the next refresh on. */
   async publishGame(game: PublishedGame): Promise<void> {
     const r = await this.#store.putGame(game);
-    if (r === 'forbidden') throw new FarplayError('MM_FORBIDDEN', `game ${game.game.id} belongs to another studio`);
+    if (r === 'forbidden')
+      throw new FarplayError('MM_FORBIDDEN', `game ${game.game.id} belongs to another studio`);
     this.#published = [...this.#published.filter((g) => g.game.id !== game.game.id), game];
   }
 
@@ -361,7 +380,12 @@ export class Matchmaker {
    * Scores edges (lower is better): measured RTT, else predicted RTT plus its uncertainty; then within
    * about TIE_MS, load, price and a little randomness. Returns the best `take`, best first.
    */
-  #rank(pool: EdgeState[], measured: Map<string, number>, player: Coordinate | undefined, take: number): Ranked[] {
+  #rank(
+    pool: EdgeState[],
+    measured: Map<string, number>,
+    player: Coordinate | undefined,
+    take: number,
+  ): Ranked[] {
     if (pool.length === 0) return [];
     let priceSum = 0;
     for (const e of pool) priceSum += Number(e.edge.pricePerMinute);
@@ -390,13 +414,17 @@ export class Matchmaker {
   }
 
   /** Allocates a session: ranks edges, reserves a slot atomically, signs the token. */
-  async createSession(request: CreateSessionRequest, hint: { lat?: number; lon?: number } = {}): Promise<CreateSessionResponse> {
+  async createSession(
+    request: CreateSessionRequest,
+    hint: { lat?: number; lon?: number } = {},
+  ): Promise<CreateSessionResponse> {
     const started = performance.now();
     try {
       const player: PlayerContext = { measurements: request.measurements.slice(0, 32) };
       if (hint.lat !== undefined) player.lat = hint.lat;
       if (hint.lon !== undefined) player.lon = hint.lon;
-      const initial = hint.lat !== undefined && hint.lon !== undefined ? geoCoordinate(hint.lat, hint.lon) : undefined;
+      const initial =
+        hint.lat !== undefined && hint.lon !== undefined ? geoCoordinate(hint.lat, hint.lon) : undefined;
       const coordinate = this.#coordinates.observe(
         player.measurements.map((m) => ({ edgeId: m.edgeId.toLowerCase(), rttMs: m.rttMs })),
         initial,

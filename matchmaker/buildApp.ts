@@ -10,7 +10,11 @@ import Fastify, { type FastifyError, type FastifyInstance, type FastifyRequest }
 import type { Logger } from 'pino';
 import Type from 'typebox';
 import { WebSocketServer } from 'ws';
-import { SignedEdgeHeartbeat, SignedEdgeRegistration, SignedEdgeSessionReport } from '../protocol/edgeRegistration.js';
+import {
+  SignedEdgeHeartbeat,
+  SignedEdgeRegistration,
+  SignedEdgeSessionReport,
+} from '../protocol/edgeRegistration.js';
 import { ErrorCodes, FarplayError } from '../protocol/errors.js';
 import {
   CandidatesQuery,
@@ -59,7 +63,11 @@ declare module 'fastify' {
   }
 }
 
-const ErrorResponse = Type.Object({ code: Type.String(), message: Type.String(), details: Type.Optional(Type.Unknown()) });
+const ErrorResponse = Type.Object({
+  code: Type.String(),
+  message: Type.String(),
+  details: Type.Optional(Type.Unknown()),
+});
 const Ok = Type.Object({ ok: Type.Boolean() });
 
 /**
@@ -72,11 +80,17 @@ export async function buildApp(options: BuildAppOptions = {}): Promise<FastifyIn
   const ownsStore = options.store === undefined;
   const store =
     options.store ??
-    (config.redisUrl ? createRedisStore({ url: config.redisUrl, keyPrefix: config.keyPrefix }) : createMemoryStore());
+    (config.redisUrl
+      ? createRedisStore({ url: config.redisUrl, keyPrefix: config.keyPrefix })
+      : createMemoryStore());
   const packages = options.packages ?? createPackageStore(config.dataDir || undefined);
   const studioKeys = parseStudioKeys(config.studioApiKeys);
-  const sessionKey: KeyObject = importSessionPrivateKey(config.sessionPrivateKey || generateSessionKeyPair().privateKey);
-  const sessionPublicKey = createPublicKey(sessionKey).export({ format: 'der', type: 'spki' }).toString('base64url');
+  const sessionKey: KeyObject = importSessionPrivateKey(
+    config.sessionPrivateKey || generateSessionKeyPair().privateKey,
+  );
+  const sessionPublicKey = createPublicKey(sessionKey)
+    .export({ format: 'der', type: 'spki' })
+    .toString('base64url');
   const metrics = createMetrics();
 
   const app = Fastify({
@@ -114,7 +128,9 @@ export async function buildApp(options: BuildAppOptions = {}): Promise<FastifyIn
     return reply.status(farplay.status).send(farplay.toBody());
   });
   app.setNotFoundHandler((request, reply) =>
-    reply.status(404).send({ code: 'NOT_FOUND', message: `no route ${request.method} ${request.url.split('?')[0]}` }),
+    reply
+      .status(404)
+      .send({ code: 'NOT_FOUND', message: `no route ${request.method} ${request.url.split('?')[0]}` }),
   );
 
   await app.register(swagger, {
@@ -152,7 +168,13 @@ export async function buildApp(options: BuildAppOptions = {}): Promise<FastifyIn
   // --- matchmaker info ---
   app.get(
     '/v1/matchmaker',
-    { schema: { tags: ['edges'], summary: 'Session-token key and timing edges need', response: { 200: MatchmakerInfo } } },
+    {
+      schema: {
+        tags: ['edges'],
+        summary: 'Session-token key and timing edges need',
+        response: { 200: MatchmakerInfo },
+      },
+    },
     async () => ({
       sessionPublicKey,
       heartbeatMs: config.heartbeatMs,
@@ -211,7 +233,13 @@ export async function buildApp(options: BuildAppOptions = {}): Promise<FastifyIn
   );
   app.get(
     '/v1/edges',
-    { schema: { tags: ['edges'], summary: 'Live edges as this instance sees them', response: { 200: ListEdgesResponse } } },
+    {
+      schema: {
+        tags: ['edges'],
+        summary: 'Live edges as this instance sees them',
+        response: { 200: ListEdgesResponse },
+      },
+    },
     async () => ({
       edges: matchmaker.edges().map((e) => ({
         edgeId: e.edge.id,
@@ -304,7 +332,11 @@ export async function buildApp(options: BuildAppOptions = {}): Promise<FastifyIn
         summary: 'Publish (or update) a game manifest',
         security: [{ studioKey: [] }],
         body: GameManifest,
-        response: { 200: Type.Object({ game: ListGamesResponse.properties.games.items }), ...errors, 403: ErrorResponse },
+        response: {
+          200: Type.Object({ game: ListGamesResponse.properties.games.items }),
+          ...errors,
+          403: ErrorResponse,
+        },
       },
     },
     async (request) => {
@@ -344,12 +376,17 @@ export async function buildApp(options: BuildAppOptions = {}): Promise<FastifyIn
       studioOf(request);
       const body = request.body as unknown;
       if (!Buffer.isBuffer(body) || body.length === 0) {
-        throw new FarplayError('BAD_REQUEST', 'send the package as a non-empty application/octet-stream body');
+        throw new FarplayError(
+          'BAD_REQUEST',
+          'send the package as a non-empty application/octet-stream body',
+        );
       }
       const { createHash } = await import('node:crypto');
       const sha256 = createHash('sha256').update(body).digest('hex');
       if (request.query.sha256 && request.query.sha256 !== sha256) {
-        throw new FarplayError('MM_PACKAGE_MISMATCH', undefined, { details: { expected: request.query.sha256, got: sha256 } });
+        throw new FarplayError('MM_PACKAGE_MISMATCH', undefined, {
+          details: { expected: request.query.sha256, got: sha256 },
+        });
       }
       return packages.put(body);
     },
@@ -375,7 +412,12 @@ export async function buildApp(options: BuildAppOptions = {}): Promise<FastifyIn
   );
 
   if (config.staticDir) {
-    await app.register(fastifyStatic, { root: config.staticDir, prefix: '/', wildcard: false, index: 'index.html' });
+    await app.register(fastifyStatic, {
+      root: config.staticDir,
+      prefix: '/',
+      wildcard: false,
+      index: 'index.html',
+    });
   }
 
   // --- session events WebSocket ---
@@ -428,11 +470,10 @@ function toFarplayError(error: unknown): FarplayError {
   const e = error as FastifyError & { validation?: unknown };
   if (e.validation) return new FarplayError('BAD_REQUEST', e.message, { details: e.validation });
   if (e.code === 'RATE_LIMITED' || e.statusCode === 429) return new FarplayError('RATE_LIMITED', e.message);
-  if (e.code === 'FST_ERR_CTP_BODY_TOO_LARGE' || e.statusCode === 413) return new FarplayError('PAYLOAD_TOO_LARGE');
+  if (e.code === 'FST_ERR_CTP_BODY_TOO_LARGE' || e.statusCode === 413)
+    return new FarplayError('PAYLOAD_TOO_LARGE');
   if (typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) {
     return new FarplayError(e.statusCode === 404 ? 'NOT_FOUND' : 'BAD_REQUEST', e.message);
   }
   return new FarplayError('INTERNAL', undefined, { cause: error });
 }
-
-

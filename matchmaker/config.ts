@@ -54,7 +54,9 @@ function envName(key: string): string {
 }
 
 /** The defaults, frozen. */
-export function defaultMatchmakerConfig(overrides: Partial<MatchmakerConfig> = {}): Readonly<MatchmakerConfig> {
+export function defaultMatchmakerConfig(
+  overrides: Partial<MatchmakerConfig> = {},
+): Readonly<MatchmakerConfig> {
   const value = Value.Default(MatchmakerConfig, { ...overrides }) as MatchmakerConfig;
   return Object.freeze(assertConfig(value));
 }
@@ -64,7 +66,9 @@ function assertConfig(value: unknown): MatchmakerConfig {
   if (errors.length > 0) {
     const first = errors[0] as { instancePath?: string; message?: string };
     const key = (first.instancePath ?? '').replace(/^\//, '');
-    throw new Error(`bad matchmaker config ${key ? `${key} (${envName(key)})` : ''}: ${first.message ?? 'invalid'}`);
+    throw new Error(
+      `bad matchmaker config ${key ? `${key} (${envName(key)})` : ''}: ${first.message ?? 'invalid'}`,
+    );
   }
   return value as MatchmakerConfig;
 }

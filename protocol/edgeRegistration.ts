@@ -231,7 +231,9 @@ export interface VerifyEdgeMessageParameters<K extends Kind> {
  * key of `payload.edge`. Throws FarplayError `MM_STALE_MESSAGE` or `MM_BAD_SIGNATURE`.
  * Replay (a nonce seen before) is the store's job: it claims `payload.nonce` atomically.
  */
-export async function verifyEdgeMessage<K extends Kind>(parameters: VerifyEdgeMessageParameters<K>): Promise<void> {
+export async function verifyEdgeMessage<K extends Kind>(
+  parameters: VerifyEdgeMessageParameters<K>,
+): Promise<void> {
   const { kind, payload, signature } = parameters;
   const now = parameters.now ?? Date.now();
   const maxAge = parameters.maxAgeMs ?? 60_000;

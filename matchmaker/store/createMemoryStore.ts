@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import { haversineKm } from '../geo.js';
 import {
   DEMAND_BUCKET_MS,
   type DeadEdge,
@@ -9,10 +10,9 @@ import {
   type PublishedGame,
   type ReserveParameters,
   type SessionRecord,
-  type StoreEvent,
   type StoredCoordinate,
+  type StoreEvent,
 } from './MatchmakerStore.js';
-import { haversineKm } from '../geo.js';
 
 export interface MemoryStoreOptions {
   /** Clock, unix ms (default Date.now); tests move it. */

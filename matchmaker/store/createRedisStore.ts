@@ -11,8 +11,8 @@ import {
   type PublishedGame,
   type SessionData,
   type SessionRecord,
-  type StoreEvent,
   type StoredCoordinate,
+  type StoreEvent,
 } from './MatchmakerStore.js';
 
 export interface RedisStoreOptions {
@@ -269,7 +269,13 @@ export function createRedisStore(options: RedisStoreOptions = {}): MatchmakerSto
       return edgeId ? { ...structuredClone(session), edgeId, state: 'reserved' } : null;
     },
     async activate(sessionId, edgeId) {
-      const r = await redis.mmActivate(k.session(sessionId), k.slots(edgeId), sessionId, edgeId, ACTIVE_SLOT_SCORE);
+      const r = await redis.mmActivate(
+        k.session(sessionId),
+        k.slots(edgeId),
+        sessionId,
+        edgeId,
+        ACTIVE_SLOT_SCORE,
+      );
       return r as 'ok' | 'unknown' | 'wrong-edge';
     },
     async release(sessionId, edgeId) {

@@ -1,0 +1,258 @@
+import type { Logger } from 'pino';
+import type { LocalAccount } from 'viem';
+import {
+  type EdgeHeartbeatPayload,
+  type EdgeRegistrationPayload,
+  type EdgeSessionReportPayload,
+  randomNonce,
+  signEdgeMessage,
+} from '../../protocol/edgeRegistration.js';
+import type { ErrorBody } from '../../protocol/errors.js';
+import type { MatchmakerInfo } from '../../protocol/matchmakerApi.js';
+import type { GameInfo } from '../../protocol/playerApi.js';
+
+/** What edge/control needs of an edge (E1's edge/createEdge.ts satisfies it structurally). */
+export interface ControlledEdge {
+  readonly id: string;
+  readonly url: string;
+  info(): {
+    encoders: readonly (string | { name: string })[];
+    capacity: number;
+    activeSessions: number;
+    freeSlots: number;
+    encodeHeadroom: number;
+    games: readonly (string | Partial<GameInfo>)[];
+  };
+  on(event: 'sessionStarted', listener: (e: { sessionId: string; gameId: string }) => void): unknown;
+  on(event: 'sessionEnded', listener: (e: { sessionId: string; reason: string }) => void): unknown;
+  off(event: 'sessionStarted' | 'sessionEnded', listener: (...args: never[]) => void): unknown;
+  endSession(sessionId: string, reason: string): unknown;
+}
+
+export interface StartEdgeControlParameters {
+  edge: ControlledEdge;
+  /** The edge's node key; its address must be `edge.id`. */
+  account: LocalAccount;
+  /** Matchmaker base URL, e.g. http://127.0.0.1:8080. */
+  matchmakerUrl: string;
+  region: string;
+  lat: number;
+  lon: number;
+  gpu: string;
+  /** ATH wei per minute, decimal string. */
+  pricePerMinute: string;
+  /** URL players reach the edge at (default `edge.url`). */
+  publicUrl?: string;
+  /** Heartbeat period, ms (default: what the matchmaker asks for, 2000). */
+  heartbeatMs?: number;
+  /** Software version reported (default 'farplay-edge/0.1.0'). */
+  version?: string;
+  logger?: Logger;
+}
+
+export interface EdgeControl {
+  /** Resolves after the first successful registration. */
+  readonly registered: Promise<void>;
+  readonly closed: boolean;
+  /** Stops heartbeats and reports; idempotent. The matchmaker drops the edge after its TTL. */
+  close(): Promise<void>;
+}
+
+/** GET /v1/matchmaker: the session-token public key (for the edge's offline verification) and timings. */
+export async function fetchMatchmakerInfo(matchmakerUrl: string): Promise<MatchmakerInfo> {
+  const response = await fetch(new URL('/v1/matchmaker', matchmakerUrl));
+  if (!response.ok) throw new Error(`matchmaker info: HTTP ${response.status}`);
+  return (await response.json()) as MatchmakerInfo;
+}
+
+class MatchmakerRefused extends Error {
+  override name = 'MatchmakerRefused';
+  constructor(
+    readonly status: number,
+    readonly body: ErrorBody | undefined,
+  ) {
+    super(`matchmaker refused: ${status} ${body?.code ?? ''} ${body?.message ?? ''}`);
+  }
+}
+
+function toGameInfo(game: string | Partial<GameInfo>): GameInfo | null {
+  const g = typeof game === 'string' ? { id: game } : game;
+  const id = (g.id ?? '')
+    .toLowerCase()
+    .replace(/[^a-z0-9-]/g, '-')
+    .slice(0, 64);
+  if (!/^[a-z0-9]/.test(id)) return null;
+  return {
+    id,
+    title: (g.title ?? id).slice(0, 120),
+    description: (g.description ?? '').slice(0, 2000),
+    width: g.width ?? 1280,
+    height: g.height ?? 720,
+    fps: g.fps ?? 60,
+    pricePerMinute: g.pricePerMinute ?? '0',
+    input: [...(g.input ?? ['keyboard', 'mouse'])],
+  };
+}
+
+/**
+ * The edge's client to the matchmaker: registers (signed), heartbeats with load every few seconds
+ * (re-registering if the matchmaker forgot the edge), and reports session start and end.
+ */
+export function startEdgeControl(parameters: StartEdgeControlParameters): EdgeControl {
+  const { edge, account, logger } = parameters;
+  const base = parameters.matchmakerUrl.replace(/\/$/, '');
+  let heartbeatMs = parameters.heartbeatMs ?? 2000;
+  let closed = false;
+  let timer: NodeJS.Timeout | undefined;
+  let registering: Promise<void> | undefined;
+  let resolveRegistered: () => void = () => {};
+  const registered = new Promise<void>((resolve) => {
+    resolveRegistered = resolve;
+  });
+
+  async function post(path: string, body: unknown): Promise<unknown> {
+    const response = await fetch(`${base}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+      signal: AbortSignal.timeout(5000),
+    });
+    const json = (await response.json().catch(() => undefined)) as unknown;
+    if (!response.ok) throw new MatchmakerRefused(response.status, json as ErrorBody | undefined);
+    return json;
+  }
+
+  async function register(): Promise<void> {
+    const info = edge.info();
+    const payload: EdgeRegistrationPayload = {
+      edge: account.address,
+      region: parameters.region,
+      lat: parameters.lat,
+      lon: parameters.lon,
+      gpu: parameters.gpu.slice(0, 128),
+      encoders: info.encoders.map((e) => (typeof e === 'string' ? e : e.name)).slice(0, 16),
+      capacity: info.capacity,
+      pricePerMinute: parameters.pricePerMinute,
+      version: parameters.version ?? 'farplay-edge/0.1.0',
+      publicUrl: parameters.publicUrl ?? edge.url,
+      games: info.games
+        .map(toGameInfo)
+        .filter((g): g is GameInfo => g !== null)
+        .slice(0, 64),
+      issuedAt: Date.now(),
+      nonce: randomNonce(),
+    };
+    const signature = await signEdgeMessage(account, 'EdgeRegistration', payload);
+    const answer = (await post('/v1/edges/register', { payload, signature })) as { heartbeatMs?: number };
+    if (parameters.heartbeatMs === undefined && answer.heartbeatMs) heartbeatMs = answer.heartbeatMs;
+    logger?.info({ edgeId: account.address, matchmaker: base }, 'registered with the matchmaker');
+    resolveRegistered();
+  }
+
+  function ensureRegistered(): Promise<void> {
+    registering ??= register().finally(() => {
+      registering = undefined;
+    });
+    return registering;
+  }
+
+  async function heartbeat(): Promise<void> {
+    const info = edge.info();
+    const payload: EdgeHeartbeatPayload = {
+      edge: account.address,
+      activeSessions: info.activeSessions,
+      freeSlots: info.freeSlots,
+      encodeHeadroom: Math.max(0, info.encodeHeadroom),
+      issuedAt: Date.now(),
+      nonce: randomNonce(),
+    };
+    const signature = await signEdgeMessage(account, 'EdgeHeartbeat', payload);
+    try {
+      await post('/v1/edges/heartbeat', { payload, signature });
+    } catch (error) {
+      if (error instanceof MatchmakerRefused && error.body?.code === 'MM_UNKNOWN_EDGE') {
+        logger?.warn('matchmaker forgot this edge; registering again');
+        await ensureRegistered();
+        return;
+      }
+      throw error;
+    }
+  }
+
+  function schedule(delay: number): void {
+    if (closed) return;
+    timer = setTimeout(() => {
+      const step = registering !== undefined ? registering : heartbeat();
+      step
+        .catch(async (error: unknown) => {
+          logger?.warn({ err: error }, 'heartbeat failed');
+          // If we never registered (matchmaker down at start), keep trying.
+          if (!(error instanceof MatchmakerRefused)) await ensureRegistered().catch(() => {});
+        })
+        .finally(() => schedule(heartbeatMs));
+    }, delay);
+    timer.unref?.();
+  }
+
+  async function report(sessionId: string, event: 'started' | 'ended', reason: string): Promise<void> {
+    for (let attempt = 0; attempt < 3 && !closed; attempt++) {
+      const payload: EdgeSessionReportPayload = {
+        edge: account.address,
+        sessionId,
+        event,
+        reason: reason.slice(0, 256),
+        issuedAt: Date.now(),
+        nonce: randomNonce(),
+      };
+      const signature = await signEdgeMessage(account, 'EdgeSessionReport', payload);
+      try {
+        await post('/v1/edges/sessions', { payload, signature });
+        return;
+      } catch (error) {
+        if (error instanceof MatchmakerRefused) {
+          const code = error.body?.code;
+          // The matchmaker holds no slot for this session here: do not serve it unaccounted.
+          if (event === 'started' && (code === 'MM_UNKNOWN_SESSION' || code === 'MM_NOT_SESSION_EDGE')) {
+            logger?.warn({ sessionId, code }, 'matchmaker has no reservation for this session; ending it');
+            edge.endSession(sessionId, 'not-allocated');
+          }
+          if (error.status < 500) return;
+        }
+        logger?.warn({ err: error, sessionId, event, attempt }, 'session report failed');
+        await new Promise((r) => setTimeout(r, 250 * (attempt + 1)));
+      }
+    }
+  }
+
+  const onStarted = (e: { sessionId: string; gameId: string }) => {
+    void report(e.sessionId, 'started', '').catch(() => {});
+  };
+  const onEnded = (e: { sessionId: string; reason: string }) => {
+    void report(e.sessionId, 'ended', e.reason ?? '').catch(() => {});
+  };
+  edge.on('sessionStarted', onStarted);
+  edge.on('sessionEnded', onEnded);
+
+  ensureRegistered().then(
+    () => schedule(heartbeatMs),
+    (error: unknown) => {
+      logger?.warn({ err: error }, 'registration failed; retrying');
+      schedule(Math.min(heartbeatMs, 1000));
+    },
+  );
+
+  return {
+    registered,
+    get closed() {
+      return closed;
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      if (timer) clearTimeout(timer);
+      edge.off('sessionStarted', onStarted as (...args: never[]) => void);
+      edge.off('sessionEnded', onEnded as (...args: never[]) => void);
+      await registering?.catch(() => {});
+    },
+  };
+}

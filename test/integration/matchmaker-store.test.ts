@@ -1,0 +1,190 @@
+import { afterAll, afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
+import { createMemoryStore } from '../../matchmaker/store/createMemoryStore.js';
+import { createRedisStore, deleteRedisPrefix } from '../../matchmaker/store/createRedisStore.js';
+import type { EdgeRecord, MatchmakerStore, StoreEvent } from '../../matchmaker/store/MatchmakerStore.js';
+import { pongGame, sleep, testPrefix } from './matchmaker-support.js';
+
+// One contract suite, run against both store implementations (the Redis one on the real server).
+const redisUrl = inject('redisUrl');
+const prefixes: string[] = [];
+
+const implementations: [string, () => MatchmakerStore][] = [
+  ['memory', () => createMemoryStore()],
+  [
+    'redis',
+    () => {
+      const keyPrefix = testPrefix('store');
+      prefixes.push(keyPrefix);
+      return createRedisStore({ url: redisUrl, keyPrefix });
+    },
+  ],
+];
+
+afterAll(async () => {
+  for (const p of prefixes) await deleteRedisPrefix(redisUrl, p);
+});
+
+function edge(id: string, overrides: Partial<EdgeRecord> = {}): EdgeRecord {
+  return {
+    id,
+    region: 'eu-west',
+    lat: 48.85,
+    lon: 2.35,
+    gpu: 'none',
+    encoders: ['libx264'],
+    capacity: 2,
+    pricePerMinute: '1000',
+    version: 'test',
+    publicUrl: `http://${id}.test`,
+    games: [pongGame],
+    registeredAt: Date.now(),
+    ...overrides,
+  };
+}
+
+const session = (sessionId: string) => ({ sessionId, gameId: 'pong', player: { measurements: [] } });
+const load = { activeSessions: 0, freeSlots: 2, encodeHeadroom: 1, at: Date.now() };
+
+describe.each(implementations)('matchmaker store contract: %s', (_name, make) => {
+  let store: MatchmakerStore;
+  beforeEach(() => {
+    store = make();
+  });
+  afterEach(async () => {
+    await store.close();
+  });
+
+  it('registers edges, refuses a replayed nonce, and lists only live edges', async () => {
+    expect(await store.putEdge(edge('0xa'), 'n1', 5000, 60_000)).toBe('ok');
+    expect(await store.putEdge(edge('0xa'), 'n1', 5000, 60_000)).toBe('replay');
+    expect(await store.putEdge(edge('0xb', { capacity: 3 }), 'n2', 300, 60_000)).toBe('ok');
+    let live = await store.listEdges();
+    expect(live.map((e) => e.edge.id).sort()).toEqual(['0xa', '0xb']);
+    expect(live.find((e) => e.edge.id === '0xb')?.edge.capacity).toBe(3);
+    await sleep(400);
+    live = await store.listEdges();
+    expect(live.map((e) => e.edge.id)).toEqual(['0xa']);
+  });
+
+  it('heartbeats extend liveness, record load, refuse replays and unknown edges', async () => {
+    expect(await store.heartbeat('0xnone', load, 'h0', 1000, 60_000)).toBe('unknown');
+    await store.putEdge(edge('0xa'), 'n1', 400, 60_000);
+    await sleep(250);
+    expect(await store.heartbeat('0xa', { ...load, activeSessions: 1 }, 'h1', 400, 60_000)).toBe('ok');
+    expect(await store.heartbeat('0xa', load, 'h1', 400, 60_000)).toBe('replay');
+    await sleep(250);
+    const [state] = await store.listEdges();
+    expect(state?.edge.id).toBe('0xa');
+    expect(state?.load?.activeSessions).toBe(1);
+  });
+
+  it('reserves on the first candidate with room and never beyond capacity', async () => {
+    await store.putEdge(edge('0xa', { capacity: 1 }), 'n1', 5000, 60_000);
+    await store.putEdge(edge('0xb', { capacity: 2 }), 'n2', 5000, 60_000);
+    const r1 = await store.reserve({
+      candidates: ['0xgone', '0xa', '0xb'],
+      session: session('s1'),
+      reservationTtlMs: 5000,
+    });
+    expect(r1).toMatchObject({ edgeId: '0xa', state: 'reserved', sessionId: 's1' });
+    const r2 = await store.reserve({
+      candidates: ['0xa', '0xb'],
+      session: session('s2'),
+      reservationTtlMs: 5000,
+    });
+    expect(r2?.edgeId).toBe('0xb');
+    // A session id is never booked twice.
+    expect(
+      await store.reserve({ candidates: ['0xb'], session: session('s2'), reservationTtlMs: 5000 }),
+    ).toBeNull();
+    await store.reserve({ candidates: ['0xb'], session: session('s3'), reservationTtlMs: 5000 });
+    expect(
+      await store.reserve({ candidates: ['0xa', '0xb'], session: session('s4'), reservationTtlMs: 5000 }),
+    ).toBeNull();
+    const used = Object.fromEntries((await store.listEdges()).map((e) => [e.edge.id, e.usedSlots]));
+    expect(used).toEqual({ '0xa': 1, '0xb': 2 });
+    expect((await store.getSession('s2'))?.edgeId).toBe('0xb');
+  });
+
+  it('expires an unused reservation but keeps an activated session', async () => {
+    await store.putEdge(edge('0xa', { capacity: 2 }), 'n1', 10_000, 60_000);
+    await store.reserve({ candidates: ['0xa'], session: session('keep'), reservationTtlMs: 300 });
+    await store.reserve({ candidates: ['0xa'], session: session('lapse'), reservationTtlMs: 300 });
+    expect(await store.activate('keep', '0xb')).toBe('wrong-edge');
+    expect(await store.activate('keep', '0xa')).toBe('ok');
+    await sleep(450);
+    expect(await store.getSession('lapse')).toBeNull();
+    expect(await store.activate('lapse', '0xa')).toBe('unknown');
+    expect((await store.getSession('keep'))?.state).toBe('active');
+    expect((await store.listEdges())[0]?.usedSlots).toBe(1);
+    expect(
+      await store.reserve({ candidates: ['0xa'], session: session('next'), reservationTtlMs: 5000 }),
+    ).not.toBeNull();
+  });
+
+  it('releases a session only from its own edge', async () => {
+    await store.putEdge(edge('0xa', { capacity: 1 }), 'n1', 10_000, 60_000);
+    await store.reserve({ candidates: ['0xa'], session: session('s1'), reservationTtlMs: 5000 });
+    expect(await store.release('s1', '0xb')).toBe('wrong-edge');
+    const released = await store.release('s1', '0xa');
+    expect(released).toMatchObject({ sessionId: 's1', edgeId: '0xa' });
+    expect(await store.release('s1')).toBe('unknown');
+    expect((await store.listEdges())[0]?.usedSlots).toBe(0);
+  });
+
+  it('reaps a dead edge exactly once, returning and releasing its sessions', async () => {
+    await store.putEdge(edge('0xa', { capacity: 3 }), 'n1', 300, 60_000);
+    await store.putEdge(edge('0xb'), 'n2', 10_000, 60_000);
+    await store.reserve({ candidates: ['0xa'], session: session('s1'), reservationTtlMs: 5000 });
+    await store.reserve({ candidates: ['0xa'], session: session('s2'), reservationTtlMs: 5000 });
+    await store.activate('s1', '0xa');
+    expect(await store.reapDeadEdges()).toEqual([]);
+    await sleep(400);
+    const [first, second] = await Promise.all([store.reapDeadEdges(), store.reapDeadEdges()]);
+    const dead = [...(first ?? []), ...(second ?? [])];
+    expect(dead).toHaveLength(1);
+    expect(dead[0]?.edgeId).toBe('0xa');
+    expect(dead[0]?.sessions.map((s) => s.sessionId).sort()).toEqual(['s1', 's2']);
+    expect(dead[0]?.sessions.find((s) => s.sessionId === 's1')?.state).toBe('active');
+    expect(await store.getSession('s1')).toBeNull();
+    expect(await store.heartbeat('0xa', load, 'h', 1000, 60_000)).toBe('unknown');
+    expect((await store.listEdges()).map((e) => e.edge.id)).toEqual(['0xb']);
+  });
+
+  it('finds live edges near a point, nearest first', async () => {
+    await store.putEdge(edge('0xparis', { lat: 48.85, lon: 2.35 }), 'n1', 10_000, 60_000);
+    await store.putEdge(edge('0xlondon', { lat: 51.5, lon: -0.12 }), 'n2', 10_000, 60_000);
+    await store.putEdge(edge('0xtokyo', { lat: 35.68, lon: 139.69 }), 'n3', 10_000, 60_000);
+    expect(await store.edgesNear(50.85, 4.35, 1000, 10)).toEqual(['0xparis', '0xlondon']);
+    expect(await store.edgesNear(50.85, 4.35, 20_000, 1)).toEqual(['0xparis']);
+  });
+
+  it('keeps a game with the studio that published it', async () => {
+    const g = { game: pongGame, runtime: 'builtin:pong', studio: 'acme', publishedAt: 1 };
+    expect(await store.putGame(g)).toBe('ok');
+    expect(await store.putGame({ ...g, studio: 'evil' })).toBe('forbidden');
+    expect(await store.putGame({ ...g, game: { ...pongGame, title: 'Pong 2' } })).toBe('ok');
+    const games = await store.listGames();
+    expect(games).toHaveLength(1);
+    expect(games[0]?.game.title).toBe('Pong 2');
+  });
+
+  it('counts demand per region, shares coordinates, and fans out events', async () => {
+    await store.addDemand({ 'eu-west': 3, 'us-east': 1 });
+    await store.addDemand({ 'eu-west': 2 });
+    expect(await store.demand(['eu-west', 'us-east', 'ap'], 60_000)).toEqual({
+      'eu-west': 5,
+      'us-east': 1,
+      ap: 0,
+    });
+    await store.putCoordinates({ '0xa': { v: [1, 2, 3], h: 4, e: 0.5 } });
+    expect(await store.getCoordinates()).toEqual({ '0xa': { v: [1, 2, 3], h: 4, e: 0.5 } });
+    const got: StoreEvent[] = [];
+    const off = store.subscribe((e) => got.push(e));
+    await sleep(100); // Redis: the subscription is established asynchronously
+    await store.publish({ sessionId: 's1', event: { type: 'ended', reason: 'test' } });
+    for (let i = 0; i < 50 && got.length === 0; i++) await sleep(20);
+    off();
+    expect(got).toEqual([{ sessionId: 's1', event: { type: 'ended', reason: 'test' } }]);
+  });
+});
