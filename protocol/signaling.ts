@@ -26,6 +26,8 @@ export const SignalCloseCodes = {
   BAD_MESSAGE: 4400,
   /** Session token missing, malformed, badly signed, for another edge, or expired. */
   BAD_TOKEN: 4401,
+  /** The token's game is not on this edge. */
+  UNKNOWN_GAME: 4404,
   /** The token's session is already connected on this edge. */
   SESSION_IN_USE: 4403,
   /** The edge has no free slot. */
@@ -110,7 +112,10 @@ export const BitrateMessage = Type.Object({
 });
 export type BitrateMessage = Static<typeof BitrateMessage>;
 
-/** Ask for another output size (even numbers; the game keeps rendering at its size and is scaled). */
+/**
+ * Ask for another output size (even numbers). The edge re-opens the encoder at that size, the game draws
+ * at it from the next frame, and a keyframe with the new size follows.
+ */
 export const ResizeMessage = Type.Object({
   type: Type.Literal('resize'),
   width: Type.Integer({ minimum: 16, maximum: 7680, multipleOf: 2 }),

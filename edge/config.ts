@@ -1,0 +1,124 @@
+import Type, { type Static } from 'typebox';
+import { Value } from 'typebox/value';
+import { FarplayError } from '../protocol/errors.js';
+
+const IceServer = Type.Object({
+  urls: Type.Union([Type.String(), Type.Array(Type.String())]),
+  username: Type.Optional(Type.String()),
+  credential: Type.Optional(Type.String()),
+});
+
+/** The edge's configuration: one schema with its defaults. `loadEdgeConfig` reads it from FARPLAY_EDGE_* env. */
+export const EdgeConfig = Type.Object({
+  /** Address to listen on (default 127.0.0.1). */
+  host: Type.String({ default: '127.0.0.1' }),
+  /** Port to listen on; 0 picks a free one (default 8700). */
+  port: Type.Integer({ minimum: 0, maximum: 65535, default: 8700 }),
+  /** Public base URL of the edge (default: http://{host}:{port} after listening). */
+  publicUrl: Type.Optional(Type.String()),
+  /** Region name reported to players and the matchmaker (default 'local'). */
+  region: Type.String({ default: 'local' }),
+  /** secp256k1 private key (0x + 64 hex) of the node; its address is the edge id. Generated if absent. */
+  nodePrivateKey: Type.Optional(Type.String({ pattern: '^0x[0-9a-fA-F]{64}$' })),
+  /**
+   * Ed25519 public key (base64url spki) of the matchmaker that signs session tokens. When absent the edge
+   * runs STANDALONE: it makes its own key pair and serves the player API (games, candidates, sessions).
+   */
+  matchmakerPublicKey: Type.Optional(Type.String({ minLength: 16 })),
+  /** Concurrent sessions this edge accepts (default 4). */
+  capacity: Type.Integer({ minimum: 1, maximum: 256, default: 4 }),
+  /** H.264 encoders to probe, in order of preference (default NVENC, then x264). */
+  encoders: Type.Array(Type.String(), { default: ['h264_nvenc', 'libx264'], minItems: 1 }),
+  /** Start video bitrate in kbit/s (default 6000). */
+  videoBitrateKbps: Type.Integer({ minimum: 100, maximum: 100_000, default: 6000 }),
+  /** Bounds for bitrate changes requested by players, kbit/s. */
+  minVideoBitrateKbps: Type.Integer({ minimum: 100, default: 300 }),
+  maxVideoBitrateKbps: Type.Integer({ maximum: 100_000, default: 20_000 }),
+  /** Encoder threads per session; 0 lets the encoder choose (default 1: best for many sessions). */
+  encoderThreads: Type.Integer({ minimum: 0, maximum: 64, default: 1 }),
+  /** Opus bitrate in kbit/s (default 64). */
+  audioBitrateKbps: Type.Integer({ minimum: 6, maximum: 510, default: 64 }),
+  /** ICE servers handed to each peer connection (default none: host candidates only). */
+  iceServers: Type.Array(IceServer, { default: [] }),
+  /** Extra host candidate addresses, e.g. loopback (default ['127.0.0.1']). */
+  iceAdditionalHostAddresses: Type.Array(Type.String(), { default: ['127.0.0.1'] }),
+  /** If set, only candidate pairs whose local address is in this list are used (e.g. ['127.0.0.1']). */
+  iceAllowedAddresses: Type.Optional(Type.Array(Type.String())),
+  /** Seconds a peer may stay ICE-disconnected (consent lost) before the session ends (default 10). */
+  disconnectTimeoutSeconds: Type.Number({ minimum: 0.1, maximum: 600, default: 10 }),
+  /** Seconds from WebSocket open until the peer must be connected (default 20). */
+  connectTimeoutSeconds: Type.Number({ minimum: 1, maximum: 600, default: 20 }),
+  /** Signalling messages per second tolerated per session, averaged over 1 s bursts (default 50). */
+  maxSignalMessagesPerSecond: Type.Integer({ minimum: 1, default: 50 }),
+  /** Input messages per second tolerated per session (default 2000). */
+  maxInputMessagesPerSecond: Type.Integer({ minimum: 10, default: 2000 }),
+  /** Folder with the built player (dist/player) to serve at `/`; unset serves nothing. */
+  staticDir: Type.Optional(Type.String()),
+  /** Standalone mode: lifetime of minted session tokens in seconds (default 300). */
+  tokenTtlSeconds: Type.Integer({ minimum: 10, default: 300 }),
+  /** Standalone mode: price per minute advertised for built-in games (ATH wei, default '0'). */
+  pricePerMinute: Type.String({ pattern: '^[0-9]{1,78}$', default: '0' }),
+  /** pino log level (default info). */
+  logLevel: Type.Union(
+    ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((level) => Type.Literal(level)),
+    { default: 'info' },
+  ),
+});
+export type EdgeConfig = Static<typeof EdgeConfig>;
+/** Config as given by callers: every field with a default may be left out. */
+export type EdgeConfigInput = Partial<EdgeConfig>;
+
+const ENV_PREFIX = 'FARPLAY_EDGE_';
+
+/** Field name → env name: `videoBitrateKbps` → `FARPLAY_EDGE_VIDEO_BITRATE_KBPS`. */
+export function edgeConfigEnvName(field: string): string {
+  return ENV_PREFIX + field.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase();
+}
+
+/**
+ * Parses, defaults and freezes an edge config. Throws FarplayError `EDGE_BAD_CONFIG` naming the field.
+ */
+export function parseEdgeConfig(input: EdgeConfigInput | Record<string, unknown>): Readonly<EdgeConfig> {
+  const value = Value.Default(EdgeConfig, structuredClone(input));
+  const converted = Value.Convert(EdgeConfig, value);
+  if (!Value.Check(EdgeConfig, converted)) {
+    const first = Value.Errors(EdgeConfig, converted)[0];
+    const field = first?.instancePath || '(root)';
+    throw new FarplayError('EDGE_BAD_CONFIG', `edge config field ${field}: ${first?.message ?? 'invalid'}`, {
+      details: { field },
+    });
+  }
+  const config = converted as EdgeConfig;
+  if (config.minVideoBitrateKbps > config.maxVideoBitrateKbps) {
+    throw new FarplayError('EDGE_BAD_CONFIG', 'edge config: minVideoBitrateKbps > maxVideoBitrateKbps');
+  }
+  return deepFreeze(config);
+}
+
+/** Reads FARPLAY_EDGE_* variables (JSON for arrays/objects) into a parsed, frozen config. */
+export function loadEdgeConfig(env: NodeJS.ProcessEnv): Readonly<EdgeConfig> {
+  const input: Record<string, unknown> = {};
+  for (const field of Object.keys(EdgeConfig.properties)) {
+    const raw = env[edgeConfigEnvName(field)];
+    if (raw === undefined || raw === '') continue;
+    const schema = (EdgeConfig.properties as Record<string, { type?: unknown }>)[field];
+    if (schema?.type === 'array' || schema?.type === 'object') {
+      try {
+        input[field] = JSON.parse(raw);
+      } catch (cause) {
+        throw new FarplayError('EDGE_BAD_CONFIG', `${edgeConfigEnvName(field)} is not JSON`, { cause });
+      }
+    } else {
+      input[field] = raw;
+    }
+  }
+  return parseEdgeConfig(input);
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null) {
+    for (const child of Object.values(value)) deepFreeze(child);
+    Object.freeze(value);
+  }
+  return value;
+}

@@ -1,0 +1,121 @@
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import fastifyStatic from '@fastify/static';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { type ErrorBody, FarplayError, findError } from '../../protocol/errors.js';
+import {
+  CandidatesRequest,
+  type CandidatesResponse,
+  CreateSessionRequest,
+  type ListGamesResponse,
+} from '../../protocol/playerApi.js';
+import type { Edge } from '../createEdge.js';
+
+/** The edge's HTTP routes: health and info always; the player API and static player when standalone. */
+export function registerEdgeRoutes(app: FastifyInstance, edge: Edge): void {
+  app.setErrorHandler((error, request, reply) => {
+    const known = findError(error);
+    if (known) return reply.status(known.status).send(known.toBody());
+    const err = error as { validation?: unknown; statusCode?: number; message?: string; code?: string };
+    if (err.validation) {
+      const body: ErrorBody = { code: 'BAD_REQUEST', message: err.message ?? 'bad request' };
+      return reply.status(400).send(body);
+    }
+    if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+      return reply
+        .status(413)
+        .send({ code: 'PAYLOAD_TOO_LARGE', message: 'body too large' } satisfies ErrorBody);
+    }
+    if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) {
+      return reply
+        .status(err.statusCode)
+        .send({ code: 'BAD_REQUEST', message: err.message ?? 'bad request' });
+    }
+    request.log.error({ err: error }, 'request failed');
+    return reply.status(500).send({ code: 'INTERNAL', message: 'An unexpected error; it has been logged.' });
+  });
+  app.setNotFoundHandler((_request, reply) =>
+    reply.status(404).send({ code: 'NOT_FOUND', message: 'No such route or resource.' } satisfies ErrorBody),
+  );
+
+  // The player page may come from another origin (the matchmaker, a dev server): the API is CORS-open.
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('access-control-allow-origin', '*');
+    if (request.method === 'OPTIONS') {
+      reply
+        .header('access-control-allow-methods', 'GET, POST, DELETE, OPTIONS')
+        .header('access-control-allow-headers', 'content-type, authorization')
+        .header('access-control-max-age', '600')
+        .status(204)
+        .send();
+    }
+  });
+  app.options('/*', async (_request, reply) => reply.status(204).send());
+
+  app.get('/health', async () => {
+    const info = edge.info();
+    return {
+      ok: info.encoder !== 'none',
+      edgeId: info.id,
+      encoder: info.encoder,
+      encoders: edge.encoderProbe.probes,
+      activeSessions: info.activeSessions,
+      capacity: info.capacity,
+    };
+  });
+
+  app.get('/v1/edge', async () => ({ ...edge.info(), sessionPublicKey: edge.sessionPublicKey }));
+
+  // RTT probe for the player's candidate measurement: empty 204, CORS open, never cached.
+  app.get('/v1/probe', async (_request, reply) =>
+    reply.header('cache-control', 'no-store').status(204).send(),
+  );
+
+  if (edge.standalone) {
+    app.get('/v1/games', async (): Promise<ListGamesResponse> => ({ games: edge.games() }));
+
+    app.post(
+      '/v1/candidates',
+      { schema: { body: CandidatesRequest } },
+      async (request): Promise<CandidatesResponse> => {
+        const { gameId } = request.body as CandidatesRequest;
+        const game = edge.games().find((g) => g.id === gameId);
+        if (!game) throw new FarplayError('EDGE_UNKNOWN_GAME', `no game ${gameId} on this edge`);
+        const base = baseUrl(edge, request);
+        return {
+          candidates: [
+            {
+              edgeId: edge.id,
+              region: edge.config.region,
+              probeUrl: `${base}/v1/probe`,
+              pricePerMinute: game.pricePerMinute,
+              priceMultiplier: 1,
+            },
+          ],
+        };
+      },
+    );
+
+    app.post('/v1/sessions', { schema: { body: CreateSessionRequest } }, async (request, reply) => {
+      const { gameId } = request.body as CreateSessionRequest;
+      return reply.status(201).send(edge.createSession(gameId, baseUrl(edge, request)));
+    });
+  }
+
+  const staticDir = edge.config.staticDir ? resolve(edge.config.staticDir) : undefined;
+  if (staticDir) {
+    if (!existsSync(staticDir)) {
+      app.log.warn({ staticDir }, 'staticDir does not exist; the player is not served');
+    } else {
+      void app.register(fastifyStatic, { root: staticDir, prefix: '/', index: ['index.html'] });
+    }
+  }
+}
+
+/** The base URL the player reached us at (publicUrl wins), so minted URLs work behind any host name. */
+function baseUrl(edge: Edge, request: FastifyRequest): string {
+  if (edge.config.publicUrl) return edge.config.publicUrl.replace(/\/$/, '');
+  const host = request.headers.host;
+  if (host) return `${request.protocol}://${host}`;
+  return edge.url ?? 'http://127.0.0.1';
+}
