@@ -6,7 +6,12 @@ import fastifyStatic from '@fastify/static';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import Fastify, { type FastifyError, type FastifyInstance, type FastifyRequest } from 'fastify';
+import Fastify, {
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyRequest,
+  LogController,
+} from 'fastify';
 import type { Logger } from 'pino';
 import Type from 'typebox';
 import { WebSocketServer } from 'ws';
@@ -103,7 +108,8 @@ export async function buildApp(options: BuildAppOptions = {}): Promise<FastifyIn
           },
         }),
     bodyLimit: config.bodyLimit,
-    disableRequestLogging: true,
+    // Per-request lines would be one per heartbeat; the matchmaker logs what matters itself.
+    logController: new LogController({ disableRequestLogging: true }),
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
   }).withTypeProvider<TypeBoxTypeProvider>();
 

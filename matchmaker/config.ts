@@ -6,7 +6,15 @@ export const MatchmakerConfig = Type.Object({
   host: Type.String({ default: '127.0.0.1' }),
   port: Type.Integer({ minimum: 0, maximum: 65535, default: 8080 }),
   logLevel: Type.Union(
-    ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
+    [
+      Type.Literal('fatal'),
+      Type.Literal('error'),
+      Type.Literal('warn'),
+      Type.Literal('info'),
+      Type.Literal('debug'),
+      Type.Literal('trace'),
+      Type.Literal('silent'),
+    ],
     { default: 'info' },
   ),
   /** Redis URL; empty = the in-process store. */

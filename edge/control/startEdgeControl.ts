@@ -23,9 +23,11 @@ export interface ControlledEdge {
     encodeHeadroom: number;
     games: readonly (string | Partial<GameInfo>)[];
   };
-  on(event: 'sessionStarted', listener: (e: { sessionId: string; gameId: string }) => void): unknown;
-  on(event: 'sessionEnded', listener: (e: { sessionId: string; reason: string }) => void): unknown;
-  off(event: 'sessionStarted' | 'sessionEnded', listener: (...args: never[]) => void): unknown;
+  /** 'sessionStarted' → { sessionId, gameId }; 'sessionEnded' → { sessionId, reason }. */
+  // biome-ignore lint/suspicious/noExplicitAny: any emitter shape (node EventEmitter, typed emitters) fits
+  on(event: 'sessionStarted' | 'sessionEnded', listener: (...args: any[]) => void): unknown;
+  // biome-ignore lint/suspicious/noExplicitAny: see on()
+  off(event: 'sessionStarted' | 'sessionEnded', listener: (...args: any[]) => void): unknown;
   endSession(sessionId: string, reason: string): unknown;
 }
 
@@ -250,8 +252,8 @@ export function startEdgeControl(parameters: StartEdgeControlParameters): EdgeCo
       if (closed) return;
       closed = true;
       if (timer) clearTimeout(timer);
-      edge.off('sessionStarted', onStarted as (...args: never[]) => void);
-      edge.off('sessionEnded', onEnded as (...args: never[]) => void);
+      edge.off('sessionStarted', onStarted);
+      edge.off('sessionEnded', onEnded);
       await registering?.catch(() => {});
     },
   };
