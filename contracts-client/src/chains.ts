@@ -27,10 +27,10 @@ export const KNOWN_ATH_TOKENS: Partial<Record<number, Address>> = {
 export interface ChainConfig {
   name: ChainName;
   /** Required for `local`; must match the node for the others. */
-  chainId?: number;
+  chainId?: number | undefined;
   rpcUrl: string;
   /** ATH ERC-20 on this chain; default KNOWN_ATH_TOKENS (mainnet, Arbitrum One), TestATH on local chains. */
-  athToken?: Address;
+  athToken?: Address | undefined;
 }
 
 /** Staking chain (Ethereum mainnet in production) and payments chain (Arbitrum One); may be the same. */
