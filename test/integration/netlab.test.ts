@@ -201,7 +201,7 @@ describe.skipIf(unsupported !== null)('netlab: cleanup', () => {
     for (const lab of labs) expect(addresses).not.toContain(`${lab.subnet}.`);
   });
 
-  it('a process that exits without close() still takes its lab down', () => {
+  it('a process that exits without close() still takes its lab down', async () => {
     const script = `import('./test/tools/netlab/createNetLab.ts').then(async (m) => {
       const lab = await m.createNetLab({ hosts: [{ name: 'a' }, { name: 'b' }] });
       const child = lab.host('a').spawn('sleep', ['300'], { stdio: 'ignore' });
@@ -218,7 +218,10 @@ describe.skipIf(unsupported !== null)('netlab: cleanup', () => {
     for (const name of left.netns) expect(namespaces).not.toContain(name);
     const links = execFileSync('ip', ['-o', 'link', 'show'], { encoding: 'utf8' });
     for (const iface of left.iface) expect(links).not.toContain(iface);
-    for (const pid of left.pids) expect(alive(pid)).toBe(false);
+    // SIGKILL is asynchronous: give the kernel a moment to finish them off.
+    await vi.waitFor(() => {
+      for (const pid of left.pids) expect(alive(pid), `pid ${pid}`).toBe(false);
+    });
   });
 
   it('removes leftovers of a dead run with the same prefix, and only those', async () => {

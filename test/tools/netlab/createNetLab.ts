@@ -46,7 +46,7 @@ export interface CreateNetLabParameters {
   /**
    * First three octets of the lab's /24. Default `10.213.77` for labs without a `root` host (namespaces
    * are isolated, so labs may share it); with a `root` host, the first `10.213.N` (N ≥ 77) not already
-   * on a root-namespace interface.
+   * on a root-namespace interface, claimed with a lock file in `<tmp>/farplay-netlab/` until close.
    */
   subnet?: string;
   /** Namespace name prefix; leftovers of dead processes with this prefix are removed. Default `fpnl`. */
