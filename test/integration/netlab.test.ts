@@ -174,8 +174,11 @@ describe.skipIf(unsupported !== null)('netlab: cleanup', () => {
     for (const name of netns) expect(namespaces).not.toContain(name);
     const links = execFileSync('ip', ['-o', 'link', 'show'], { encoding: 'utf8' });
     for (const iface of ifaces) expect(links).not.toContain(iface);
-    for (const pid of [child.pid, grandchild.pid, lab.forwarderPid, ...inside])
-      expect(alive(pid ?? -1)).toBe(false);
+    await vi.waitFor(() => {
+      for (const pid of [child.pid, grandchild.pid, lab.forwarderPid, ...inside]) {
+        expect(alive(pid ?? -1), `pid ${pid}`).toBe(false);
+      }
+    });
     expect(() => lab.host('a').spawn('true')).toThrow(NetLabError);
   });
 
