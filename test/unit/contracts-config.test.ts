@@ -1,0 +1,92 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { athTokenFor, chainFor, KNOWN_ATH_TOKENS } from '../../contracts-client/src/chains.js';
+import { parseDeployConfig } from '../../contracts-client/src/config.js';
+import { type Deployment, readDeployment, writeDeployment } from '../../contracts-client/src/deployment.js';
+import { FarplayError } from '../../protocol/errors.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'farplay-deployments-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const checker = '0x00000000000000000000000000000000000000c1';
+const base = {
+  staking: { name: 'mainnet', rpcUrl: 'https://eth.example' },
+  payments: { name: 'arbitrum', rpcUrl: 'https://arb.example' },
+  checkers: [checker],
+  quorum: 1,
+  treasury: '0x00000000000000000000000000000000000000f1',
+};
+
+describe('chain configs', () => {
+  it('knows mainnet, Arbitrum One and their Sepolia testnets with RPC URLs from config', () => {
+    expect(chainFor({ name: 'mainnet', rpcUrl: 'https://eth.example' }).id).toBe(1);
+    expect(chainFor({ name: 'arbitrum', rpcUrl: 'https://arb.example' }).id).toBe(42161);
+    expect(chainFor({ name: 'sepolia', rpcUrl: 'https://s.example' }).id).toBe(11155111);
+    expect(chainFor({ name: 'arbitrumSepolia', rpcUrl: 'https://as.example' }).id).toBe(421614);
+    expect(chainFor({ name: 'arbitrum', rpcUrl: 'https://arb.example' }).rpcUrls.default.http[0]).toBe(
+      'https://arb.example',
+    );
+    expect(chainFor({ name: 'local', chainId: 31338, rpcUrl: 'http://127.0.0.1:1' }).id).toBe(31338);
+  });
+
+  it('refuses a chain id that contradicts the named chain, and a local chain without id', () => {
+    expect(() => chainFor({ name: 'mainnet', chainId: 5, rpcUrl: 'https://x.example' })).toThrow(
+      FarplayError,
+    );
+    expect(() => chainFor({ name: 'local', rpcUrl: 'http://127.0.0.1:1' })).toThrow(/chainId/);
+  });
+
+  it('uses the known ATH addresses on mainnet and Arbitrum unless config overrides, none on testnets', () => {
+    expect(athTokenFor({ name: 'mainnet', rpcUrl: 'https://x.example' })).toBe(KNOWN_ATH_TOKENS[1]);
+    expect(athTokenFor({ name: 'arbitrum', rpcUrl: 'https://x.example' })).toBe(KNOWN_ATH_TOKENS[42161]);
+    expect(athTokenFor({ name: 'sepolia', rpcUrl: 'https://x.example' })).toBeUndefined();
+    const own = '0x1111111111111111111111111111111111111111';
+    expect(athTokenFor({ name: 'mainnet', rpcUrl: 'https://x.example', athToken: own })).toBe(own);
+  });
+});
+
+describe('deploy config', () => {
+  it('applies defaults', () => {
+    const config = parseDeployConfig(base);
+    expect(config.feeBps).toBe(250);
+    expect(config.deploymentsDir).toBe('.farplay/deployments');
+    expect(Object.isFrozen(config)).toBe(true);
+  });
+
+  it('names the bad field', () => {
+    expect(() => parseDeployConfig({ ...base, feeBps: 5000 })).toThrow(/feeBps/);
+    expect(() => parseDeployConfig({ ...base, treasury: 'nope' })).toThrow(/treasury/);
+    expect(() => parseDeployConfig({ ...base, quorum: 2 })).toThrow(/quorum/);
+    try {
+      parseDeployConfig({ ...base, staking: { name: 'ropsten', rpcUrl: 'https://x.example' } });
+      expect.unreachable();
+    } catch (error) {
+      expect((error as FarplayError).code).toBe('CHAIN_BAD_CONFIG');
+    }
+  });
+});
+
+describe('deployment files', () => {
+  it('round-trips a deployment and reports a missing one with CHAIN_NO_DEPLOYMENT', () => {
+    const deployment: Deployment = {
+      chainId: 31338,
+      role: 'payments',
+      token: '0x5fbdb2315678afecb367f032d93f642f64180aa3',
+      testToken: true,
+      timelock: '0xe7f1725e7734ce288f8367e1bb143e90bb3f0512',
+      checkerRegistry: '0x9fe46736679d2d9a65f0992f2272de9f3c7fa6e0',
+      escrow: '0xcf7ed3acca5a467e9e704c703e8d87f634fb0fc9',
+      deployedAt: '2026-01-01T00:00:00.000Z',
+    };
+    writeDeployment(deployment, dir);
+    expect(readDeployment(31338, 'payments', dir)).toEqual(deployment);
+    try {
+      readDeployment(31338, 'staking', dir);
+      expect.unreachable();
+    } catch (error) {
+      expect((error as FarplayError).code).toBe('CHAIN_NO_DEPLOYMENT');
+    }
+  });
+});

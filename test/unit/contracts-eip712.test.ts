@@ -1,0 +1,139 @@
+import { readFileSync } from 'node:fs';
+import {
+  ContractFunctionExecutionError,
+  ContractFunctionRevertedError,
+  compactSignatureToSignature,
+  encodeErrorResult,
+  keccak256,
+  recoverAddress,
+  serializeSignature,
+  toHex,
+} from 'viem';
+import { generatePrivateKey, privateKeyToAccount, sign } from 'viem/accounts';
+import { describe, expect, it } from 'vitest';
+import { checkerRegistryAbi } from '../../contracts-client/src/abis/CheckerRegistry.js';
+import { sessionEscrowAbi } from '../../contracts-client/src/abis/SessionEscrow.js';
+import { stakingRegistryAbi } from '../../contracts-client/src/abis/StakingRegistry.js';
+import { REVERT_CODES, toChainError } from '../../contracts-client/src/chainErrors.js';
+import { toSig } from '../../contracts-client/src/tx.js';
+import {
+  attestationBatchTypes,
+  attestationTypes,
+  edgeBondTypes,
+  grantTypes,
+  qosReportTypes,
+  slashTypes,
+} from '../../protocol/eip712.js';
+import { FarplayError } from '../../protocol/errors.js';
+
+type Types = Record<string, readonly { name: string; type: string }[]>;
+
+/** EIP-712 encodeType: the primary type, then its dependencies sorted by name. */
+function encodeType(types: Types, primary: string): string {
+  const deps = new Set<string>();
+  const visit = (name: string) => {
+    for (const field of types[name] ?? []) {
+      const base = field.type.replace(/\[\d*\]$/, '');
+      if (types[base] !== undefined && !deps.has(base) && base !== primary) {
+        deps.add(base);
+        visit(base);
+      }
+    }
+  };
+  visit(primary);
+  return [primary, ...[...deps].sort()]
+    .map((t) => `${t}(${(types[t] ?? []).map((f) => `${f.type} ${f.name}`).join(',')})`)
+    .join('');
+}
+
+function solidityTypeStrings(): string[] {
+  const out: string[] = [];
+  for (const file of ['SessionEscrow.sol', 'StakingRegistry.sol']) {
+    const source = readFileSync(new URL(`../../contracts-client/contracts/${file}`, import.meta.url), 'utf8');
+    for (const m of source.matchAll(/keccak256\(\s*"([^"]+)"\s*\)/g)) out.push(m[1] as string);
+  }
+  return out;
+}
+
+describe('protocol EIP-712 types match the contracts', () => {
+  const onChain = solidityTypeStrings();
+  it.each([
+    ['Grant', grantTypes],
+    ['Attestation', attestationTypes],
+    ['AttestationBatch', attestationBatchTypes],
+    ['QosReport', qosReportTypes],
+    ['Slash', slashTypes],
+    ['EdgeBond', edgeBondTypes],
+  ] as const)('%s has the type string the contract hashes', (primary, types) => {
+    expect(onChain).toContain(encodeType(types as unknown as Types, primary));
+  });
+});
+
+describe('compact signatures', () => {
+  it('converts a 65-byte signature to (r, vs) that recovers to the same signer', async () => {
+    const key = generatePrivateKey();
+    const hash = keccak256(toHex('farplay'));
+    for (let i = 0; i < 4; i++) {
+      const digest = keccak256(toHex(`${hash}${i}`));
+      const signature = await sign({ hash: digest, privateKey: key, to: 'hex' });
+      const { r, vs } = toSig(signature);
+      const back = serializeSignature(compactSignatureToSignature({ r, yParityAndS: vs }));
+      expect(await recoverAddress({ hash: digest, signature: back })).toBe(privateKeyToAccount(key).address);
+    }
+  });
+});
+
+describe('contract reverts map to CHAIN_* codes', () => {
+  it('maps a decoded custom error to its code and keeps the revert in details', () => {
+    const data = encodeErrorResult({
+      abi: sessionEscrowAbi,
+      errorName: 'MinutesBeyondGrant',
+      args: [keccak256(toHex('s')), 61, 60],
+    });
+    const revert = new ContractFunctionRevertedError({ abi: sessionEscrowAbi, data, functionName: 'settle' });
+    const wrapped = new ContractFunctionExecutionError(revert, {
+      abi: sessionEscrowAbi,
+      functionName: 'settle',
+      args: [],
+    });
+    const error = toChainError(wrapped);
+    expect(error).toBeInstanceOf(FarplayError);
+    expect(error.code).toBe('CHAIN_BEYOND_GRANT');
+    expect(error.details).toMatchObject({
+      revert: 'MinutesBeyondGrant',
+      args: [expect.any(String), '61', '60'],
+    });
+  });
+
+  it('gives every custom error of the user-facing contracts a code', () => {
+    const internal = new Set([
+      'ZeroAmount',
+      'AmountTooLarge',
+      'EmptyBatch',
+      'FeeTooHigh',
+      'BadCut',
+      'EdgeExists',
+      'PoolWiped',
+      'SlashTooLarge',
+      'CheckersNotAscending',
+      'BadQuorum',
+      'AlreadyChecker',
+      'UnknownChecker',
+      'OwnableInvalidOwner',
+      'SafeERC20FailedOperation',
+      'ECDSAInvalidSignatureLength',
+      'InvalidShortString',
+      'StringTooLong',
+    ]);
+    for (const abi of [sessionEscrowAbi, stakingRegistryAbi, checkerRegistryAbi]) {
+      for (const item of abi) {
+        if (item.type !== 'error' || internal.has(item.name)) continue;
+        expect(REVERT_CODES[item.name], item.name).toBeDefined();
+      }
+    }
+  });
+
+  it('maps anything else to CHAIN_REVERTED', () => {
+    expect(toChainError(new Error('boom')).code).toBe('CHAIN_REVERTED');
+  });
+});
