@@ -1,0 +1,33 @@
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import { buildApp } from './buildApp.js';
+import type { MatchmakerConfig } from './config.js';
+
+export interface RunningMatchmaker {
+  app: FastifyInstance;
+  /** Base URL it listens on, e.g. http://127.0.0.1:8080. */
+  url: string;
+  /** Base64url spki Ed25519 key edges verify session tokens with. */
+  sessionPublicKey: string;
+  /** Stops listening, the loops and the store it opened; idempotent. */
+  close(): Promise<void>;
+}
+
+/** Builds the matchmaker app and listens on `config.host:config.port` (port 0 = any free port). */
+export async function startMatchmaker(
+  config: Partial<MatchmakerConfig> = {},
+  logger?: Logger,
+): Promise<RunningMatchmaker> {
+  const app = await buildApp({ config, ...(logger ? { logger } : {}) });
+  const address = await app.listen({ host: config.host ?? '127.0.0.1', port: config.port ?? 8080 });
+  let closing: Promise<void> | undefined;
+  return {
+    app,
+    url: address.replace('[::1]', 'localhost'),
+    sessionPublicKey: app.sessionPublicKey,
+    close() {
+      closing ??= app.close().then(() => {});
+      return closing;
+    },
+  };
+}
