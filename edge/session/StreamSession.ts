@@ -241,6 +241,7 @@ export class StreamSession extends EventEmitter<StreamSessionEvents> {
       iceServers: config.iceServers.map((server) => ({ ...server })),
       iceAdditionalHostAddresses: [...config.iceAdditionalHostAddresses],
       ...(allowed ? { iceFilterCandidatePair: (pair) => allowed.includes(pair.localCandidate.host) } : {}),
+      bundlePolicy: 'max-bundle',
       codecs: {
         video: [
           new RTCRtpCodecParameters({

@@ -1,0 +1,98 @@
+import { describe, expect, it } from 'vitest';
+import { H264Encoder } from '../../edge/media/H264Encoder.js';
+import { type ProbeableEncoder, probeEncoders } from '../../edge/media/probeEncoders.js';
+import { FarplayError } from '../../protocol/errors.js';
+import { readFrameStampLuma, writeFrameStamp } from '../../protocol/frameStamp.js';
+
+/** NAL unit types in an Annex-B access unit. */
+function nalTypes(unit: Buffer): number[] {
+  const types: number[] = [];
+  for (let i = 0; i + 3 < unit.length; i++) {
+    if (unit[i] === 0 && unit[i + 1] === 0 && unit[i + 2] === 1) types.push((unit[i + 3] ?? 0) & 0x1f);
+  }
+  return types;
+}
+
+describe('H.264 encoder selection (real FFmpeg via node-av)', () => {
+  it('picks libx264 here and reports h264_nvenc as not working (no GPU)', async () => {
+    const result = await probeEncoders({ candidates: ['h264_nvenc', 'libx264'] });
+    expect(result.selected).toBe('libx264');
+    expect(result.working).toEqual(['libx264']);
+    const nvenc = result.probes.find((probe) => probe.name === 'h264_nvenc');
+    expect(nvenc?.ok).toBe(false);
+    expect(nvenc?.reason).toBeTruthy();
+  });
+
+  it('reports an encoder FFmpeg does not have', async () => {
+    const result = await probeEncoders({ candidates: ['h264_no_such_encoder', 'libx264'] });
+    expect(result.probes[0]).toMatchObject({ name: 'h264_no_such_encoder', ok: false });
+    expect(result.selected).toBe('libx264');
+  });
+
+  it('falls back to the next encoder when the first opens but fails on its first frame', async () => {
+    const closed: string[] = [];
+    const result = await probeEncoders({
+      candidates: ['lazy_gpu_encoder', 'libx264'],
+      open: async (options): Promise<ProbeableEncoder> => {
+        if (options.codec !== 'lazy_gpu_encoder') {
+          const real = await H264Encoder.open(options);
+          return {
+            planes: real.planes,
+            encode: (pts, key) => real.encode(pts, key),
+            close: () => {
+              closed.push(options.codec);
+              real.close();
+            },
+          };
+        }
+        // Opens fine, like NVENC without a GPU, then fails on the first frame.
+        return {
+          planes: { y: new Uint8Array(16), u: new Uint8Array(4), v: new Uint8Array(4) },
+          encode: async () => {
+            throw new FarplayError('EDGE_ENCODER_FAILED', 'no CUDA device at first frame');
+          },
+          close: () => closed.push(options.codec),
+        };
+      },
+    });
+    expect(result.probes.map((probe) => [probe.name, probe.ok])).toEqual([
+      ['lazy_gpu_encoder', false],
+      ['libx264', true],
+    ]);
+    expect(result.probes[0]?.reason).toContain('first frame');
+    expect(result.selected).toBe('libx264');
+    expect(closed).toEqual(['lazy_gpu_encoder', 'libx264']);
+  });
+
+  it('encodes stamped frames, forces IDR keyframes on request and changes bitrate while running', async () => {
+    const encoder = await H264Encoder.open({
+      codec: 'libx264',
+      width: 640,
+      height: 360,
+      fps: 30,
+      bitrateKbps: 1500,
+    });
+    try {
+      const units: Buffer[] = [];
+      for (let i = 0; i < 12; i++) {
+        const planes = encoder.planes;
+        planes.y.fill(40 + i * 10);
+        writeFrameStamp(planes, { frame: i, captureTimeMs: 1000 + i, inputSeq: 0 });
+        if (i === 6) encoder.setBitrate(600);
+        const unit = await encoder.encode(i * 3000, i === 8);
+        expect(unit).not.toBeNull();
+        units.push(unit as Buffer);
+      }
+      // First frame: SPS + PPS + IDR; the forced one too (repeat headers); the others are P slices.
+      expect(nalTypes(units[0] as Buffer)).toEqual(expect.arrayContaining([7, 8, 5]));
+      expect(nalTypes(units[8] as Buffer)).toEqual(expect.arrayContaining([7, 8, 5]));
+      expect(nalTypes(units[3] as Buffer)).not.toContain(5);
+      expect(encoder.bitrateKbps).toBe(600);
+      expect(readFrameStampLuma(encoder.planes.y, encoder.planes.strideY, 640, 360)?.frame).toBe(11);
+    } finally {
+      encoder.close();
+    }
+    expect(encoder.closed).toBe(true);
+    await expect(encoder.encode(0, false)).rejects.toMatchObject({ code: 'EDGE_ENCODER_FAILED' });
+  });
+});
