@@ -1,5 +1,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
@@ -125,16 +127,33 @@ describe.skipIf(unsupported !== null)('netlab: emulated hosts with real delay, l
       process.execPath,
       [
         '-e',
-        `const s = require('node:http').createServer((q, r) => r.end('edge-mid'));
+        `const s = require('node:http').createServer((q, r) => r.end(process.env.EDGE_NAME));
          s.listen(0, '0.0.0.0', () => console.log(s.address().port));`,
       ],
-      { stdio: ['ignore', 'pipe', 'inherit'] },
+      { stdio: ['ignore', 'pipe', 'inherit'], env: { EDGE_NAME: 'edge-mid' } }, // no PATH needed
     );
     const port = await new Promise<string>((resolve) => {
       if (server.stdout) createInterface({ input: server.stdout }).once('line', resolve);
     });
     const response = await fetch(`http://${lab.host('edge-mid').ip}:${port}/`);
     expect(await response.text()).toBe('edge-mid');
+  });
+
+  it('a host in a namespace reaches a server in the test process through the root host', async () => {
+    const server = createServer((_request, response) => response.end('from the test process'));
+    await new Promise<void>((resolve) => server.listen(0, lab.host('root').ip, resolve));
+    try {
+      const { port } = server.address() as AddressInfo;
+      const r = await lab
+        .host('player')
+        .run(process.execPath, [
+          '-e',
+          `fetch('http://${lab.host('root').ip}:${port}/').then(async (r) => console.log(await r.text()))`,
+        ]);
+      expect(r.stdout.trim()).toBe('from the test process');
+    } finally {
+      server.close();
+    }
   });
 
   it('rejects bad configuration with a clear code', async () => {

@@ -131,6 +131,15 @@ const forwarderSource = join(here, 'forwarder.c');
 const MAX_HOSTS = 60;
 const HOST_NAME = /^[a-z0-9][a-z0-9-]{0,30}$/i;
 
+/** Absolute path of `ip`, so spawning in a namespace works whatever `env` (PATH) a caller passes. */
+function ipPath(): string {
+  const dirs = [...(process.env.PATH ?? '').split(':'), '/usr/sbin', '/sbin', '/usr/bin', '/bin'];
+  for (const dir of dirs) {
+    if (dir !== '' && existsSync(join(dir, 'ip'))) return join(dir, 'ip');
+  }
+  return 'ip';
+}
+
 function commandExists(command: string): boolean {
   const r = spawnSync(command, ['-V'], { stdio: 'ignore' });
   return r.error === undefined;
@@ -557,7 +566,7 @@ async function setUp(
 
   const hosts: NetLabHost[] = layout.map((l) => {
     const wrap = (command: string, args: readonly string[]): [string, string[]] =>
-      l.netns === null ? [command, [...args]] : ['ip', ['netns', 'exec', l.netns, command, ...args]];
+      l.netns === null ? [command, [...args]] : [ipPath(), ['netns', 'exec', l.netns, command, ...args]];
     const host: NetLabHost = {
       name: l.spec.name,
       ip: l.ip,
