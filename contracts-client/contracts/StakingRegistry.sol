@@ -131,15 +131,17 @@ contract StakingRegistry is EIP712, CheckerQuorum {
         _stake(edge, p, msg.sender, amount);
     }
 
-    /// @notice Stakes `amount` into `edge`'s pool: the operator adds stake, anyone else delegates.
+    /// @notice Stakes `amount` into `edge`'s pool: the operator adds stake (also to get back above the minimum
+    /// after a slash), anyone else delegates to an active edge.
     function delegate(address edge, uint256 amount) external {
         Pool storage p = pools[edge];
         if (p.operator == address(0)) revert UnknownEdge(edge);
-        if (!isActive(edge)) revert EdgeInactive(edge);
+        if (msg.sender != p.operator && !isActive(edge)) revert EdgeInactive(edge);
         _stake(edge, p, msg.sender, amount);
     }
 
     /// @notice Moves `shares` into unbonding; they stop earning rewards but stay slashable until withdrawn.
+    /// A new unbond restarts the delay for everything the caller has unbonding in this pool.
     function unbond(address edge, uint256 shares) external {
         Pool storage p = pools[edge];
         Delegation storage d = delegations[edge][msg.sender];

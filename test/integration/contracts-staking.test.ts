@@ -288,5 +288,11 @@ describe('StakingRegistry on the staking chain', () => {
     expect((await stakeOf(admin.publicClient, staking, edge.address, A.account.address)).active).toBe(
       2430n * ATH,
     );
+
+    // The operator (810 left) tops up above the minimum and the edge is active again.
+    expect(await isEdgeActive(admin.publicClient, staking, edge.address)).toBe(false);
+    await mint(accounts.operator.address, 200n * ATH);
+    await delegate(operator, staking, edge.address, 200n * ATH);
+    expect(await isEdgeActive(admin.publicClient, staking, edge.address)).toBe(true);
   });
 });
