@@ -81,6 +81,22 @@ export interface StreamSessionEvents {
   ended: [reason: string, code: number];
 }
 
+/**
+ * Cheap structural check of an SDP answer before werift sees it (werift accepts some garbage and only
+ * fails later in ICE): version line, the three m-sections we offered, ICE credentials, a DTLS fingerprint.
+ */
+function looksLikeAnswerFor(sdp: string): boolean {
+  return (
+    sdp.startsWith('v=0') &&
+    /\r?\nm=video /.test(sdp) &&
+    /\r?\nm=audio /.test(sdp) &&
+    /\r?\nm=application /.test(sdp) &&
+    /\r?\na=ice-ufrag:\S+/.test(sdp) &&
+    /\r?\na=ice-pwd:\S+/.test(sdp) &&
+    /\r?\na=fingerprint:\S+ [0-9A-Fa-f:]+/.test(sdp)
+  );
+}
+
 /** ws readyState OPEN. */
 const WS_OPEN = 1;
 const MAX_BAD_INPUT_MESSAGES = 8;
@@ -495,6 +511,8 @@ export class StreamSession extends EventEmitter<StreamSessionEvents> {
         if (!peer || this.#remoteDescriptionSet || peer.signalingState !== 'have-local-offer') {
           throw new FarplayError('EDGE_BAD_SDP', 'no offer is waiting for an answer');
         }
+        if (!looksLikeAnswerFor(message.sdp))
+          throw new FarplayError('EDGE_BAD_SDP', 'the SDP answer is malformed');
         try {
           await peer.setRemoteDescription({ type: 'answer', sdp: message.sdp });
         } catch (cause) {

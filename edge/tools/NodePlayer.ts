@@ -23,6 +23,8 @@ export interface NodePlayerOptions {
   loopbackOnly?: boolean;
   /** Called for every decoded frame's stamp (decode mode). */
   onStamp?: (stamp: FrameStamp, receivedAtMs: number) => void;
+  /** Called with every decoded frame's luma plane (decode mode; valid only during the call). */
+  onDecodedFrame?: (luma: Uint8Array, stride: number, width: number, height: number) => void;
 }
 
 /**
@@ -212,6 +214,7 @@ export class NodePlayer {
           const luma = frame.data?.[0];
           const stride = frame.linesize[0] ?? frame.width;
           if (luma) {
+            this.#options.onDecodedFrame?.(luma, stride, frame.width, frame.height);
             const stamp = readFrameStampLuma(luma, stride, frame.width, frame.height);
             if (stamp) {
               this.stamps.push(stamp);
