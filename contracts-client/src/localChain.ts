@@ -35,7 +35,12 @@ function anvilBinary(): string {
 }
 
 /** Starts anvil on a free loopback port (Cancun) and resolves once it listens. */
-export function startAnvil(options: { chainId: number; accounts?: number }): Promise<AnvilNode> {
+export function startAnvil(options: {
+  chainId: number;
+  accounts?: number;
+  /** More anvil flags, e.g. `--steps-tracing`. */
+  extraArgs?: readonly string[];
+}): Promise<AnvilNode> {
   const child: ChildProcess = spawn(
     anvilBinary(),
     [
@@ -53,6 +58,7 @@ export function startAnvil(options: { chainId: number; accounts?: number }): Pro
       ANVIL_MNEMONIC,
       '--gas-limit',
       '60000000',
+      ...(options.extraArgs ?? []),
     ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
