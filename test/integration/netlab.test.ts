@@ -122,6 +122,19 @@ describe.skipIf(unsupported !== null)('netlab: emulated hosts with real delay, l
     expect(stats.ports.reduce((n, p) => n + p.dropQueue + p.dropWrite, 0)).toBe(0);
   });
 
+  it('rateKbit caps a host upstream, and lifting it restores full throughput', async () => {
+    const sink = await startUdpEcho(lab.host('player'));
+    const to = { ip: lab.host('player').ip, port: sink.port };
+    await lab.setLink('edge-mid', { rateKbit: 2000 });
+    const capped = await sendBulk(lab.host('edge-mid'), to, { kbps: 4000, seconds: 2, size: 1200 });
+    await lab.setLink('edge-mid', { rateKbit: 0 });
+    const free = await sendBulk(lab.host('edge-mid'), to, { kbps: 4000, seconds: 2, size: 1200 });
+    const deliveredKbit = (capped.counted * 1200 * 8) / 2 / 1000;
+    expect(deliveredKbit).toBeGreaterThan(1500);
+    expect(deliveredKbit).toBeLessThan(2600);
+    expect(free.counted / free.sent).toBeGreaterThan(0.99);
+  });
+
   it('the test process reaches a Node HTTP server inside a namespace through the root host', async () => {
     const server = lab.host('edge-mid').spawn(
       process.execPath,

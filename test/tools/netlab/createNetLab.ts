@@ -34,6 +34,11 @@ export interface NetLabLink {
   down?: boolean;
   /** Let jitter reorder frames of this host. Default false. */
   reorder?: boolean;
+  /**
+   * Upstream capacity (host → lab) in kbit/s, shaped by the kernel's `tbf` on the host's TAP (50 ms
+   * queue, then tail drop). 0 = unlimited (default). Downstream is not shaped.
+   */
+  rateKbit?: number;
 }
 
 /** One emulated host. The name `root` is special: its TAP stays in the root namespace (the test process). */
@@ -250,6 +255,43 @@ function usedRootSubnets(): Set<string> {
   return used;
 }
 
+/** Sets (rate > 0) or removes (0) the tbf qdisc that limits a host's upstream. */
+async function shape(
+  host: { netns: string | null; iface: string } | undefined,
+  rateKbit: number,
+): Promise<void> {
+  if (host === undefined) return;
+  const where = host.netns === null ? [] : ['-n', host.netns];
+  // burst: 10 ms at the rate, at least 16 kB so a full frame and small bursts pass.
+  const burst = Math.max(16_000, Math.ceil((rateKbit * 1000) / 8 / 100));
+  const args =
+    rateKbit > 0
+      ? [
+          ...where,
+          'qdisc',
+          'replace',
+          'dev',
+          host.iface,
+          'root',
+          'tbf',
+          'rate',
+          `${Math.round(rateKbit)}kbit`,
+        ].concat(['burst', String(burst), 'latency', '50ms'])
+      : [...where, 'qdisc', 'del', 'dev', host.iface, 'root'];
+  const r = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+    const child = spawn('tc', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
+    child.on('error', (error) => resolve({ code: -1, stderr: String(error) }));
+    child.on('close', (code) => resolve({ code, stderr }));
+  });
+  if (r.code !== 0) {
+    throw new NetLabError('NETLAB_SETUP_FAILED', `tc ${args.join(' ')} failed: ${r.stderr.trim()}`);
+  }
+}
+
 /** Creates `<tmp>/farplay-netlab/subnet-<subnet>.lock` holding our pid; takes over a dead owner's. */
 function claimSubnet(subnet: string): string | undefined {
   const dir = join(tmpdir(), 'farplay-netlab');
@@ -308,6 +350,7 @@ function validateLink(name: string, link: NetLabLink): void {
   check('delayMs', link.delayMs, 60_000);
   check('jitterMs', link.jitterMs, 60_000);
   check('lossPct', link.lossPct, 100);
+  check('rateKbit', link.rateKbit, 10_000_000);
 }
 
 interface LiveLab {
@@ -551,12 +594,15 @@ async function setUp(
       lossPct: 0,
       down: false,
       reorder: false,
+      rateKbit: 0,
       ...current.get(name),
     };
-    for (const key of ['delayMs', 'jitterMs', 'lossPct', 'down', 'reorder'] as const) {
+    const previousRate = merged.rateKbit;
+    for (const key of ['delayMs', 'jitterMs', 'lossPct', 'down', 'reorder', 'rateKbit'] as const) {
       const v = link[key];
       if (v !== undefined) (merged as Record<string, unknown>)[key] = v;
     }
+    if (merged.rateKbit !== previousRate) await shape(layout[index], merged.rateKbit);
     await control(
       `set ${index} ${Math.round(merged.delayMs * 1000)} ${Math.round(merged.jitterMs * 1000)} ` +
         `${Math.round(merged.lossPct * 10_000)} ${merged.down ? 1 : 0} ${merged.reorder ? 1 : 0}`,
