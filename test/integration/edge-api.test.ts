@@ -1,0 +1,168 @@
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseEdgeConfig } from '../../edge/config.js';
+import { createEdge, type Edge } from '../../edge/createEdge.js';
+import { NodePlayer } from '../../edge/tools/NodePlayer.js';
+import {
+  generateSessionKeyPair,
+  importSessionPrivateKey,
+  importSessionPublicKey,
+  signSessionToken,
+  verifySessionToken,
+} from '../../protocol/sessionToken.js';
+import { SignalCloseCodes } from '../../protocol/signaling.js';
+import { startTestEdge } from './edge-support.js';
+
+let edge: Edge;
+
+beforeAll(async () => {
+  edge = await startTestEdge({ nodePrivateKey: `0x${'11'.repeat(32)}`, region: 'eu-test' });
+});
+
+afterAll(async () => {
+  await edge?.close();
+});
+
+describe('standalone edge HTTP API', () => {
+  it('identifies itself by its node key address and reports its encoder on /health and /v1/edge', async () => {
+    expect(edge.id).toBe('0x19E7E376E7C213B7E7e7e46cc70A5dD086DAff2A');
+    const health = await edge.app.inject({ method: 'GET', url: '/health' });
+    expect(health.statusCode).toBe(200);
+    expect(health.json()).toMatchObject({ ok: true, encoder: 'libx264', edgeId: edge.id });
+    expect(health.json().encoders).toContainEqual(expect.objectContaining({ name: 'h264_nvenc', ok: false }));
+    const info = (await edge.app.inject({ method: 'GET', url: '/v1/edge' })).json();
+    expect(info).toMatchObject({
+      id: edge.id,
+      region: 'eu-test',
+      standalone: true,
+      encoders: ['libx264'],
+      encoder: 'libx264',
+      capacity: 3,
+      activeSessions: 0,
+      freeSlots: 3,
+    });
+    expect(info.encodeHeadroom).toBeGreaterThan(0);
+    expect(info.games.map((game: { id: string }) => game.id)).toEqual([
+      'breakout',
+      'latency-probe',
+      'latency-probe-30',
+    ]);
+  });
+
+  it('serves games, candidates (with a CORS-open 204 probe) and sessions the edge accepts', async () => {
+    const games = await edge.app.inject({
+      method: 'GET',
+      url: '/v1/games',
+      headers: { origin: 'http://elsewhere' },
+    });
+    expect(games.headers['access-control-allow-origin']).toBe('*');
+    expect(games.json().games[0]).toMatchObject({ id: 'breakout', width: 1280, height: 720, fps: 60 });
+    const preflight = await edge.app.inject({
+      method: 'OPTIONS',
+      url: '/v1/sessions',
+      headers: { origin: 'http://x' },
+    });
+    expect(preflight.statusCode).toBe(204);
+    expect(preflight.headers['access-control-allow-methods']).toContain('POST');
+    const candidates = await edge.app.inject({
+      method: 'POST',
+      url: '/v1/candidates',
+      headers: { host: 'edge.example:8700' },
+      payload: { gameId: 'breakout' },
+    });
+    expect(candidates.json().candidates).toEqual([
+      expect.objectContaining({
+        edgeId: edge.id,
+        region: 'eu-test',
+        probeUrl: 'http://edge.example:8700/v1/probe',
+      }),
+    ]);
+    const probe = await edge.app.inject({ method: 'GET', url: '/v1/probe' });
+    expect(probe.statusCode).toBe(204);
+    expect(probe.headers['access-control-allow-origin']).toBe('*');
+    const created = await edge.app.inject({
+      method: 'POST',
+      url: '/v1/sessions',
+      payload: { gameId: 'latency-probe', measurements: [{ edgeId: edge.id, rttMs: 1 }] },
+    });
+    expect(created.statusCode).toBe(201);
+    const session = created.json();
+    const claims = verifySessionToken({
+      token: session.token,
+      publicKey: importSessionPublicKey(edge.sessionPublicKey),
+      edgeId: edge.id,
+    });
+    expect(claims).toMatchObject({ sid: session.sessionId, gameId: 'latency-probe', edgeId: edge.id });
+    expect(session.edge.signalUrl).toMatch(/^ws:\/\/.+\/v1\/signal$/);
+  });
+
+  it('answers bad requests with stable codes', async () => {
+    const unknown = await edge.app.inject({
+      method: 'POST',
+      url: '/v1/sessions',
+      payload: { gameId: 'nope', measurements: [] },
+    });
+    expect(unknown.statusCode).toBe(404);
+    expect(unknown.json().code).toBe('EDGE_UNKNOWN_GAME');
+    const bad = await edge.app.inject({ method: 'POST', url: '/v1/sessions', payload: { gameId: 5 } });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json().code).toBe('BAD_REQUEST');
+    const missing = await edge.app.inject({ method: 'GET', url: '/v1/nothing' });
+    expect(missing.statusCode).toBe(404);
+    expect(missing.json().code).toBe('NOT_FOUND');
+  });
+});
+
+describe('edge behind a matchmaker', () => {
+  it('accepts tokens signed by the matchmaker key only, and serves no player API', async () => {
+    const matchmaker = generateSessionKeyPair();
+    const mmEdge = await createEdge({
+      config: parseEdgeConfig({
+        port: 0,
+        matchmakerPublicKey: matchmaker.publicKey,
+        iceAllowedAddresses: ['127.0.0.1'],
+        logLevel: 'silent',
+      }),
+      logger: pino({ level: 'silent' }),
+      encoderProbe: edge.encoderProbe,
+    });
+    try {
+      const url = await mmEdge.listen({ host: '127.0.0.1', port: 0 });
+      expect(mmEdge.standalone).toBe(false);
+      expect((await mmEdge.app.inject({ method: 'GET', url: '/v1/games' })).statusCode).toBe(404);
+      expect(() => mmEdge.createSession('breakout')).toThrow(
+        expect.objectContaining({ code: 'EDGE_BAD_CONFIG' }),
+      );
+      const now = Math.floor(Date.now() / 1000);
+      const key = importSessionPrivateKey(matchmaker.privateKey);
+      const signalUrl = `${url.replace('http', 'ws')}/v1/signal`;
+      const started: string[] = [];
+      mmEdge.on('sessionStarted', ({ sessionId }) => started.push(sessionId));
+      const token = signSessionToken(
+        { sid: 'mm-1', gameId: 'breakout', edgeId: mmEdge.id, iat: now, exp: now + 60 },
+        key,
+      );
+      const player = new NodePlayer({ signalUrl, token });
+      await player.waitFor(() => player.framesReceived > 3, 15_000, 'frames');
+      expect(started).toEqual(['mm-1']);
+      await player.close();
+      const foreign = signSessionToken(
+        { sid: 'mm-2', gameId: 'breakout', edgeId: edge.id, iat: now, exp: now + 60 },
+        key,
+      );
+      const refused = new NodePlayer({ signalUrl, token: foreign });
+      expect((await refused.closed).code).toBe(SignalCloseCodes.BAD_TOKEN);
+      await refused.close();
+      const expired = signSessionToken(
+        { sid: 'mm-3', gameId: 'breakout', edgeId: mmEdge.id, iat: now - 600, exp: now - 300 },
+        key,
+      );
+      const late = new NodePlayer({ signalUrl, token: expired });
+      expect((await late.closed).code).toBe(SignalCloseCodes.BAD_TOKEN);
+      expect(late.messages).toContainEqual(expect.objectContaining({ code: 'EDGE_TOKEN_EXPIRED' }));
+      await late.close();
+    } finally {
+      await mmEdge.close();
+    }
+  });
+});
