@@ -10,7 +10,7 @@ import { localChain } from './chains.js';
 import { sortAddresses } from './checkers.js';
 import { createChainClients } from './clients.js';
 import { deployPaymentsChain, deployStakingChain } from './deploy.js';
-import type { Deployment } from './deployment.js';
+import { type Deployment, writeDeployment } from './deployment.js';
 import { depositFor } from './escrow.js';
 import { registerEdge } from './staking.js';
 import { sendTx } from './tx.js';
@@ -148,6 +148,8 @@ export interface StartLocalChainsParameters {
   withdrawDelay?: number;
   unbondingDelay?: bigint;
   timelockDelay?: bigint;
+  /** If set, also writes the two deployment files there (see `readDeployment`). */
+  deploymentsDir?: string;
 }
 
 /**
@@ -184,6 +186,8 @@ export async function startLocalChains(p: StartLocalChainsParameters = {}): Prom
       unbondingDelay: p.unbondingDelay ?? 7n * 86_400n,
     });
     const payments = await deployPaymentsChain(paymentsClients, {
+      // One node serving both roles: one token for both.
+      ...(separate ? {} : { token: staking.token }),
       checkerSet,
       timelockDelay,
       treasury: accounts.treasury.address,
@@ -226,6 +230,10 @@ export async function startLocalChains(p: StartLocalChainsParameters = {}): Prom
       { edge: accounts.edge, cutBps: 1000, amount: stake },
     );
 
+    if (p.deploymentsDir !== undefined) {
+      writeDeployment(staking, p.deploymentsDir);
+      writeDeployment(payments, p.deploymentsDir);
+    }
     return {
       staking: { rpcUrl: stakingNode.rpcUrl, chainId: stakingNode.chainId, deployment: staking },
       payments: { rpcUrl: paymentsNode.rpcUrl, chainId: paymentsNode.chainId, deployment: payments },
