@@ -109,6 +109,8 @@ export class PlaySession {
   #endRequested = false;
   #closed = false;
   #lastError: PlaySessionReason | undefined;
+  #endedReason: string | undefined;
+  #endedTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(options: PlaySessionOptions) {
     this.#options = options;
@@ -226,6 +228,7 @@ export class PlaySession {
     this.#closed = true;
     clearInterval(this.#pingTimer);
     clearTimeout(this.#disconnectTimer);
+    clearTimeout(this.#endedTimer);
     this.#ws.onmessage = null;
     this.#ws.onclose = null;
     if (this.#ws.readyState === WebSocket.OPEN || this.#ws.readyState === WebSocket.CONNECTING) {
@@ -295,11 +298,17 @@ export class PlaySession {
         this.#lastError = { code: message.code, message: message.message, retryable: true };
         return;
       case 'ended':
-        this.#setState('ended', {
-          code: 'ENDED',
-          message: `Session ended: ${message.reason}`,
-          retryable: false,
-        });
+        // The close code that follows says whether this is a real end (1000) or e.g. an edge shutdown
+        // (1001) worth reconnecting from; if no close follows, it is an end.
+        this.#endedReason = message.reason;
+        this.#endedTimer ??= setTimeout(() => {
+          this.#setState('ended', {
+            code: 'ENDED',
+            message: `Session ended: ${message.reason}`,
+            retryable: false,
+          });
+          this.close();
+        }, 2000);
         return;
     }
   }
@@ -365,9 +374,10 @@ export class PlaySession {
       return;
     }
     if (code === SignalCloseCodes.ENDED) {
+      const why = this.#endedReason ?? reason;
       this.#setState('ended', {
         code: 'ENDED',
-        message: reason === '' ? 'The edge ended the session.' : `Session ended: ${reason}`,
+        message: why === '' ? 'The edge ended the session.' : `Session ended: ${why}`,
         retryable: false,
       });
       this.close();
@@ -379,7 +389,7 @@ export class PlaySession {
       message: `The connection to the edge closed (code ${code}).`,
       retryable: true,
     };
-    const detail = this.#lastError?.message ?? reason;
+    const detail = this.#lastError?.message ?? this.#endedReason ?? reason;
     this.#drop(detail === '' ? base : { ...base, message: `${base.message} (${detail})` });
   }
 

@@ -1,9 +1,10 @@
 import type { CreateSessionResponse, GameInfo } from '../../protocol/playerApi.js';
 import { measureRtt, median, type PlayerApi, parseSessionEvent } from './api.js';
 import { FrameProbe, type StampedFrame } from './FrameProbe.js';
+import type { StreamStats } from './hookTypes.js';
 import { InputController } from './InputController.js';
 import { PlaySession, type PlaySessionReason } from './PlaySession.js';
-import { StatsSampler, type StreamStats } from './StatsSampler.js';
+import { StatsSampler } from './StatsSampler.js';
 import { type AppState, hook, recordSample } from './testHook.js';
 
 /** Options of a PlayView. */
@@ -66,6 +67,8 @@ export class PlayView {
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
   #attempt = 0;
   #connects = 0;
+  /** Bumped by every allocation or connection, so a late allocation cannot replace a newer stream. */
+  #epoch = 0;
   #closed = false;
 
   constructor(options: PlayViewOptions) {
@@ -209,17 +212,19 @@ export class PlayView {
   /** Asks the API for a session (candidates → RTT → POST /v1/sessions) and connects to it. */
   async #allocate(replaces?: string): Promise<void> {
     const { api, game } = this.#options;
+    clearTimeout(this.#retryTimer);
+    const epoch = ++this.#epoch;
     this.#setState('starting');
     this.#showOverlay(game.title, 'Finding the nearest edge…', [], true);
     try {
       const candidates = await api.candidates(game.id);
       const measurements = await measureRtt(candidates);
-      if (this.#closed) return;
+      if (this.#closed || epoch !== this.#epoch) return;
       const session = await api.createSession(game.id, measurements, replaces);
-      if (this.#closed) return;
+      if (this.#closed || epoch !== this.#epoch) return;
       this.#connect(session);
     } catch (error) {
-      if (this.#closed) return;
+      if (this.#closed || epoch !== this.#epoch) return;
       const message = error instanceof Error ? error.message : String(error);
       this.#onDropped({
         code: 'ALLOCATION',
@@ -231,6 +236,8 @@ export class PlayView {
 
   /** Streams `session` (a new one, a reconnect, or a session moved to another edge). */
   #connect(session: CreateSessionResponse): void {
+    clearTimeout(this.#retryTimer);
+    this.#epoch++;
     this.#session?.close();
     this.#current = session;
     hook.sessionId = session.sessionId;
@@ -328,6 +335,9 @@ export class PlayView {
    */
   #watchEvents(sessionId: string): void {
     if (this.#eventsFor === sessionId && this.#events !== undefined) return;
+    // The API served by the edge itself (standalone) has no events socket: only a matchmaker moves sessions.
+    const edgeOrigin = new URL(this.#current?.edge.url ?? '', window.location.href).origin;
+    if (edgeOrigin === new URL(this.#options.api.base, window.location.href).origin) return;
     this.#closeEvents();
     let socket: WebSocket;
     try {

@@ -85,7 +85,10 @@ function gameCard(game: GameInfo, index: number): HTMLElement {
     chip.textContent = text;
     meta.append(chip);
   }
-  item.append(art, title, description, meta);
+  const cta = document.createElement('span');
+  cta.className = 'play-cta';
+  cta.textContent = '▶ Play';
+  item.append(art, title, description, meta, cta);
   const play = () => {
     window.location.hash = `#/play/${encodeURIComponent(game.id)}`;
   };

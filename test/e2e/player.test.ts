@@ -1,0 +1,203 @@
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseEdgeConfig } from '../../edge/config.js';
+import { createEdge, type Edge } from '../../edge/createEdge.js';
+import { stampHeight } from '../../protocol/frameStamp.js';
+import { playerDistDir } from '../../scripts/buildPlayer.js';
+import { type LaunchedChromium, launchChromium } from '../support/chromium.js';
+import { lumaAt, readHook, runInPage, until } from '../support/playerPage.js';
+
+// The player in Debian Chromium against a real standalone edge (x264, werift) serving the built bundle
+// (test/setup/player.global.ts builds it). Everything a user sees: the catalog, a playing stream,
+// input that changes the picture, the slot freed when the tab closes, and the end/drop messages.
+
+const logger = pino({ level: 'silent' });
+
+async function startEdge(port = 0): Promise<{ edge: Edge; url: string }> {
+  const edge = await createEdge({
+    config: parseEdgeConfig({ port, staticDir: playerDistDir, capacity: 2, logLevel: 'silent' }),
+    logger,
+  });
+  const url = await edge.listen({ port });
+  return { edge, url };
+}
+
+describe('player in Chromium against a standalone edge', () => {
+  let edge: Edge;
+  let url: string;
+  let browser: LaunchedChromium;
+
+  beforeAll(async () => {
+    ({ edge, url } = await startEdge());
+    browser = await launchChromium();
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await edge?.close();
+  });
+
+  it('lists the games the edge runs', async () => {
+    const page = await browser.context.newPage();
+    await page.goto(`${url}/`);
+    await page.waitForSelector('.game-card');
+    const ids = await runInPage<string[]>(
+      page,
+      "() => [...document.querySelectorAll('.game-card')].map((card) => card.dataset.gameId)",
+    );
+    expect(ids).toEqual(edge.games().map((game) => game.id));
+    const titles = await page.locator('.game-card h2').allTextContents();
+    expect(titles).toContain('Breakout');
+    await page.close();
+  });
+
+  it('plays a game on click: decoded frames keep increasing; closing the tab frees the slot', async () => {
+    const page = await browser.context.newPage();
+    await page.goto(`${url}/`);
+    await page.click('.game-card[data-game-id="breakout"]');
+    await until(
+      () => readHook(page, 'state'),
+      (state) => state === 'playing' || state === 'dropped' || state === 'error',
+    );
+    expect(await readHook(page, 'state')).toBe('playing');
+    expect(await readHook(page, 'encoder')).toBe(edge.info().encoder);
+    const first = await until(
+      () => readHook(page, 'framesDecoded'),
+      (frames) => frames > 10,
+    );
+    const later = await until(
+      () => readHook(page, 'framesDecoded'),
+      (frames) => frames > first + 30,
+    );
+    expect(later).toBeGreaterThan(first + 30);
+    const size = await runInPage(
+      page,
+      "() => { const v = document.querySelector('video'); return { width: v.videoWidth, height: v.videoHeight, paused: v.paused }; }",
+    );
+    expect(size).toEqual({ width: 1280, height: 720, paused: false });
+    // The stats overlay shows the stream to the user.
+    expect(await page.textContent('.stats')).toMatch(/H264 1280×720/);
+    expect(edge.info().activeSessions).toBe(1);
+
+    await page.close();
+    await until(
+      () => edge.info().activeSessions,
+      (active) => active === 0,
+    );
+    expect(edge.info().activeSessions).toBe(0);
+  });
+
+  it('key presses change the game: the probe scene flips its square and stamps the input', async () => {
+    const page = await browser.context.newPage();
+    await page.goto(`${url}/#/play/latency-probe`);
+    await until(
+      () => readHook(page, 'lastStamp'),
+      (stamp) => stamp !== null,
+    );
+    // The probe's flip square: x from 0.8 w, y from stamp strip + 8 + 0.05 h, 0.12 h on a side.
+    const x = Math.round(1280 * 0.8 + 720 * 0.06);
+    const y = Math.round(stampHeight(1280) + 8 + 720 * 0.05 + 720 * 0.06);
+    const before = await lumaAt(page, x, y);
+    expect(before).toBeGreaterThanOrEqual(0);
+    expect(before).toBeLessThan(100);
+
+    await page.keyboard.press('Space');
+    const lit = await until(
+      () => lumaAt(page, x, y),
+      (luma) => luma > 200,
+    );
+    expect(lit).toBeGreaterThan(200);
+    const stamp = await readHook(page, 'lastStamp');
+    expect(stamp?.inputSeq).toBeGreaterThan(0);
+
+    await page.keyboard.press('Space');
+    const dark = await until(
+      () => lumaAt(page, x, y),
+      (luma) => luma >= 0 && luma < 100,
+    );
+    expect(dark).toBeLessThan(100);
+    const stampAfter = await readHook(page, 'lastStamp');
+    expect(stampAfter?.inputSeq).toBeGreaterThan(stamp?.inputSeq ?? 0);
+    await page.close();
+    await until(
+      () => edge.info().activeSessions,
+      (active) => active === 0,
+    );
+  });
+
+  it('shows the end of a session the edge ends, and plays again on request', async () => {
+    const page = await browser.context.newPage();
+    await page.goto(`${url}/#/play/breakout`);
+    const sessionId = await until(
+      () =>
+        runInPage<string | null>(
+          page,
+          "() => (window.__farplay.state === 'playing' ? window.__farplay.sessionId : null)",
+        ),
+      (id) => id !== null,
+    );
+    expect(edge.endSession(sessionId as string, 'operator maintenance')).toBe(true);
+    await until(
+      () => readHook(page, 'state'),
+      (state) => state === 'ended',
+    );
+    expect(await page.textContent('.overlay')).toMatch(/operator maintenance/);
+    await page.click('.overlay button[data-action="play again"]');
+    await until(
+      () => readHook(page, 'state'),
+      (state) => state === 'playing',
+    );
+    expect(await readHook(page, 'sessionId')).not.toBe(sessionId);
+    // Back to the catalog ends the session.
+    await page.click('button[data-action="back"]');
+    await page.waitForSelector('.game-card');
+    await until(
+      () => edge.info().activeSessions,
+      (active) => active === 0,
+    );
+    await page.close();
+  });
+});
+
+describe('player when its edge goes away', () => {
+  it('tells the user the stream was lost and reconnects by itself when the edge is back', async () => {
+    let { edge, url } = await startEdge();
+    const browser = await launchChromium();
+    try {
+      const page = await browser.context.newPage();
+      await page.goto(`${url}/#/play/breakout`);
+      await until(
+        () => readHook(page, 'state'),
+        (state) => state === 'playing',
+      );
+      const port = Number(new URL(url).port);
+      await edge.close();
+      await until(
+        () => readHook(page, 'state'),
+        (state) => state === 'dropped',
+      );
+      expect(await page.isVisible('.overlay button[data-action="reconnect"]')).toBe(true);
+      expect(await page.textContent('.overlay')).toMatch(/Stream lost/);
+      // The same address comes back (an edge restart); the player's retries find it.
+      ({ edge, url } = await startEdge(port));
+      await until(
+        () => readHook(page, 'state'),
+        (state) => state === 'playing',
+      );
+      expect(await readHook(page, 'reconnects')).toBeGreaterThanOrEqual(1);
+      const frames = await readHook(page, 'framesDecoded');
+      await until(
+        () => readHook(page, 'framesDecoded'),
+        (now) => now > frames + 10,
+      );
+      await page.close();
+      await until(
+        () => edge.info().activeSessions,
+        (active) => active === 0,
+      );
+    } finally {
+      await browser.close();
+      await edge.close();
+    }
+  });
+});

@@ -1,0 +1,59 @@
+import type { Page } from 'playwright-core';
+import type { FarplayHookState, LatencySamples } from '../../player/src/hookTypes.js';
+
+// Node-side helpers to drive the player page (tests and benches). This tsconfig has no DOM lib, so
+// page scripts are written as JavaScript source and run as `(<source>)(<JSON args>)`.
+
+/** Runs `source` (a JS function expression) in the page with `arg` (JSON) and returns its result. */
+export function runInPage<T>(page: Page, source: string, arg?: unknown): Promise<T> {
+  return page.evaluate(`(${source})(${arg === undefined ? '' : JSON.stringify(arg)})`) as Promise<T>;
+}
+
+/** One field of the player's test hook `window.__farplay` (player/README.md). */
+export function readHook<K extends keyof FarplayHookState>(page: Page, key: K): Promise<FarplayHookState[K]> {
+  return runInPage(page, '(key) => window.__farplay[key] ?? null', key) as Promise<FarplayHookState[K]>;
+}
+
+/** Presses and releases a key through the hook; resolves to the keyDown's input seq (0 if not sent). */
+export function sendKey(page: Page, code: string): Promise<number> {
+  return runInPage(page, '(code) => window.__farplay.sendKey(code)', code);
+}
+
+/** Returns and clears the player's latency samples. */
+export function takeSamples(page: Page): Promise<LatencySamples> {
+  return runInPage(page, '() => window.__farplay.takeSamples()');
+}
+
+/** Mean luma (0..255) of a `size`² patch of the current video picture centred on (x, y) in video pixels; -1 before any frame. */
+export function lumaAt(page: Page, x: number, y: number, size = 8): Promise<number> {
+  return runInPage(
+    page,
+    `({ x, y, size }) => {
+      const video = document.querySelector('video');
+      if (!video || video.videoWidth === 0) return -1;
+      const canvas = document.createElement('canvas');
+      canvas.width = size;
+      canvas.height = size;
+      const context = canvas.getContext('2d', { willReadFrequently: true });
+      context.drawImage(video, x - size / 2, y - size / 2, size, size, 0, 0, size, size);
+      const data = context.getImageData(0, 0, size, size).data;
+      let sum = 0;
+      for (let i = 0; i < data.length; i += 4) sum += 0.299 * data[i] + 0.587 * data[i + 1] + 0.114 * data[i + 2];
+      return sum / (size * size);
+    }`,
+    { x, y, size },
+  );
+}
+
+/** Polls `read` until `accept` holds; the caller's timeout bounds the wait. */
+export async function until<T>(
+  read: () => Promise<T> | T,
+  accept: (value: T) => boolean,
+  stepMs = 100,
+): Promise<T> {
+  for (;;) {
+    const value = await read();
+    if (accept(value)) return value;
+    await new Promise((resolve) => setTimeout(resolve, stepMs));
+  }
+}
