@@ -56,7 +56,12 @@ export async function sendTx<
   } catch (error) {
     throw toChainError(error);
   }
-  const receipt = await clients.publicClient.waitForTransactionReceipt({ hash });
+  let receipt: TransactionReceipt;
+  try {
+    receipt = await clients.publicClient.waitForTransactionReceipt({ hash });
+  } catch (error) {
+    throw toChainError(error);
+  }
   if (receipt.status !== 'success') {
     throw new FarplayError('CHAIN_REVERTED', `transaction ${hash} reverted`, { details: { hash } });
   }

@@ -15,7 +15,9 @@ import { checkerRegistryAbi } from '../../contracts-client/src/abis/CheckerRegis
 import { sessionEscrowAbi } from '../../contracts-client/src/abis/SessionEscrow.js';
 import { stakingRegistryAbi } from '../../contracts-client/src/abis/StakingRegistry.js';
 import { REVERT_CODES, toChainError } from '../../contracts-client/src/chainErrors.js';
-import { toSig } from '../../contracts-client/src/tx.js';
+import { localChain } from '../../contracts-client/src/chains.js';
+import { createChainClients } from '../../contracts-client/src/clients.js';
+import { sendTx, toSig } from '../../contracts-client/src/tx.js';
 import {
   attestationBatchTypes,
   attestationTypes,
@@ -135,5 +137,24 @@ describe('contract reverts map to CHAIN_* codes', () => {
 
   it('maps anything else to CHAIN_REVERTED', () => {
     expect(toChainError(new Error('boom')).code).toBe('CHAIN_REVERTED');
+  });
+});
+
+describe('an unreachable chain node', () => {
+  it('fails a transaction with CHAIN_UNAVAILABLE', async () => {
+    const clients = createChainClients(
+      localChain(31338, 'http://127.0.0.1:1'),
+      privateKeyToAccount(generatePrivateKey()),
+    );
+    const error = await sendTx(clients, {
+      address: '0x0000000000000000000000000000000000000001',
+      abi: sessionEscrowAbi,
+      functionName: 'withdraw',
+      args: [],
+    }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect((error as FarplayError).code).toBe('CHAIN_UNAVAILABLE');
   });
 });
