@@ -1,0 +1,193 @@
+// `npm run bench:stream [-- --seconds 30 --width 1280 --height 720 --fps 60 --warmup 4 --bitrate 6000]`
+// One standalone edge (in this process, createEdge) streams the latency-probe scene to the real player
+// page in headless Debian Chromium over loopback. The page reads the frame stamps (frame number,
+// capture time, last input seq) out of every presented frame (requestVideoFrameCallback + canvas) and
+// presses a key every 250 ms. Last line: one JSON object (figures in ms unless named otherwise):
+//   glassToGlassMs      capture (edge Date.now) → expected display time of the frame; includes the wait for
+//                       the compositor's next 60 Hz tick (0–16.7 ms)
+//   captureToReceiveMs  capture → last packet of the frame received by the browser (rVFC receiveTime):
+//                       the same path without the display tick
+//   edgeMs              frame ready → its last RTP packet sent (edge.stats()), encodeMs: time in the encoder
+//   inputRttMs          data-channel ping → pong (player ↔ edge)
+//   inputToPhotonMs     keyDown sent → first displayed frame whose stamp shows that key's seq
+//   deliveredFps        frames decoded per second (getStats), displayedFps: stamped frames presented / s
+//   edgeCpuCores        CPU time of this process (edge + the playwright driver, which idles) / wall time
+// `--capacity` runs E1's bench/capacity.ts instead (`runCapacityBench`) and prints its line
+// (passes --window / --start / --max through).
+import { availableParallelism, loadavg } from 'node:os';
+import { pino } from 'pino';
+import { parseEdgeConfig } from '../edge/config.js';
+import { createEdge } from '../edge/createEdge.js';
+import { builtInGames } from '../edge/games/builtInGames.js';
+import { latencyProbeGame } from '../edge/games/latencyProbe.js';
+import { ensurePlayerBuilt } from '../scripts/buildPlayer.js';
+import { launchChromium } from '../test/support/chromium.js';
+import { readHook, runInPage, takeSamples, until } from '../test/support/playerPage.js';
+import { runCapacityBench } from './capacity.js';
+
+function arg(name: string): string | undefined {
+  const index = process.argv.indexOf(`--${name}`);
+  return index === -1 ? undefined : process.argv[index + 1];
+}
+
+function numberArg(name: string, fallback: number): number {
+  const raw = arg(name);
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value <= 0)
+    throw new Error(`--${name} must be a positive number, got ${raw}`);
+  return value;
+}
+
+const round = (value: number): number => Math.round(value * 100) / 100;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const log = (line: string): void => {
+  process.stderr.write(`${line}\n`);
+};
+
+/** Nearest-rank percentiles of `values` (sorted in place); zeros when empty. */
+function percentiles(values: number[]): {
+  count: number;
+  p50: number;
+  p95: number;
+  p99: number;
+  max: number;
+} {
+  if (values.length === 0) return { count: 0, p50: 0, p95: 0, p99: 0, max: 0 };
+  values.sort((a, b) => a - b);
+  const at = (q: number) => round(values[Math.min(values.length - 1, Math.ceil(q * values.length) - 1)] ?? 0);
+  return { count: values.length, p50: at(0.5), p95: at(0.95), p99: at(0.99), max: round(values.at(-1) ?? 0) };
+}
+
+async function runCapacity(): Promise<void> {
+  const options: Parameters<typeof runCapacityBench>[0] = {};
+  const window = arg('window');
+  const start = arg('start');
+  const max = arg('max');
+  if (window !== undefined) options.windowSeconds = Number(window);
+  if (start !== undefined) options.start = Number(start);
+  if (max !== undefined) options.max = Number(max);
+  const result = await runCapacityBench(options);
+  console.log(JSON.stringify(result));
+}
+
+async function runStream(): Promise<void> {
+  const seconds = numberArg('seconds', 30);
+  const warmup = numberArg('warmup', 4);
+  const width = numberArg('width', 1280);
+  const height = numberArg('height', 720);
+  const fps = numberArg('fps', 60);
+  const bitrate = numberArg('bitrate', 6000);
+  const keyEveryMs = 250;
+
+  const { dir } = await ensurePlayerBuilt();
+  const base = latencyProbeGame('0', fps);
+  const probe = {
+    ...base,
+    info: { ...base.info, id: 'bench-probe', title: 'Latency probe (bench)', width, height, fps },
+  };
+  const edge = await createEdge({
+    config: parseEdgeConfig({
+      port: 0,
+      staticDir: dir,
+      capacity: 1,
+      videoBitrateKbps: bitrate,
+      logLevel: 'warn',
+    }),
+    logger: pino({ level: 'warn' }),
+    games: [...builtInGames(), probe],
+  });
+  const url = await edge.listen({ port: 0 });
+  const browser = await launchChromium({ viewport: { width: width + 40, height: height + 160 } });
+  try {
+    const page = await browser.context.newPage();
+    page.on('pageerror', (error) => log(`page error: ${error.message}`));
+    log(
+      `bench:stream ${width}x${height}@${fps} for ${seconds}s (+${warmup}s warm-up), edge ${url}, load ${loadavg()[0]?.toFixed(2)}`,
+    );
+    await page.goto(`${url}/#/play/bench-probe`);
+    await until(
+      () => readHook(page, 'lastStamp'),
+      (stamp) => stamp !== null,
+    );
+    if ((await readHook(page, 'state')) !== 'playing') throw new Error('the stream did not start');
+    await sleep(warmup * 1000);
+
+    // Measurement window: clear samples and edge timings, start key presses in the page.
+    await takeSamples(page);
+    edge.resetTimings();
+    const decodedAtStart = await readHook(page, 'framesDecoded');
+    const startDecoded = await until(
+      () => readHook(page, 'framesDecoded'),
+      (frames) => frames !== decodedAtStart,
+      10,
+    );
+    const started = performance.now();
+    const cpuStart = process.cpuUsage();
+    const sentStart = edge.stats().sessions[0]?.framesSent ?? 0;
+    await runInPage(
+      page,
+      `(period) => {
+        let right = true;
+        window.__benchKeys = setInterval(() => {
+          window.__farplay.sendKey(right ? 'ArrowRight' : 'ArrowLeft');
+          right = !right;
+        }, period);
+      }`,
+      keyEveryMs,
+    );
+    await sleep(seconds * 1000);
+    await runInPage(page, '() => clearInterval(window.__benchKeys)');
+    const decodedAtEnd = await readHook(page, 'framesDecoded');
+    const endDecoded = await until(
+      () => readHook(page, 'framesDecoded'),
+      (frames) => frames !== decodedAtEnd,
+      10,
+    );
+    const elapsed = (performance.now() - started) / 1000;
+    const cpu = process.cpuUsage(cpuStart);
+    const edgeStats = edge.stats();
+    const session = edgeStats.sessions[0];
+    await sleep(300); // let the last key presses show up
+    const samples = await takeSamples(page);
+    const stats = await readHook(page, 'stats');
+    const encoder = (await readHook(page, 'encoder')) ?? edge.info().encoder;
+    await page.close();
+
+    const glass = percentiles(samples.glassToGlassMs);
+    const result = {
+      encoder,
+      width,
+      height,
+      fps,
+      seconds: round(elapsed),
+      glassToGlassMs: glass,
+      captureToReceiveMs: percentiles(samples.captureToReceiveMs),
+      edgeMs: { p50: edgeStats.edgeMs.p50, p95: edgeStats.edgeMs.p95, p99: edgeStats.edgeMs.p99 },
+      encodeMs: { p50: edgeStats.encodeMs.p50, p99: edgeStats.encodeMs.p99 },
+      browserDecodeMs: percentiles(samples.processingMs),
+      inputRttMs: percentiles(samples.inputRttMs),
+      inputToPhotonMs: percentiles(samples.inputToPhotonMs),
+      deliveredFps: round((endDecoded - startDecoded) / elapsed),
+      displayedFps: round(glass.count / elapsed),
+      sentFps: round(((session?.framesSent ?? 0) - sentStart) / elapsed),
+      framesDroppedAtEdge: (session?.framesDroppedBusy ?? 0) + (session?.framesDroppedLate ?? 0),
+      bitrateKbps: round(stats.bitrateKbps ?? 0),
+      edgeCpuCores: round((cpu.user + cpu.system) / 1e6 / elapsed),
+      cores: availableParallelism(),
+      loadAverage1m: round(loadavg()[0] ?? 0),
+    };
+    console.log(JSON.stringify(result));
+  } finally {
+    await browser.close();
+    await edge.close();
+  }
+}
+
+(process.argv.includes('--capacity') ? runCapacity() : runStream()).then(
+  () => process.exit(0),
+  (error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  },
+);
