@@ -11,6 +11,7 @@ import {
 } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
+import { checkerRegistryAbi } from '../../contracts-client/src/abis/CheckerRegistry.js';
 import { sessionEscrowAbi } from '../../contracts-client/src/abis/SessionEscrow.js';
 import { testATHAbi } from '../../contracts-client/src/abis/TestATH.js';
 import { localChain } from '../../contracts-client/src/chains.js';
@@ -495,7 +496,7 @@ describe('SessionEscrow on the payments chain', () => {
     await expectCode(
       sendTx(admin, {
         address: registry,
-        abi: (await import('../../contracts-client/src/abis/CheckerRegistry.js')).checkerRegistryAbi,
+        abi: checkerRegistryAbi,
         functionName: 'addChecker',
         args: [newcomer.address],
       }),
