@@ -34,8 +34,12 @@ export const EdgeConfig = Type.Object({
   /** Bounds for bitrate changes requested by players, kbit/s. */
   minVideoBitrateKbps: Type.Integer({ minimum: 100, default: 300 }),
   maxVideoBitrateKbps: Type.Integer({ maximum: 100_000, default: 20_000 }),
-  /** Encoder threads per session; 0 lets the encoder choose (default 1: best for many sessions). */
-  encoderThreads: Type.Integer({ minimum: 0, maximum: 64, default: 1 }),
+  /**
+   * Encoder threads per session. 0 = auto (default): 2 (x264 sliced threads, about half the per-frame
+   * latency) while the edge has fewer sessions than CPU cores when the session starts, else 1 (most
+   * sessions per machine).
+   */
+  encoderThreads: Type.Integer({ minimum: 0, maximum: 64, default: 0 }),
   /** Opus bitrate in kbit/s (default 64). */
   audioBitrateKbps: Type.Integer({ minimum: 6, maximum: 510, default: 64 }),
   /** ICE servers handed to each peer connection (default none: host candidates only). */

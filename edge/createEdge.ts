@@ -348,6 +348,7 @@ export class Edge extends EventEmitter<EdgeEvents> {
       game,
       config: this.config,
       encoder,
+      encoderThreads: this.config.encoderThreads || (this.#sessions.size < availableParallelism() ? 2 : 1),
       socket: ws,
       logger: this.#log.child({ sessionId: claims.sid, gameId: game.info.id }),
       ...(this.#clock ? { clock: this.#clock } : {}),

@@ -66,6 +66,14 @@ export function registerEdgeRoutes(app: FastifyInstance, edge: Edge): void {
 
   app.get('/v1/edge', async () => ({ ...edge.info(), sessionPublicKey: edge.sessionPublicKey }));
 
+  // Edge-side timings (frame ready → last packet sent, encode time) and per-session counters;
+  // `?reset=1` clears the timing windows after answering (benches do it after warm-up).
+  app.get('/v1/stats', async (request) => {
+    const stats = edge.stats();
+    if ((request.query as { reset?: string } | undefined)?.reset === '1') edge.resetTimings();
+    return stats;
+  });
+
   // RTT probe for the player's candidate measurement: empty 204, CORS open, never cached.
   app.get('/v1/probe', async (_request, reply) =>
     reply.header('cache-control', 'no-store').status(204).send(),

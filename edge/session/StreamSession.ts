@@ -49,6 +49,8 @@ export interface StreamSessionOptions {
   config: Readonly<EdgeConfig>;
   /** The H.264 encoder this edge selected at start-up. */
   encoder: string;
+  /** Encoder threads for this session (default config.encoderThreads, or 1 when that is 0 = auto). */
+  encoderThreads?: number;
   socket: SignalSocket;
   logger: Logger;
   clock?: PacerClock;
@@ -117,6 +119,7 @@ export class StreamSession extends EventEmitter<StreamSessionEvents> {
   readonly #wallClock: () => number;
   readonly #definition: GameDefinition;
   readonly #encoderName: string;
+  readonly #encoderThreads: number;
   #state: StreamSessionStats['state'] = 'starting';
   #width: number;
   #height: number;
@@ -163,6 +166,7 @@ export class StreamSession extends EventEmitter<StreamSessionEvents> {
     this.#clock = options.clock ?? systemClock;
     this.#wallClock = options.wallClock ?? Date.now;
     this.#encoderName = options.encoder;
+    this.#encoderThreads = options.encoderThreads ?? (options.config.encoderThreads || 1);
     this.#width = options.game.info.width;
     this.#height = options.game.info.height;
     this.#fps = options.game.info.fps;
@@ -227,7 +231,7 @@ export class StreamSession extends EventEmitter<StreamSessionEvents> {
         height: this.#height,
         fps: this.#fps,
         bitrateKbps: this.#config.videoBitrateKbps,
-        threads: this.#config.encoderThreads,
+        threads: this.#encoderThreads,
       });
       if (this.#closed) return this.#video.close();
       this.#audio = await OpusEncoder.open(this.#config.audioBitrateKbps);
@@ -583,7 +587,7 @@ export class StreamSession extends EventEmitter<StreamSessionEvents> {
         height,
         fps: this.#fps,
         bitrateKbps: this.#video.bitrateKbps,
-        threads: this.#config.encoderThreads,
+        threads: this.#encoderThreads,
       });
       if (this.#closed) return next.close();
       this.#video.close();
