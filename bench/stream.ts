@@ -12,6 +12,9 @@
 //   inputToPhotonMs     keyDown sent → first displayed frame whose stamp shows that key's seq
 //   deliveredFps        frames decoded per second (getStats), displayedFps: stamped frames presented / s
 //   edgeCpuCores        CPU time of this process (edge + the playwright driver, which idles) / wall time
+// `--chrome-zero-playout-delay` starts Chromium with the field trial WebRTC-ForcePlayoutDelay/min_ms:0,max_ms:0/
+// (what the playout-delay RTP header extension with min = max = 0 would do) to show what the receiver's
+// jitter buffer costs; the JSON then says `"chromeZeroPlayoutDelayTrial": true`. Not what users get.
 // `--capacity` runs E1's bench/capacity.ts instead (`runCapacityBench`) and prints its line
 // (passes --window / --start / --max through).
 import { availableParallelism, loadavg } from 'node:os';
@@ -98,7 +101,11 @@ async function runStream(): Promise<void> {
     games: [...builtInGames(), probe],
   });
   const url = await edge.listen({ port: 0 });
-  const browser = await launchChromium({ viewport: { width: width + 40, height: height + 160 } });
+  const zeroPlayoutTrial = process.argv.includes('--chrome-zero-playout-delay');
+  const browser = await launchChromium({
+    viewport: { width: width + 40, height: height + 160 },
+    extraArgs: zeroPlayoutTrial ? ['--force-fieldtrials=WebRTC-ForcePlayoutDelay/min_ms:0,max_ms:0/'] : [],
+  });
   try {
     const page = await browser.context.newPage();
     page.on('pageerror', (error) => log(`page error: ${error.message}`));
@@ -173,7 +180,9 @@ async function runStream(): Promise<void> {
       sentFps: round(((session?.framesSent ?? 0) - sentStart) / elapsed),
       framesDroppedAtEdge: (session?.framesDroppedBusy ?? 0) + (session?.framesDroppedLate ?? 0),
       bitrateKbps: round(stats.bitrateKbps ?? 0),
+      jitterBufferMsLast: round(stats.jitterBufferMs ?? 0),
       edgeCpuCores: round((cpu.user + cpu.system) / 1e6 / elapsed),
+      chromeZeroPlayoutDelayTrial: zeroPlayoutTrial,
       cores: availableParallelism(),
       loadAverage1m: round(loadavg()[0] ?? 0),
     };

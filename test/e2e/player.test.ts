@@ -5,7 +5,7 @@ import { createEdge, type Edge } from '../../edge/createEdge.js';
 import { stampHeight } from '../../protocol/frameStamp.js';
 import { playerDistDir } from '../../scripts/buildPlayer.js';
 import { type LaunchedChromium, launchChromium } from '../support/chromium.js';
-import { lumaAt, readHook, runInPage, until } from '../support/playerPage.js';
+import { colorAt, lumaAt, readHook, runInPage, until } from '../support/playerPage.js';
 
 // The player in Debian Chromium against a real standalone edge (x264, werift) serving the built bundle
 // (test/setup/player.global.ts builds it). Everything a user sees: the catalog, a playing stream,
@@ -29,7 +29,7 @@ describe('player in Chromium against a standalone edge', () => {
 
   beforeAll(async () => {
     ({ edge, url } = await startEdge());
-    browser = await launchChromium();
+    browser = await launchChromium({ hasTouch: true });
   });
 
   afterAll(async () => {
@@ -118,6 +118,59 @@ describe('player in Chromium against a standalone edge', () => {
     expect(dark).toBeLessThan(100);
     const stampAfter = await readHook(page, 'lastStamp');
     expect(stampAfter?.inputSeq).toBeGreaterThan(stamp?.inputSeq ?? 0);
+    await page.close();
+    await until(
+      () => edge.info().activeSessions,
+      (active) => active === 0,
+    );
+  });
+
+  it('mouse, touch and gamepad steer the probe scene marker', async () => {
+    const page = await browser.context.newPage();
+    // A scripted gamepad: the browser's Gamepad API cannot see hardware here, so the page's
+    // navigator.getGamepads returns this pad (the player polls it every animation frame).
+    await page.addInitScript(`(() => {
+      const idle = Array.from({ length: 17 }, () => ({ pressed: false, touched: false, value: 0 }));
+      window.__testPad = { index: 0, id: 'test pad', connected: true, mapping: 'standard', buttons: idle, axes: [0, 0, 0, 0] };
+      navigator.getGamepads = () => [window.__testPad, null, null, null];
+    })()`);
+    await page.goto(`${url}/#/play/latency-probe`);
+    await until(
+      () => readHook(page, 'lastStamp'),
+      (stamp) => stamp !== null,
+    );
+    const isMarker = (color: [number, number, number] | null) =>
+      color !== null && color[0] > 170 && color[1] < 140 && color[2] < 140;
+    /** Client coordinates of a point of the displayed picture (the <video> letterboxes it). */
+    const clientPoint = (fx: number, fy: number) =>
+      runInPage<{ x: number; y: number }>(
+        page,
+        `({ fx, fy }) => {
+          const video = document.querySelector('video');
+          const r = video.getBoundingClientRect();
+          const scale = Math.min(r.width / video.videoWidth, r.height / video.videoHeight);
+          const w = video.videoWidth * scale, h = video.videoHeight * scale;
+          return { x: r.left + (r.width - w) / 2 + fx * w, y: r.top + (r.height - h) / 2 + fy * h };
+        }`,
+        { fx, fy },
+      );
+    expect(isMarker(await colorAt(page, 640, 360))).toBe(true);
+
+    // Mouse: the marker follows the pointer.
+    const mouse = await clientPoint(0.25, 0.75);
+    await page.mouse.move(mouse.x, mouse.y);
+    await until(() => colorAt(page, 320, 540), isMarker);
+    expect(isMarker(await colorAt(page, 640, 360))).toBe(false);
+
+    // Touch: a tap puts the marker under the finger.
+    const touch = await clientPoint(0.75, 0.4);
+    await page.touchscreen.tap(touch.x, touch.y);
+    await until(() => colorAt(page, 960, 288), isMarker);
+
+    // Gamepad: left stick full left and 60 % down → marker at x 0, y 0.8.
+    await runInPage(page, '() => { window.__testPad.axes = [-1, 0.6, 0, 0]; }');
+    await until(() => colorAt(page, 8, 576), isMarker);
+    expect(isMarker(await colorAt(page, 960, 288))).toBe(false);
     await page.close();
     await until(
       () => edge.info().activeSessions,

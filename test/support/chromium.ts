@@ -29,7 +29,7 @@ export interface LaunchedChromium {
 
 /** Launches Debian Chromium (headless, fresh user-data-dir) through playwright-core. */
 export async function launchChromium(
-  options: { viewport?: { width: number; height: number }; extraArgs?: string[] } = {},
+  options: { viewport?: { width: number; height: number }; extraArgs?: string[]; hasTouch?: boolean } = {},
 ): Promise<LaunchedChromium> {
   const userDataDir = mkdtempSync(join(tmpdir(), 'farplay-chromium-'));
   let context: BrowserContext;
@@ -39,6 +39,7 @@ export async function launchChromium(
       headless: true,
       args: [...chromiumArgs, ...(options.extraArgs ?? [])],
       viewport: options.viewport ?? { width: 1280, height: 800 },
+      hasTouch: options.hasTouch ?? false,
     });
   } catch (error) {
     rmSync(userDataDir, { recursive: true, force: true });

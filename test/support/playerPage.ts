@@ -24,25 +24,36 @@ export function takeSamples(page: Page): Promise<LatencySamples> {
   return runInPage(page, '() => window.__farplay.takeSamples()');
 }
 
-/** Mean luma (0..255) of a `size`² patch of the current video picture centred on (x, y) in video pixels; -1 before any frame. */
-export function lumaAt(page: Page, x: number, y: number, size = 8): Promise<number> {
+/** Mean colour [r, g, b] of a `size`² patch of the current video picture centred on (x, y) in video pixels; null before any frame. */
+export function colorAt(
+  page: Page,
+  x: number,
+  y: number,
+  size = 8,
+): Promise<[number, number, number] | null> {
   return runInPage(
     page,
     `({ x, y, size }) => {
       const video = document.querySelector('video');
-      if (!video || video.videoWidth === 0) return -1;
+      if (!video || video.videoWidth === 0) return null;
       const canvas = document.createElement('canvas');
       canvas.width = size;
       canvas.height = size;
       const context = canvas.getContext('2d', { willReadFrequently: true });
       context.drawImage(video, x - size / 2, y - size / 2, size, size, 0, 0, size, size);
       const data = context.getImageData(0, 0, size, size).data;
-      let sum = 0;
-      for (let i = 0; i < data.length; i += 4) sum += 0.299 * data[i] + 0.587 * data[i + 1] + 0.114 * data[i + 2];
-      return sum / (size * size);
+      const sum = [0, 0, 0];
+      for (let i = 0; i < data.length; i += 4) for (let c = 0; c < 3; c++) sum[c] += data[i + c];
+      return sum.map((value) => value / (size * size));
     }`,
     { x, y, size },
   );
+}
+
+/** Mean luma (0..255) of a patch of the current video picture (see colorAt); -1 before any frame. */
+export async function lumaAt(page: Page, x: number, y: number, size = 8): Promise<number> {
+  const color = await colorAt(page, x, y, size);
+  return color === null ? -1 : 0.299 * color[0] + 0.587 * color[1] + 0.114 * color[2];
 }
 
 /** Polls `read` until `accept` holds; the caller's timeout bounds the wait. */
