@@ -19,7 +19,13 @@ import type {
 } from '../protocol/playerApi.js';
 import { signSessionToken } from '../protocol/sessionToken.js';
 import type { MatchmakerConfig } from './config.js';
-import { type Coordinate, CoordinateModel, geoCoordinate, predictRtt } from './coordinates.js';
+import {
+  type Coordinate,
+  CoordinateModel,
+  geoCoordinate,
+  predictionScore,
+  predictRtt,
+} from './coordinates.js';
 import type { MatchmakerMetrics } from './metrics.js';
 import type {
   EdgeState,
@@ -59,6 +65,14 @@ interface Ranked {
   score: number;
 }
 
+/** An edge as ranking needs it, precomputed at each refresh (allocation is the hot path). */
+interface EdgeView {
+  state: EdgeState;
+  coordinate: Coordinate;
+  price: number;
+  games: Set<string>;
+}
+
 /**
  * The matchmaker's brain, shared by all routes: a cached view of the edge registry (re-read from the
  * store every `refreshMs`), network coordinates, regional prices, allocation and failover.
@@ -73,6 +87,7 @@ export class Matchmaker {
   readonly #random: () => number;
   readonly #coordinates: CoordinateModel;
   #edges: EdgeState[] = [];
+  #views: EdgeView[] = [];
   #byId = new Map<string, EdgeState>();
   #published: PublishedGame[] = [];
   #multipliers = new Map<string, number>();
@@ -132,9 +147,7 @@ export class Matchmaker {
       this.#store.getCoordinates(),
     ]);
     this.#coordinates.merge(coordinates);
-    for (const e of edges) this.#coordinates.ensure(e.edge.id, e.edge.lat, e.edge.lon);
-    this.#edges = edges;
-    this.#byId = new Map(edges.map((e) => [e.edge.id, e]));
+    this.#setEdges(edges);
     this.#published = games;
     const regions = [...new Set(edges.map((e) => e.edge.region))];
     const requests = await this.#store.demand(regions, this.#config.demandWindowMs);
@@ -149,6 +162,17 @@ export class Matchmaker {
     this.#metrics.edgesAlive.set(edges.length);
     this.#metrics.freeSlots.reset();
     for (const [region, n] of free) this.#metrics.freeSlots.set({ region }, n);
+  }
+
+  #setEdges(edges: EdgeState[]): void {
+    this.#edges = edges;
+    this.#byId = new Map(edges.map((e) => [e.edge.id, e]));
+    this.#views = edges.map((state) => ({
+      state,
+      coordinate: this.#coordinates.ensure(state.edge.id, state.edge.lat, state.edge.lon),
+      price: Number(state.edge.pricePerMinute),
+      games: new Set(state.edge.games.map((g) => g.id)),
+    }));
   }
 
   /** Live edges as this instance last saw them. */
@@ -278,16 +302,19 @@ export class Matchmaker {
     throw new FarplayError('MM_UNKNOWN_GAME', `no game ${gameId}`);
   }
 
-  #eligible(gameId: string, filters: CandidateFilters = {}, exclude?: string): EdgeState[] {
+  #eligible(gameId: string, filters: CandidateFilters = {}, exclude?: string): EdgeView[] {
     const need = this.#requirement(gameId);
     const maxPrice = filters.maxPricePerMinute === undefined ? undefined : BigInt(filters.maxPricePerMinute);
-    return this.#edges.filter((e) => {
-      if (e.edge.id === exclude || freeSlots(e) <= 0 || e.edge.encoders.length === 0) return false;
-      if (filters.encoder && !e.edge.encoders.includes(filters.encoder)) return false;
-      if (need !== null && !e.edge.games.some((g) => g.id === need)) return false;
-      if (maxPrice !== undefined && BigInt(this.#price(e)) > maxPrice) return false;
-      return true;
-    });
+    const out: EdgeView[] = [];
+    for (const view of this.#views) {
+      const e = view.state;
+      if (e.edge.id === exclude || freeSlots(e) <= 0 || e.edge.encoders.length === 0) continue;
+      if (need !== null && !view.games.has(need)) continue;
+      if (filters.encoder && !e.edge.encoders.includes(filters.encoder)) continue;
+      if (maxPrice !== undefined && BigInt(this.#price(e)) > maxPrice) continue;
+      out.push(view);
+    }
+    return out;
   }
 
   #price(e: EdgeState): string {
@@ -307,7 +334,7 @@ export class Matchmaker {
       const near = new Set(
         await this.#store.edgesNear(request.lat, request.lon, this.#config.candidateRadiusKm, 256),
       );
-      const nearPool = pool.filter((e) => near.has(e.edge.id));
+      const nearPool = pool.filter((v) => near.has(v.state.edge.id));
       if (nearPool.length >= limit) pool = nearPool;
     }
     let chosen: { state: EdgeState; predicted?: number }[];
@@ -326,7 +353,10 @@ export class Matchmaker {
         else delete c.predicted;
       }
     } else {
-      chosen = this.#diverse(pool, limit).map((state) => ({ state }));
+      chosen = this.#diverse(
+        pool.map((v) => v.state),
+        limit,
+      ).map((state) => ({ state }));
     }
     const top = chosen[0];
     if (top) this.#countDemand(top.state.edge.region);
@@ -381,33 +411,89 @@ export class Matchmaker {
    * about TIE_MS, load, price and a little randomness. Returns the best `take`, best first.
    */
   #rank(
-    pool: EdgeState[],
+    pool: EdgeView[],
     measured: Map<string, number>,
     player: Coordinate | undefined,
     take: number,
   ): Ranked[] {
     if (pool.length === 0) return [];
     let priceSum = 0;
-    for (const e of pool) priceSum += Number(e.edge.pricePerMinute);
+    for (const v of pool) priceSum += v.price;
     const meanPrice = priceSum / pool.length || 1;
     const best: Ranked[] = [];
-    for (const state of pool) {
-      let rtt = measured.get(state.edge.id);
+    let worst = Number.POSITIVE_INFINITY;
+    for (const view of pool) {
+      const state = view.state;
+      let rtt = measured.size > 0 ? measured.get(state.edge.id) : undefined;
       if (rtt === undefined) {
-        const coord = this.#coordinates.get(state.edge.id);
-        if (player && coord) {
-          const predicted = predictRtt(player, coord);
-          rtt = predicted + Math.max(5, predicted * Math.min(1, (player.e + coord.e) / 2));
-        } else rtt = 1000;
+        rtt = player ? predictionScore(predictRtt(player, view.coordinate), player, view.coordinate) : 1000;
       }
-      const price = Math.min(4, Number(state.edge.pricePerMinute) / meanPrice);
+      // Cheap reject: the tie-break terms add at most TIE_MS × 3.5 on top of the RTT.
+      if (best.length >= take && rtt > worst) continue;
+      const price = Math.min(4, view.price / meanPrice);
       const score = rtt + TIE_MS * (utilisation(state) + 0.5 * price + this.#random());
       // Keep the best `take` in a small sorted array (cheaper than sorting thousands of edges).
-      if (best.length < take || score < (best[best.length - 1] as Ranked).score) {
-        let i = best.length;
-        while (i > 0 && (best[i - 1] as Ranked).score > score) i--;
-        best.splice(i, 0, { state, score });
+      if (best.length < take || score < worst) {
+        let k = best.length;
+        while (k > 0 && (best[k - 1] as Ranked).score > score) k--;
+        best.splice(k, 0, { state, score });
         if (best.length > take) best.pop();
+        if (best.length >= take) worst = (best[best.length - 1] as Ranked).score;
+      }
+    }
+    return best;
+  }
+
+  /**
+   * `#rank` fused with eligibility over every live edge, without intermediate arrays: this runs for
+   * every allocation over thousands of edges. Same scoring as `#rank`.
+   */
+  #rankForAllocation(
+    gameId: string,
+    exclude: string | undefined,
+    measured: Map<string, number>,
+    player: Coordinate | undefined,
+    take: number,
+  ): Ranked[] {
+    const need = this.#requirement(gameId);
+    const views = this.#views;
+    let priceSum = 0;
+    for (const v of views) priceSum += v.price;
+    const meanPrice = priceSum / (views.length || 1) || 1;
+    const pv = player?.v ?? [];
+    const ph = player?.h ?? 0;
+    const pe = player?.e ?? 1;
+    const dims = pv.length;
+    const best: Ranked[] = [];
+    let worst = Number.POSITIVE_INFINITY;
+    for (const view of views) {
+      const state = view.state;
+      const edge = state.edge;
+      if (state.usedSlots >= edge.capacity || edge.id === exclude || edge.encoders.length === 0) continue;
+      if (state.load !== null && state.load.freeSlots <= 0) continue;
+      if (need !== null && !view.games.has(need)) continue;
+      let rtt = measured.size > 0 ? measured.get(edge.id) : undefined;
+      if (rtt === undefined) {
+        if (player) {
+          const c = view.coordinate;
+          let sum = 0;
+          for (let d = 0; d < dims; d++) {
+            const x = (pv[d] as number) - (c.v[d] as number);
+            sum += x * x;
+          }
+          const predicted = Math.sqrt(sum) + ph + c.h;
+          rtt = predicted + Math.max(5, predicted * Math.max(0.3, Math.min(1, (pe + c.e) / 2)));
+        } else rtt = 1000;
+      }
+      if (best.length >= take && rtt > worst) continue;
+      const price = Math.min(4, view.price / meanPrice);
+      const score = rtt + TIE_MS * (state.usedSlots / (edge.capacity || 1) + 0.5 * price + this.#random());
+      if (best.length < take || score < worst) {
+        let k = best.length;
+        while (k > 0 && (best[k - 1] as Ranked).score > score) k--;
+        best.splice(k, 0, { state, score });
+        if (best.length > take) best.pop();
+        if (best.length >= take) worst = (best[best.length - 1] as Ranked).score;
       }
     }
     return best;
@@ -447,9 +533,8 @@ export class Matchmaker {
   }
 
   async #allocate(gameId: string, player: PlayerContext, exclude?: string): Promise<CreateSessionResponse> {
-    const pool = this.#eligible(gameId, {}, exclude);
     const measured = new Map(player.measurements.map((m) => [m.edgeId.toLowerCase(), m.rttMs]));
-    const ranked = this.#rank(pool, measured, player.coordinate, 4 * RESERVE_BATCH);
+    const ranked = this.#rankForAllocation(gameId, exclude, measured, player.coordinate, 4 * RESERVE_BATCH);
     const sessionId = randomBytes(16).toString('base64url');
     for (let i = 0; i < ranked.length; i += RESERVE_BATCH) {
       const batch = ranked.slice(i, i + RESERVE_BATCH).map((r) => r.state.edge.id);

@@ -76,19 +76,29 @@ export function vivaldiUpdate(
   const predicted = predictRtt(local, remote);
   const relativeError = Math.abs(predicted - rttMs) / rttMs;
   local.e = Math.min(1.5, relativeError * ce * w + local.e * (1 - ce * w));
-  const delta = cc * w;
-  const force = delta * (rttMs - predicted);
-  // Unit vector from remote to local, height included (Dabek et al. §5.3).
-  const diff = local.v.map((x, i) => x - (remote.v[i] ?? 0));
-  let norm = Math.hypot(...diff);
-  const direction = norm > 1e-9 ? diff.map((d) => d / norm) : randomUnit(local.v.length, random);
-  if (norm <= 1e-9) norm = 0;
-  const heightSum = local.h + remote.h;
-  const total = norm + heightSum || 1;
-  for (let i = 0; i < local.v.length; i++) {
-    local.v[i] = (local.v[i] ?? 0) + force * (direction[i] ?? 0) * (norm > 0 ? norm / total : 1);
+  const force = cc * w * (rttMs - predicted);
+  // Move along the unit height-vector from remote to local (Dabek et al. §5.3):
+  // (v_l − v_r, h_l + h_r) / (‖v_l − v_r‖ + h_l + h_r). No allocation: this runs per measurement.
+  const n = local.v.length;
+  let norm2 = 0;
+  for (let i = 0; i < n; i++) {
+    const d = (local.v[i] ?? 0) - (remote.v[i] ?? 0);
+    norm2 += d * d;
   }
-  local.h = Math.max(MIN_HEIGHT_MS, local.h + (force * heightSum) / total);
+  const norm = Math.sqrt(norm2);
+  const heightSum = local.h + remote.h;
+  if (norm > 1e-9) {
+    const total = norm + heightSum;
+    for (let i = 0; i < n; i++) {
+      local.v[i] = (local.v[i] ?? 0) + (force * ((local.v[i] ?? 0) - (remote.v[i] ?? 0))) / total;
+    }
+    local.h = Math.max(MIN_HEIGHT_MS, local.h + (force * heightSum) / total);
+  } else {
+    // Same point: push in a random direction so the two can separate.
+    const u = randomUnit(n, random);
+    for (let i = 0; i < n; i++) local.v[i] = (local.v[i] ?? 0) + force * (u[i] ?? 0);
+    local.h = Math.max(MIN_HEIGHT_MS, local.h + (force * heightSum) / (heightSum || 1));
+  }
 }
 
 export interface Anchor {
@@ -118,12 +128,14 @@ export function solveCoordinate(
       e: 1,
     };
   }
+  // Anchors are held fixed: near-zero error makes each step move the player only.
+  const fixed = usable.map((a) => ({ coordinate: { ...a.coordinate, e: 1e-6 }, rttMs: a.rttMs }));
   const iterations = 40;
   for (let it = 0; it < iterations; it++) {
     const cc = 0.5 * (1 - it / iterations) + 0.05;
-    for (const a of usable) {
+    for (const a of fixed) {
       start.e = 1;
-      vivaldiUpdate(start, { ...a.coordinate, e: 0.000001 }, a.rttMs, { cc, ce: 0 }, random);
+      vivaldiUpdate(start, a.coordinate, a.rttMs, { cc, ce: 0 }, random);
     }
   }
   const residuals = usable
@@ -205,4 +217,70 @@ export class CoordinateModel {
     this.#coordinates.delete(edgeId);
     this.#dirty.delete(edgeId);
   }
+}
+
+/**
+ * Ranking score of an edge the player did not probe: its predicted RTT plus a margin for the
+ * prediction's uncertainty (at least 5 ms, at least 30 % — a fit on a handful of probes is
+ * over-confident), so a measured edge wins unless a prediction is clearly better.
+ */
+export function predictionScore(predicted: number, player: Coordinate, edge: Coordinate): number {
+  return predicted + Math.max(5, predicted * Math.max(0.3, Math.min(1, (player.e + edge.e) / 2)));
+}
+
+/**
+ * Probe targets for a player with no location at all: k-means over the edges' coordinates, one edge
+ * nearest each centre (largest clusters first). The probes then land in the dense parts of the
+ * network, where most players are, and triangulate the player well enough to rank the rest.
+ */
+export function spreadCandidates<K>(
+  edges: { key: K; coordinate: Coordinate }[],
+  k: number,
+  random: () => number = Math.random,
+): K[] {
+  if (edges.length <= k) return edges.map((e) => e.key);
+  const centres: Coordinate[] = [];
+  const used = new Set<number>();
+  while (centres.length < k) {
+    const i = Math.floor(random() * edges.length);
+    if (used.has(i)) continue;
+    used.add(i);
+    centres.push(structuredClone((edges[i] as { coordinate: Coordinate }).coordinate));
+  }
+  let assignment = new Array<number>(edges.length).fill(0);
+  for (let iteration = 0; iteration < 10; iteration++) {
+    assignment = edges.map((e) => {
+      let best = 0;
+      let bestD = Number.POSITIVE_INFINITY;
+      centres.forEach((c, j) => {
+        const d = predictRtt(e.coordinate, { ...c, h: 0 });
+        if (d < bestD) {
+          bestD = d;
+          best = j;
+        }
+      });
+      return best;
+    });
+    centres.forEach((c, j) => {
+      const members = edges.filter((_, i) => assignment[i] === j);
+      if (members.length === 0) return;
+      c.v = c.v.map((_, d) => members.reduce((s, m) => s + (m.coordinate.v[d] ?? 0), 0) / members.length);
+      c.h = 0;
+    });
+  }
+  const picks: { key: K; size: number }[] = [];
+  centres.forEach((c, j) => {
+    const members = edges.filter((_, i) => assignment[i] === j);
+    if (members.length === 0) return;
+    const nearest = members.reduce((a, b) =>
+      predictRtt(b.coordinate, { ...c, h: 0 }) < predictRtt(a.coordinate, { ...c, h: 0 }) ? b : a,
+    );
+    picks.push({ key: nearest.key, size: members.length });
+  });
+  const out = picks.sort((a, b) => b.size - a.size).map((p) => p.key);
+  for (const e of edges) {
+    if (out.length >= k) break;
+    if (!out.includes(e.key)) out.push(e.key);
+  }
+  return out;
 }

@@ -11,7 +11,10 @@ async function main(): Promise<void> {
     process.stderr.write(`${(error as Error).message}\n`);
     process.exit(2);
   }
-  const logger = pino({ level: config.logLevel, redact: ['*.token', '*.signature', 'req.headers.authorization'] });
+  const logger = pino({
+    level: config.logLevel,
+    redact: ['*.token', '*.signature', 'req.headers.authorization'],
+  });
   const mm = await startMatchmaker(config, logger);
   logger.info(
     { url: mm.url, store: config.redisUrl ? 'redis' : 'memory', sessionPublicKey: mm.sessionPublicKey },

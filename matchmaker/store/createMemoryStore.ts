@@ -137,7 +137,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MatchmakerS
         held.set(session.sessionId, t + reservationTtlMs);
         const record: SessionRecord = { ...structuredClone(session), edgeId, state: 'reserved' };
         sessions.set(session.sessionId, { record, expiresAt: t + reservationTtlMs });
-        return structuredClone(record);
+        return { ...record };
       }
       return null;
     },

@@ -1,0 +1,300 @@
+// `npm run bench:matchmaker`: 1,000 registered edges, concurrent HTTP clients asking for candidates
+// and sessions, against Redis and the in-process store (the matchmaker runs as its own process, like
+// in production); then the prediction error of the network coordinates on a synthetic latency matrix
+// (1,200 nodes) and on the real PlanetLab matrix (../shared/data/rtt/planetlab-490.tsv, if present).
+// Env: BENCH_SECONDS (default 5), BENCH_CLIENTS (default 64), BENCH_EDGES (default 1000),
+// FARPLAY_BENCH_REDIS_URL (default redis://127.0.0.1:6379/15). Last line: one JSON object.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { Agent, request } from 'node:http';
+import { createServer } from 'node:net';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
+import {
+  evaluateAllocation,
+  evaluateVivaldi,
+  type LatencyMatrix,
+  parseMatrix,
+  rttOf,
+  seededRandom,
+  syntheticMatrix,
+} from '../matchmaker/evaluateCoordinates.js';
+import { deleteRedisPrefix } from '../matchmaker/store/createRedisStore.js';
+import { type EdgeRegistrationPayload, randomNonce, signEdgeMessage } from '../protocol/edgeRegistration.js';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const seconds = Number(process.env.BENCH_SECONDS ?? 5);
+const clients = Number(process.env.BENCH_CLIENTS ?? 64);
+const edgeCount = Number(process.env.BENCH_EDGES ?? 1000);
+const redisUrl = process.env.FARPLAY_BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379/15';
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+}
+
+const agent = new Agent({ keepAlive: true, maxSockets: clients + 8 });
+
+function call(
+  port: number,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<{ status: number; json: unknown }> {
+  const payload = body === undefined ? undefined : JSON.stringify(body);
+  return new Promise((resolve, reject) => {
+    const req = request(
+      {
+        host: '127.0.0.1',
+        port,
+        method,
+        path,
+        agent,
+        headers: payload
+          ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) }
+          : {},
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          let json: unknown;
+          try {
+            json = text ? JSON.parse(text) : undefined;
+          } catch {
+            json = text;
+          }
+          resolve({ status: res.statusCode ?? 0, json });
+        });
+        res.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    if (payload) req.end(payload);
+    else req.end();
+  });
+}
+
+function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? Number.NaN;
+}
+
+async function startServer(
+  store: 'redis' | 'memory',
+  keyPrefix: string,
+): Promise<{ port: number; child: ChildProcess }> {
+  const port = await freePort();
+  const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'matchmaker/main.ts')], {
+    cwd: root,
+    env: {
+      ...process.env,
+      FARPLAY_MM_PORT: String(port),
+      FARPLAY_MM_LOG_LEVEL: 'warn',
+      FARPLAY_MM_REDIS_URL: store === 'redis' ? redisUrl : '',
+      FARPLAY_MM_KEY_PREFIX: keyPrefix,
+      FARPLAY_MM_RATE_LIMIT_MAX: '1000000000',
+      // No heartbeats in the bench: edges stay live for its whole run.
+      FARPLAY_MM_EDGE_TTL_MS: '600000',
+      FARPLAY_MM_RESERVATION_TTL_MS: '600000',
+    },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  for (let i = 0; i < 200; i++) {
+    try {
+      if ((await call(port, 'GET', '/v1/matchmaker')).status === 200) return { port, child };
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  child.kill('SIGTERM');
+  throw new Error('matchmaker did not start');
+}
+
+interface Edge {
+  id: string;
+  node: number;
+}
+
+async function registerEdges(
+  port: number,
+  matrix: LatencyMatrix,
+  registrations: { payload: EdgeRegistrationPayload; signature: string }[],
+) {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: 16 }, async () => {
+      while (next < registrations.length) {
+        const r = registrations[next++];
+        const res = await call(port, 'POST', '/v1/edges/register', r);
+        if (res.status !== 200) throw new Error(`registration failed: ${JSON.stringify(res.json)}`);
+      }
+    }),
+  );
+  void matrix;
+}
+
+async function runLoad(port: number, matrix: LatencyMatrix, edges: Edge[], players: number[]) {
+  const byId = new Map(edges.map((e) => [e.id, e]));
+  const random = seededRandom(5);
+  const allocateMs: number[] = [];
+  const candidatesMs: number[] = [];
+  let allocations = 0;
+  let failures = 0;
+  let measuring = false;
+  let stop = false;
+  const one = async () => {
+    while (!stop) {
+      const player = players[Math.floor(random() * players.length)] as number;
+      const geo = matrix.geo?.[player] ?? { lat: 0, lon: 0 };
+      let t = performance.now();
+      const c = await call(port, 'POST', '/v1/candidates', {
+        gameId: 'pong',
+        lat: geo.lat,
+        lon: geo.lon,
+        limit: 5,
+      });
+      if (measuring) candidatesMs.push(performance.now() - t);
+      const candidates = ((c.json as { candidates?: { edgeId: string }[] }).candidates ?? []).map(
+        (x) => x.edgeId,
+      );
+      const measurements = candidates.map((edgeId) => ({
+        edgeId,
+        rttMs: Math.round(rttOf(matrix, player, byId.get(edgeId)?.node ?? 0) * 10) / 10,
+      }));
+      t = performance.now();
+      const s = await call(port, 'POST', '/v1/sessions', { gameId: 'pong', measurements });
+      if (!measuring) continue;
+      allocateMs.push(performance.now() - t);
+      if (s.status === 200) allocations++;
+      else failures++;
+    }
+  };
+  const workers = Array.from({ length: clients }, one);
+  await new Promise((r) => setTimeout(r, 1000)); // warm-up
+  measuring = true;
+  const started = performance.now();
+  await new Promise((r) => setTimeout(r, seconds * 1000));
+  measuring = false;
+  const elapsed = (performance.now() - started) / 1000;
+  stop = true;
+  await Promise.all(workers);
+  const round = (x: number) => Math.round(x * 100) / 100;
+  return {
+    allocationsPerSec: Math.round(allocations / elapsed),
+    allocateMs: { p50: round(percentile(allocateMs, 0.5)), p99: round(percentile(allocateMs, 0.99)) },
+    candidatesPerSec: Math.round(candidatesMs.length / elapsed),
+    candidatesMs: { p50: round(percentile(candidatesMs, 0.5)), p99: round(percentile(candidatesMs, 0.99)) },
+    failedAllocations: failures,
+  };
+}
+
+async function main(): Promise<void> {
+  const matrix = syntheticMatrix(1200, 1);
+  const edgeNodes = Array.from({ length: edgeCount }, (_, i) => i % matrix.n);
+  const players = Array.from({ length: matrix.n }, (_, i) => i);
+  console.log(`signing ${edgeCount} edge registrations…`);
+  const edges: Edge[] = [];
+  const registrations = await Promise.all(
+    edgeNodes.map(async (node, i) => {
+      const account = privateKeyToAccount(generatePrivateKey());
+      edges.push({ id: account.address.toLowerCase(), node });
+      const geo = matrix.geo?.[node] ?? { lat: 0, lon: 0 };
+      const payload: EdgeRegistrationPayload = {
+        edge: account.address,
+        region: `metro-${Math.round(geo.lat / 10)}-${Math.round(geo.lon / 10)}`
+          .replace(/--/g, '-m')
+          .replace(/[^a-z0-9-]/g, ''),
+        lat: geo.lat,
+        lon: geo.lon,
+        gpu: 'bench',
+        encoders: ['libx264'],
+        capacity: 200,
+        pricePerMinute: String(1_000_000_000_000_000 + (i % 7) * 100_000_000_000_000),
+        version: 'bench',
+        publicUrl: `http://edge${i}.bench.invalid:8443`,
+        games: [
+          {
+            id: 'pong',
+            title: 'Pong',
+            description: '',
+            width: 640,
+            height: 360,
+            fps: 30,
+            pricePerMinute: '1000',
+            input: ['keyboard'],
+          },
+        ],
+        issuedAt: Date.now(),
+        nonce: randomNonce(),
+      };
+      return { payload, signature: await signEdgeMessage(account, 'EdgeRegistration', payload) };
+    }),
+  );
+
+  const out: Record<string, unknown> = {};
+  for (const store of ['redis', 'memory'] as const) {
+    const keyPrefix = `farplay:bench:${randomBytes(4).toString('hex')}:`;
+    const { port, child } = await startServer(store, keyPrefix);
+    try {
+      let t = performance.now();
+      // Registrations carry fresh timestamps; re-sign is not needed within the freshness window (60 s),
+      // but each server needs its own nonces: the Redis and memory runs use separate key prefixes/processes.
+      await registerEdges(port, matrix, registrations);
+      console.log(`${store}: registered ${edgeCount} edges in ${Math.round(performance.now() - t)} ms`);
+      await new Promise((r) => setTimeout(r, 700)); // one registry refresh
+      t = performance.now();
+      const figures = await runLoad(port, matrix, edges, players);
+      console.log(`${store}: ${JSON.stringify(figures)}`);
+      out[store] = figures;
+    } finally {
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('exit', r));
+      if (store === 'redis') await deleteRedisPrefix(redisUrl, keyPrefix);
+    }
+  }
+  agent.destroy();
+
+  const synthetic = evaluateAllocation(matrix, { edges: 200 });
+  const syntheticVivaldi = evaluateVivaldi(matrix, { rounds: 600 });
+  console.log(
+    `synthetic (1200 nodes): allocation flow ${JSON.stringify(synthetic)}; plain Vivaldi ${JSON.stringify(syntheticVivaldi)}`,
+  );
+  out.predictionErrorMs = { p50: synthetic.prediction.p50, p90: synthetic.prediction.p90 };
+  out.predictionDetail = { allocationFlow: synthetic, plainVivaldiHeldOutPairs: syntheticVivaldi };
+
+  const planetlab = join(root, '../shared/data/rtt/planetlab-490.tsv');
+  if (existsSync(planetlab)) {
+    const pl = parseMatrix(readFileSync(planetlab, 'utf8'));
+    const vivaldi = evaluateVivaldi(pl, { rounds: 400 });
+    const allocation = evaluateAllocation(pl, { edges: 50 });
+    console.log(
+      `planetlab (490 nodes): Vivaldi held-out ${JSON.stringify(vivaldi)}; allocation ${JSON.stringify(allocation)}`,
+    );
+    out.planetlabPredictionErrorMs = {
+      p50: vivaldi.p50,
+      p90: vivaldi.p90,
+      relP50: vivaldi.relP50,
+      relP90: vivaldi.relP90,
+      firstTimePlayer5Probes: allocation,
+    };
+  } else {
+    console.log(`planetlab matrix not found at ${planetlab}; skipped`);
+  }
+  console.log(JSON.stringify(out));
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});
