@@ -300,17 +300,21 @@ export class StreamSession extends EventEmitter<StreamSessionEvents> {
     });
     this.#input = createInputChannel(peer);
     this.#input.onMessage((data) => this.#onInput(data));
+    // Candidates gathered while the offer is being made wait until the offer is out: the player can only
+    // add candidates after it has the remote description.
+    const early: EdgeMessage[] = [];
+    let offerSent = false;
     peer.onIceCandidate.subscribe((candidate) => {
-      if (candidate) {
-        this.#send({
-          type: 'candidate',
-          candidate: candidate.candidate,
-          ...(candidate.sdpMid !== undefined ? { sdpMid: candidate.sdpMid } : {}),
-          ...(candidate.sdpMLineIndex !== undefined ? { sdpMLineIndex: candidate.sdpMLineIndex } : {}),
-        });
-      } else {
-        this.#send({ type: 'candidate', candidate: null });
-      }
+      const message: EdgeMessage = candidate
+        ? {
+            type: 'candidate',
+            candidate: candidate.candidate,
+            ...(candidate.sdpMid !== undefined ? { sdpMid: candidate.sdpMid } : {}),
+            ...(candidate.sdpMLineIndex !== undefined ? { sdpMLineIndex: candidate.sdpMLineIndex } : {}),
+          }
+        : { type: 'candidate', candidate: null };
+      if (offerSent) this.#send(message);
+      else early.push(message);
     });
     peer.connectionStateChange.subscribe((state) => this.#onConnectionState(state));
     const offer = await peer.createOffer();
@@ -327,6 +331,8 @@ export class StreamSession extends EventEmitter<StreamSessionEvents> {
       encoder: this.#encoderName,
     });
     this.#send({ type: 'offer', sdp: peer.localDescription?.sdp ?? offer.sdp });
+    offerSent = true;
+    for (const message of early.splice(0)) this.#send(message);
   }
 
   #onConnectionState(state: string): void {
