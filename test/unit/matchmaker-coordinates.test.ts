@@ -1,0 +1,104 @@
+import { describe, expect, it } from 'vitest';
+import {
+  type Coordinate,
+  CoordinateModel,
+  geoCoordinate,
+  predictRtt,
+  solveCoordinate,
+  spreadCandidates,
+} from '../../matchmaker/coordinates.js';
+import {
+  evaluateAllocation,
+  evaluateVivaldi,
+  seededRandom,
+  syntheticMatrix,
+} from '../../matchmaker/evaluateCoordinates.js';
+import { priceMultiplier } from '../../matchmaker/Matchmaker.js';
+
+describe('network coordinates', () => {
+  it('seeds edges from geography: Paris–London predicted far below Paris–Tokyo', () => {
+    const paris = geoCoordinate(48.85, 2.35);
+    const london = geoCoordinate(51.5, -0.12);
+    const tokyo = geoCoordinate(35.68, 139.69);
+    expect(predictRtt(paris, london)).toBeLessThan(20);
+    expect(predictRtt(paris, tokyo)).toBeGreaterThan(100);
+  });
+
+  it('solves a player from a few measurements to fixed edges', () => {
+    const random = seededRandom(3);
+    const truth: Coordinate = { v: [10, -20, 5], h: 3, e: 0 };
+    const anchors = [
+      { v: [0, 0, 0], h: 1 },
+      { v: [50, 0, 0], h: 2 },
+      { v: [0, 60, 0], h: 1 },
+      { v: [0, 0, 40], h: 4 },
+      { v: [-30, -30, 10], h: 2 },
+    ].map((c) => {
+      const coordinate = { ...c, e: 0.1 };
+      return { coordinate, rttMs: predictRtt(truth, coordinate) };
+    });
+    const solved = solveCoordinate(anchors, undefined, random);
+    const unseen: Coordinate = { v: [40, -40, 0], h: 2, e: 0.1 };
+    expect(Math.abs(predictRtt(solved, unseen) - predictRtt(truth, unseen))).toBeLessThan(8);
+    expect(solved.e).toBeLessThan(0.2);
+  });
+
+  it('refines edge coordinates from player measurements and reports them for sharing', () => {
+    const model = new CoordinateModel({ random: seededRandom(1) });
+    for (const [id, lat, lon] of [
+      ['a', 48.85, 2.35],
+      ['b', 51.5, -0.12],
+      ['c', 40.4, -3.7],
+    ] as const) {
+      model.ensure(id, lat, lon);
+    }
+    const before = structuredClone(model.get('a'));
+    model.observe([
+      { edgeId: 'a', rttMs: 60 }, // much slower than geography says: a's access link is slow
+      { edgeId: 'b', rttMs: 8 },
+      { edgeId: 'c', rttMs: 20 },
+    ]);
+    const dirty = model.takeDirty();
+    expect(Object.keys(dirty).sort()).toEqual(['a', 'b', 'c']);
+    expect(dirty.a).not.toEqual(before);
+    expect(model.takeDirty()).toEqual({});
+  });
+
+  it('picks probe targets in distinct clusters when the player gave no location', () => {
+    const edges = [
+      ...Array.from({ length: 10 }, (_, i) => ({
+        key: `eu${i}`,
+        coordinate: geoCoordinate(48 + i * 0.1, 2),
+      })),
+      ...Array.from({ length: 10 }, (_, i) => ({
+        key: `us${i}`,
+        coordinate: geoCoordinate(40 + i * 0.1, -74),
+      })),
+      ...Array.from({ length: 10 }, (_, i) => ({
+        key: `jp${i}`,
+        coordinate: geoCoordinate(35 + i * 0.1, 139),
+      })),
+    ];
+    const picks = spreadCandidates(edges, 3, seededRandom(2));
+    expect(new Set(picks.map((k) => k.slice(0, 2)))).toEqual(new Set(['eu', 'us', 'jp']));
+  });
+
+  it('predicts unprobed edges on a synthetic Internet far better than chance, and allocates near the best', () => {
+    const matrix = syntheticMatrix(400, 9);
+    const flow = evaluateAllocation(matrix, { edges: 60, seed: 4 });
+    expect(flow.prediction.relP50).toBeLessThan(0.3);
+    expect(flow.regretMs.p90).toBeLessThan(flow.randomProbeRegretMs.p90);
+    const vivaldi = evaluateVivaldi(matrix, { rounds: 300, testPairs: 3000 });
+    expect(vivaldi.relP50).toBeLessThan(0.35);
+  });
+});
+
+describe('regional price multiplier', () => {
+  it('is 1 while free slots cover demand and rises with the excess, capped at 4', () => {
+    expect(priceMultiplier(0, 10, 60_000)).toBe(1);
+    expect(priceMultiplier(10, 10, 60_000)).toBe(1);
+    expect(priceMultiplier(30, 10, 60_000)).toBe(2);
+    expect(priceMultiplier(1000, 1, 60_000)).toBe(4);
+    expect(priceMultiplier(5, 0, 60_000)).toBe(3);
+  });
+});

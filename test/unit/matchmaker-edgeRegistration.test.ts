@@ -1,0 +1,95 @@
+import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
+import { describe, expect, it } from 'vitest';
+import { defaultMatchmakerConfig, parseMatchmakerConfig, parseStudioKeys } from '../../matchmaker/config.js';
+import {
+  type EdgeHeartbeatPayload,
+  randomNonce,
+  signEdgeMessage,
+  verifyEdgeMessage,
+} from '../../protocol/edgeRegistration.js';
+import { findError } from '../../protocol/errors.js';
+
+const account = privateKeyToAccount(generatePrivateKey());
+
+function heartbeat(overrides: Partial<EdgeHeartbeatPayload> = {}): EdgeHeartbeatPayload {
+  return {
+    edge: account.address,
+    activeSessions: 1,
+    freeSlots: 3,
+    encodeHeadroom: 0.75,
+    issuedAt: Date.now(),
+    nonce: randomNonce(),
+    ...overrides,
+  };
+}
+
+describe('signed edge messages', () => {
+  it('verifies a message signed by the edge it names', async () => {
+    const payload = heartbeat();
+    const signature = await signEdgeMessage(account, 'EdgeHeartbeat', payload);
+    await expect(verifyEdgeMessage({ kind: 'EdgeHeartbeat', payload, signature })).resolves.toBeUndefined();
+  });
+
+  it('refuses a changed payload, another key, or another message kind', async () => {
+    const payload = heartbeat();
+    const signature = await signEdgeMessage(account, 'EdgeHeartbeat', payload);
+    const changed = verifyEdgeMessage({
+      kind: 'EdgeHeartbeat',
+      payload: { ...payload, freeSlots: 99 },
+      signature,
+    });
+    await expect(changed).rejects.toSatisfy((e) => findError(e, 'MM_BAD_SIGNATURE') !== undefined);
+    const other = privateKeyToAccount(generatePrivateKey());
+    const foreign = await signEdgeMessage(other, 'EdgeHeartbeat', payload);
+    await expect(verifyEdgeMessage({ kind: 'EdgeHeartbeat', payload, signature: foreign })).rejects.toSatisfy(
+      (e) => findError(e, 'MM_BAD_SIGNATURE') !== undefined,
+    );
+    const report = {
+      edge: account.address,
+      sessionId: 's',
+      event: 'ended' as const,
+      reason: '',
+      issuedAt: payload.issuedAt,
+      nonce: payload.nonce,
+    };
+    await expect(
+      verifyEdgeMessage({ kind: 'EdgeSessionReport', payload: report, signature }),
+    ).rejects.toSatisfy((e) => findError(e, 'MM_BAD_SIGNATURE') !== undefined);
+    await expect(
+      verifyEdgeMessage({ kind: 'EdgeHeartbeat', payload, signature: `0x${'00'.repeat(65)}` }),
+    ).rejects.toSatisfy((e) => findError(e, 'MM_BAD_SIGNATURE') !== undefined);
+  });
+
+  it('refuses messages issued too long ago or in the future', async () => {
+    for (const issuedAt of [Date.now() - 120_000, Date.now() + 120_000]) {
+      const payload = heartbeat({ issuedAt });
+      const signature = await signEdgeMessage(account, 'EdgeHeartbeat', payload);
+      await expect(
+        verifyEdgeMessage({ kind: 'EdgeHeartbeat', payload, signature, maxAgeMs: 60_000 }),
+      ).rejects.toSatisfy((e) => findError(e, 'MM_STALE_MESSAGE') !== undefined);
+    }
+  });
+});
+
+describe('matchmaker config', () => {
+  it('reads FARPLAY_MM_* with defaults and freezes the result', () => {
+    const config = parseMatchmakerConfig({ FARPLAY_MM_PORT: '9100', FARPLAY_MM_EDGE_TTL_MS: '3000' });
+    expect(config.port).toBe(9100);
+    expect(config.edgeTtlMs).toBe(3000);
+    expect(config.redisUrl).toBe('');
+    expect(Object.isFrozen(config)).toBe(true);
+    expect(defaultMatchmakerConfig().heartbeatMs).toBe(2000);
+  });
+
+  it('stops on bad config with a message naming the variable', () => {
+    expect(() => parseMatchmakerConfig({ FARPLAY_MM_PORT: 'eighty' })).toThrow(/FARPLAY_MM_PORT/);
+    expect(() => parseMatchmakerConfig({ FARPLAY_MM_EDGE_TTL_MS: '10' })).toThrow(/FARPLAY_MM_EDGE_TTL_MS/);
+  });
+
+  it('parses studio API keys', () => {
+    expect([...parseStudioKeys('acme=k1, umbrella = k2,broken')]).toEqual([
+      ['k1', 'acme'],
+      ['k2', 'umbrella'],
+    ]);
+  });
+});
