@@ -64,6 +64,11 @@ const CLOSE_REASONS: Record<number, PlaySessionReason> = {
     message: 'The edge refused the session token.',
     retryable: true,
   },
+  [SignalCloseCodes.UNKNOWN_GAME]: {
+    code: 'EDGE_UNKNOWN_GAME',
+    message: 'The edge does not have this game.',
+    retryable: true,
+  },
   [SignalCloseCodes.SESSION_IN_USE]: {
     code: 'SESSION_IN_USE',
     message: 'This session is already playing elsewhere.',

@@ -69,6 +69,8 @@ export class PlayView {
   #connects = 0;
   /** Bumped by every allocation or connection, so a late allocation cannot replace a newer stream. */
   #epoch = 0;
+  /** Bitrate the player asked for (kbit/s); undefined = the edge's default. Kept across reconnects. */
+  #bitrateKbps: number | undefined;
   #closed = false;
 
   constructor(options: PlayViewOptions) {
@@ -105,6 +107,21 @@ export class PlayView {
     touchButton.addEventListener('click', () => {
       this.#touch.hidden = !this.#touch.hidden;
     });
+    const quality = el('select', { 'data-action': 'bitrate', 'aria-label': 'Video bitrate' });
+    for (const [label, kbps] of [
+      ['Bitrate: auto', ''],
+      ['2 Mbit/s', '2000'],
+      ['4 Mbit/s', '4000'],
+      ['8 Mbit/s', '8000'],
+      ['15 Mbit/s', '15000'],
+    ] as const) {
+      quality.append(el('option', { value: kbps }, label));
+    }
+    quality.addEventListener('change', () => {
+      this.#bitrateKbps = quality.value === '' ? undefined : Number(quality.value);
+      this.#applyBitrate();
+      this.#stage.focus();
+    });
     const fullscreen = el('button', { type: 'button', 'data-action': 'fullscreen' }, 'Fullscreen');
     fullscreen.addEventListener('click', () => this.#toggleFullscreen());
     const bar = el(
@@ -114,6 +131,7 @@ export class PlayView {
       this.#dot,
       el('span', { class: 'title' }, game.title),
       el('span', { class: 'hint' }, 'Click the picture to capture the mouse · Esc releases it'),
+      quality,
       statsButton,
       touchButton,
       fullscreen,
@@ -275,6 +293,7 @@ export class PlayView {
       if (state === 'playing') {
         this.#attempt = 0;
         this.#setState('playing');
+        this.#applyBitrate();
         this.#hideOverlay();
       } else if (state === 'dropped') {
         this.#onDropped(reason ?? { code: 'DROPPED', message: 'The stream stopped.', retryable: true });
@@ -440,6 +459,10 @@ export class PlayView {
       `frames      ${stats.framesDecoded}  dropped ${stats.framesDropped}  freezes ${stats.freezeCount}`,
     ];
     this.#statsBox.textContent = lines.join('\n');
+  }
+
+  #applyBitrate(): void {
+    if (this.#bitrateKbps !== undefined) this.#session?.control({ type: 'bitrate', kbps: this.#bitrateKbps });
   }
 
   #toggleFullscreen(): void {
