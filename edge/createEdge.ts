@@ -74,6 +74,13 @@ export interface EdgeEvents {
   sessionEnded: [{ sessionId: string; reason: string; code: number }];
 }
 
+/** A token that passed the checks, with what its session needs. */
+interface Admission {
+  claims: SessionClaims;
+  game: GameDefinition;
+  encoder: string;
+}
+
 /** A running edge: HTTP + signalling server, encoder probe, sessions. Build it with `createEdge`. */
 export class Edge extends EventEmitter<EdgeEvents> {
   /** The edge's identity: the address of its secp256k1 node key. */
@@ -315,41 +322,36 @@ export class Edge extends EventEmitter<EdgeEvents> {
     this.#endedByCode[code] = (this.#endedByCode[code] ?? 0) + 1;
   }
 
-  #onSignalSocket(ws: WebSocket, token: string | null): void {
-    ws.on('error', (error) => this.#log.debug({ err: error }, 'signalling socket error'));
+  /** Checks a token and a free slot; throws `{ closeCode, error }` when the session cannot start. */
+  #admit(token: string | null): Admission {
+    const refuse = (closeCode: number, error: FarplayError) => Object.assign(error, { closeCode });
     let claims: SessionClaims;
     try {
       claims = verifySessionToken({ token, publicKey: this.#verifyKey, edgeId: this.id });
     } catch (error) {
-      const known = findError(error) ?? new FarplayError('EDGE_BAD_TOKEN');
-      this.#refuse(ws, SignalCloseCodes.BAD_TOKEN, known);
-      return;
+      throw refuse(SignalCloseCodes.BAD_TOKEN, findError(error) ?? new FarplayError('EDGE_BAD_TOKEN'));
     }
     const game = this.#games.get(claims.gameId);
-    if (!game) {
-      this.#refuse(ws, SignalCloseCodes.UNKNOWN_GAME, new FarplayError('EDGE_UNKNOWN_GAME'));
-      return;
-    }
+    if (!game) throw refuse(SignalCloseCodes.UNKNOWN_GAME, new FarplayError('EDGE_UNKNOWN_GAME'));
     if (this.#sessions.has(claims.sid)) {
-      this.#refuse(ws, SignalCloseCodes.SESSION_IN_USE, new FarplayError('EDGE_SESSION_IN_USE'));
-      return;
+      throw refuse(SignalCloseCodes.SESSION_IN_USE, new FarplayError('EDGE_SESSION_IN_USE'));
     }
     const encoder = this.encoderProbe.selected;
-    if (!encoder) {
-      this.#refuse(ws, SignalCloseCodes.INTERNAL, new FarplayError('EDGE_NO_ENCODER'));
-      return;
-    }
-    if (this.#sessions.size >= this.config.capacity) {
-      this.#refuse(ws, SignalCloseCodes.EDGE_FULL, new FarplayError('EDGE_FULL'));
-      return;
-    }
+    if (!encoder) throw refuse(SignalCloseCodes.INTERNAL, new FarplayError('EDGE_NO_ENCODER'));
+    if (this.#sessions.size >= this.config.capacity)
+      throw refuse(SignalCloseCodes.EDGE_FULL, new FarplayError('EDGE_FULL'));
+    return { claims, game, encoder };
+  }
+
+  #createStreamSession(admitted: Admission, ws: WebSocket | undefined): StreamSession {
+    const { claims, game, encoder } = admitted;
     const session = new StreamSession({
       sessionId: claims.sid,
       game,
       config: this.config,
       encoder,
       encoderThreads: this.config.encoderThreads || (this.#sessions.size < availableParallelism() ? 2 : 1),
-      socket: ws,
+      ...(ws ? { socket: ws } : {}),
       logger: this.#log.child({ sessionId: claims.sid, gameId: game.info.id }),
       ...(this.#clock ? { clock: this.#clock } : {}),
     });
@@ -360,7 +362,48 @@ export class Edge extends EventEmitter<EdgeEvents> {
       this.#emitSafely('sessionEnded', { sessionId: claims.sid, reason, code });
     });
     this.#emitSafely('sessionStarted', { sessionId: claims.sid, gameId: game.info.id });
-    void session.start();
+    return session;
+  }
+
+  #onSignalSocket(ws: WebSocket, token: string | null): void {
+    ws.on('error', (error) => this.#log.debug({ err: error }, 'signalling socket error'));
+    let admitted: Admission;
+    try {
+      admitted = this.#admit(token);
+    } catch (error) {
+      const refusal = error as FarplayError & { closeCode: number };
+      this.#refuse(ws, refusal.closeCode, refusal);
+      return;
+    }
+    void this.#createStreamSession(admitted, ws).start();
+  }
+
+  /**
+   * WHEP (watch only): admits `token` like signalling does, answers the viewer's SDP offer. Resolves to
+   * the session id and the SDP answer. Throws FarplayError (`EDGE_BAD_TOKEN`, `EDGE_FULL`, `EDGE_BAD_SDP`…).
+   */
+  async startWhep(token: string | null, offerSdp: string): Promise<{ sessionId: string; answer: string }> {
+    const admitted = this.#admit(token);
+    const session = this.#createStreamSession(admitted, undefined);
+    const answer = await session.startWhep(offerSdp);
+    return { sessionId: session.sessionId, answer };
+  }
+
+  /** Ends a WHEP session if `token` is the one it was started with. */
+  endWhep(sessionId: string, token: string | null): boolean {
+    let claims: SessionClaims;
+    try {
+      claims = verifySessionToken({
+        token,
+        publicKey: this.#verifyKey,
+        edgeId: this.id,
+        skewSeconds: 86_400,
+      });
+    } catch {
+      return false;
+    }
+    if (claims.sid !== sessionId) return false;
+    return this.endSession(sessionId, 'ended by WHEP DELETE');
   }
 
   /** Listeners belong to other parts; one that throws must not break a session. */

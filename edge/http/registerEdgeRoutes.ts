@@ -79,6 +79,37 @@ export function registerEdgeRoutes(app: FastifyInstance, edge: Edge): void {
     reply.header('cache-control', 'no-store').status(204).send(),
   );
 
+  // WHEP (draft-ietf-wish-whep): a third-party player POSTs its SDP offer with the session token as
+  // bearer (or `?token=`), gets the answer (all candidates, no trickle) and DELETEs the Location to end.
+  app.addContentTypeParser(
+    'application/sdp',
+    { parseAs: 'string', bodyLimit: 64 * 1024 },
+    (_request, body, done) => done(null, body),
+  );
+  const tokenOf = (request: FastifyRequest): string | null => {
+    const header = request.headers.authorization;
+    if (header?.startsWith('Bearer ')) return header.slice(7).trim();
+    return (request.query as { token?: string } | undefined)?.token ?? null;
+  };
+  app.post('/v1/whep', async (request, reply) => {
+    if (typeof request.body !== 'string' || !request.headers['content-type']?.startsWith('application/sdp')) {
+      throw new FarplayError('EDGE_BAD_SDP', 'WHEP expects an application/sdp offer');
+    }
+    const { sessionId, answer } = await edge.startWhep(tokenOf(request), request.body);
+    return reply
+      .status(201)
+      .header('content-type', 'application/sdp')
+      .header('location', `/v1/whep/${sessionId}`)
+      .header('access-control-expose-headers', 'location')
+      .send(answer);
+  });
+  app.delete('/v1/whep/:sessionId', async (request, reply) => {
+    const { sessionId } = request.params as { sessionId: string };
+    if (!edge.endWhep(sessionId, tokenOf(request)))
+      throw new FarplayError('NOT_FOUND', 'no such WHEP session for this token');
+    return reply.status(200).send();
+  });
+
   if (edge.standalone) {
     app.get('/v1/games', async (): Promise<ListGamesResponse> => ({ games: edge.games() }));
 

@@ -51,7 +51,8 @@ export interface StreamSessionOptions {
   encoder: string;
   /** Encoder threads for this session (default config.encoderThreads, or 1 when that is 0 = auto). */
   encoderThreads?: number;
-  socket: SignalSocket;
+  /** The signalling socket; absent for WHEP sessions (see `startWhep`). */
+  socket?: SignalSocket;
   logger: Logger;
   clock?: PacerClock;
   /** Wall clock for frame stamps (default Date.now). */
@@ -98,6 +99,9 @@ function looksLikeAnswerFor(sdp: string): boolean {
     /\r?\na=fingerprint:\S+ [0-9A-Fa-f:]+/.test(sdp)
   );
 }
+
+/** Stand-in signalling socket of WHEP sessions: always closed, sends nothing. */
+const NO_SOCKET: SignalSocket = { readyState: 3, send: () => {}, close: () => {}, on: () => undefined };
 
 /** ws readyState OPEN. */
 const WS_OPEN = 1;
@@ -161,7 +165,7 @@ export class StreamSession extends EventEmitter<StreamSessionEvents> {
     this.#definition = options.game;
     this.gameInfo = options.game.info;
     this.#config = options.config;
-    this.#socket = options.socket;
+    this.#socket = options.socket ?? NO_SOCKET;
     this.#log = options.logger;
     this.#clock = options.clock ?? systemClock;
     this.#wallClock = options.wallClock ?? Date.now;
@@ -225,23 +229,8 @@ export class StreamSession extends EventEmitter<StreamSessionEvents> {
         () => this.#fail('EDGE_PEER_FAILED', 'peer did not connect in time', SignalCloseCodes.PEER_FAILED),
         this.#config.connectTimeoutSeconds * 1000,
       );
-      this.#video = await H264Encoder.open({
-        codec: this.#encoderName,
-        width: this.#width,
-        height: this.#height,
-        fps: this.#fps,
-        bitrateKbps: this.#config.videoBitrateKbps,
-        threads: this.#encoderThreads,
-      });
-      if (this.#closed) return this.#video.close();
-      this.#audio = await OpusEncoder.open(this.#config.audioBitrateKbps);
-      if (this.#closed) return this.#audio.close();
-      this.#game = this.#definition.create({
-        width: this.#width,
-        height: this.#height,
-        nowMs: this.#clock.now(),
-        wallClock: this.#wallClock,
-      });
+      await this.#openMedia();
+      if (this.#closed) return;
       await this.#openPeer();
     } catch (error) {
       const known = findError(error);
@@ -254,7 +243,77 @@ export class StreamSession extends EventEmitter<StreamSessionEvents> {
     }
   }
 
-  async #openPeer(): Promise<void> {
+  async #openMedia(): Promise<void> {
+    this.#video = await H264Encoder.open({
+      codec: this.#encoderName,
+      width: this.#width,
+      height: this.#height,
+      fps: this.#fps,
+      bitrateKbps: this.#config.videoBitrateKbps,
+      threads: this.#encoderThreads,
+    });
+    if (this.#closed) return this.#video.close();
+    this.#audio = await OpusEncoder.open(this.#config.audioBitrateKbps);
+    if (this.#closed) return this.#audio.close();
+    this.#game = this.#definition.create({
+      width: this.#width,
+      height: this.#height,
+      nowMs: this.#clock.now(),
+      wallClock: this.#wallClock,
+    });
+  }
+
+  /**
+   * WHEP path (watch only, no input): takes the viewer's SDP offer, answers with all candidates gathered
+   * (no trickle). Throws FarplayError `EDGE_BAD_SDP` (the session is then closed).
+   */
+  async startWhep(offerSdp: string): Promise<string> {
+    try {
+      this.#connectTimer = setTimeout(
+        () => this.#fail('EDGE_PEER_FAILED', 'peer did not connect in time', SignalCloseCodes.PEER_FAILED),
+        this.#config.connectTimeoutSeconds * 1000,
+      );
+      if (!offerSdp.startsWith('v=0') || !/\r?\nm=video /.test(offerSdp)) {
+        throw new FarplayError('EDGE_BAD_SDP', 'the WHEP offer has no video section');
+      }
+      await this.#openMedia();
+      const peer = this.#createPeer();
+      try {
+        await peer.setRemoteDescription({ type: 'offer', sdp: offerSdp });
+      } catch (cause) {
+        throw new FarplayError('EDGE_BAD_SDP', 'the SDP offer cannot be used', { cause });
+      }
+      const transceivers = peer.getTransceivers();
+      const video = transceivers.find((t) => t.kind === 'video');
+      const audio = transceivers.find((t) => t.kind === 'audio');
+      if (!video) throw new FarplayError('EDGE_BAD_SDP', 'the WHEP offer has no video section');
+      for (const transceiver of [video, audio]) transceiver?.setDirection('sendonly');
+      this.#useSenders(video.sender, audio?.sender);
+      const answer = await peer.createAnswer();
+      await peer.setLocalDescription(answer);
+      if (peer.iceGatheringState !== 'complete') {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, 3000);
+          peer.iceGatheringStateChange.subscribe((state) => {
+            if (state === 'complete') {
+              clearTimeout(timer);
+              resolve();
+            }
+          });
+        });
+      }
+      if (this.#closed) throw new FarplayError('EDGE_PEER_FAILED', 'session closed while answering');
+      this.#state = 'connecting';
+      return peer.localDescription?.sdp ?? answer.sdp;
+    } catch (error) {
+      const known =
+        findError(error) ?? new FarplayError('EDGE_BAD_SDP', 'WHEP offer failed', { cause: error });
+      this.#fail(known.code, known.message, SignalCloseCodes.BAD_MESSAGE);
+      throw known;
+    }
+  }
+
+  #createPeer(): RTCPeerConnection {
     const config = this.#config;
     const allowed = config.iceAllowedAddresses;
     const peer = new RTCPeerConnection({
@@ -284,20 +343,31 @@ export class StreamSession extends EventEmitter<StreamSessionEvents> {
       },
     });
     this.#peer = peer;
-    const video = peer.addTransceiver(new MediaStreamTrack({ kind: 'video' }), { direction: 'sendonly' });
-    const audio = peer.addTransceiver(new MediaStreamTrack({ kind: 'audio' }), { direction: 'sendonly' });
-    this.#videoSender = video.sender;
-    this.#audioSender = audio.sender;
-    video.sender.onPictureLossIndication.subscribe(() => {
+    peer.connectionStateChange.subscribe((state) => this.#onConnectionState(state));
+    return peer;
+  }
+
+  #useSenders(video: RTCRtpSender, audio: RTCRtpSender | undefined): void {
+    this.#videoSender = video;
+    this.#audioSender = audio;
+    video.onPictureLossIndication.subscribe(() => {
       this.#keyframeRequested = true;
     });
-    video.sender.onRtcp.subscribe((packet: RtcpPacket) => {
+    video.onRtcp.subscribe((packet: RtcpPacket) => {
       // FIR (RFC 5104, PSFB FMT 4): werift passes it on without acting on it.
       if (packet.type === RtcpPayloadSpecificFeedback.type) {
         const feedback = (packet as RtcpPayloadSpecificFeedback).feedback as { count?: number } | undefined;
         if (feedback?.count === 4) this.#keyframeRequested = true;
       }
     });
+  }
+
+  /** Signalling path: the edge offers video, audio and the input channel. */
+  async #openPeer(): Promise<void> {
+    const peer = this.#createPeer();
+    const video = peer.addTransceiver(new MediaStreamTrack({ kind: 'video' }), { direction: 'sendonly' });
+    const audio = peer.addTransceiver(new MediaStreamTrack({ kind: 'audio' }), { direction: 'sendonly' });
+    this.#useSenders(video.sender, audio.sender);
     this.#input = createInputChannel(peer);
     this.#input.onMessage((data) => this.#onInput(data));
     // Candidates gathered while the offer is being made wait until the offer is out: the player can only
@@ -316,7 +386,6 @@ export class StreamSession extends EventEmitter<StreamSessionEvents> {
       if (offerSent) this.#send(message);
       else early.push(message);
     });
-    peer.connectionStateChange.subscribe((state) => this.#onConnectionState(state));
     const offer = await peer.createOffer();
     await peer.setLocalDescription(offer);
     if (this.#closed) return;

@@ -1,0 +1,97 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RTCPeerConnection, RTCRtpCodecParameters } from 'werift';
+import type { Edge } from '../../edge/createEdge.js';
+import { eventually, startTestEdge } from './edge-support.js';
+
+let edge: Edge;
+
+beforeAll(async () => {
+  edge = await startTestEdge();
+});
+
+afterAll(async () => {
+  await edge?.close();
+});
+
+/** A third-party WHEP viewer: recvonly video + audio, offer with all candidates. */
+async function whepOffer(): Promise<{ peer: RTCPeerConnection; offer: string; frames: () => number }> {
+  const peer = new RTCPeerConnection({
+    iceAdditionalHostAddresses: ['127.0.0.1'],
+    iceFilterCandidatePair: (pair) => pair.localCandidate.host === '127.0.0.1',
+    bundlePolicy: 'max-bundle',
+    codecs: {
+      video: [
+        new RTCRtpCodecParameters({
+          mimeType: 'video/H264',
+          clockRate: 90_000,
+          rtcpFeedback: [{ type: 'nack', parameter: 'pli' }],
+          parameters: 'level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f',
+        }),
+      ],
+      audio: [new RTCRtpCodecParameters({ mimeType: 'audio/opus', clockRate: 48_000, channels: 2 })],
+    },
+  });
+  let frames = 0;
+  const video = peer.addTransceiver('video', { direction: 'recvonly' });
+  peer.addTransceiver('audio', { direction: 'recvonly' });
+  video.onTrack.subscribe((track) => {
+    track.onReceiveRtp.subscribe((rtp) => {
+      if (rtp.header.marker) frames++;
+    });
+  });
+  await peer.setLocalDescription(await peer.createOffer());
+  await eventually(() => peer.iceGatheringState === 'complete', 5_000, 'gathering');
+  return { peer, offer: peer.localDescription?.sdp ?? '', frames: () => frames };
+}
+
+describe('WHEP endpoint', () => {
+  it('answers an SDP offer, streams, and ends on DELETE', async () => {
+    const session = edge.createSession('breakout');
+    const viewer = await whepOffer();
+    try {
+      const response = await fetch(`${edge.url}/v1/whep`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/sdp', authorization: `Bearer ${session.token}` },
+        body: viewer.offer,
+      });
+      expect(response.status).toBe(201);
+      expect(response.headers.get('content-type')).toContain('application/sdp');
+      const location = response.headers.get('location');
+      expect(location).toBe(`/v1/whep/${session.sessionId}`);
+      await viewer.peer.setRemoteDescription({ type: 'answer', sdp: await response.text() });
+      await eventually(() => viewer.frames() > 10, 15_000, 'WHEP frames');
+      const wrong = await fetch(`${edge.url}${location}`, {
+        method: 'DELETE',
+        headers: { authorization: 'Bearer nope' },
+      });
+      expect(wrong.status).toBe(404);
+      const ended = await fetch(`${edge.url}${location}`, {
+        method: 'DELETE',
+        headers: { authorization: `Bearer ${session.token}` },
+      });
+      expect(ended.status).toBe(200);
+      await eventually(() => edge.info().activeSessions === 0, 5_000, 'WHEP session ended');
+    } finally {
+      await viewer.peer.close();
+    }
+  });
+
+  it('refuses garbage offers and bad tokens with stable codes', async () => {
+    const session = edge.createSession('breakout');
+    const garbage = await fetch(`${edge.url}/v1/whep?token=${encodeURIComponent(session.token)}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/sdp' },
+      body: 'v=0\r\nnothing here',
+    });
+    expect(garbage.status).toBe(400);
+    expect(await garbage.json()).toMatchObject({ code: 'EDGE_BAD_SDP' });
+    const badToken = await fetch(`${edge.url}/v1/whep`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/sdp', authorization: 'Bearer v1.x.y' },
+      body: 'v=0\r\n',
+    });
+    expect(badToken.status).toBe(401);
+    expect(await badToken.json()).toMatchObject({ code: 'EDGE_BAD_TOKEN' });
+    await eventually(() => edge.info().activeSessions === 0, 5_000, 'no session left');
+  });
+});
