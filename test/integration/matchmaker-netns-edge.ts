@@ -42,7 +42,7 @@ server.listen(0, '0.0.0.0', () => {
     pricePerMinute: '1000',
     heartbeatMs: 300,
   });
-  control.registered.then(() =>
+  void control.registered.then(() =>
     process.stdout.write(`${JSON.stringify({ id: account.address.toLowerCase(), url })}\n`),
   );
   process.once('SIGTERM', () => {
