@@ -3,7 +3,8 @@
 // in production); then the prediction error of the network coordinates on a synthetic latency matrix
 // (1,200 nodes) and on the real PlanetLab matrix (../shared/data/rtt/planetlab-490.tsv, if present).
 // Env: BENCH_SECONDS (default 5), BENCH_CLIENTS (default 64), BENCH_EDGES (default 1000),
-// FARPLAY_BENCH_REDIS_URL (default redis://127.0.0.1:6379/15). Last line: one JSON object.
+// FARPLAY_BENCH_REDIS_URL (default redis://127.0.0.1:6379/15), BENCH_NODE_ARGS (extra node flags for the
+// matchmaker process, e.g. --cpu-prof). Last line: one JSON object.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
@@ -94,7 +95,8 @@ async function startServer(
   keyPrefix: string,
 ): Promise<{ port: number; child: ChildProcess }> {
   const port = await freePort();
-  const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'matchmaker/main.ts')], {
+  const extra = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean); // e.g. --cpu-prof
+  const child = spawn(process.execPath, [...extra, '--import', 'tsx', join(root, 'matchmaker/main.ts')], {
     cwd: root,
     env: {
       ...process.env,

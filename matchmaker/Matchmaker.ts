@@ -88,6 +88,10 @@ export class Matchmaker {
   readonly #coordinates: CoordinateModel;
   #edges: EdgeState[] = [];
   #views: EdgeView[] = [];
+  /** Per view: x, y, z, height, error — the ranking loop reads only this (refreshed with the views). */
+  #flat = new Float64Array(0);
+  /** Per required built-in game: which views advertise it (cached until the next refresh). */
+  #gameMasks = new Map<string, Uint8Array>();
   #byId = new Map<string, EdgeState>();
   #published: PublishedGame[] = [];
   #multipliers = new Map<string, number>();
@@ -173,6 +177,26 @@ export class Matchmaker {
       price: Number(state.edge.pricePerMinute),
       games: new Set(state.edge.games.map((g) => g.id)),
     }));
+    const flat = new Float64Array(this.#views.length * 5);
+    this.#views.forEach((view, i) => {
+      const c = view.coordinate;
+      flat[i * 5] = c.v[0] ?? 0;
+      flat[i * 5 + 1] = c.v[1] ?? 0;
+      flat[i * 5 + 2] = c.v[2] ?? 0;
+      flat[i * 5 + 3] = c.h;
+      flat[i * 5 + 4] = c.e;
+    });
+    this.#flat = flat;
+    this.#gameMasks.clear();
+  }
+
+  #gameMask(need: string): Uint8Array {
+    let mask = this.#gameMasks.get(need);
+    if (!mask) {
+      mask = Uint8Array.from(this.#views, (v) => (v.games.has(need) ? 1 : 0));
+      this.#gameMasks.set(need, mask);
+    }
+    return mask;
   }
 
   /** Live edges as this instance last saw them. */
@@ -457,32 +481,35 @@ export class Matchmaker {
   ): Ranked[] {
     const need = this.#requirement(gameId);
     const views = this.#views;
+    const flat = this.#flat;
+    const mask = need === null ? null : this.#gameMask(need);
     let priceSum = 0;
     for (const v of views) priceSum += v.price;
     const meanPrice = priceSum / (views.length || 1) || 1;
-    const pv = player?.v ?? [];
+    const px = player?.v[0] ?? 0;
+    const py = player?.v[1] ?? 0;
+    const pz = player?.v[2] ?? 0;
     const ph = player?.h ?? 0;
     const pe = player?.e ?? 1;
-    const dims = pv.length;
     const best: Ranked[] = [];
     let worst = Number.POSITIVE_INFINITY;
-    for (const view of views) {
+    for (let i = 0; i < views.length; i++) {
+      if (mask !== null && mask[i] === 0) continue;
+      const view = views[i] as EdgeView;
       const state = view.state;
       const edge = state.edge;
       if (state.usedSlots >= edge.capacity || edge.id === exclude || edge.encoders.length === 0) continue;
       if (state.load !== null && state.load.freeSlots <= 0) continue;
-      if (need !== null && !view.games.has(need)) continue;
       let rtt = measured.size > 0 ? measured.get(edge.id) : undefined;
       if (rtt === undefined) {
         if (player) {
-          const c = view.coordinate;
-          let sum = 0;
-          for (let d = 0; d < dims; d++) {
-            const x = (pv[d] as number) - (c.v[d] as number);
-            sum += x * x;
-          }
-          const predicted = Math.sqrt(sum) + ph + c.h;
-          rtt = predicted + Math.max(5, predicted * Math.max(0.3, Math.min(1, (pe + c.e) / 2)));
+          const o = i * 5;
+          const dx = px - (flat[o] as number);
+          const dy = py - (flat[o + 1] as number);
+          const dz = pz - (flat[o + 2] as number);
+          const predicted = Math.sqrt(dx * dx + dy * dy + dz * dz) + ph + (flat[o + 3] as number);
+          const e = flat[o + 4] as number;
+          rtt = predicted + Math.max(5, predicted * Math.max(0.3, Math.min(1, (pe + e) / 2)));
         } else rtt = 1000;
       }
       if (best.length >= take && rtt > worst) continue;

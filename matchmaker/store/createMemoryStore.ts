@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { haversineKm } from '../geo.js';
+import { EARTH_RADIUS_KM, unitVector } from '../geo.js';
 import {
   DEMAND_BUCKET_MS,
   type DeadEdge,
@@ -25,7 +25,10 @@ export interface MemoryStoreOptions {
  */
 export function createMemoryStore(options: MemoryStoreOptions = {}): MatchmakerStore {
   const now = options.now ?? Date.now;
-  const edges = new Map<string, { edge: EdgeRecord; deadline: number; load: EdgeLoad | null }>();
+  const edges = new Map<
+    string,
+    { edge: EdgeRecord; deadline: number; load: EdgeLoad | null; unit: number[] }
+  >();
   /** edgeId → sessionId → expiry (ms; ACTIVE = Infinity). */
   const slots = new Map<string, Map<string, number>>();
   const sessions = new Map<string, { record: SessionRecord; expiresAt: number }>();
@@ -91,7 +94,12 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MatchmakerS
       const t = now();
       if (!claim(`${edge.id}|${nonce}`, nonceTtlMs, t)) return 'replay';
       const previous = edges.get(edge.id);
-      edges.set(edge.id, { edge: structuredClone(edge), deadline: t + ttlMs, load: previous?.load ?? null });
+      edges.set(edge.id, {
+        edge: structuredClone(edge),
+        deadline: t + ttlMs,
+        load: previous?.load ?? null,
+        unit: unitVector(edge.lat, edge.lon),
+      });
       return 'ok';
     },
     async heartbeat(edgeId, load, nonce, ttlMs, nonceTtlMs) {
@@ -117,13 +125,19 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MatchmakerS
     },
     async edgesNear(lat, lon, radiusKm, limit) {
       const t = now();
-      const hits: { id: string; km: number }[] = [];
+      // Compare chord lengths on the unit sphere (no trigonometry per edge): same order as distance.
+      const [x, y, z] = unitVector(lat, lon) as [number, number, number];
+      const maxChord2 = (2 * Math.sin(Math.min(Math.PI, radiusKm / EARTH_RADIUS_KM) / 2)) ** 2;
+      const hits: { id: string; d2: number }[] = [];
       for (const [id, e] of edges) {
         if (e.deadline <= t) continue;
-        const km = haversineKm(lat, lon, e.edge.lat, e.edge.lon);
-        if (km <= radiusKm) hits.push({ id, km });
+        const dx = x - (e.unit[0] as number);
+        const dy = y - (e.unit[1] as number);
+        const dz = z - (e.unit[2] as number);
+        const d2 = dx * dx + dy * dy + dz * dz;
+        if (d2 <= maxChord2) hits.push({ id, d2 });
       }
-      hits.sort((a, b) => a.km - b.km);
+      hits.sort((a, b) => a.d2 - b.d2);
       return hits.slice(0, limit).map((h) => h.id);
     },
     async reserve({ candidates, session, reservationTtlMs }: ReserveParameters) {
