@@ -6,6 +6,7 @@ import {
   OpusPacketizer,
   RTCPeerConnection,
   RTCRtpCodecParameters,
+  RTCRtpHeaderExtensionParameters,
   type RTCRtpSender,
   type RtcpPacket,
   RtcpPayloadSpecificFeedback,
@@ -99,6 +100,11 @@ function looksLikeAnswerFor(sdp: string): boolean {
     /\r?\na=fingerprint:\S+ [0-9A-Fa-f:]+/.test(sdp)
   );
 }
+
+/** RTP header extension carrying each frame's capture time (NTP UQ32.32) on its first packet. */
+export const ABS_CAPTURE_TIME_URI = 'http://www.webrtc.org/experiments/rtp-hdrext/abs-capture-time';
+/** Seconds from the NTP epoch (1900) to the Unix epoch. */
+const NTP_UNIX_OFFSET_SECONDS = 2_208_988_800;
 
 /** Stand-in signalling socket of WHEP sessions: always closed, sends nothing. */
 const NO_SOCKET: SignalSocket = { readyState: 3, send: () => {}, close: () => {}, on: () => undefined };
@@ -338,7 +344,11 @@ export class StreamSession extends EventEmitter<StreamSessionEvents> {
         audio: [new RTCRtpCodecParameters({ mimeType: 'audio/opus', clockRate: 48_000, channels: 2 })],
       },
       headerExtensions: {
-        video: [useSdesMid(), useAbsSendTime()],
+        video: [
+          useSdesMid(),
+          useAbsSendTime(),
+          new RTCRtpHeaderExtensionParameters({ uri: ABS_CAPTURE_TIME_URI }),
+        ],
         audio: [useSdesMid(), useAbsSendTime()],
       },
     });
@@ -473,6 +483,15 @@ export class StreamSession extends EventEmitter<StreamSessionEvents> {
     this.encodeTimes.record(this.#clock.now() - encodeStart);
     if (!unit || this.#closed) return;
     const packets = this.#packetizer.packetize(unit, rtpTimestamp);
+    const captureExtension = this.#absCaptureTimeId(sender);
+    const first = packets[0];
+    if (captureExtension !== undefined && first) {
+      const payload = Buffer.allocUnsafe(8);
+      const seconds = Math.floor(captureTimeMs / 1000);
+      payload.writeUInt32BE((seconds + NTP_UNIX_OFFSET_SECONDS) >>> 0, 0);
+      payload.writeUInt32BE(Math.floor(((captureTimeMs - seconds * 1000) / 1000) * 0x1_0000_0000) >>> 0, 4);
+      first.header.extensions.push({ id: captureExtension, payload });
+    }
     let last: Promise<void> | undefined;
     for (const packet of packets) last = sender.sendRtp(packet);
     await last;
@@ -480,6 +499,20 @@ export class StreamSession extends EventEmitter<StreamSessionEvents> {
     this.#stats.framesSent++;
     this.#stats.bytesSent += unit.length;
     if (keyframe) this.#stats.keyframes++;
+  }
+
+  #captureTimeId: number | null | undefined;
+
+  /** Negotiated id of abs-capture-time, or undefined when the player did not accept it. */
+  #absCaptureTimeId(sender: RTCRtpSender): number | undefined {
+    if (this.#captureTimeId === undefined) {
+      // werift keeps the negotiated extension list private; read it without widening its types.
+      const negotiated = (sender as unknown as { headerExtensions?: Array<{ id: number; uri: string }> })
+        .headerExtensions;
+      const extension = negotiated?.find((e) => e.uri === ABS_CAPTURE_TIME_URI);
+      this.#captureTimeId = extension ? extension.id : null;
+    }
+    return this.#captureTimeId ?? undefined;
   }
 
   async #sendAudioFrame(): Promise<void> {
