@@ -34,7 +34,10 @@ describe('edge streaming to a werift player in Node', () => {
       await player.waitFor(() => player.audioPackets > 10, 5_000, 'audio packets');
       const stats = edge.stats();
       expect(stats.edgeMs.count).toBeGreaterThan(0);
-      expect(stats.sessions[0]).toMatchObject({ state: 'streaming', encoder: 'libx264', keyframes: 1 });
+      expect(stats.sessions[0]).toMatchObject({ state: 'streaming', encoder: 'libx264' });
+      // One keyframe to start, no keyframe storm (a PLI from the receiver may add one).
+      expect(stats.sessions[0]?.keyframes).toBeGreaterThanOrEqual(1);
+      expect(stats.sessions[0]?.keyframes).toBeLessThanOrEqual(2);
     } finally {
       await player.close();
     }
