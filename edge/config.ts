@@ -40,6 +40,11 @@ export const EdgeConfig = Type.Object({
    * sessions per machine).
    */
   encoderThreads: Type.Integer({ minimum: 0, maximum: 64, default: 0 }),
+  /**
+   * Send the playout-delay RTP header extension with min = max = 0 (default true): Chromium then shows
+   * each frame as soon as it is decoded instead of holding a jitter buffer.
+   */
+  zeroPlayoutDelay: Type.Boolean({ default: true }),
   /** Opus bitrate in kbit/s (default 64). */
   audioBitrateKbps: Type.Integer({ minimum: 6, maximum: 510, default: 64 }),
   /** ICE servers handed to each peer connection (default none: host candidates only). */

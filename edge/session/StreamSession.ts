@@ -103,6 +103,13 @@ function looksLikeAnswerFor(sdp: string): boolean {
 
 /** RTP header extension carrying each frame's capture time (NTP UQ32.32) on its first packet. */
 export const ABS_CAPTURE_TIME_URI = 'http://www.webrtc.org/experiments/rtp-hdrext/abs-capture-time';
+/**
+ * RTP header extension asking the receiver for a playout delay range (min, max; 12 bits each, 10 ms
+ * units). Min = max = 0 tells Chromium to render each frame as soon as it is decoded (no jitter buffer
+ * target), what cloud gaming wants on a good network.
+ */
+export const PLAYOUT_DELAY_URI = 'http://www.webrtc.org/experiments/rtp-hdrext/playout-delay';
+const ZERO_PLAYOUT_DELAY = Buffer.from([0, 0, 0]);
 /** Seconds from the NTP epoch (1900) to the Unix epoch. */
 const NTP_UNIX_OFFSET_SECONDS = 2_208_988_800;
 
@@ -483,8 +490,12 @@ export class StreamSession extends EventEmitter<StreamSessionEvents> {
     this.encodeTimes.record(this.#clock.now() - encodeStart);
     if (!unit || this.#closed) return;
     const packets = this.#packetizer.packetize(unit, rtpTimestamp);
-    const captureExtension = this.#absCaptureTimeId(sender);
+    const captureExtension = this.#extensionId(sender, ABS_CAPTURE_TIME_URI);
+    const playoutExtension = this.#extensionId(sender, PLAYOUT_DELAY_URI);
     const first = packets[0];
+    if (playoutExtension !== undefined && first) {
+      first.header.extensions.push({ id: playoutExtension, payload: ZERO_PLAYOUT_DELAY });
+    }
     if (captureExtension !== undefined && first) {
       const payload = Buffer.allocUnsafe(8);
       const seconds = Math.floor(captureTimeMs / 1000);
@@ -501,18 +512,19 @@ export class StreamSession extends EventEmitter<StreamSessionEvents> {
     if (keyframe) this.#stats.keyframes++;
   }
 
-  #captureTimeId: number | null | undefined;
+  readonly #extensionIds = new Map<string, number | null>();
 
-  /** Negotiated id of abs-capture-time, or undefined when the player did not accept it. */
-  #absCaptureTimeId(sender: RTCRtpSender): number | undefined {
-    if (this.#captureTimeId === undefined) {
+  /** Negotiated id of the header extension `uri`, or undefined when the player did not accept it. */
+  #extensionId(sender: RTCRtpSender, uri: string): number | undefined {
+    let id = this.#extensionIds.get(uri);
+    if (id === undefined) {
       // werift keeps the negotiated extension list private; read it without widening its types.
       const negotiated = (sender as unknown as { headerExtensions?: Array<{ id: number; uri: string }> })
         .headerExtensions;
-      const extension = negotiated?.find((e) => e.uri === ABS_CAPTURE_TIME_URI);
-      this.#captureTimeId = extension ? extension.id : null;
+      id = negotiated?.find((e) => e.uri === uri)?.id ?? null;
+      this.#extensionIds.set(uri, id);
     }
-    return this.#captureTimeId ?? undefined;
+    return id ?? undefined;
   }
 
   async #sendAudioFrame(): Promise<void> {
