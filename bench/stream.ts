@@ -127,7 +127,7 @@ async function runStream(): Promise<void> {
     const startDecoded = await until(
       () => readHook(page, 'framesDecoded'),
       (frames) => frames !== decodedAtStart,
-      10,
+      { stepMs: 10 },
     );
     const started = performance.now();
     const cpuStart = process.cpuUsage();
@@ -149,7 +149,7 @@ async function runStream(): Promise<void> {
     const endDecoded = await until(
       () => readHook(page, 'framesDecoded'),
       (frames) => frames !== decodedAtEnd,
-      10,
+      { stepMs: 10 },
     );
     const elapsed = (performance.now() - started) / 1000;
     const cpu = process.cpuUsage(cpuStart);

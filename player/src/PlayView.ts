@@ -240,7 +240,8 @@ export class PlayView {
       if (this.#closed || epoch !== this.#epoch) return;
       const session = await api.createSession(game.id, measurements, replaces);
       if (this.#closed || epoch !== this.#epoch) return;
-      this.#connect(session);
+      const rtt = measurements.find((m) => m.edgeId === session.edge.edgeId)?.rttMs;
+      this.#connect(session, rtt);
     } catch (error) {
       if (this.#closed || epoch !== this.#epoch) return;
       const message = error instanceof Error ? error.message : String(error);
@@ -253,7 +254,7 @@ export class PlayView {
   }
 
   /** Streams `session` (a new one, a reconnect, or a session moved to another edge). */
-  #connect(session: CreateSessionResponse): void {
+  #connect(session: CreateSessionResponse, measuredRttMs?: number): void {
     clearTimeout(this.#retryTimer);
     this.#epoch++;
     this.#session?.close();
@@ -262,7 +263,8 @@ export class PlayView {
     if (this.#connects > 0) hook.reconnects++;
     this.#connects++;
     this.#setState('connecting');
-    this.#showOverlay(this.#options.game.title, `Connecting to edge ${session.edge.region}…`, [], true);
+    const rtt = measuredRttMs === undefined ? '' : ` (${measuredRttMs.toFixed(1)} ms away)`;
+    this.#showOverlay(this.#options.game.title, `Connecting to edge ${session.edge.region}${rtt}…`, [], true);
     const options: ConstructorParameters<typeof PlaySession>[0] = {
       signalUrl: session.edge.signalUrl,
       token: session.token,

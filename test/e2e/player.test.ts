@@ -1,5 +1,5 @@
 import { pino } from 'pino';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { parseEdgeConfig } from '../../edge/config.js';
 import { createEdge, type Edge } from '../../edge/createEdge.js';
 import { stampHeight } from '../../protocol/frameStamp.js';
@@ -30,6 +30,16 @@ describe('player in Chromium against a standalone edge', () => {
   beforeAll(async () => {
     ({ edge, url } = await startEdge());
     browser = await launchChromium({ hasTouch: true });
+  });
+
+  afterEach(async () => {
+    // A failed test must not leave its page (and its session) behind for the next one.
+    for (const page of browser?.context.pages() ?? []) await page.close();
+    await until(
+      () => edge.info().activeSessions,
+      (active) => active === 0,
+      { what: 'the edge to free every slot' },
+    );
   });
 
   afterAll(async () => {

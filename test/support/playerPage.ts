@@ -56,15 +56,25 @@ export async function lumaAt(page: Page, x: number, y: number, size = 8): Promis
   return color === null ? -1 : 0.299 * color[0] + 0.587 * color[1] + 0.114 * color[2];
 }
 
-/** Polls `read` until `accept` holds; the caller's timeout bounds the wait. */
+/**
+ * Polls `read` every `stepMs` until `accept` holds and returns that value; after `timeoutMs`
+ * (default 30 s) throws an error naming the last value read, so a failing wait says what it saw.
+ */
 export async function until<T>(
   read: () => Promise<T> | T,
   accept: (value: T) => boolean,
-  stepMs = 100,
+  options: { stepMs?: number; timeoutMs?: number; what?: string } = {},
 ): Promise<T> {
+  const stepMs = options.stepMs ?? 100;
+  const deadline = Date.now() + (options.timeoutMs ?? 30_000);
   for (;;) {
     const value = await read();
     if (accept(value)) return value;
+    if (Date.now() > deadline) {
+      throw new Error(
+        `timed out waiting${options.what ? ` for ${options.what}` : ''}; last value: ${JSON.stringify(value)}`,
+      );
+    }
     await new Promise((resolve) => setTimeout(resolve, stepMs));
   }
 }
