@@ -1,10 +1,11 @@
 // `npm run bench:matchmaker`: 1,000 registered edges, concurrent HTTP clients asking for candidates
-// and sessions, against Redis and the in-process store (the matchmaker runs as its own process, like
+// and sessions (phase 1: the player flow candidates → session; phase 2: allocations alone, replaying
+// phase 1's measurements — allocationsPerSec/allocateMs come from phase 2), against Redis and the in-process store (the matchmaker runs as its own process, like
 // in production); then the prediction error of the network coordinates on a synthetic latency matrix
 // (1,200 nodes) and on the real PlanetLab matrix (../shared/data/rtt/planetlab-490.tsv, if present).
 // Env: BENCH_SECONDS (default 5), BENCH_CLIENTS (default 64), BENCH_EDGES (default 1000),
 // FARPLAY_BENCH_REDIS_URL (default redis://127.0.0.1:6379/15), BENCH_NODE_ARGS (extra node flags for the
-// matchmaker process, e.g. --cpu-prof). Last line: one JSON object.
+// matchmaker process, e.g. --cpu-prof), BENCH_STORES (default redis,memory). Last line: one JSON object.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
@@ -146,58 +147,92 @@ async function registerEdges(
   void matrix;
 }
 
-async function runLoad(port: number, matrix: LatencyMatrix, edges: Edge[], players: number[]) {
-  const byId = new Map(edges.map((e) => [e.id, e]));
-  const random = seededRandom(5);
-  const allocateMs: number[] = [];
-  const candidatesMs: number[] = [];
-  let allocations = 0;
-  let failures = 0;
+interface Measured {
+  measurements: { edgeId: string; rttMs: number }[];
+}
+
+/** Runs `worker` on `clients` concurrent loops for `seconds` after a 1 s warm-up; returns the count and rate. */
+async function timed(worker: (measuring: () => boolean) => Promise<void>): Promise<number> {
   let measuring = false;
   let stop = false;
-  const one = async () => {
-    while (!stop) {
-      const player = players[Math.floor(random() * players.length)] as number;
-      const geo = matrix.geo?.[player] ?? { lat: 0, lon: 0 };
-      let t = performance.now();
-      const c = await call(port, 'POST', '/v1/candidates', {
-        gameId: 'pong',
-        lat: geo.lat,
-        lon: geo.lon,
-        limit: 5,
-      });
-      if (measuring) candidatesMs.push(performance.now() - t);
-      const candidates = ((c.json as { candidates?: { edgeId: string }[] }).candidates ?? []).map(
-        (x) => x.edgeId,
-      );
-      const measurements = candidates.map((edgeId) => ({
-        edgeId,
-        rttMs: Math.round(rttOf(matrix, player, byId.get(edgeId)?.node ?? 0) * 10) / 10,
-      }));
-      t = performance.now();
-      const s = await call(port, 'POST', '/v1/sessions', { gameId: 'pong', measurements });
-      if (!measuring) continue;
-      allocateMs.push(performance.now() - t);
-      if (s.status === 200) allocations++;
-      else failures++;
-    }
-  };
-  const workers = Array.from({ length: clients }, one);
-  await new Promise((r) => setTimeout(r, 1000)); // warm-up
+  const loops = Array.from({ length: clients }, async () => {
+    while (!stop) await worker(() => measuring);
+  });
+  await new Promise((r) => setTimeout(r, 1000));
   measuring = true;
   const started = performance.now();
   await new Promise((r) => setTimeout(r, seconds * 1000));
   measuring = false;
   const elapsed = (performance.now() - started) / 1000;
   stop = true;
-  await Promise.all(workers);
-  const round = (x: number) => Math.round(x * 100) / 100;
+  await Promise.all(loops);
+  return elapsed;
+}
+
+const round2 = (x: number) => Math.round(x * 100) / 100;
+
+/**
+ * Phase 1, the player flow: candidates (with a location hint) → 5 measurements from the matrix →
+ * session. Phase 2, allocation alone: sessions with the measurements players sent in phase 1.
+ */
+async function runLoad(port: number, matrix: LatencyMatrix, edges: Edge[], players: number[]) {
+  const byId = new Map(edges.map((e) => [e.id, e]));
+  const random = seededRandom(5);
+  const flow = { candidatesMs: [] as number[], sessionMs: [] as number[], failures: 0 };
+  const seen: Measured[] = [];
+  const flowSeconds = await timed(async (measuring) => {
+    const player = players[Math.floor(random() * players.length)] as number;
+    const geo = matrix.geo?.[player] ?? { lat: 0, lon: 0 };
+    let t = performance.now();
+    const c = await call(port, 'POST', '/v1/candidates', {
+      gameId: 'pong',
+      lat: geo.lat,
+      lon: geo.lon,
+      limit: 5,
+    });
+    const candidatesMs = performance.now() - t;
+    const candidates = ((c.json as { candidates?: { edgeId: string }[] }).candidates ?? []).map(
+      (x) => x.edgeId,
+    );
+    const measurements = candidates.map((edgeId) => ({
+      edgeId,
+      rttMs: Math.round(rttOf(matrix, player, byId.get(edgeId)?.node ?? 0) * 10) / 10,
+    }));
+    t = performance.now();
+    const s = await call(port, 'POST', '/v1/sessions', { gameId: 'pong', measurements });
+    if (!measuring()) return;
+    flow.candidatesMs.push(candidatesMs);
+    flow.sessionMs.push(performance.now() - t);
+    if (s.status !== 200) flow.failures++;
+    if (seen.length < 20_000) seen.push({ measurements });
+  });
+  const allocateMs: number[] = [];
+  let failures = 0;
+  let next = 0;
+  const allocSeconds = await timed(async (measuring) => {
+    const m = seen[next++ % seen.length] as Measured;
+    const t = performance.now();
+    const s = await call(port, 'POST', '/v1/sessions', { gameId: 'pong', measurements: m.measurements });
+    if (!measuring()) return;
+    allocateMs.push(performance.now() - t);
+    if (s.status !== 200) failures++;
+  });
   return {
-    allocationsPerSec: Math.round(allocations / elapsed),
-    allocateMs: { p50: round(percentile(allocateMs, 0.5)), p99: round(percentile(allocateMs, 0.99)) },
-    candidatesPerSec: Math.round(candidatesMs.length / elapsed),
-    candidatesMs: { p50: round(percentile(candidatesMs, 0.5)), p99: round(percentile(candidatesMs, 0.99)) },
+    allocationsPerSec: Math.round((allocateMs.length - failures) / allocSeconds),
+    allocateMs: { p50: round2(percentile(allocateMs, 0.5)), p99: round2(percentile(allocateMs, 0.99)) },
     failedAllocations: failures,
+    playerFlow: {
+      flowsPerSec: Math.round(flow.sessionMs.length / flowSeconds),
+      candidatesMs: {
+        p50: round2(percentile(flow.candidatesMs, 0.5)),
+        p99: round2(percentile(flow.candidatesMs, 0.99)),
+      },
+      sessionMs: {
+        p50: round2(percentile(flow.sessionMs, 0.5)),
+        p99: round2(percentile(flow.sessionMs, 0.99)),
+      },
+      failed: flow.failures,
+    },
   };
 }
 
@@ -245,7 +280,8 @@ async function main(): Promise<void> {
   );
 
   const out: Record<string, unknown> = {};
-  for (const store of ['redis', 'memory'] as const) {
+  const stores = (process.env.BENCH_STORES ?? 'redis,memory').split(',') as ('redis' | 'memory')[];
+  for (const store of stores) {
     const keyPrefix = `farplay:bench:${randomBytes(4).toString('hex')}:`;
     const { port, child } = await startServer(store, keyPrefix);
     try {

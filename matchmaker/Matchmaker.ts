@@ -92,6 +92,11 @@ export class Matchmaker {
   #flat = new Float64Array(0);
   /** Per required built-in game: which views advertise it (cached until the next refresh). */
   #gameMasks = new Map<string, Uint8Array>();
+  #indexById = new Map<string, number>();
+  /** Measured RTTs of the current ranking, by view index, valid where #stamp equals #generation. */
+  #measuredRtt = new Float64Array(0);
+  #stamp = new Uint32Array(0);
+  #generation = 0;
   #byId = new Map<string, EdgeState>();
   #published: PublishedGame[] = [];
   #multipliers = new Map<string, number>();
@@ -188,6 +193,10 @@ export class Matchmaker {
     });
     this.#flat = flat;
     this.#gameMasks.clear();
+    this.#indexById = new Map(this.#views.map((v, i) => [v.state.edge.id, i]));
+    this.#measuredRtt = new Float64Array(this.#views.length);
+    this.#stamp = new Uint32Array(this.#views.length);
+    this.#generation = 0;
   }
 
   #gameMask(need: string): Uint8Array {
@@ -491,6 +500,17 @@ export class Matchmaker {
     const pz = player?.v[2] ?? 0;
     const ph = player?.h ?? 0;
     const pe = player?.e ?? 1;
+    this.#generation = (this.#generation + 1) >>> 0 || 1;
+    const generation = this.#generation;
+    const stamp = this.#stamp;
+    const measuredRtt = this.#measuredRtt;
+    for (const [id, rttMs] of measured) {
+      const i = this.#indexById.get(id);
+      if (i !== undefined) {
+        stamp[i] = generation;
+        measuredRtt[i] = rttMs;
+      }
+    }
     const best: Ranked[] = [];
     let worst = Number.POSITIVE_INFINITY;
     for (let i = 0; i < views.length; i++) {
@@ -500,8 +520,9 @@ export class Matchmaker {
       const edge = state.edge;
       if (state.usedSlots >= edge.capacity || edge.id === exclude || edge.encoders.length === 0) continue;
       if (state.load !== null && state.load.freeSlots <= 0) continue;
-      let rtt = measured.size > 0 ? measured.get(edge.id) : undefined;
-      if (rtt === undefined) {
+      let rtt: number;
+      if (stamp[i] === generation) rtt = measuredRtt[i] as number;
+      else {
         if (player) {
           const o = i * 5;
           const dx = px - (flat[o] as number);
@@ -561,10 +582,13 @@ export class Matchmaker {
 
   async #allocate(gameId: string, player: PlayerContext, exclude?: string): Promise<CreateSessionResponse> {
     const measured = new Map(player.measurements.map((m) => [m.edgeId.toLowerCase(), m.rttMs]));
-    const ranked = this.#rankForAllocation(gameId, exclude, measured, player.coordinate, 4 * RESERVE_BATCH);
     const sessionId = randomBytes(16).toString('base64url');
-    for (let i = 0; i < ranked.length; i += RESERVE_BATCH) {
-      const batch = ranked.slice(i, i + RESERVE_BATCH).map((r) => r.state.edge.id);
+    // Rank the best batch only; if the store finds them all full (our view was stale), they are marked
+    // full below and the next ranking skips them.
+    for (let attempt = 0; attempt < 4; attempt++) {
+      const ranked = this.#rankForAllocation(gameId, exclude, measured, player.coordinate, RESERVE_BATCH);
+      if (ranked.length === 0) break;
+      const batch = ranked.map((r) => r.state.edge.id);
       const record = await this.#store.reserve({
         candidates: batch,
         session: { sessionId, gameId, player },
