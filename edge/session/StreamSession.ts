@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import {
   H264Packetizer,
+  MediaStream,
   MediaStreamTrack,
   OpusPacketizer,
   RTCPeerConnection,
@@ -355,6 +356,9 @@ export class StreamSession extends EventEmitter<StreamSessionEvents> {
           useSdesMid(),
           useAbsSendTime(),
           new RTCRtpHeaderExtensionParameters({ uri: ABS_CAPTURE_TIME_URI }),
+          ...(config.zeroPlayoutDelay
+            ? [new RTCRtpHeaderExtensionParameters({ uri: PLAYOUT_DELAY_URI })]
+            : []),
         ],
         audio: [useSdesMid(), useAbsSendTime()],
       },
@@ -382,8 +386,18 @@ export class StreamSession extends EventEmitter<StreamSessionEvents> {
   /** Signalling path: the edge offers video, audio and the input channel. */
   async #openPeer(): Promise<void> {
     const peer = this.#createPeer();
-    const video = peer.addTransceiver(new MediaStreamTrack({ kind: 'video' }), { direction: 'sendonly' });
-    const audio = peer.addTransceiver(new MediaStreamTrack({ kind: 'audio' }), { direction: 'sendonly' });
+    // Video and audio in separate streams: browsers lip-sync tracks of one stream, which would hold the
+    // video back to the audio jitter buffer. A game stream wants each shown as soon as it can be.
+    const videoTrack = new MediaStreamTrack({ kind: 'video' });
+    const audioTrack = new MediaStreamTrack({ kind: 'audio' });
+    const video = peer.addTransceiver(videoTrack, {
+      direction: 'sendonly',
+      streams: [new MediaStream({ id: 'farplay-video', tracks: [videoTrack] })],
+    });
+    const audio = peer.addTransceiver(audioTrack, {
+      direction: 'sendonly',
+      streams: [new MediaStream({ id: 'farplay-audio', tracks: [audioTrack] })],
+    });
     this.#useSenders(video.sender, audio.sender);
     this.#input = createInputChannel(peer);
     this.#input.onMessage((data) => this.#onInput(data));
