@@ -9,6 +9,7 @@ import {
   type MatchmakerStore,
   type PublishedGame,
   type ReserveParameters,
+  type SessionData,
   type SessionRecord,
   type StoredCoordinate,
   type StoreEvent,
@@ -31,6 +32,8 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MatchmakerS
   >();
   /** edgeId → sessionId → expiry (ms; ACTIVE = Infinity). */
   const slots = new Map<string, Map<string, number>>();
+  /** Earliest reservation expiry per edge: expired slots are only looked for once one can exist. */
+  const nextExpiry = new Map<string, number>();
   const sessions = new Map<string, { record: SessionRecord; expiresAt: number }>();
   const nonces = new Map<string, number>();
   const demandBuckets = new Map<string, number>();
@@ -66,7 +69,14 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MatchmakerS
       m = new Map();
       slots.set(edgeId, m);
     }
-    for (const [sid, expiry] of m) if (expiry <= t) m.delete(sid);
+    if ((nextExpiry.get(edgeId) ?? Number.POSITIVE_INFINITY) <= t) {
+      let earliest = Number.POSITIVE_INFINITY;
+      for (const [sid, expiry] of m) {
+        if (expiry <= t) m.delete(sid);
+        else if (expiry < earliest) earliest = expiry;
+      }
+      nextExpiry.set(edgeId, earliest);
+    }
     return m;
   }
 
@@ -149,7 +159,11 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MatchmakerS
         const held = liveSlots(edgeId, t);
         if (held.size >= capacity) continue;
         held.set(session.sessionId, t + reservationTtlMs);
-        const record: SessionRecord = { ...structuredClone(session), edgeId, state: 'reserved' };
+        nextExpiry.set(
+          edgeId,
+          Math.min(nextExpiry.get(edgeId) ?? Number.POSITIVE_INFINITY, t + reservationTtlMs),
+        );
+        const record: SessionRecord = { ...copySession(session), edgeId, state: 'reserved' };
         sessions.set(session.sessionId, { record, expiresAt: t + reservationTtlMs });
         return { ...record };
       }
@@ -193,6 +207,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MatchmakerS
           sessions.delete(sid);
         }
         slots.delete(id);
+        nextExpiry.delete(id);
         edges.delete(id);
         dead.push({ edgeId: id, sessions: released });
       }
@@ -250,4 +265,14 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MatchmakerS
       events.removeAllListeners();
     },
   };
+}
+
+/** A copy of session data the caller cannot alias (cheaper than structuredClone on the hot path). */
+function copySession(session: SessionData): SessionData {
+  const player: SessionData['player'] = { measurements: session.player.measurements.map((m) => ({ ...m })) };
+  const c = session.player.coordinate;
+  if (c) player.coordinate = { v: [...c.v], h: c.h, e: c.e };
+  if (session.player.lat !== undefined) player.lat = session.player.lat;
+  if (session.player.lon !== undefined) player.lon = session.player.lon;
+  return { sessionId: session.sessionId, gameId: session.gameId, player };
 }
