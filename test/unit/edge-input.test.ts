@@ -50,7 +50,7 @@ describe('input codec', () => {
       } else if (message.type === 'gamepad' && decoded.type === 'gamepad') {
         expect(decoded.buttons).toBe(message.buttons);
         expect(decoded.axes.length).toBe(message.axes.length);
-        decoded.axes.forEach((axis, i) => expect(axis).toBeCloseTo(message.axes[i] ?? 0, 4));
+        for (const [i, axis] of decoded.axes.entries()) expect(axis).toBeCloseTo(message.axes[i] ?? 0, 4);
       } else if (message.type === 'touch' && decoded.type === 'touch') {
         expect(decoded.x).toBeCloseTo(0.25, 4);
         expect(decoded.phase).toBe(2);
