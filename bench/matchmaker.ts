@@ -3,7 +3,7 @@
 // phase 1's measurements — allocationsPerSec/allocateMs come from phase 2), against Redis and the in-process store (the matchmaker runs as its own process, like
 // in production); then the prediction error of the network coordinates on a synthetic latency matrix
 // (1,200 nodes) and on the real PlanetLab matrix (../shared/data/rtt/planetlab-490.tsv, if present).
-// Env: BENCH_SECONDS (default 5), BENCH_CLIENTS (default 64), BENCH_EDGES (default 1000),
+// Env: BENCH_SECONDS (default 5), BENCH_CLIENTS (default 32), BENCH_EDGES (default 1000),
 // FARPLAY_BENCH_REDIS_URL (default redis://127.0.0.1:6379/15), BENCH_NODE_ARGS (extra node flags for the
 // matchmaker process, e.g. --cpu-prof), BENCH_STORES (default redis,memory). Last line: one JSON object.
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -28,7 +28,7 @@ import { type EdgeRegistrationPayload, randomNonce, signEdgeMessage } from '../p
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const seconds = Number(process.env.BENCH_SECONDS ?? 5);
-const clients = Number(process.env.BENCH_CLIENTS ?? 64);
+const clients = Number(process.env.BENCH_CLIENTS ?? 32);
 const edgeCount = Number(process.env.BENCH_EDGES ?? 1000);
 const redisUrl = process.env.FARPLAY_BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379/15';
 

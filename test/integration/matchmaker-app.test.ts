@@ -1,4 +1,7 @@
 import { EventEmitter } from 'node:events';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, afterEach, describe, expect, inject, it } from 'vitest';
 import WebSocket from 'ws';
@@ -327,6 +330,23 @@ describe.each(storeKinds)('matchmaker app (%s store)', (_kind, makeStore) => {
       payload: { gameId: 'space-race', measurements: [] },
     });
     expect(session.statusCode).toBe(200);
+  });
+
+  it('serves the player page from staticDir beside the API', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'farplay-mm-static-'));
+    writeFileSync(join(dir, 'index.html'), '<!doctype html><title>Farplay</title>');
+    try {
+      const app = await start({ staticDir: dir });
+      const page = await app.inject({ url: '/' });
+      expect(page.statusCode).toBe(200);
+      expect(page.body).toContain('<title>Farplay</title>');
+      expect((await app.inject({ url: '/v1/games' })).statusCode).toBe(200);
+      const missing = await app.inject({ url: '/v1/nothing-here' });
+      expect(missing.statusCode).toBe(404);
+      expect(missing.json().code).toBe('NOT_FOUND');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('serves OpenAPI at /docs, Prometheus metrics, and rate-limits floods with a code', async () => {
