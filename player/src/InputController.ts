@@ -111,7 +111,7 @@ export class InputController {
 
   #onKey(event: KeyboardEvent, down: boolean): void {
     const target = event.target as HTMLElement | null;
-    if (target !== null && (target.tagName === 'INPUT' || target.tagName === 'TEXTAREA')) return;
+    if (target !== null && ['INPUT', 'TEXTAREA', 'SELECT'].includes(target.tagName)) return;
     if (event.code === 'F11' || (event.ctrlKey && event.code === 'KeyR')) return;
     const key = keyCodeToId(event.code);
     if (key === 0) return;
