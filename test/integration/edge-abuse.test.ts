@@ -8,7 +8,7 @@ import {
   signSessionToken,
 } from '../../protocol/sessionToken.js';
 import { SignalCloseCodes } from '../../protocol/signaling.js';
-import { connectPlayer, eventually, startTestEdge, udpSockets } from './edge-support.js';
+import { connectPlayer, eventually, startTestEdge, timers, udpSockets } from './edge-support.js';
 
 let edge: Edge;
 let good: NodePlayer;
@@ -165,6 +165,7 @@ describe('teardown', () => {
   it('closing the WebSocket (tab closed) frees the slot and every socket and timer', async () => {
     const other = await startTestEdge({ capacity: 1 });
     const baseline = udpSockets();
+    const baselineTimers = timers();
     const ended: string[] = [];
     other.on('sessionEnded', ({ reason }) => ended.push(reason));
     const player = connectPlayer(other, 'breakout');
@@ -176,6 +177,7 @@ describe('teardown', () => {
     await eventually(() => other.info().activeSessions === 0, 5_000, 'slot freed');
     expect(ended).toEqual(['signalling socket closed']);
     await eventually(() => udpSockets() === baseline, 5_000, 'ICE sockets closed');
+    await eventually(() => timers() <= baselineTimers, 5_000, 'session timers cleared');
     // The slot is really free: a new session streams.
     const next = connectPlayer(other, 'breakout');
     await next.waitFor(() => next.framesReceived > 5, 15_000, 'frames of the next session');

@@ -35,6 +35,11 @@ export function connectPlayer(
   return new NodePlayer({ signalUrl: session.edge.signalUrl, token: session.token, ...options });
 }
 
+/** Timers alive in this process. */
+export function timers(): number {
+  return process.getActiveResourcesInfo().filter((name) => name === 'Timeout').length;
+}
+
 /** UDP sockets open in this process (werift's ICE sockets). */
 export function udpSockets(): number {
   return process.getActiveResourcesInfo().filter((name) => name === 'UDPWrap').length;
