@@ -120,15 +120,16 @@ async function runStream(): Promise<void> {
     if ((await readHook(page, 'state')) !== 'playing') throw new Error('the stream did not start');
     await sleep(warmup * 1000);
 
-    // Measurement window: clear samples and edge timings, start key presses in the page.
-    await takeSamples(page);
-    edge.resetTimings();
+    // Measurement window: starts when the page's decoded-frame count refreshes (every 500 ms); clear
+    // samples and edge timings then, and start key presses in the page.
     const decodedAtStart = await readHook(page, 'framesDecoded');
     const startDecoded = await until(
       () => readHook(page, 'framesDecoded'),
       (frames) => frames !== decodedAtStart,
       { stepMs: 10 },
     );
+    await takeSamples(page);
+    edge.resetTimings();
     const started = performance.now();
     const cpuStart = process.cpuUsage();
     const sentStart = edge.stats().sessions[0]?.framesSent ?? 0;
@@ -155,8 +156,9 @@ async function runStream(): Promise<void> {
     const cpu = process.cpuUsage(cpuStart);
     const edgeStats = edge.stats();
     const session = edgeStats.sessions[0];
-    await sleep(300); // let the last key presses show up
     const samples = await takeSamples(page);
+    await sleep(300); // the last key presses show up a little after the window
+    samples.inputToPhotonMs.push(...(await takeSamples(page)).inputToPhotonMs);
     const stats = await readHook(page, 'stats');
     const encoder = (await readHook(page, 'encoder')) ?? edge.info().encoder;
     await page.close();
