@@ -71,6 +71,8 @@ export class PlayView {
   #epoch = 0;
   /** Bitrate the player asked for (kbit/s); undefined = the edge's default. Kept across reconnects. */
   #bitrateKbps: number | undefined;
+  #lastDecoded = { frames: -1, at: 0 };
+  #keyframeAskedAt = 0;
   #closed = false;
 
   constructor(options: PlayViewOptions) {
@@ -441,11 +443,29 @@ export class PlayView {
       .sample(extra)
       .then((stats) => {
         if (sampler !== this.#sampler) return;
+        this.#askKeyframeOnStall(stats.framesDecoded);
         hook.stats = stats;
         hook.framesDecoded = stats.framesDecoded;
         this.#renderStats(stats);
       })
       .catch(() => {});
+  }
+
+  /**
+   * Asks the edge for a keyframe when no frame was decoded for a second while connected (a lost
+   * keyframe or a decoder stuck after loss); at most one request every 2 s. The browser's own PLI
+   * usually gets there first; this covers the cases it does not.
+   */
+  #askKeyframeOnStall(framesDecoded: number): void {
+    const now = performance.now();
+    if (hook.state !== 'playing' || framesDecoded !== this.#lastDecoded.frames) {
+      this.#lastDecoded = { frames: framesDecoded, at: now };
+      return;
+    }
+    if (now - this.#lastDecoded.at >= 1000 && now - this.#keyframeAskedAt >= 2000) {
+      this.#keyframeAskedAt = now;
+      this.#session?.control({ type: 'keyframe' });
+    }
   }
 
   #renderStats(stats: StreamStats): void {
