@@ -14,7 +14,8 @@ import type { GameInfo } from '../../protocol/playerApi.js';
 /** What edge/control needs of an edge (E1's edge/createEdge.ts satisfies it structurally). */
 export interface ControlledEdge {
   readonly id: string;
-  readonly url: string;
+  /** The edge's base URL once it listens. */
+  readonly url: string | undefined;
   info(): {
     encoders: readonly (string | { name: string })[];
     capacity: number;
@@ -126,6 +127,8 @@ export function startEdgeControl(parameters: StartEdgeControlParameters): EdgeCo
 
   async function register(): Promise<void> {
     const info = edge.info();
+    const publicUrl = parameters.publicUrl ?? edge.url;
+    if (!publicUrl) throw new Error('the edge has no URL yet: call startEdgeControl after edge.listen()');
     const payload: EdgeRegistrationPayload = {
       edge: account.address,
       region: parameters.region,
@@ -136,7 +139,7 @@ export function startEdgeControl(parameters: StartEdgeControlParameters): EdgeCo
       capacity: info.capacity,
       pricePerMinute: parameters.pricePerMinute,
       version: parameters.version ?? 'farplay-edge/0.1.0',
-      publicUrl: parameters.publicUrl ?? edge.url,
+      publicUrl,
       games: info.games
         .map(toGameInfo)
         .filter((g): g is GameInfo => g !== null)

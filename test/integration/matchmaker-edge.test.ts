@@ -1,0 +1,137 @@
+import type { FastifyInstance } from 'fastify';
+import { pino } from 'pino';
+import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { parseEdgeConfig } from '../../edge/config.js';
+import { type EdgeControl, startEdgeControl } from '../../edge/control/startEdgeControl.js';
+import { createEdge, type Edge } from '../../edge/createEdge.js';
+import { probeEncoders } from '../../edge/media/probeEncoders.js';
+import { NodePlayer } from '../../edge/tools/NodePlayer.js';
+import { buildApp } from '../../matchmaker/buildApp.js';
+import type { Candidate, CreateSessionResponse, SessionEvent } from '../../protocol/playerApi.js';
+
+// The whole control path with the real edge (E1's createEdge: encoders, WebRTC) and edge/control:
+// edges register and heartbeat by themselves, a player follows candidates → probes → session, the
+// edge accepts the matchmaker's token, the session turns active, ends, and moves when its edge dies.
+describe('matchmaker with real edges', () => {
+  let app: FastifyInstance;
+  let mmUrl: string;
+  const edges: { edge: Edge; control: EdgeControl }[] = [];
+
+  beforeAll(async () => {
+    app = await buildApp({ config: { logLevel: 'silent', edgeTtlMs: 2000, refreshMs: 100, reapMs: 100 } });
+    mmUrl = await app.listen({ port: 0, host: '127.0.0.1' });
+    const encoderProbe = await probeEncoders();
+    for (const [region, lat, lon] of [
+      ['eu-west', 48.85, 2.35],
+      ['eu-north', 59.33, 18.06],
+    ] as const) {
+      const key = generatePrivateKey();
+      const edge = await createEdge({
+        config: parseEdgeConfig({
+          port: 0,
+          nodePrivateKey: key,
+          matchmakerPublicKey: app.sessionPublicKey,
+          iceAllowedAddresses: ['127.0.0.1'],
+          logLevel: 'silent',
+          capacity: 2,
+          region,
+        }),
+        logger: pino({ level: 'silent' }),
+        encoderProbe,
+      });
+      await edge.listen({ host: '127.0.0.1', port: 0 });
+      const control = startEdgeControl({
+        edge,
+        account: privateKeyToAccount(key),
+        matchmakerUrl: mmUrl,
+        region,
+        lat,
+        lon,
+        gpu: 'none (test)',
+        pricePerMinute: '1000000000000000',
+        heartbeatMs: 300,
+      });
+      await control.registered;
+      edges.push({ edge, control });
+    }
+    await app.matchmaker.refresh();
+  }, 120_000);
+
+  afterAll(async () => {
+    for (const { edge, control } of edges) {
+      await control.close();
+      await edge.close();
+    }
+    await app?.close();
+  });
+
+  async function play(): Promise<{ session: CreateSessionResponse; player: NodePlayer }> {
+    const games = (await (await fetch(`${mmUrl}/v1/games`)).json()) as { games: { id: string }[] };
+    const gameId = games.games.some((g) => g.id === 'breakout') ? 'breakout' : (games.games[0]?.id as string);
+    const res = await fetch(`${mmUrl}/v1/candidates`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ gameId }),
+    });
+    const { candidates } = (await res.json()) as { candidates: Candidate[] };
+    expect(candidates).toHaveLength(2);
+    const measurements = [];
+    for (const c of candidates) {
+      const t = performance.now();
+      const probe = await fetch(c.probeUrl);
+      expect(probe.status).toBe(204);
+      measurements.push({ edgeId: c.edgeId, rttMs: performance.now() - t });
+    }
+    const s = await fetch(`${mmUrl}/v1/sessions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ gameId, measurements }),
+    });
+    expect(s.status).toBe(200);
+    const session = (await s.json()) as CreateSessionResponse;
+    const player = new NodePlayer({ signalUrl: session.edge.signalUrl, token: session.token });
+    await player.waitFor(() => player.framesReceived > 3, 30_000, 'frames from the edge');
+    return { session, player };
+  }
+
+  const state = async (sessionId: string) => {
+    const res = await app.inject({ url: `/v1/sessions/${sessionId}` });
+    return res.statusCode === 200 ? (res.json().state as string) : res.json().code;
+  };
+
+  it('streams on the allocated edge, which reports the session active and then ended', async () => {
+    expect(app.matchmaker.edges()).toHaveLength(2);
+    const { session, player } = await play();
+    await expect.poll(() => state(session.sessionId), { timeout: 10_000 }).toBe('active');
+    await player.close();
+    await expect.poll(() => state(session.sessionId), { timeout: 10_000 }).toBe('MM_UNKNOWN_SESSION');
+  });
+
+  it('moves the player to the other edge when its edge dies', async () => {
+    const { session, player } = await play();
+    await expect.poll(() => state(session.sessionId), { timeout: 10_000 }).toBe('active');
+    const ws = new WebSocket(`${mmUrl.replace('http', 'ws')}/v1/sessions/${session.sessionId}/events`);
+    const event = new Promise<SessionEvent>((resolve, reject) => {
+      ws.once('message', (data) => resolve(JSON.parse(String(data)) as SessionEvent));
+      ws.once('error', reject);
+    });
+    await new Promise((resolve) => ws.once('open', resolve));
+    // A crash: heartbeats stop and nobody reports the session's end.
+    const dying = edges.find(
+      (e) => e.edge.id.toLowerCase() === session.edge.edgeId,
+    ) as (typeof edges)[number];
+    await dying.control.close();
+    const moved = await event;
+    ws.close();
+    await player.close();
+    expect(moved.type).toBe('moved');
+    if (moved.type !== 'moved') return;
+    expect(moved.session.edge.edgeId).not.toBe(session.edge.edgeId);
+    const next = new NodePlayer({ signalUrl: moved.session.edge.signalUrl, token: moved.session.token });
+    await next.waitFor(() => next.framesReceived > 3, 30_000, 'frames from the new edge');
+    await expect.poll(() => state(moved.session.sessionId), { timeout: 10_000 }).toBe('active');
+    await next.close();
+  });
+});
