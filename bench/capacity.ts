@@ -133,7 +133,10 @@ export async function runCapacityBench(options: CapacityBenchOptions = {}): Prom
     log(
       `capacity bench: ${gameId} ${game.width}x${game.height}@${game.fps} on ${info.encoder}, edge ${edgeUrl}`,
     );
-    for (let count = start; count <= max; count++) {
+    const dropped = (stats: EdgeStats) =>
+      stats.sessions.reduce((sum, session) => sum + session.framesDroppedBusy + session.framesDroppedLate, 0);
+    const measure = async (count: number): Promise<CapacityStep> => {
+      while (players.length > count) await players.pop()?.close();
       while (players.length < count) {
         const session = await getJson<CreateSessionResponse>(`${edgeUrl}/v1/sessions`, {
           method: 'POST',
@@ -145,7 +148,7 @@ export async function runCapacityBench(options: CapacityBenchOptions = {}): Prom
         await player.waitFor(() => player.framesReceived > 0, 20_000, 'first frame');
       }
       await sleep(warmupSeconds * 1000);
-      await fetch(`${edgeUrl}/v1/stats?reset=1`, { method: 'GET' });
+      await fetch(`${edgeUrl}/v1/stats?reset=1`);
       const before = players.map((player) => player.framesReceived);
       const statsBefore = await getJson<EdgeStats>(`${edgeUrl}/v1/stats`);
       const t0 = performance.now();
@@ -155,8 +158,6 @@ export async function runCapacityBench(options: CapacityBenchOptions = {}): Prom
         round((player.framesReceived - (before[i] ?? 0)) / seconds),
       );
       const stats = await getJson<EdgeStats>(`${edgeUrl}/v1/stats`);
-      const dropped = (s: EdgeStats) =>
-        s.sessions.reduce((sum, session) => sum + session.framesDroppedBusy + session.framesDroppedLate, 0);
       const minFps = Math.min(...perSession);
       const ok =
         minFps >= threshold * game.fps &&
@@ -174,7 +175,15 @@ export async function runCapacityBench(options: CapacityBenchOptions = {}): Prom
       log(
         `${count} sessions: min ${minFps} fps (target ${game.fps}), edge p50 ${step.edgeMs.p50} ms p99 ${step.edgeMs.p99} ms, encode p50 ${step.encodeMs.p50} ms, dropped ${step.droppedFrames} → ${ok ? 'ok' : 'below target'}`,
       );
-      if (!ok) break;
+      return step;
+    };
+    // Step up from `start` until a count falls short; if `start` itself falls short, step down instead.
+    let count = start;
+    let step = await measure(count);
+    if (step.ok) {
+      while (step.ok && count < max) step = await measure(++count);
+    } else {
+      while (!step.ok && count > 1) step = await measure(--count);
     }
     const best = [...steps].reverse().find((step) => step.ok);
     return {
