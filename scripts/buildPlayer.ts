@@ -1,4 +1,4 @@
-import { readdirSync, statSync } from 'node:fs';
+import { readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
 /** The repository root (this file lives in scripts/). */
@@ -45,6 +45,30 @@ export async function ensurePlayerBuilt(options: { force?: boolean } = {}): Prom
 }> {
   if (!options.force && !isPlayerBuildStale()) return { dir: playerDistDir, built: false };
   const { build } = await import('vite');
-  await build({ configFile: join(repoRoot, 'player', 'vite.config.ts'), logLevel: 'warn' });
+  // Build beside the served folder and swap it in, so a server (or a parallel build) never serves a
+  // half-written bundle.
+  const staging = `${playerDistDir}.build-${process.pid}-${Date.now()}`;
+  try {
+    await build({
+      configFile: join(repoRoot, 'player', 'vite.config.ts'),
+      logLevel: 'warn',
+      build: { outDir: staging, emptyOutDir: true },
+    });
+    const old = `${playerDistDir}.old-${process.pid}-${Date.now()}`;
+    try {
+      renameSync(playerDistDir, old);
+    } catch {
+      // nothing built before (or a parallel build moved it): fine
+    }
+    try {
+      renameSync(staging, playerDistDir);
+    } catch (error) {
+      // A parallel build swapped its bundle in first: same sources, keep that one.
+      if (isPlayerBuildStale()) throw error;
+    }
+    rmSync(old, { recursive: true, force: true });
+  } finally {
+    rmSync(staging, { recursive: true, force: true });
+  }
   return { dir: playerDistDir, built: true };
 }
