@@ -110,8 +110,9 @@ export class PlayView {
       this.#touch.hidden = !this.#touch.hidden;
     });
     const quality = el('select', { 'data-action': 'bitrate', 'aria-label': 'Video bitrate' });
+    // The edge starts at its configured bitrate; the first entry only labels the control.
+    quality.append(el('option', { value: '', disabled: '', selected: '' }, 'Bitrate'));
     for (const [label, kbps] of [
-      ['Bitrate: auto', ''],
       ['2 Mbit/s', '2000'],
       ['4 Mbit/s', '4000'],
       ['8 Mbit/s', '8000'],
