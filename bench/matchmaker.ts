@@ -5,7 +5,8 @@
 // (1,200 nodes) and on the real PlanetLab matrix (../shared/data/rtt/planetlab-490.tsv, if present).
 // Env: BENCH_SECONDS (default 5), BENCH_CLIENTS (default 32), BENCH_EDGES (default 1000),
 // FARPLAY_BENCH_REDIS_URL (default redis://127.0.0.1:6379/15), BENCH_NODE_ARGS (extra node flags for the
-// matchmaker process, e.g. --cpu-prof), BENCH_STORES (default redis,memory). Last line: one JSON object.
+// matchmaker process, e.g. --cpu-prof), BENCH_STORES (default redis,memory), BENCH_REDIS_INSTANCES
+// (matchmaker processes on the Redis store, clients round-robin over them; default 1). Last line: one JSON object.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
@@ -25,11 +26,14 @@ import {
 } from '../matchmaker/evaluateCoordinates.js';
 import { deleteRedisPrefix } from '../matchmaker/store/createRedisStore.js';
 import { type EdgeRegistrationPayload, randomNonce, signEdgeMessage } from '../protocol/edgeRegistration.js';
+import { generateSessionKeyPair } from '../protocol/sessionToken.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const seconds = Number(process.env.BENCH_SECONDS ?? 5);
 const clients = Number(process.env.BENCH_CLIENTS ?? 32);
 const edgeCount = Number(process.env.BENCH_EDGES ?? 1000);
+/** Matchmaker processes sharing the Redis store (the in-process store is one process by nature). */
+const redisInstances = Number(process.env.BENCH_REDIS_INSTANCES ?? 1);
 const redisUrl = process.env.FARPLAY_BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379/15';
 
 async function freePort(): Promise<number> {
@@ -94,6 +98,7 @@ function percentile(values: number[], p: number): number {
 async function startServer(
   store: 'redis' | 'memory',
   keyPrefix: string,
+  sessionPrivateKey: string,
 ): Promise<{ port: number; child: ChildProcess }> {
   const port = await freePort();
   const extra = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean); // e.g. --cpu-prof
@@ -105,6 +110,7 @@ async function startServer(
       FARPLAY_MM_LOG_LEVEL: 'warn',
       FARPLAY_MM_REDIS_URL: store === 'redis' ? redisUrl : '',
       FARPLAY_MM_KEY_PREFIX: keyPrefix,
+      FARPLAY_MM_SESSION_PRIVATE_KEY: sessionPrivateKey,
       FARPLAY_MM_RATE_LIMIT_MAX: '1000000000',
       // No heartbeats in the bench: edges stay live for its whole run.
       FARPLAY_MM_EDGE_TTL_MS: '600000',
@@ -175,15 +181,19 @@ const round2 = (x: number) => Math.round(x * 100) / 100;
  * Phase 1, the player flow: candidates (with a location hint) → 5 measurements from the matrix →
  * session. Phase 2, allocation alone: sessions with the measurements players sent in phase 1.
  */
-async function runLoad(port: number, matrix: LatencyMatrix, edges: Edge[], players: number[]) {
+async function runLoad(ports: number[], matrix: LatencyMatrix, edges: Edge[], players: number[]) {
   const byId = new Map(edges.map((e) => [e.id, e]));
   const random = seededRandom(5);
+  let turn = 0;
+  // Clients spread over the matchmaker instances (a load balancer's round robin).
+  const pick = () => ports[turn++ % ports.length] as number;
   const flow = { candidatesMs: [] as number[], sessionMs: [] as number[], failures: 0 };
   const seen: Measured[] = [];
   const flowSeconds = await timed(async (measuring) => {
     const player = players[Math.floor(random() * players.length)] as number;
     const geo = matrix.geo?.[player] ?? { lat: 0, lon: 0 };
     let t = performance.now();
+    const port = pick();
     const c = await call(port, 'POST', '/v1/candidates', {
       gameId: 'pong',
       lat: geo.lat,
@@ -212,7 +222,7 @@ async function runLoad(port: number, matrix: LatencyMatrix, edges: Edge[], playe
   const allocSeconds = await timed(async (measuring) => {
     const m = seen[next++ % seen.length] as Measured;
     const t = performance.now();
-    const s = await call(port, 'POST', '/v1/sessions', { gameId: 'pong', measurements: m.measurements });
+    const s = await call(pick(), 'POST', '/v1/sessions', { gameId: 'pong', measurements: m.measurements });
     if (!measuring()) return;
     allocateMs.push(performance.now() - t);
     if (s.status !== 200) failures++;
@@ -283,7 +293,12 @@ async function main(): Promise<void> {
   const stores = (process.env.BENCH_STORES ?? 'redis,memory').split(',') as ('redis' | 'memory')[];
   for (const store of stores) {
     const keyPrefix = `farplay:bench:${randomBytes(4).toString('hex')}:`;
-    const { port, child } = await startServer(store, keyPrefix);
+    const instances = store === 'redis' ? redisInstances : 1;
+    const sessionPrivateKey = generateSessionKeyPair().privateKey;
+    const servers = await Promise.all(
+      Array.from({ length: instances }, () => startServer(store, keyPrefix, sessionPrivateKey)),
+    );
+    const port = (servers[0] as { port: number }).port;
     try {
       let t = performance.now();
       // Registrations carry fresh timestamps; re-sign is not needed within the freshness window (60 s),
@@ -292,12 +307,22 @@ async function main(): Promise<void> {
       console.log(`${store}: registered ${edgeCount} edges in ${Math.round(performance.now() - t)} ms`);
       await new Promise((r) => setTimeout(r, 700)); // one registry refresh
       t = performance.now();
-      const figures = await runLoad(port, matrix, edges, players);
+      const figures = {
+        instances,
+        ...(await runLoad(
+          servers.map((x) => x.port),
+          matrix,
+          edges,
+          players,
+        )),
+      };
       console.log(`${store}: ${JSON.stringify(figures)}`);
       out[store] = figures;
     } finally {
-      child.kill('SIGTERM');
-      await new Promise((r) => child.once('exit', r));
+      for (const { child } of servers) {
+        child.kill('SIGTERM');
+        await new Promise((r) => child.once('exit', r));
+      }
       if (store === 'redis') await deleteRedisPrefix(redisUrl, keyPrefix);
     }
   }
