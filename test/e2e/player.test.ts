@@ -117,7 +117,12 @@ describe('player in Chromium against a standalone edge', () => {
       (luma) => luma > 200,
     );
     expect(lit).toBeGreaterThan(200);
-    const stamp = await readHook(page, 'lastStamp');
+    // The stamp of a presented frame carries the applied input (the hook updates once per presented frame).
+    const stamp = await until(
+      () => readHook(page, 'lastStamp'),
+      (value) => (value?.inputSeq ?? 0) > 0,
+      { what: 'a frame stamp showing the key press' },
+    );
     expect(stamp?.inputSeq).toBeGreaterThan(0);
 
     await page.keyboard.press('Space');
@@ -126,7 +131,11 @@ describe('player in Chromium against a standalone edge', () => {
       (luma) => luma >= 0 && luma < 100,
     );
     expect(dark).toBeLessThan(100);
-    const stampAfter = await readHook(page, 'lastStamp');
+    const stampAfter = await until(
+      () => readHook(page, 'lastStamp'),
+      (value) => (value?.inputSeq ?? 0) > (stamp?.inputSeq ?? 0),
+      { what: 'a frame stamp showing the second key press' },
+    );
     expect(stampAfter?.inputSeq).toBeGreaterThan(stamp?.inputSeq ?? 0);
     await page.close();
     await until(
