@@ -1,60 +1,161 @@
-// `npm start`: runs Farplay locally with embedded defaults (no external services).
-// For now one edge in standalone mode (it mints its own session tokens and serves the player API)
-// serving the built player at `/`. The player bundle is built first when missing or stale.
+// `npm start`: runs a whole Farplay network locally with embedded defaults — no external services.
 //
-// Flags: --build (always rebuild the player), --port N (default FARPLAY_EDGE_PORT or 8700; 0 = any).
-// Every FARPLAY_EDGE_* variable of edge/config.ts applies.
-import { pino } from 'pino';
-import { loadEdgeConfig } from '../edge/config.js';
-import { createEdge } from '../edge/createEdge.js';
+//   - two local chains (anvil from npm: staking + payments), contracts deployed, a demo player funded
+//     and the demo edge staked;
+//   - the matchmaker (in-process store) serving the player page and the API;
+//   - two edges in distinct regions and coordinates, registering and heartbeating with signed
+//     messages, verifying the matchmaker's session tokens offline.
+//
+// The player bundle is built first when missing or stale.
+//
+// Flags:
+//   --port N       matchmaker port (default FARPLAY_MM_PORT or 8080; 0 = any free port)
+//   --build        always rebuild the player bundle
+//   --no-chain     skip the local chains (streaming and matchmaking do not need them yet)
+//   --standalone   one edge alone, minting its own tokens (FARPLAY_EDGE_* variables apply)
+// Every FARPLAY_MM_* variable of matchmaker/config.ts applies (e.g. FARPLAY_MM_REDIS_URL to use Redis).
+import { type Logger, pino } from 'pino';
+import { privateKeyToAccount } from 'viem/accounts';
+import { startLocalChains } from '../contracts-client/src/localChain.js';
+import { loadEdgeConfig, parseEdgeConfig } from '../edge/config.js';
+import { startEdgeControl } from '../edge/control/startEdgeControl.js';
+import { createEdge, type Edge } from '../edge/createEdge.js';
+import { parseMatchmakerConfig } from '../matchmaker/config.js';
+import { startMatchmaker } from '../matchmaker/startMatchmaker.js';
 import { findError } from '../protocol/errors.js';
 import { ensurePlayerBuilt } from './buildPlayer.js';
+
+/** The two local edges: distinct regions and coordinates, so allocation has a real choice. */
+const LOCAL_EDGES = [
+  { region: 'eu-west', lat: 48.86, lon: 2.35, key: 1 },
+  { region: 'us-east', lat: 40.71, lon: -74.01, key: 2 },
+] as const;
+
+/** Demo price: 0.001 ATH per minute, in wei. */
+const DEMO_PRICE_PER_MINUTE = '1000000000000000';
 
 function flag(name: string): string | undefined {
   const index = process.argv.indexOf(`--${name}`);
   return index === -1 ? undefined : (process.argv[index + 1] ?? '');
 }
 
+type Closer = () => Promise<void>;
+
 async function main(): Promise<void> {
   const started = Date.now();
   const { dir, built } = await ensurePlayerBuilt({ force: process.argv.includes('--build') });
   if (built) console.log(`Built the player into ${dir} (${Date.now() - started} ms)`);
 
+  const closers: Closer[] = [];
+  const logger = pino({
+    level: process.env.FARPLAY_LOG_LEVEL ?? 'info',
+    redact: ['config.nodePrivateKey', 'config.sessionPrivateKey', 'token', '*.token', 'req.query.token'],
+  });
+  let stopping = false;
+  const stop = async (code: number): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    for (const close of closers.reverse()) {
+      await close().catch((error: unknown) => logger.error({ err: error }, 'shutdown step failed'));
+    }
+    process.exit(code);
+  };
+  process.once('SIGINT', () => void stop(0));
+  process.once('SIGTERM', () => void stop(0));
+
+  try {
+    if (process.argv.includes('--standalone')) await startStandalone(dir, logger, closers);
+    else await startNetwork(dir, logger, closers);
+  } catch (error) {
+    const known = findError(error);
+    console.error(`Farplay failed to start: ${known ? `${known.code}: ${known.message}` : String(error)}`);
+    if (!known && error instanceof Error && error.stack) console.error(error.stack);
+    await stop(1);
+  }
+}
+
+async function startNetwork(staticDir: string, logger: Logger, closers: Closer[]): Promise<void> {
+  let chainLine = '  Chains: skipped (--no-chain).';
+  let chainKeys: readonly `0x${string}`[] = [];
+  if (!process.argv.includes('--no-chain')) {
+    const chains = await startLocalChains({ deploymentsDir: '.farplay/deployments' });
+    closers.push(() => chains.close());
+    chainKeys = [chains.privateKeys.edge];
+    chainLine =
+      `  Chains: staking ${chains.staking.rpcUrl} (id ${chains.staking.chainId}), ` +
+      `payments ${chains.payments.rpcUrl} (id ${chains.payments.chainId}); ` +
+      `escrow ${chains.payments.deployment.escrow ?? '?'}; ` +
+      `demo player ${chains.accounts.player.address} has its deposit in escrow.`;
+  }
+
+  const env: Record<string, string | undefined> = { ...process.env };
+  env.FARPLAY_MM_STATIC_DIR ??= staticDir;
+  const port = flag('port');
+  if (port !== undefined) env.FARPLAY_MM_PORT = port;
+  const config = parseMatchmakerConfig(env);
+  const matchmaker = await startMatchmaker(config, logger.child({ part: 'matchmaker' }));
+  closers.push(() => matchmaker.close());
+
+  const edges: Edge[] = [];
+  for (const [index, spot] of LOCAL_EDGES.entries()) {
+    // The first edge uses the demo edge key that is staked on the local staking chain.
+    const nodePrivateKey = chainKeys[index] ?? localEdgeKey(spot.key);
+    const edge = await createEdge({
+      config: parseEdgeConfig({
+        port: 0,
+        region: spot.region,
+        nodePrivateKey,
+        matchmakerPublicKey: matchmaker.sessionPublicKey,
+        pricePerMinute: DEMO_PRICE_PER_MINUTE,
+        logLevel: config.logLevel,
+      }),
+      logger: logger.child({ part: 'edge', region: spot.region }),
+    });
+    closers.push(() => edge.close());
+    await edge.listen();
+    const control = startEdgeControl({
+      edge,
+      account: privateKeyToAccount(nodePrivateKey),
+      matchmakerUrl: matchmaker.url,
+      region: spot.region,
+      lat: spot.lat,
+      lon: spot.lon,
+      gpu: 'none (software x264)',
+      pricePerMinute: DEMO_PRICE_PER_MINUTE,
+      logger: logger.child({ part: 'edge-control', region: spot.region }),
+    });
+    closers.push(() => control.close());
+    await control.registered;
+    edges.push(edge);
+  }
+
+  const lines = [
+    '',
+    `  Farplay is running: matchmaker + ${edges.length} edges (${edges.map((e) => `${e.info().region} ${e.url}, ${e.info().encoder}`).join('; ')}).`,
+    chainLine,
+    `  Open ${matchmaker.url}/ in a browser (API docs at ${matchmaker.url}/docs).  Ctrl+C stops it.`,
+    '',
+  ];
+  console.log(lines.join('\n'));
+}
+
+async function startStandalone(staticDir: string, logger: Logger, closers: Closer[]): Promise<void> {
   const env: NodeJS.ProcessEnv = { ...process.env };
-  env.FARPLAY_EDGE_STATIC_DIR ??= dir;
+  env.FARPLAY_EDGE_STATIC_DIR ??= staticDir;
   const port = flag('port');
   if (port !== undefined) env.FARPLAY_EDGE_PORT = port;
-  let config: ReturnType<typeof loadEdgeConfig>;
-  try {
-    config = loadEdgeConfig(env);
-  } catch (error) {
-    console.error(findError(error)?.message ?? String(error));
-    process.exit(2);
-  }
-  const logger = pino({
-    level: config.logLevel,
-    redact: ['config.nodePrivateKey', 'token', '*.token', 'req.query.token'],
-  });
-  const edge = await createEdge({ config, logger });
+  const edge = await createEdge({ config: loadEdgeConfig(env), logger });
+  closers.push(() => edge.close());
   const url = await edge.listen();
   const info = edge.info();
-  console.log('');
-  console.log(`  Farplay is running (one standalone edge, encoder ${info.encoder}, ${info.capacity} slots).`);
-  console.log(`  Open ${url}/ in a browser.  Ctrl+C stops it.`);
-  console.log('');
+  console.log(
+    `\n  Farplay is running (one standalone edge, encoder ${info.encoder}, ${info.capacity} slots).\n  Open ${url}/ in a browser.  Ctrl+C stops it.\n`,
+  );
+}
 
-  const stop = (signal: string): void => {
-    logger.info({ signal }, 'shutting down');
-    edge.close().then(
-      () => process.exit(0),
-      (error: unknown) => {
-        logger.error({ err: error }, 'shutdown failed');
-        process.exit(1);
-      },
-    );
-  };
-  process.once('SIGINT', () => stop('SIGINT'));
-  process.once('SIGTERM', () => stop('SIGTERM'));
+/** A fixed, well-known key per local edge, so its address stays the same across restarts (local use only). */
+function localEdgeKey(n: number): `0x${string}` {
+  return `0x${'f0'.repeat(31)}${n.toString(16).padStart(2, '0')}`;
 }
 
 main().catch((error: unknown) => {
