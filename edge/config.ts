@@ -25,6 +25,16 @@ export const EdgeConfig = Type.Object({
    * runs STANDALONE: it makes its own key pair and serves the player API (games, candidates, sessions).
    */
   matchmakerPublicKey: Type.Optional(Type.String({ minLength: 16 })),
+  /**
+   * Matchmaker base URL. When set, `edge/main.ts` fetches the matchmaker's token key from it (unless
+   * `matchmakerPublicKey` is given), registers this edge and heartbeats (edge/control/).
+   */
+  matchmakerUrl: Type.Optional(Type.String({ pattern: '^https?://' })),
+  /** Where the edge is, for the matchmaker's coarse location filter (default 0, 0). */
+  lat: Type.Number({ minimum: -90, maximum: 90, default: 0 }),
+  lon: Type.Number({ minimum: -180, maximum: 180, default: 0 }),
+  /** GPU model reported to the matchmaker (default 'none'). */
+  gpu: Type.String({ maxLength: 120, default: 'none' }),
   /** Concurrent sessions this edge accepts (default 4). */
   capacity: Type.Integer({ minimum: 1, maximum: 256, default: 4 }),
   /** H.264 encoders to probe, in order of preference (default NVENC, then x264). */

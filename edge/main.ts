@@ -1,11 +1,14 @@
-// The edge process: reads FARPLAY_EDGE_* config, builds the logger, probes encoders, serves.
+// The edge process: reads FARPLAY_EDGE_* config, builds the logger, probes encoders, serves; with
+// FARPLAY_EDGE_MATCHMAKER_URL it also registers with that matchmaker and heartbeats.
 import { pino } from 'pino';
+import { privateKeyToAccount } from 'viem/accounts';
 import { findError } from '../protocol/errors.js';
-import { loadEdgeConfig } from './config.js';
+import { type EdgeConfig, loadEdgeConfig, parseEdgeConfig } from './config.js';
+import { fetchMatchmakerInfo, startEdgeControl } from './control/startEdgeControl.js';
 import { createEdge } from './createEdge.js';
 
 async function main(): Promise<void> {
-  let config: ReturnType<typeof loadEdgeConfig>;
+  let config: Readonly<EdgeConfig>;
   try {
     config = loadEdgeConfig(process.env);
   } catch (error) {
@@ -16,18 +19,48 @@ async function main(): Promise<void> {
     level: config.logLevel,
     redact: ['config.nodePrivateKey', 'token', '*.token', 'req.query.token'],
   });
+  const matchmakerUrl = config.matchmakerUrl;
+  if (matchmakerUrl && !config.matchmakerPublicKey) {
+    // The matchmaker publishes the key its session tokens are signed with.
+    const info = await fetchMatchmakerInfo(matchmakerUrl);
+    config = parseEdgeConfig({ ...config, matchmakerPublicKey: info.sessionPublicKey });
+  }
   const edge = await createEdge({ config, logger });
   const url = await edge.listen();
   logger.info({ url, edgeId: edge.id, standalone: edge.standalone }, 'edge ready');
+
+  let control: { close(): unknown } | undefined;
+  if (matchmakerUrl) {
+    if (!config.nodePrivateKey) {
+      process.stderr.write('FARPLAY_EDGE_NODE_PRIVATE_KEY is required to register with a matchmaker\n');
+      await edge.close();
+      process.exit(2);
+    }
+    control = startEdgeControl({
+      edge,
+      account: privateKeyToAccount(config.nodePrivateKey as `0x${string}`),
+      matchmakerUrl,
+      region: config.region,
+      lat: config.lat,
+      lon: config.lon,
+      gpu: config.gpu,
+      pricePerMinute: config.pricePerMinute,
+      ...(config.publicUrl ? { publicUrl: config.publicUrl } : {}),
+      logger: logger.child({ part: 'edge-control' }),
+    });
+  }
+
   const stop = (signal: string): void => {
     logger.info({ signal }, 'shutting down');
-    edge.close().then(
-      () => process.exit(0),
-      (error: unknown) => {
-        logger.error({ err: error }, 'shutdown failed');
-        process.exit(1);
-      },
-    );
+    Promise.resolve(control?.close())
+      .then(() => edge.close())
+      .then(
+        () => process.exit(0),
+        (error: unknown) => {
+          logger.error({ err: error }, 'shutdown failed');
+          process.exit(1);
+        },
+      );
   };
   process.once('SIGINT', () => stop('SIGINT'));
   process.once('SIGTERM', () => stop('SIGTERM'));
