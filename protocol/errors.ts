@@ -1,7 +1,7 @@
 /**
  * The one catalogue of error codes that cross a process boundary (HTTP, WebSocket,
  * data channel, contract reverts mapped by the client). Every code has an HTTP status
- * and a one-line meaning; docs/errors.md is generated from this table.
+ * and a one-line meaning; docs/errors.md is generated from this table (scripts/errorDocs.ts).
  *
  * Sections are per part; add codes to your part's section only.
  */

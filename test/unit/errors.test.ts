@@ -19,3 +19,11 @@ describe('FarplayError', () => {
     expect(findError(outer, 'NOT_FOUND')).toBeUndefined();
   });
 });
+
+describe('docs/errors.md', () => {
+  it('lists every code of the catalogue (regenerate with `npx tsx scripts/errorDocs.ts`)', async () => {
+    const { readFileSync } = await import('node:fs');
+    const { renderErrorDocs } = await import('../../scripts/errorDocs.js');
+    expect(readFileSync(new URL('../../docs/errors.md', import.meta.url), 'utf8')).toBe(renderErrorDocs());
+  });
+});
