@@ -1,4 +1,9 @@
-import { type FrameStamp, readFrameStamp, stampHeight } from '../../protocol/frameStamp.js';
+import {
+  type FrameStamp,
+  readFrameStamp,
+  readFrameStampLuma,
+  stampHeight,
+} from '../../protocol/frameStamp.js';
 
 /** One presented video frame whose stamp was read back (times in ms). */
 export interface StampedFrame {
@@ -31,10 +36,18 @@ type VideoWithFrameCallback = HTMLVideoElement & {
 /** After this many frames without a stamp, only every `IDLE_STRIDE`-th frame is read. */
 const MISSES_BEFORE_IDLE = 30;
 const IDLE_STRIDE = 30;
+/** Pixel formats whose first plane is full-resolution luma (what `readFrameStampLuma` reads). */
+const LUMA_FIRST_FORMATS: ReadonlySet<string> = new Set(['I420', 'I420A', 'I422', 'I444', 'NV12']);
+/** Stamp reads in flight at once (VideoFrame path); frames beyond that are not read. */
+const MAX_READS_IN_FLIGHT = 3;
 
 /**
  * Reads the time-code stamp (protocol/frameStamp.ts) out of every presented frame of a <video>:
- * requestVideoFrameCallback → draw the top stamp strip into a small canvas → `readFrameStamp`.
+ * requestVideoFrameCallback → `new VideoFrame(video)` (the presented frame) → `copyTo` of the stamp
+ * strip only (no colour conversion, asynchronous) → `readFrameStampLuma`. Where decoded frames are not
+ * readable that way (GPU-backed frames, no WebCodecs) it draws the strip into a small canvas →
+ * `readFrameStamp`; that converts the whole picture on the page's main thread (~5 ms per 720p frame in
+ * headless Chromium), delaying input events and data-channel messages queued behind it.
  * Games without stamps cost one read every 30 frames. Unix time on this page is
  * `performance.timeOrigin + performance.now()`, the same clock as the edge's `Date.now()` when both
  * run on one machine (and NTP-close otherwise).
@@ -48,6 +61,10 @@ export class FrameProbe {
   #misses = 0;
   #presented = 0;
   #closed = false;
+  /** False once a VideoFrame read failed or frames are not CPU luma: canvas reads from then on. */
+  #videoFrameReads = typeof VideoFrame === 'function';
+  #readsInFlight = 0;
+  readonly #buffers: Uint8Array<ArrayBuffer>[] = [];
 
   /** True when this browser has requestVideoFrameCallback (the probe does nothing otherwise). */
   static get supported(): boolean {
@@ -79,25 +96,84 @@ export class FrameProbe {
       this.#schedule();
       this.#presented = metadata.presentedFrames;
       if (this.#misses >= MISSES_BEFORE_IDLE && metadata.presentedFrames % IDLE_STRIDE !== 0) return;
-      const stamp = this.#read(metadata.width, metadata.height);
-      if (stamp === null) {
-        this.#misses++;
-        return;
-      }
-      this.#misses = 0;
-      const origin = performance.timeOrigin;
-      this.#onFrame({
-        stamp,
-        glassToGlassMs: origin + metadata.expectedDisplayTime - stamp.captureTimeMs,
-        captureToReceiveMs:
-          metadata.receiveTime === undefined
-            ? undefined
-            : origin + metadata.receiveTime - stamp.captureTimeMs,
-        processingMs:
-          metadata.processingDuration === undefined ? undefined : metadata.processingDuration * 1000,
-        displayTime: metadata.expectedDisplayTime,
-      });
+      if (this.#videoFrameReads && this.#readAsync(metadata)) return;
+      this.#report(this.#read(metadata.width, metadata.height), metadata);
     });
+  }
+
+  #report(stamp: FrameStamp | null, metadata: VideoFrameMetadataLike): void {
+    if (this.#closed) return;
+    if (stamp === null) {
+      this.#misses++;
+      return;
+    }
+    this.#misses = 0;
+    const origin = performance.timeOrigin;
+    this.#onFrame({
+      stamp,
+      glassToGlassMs: origin + metadata.expectedDisplayTime - stamp.captureTimeMs,
+      captureToReceiveMs:
+        metadata.receiveTime === undefined ? undefined : origin + metadata.receiveTime - stamp.captureTimeMs,
+      processingMs:
+        metadata.processingDuration === undefined ? undefined : metadata.processingDuration * 1000,
+      displayTime: metadata.expectedDisplayTime,
+    });
+  }
+
+  /**
+   * Starts an asynchronous read of the stamp strip's luma from the presented frame. True when it is
+   * under way (or skipped because enough reads are), false when the caller should use the canvas.
+   */
+  #readAsync(metadata: VideoFrameMetadataLike): boolean {
+    if (this.#readsInFlight >= MAX_READS_IN_FLIGHT) return true;
+    let frame: VideoFrame;
+    try {
+      frame = new VideoFrame(this.#video);
+    } catch {
+      this.#videoFrameReads = false;
+      return false;
+    }
+    const visible = frame.visibleRect;
+    const width = visible?.width ?? 0;
+    const strip = Math.min(visible?.height ?? 0, stampHeight(width)) & ~1;
+    if (frame.format === null || !LUMA_FIRST_FORMATS.has(frame.format) || !visible || strip <= 0) {
+      frame.close();
+      this.#videoFrameReads = false;
+      return false;
+    }
+    const rect = { x: visible.x & ~1, y: visible.y & ~1, width, height: strip };
+    let buffer: Uint8Array<ArrayBuffer>;
+    try {
+      const size = frame.allocationSize({ rect });
+      buffer = this.#buffers.pop() ?? new Uint8Array(size);
+      if (buffer.length < size) buffer = new Uint8Array(size);
+    } catch {
+      frame.close();
+      this.#videoFrameReads = false;
+      return false;
+    }
+    this.#readsInFlight++;
+    frame
+      .copyTo(buffer, { rect })
+      .then(
+        (layout) => {
+          const luma = layout[0];
+          const stamp =
+            luma === undefined
+              ? null
+              : readFrameStampLuma(buffer.subarray(luma.offset), luma.stride, width, strip);
+          this.#report(stamp, metadata);
+        },
+        () => {
+          this.#videoFrameReads = false;
+        },
+      )
+      .finally(() => {
+        frame.close();
+        this.#readsInFlight--;
+        this.#buffers.push(buffer);
+      });
+    return true;
   }
 
   #read(width: number, height: number): FrameStamp | null {
