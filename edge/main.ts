@@ -22,7 +22,12 @@ async function main(): Promise<void> {
   const matchmakerUrl = config.matchmakerUrl;
   if (matchmakerUrl && !config.matchmakerPublicKey) {
     // The matchmaker publishes the key its session tokens are signed with.
-    const info = await fetchMatchmakerInfo(matchmakerUrl);
+    const info = await retry(
+      () => fetchMatchmakerInfo(matchmakerUrl),
+      30,
+      1000,
+      (error) => logger.warn({ err: error, matchmakerUrl }, 'matchmaker not reachable yet; retrying'),
+    );
     config = parseEdgeConfig({ ...config, matchmakerPublicKey: info.sessionPublicKey });
   }
   const edge = await createEdge({ config, logger });
@@ -64,6 +69,24 @@ async function main(): Promise<void> {
   };
   process.once('SIGINT', () => stop('SIGINT'));
   process.once('SIGTERM', () => stop('SIGTERM'));
+}
+
+/** Calls `attempt` until it resolves, at most `tries` times, `delayMs` apart. */
+async function retry<T>(
+  attempt: () => Promise<T>,
+  tries: number,
+  delayMs: number,
+  onError: (error: unknown) => void,
+): Promise<T> {
+  for (let n = 1; ; n++) {
+    try {
+      return await attempt();
+    } catch (error) {
+      if (n >= tries) throw error;
+      onError(error);
+      await new Promise((resolve) => setTimeout(resolve, delayMs));
+    }
+  }
 }
 
 main().catch((error: unknown) => {
