@@ -3,25 +3,27 @@ pragma solidity 0.8.30;
 
 import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
 
-/// @title CheckerRegistry: the checker set, the quorum and the QoS policy hash checkers attest under.
-/// @notice Owned by an OpenZeppelin TimelockController, so every change waits out the timelock delay.
-/// Contracts verify signatures against `configHash`, the hash of (checkers, quorum, policyHash).
-contract CheckerRegistry is Ownable {
+/// @title CheckerConfig: the checker set, the quorum and the QoS policy hash checkers attest under.
+/// @notice The owner is an OpenZeppelin TimelockController, so every change waits out the timelock delay.
+/// Contracts verify signatures against `configHash`, the hash of abi.encode(checkers, quorum, policyHash).
+/// The SessionEscrow inherits it (its own config slot: one cold SLOAD per settlement instead of a call);
+/// CheckerRegistry is the standalone form (the staking chain).
+abstract contract CheckerConfig is Ownable {
     error CheckersNotAscending(uint256 index);
     error BadQuorum(uint256 quorum, uint256 checkers);
     error AlreadyChecker(address checker);
     error UnknownChecker(address checker);
+    error TooManyCheckers(uint256 checkers);
 
     event ConfigChanged(address[] checkers, uint256 quorum, bytes32 policyHash, bytes32 configHash);
 
-    address[] private _checkers;
+    address[] internal _checkers;
     uint256 public quorum;
     bytes32 public policyHash;
     bytes32 public configHash;
 
-    constructor(address owner_, address[] memory checkers_, uint256 quorum_, bytes32 policyHash_) Ownable(owner_) {
-        _set(checkers_, quorum_, policyHash_);
-    }
+    /// @dev Packed settlement calldata carries the set size and quorum in one byte each.
+    uint256 internal constant MAX_CHECKERS = 255;
 
     /// @notice The current checker set, ascending.
     function checkers() external view returns (address[] memory) {
@@ -77,7 +79,8 @@ contract CheckerRegistry is Ownable {
         _set(next, quorum, policyHash);
     }
 
-    function _set(address[] memory checkers_, uint256 quorum_, bytes32 policyHash_) private {
+    function _set(address[] memory checkers_, uint256 quorum_, bytes32 policyHash_) internal {
+        if (checkers_.length > MAX_CHECKERS) revert TooManyCheckers(checkers_.length);
         for (uint256 i = 1; i < checkers_.length; ++i) {
             if (checkers_[i] <= checkers_[i - 1]) revert CheckersNotAscending(i);
         }
@@ -88,5 +91,12 @@ contract CheckerRegistry is Ownable {
         bytes32 h = keccak256(abi.encode(checkers_, quorum_, policyHash_));
         configHash = h;
         emit ConfigChanged(checkers_, quorum_, policyHash_, h);
+    }
+}
+
+/// @title CheckerRegistry: the standalone checker config (staking chain), owned by a TimelockController.
+contract CheckerRegistry is CheckerConfig {
+    constructor(address owner_, address[] memory checkers_, uint256 quorum_, bytes32 policyHash_) Ownable(owner_) {
+        _set(checkers_, quorum_, policyHash_);
     }
 }

@@ -66,7 +66,7 @@ export interface DeployStakingParameters extends DeployCommonParameters {
   finderBps?: number;
 }
 
-async function deployCommon(clients: ChainClients, p: DeployCommonParameters) {
+async function deployCommon(clients: ChainClients, p: DeployCommonParameters, withRegistry = true) {
   const admin = p.admin ?? clients.walletClient.account.address;
   const token = p.token ?? (await deployTestATH(clients));
   const timelock = await deployContract(clients, timelockControllerAbi, timelockControllerBytecode, [
@@ -75,28 +75,33 @@ async function deployCommon(clients: ChainClients, p: DeployCommonParameters) {
     [admin],
     zeroAddress,
   ]);
-  const checkerRegistry = await deployContract(clients, checkerRegistryAbi, checkerRegistryBytecode, [
-    timelock,
-    sortAddresses(p.checkerSet.checkers),
-    BigInt(p.checkerSet.quorum),
-    p.checkerSet.policyHash,
-  ]);
+  const checkerRegistry = withRegistry
+    ? await deployContract(clients, checkerRegistryAbi, checkerRegistryBytecode, [
+        timelock,
+        sortAddresses(p.checkerSet.checkers),
+        BigInt(p.checkerSet.quorum),
+        p.checkerSet.policyHash,
+      ])
+    : zeroAddress;
   return { token, timelock, checkerRegistry, testToken: p.token === undefined };
 }
 
-/** Deploys the payments chain: token (TestATH if none), timelock, checker registry, session escrow. */
+/** Deploys the payments chain: token (TestATH if none), timelock, session escrow (also the checker config). */
 export async function deployPaymentsChain(
   clients: ChainClients,
   p: DeployPaymentsParameters,
 ): Promise<Deployment> {
-  const common = await deployCommon(clients, p);
+  // The escrow is its own checker config (CheckerConfig, owned by the timelock): deployment.checkerRegistry = escrow.
+  const common = await deployCommon(clients, p, false);
   const escrow = await deployContract(clients, sessionEscrowAbi, sessionEscrowBytecode, [
     common.token,
-    common.checkerRegistry,
     common.timelock,
     p.treasury,
     p.feeBps ?? 250,
     p.withdrawDelay ?? 86_400,
+    sortAddresses(p.checkerSet.checkers),
+    BigInt(p.checkerSet.quorum),
+    p.checkerSet.policyHash,
   ]);
   return {
     chainId: await clients.publicClient.getChainId(),
@@ -104,7 +109,7 @@ export async function deployPaymentsChain(
     token: common.token,
     testToken: common.testToken,
     timelock: common.timelock,
-    checkerRegistry: common.checkerRegistry,
+    checkerRegistry: escrow,
     escrow,
     deployedAt: new Date().toISOString(),
   };

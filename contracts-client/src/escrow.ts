@@ -1,10 +1,13 @@
 import {
   type Address,
+  concatHex,
   type Hex,
   type LocalAccount,
+  numberToHex,
   type PublicClient,
   recoverTypedDataAddress,
   type TypedDataDomain,
+  zeroAddress,
 } from 'viem';
 import {
   type Attestation,
@@ -15,9 +18,10 @@ import {
   type Grant,
   grantTypes,
 } from '../../protocol/eip712.js';
+import { FarplayError } from '../../protocol/errors.js';
 import { sessionEscrowAbi } from './abis/SessionEscrow.js';
 import { testATHAbi } from './abis/TestATH.js';
-import type { CheckerSet } from './checkers.js';
+import { type CheckerSet, sortAddresses } from './checkers.js';
 import { type ChainClients, type Sig, sendTx, toSig } from './tx.js';
 
 /** Where a SessionEscrow lives: its domain binds grants and attestations to this chain and contract. */
@@ -113,19 +117,85 @@ export interface CheckerSignature {
   signature: Hex;
 }
 
-/** Sorts signatures strictly ascending by signer, as the contract requires. */
-export function sortBySigner(signatures: readonly CheckerSignature[]): Sig[] {
-  return [...signatures]
-    .sort((a, b) => {
-      const x = BigInt(a.signer);
-      const y = BigInt(b.signer);
-      return x < y ? -1 : x > y ? 1 : 0;
-    })
-    .map((s) => toSig(s.signature));
+/** Signatures strictly ascending by signer, as the contracts require. */
+export function sortSignatures(signatures: readonly CheckerSignature[]): CheckerSignature[] {
+  return [...signatures].sort((a, b) => {
+    const x = BigInt(a.signer);
+    const y = BigInt(b.signer);
+    return x < y ? -1 : x > y ? 1 : 0;
+  });
 }
 
-function onChainSet(set: CheckerSet) {
-  return { checkers: [...set.checkers], quorum: BigInt(set.quorum), policyHash: set.policyHash };
+/** Sorts signatures strictly ascending by signer and makes them compact (the staking registry's form). */
+export function sortBySigner(signatures: readonly CheckerSignature[]): Sig[] {
+  return sortSignatures(signatures).map((s) => toSig(s.signature));
+}
+
+/** One session of a settlement: the grant, the player's signature over it and the attested cumulative minutes. */
+export interface SessionSettlement {
+  grant: Grant;
+  grantSignature: Hex;
+  minutes: number;
+}
+
+const u = (value: number | bigint, bytes: number): Hex => numberToHex(value, { size: bytes });
+
+/**
+ * The packed calldata blob `settle` / `batchSettle` take (layout in SessionEscrow.sol): the checker block
+ * (policyHash, quorum, n, k, a mask of which checkers signed, the checkers that did not sign, the k compact
+ * signatures in the order given) and one 184-byte record per session. Signers are not sent: the contract recovers
+ * them and merges them back into the set by the mask before checking the set's hash. Packing instead of ABI structs
+ * saves the zero padding and offsets; leaving out the signers saves 20 bytes per signature.
+ */
+export function encodeSettlement(
+  set: CheckerSet,
+  signatures: readonly CheckerSignature[],
+  sessions: readonly SessionSettlement[],
+): Hex {
+  const checkers = sortAddresses(set.checkers);
+  const n = checkers.length;
+  const k = signatures.length;
+  if (n > 255 || k > n || set.quorum > 255) {
+    throw new FarplayError('CHAIN_BAD_CONFIG', 'at most 255 checkers, and no more signatures than checkers');
+  }
+  const signed = new Set(signatures.map((s) => s.signer.toLowerCase()));
+  let mask = 0n;
+  checkers.forEach((c, i) => {
+    if (signed.has(c.toLowerCase())) mask |= 1n << BigInt(i);
+  });
+  // Exactly n - k non-signers keep the layout well-formed even for a bad signer list (which the contract refuses
+  // with the precise reason: unsorted, duplicate, not a checker).
+  const others = checkers.filter((c) => !signed.has(c.toLowerCase())).slice(0, n - k);
+  while (others.length < n - k) others.push(zeroAddress);
+  const parts: Hex[] = [
+    set.policyHash,
+    u(set.quorum, 1),
+    u(n, 1),
+    u(k, 1),
+    ...(n > 0 ? [u(mask, Math.ceil(n / 8))] : []),
+    ...others,
+    ...signatures.flatMap((s) => {
+      const sig = toSig(s.signature);
+      return [sig.r, sig.vs];
+    }),
+  ];
+  for (const s of sessions) {
+    const g = s.grant;
+    const sig = toSig(s.grantSignature);
+    parts.push(
+      g.sessionId,
+      g.player,
+      u(g.pricePerMinute, 12),
+      g.edge,
+      u(g.maxMinutes, 4),
+      u(g.expiry, 8),
+      g.sessionKey,
+      u(s.minutes, 4),
+      sig.r,
+      sig.vs,
+    );
+  }
+  return concatHex(parts);
 }
 
 /** Approves and deposits `amount` ATH wei into the caller's escrow balance. */
@@ -180,22 +250,17 @@ export interface SettleParameters {
 
 /** Settles one session: pays the attested minutes not yet paid. */
 export function settle(clients: ChainClients, escrow: EscrowRef, p: SettleParameters) {
+  const sigs = p.presorted === true ? p.attestations : sortSignatures(p.attestations);
   return sendTx(clients, {
     address: escrow.address,
     abi: sessionEscrowAbi,
     functionName: 'settle',
-    args: [
-      p.grant,
-      toSig(p.grantSignature),
-      p.minutes,
-      p.presorted === true ? p.attestations.map((a) => toSig(a.signature)) : sortBySigner(p.attestations),
-      onChainSet(p.checkerSet),
-    ],
+    args: [encodeSettlement(p.checkerSet, sigs, [p])],
   });
 }
 
 export interface BatchSettleParameters {
-  sessions: readonly { grant: Grant; grantSignature: Hex; minutes: number }[];
+  sessions: readonly SessionSettlement[];
   /** Checker signatures over AttestationBatch(sessions in this order, set.policyHash). */
   attestations: readonly CheckerSignature[];
   checkerSet: CheckerSet;
@@ -215,11 +280,7 @@ export function batchSettle(clients: ChainClients, escrow: EscrowRef, p: BatchSe
     address: escrow.address,
     abi: sessionEscrowAbi,
     functionName: 'batchSettle',
-    args: [
-      p.sessions.map((s) => ({ grant: s.grant, grantSig: toSig(s.grantSignature), minutes_: s.minutes })),
-      sortBySigner(p.attestations),
-      onChainSet(p.checkerSet),
-    ],
+    args: [encodeSettlement(p.checkerSet, sortSignatures(p.attestations), p.sessions)],
   });
 }
 
@@ -243,13 +304,21 @@ export function withdraw(clients: ChainClients, escrow: EscrowRef) {
   });
 }
 
-/** The edge key withdraws its earnings to `to` (the fee on them goes to the treasury). */
-export function withdrawEarnings(clients: ChainClients, escrow: EscrowRef, to: Address) {
+/**
+ * The edge key withdraws its gross earnings on `sessionIds` (one id per 8-session word is enough; the edge knows
+ * which sessions it settled) to `to`; the protocol fee at the current rate goes to the treasury.
+ */
+export function withdrawEarnings(
+  clients: ChainClients,
+  escrow: EscrowRef,
+  to: Address,
+  sessionIds: readonly Hex[],
+) {
   return sendTx(clients, {
     address: escrow.address,
     abi: sessionEscrowAbi,
     functionName: 'withdrawEarnings',
-    args: [to],
+    args: [to, [...sessionIds]],
   });
 }
 
@@ -264,15 +333,19 @@ export async function readAccount(publicClient: PublicClient, escrow: EscrowRef,
   return { balance, withdrawAmount, unlockAt };
 }
 
-/** An edge's unpaid earnings and the fee owed on them. */
-export async function readEdgeAccount(publicClient: PublicClient, escrow: EscrowRef, edge: Address) {
-  const [earned, fees] = await publicClient.readContract({
+/** An edge's gross unwithdrawn earnings on the words of `sessionIds` (the fee is taken at withdrawal). */
+export function readEdgeEarnings(
+  publicClient: PublicClient,
+  escrow: EscrowRef,
+  edge: Address,
+  sessionIds: readonly Hex[],
+): Promise<bigint> {
+  return publicClient.readContract({
     address: escrow.address,
     abi: sessionEscrowAbi,
-    functionName: 'edgeAccounts',
-    args: [edge],
+    functionName: 'earnings',
+    args: [edge, [...sessionIds]],
   });
-  return { earned, fees };
 }
 
 /** Minutes already paid for a session. */

@@ -31,7 +31,7 @@ import {
   type EscrowRef,
   paidMinutes,
   readAccount,
-  readEdgeAccount,
+  readEdgeEarnings,
   requestWithdraw,
   settle,
   signAttestation,
@@ -180,7 +180,9 @@ describe('SessionEscrow on the payments chain', () => {
     const grant = await newGrant();
     const grantSignature = await signGrant(accounts.player, escrow, grant);
     const before = await readAccount(admin.publicClient, escrow, accounts.player.address);
-    const edgeBefore = await readEdgeAccount(admin.publicClient, escrow, accounts.edge.address);
+    const earned = () =>
+      readEdgeEarnings(admin.publicClient, escrow, accounts.edge.address, [grant.sessionId]);
+    const edgeBefore = await earned();
 
     await settle(admin, escrow, {
       grant,
@@ -190,11 +192,11 @@ describe('SessionEscrow on the payments chain', () => {
       checkerSet: set,
     });
     const amount45 = 45n * PRICE;
-    const fee45 = (amount45 * FEE_BPS) / 10_000n;
     expect((await readAccount(admin.publicClient, escrow, accounts.player.address)).balance).toBe(
       before.balance - amount45,
     );
     expect(await paidMinutes(admin.publicClient, escrow, grant.edge, grant.sessionId)).toBe(45);
+    expect((await earned()) - edgeBefore).toBe(amount45);
 
     // Later attestation for 60 cumulative minutes pays only the 15 new ones.
     await settle(admin, escrow, {
@@ -205,24 +207,23 @@ describe('SessionEscrow on the payments chain', () => {
       checkerSet: set,
     });
     const amount = 60n * PRICE;
-    const fee = fee45 + (15n * PRICE * FEE_BPS) / 10_000n;
     expect((await readAccount(admin.publicClient, escrow, accounts.player.address)).balance).toBe(
       before.balance - amount,
     );
-    const edgeAfter = await readEdgeAccount(admin.publicClient, escrow, accounts.edge.address);
-    expect(edgeAfter.earned - edgeBefore.earned).toBe(amount - fee);
-    expect(edgeAfter.fees - edgeBefore.fees).toBe(fee);
+    const gross = await earned();
+    expect(gross - edgeBefore).toBe(amount);
 
-    // The edge withdraws: it gets its earnings, the treasury the fee, to the wei.
+    // The edge withdraws: it gets its earnings minus the fee, the treasury the fee, to the wei.
+    const fee = (gross * FEE_BPS) / 10_000n;
     const payout = privateKeyToAccount(generatePrivateKey()).address;
     const treasuryBefore = await balanceOf(accounts.treasury.address);
-    await withdrawEarnings(edgeClients, escrow, payout);
-    expect(await balanceOf(payout)).toBe(edgeAfter.earned);
-    expect((await balanceOf(accounts.treasury.address)) - treasuryBefore).toBe(edgeAfter.fees);
-    expect(await readEdgeAccount(admin.publicClient, escrow, accounts.edge.address)).toEqual({
-      earned: 0n,
-      fees: 0n,
-    });
+    await withdrawEarnings(edgeClients, escrow, payout, [grant.sessionId]);
+    expect(await balanceOf(payout)).toBe(gross - fee);
+    expect((await balanceOf(accounts.treasury.address)) - treasuryBefore).toBe(fee);
+    expect(await earned()).toBe(0n);
+    // The replay guard survives the withdrawal, and a second withdrawal has nothing to pay.
+    expect(await paidMinutes(admin.publicClient, escrow, grant.edge, grant.sessionId)).toBe(60);
+    await expectCode(withdrawEarnings(edgeClients, escrow, payout, [grant.sessionId]), 'CHAIN_REVERTED');
   });
 
   it('refuses a replayed attestation and settling the same minutes twice', async () => {
@@ -275,7 +276,7 @@ describe('SessionEscrow on the payments chain', () => {
       settle(admin, escrow, { grant, grantSignature: otherChain, minutes: 3, attestations, checkerSet: set }),
       'CHAIN_BAD_SIGNATURE',
     );
-    const otherContract = await signGrant(accounts.player, { ...escrow, address: registry }, grant);
+    const otherContract = await signGrant(accounts.player, { ...escrow, address: token }, grant);
     await expectCode(
       settle(admin, escrow, {
         grant,
@@ -405,7 +406,8 @@ describe('SessionEscrow on the payments chain', () => {
         })),
       );
     const before = await readAccount(admin.publicClient, escrow, accounts.player.address);
-    const edgeBefore = await readEdgeAccount(admin.publicClient, escrow, accounts.edge.address);
+    const ids = sessions.map((s) => s.grant.sessionId);
+    const edgeBefore = await readEdgeEarnings(admin.publicClient, escrow, accounts.edge.address, ids);
     // A batch whose minutes differ from what the checkers signed is refused.
     const tampered = sessions.map((s, i) => (i === 1 ? { ...s, minutes: 21 } : s));
     await expectCode(
@@ -431,13 +433,11 @@ describe('SessionEscrow on the payments chain', () => {
       checkerSet: set,
     });
     const amount = 60n * PRICE;
-    const fee = [10n, 20n, 30n].reduce((sum, m) => sum + (m * PRICE * FEE_BPS) / 10_000n, 0n);
     expect((await readAccount(admin.publicClient, escrow, accounts.player.address)).balance).toBe(
       before.balance - amount,
     );
-    const edgeAfter = await readEdgeAccount(admin.publicClient, escrow, accounts.edge.address);
-    expect(edgeAfter.earned - edgeBefore.earned).toBe(amount - fee);
-    expect(edgeAfter.fees - edgeBefore.fees).toBe(fee);
+    const edgeAfter = await readEdgeEarnings(admin.publicClient, escrow, accounts.edge.address, ids);
+    expect(edgeAfter - edgeBefore).toBe(amount);
     for (const s of sessions)
       expect(await paidMinutes(admin.publicClient, escrow, s.grant.edge, s.grant.sessionId)).toBe(s.minutes);
     await expectCode(

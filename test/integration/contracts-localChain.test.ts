@@ -5,7 +5,7 @@ import { readCheckerSet } from '../../contracts-client/src/checkers.js';
 import { createChainClients } from '../../contracts-client/src/clients.js';
 import {
   readAccount,
-  readEdgeAccount,
+  readEdgeEarnings,
   settle,
   signAttestation,
   signGrant,
@@ -85,8 +85,10 @@ describe('startLocalChains', () => {
       attestations,
       checkerSet: set,
     });
-    const edge = await readEdgeAccount(payments.publicClient, escrow, local.accounts.edge.address);
-    expect(edge.earned + edge.fees).toBe(12n * parseEther('0.02'));
+    const earned = await readEdgeEarnings(payments.publicClient, escrow, local.accounts.edge.address, [
+      grant.sessionId,
+    ]);
+    expect(earned).toBe(12n * parseEther('0.02'));
 
     // The edge's QoS report, signed for the staking chain, recovers to the edge key off chain.
     const report = {

@@ -112,6 +112,8 @@ describe('contract reverts map to CHAIN_* codes', () => {
       'ZeroAmount',
       'AmountTooLarge',
       'EmptyBatch',
+      'MalformedSettlement',
+      'TooManyCheckers',
       'FeeTooHigh',
       'BadCut',
       'EdgeExists',
