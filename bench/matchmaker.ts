@@ -11,7 +11,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
-import { createServer } from 'node:net';
+import { connect, createServer, type Socket } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
@@ -90,6 +90,70 @@ function call(
   });
 }
 
+/**
+ * The load generator's HTTP/1.1 client: one keep-alive connection per client loop, one request at a
+ * time (no pipelining), requests written as one buffer and responses parsed by status line and
+ * content-length only. node:http's client costs about as much CPU per request as the matchmaker does,
+ * and on a 2-core machine every µs the load generator burns is taken from the server's share — the
+ * fair set-up measures the server, not the client library (same reason wrk/autocannon exist).
+ */
+class Connection {
+  readonly #socket: Socket;
+  readonly #head: string;
+  #buffer: Buffer = Buffer.alloc(0);
+  #waiting: { resolve: (r: { status: number; body: Buffer }) => void; reject: (e: Error) => void } | null =
+    null;
+  #error: Error | null = null;
+
+  constructor(port: number) {
+    this.#head = `Host: 127.0.0.1:${port}\r\nConnection: keep-alive\r\n`;
+    this.#socket = connect({ host: '127.0.0.1', port, noDelay: true });
+    this.#socket.on('data', (chunk: Buffer) => this.#onData(chunk));
+    const fail = (error: Error) => {
+      this.#error = error;
+      this.#waiting?.reject(error);
+      this.#waiting = null;
+    };
+    this.#socket.on('error', fail);
+    this.#socket.on('close', () => fail(new Error('connection closed')));
+  }
+
+  request(method: string, path: string, body?: unknown): Promise<{ status: number; body: Buffer }> {
+    if (this.#error) return Promise.reject(this.#error);
+    const payload = body === undefined ? '' : JSON.stringify(body);
+    const head = `${method} ${path} HTTP/1.1\r\n${this.#head}${
+      payload ? `content-type: application/json\r\ncontent-length: ${Buffer.byteLength(payload)}\r\n` : ''
+    }\r\n`;
+    return new Promise((resolve, reject) => {
+      this.#waiting = { resolve, reject };
+      this.#socket.write(head + payload);
+    });
+  }
+
+  #onData(chunk: Buffer): void {
+    this.#buffer = this.#buffer.length === 0 ? chunk : Buffer.concat([this.#buffer, chunk]);
+    const end = this.#buffer.indexOf('\r\n\r\n');
+    if (end < 0) return;
+    const head = this.#buffer.toString('latin1', 0, end);
+    const length = /\r\ncontent-length: *(\d+)/i.exec(head);
+    if (!length) {
+      this.#socket.destroy(new Error(`response without content-length: ${head.slice(0, 200)}`));
+      return;
+    }
+    const total = end + 4 + Number(length[1]);
+    if (this.#buffer.length < total) return;
+    const body = this.#buffer.subarray(end + 4, total);
+    this.#buffer = this.#buffer.subarray(total);
+    const waiting = this.#waiting;
+    this.#waiting = null;
+    waiting?.resolve({ status: Number(head.slice(9, 12)), body });
+  }
+
+  close(): void {
+    this.#socket.destroy();
+  }
+}
+
 function percentile(values: number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? Number.NaN;
@@ -157,19 +221,48 @@ interface Measured {
   measurements: { edgeId: string; rttMs: number }[];
 }
 
+/** CPU time (user + system, ms) a process has used so far, from /proc (Linux); NaN elsewhere. */
+function cpuMsOf(pid: number): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // utime + stime, USER_HZ = 100
+  } catch {
+    return Number.NaN;
+  }
+}
+/** The matchmaker processes of the current run, and the CPU the last timed window cost (ms). */
+let serverPids: number[] = [];
+let lastCpu = { serverMs: 0, clientMs: 0 };
+
 /** Runs `worker` on `clients` concurrent loops for `seconds` after a 1 s warm-up; returns the count and rate. */
-async function timed(worker: (measuring: () => boolean) => Promise<void>): Promise<number> {
+async function timed(
+  ports: number[],
+  worker: (connection: Connection, measuring: () => boolean) => Promise<void>,
+): Promise<number> {
   let measuring = false;
   let stop = false;
-  const loops = Array.from({ length: clients }, async () => {
-    while (!stop) await worker(() => measuring);
+  // Each loop keeps one connection; loops spread over the matchmaker instances (a load balancer).
+  const loops = Array.from({ length: clients }, async (_, i) => {
+    const connection = new Connection(ports[i % ports.length] as number);
+    try {
+      while (!stop) await worker(connection, () => measuring);
+    } finally {
+      connection.close();
+    }
   });
   await new Promise((r) => setTimeout(r, 1000));
   measuring = true;
   const started = performance.now();
+  const server0 = serverPids.reduce((sum, pid) => sum + cpuMsOf(pid), 0);
+  const client0 = process.cpuUsage();
   await new Promise((r) => setTimeout(r, seconds * 1000));
   measuring = false;
   const elapsed = (performance.now() - started) / 1000;
+  const client = process.cpuUsage(client0);
+  lastCpu = {
+    serverMs: serverPids.reduce((sum, pid) => sum + cpuMsOf(pid), 0) - server0,
+    clientMs: (client.user + client.system) / 1000,
+  };
   stop = true;
   await Promise.all(loops);
   return elapsed;
@@ -184,32 +277,28 @@ const round2 = (x: number) => Math.round(x * 100) / 100;
 async function runLoad(ports: number[], matrix: LatencyMatrix, edges: Edge[], players: number[]) {
   const byId = new Map(edges.map((e) => [e.id, e]));
   const random = seededRandom(5);
-  let turn = 0;
-  // Clients spread over the matchmaker instances (a load balancer's round robin).
-  const pick = () => ports[turn++ % ports.length] as number;
   const flow = { candidatesMs: [] as number[], sessionMs: [] as number[], failures: 0 };
   const seen: Measured[] = [];
-  const flowSeconds = await timed(async (measuring) => {
+  const flowSeconds = await timed(ports, async (connection, measuring) => {
     const player = players[Math.floor(random() * players.length)] as number;
     const geo = matrix.geo?.[player] ?? { lat: 0, lon: 0 };
     let t = performance.now();
-    const port = pick();
-    const c = await call(port, 'POST', '/v1/candidates', {
+    const c = await connection.request('POST', '/v1/candidates', {
       gameId: 'pong',
       lat: geo.lat,
       lon: geo.lon,
       limit: 5,
     });
     const candidatesMs = performance.now() - t;
-    const candidates = ((c.json as { candidates?: { edgeId: string }[] }).candidates ?? []).map(
-      (x) => x.edgeId,
-    );
+    const listed =
+      c.status === 200 ? (JSON.parse(c.body.toString('utf8')) as { candidates?: { edgeId: string }[] }) : {};
+    const candidates = (listed.candidates ?? []).map((x) => x.edgeId);
     const measurements = candidates.map((edgeId) => ({
       edgeId,
       rttMs: Math.round(rttOf(matrix, player, byId.get(edgeId)?.node ?? 0) * 10) / 10,
     }));
     t = performance.now();
-    const s = await call(port, 'POST', '/v1/sessions', { gameId: 'pong', measurements });
+    const s = await connection.request('POST', '/v1/sessions', { gameId: 'pong', measurements });
     if (!measuring()) return;
     flow.candidatesMs.push(candidatesMs);
     flow.sessionMs.push(performance.now() - t);
@@ -219,16 +308,27 @@ async function runLoad(ports: number[], matrix: LatencyMatrix, edges: Edge[], pl
   const allocateMs: number[] = [];
   let failures = 0;
   let next = 0;
-  const allocSeconds = await timed(async (measuring) => {
+  const allocSeconds = await timed(ports, async (connection, measuring) => {
     const m = seen[next++ % seen.length] as Measured;
     const t = performance.now();
-    const s = await call(pick(), 'POST', '/v1/sessions', { gameId: 'pong', measurements: m.measurements });
+    const s = await connection.request('POST', '/v1/sessions', {
+      gameId: 'pong',
+      measurements: m.measurements,
+    });
     if (!measuring()) return;
     allocateMs.push(performance.now() - t);
     if (s.status !== 200) failures++;
   });
+  const allocationsCpu = lastCpu;
+  const ok = allocateMs.length - failures;
   return {
-    allocationsPerSec: Math.round((allocateMs.length - failures) / allocSeconds),
+    allocationsPerSec: Math.round(ok / allocSeconds),
+    // CPU per allocation (ms): the matchmaker process(es) and this load generator. Stable under a
+    // busy machine where the rate is not: other processes take cores, not CPU time per request.
+    cpuMsPerAllocation: {
+      server: round2((allocationsCpu.serverMs / Math.max(1, ok)) * 1000) / 1000,
+      client: round2((allocationsCpu.clientMs / Math.max(1, ok)) * 1000) / 1000,
+    },
     allocateMs: { p50: round2(percentile(allocateMs, 0.5)), p99: round2(percentile(allocateMs, 0.99)) },
     failedAllocations: failures,
     playerFlow: {
@@ -307,6 +407,7 @@ async function main(): Promise<void> {
       console.log(`${store}: registered ${edgeCount} edges in ${Math.round(performance.now() - t)} ms`);
       await new Promise((r) => setTimeout(r, 700)); // one registry refresh
       t = performance.now();
+      serverPids = servers.map((x) => x.child.pid ?? 0);
       const figures = {
         instances,
         ...(await runLoad(
@@ -327,6 +428,11 @@ async function main(): Promise<void> {
     }
   }
   agent.destroy();
+  if (process.env.BENCH_COORDINATES === '0') {
+    // Store figures only (A/B runs of the allocation path): skip the coordinate evaluation.
+    console.log(JSON.stringify(out));
+    return;
+  }
 
   const synthetic = evaluateAllocation(matrix, { edges: 200 });
   const syntheticVivaldi = evaluateVivaldi(matrix, { rounds: 600 });

@@ -1,4 +1,4 @@
-import { type KeyObject, randomBytes } from 'node:crypto';
+import { type KeyObject, randomFillSync } from 'node:crypto';
 import type { Logger } from 'pino';
 import {
   type EdgeHeartbeatPayload,
@@ -57,6 +57,8 @@ export interface CandidateFilters {
 
 /** RTTs within about this many ms count as a tie, broken by load, price and a little randomness. */
 const TIE_MS = 2;
+/** The tie-break adds less than this on top of the RTT: TIE_MS × (utilisation ≤ 1 + 0.5 × price ≤ 4 + U(0,1) < 1). */
+const MAX_TIE_MS = TIE_MS * 4;
 /** How many ranked edges one reservation attempt offers the store. */
 const RESERVE_BATCH = 8;
 
@@ -92,10 +94,16 @@ export class Matchmaker {
   #flat = new Float64Array(0);
   /** Per required built-in game: which views advertise it (cached until the next refresh). */
   #gameMasks = new Map<string, Uint8Array>();
+  /** Per view: 1 when it can take players at all (working encoder, its own freeSlots > 0), from the refresh. */
+  #usable = new Uint8Array(0);
+  /** Mean price over all views (the price tie-break's scale), from the refresh. */
+  #meanPrice = 1;
   #indexById = new Map<string, number>();
   /** Measured RTTs of the current ranking, by view index, valid where #stamp equals #generation. */
   #measuredRtt = new Float64Array(0);
   #stamp = new Uint32Array(0);
+  /** Scratch: the RTT term of each view in the current ranking. */
+  #rtts = new Float64Array(0);
   #generation = 0;
   #byId = new Map<string, EdgeState>();
   #published: PublishedGame[] = [];
@@ -192,10 +200,17 @@ export class Matchmaker {
       flat[i * 5 + 4] = c.e;
     });
     this.#flat = flat;
+    this.#usable = Uint8Array.from(this.#views, (v) =>
+      v.state.edge.encoders.length === 0 || (v.state.load !== null && v.state.load.freeSlots <= 0) ? 0 : 1,
+    );
+    let priceSum = 0;
+    for (const v of this.#views) priceSum += v.price;
+    this.#meanPrice = priceSum / (this.#views.length || 1) || 1;
     this.#gameMasks.clear();
     this.#indexById = new Map(this.#views.map((v, i) => [v.state.edge.id, i]));
     this.#measuredRtt = new Float64Array(this.#views.length);
     this.#stamp = new Uint32Array(this.#views.length);
+    this.#rtts = new Float64Array(this.#views.length);
     this.#generation = 0;
   }
 
@@ -491,10 +506,9 @@ export class Matchmaker {
     const need = this.#requirement(gameId);
     const views = this.#views;
     const flat = this.#flat;
+    const usable = this.#usable;
     const mask = need === null ? null : this.#gameMask(need);
-    let priceSum = 0;
-    for (const v of views) priceSum += v.price;
-    const meanPrice = priceSum / (views.length || 1) || 1;
+    const meanPrice = this.#meanPrice;
     const px = player?.v[0] ?? 0;
     const py = player?.v[1] ?? 0;
     const pz = player?.v[2] ?? 0;
@@ -511,29 +525,52 @@ export class Matchmaker {
         measuredRtt[i] = rttMs;
       }
     }
+    const n = views.length;
+    const rtts = this.#rtts;
+    // Pass 1 (typed arrays only): the RTT term of every eligible edge, and `bound`, the take-th smallest
+    // RTT among edges with room. The tie-break adds < MAX_TIE_MS, so an edge whose RTT exceeds
+    // bound + MAX_TIE_MS can never be among the best `take`: pass 2 only scores the edges that compete.
+    const kth = new Float64Array(take).fill(Number.POSITIVE_INFINITY);
+    for (let i = 0; i < n; i++) {
+      if (usable[i] === 0 || (mask !== null && mask[i] === 0)) {
+        rtts[i] = Number.NaN;
+        continue;
+      }
+      let rtt: number;
+      if (stamp[i] === generation) rtt = measuredRtt[i] as number;
+      else if (player) {
+        const o = i * 5;
+        const dx = px - (flat[o] as number);
+        const dy = py - (flat[o + 1] as number);
+        const dz = pz - (flat[o + 2] as number);
+        const predicted = Math.sqrt(dx * dx + dy * dy + dz * dz) + ph + (flat[o + 3] as number);
+        const e = flat[o + 4] as number;
+        rtt = predicted + Math.max(5, predicted * Math.max(0.3, Math.min(1, (pe + e) / 2)));
+      } else rtt = 1000;
+      rtts[i] = rtt;
+      if (rtt < (kth[take - 1] as number)) {
+        const state = (views[i] as EdgeView).state;
+        if (state.usedSlots >= state.edge.capacity || state.edge.id === exclude) continue;
+        let k = take - 1;
+        while (k > 0 && (kth[k - 1] as number) > rtt) {
+          kth[k] = kth[k - 1] as number;
+          k--;
+        }
+        kth[k] = rtt;
+      }
+    }
+    const cutoff = (kth[take - 1] as number) + MAX_TIE_MS;
+    // Pass 2: score (measured RTT or prediction + load, price, randomness) the edges under the cutoff.
     const best: Ranked[] = [];
     let worst = Number.POSITIVE_INFINITY;
-    for (let i = 0; i < views.length; i++) {
-      if (mask !== null && mask[i] === 0) continue;
+    for (let i = 0; i < n; i++) {
+      const rtt = rtts[i] as number;
+      // NaN (ineligible) fails both comparisons; tie-break terms are ≥ 0, so rtt > worst cannot enter.
+      if (!(rtt <= cutoff) || rtt > worst) continue;
       const view = views[i] as EdgeView;
       const state = view.state;
       const edge = state.edge;
-      if (state.usedSlots >= edge.capacity || edge.id === exclude || edge.encoders.length === 0) continue;
-      if (state.load !== null && state.load.freeSlots <= 0) continue;
-      let rtt: number;
-      if (stamp[i] === generation) rtt = measuredRtt[i] as number;
-      else {
-        if (player) {
-          const o = i * 5;
-          const dx = px - (flat[o] as number);
-          const dy = py - (flat[o + 1] as number);
-          const dz = pz - (flat[o + 2] as number);
-          const predicted = Math.sqrt(dx * dx + dy * dy + dz * dz) + ph + (flat[o + 3] as number);
-          const e = flat[o + 4] as number;
-          rtt = predicted + Math.max(5, predicted * Math.max(0.3, Math.min(1, (pe + e) / 2)));
-        } else rtt = 1000;
-      }
-      if (best.length >= take && rtt > worst) continue;
+      if (state.usedSlots >= edge.capacity || edge.id === exclude) continue;
       const price = Math.min(4, view.price / meanPrice);
       const score = rtt + TIE_MS * (state.usedSlots / (edge.capacity || 1) + 0.5 * price + this.#random());
       if (best.length < take || score < worst) {
@@ -582,7 +619,7 @@ export class Matchmaker {
 
   async #allocate(gameId: string, player: PlayerContext, exclude?: string): Promise<CreateSessionResponse> {
     const measured = new Map(player.measurements.map((m) => [m.edgeId.toLowerCase(), m.rttMs]));
-    const sessionId = randomBytes(16).toString('base64url');
+    const sessionId = newSessionId();
     // Rank the best batch only; if the store finds them all full (our view was stale), they are marked
     // full below and the next ranking skips them.
     for (let attempt = 0; attempt < 4; attempt++) {
@@ -727,6 +764,18 @@ export class Matchmaker {
     this.#sessionListeners.clear();
     await this.#refreshing?.catch(() => {});
   }
+}
+
+/** Session ids come from a pooled CSPRNG buffer: one `randomFillSync` per 256 ids instead of one each. */
+const idPool = Buffer.alloc(16 * 256);
+let idOffset = idPool.length;
+function newSessionId(): string {
+  if (idOffset >= idPool.length) {
+    randomFillSync(idPool);
+    idOffset = 0;
+  }
+  idOffset += 16;
+  return idPool.toString('base64url', idOffset - 16, idOffset);
 }
 
 function freeSlots(e: EdgeState): number {

@@ -131,11 +131,36 @@ export function solveCoordinate(
   // Anchors are held fixed: near-zero error makes each step move the player only.
   const fixed = usable.map((a) => ({ coordinate: { ...a.coordinate, e: 1e-6 }, rttMs: a.rttMs }));
   const iterations = 40;
+  const v = start.v;
+  const threeD = v.length === 3 && fixed.every((a) => a.coordinate.v.length === 3);
   for (let it = 0; it < iterations; it++) {
     const cc = 0.5 * (1 - it / iterations) + 0.05;
     for (const a of fixed) {
       start.e = 1;
-      vivaldiUpdate(start, a.coordinate, a.rttMs, { cc, ce: 0 }, random);
+      // Per request this runs 40 × measurements times: the 3-D case is `vivaldiUpdate` with ce = 0
+      // (the player's error stays 1) spelled out without allocations — the same arithmetic, in the
+      // same order, so the same result. Coincident points (random push) take the general path.
+      const r = a.coordinate;
+      const rv = r.v;
+      if (threeD) {
+        const dx = (v[0] as number) - (rv[0] as number);
+        const dy = (v[1] as number) - (rv[1] as number);
+        const dz = (v[2] as number) - (rv[2] as number);
+        const norm = Math.sqrt(dx * dx + dy * dy + dz * dz);
+        if (norm > 1e-9) {
+          const w = start.e / (start.e + r.e || 1);
+          const predicted = norm + start.h + r.h;
+          const force = cc * w * (a.rttMs - predicted);
+          const heightSum = start.h + r.h;
+          const total = norm + heightSum;
+          v[0] = (v[0] as number) + (force * dx) / total;
+          v[1] = (v[1] as number) + (force * dy) / total;
+          v[2] = (v[2] as number) + (force * dz) / total;
+          start.h = Math.max(MIN_HEIGHT_MS, start.h + (force * heightSum) / total);
+          continue;
+        }
+      }
+      vivaldiUpdate(start, r, a.rttMs, { cc, ce: 0 }, random);
     }
   }
   const residuals = usable
