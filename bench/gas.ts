@@ -2,7 +2,9 @@
 // Single settle: 60-minute sessions, 1/3/5 of 5 checkers, averaged over 8 consecutive sessions (one storage
 // word of paid minutes, so the one cold word write is included). Batch: 10 and 100 sessions of 60 minutes,
 // each a different player, 3 of 5 checkers. Last line: one JSON object.
-import { type Address, type Hex, keccak256, maxUint256, parseEther, toHex } from 'viem';
+// BENCH_GAS_BREAKDOWN=1 also prints where the gas of a q3 settlement goes (anvil --steps-tracing +
+// debug_traceTransaction: intrinsic = 21 000 + calldata bytes, then execution cost per opcode, refund).
+import { type Address, type Hex, keccak256, maxUint256, type PublicClient, parseEther, toHex } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { sessionEscrowAbi } from '../contracts-client/src/abis/SessionEscrow.js';
 import { testATHAbi } from '../contracts-client/src/abis/TestATH.js';
@@ -26,7 +28,56 @@ import { qosPolicyHash } from '../protocol/qosPolicy.js';
 
 const MINUTES = 60;
 const PRICE = parseEther('0.01');
-const node = await startAnvil({ chainId: LOCAL_PAYMENTS_CHAIN_ID });
+const BREAKDOWN = process.env.BENCH_GAS_BREAKDOWN === '1';
+
+interface StructLog {
+  op: string;
+  gas: number;
+  gasCost: number;
+  depth: number;
+  refund?: number;
+  stack?: string[];
+}
+
+/** Where one transaction's gas went: intrinsic (21 000 + calldata), execution per opcode (calls inclusive), refund. */
+async function breakdown(publicClient: PublicClient, hash: Hex, label: string): Promise<void> {
+  const tx = await publicClient.getTransaction({ hash });
+  const receipt = await publicClient.getTransactionReceipt({ hash });
+  const trace = (await publicClient.request({
+    method: 'debug_traceTransaction' as never,
+    params: [hash, { enableMemory: false }] as never,
+  })) as { structLogs: StructLog[] };
+  const top = trace.structLogs.filter((l) => l.depth === 1);
+  const byOp = new Map<string, number>();
+  top.forEach((l, i) => {
+    const next = top[i + 1];
+    const cost = next !== undefined ? l.gas - next.gas : l.gasCost;
+    let key = l.op;
+    if (l.op === 'STATICCALL' || l.op === 'CALL') {
+      const to = BigInt(l.stack?.[l.stack.length - 2] ?? '0x0');
+      key = to === 1n ? 'ecrecover' : `${l.op}(contract)`;
+    } else if (l.op.startsWith('LOG')) key = 'LOG';
+    else if (!['SLOAD', 'SSTORE', 'KECCAK256', 'CALLDATALOAD'].includes(l.op)) key = 'other opcodes';
+    byOp.set(key, (byOp.get(key) ?? 0) + cost);
+  });
+  const data = tx.input.slice(2);
+  let zero = 0;
+  for (let i = 0; i < data.length; i += 2) if (data.slice(i, i + 2) === '00') zero++;
+  const nonZero = data.length / 2 - zero;
+  const refund = top[top.length - 1]?.refund ?? 0;
+  const parts = [
+    `base 21000`,
+    `calldata ${zero * 4 + nonZero * 16} (${data.length / 2} bytes, ${zero} zero)`,
+    ...[...byOp].sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${v}`),
+    `refund -${refund}`,
+  ];
+  console.log(`${label}: gasUsed ${receipt.gasUsed} = ${parts.join(' + ')}`);
+}
+
+const node = await startAnvil({
+  chainId: LOCAL_PAYMENTS_CHAIN_ID,
+  ...(BREAKDOWN ? { extraArgs: ['--steps-tracing'] } : {}),
+});
 try {
   const accounts = localAccounts();
   const clients = createChainClients(localChain(node.chainId, node.rpcUrl), accounts.deployer);
@@ -60,13 +111,14 @@ try {
     return { escrow, set };
   }
 
-  async function session(escrow: EscrowRef) {
+  /** A fresh player who deposited `sessions` sessions' worth (1: the settlement empties the balance). */
+  async function session(escrow: EscrowRef, sessions = 1n) {
     const player = privateKeyToAccount(generatePrivateKey());
     await sendTx(clients, {
       address: escrow.address,
       abi: sessionEscrowAbi,
       functionName: 'depositFor',
-      args: [player.address, PRICE * BigInt(MINUTES)],
+      args: [player.address, PRICE * BigInt(MINUTES) * sessions],
     });
     const grant: Grant = {
       sessionId: nextId(),
@@ -113,10 +165,48 @@ try {
       );
       const receipt = await settle(clients, escrow, { ...s, attestations, checkerSet: set });
       used.push(receipt.gasUsed);
+      if (BREAKDOWN && q === 3 && (i === 0 || i === 7)) {
+        await breakdown(
+          clients.publicClient,
+          receipt.transactionHash,
+          `settle q3, balance emptied, ${i === 0 ? 'fresh' : 'warm'} word`,
+        );
+      }
     }
     const mean = Number(used.reduce((a, b) => a + b, 0n)) / used.length;
     settleGas[`q${q}`] = Math.round(mean);
     console.log(`settle q${q}: per-tx gas ${used.join(' ')} (mean ${Math.round(mean)})`);
+
+    if (q === 3) {
+      // Same, but each player keeps a balance (deposited two sessions' worth): no 4 800-gas refund for clearing
+      // the balance slot. Printed, not part of the JSON figures.
+      idCounter = (idCounter + 7n) & ~7n;
+      const kept: bigint[] = [];
+      for (let i = 0; i < 8; i++) {
+        const s = await session(escrow, 2n);
+        const attestations = await Promise.all(
+          checkers.slice(0, 3).map(async (c) => ({
+            signer: c.address,
+            signature: await signAttestation(c, escrow, {
+              sessionId: s.grant.sessionId,
+              minutes: MINUTES,
+              policyHash,
+            }),
+          })),
+        );
+        const receipt = await settle(clients, escrow, { ...s, attestations, checkerSet: set });
+        kept.push(receipt.gasUsed);
+        if (BREAKDOWN && (i === 0 || i === 7)) {
+          await breakdown(
+            clients.publicClient,
+            receipt.transactionHash,
+            `settle q3, balance left, ${i === 0 ? 'fresh' : 'warm'} word`,
+          );
+        }
+      }
+      const keptMean = Math.round(Number(kept.reduce((a, b) => a + b, 0n)) / kept.length);
+      console.log(`settle q3, player keeps a balance: per-tx gas ${kept.join(' ')} (mean ${keptMean})`);
+    }
   }
 
   const batchSettleGas: Record<string, number> = {};
@@ -133,6 +223,8 @@ try {
     );
     const receipt = await batchSettle(clients, escrow, { sessions, attestations, checkerSet: set });
     batchSettleGas[`s${n}`] = Number(receipt.gasUsed);
+    if (BREAKDOWN && n === 10)
+      await breakdown(clients.publicClient, receipt.transactionHash, 'batchSettle s10');
     console.log(
       `batchSettle s${n}: gas ${receipt.gasUsed} (${Math.round(Number(receipt.gasUsed) / n)} per session)`,
     );

@@ -69,6 +69,8 @@ contract SessionEscrow is EIP712, CheckerConfig {
     uint256 private constant LANES = (1 << 128) - 1;
     /// @dev secp256k1n / 2: larger s values are the malleable twin and are refused.
     uint256 private constant HALF_N = 0x7FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF5D576E7357A4501DDFE92F46681B20A0;
+    /// @dev keccak256("Settled(bytes32,address,address,uint32,uint256)"), emitted from assembly.
+    bytes32 private constant SETTLED_EVENT = keccak256("Settled(bytes32,address,address,uint32,uint256)");
 
     /// @dev One slot per player: balance, the requested withdrawal and when it unlocks.
     struct Account {
@@ -155,18 +157,23 @@ contract SessionEscrow is EIP712, CheckerConfig {
     function settle(bytes calldata data) external {
         (uint256 start, uint256 rec, bytes32 policyHash) = _header(data);
         if (start + data.length - rec != RECORD) revert MalformedSettlement();
-        bytes32 structHash;
+        bytes32 domain = _domainSeparatorV4();
         bytes32 typeHash = ATTESTATION_TYPEHASH;
+        bytes32 digest;
         assembly ("memory-safe") {
             let p := mload(0x40)
             mstore(p, typeHash)
             mstore(add(p, 0x20), calldataload(rec))
             mstore(add(p, 0x40), shr(224, calldataload(add(rec, 116))))
             mstore(add(p, 0x60), policyHash)
-            structHash := keccak256(p, 0x80)
+            let structHash := keccak256(p, 0x80)
+            mstore(p, 0x1901)
+            mstore(add(p, 0x20), domain)
+            mstore(add(p, 0x40), structHash)
+            digest := keccak256(add(p, 0x1e), 0x42)
         }
-        _verifyQuorum(start, _hashTypedDataV4(structHash));
-        _settleRecord(rec);
+        _verifyQuorum(start, digest);
+        _settleRecord(rec, domain);
     }
 
     /// @notice Settles many sessions: checker block + records; the quorum signs one
@@ -177,9 +184,10 @@ contract SessionEscrow is EIP712, CheckerConfig {
         uint256 count = bytesLeft / RECORD;
         if (count == 0) revert EmptyBatch();
         if (count * RECORD != bytesLeft) revert MalformedSettlement();
-        bytes32 structHash;
+        bytes32 domain = _domainSeparatorV4();
         bytes32 itemType = SESSION_MINUTES_TYPEHASH;
         bytes32 batchType = ATTESTATION_BATCH_TYPEHASH;
+        bytes32 digest;
         assembly ("memory-safe") {
             let p := mload(0x40)
             let h := add(p, 0x60)
@@ -194,11 +202,15 @@ contract SessionEscrow is EIP712, CheckerConfig {
             mstore(p, batchType)
             mstore(add(p, 0x20), arrayHash)
             mstore(add(p, 0x40), policyHash)
-            structHash := keccak256(p, 0x60)
+            let structHash := keccak256(p, 0x60)
+            mstore(p, 0x1901)
+            mstore(add(p, 0x20), domain)
+            mstore(add(p, 0x40), structHash)
+            digest := keccak256(add(p, 0x1e), 0x42)
         }
-        _verifyQuorum(start, _hashTypedDataV4(structHash));
+        _verifyQuorum(start, digest);
         for (uint256 i; i < count; ++i) {
-            _settleRecord(rec + i * RECORD);
+            _settleRecord(rec + i * RECORD, domain);
         }
     }
 
@@ -225,76 +237,89 @@ contract SessionEscrow is EIP712, CheckerConfig {
         if (k < quorum_) revert BelowQuorum(k, quorum_);
     }
 
-    /// @dev Recovers the k signers of `digest` (strictly ascending), merges them into the set by the mask and checks
-    /// the set (with quorum and policy hash) against the config hash: one SLOAD proves every signer a checker.
+    /// @dev Recovers the k signers of `digest` (strictly ascending, through the ecrecover precompile), merges them
+    /// into the set by the mask and checks the set (with quorum and policy hash) against the config hash: one SLOAD
+    /// proves every signer a checker. Failures take a slow path that names the precise reason.
     function _verifyQuorum(uint256 start, bytes32 digest) private view {
-        uint256 n;
-        uint256 k;
-        uint256 list;
         uint256 signers;
-        assembly ("memory-safe") {
-            let b := calldataload(add(start, 32))
-            n := byte(1, b)
-            k := byte(2, b)
-            signers := add(mload(0x40), 0x80)
-            list := add(signers, shl(5, k))
-        }
-        {
-            uint256 sigs = start + 35 + ((n + 7) >> 3) + (n - k) * 20;
-            address prev;
-            for (uint256 i; i < k; ++i) {
-                bytes32 r;
-                bytes32 vs;
-                assembly ("memory-safe") {
-                    let at := add(sigs, shl(6, i))
-                    r := calldataload(at)
-                    vs := calldataload(add(at, 32))
-                }
-                address signer = _recover(digest, r, vs);
-                if (signer == address(0)) revert NotChecker(address(0));
-                assembly ("memory-safe") {
-                    mstore(add(signers, shl(5, i)), signer)
-                }
-                if (signer <= prev) {
-                    // Failure path: a signer outside the set is the clearer reason (e.g. a signature over other data).
-                    _protect(list + (k << 5));
-                    _requireMembers(signers, i + 1);
-                    revert SignersNotAscending(i, signer);
-                }
-                prev = signer;
-            }
-        }
+        uint256 end;
+        uint256 failAt = type(uint256).max;
+        address failSigner;
         bytes32 h;
         bool complete;
         assembly ("memory-safe") {
-            // keccak256(abi.encode(address[] checkers, uint256 quorum, bytes32 policyHash)), as CheckerConfig stores it.
             let b := calldataload(add(start, 32))
+            let n := byte(1, b)
+            let k := byte(2, b)
             let m := shr(3, add(n, 7))
-            let mask := shr(sub(256, shl(3, m)), calldataload(add(start, 35)))
             let others := add(add(start, 35), m)
-            mstore(list, 0x60)
-            mstore(add(list, 0x20), byte(0, b))
-            mstore(add(list, 0x40), calldataload(start))
-            mstore(add(list, 0x60), n)
-            let si := 0
-            let oi := 0
-            let out := add(list, 0x80)
-            for { let i := 0 } lt(i, n) { i := add(i, 1) } {
-                switch and(shr(i, mask), 1)
-                case 1 {
-                    mstore(add(out, shl(5, i)), mload(add(signers, shl(5, si))))
-                    si := add(si, 1)
+            let sigs := add(others, mul(sub(n, k), 20))
+            let p := mload(0x40)
+            signers := add(p, 0x80)
+            let list := add(signers, shl(5, k))
+            end := add(list, add(0x80, shl(5, n)))
+            mstore(p, digest)
+            let prev := 0
+            for { let i := 0 } lt(i, k) { i := add(i, 1) } {
+                let at := add(sigs, shl(6, i))
+                let vs := calldataload(add(at, 32))
+                let s := and(vs, 0x7fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff)
+                let signer := 0
+                if iszero(gt(s, HALF_N)) {
+                    mstore(add(p, 0x20), add(27, shr(255, vs)))
+                    mstore(add(p, 0x40), calldataload(at))
+                    mstore(add(p, 0x60), s)
+                    mstore(0x00, 0)
+                    pop(staticcall(gas(), 0x01, p, 0x80, 0x00, 0x20))
+                    signer := mload(0x00)
                 }
-                default {
-                    mstore(add(out, shl(5, i)), shr(96, calldataload(add(others, mul(oi, 20)))))
-                    oi := add(oi, 1)
+                mstore(add(signers, shl(5, i)), signer)
+                if iszero(gt(signer, prev)) {
+                    failAt := i
+                    failSigner := signer
+                    break
                 }
+                prev := signer
             }
-            complete := and(eq(si, k), eq(oi, sub(n, k)))
-            h := keccak256(list, add(0x80, shl(5, n)))
+            if eq(failAt, not(0)) {
+                // keccak256(abi.encode(address[] checkers, uint256 quorum, bytes32 policyHash)), as CheckerConfig stores it.
+                let mask := shr(sub(256, shl(3, m)), calldataload(add(start, 35)))
+                mstore(list, 0x60)
+                mstore(add(list, 0x20), byte(0, b))
+                mstore(add(list, 0x40), calldataload(start))
+                mstore(add(list, 0x60), n)
+                let si := 0
+                let oi := 0
+                let out := add(list, 0x80)
+                for { let i := 0 } lt(i, n) { i := add(i, 1) } {
+                    switch and(shr(i, mask), 1)
+                    case 1 {
+                        mstore(add(out, shl(5, i)), mload(add(signers, shl(5, si))))
+                        si := add(si, 1)
+                    }
+                    default {
+                        mstore(add(out, shl(5, i)), shr(96, calldataload(add(others, mul(oi, 20)))))
+                        oi := add(oi, 1)
+                    }
+                }
+                complete := and(eq(si, k), eq(oi, sub(n, k)))
+                h := keccak256(list, add(0x80, shl(5, n)))
+            }
+        }
+        if (failAt != type(uint256).max) {
+            // An invalid signature, or signers out of order: a signer outside the set is the clearer reason
+            // (e.g. a signature over other data).
+            if (failSigner == address(0)) revert NotChecker(address(0));
+            _protect(end);
+            _requireMembers(signers, failAt + 1);
+            revert SignersNotAscending(failAt, failSigner);
         }
         if (!complete || h != configHash) {
-            _protect(list + 0x80 + (n << 5));
+            _protect(end);
+            uint256 k;
+            assembly ("memory-safe") {
+                k := byte(2, calldataload(add(start, 32)))
+            }
             _requireMembers(signers, k);
             revert StaleCheckerSet();
         }
@@ -321,15 +346,169 @@ contract SessionEscrow is EIP712, CheckerConfig {
         }
     }
 
-    /// @dev ecrecover of an EIP-2098 compact signature through the precompile; 0 when invalid or malleable.
-    function _recover(bytes32 digest, bytes32 r, bytes32 vs) private view returns (address signer) {
+    /// @dev Checks one record's grant and pays (minutes - paid) x price from the player's balance to the edge's word.
+    function _settleRecord(uint256 rec, bytes32 domain) private {
+        bytes32 typeHash = GRANT_TYPEHASH;
+        bytes32 settledEvent = SETTLED_EVENT;
+        uint256 failure;
         assembly ("memory-safe") {
+            let sessionId := calldataload(rec)
+            let w1 := calldataload(add(rec, 32))
+            let player := shr(96, w1)
+            let price := and(w1, 0xffffffffffffffffffffffff)
+            let w2 := calldataload(add(rec, 64))
+            let edge := shr(96, w2)
+            let maxMinutes := and(shr(64, w2), 0xffffffff)
+            let expiry := and(w2, 0xffffffffffffffff)
+            let w3 := calldataload(add(rec, 96))
+            let minutes_ := and(shr(64, w3), 0xffffffff)
+            // failure codes: 1 expired, 2 beyond grant, 3 bad grant signature, 4 nothing to settle,
+            // 5 earnings overflow, 6 insufficient balance
+            for {} 1 {} {
+                if gt(timestamp(), expiry) {
+                    failure := 1
+                    break
+                }
+                if or(gt(minutes_, maxMinutes), gt(minutes_, 0xffff)) {
+                    failure := 2
+                    break
+                }
+                let p := mload(0x40)
+                mstore(p, typeHash)
+                mstore(add(p, 0x20), sessionId)
+                mstore(add(p, 0x40), player)
+                mstore(add(p, 0x60), edge)
+                mstore(add(p, 0x80), price)
+                mstore(add(p, 0xa0), maxMinutes)
+                mstore(add(p, 0xc0), expiry)
+                mstore(add(p, 0xe0), shr(96, w3))
+                let structHash := keccak256(p, 0x100)
+                mstore(p, 0x1901)
+                mstore(add(p, 0x20), domain)
+                mstore(add(p, 0x40), structHash)
+                let digest := keccak256(add(p, 0x1e), 0x42)
+                let vs := calldataload(add(rec, 152))
+                let s := and(vs, 0x7fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff)
+                let signer := 0
+                if iszero(gt(s, HALF_N)) {
+                    mstore(p, digest)
+                    mstore(add(p, 0x20), add(27, shr(255, vs)))
+                    mstore(add(p, 0x40), calldataload(add(rec, 120)))
+                    mstore(add(p, 0x60), s)
+                    mstore(0x00, 0)
+                    pop(staticcall(gas(), 0x01, p, 0x80, 0x00, 0x20))
+                    signer := mload(0x00)
+                }
+                if or(iszero(signer), iszero(eq(signer, player))) {
+                    failure := 3
+                    break
+                }
+                // _ledger[edge][sessionId >> 3]
+                mstore(0x00, edge)
+                mstore(0x20, _ledger.slot)
+                mstore(0x20, keccak256(0x00, 0x40))
+                mstore(0x00, shr(3, sessionId))
+                let wordSlot := keccak256(0x00, 0x40)
+                let value := sload(wordSlot)
+                let shift := shl(4, and(sessionId, 7))
+                let paid := and(shr(shift, value), 0xffff)
+                if iszero(gt(minutes_, paid)) {
+                    failure := 4
+                    break
+                }
+                let amount := mul(sub(minutes_, paid), price)
+                let earned := add(shr(128, value), amount)
+                if gt(earned, 0xffffffffffffffffffffffffffffffff) {
+                    failure := 5
+                    break
+                }
+                // accounts[player].balance (low 128 bits of the slot)
+                mstore(0x00, player)
+                mstore(0x20, accounts.slot)
+                let accountSlot := keccak256(0x00, 0x40)
+                let account := sload(accountSlot)
+                let bal := and(account, 0xffffffffffffffffffffffffffffffff)
+                if gt(amount, bal) {
+                    failure := 6
+                    break
+                }
+                sstore(
+                    wordSlot,
+                    or(
+                        or(shl(128, earned), and(and(value, LANES), not(shl(shift, 0xffff)))),
+                        shl(shift, minutes_)
+                    )
+                )
+                sstore(accountSlot, sub(account, amount))
+                // emit Settled(sessionId, player, edge, minutes, amount)
+                mstore(p, minutes_)
+                mstore(add(p, 0x20), amount)
+                log4(p, 0x40, settledEvent, sessionId, player, edge)
+                break
+            }
+        }
+        if (failure != 0) _settleFailure(rec, domain, failure);
+    }
+
+    /// @dev Failure path: decodes the record again and reverts with the precise error.
+    function _settleFailure(uint256 rec, bytes32 domain, uint256 failure) private view {
+        bytes32 sessionId;
+        address player;
+        uint256 w2;
+        uint256 minutes_;
+        assembly ("memory-safe") {
+            sessionId := calldataload(rec)
+            player := shr(96, calldataload(add(rec, 32)))
+            w2 := calldataload(add(rec, 64))
+            minutes_ := and(shr(64, calldataload(add(rec, 96))), 0xffffffff)
+        }
+        if (failure == 1) revert GrantExpired(sessionId, uint64(w2));
+        if (failure == 2) {
+            uint32 maxMinutes = uint32(w2 >> 64);
+            revert MinutesBeyondGrant(
+                sessionId, uint32(minutes_), maxMinutes < MAX_SESSION_MINUTES ? maxMinutes : MAX_SESSION_MINUTES
+            );
+        }
+        if (failure == 3) revert BadGrantSignature(sessionId, _grantSigner(rec, domain));
+        if (failure == 4) {
+            revert NothingToSettle(sessionId, uint32(minutes_), uint32(_paidMinutes(address(uint160(w2 >> 96)), sessionId)));
+        }
+        if (failure == 5) revert AmountTooLarge();
+        uint256 balance = accounts[player].balance;
+        uint256 paid = _paidMinutes(address(uint160(w2 >> 96)), sessionId);
+        uint256 price;
+        assembly ("memory-safe") {
+            price := and(calldataload(add(rec, 32)), 0xffffffffffffffffffffffff)
+        }
+        revert InsufficientBalance(player, balance, (minutes_ - paid) * price);
+    }
+
+    /// @dev Failure path: who signed the record's grant (0 when the signature is invalid).
+    function _grantSigner(uint256 rec, bytes32 domain) private view returns (address signer) {
+        bytes32 typeHash = GRANT_TYPEHASH;
+        assembly ("memory-safe") {
+            let p := mload(0x40)
+            mstore(p, typeHash)
+            mstore(add(p, 0x20), calldataload(rec))
+            let w1 := calldataload(add(rec, 32))
+            mstore(add(p, 0x40), shr(96, w1))
+            let w2 := calldataload(add(rec, 64))
+            mstore(add(p, 0x60), shr(96, w2))
+            mstore(add(p, 0x80), and(w1, 0xffffffffffffffffffffffff))
+            mstore(add(p, 0xa0), and(shr(64, w2), 0xffffffff))
+            mstore(add(p, 0xc0), and(w2, 0xffffffffffffffff))
+            mstore(add(p, 0xe0), shr(96, calldataload(add(rec, 96))))
+            let structHash := keccak256(p, 0x100)
+            mstore(p, 0x1901)
+            mstore(add(p, 0x20), domain)
+            mstore(add(p, 0x40), structHash)
+            let digest := keccak256(add(p, 0x1e), 0x42)
+            let vs := calldataload(add(rec, 152))
             let s := and(vs, 0x7fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff)
             if iszero(gt(s, HALF_N)) {
-                let p := mload(0x40)
                 mstore(p, digest)
                 mstore(add(p, 0x20), add(27, shr(255, vs)))
-                mstore(add(p, 0x40), r)
+                mstore(add(p, 0x40), calldataload(add(rec, 120)))
                 mstore(add(p, 0x60), s)
                 mstore(0x00, 0)
                 pop(staticcall(gas(), 0x01, p, 0x80, 0x00, 0x20))
@@ -338,79 +517,8 @@ contract SessionEscrow is EIP712, CheckerConfig {
         }
     }
 
-    /// @dev Checks one record's grant and pays (minutes - paid) x price from the player's balance to the edge's word.
-    function _settleRecord(uint256 rec) private {
-        bytes32 sessionId;
-        address player;
-        uint256 price;
-        address edge;
-        uint256 maxMinutes;
-        uint256 expiry;
-        uint256 minutes_;
-        bytes32 structHash;
-        bytes32 typeHash = GRANT_TYPEHASH;
-        assembly ("memory-safe") {
-            sessionId := calldataload(rec)
-            let w1 := calldataload(add(rec, 32))
-            player := shr(96, w1)
-            price := and(w1, 0xffffffffffffffffffffffff)
-            let w2 := calldataload(add(rec, 64))
-            edge := shr(96, w2)
-            maxMinutes := and(shr(64, w2), 0xffffffff)
-            expiry := and(w2, 0xffffffffffffffff)
-            let w3 := calldataload(add(rec, 96))
-            minutes_ := and(shr(64, w3), 0xffffffff)
-            let p := mload(0x40)
-            mstore(p, typeHash)
-            mstore(add(p, 0x20), sessionId)
-            mstore(add(p, 0x40), player)
-            mstore(add(p, 0x60), edge)
-            mstore(add(p, 0x80), price)
-            mstore(add(p, 0xa0), maxMinutes)
-            mstore(add(p, 0xc0), expiry)
-            mstore(add(p, 0xe0), shr(96, w3))
-            structHash := keccak256(p, 0x100)
-        }
-        if (block.timestamp > expiry) revert GrantExpired(sessionId, uint64(expiry));
-        if (minutes_ > maxMinutes) revert MinutesBeyondGrant(sessionId, uint32(minutes_), uint32(maxMinutes));
-        if (minutes_ > MAX_SESSION_MINUTES) {
-            revert MinutesBeyondGrant(sessionId, uint32(minutes_), MAX_SESSION_MINUTES);
-        }
-        {
-            bytes32 r;
-            bytes32 vs;
-            assembly ("memory-safe") {
-                r := calldataload(add(rec, 120))
-                vs := calldataload(add(rec, 152))
-            }
-            address signer = _recover(_hashTypedDataV4(structHash), r, vs);
-            if (signer != player || signer == address(0)) revert BadGrantSignature(sessionId, signer);
-        }
-
-        uint256 amount;
-        {
-            mapping(uint256 => uint256) storage words = _ledger[edge];
-            uint256 word = uint256(sessionId) >> 3;
-            uint256 shift = (uint256(sessionId) & 7) << 4;
-            uint256 value = words[word];
-            uint256 paid = (value >> shift) & 0xffff;
-            if (minutes_ <= paid) revert NothingToSettle(sessionId, uint32(minutes_), uint32(paid));
-            uint256 earned;
-            unchecked {
-                // < 2^16 x 2^96: no overflow; earnings are checked against 128 bits below.
-                amount = (minutes_ - paid) * price;
-                earned = (value >> 128) + amount;
-            }
-            if (earned > type(uint128).max) revert AmountTooLarge();
-            words[word] = (earned << 128) | (value & LANES & ~(uint256(0xffff) << shift)) | (minutes_ << shift);
-        }
-        Account storage a = accounts[player];
-        uint128 balance = a.balance;
-        if (amount > balance) revert InsufficientBalance(player, balance, amount);
-        unchecked {
-            a.balance = balance - uint128(amount);
-        }
-        emit Settled(sessionId, player, edge, uint32(minutes_), amount);
+    function _paidMinutes(address edge, bytes32 sessionId) private view returns (uint256) {
+        return (_ledger[edge][uint256(sessionId) >> 3] >> ((uint256(sessionId) & 7) << 4)) & 0xffff;
     }
 
     // ------------------------------------------------------------------ edges, treasury, views
@@ -458,7 +566,7 @@ contract SessionEscrow is EIP712, CheckerConfig {
 
     /// @notice Minutes already paid for `sessionId` to `edge`.
     function paidMinutes(address edge, bytes32 sessionId) external view returns (uint32) {
-        return uint32((_ledger[edge][uint256(sessionId) >> 3] >> ((uint256(sessionId) & 7) << 4)) & 0xffff);
+        return uint32(_paidMinutes(edge, sessionId));
     }
 
     /// @notice The EIP-712 domain separator (chain id + this contract).
