@@ -33,9 +33,13 @@ type VideoWithFrameCallback = HTMLVideoElement & {
   cancelVideoFrameCallback(handle: number): void;
 };
 
-/** After this many frames without a stamp, only every `IDLE_STRIDE`-th frame is read. */
+/**
+ * After this many frames without a stamp (a game that stamps nothing), one frame is read every
+ * `IDLE_PERIOD_MS` instead: a pending requestVideoFrameCallback makes the page's main thread run a
+ * rendering update for every video frame (60 a second), work that input events would queue behind.
+ */
 const MISSES_BEFORE_IDLE = 30;
-const IDLE_STRIDE = 30;
+const IDLE_PERIOD_MS = 500;
 /** Pixel formats whose first plane is full-resolution luma (what `readFrameStampLuma` reads). */
 const LUMA_FIRST_FORMATS: ReadonlySet<string> = new Set(['I420', 'I420A', 'I422', 'I444', 'NV12']);
 /** Stamp reads in flight at once (VideoFrame path); frames beyond that are not read. */
@@ -48,7 +52,7 @@ const MAX_READS_IN_FLIGHT = 3;
  * readable that way (GPU-backed frames, no WebCodecs) it draws the strip into a small canvas →
  * `readFrameStamp`; that converts the whole picture on the page's main thread (~5 ms per 720p frame in
  * headless Chromium), delaying input events and data-channel messages queued behind it.
- * Games without stamps cost one read every 30 frames. Unix time on this page is
+ * Games without stamps cost one read every 500 ms. Unix time on this page is
  * `performance.timeOrigin + performance.now()`, the same clock as the edge's `Date.now()` when both
  * run on one machine (and NTP-close otherwise).
  */
@@ -58,6 +62,7 @@ export class FrameProbe {
   readonly #canvas = document.createElement('canvas');
   readonly #context: CanvasRenderingContext2D | null;
   #handle: number | undefined;
+  #idleTimer: ReturnType<typeof setTimeout> | undefined;
   #misses = 0;
   #presented = 0;
   #closed = false;
@@ -88,14 +93,23 @@ export class FrameProbe {
     this.#closed = true;
     if (this.#handle !== undefined) this.#video.cancelVideoFrameCallback(this.#handle);
     this.#handle = undefined;
+    clearTimeout(this.#idleTimer);
+    this.#idleTimer = undefined;
   }
 
   #schedule(): void {
     if (this.#closed) return;
     this.#handle = this.#video.requestVideoFrameCallback((_now, metadata) => {
-      this.#schedule();
+      this.#handle = undefined;
+      if (this.#misses >= MISSES_BEFORE_IDLE) {
+        this.#idleTimer = setTimeout(() => {
+          this.#idleTimer = undefined;
+          this.#schedule();
+        }, IDLE_PERIOD_MS);
+      } else {
+        this.#schedule();
+      }
       this.#presented = metadata.presentedFrames;
-      if (this.#misses >= MISSES_BEFORE_IDLE && metadata.presentedFrames % IDLE_STRIDE !== 0) return;
       if (this.#videoFrameReads && this.#readAsync(metadata)) return;
       this.#report(this.#read(metadata.width, metadata.height), metadata);
     });
