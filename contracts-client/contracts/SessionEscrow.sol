@@ -260,50 +260,52 @@ contract SessionEscrow is EIP712, CheckerConfig {
             end := add(list, add(0x80, shl(5, n)))
             mstore(p, digest)
             let prev := 0
-            for { let i := 0 } lt(i, k) { i := add(i, 1) } {
-                let at := add(sigs, shl(6, i))
+            let sp := signers
+            for { let at := sigs } lt(sp, list) {
+                at := add(at, 64)
+                sp := add(sp, 0x20)
+            } {
                 let vs := calldataload(add(at, 32))
                 let s := and(vs, 0x7fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff)
-                let signer := 0
+                mstore(0x00, 0)
                 if iszero(gt(s, HALF_N)) {
                     mstore(add(p, 0x20), add(27, shr(255, vs)))
                     mstore(add(p, 0x40), calldataload(at))
                     mstore(add(p, 0x60), s)
-                    mstore(0x00, 0)
                     pop(staticcall(gas(), 0x01, p, 0x80, 0x00, 0x20))
-                    signer := mload(0x00)
                 }
-                mstore(add(signers, shl(5, i)), signer)
+                let signer := mload(0x00)
+                mstore(sp, signer)
                 if iszero(gt(signer, prev)) {
-                    failAt := i
+                    failAt := shr(5, sub(sp, signers))
                     failSigner := signer
                     break
                 }
                 prev := signer
             }
-            if eq(failAt, not(0)) {
+            if eq(sp, list) {
                 // keccak256(abi.encode(address[] checkers, uint256 quorum, bytes32 policyHash)), as CheckerConfig stores it.
                 let mask := shr(sub(256, shl(3, m)), calldataload(add(start, 35)))
                 mstore(list, 0x60)
                 mstore(add(list, 0x20), byte(0, b))
                 mstore(add(list, 0x40), calldataload(start))
                 mstore(add(list, 0x60), n)
-                let si := 0
-                let oi := 0
-                let out := add(list, 0x80)
-                for { let i := 0 } lt(i, n) { i := add(i, 1) } {
-                    switch and(shr(i, mask), 1)
-                    case 1 {
-                        mstore(add(out, shl(5, i)), mload(add(signers, shl(5, si))))
-                        si := add(si, 1)
+                sp := signers
+                let op := others
+                for { let out := add(list, 0x80) } lt(out, end) {
+                    out := add(out, 0x20)
+                    mask := shr(1, mask)
+                } {
+                    if and(mask, 1) {
+                        mstore(out, mload(sp))
+                        sp := add(sp, 0x20)
+                        continue
                     }
-                    default {
-                        mstore(add(out, shl(5, i)), shr(96, calldataload(add(others, mul(oi, 20)))))
-                        oi := add(oi, 1)
-                    }
+                    mstore(out, shr(96, calldataload(op)))
+                    op := add(op, 20)
                 }
-                complete := and(eq(si, k), eq(oi, sub(n, k)))
-                h := keccak256(list, add(0x80, shl(5, n)))
+                complete := and(eq(sp, list), eq(op, sigs))
+                h := keccak256(list, sub(end, list))
             }
         }
         if (failAt != type(uint256).max) {
