@@ -22,9 +22,16 @@ const SWALLOW = new Set(['Space', 'ArrowUp', 'ArrowDown', 'ArrowLeft', 'ArrowRig
 
 /** How often a held gamepad state is re-sent, ms: the channel is unreliable, so state is repeated. */
 const GAMEPAD_REPEAT_MS = 250;
+/**
+ * With no gamepad connected, how often `getGamepads()` is looked at, ms. Only a connected pad is polled
+ * every animation frame: a pending requestAnimationFrame makes the page's main thread run a rendering
+ * update every display frame, work that key, mouse and data-channel events would queue behind.
+ */
+const GAMEPAD_LOOKUP_MS = 250;
 
 /**
- * Captures keyboard, mouse (with pointer lock), wheel, gamepad (polled each animation frame) and
+ * Captures keyboard, mouse (with pointer lock), wheel, gamepad (polled each animation frame while one
+ * is connected) and
  * touch, and sends them as input messages (protocol/input.ts). Keys held when the page loses focus
  * are released. `close()` removes every listener (idempotent).
  */
@@ -34,6 +41,7 @@ export class InputController {
   readonly #gamepads = new Map<number, { buttons: number; axes: number[]; sentAt: number }>();
   readonly #removers: (() => void)[] = [];
   #frame: number | undefined;
+  #lookupTimer: ReturnType<typeof setTimeout> | undefined;
   #closed = false;
 
   constructor(options: InputControllerOptions) {
@@ -62,7 +70,13 @@ export class InputController {
     for (const type of ['touchstart', 'touchmove', 'touchend', 'touchcancel'] as const) {
       this.#listen(surface, type, (event) => this.#onTouch(event as TouchEvent), { passive: false });
     }
-    this.#frame = requestAnimationFrame(() => this.#pollGamepads());
+    this.#listen(window, 'gamepadconnected', () => {
+      if (this.#lookupTimer === undefined) return;
+      clearTimeout(this.#lookupTimer);
+      this.#lookupTimer = undefined;
+      this.#pollGamepads();
+    });
+    this.#pollGamepads();
   }
 
   /** Presses (and, unless `hold`, releases) a key by its KeyboardEvent.code; returns the keyDown seq. */
@@ -95,6 +109,7 @@ export class InputController {
     this.releaseAll();
     this.#closed = true;
     if (this.#frame !== undefined) cancelAnimationFrame(this.#frame);
+    clearTimeout(this.#lookupTimer);
     for (const remove of this.#removers.splice(0)) remove();
     if (document.pointerLockElement === this.#options.surface) document.exitPointerLock();
   }
@@ -183,12 +198,15 @@ export class InputController {
   }
 
   #pollGamepads(): void {
+    this.#frame = undefined;
+    this.#lookupTimer = undefined;
     if (this.#closed) return;
-    this.#frame = requestAnimationFrame(() => this.#pollGamepads());
     const pads = typeof navigator.getGamepads === 'function' ? navigator.getGamepads() : [];
     const now = performance.now();
+    let connected = false;
     for (const pad of pads) {
       if (pad === null || !pad.connected || pad.index > 3) continue;
+      connected = true;
       let buttons = 0;
       pad.buttons.forEach((button, i) => {
         if (i < 32 && (button.pressed || button.value > 0.5)) buttons |= 1 << i;
@@ -206,5 +224,7 @@ export class InputController {
         this.#gamepads.set(pad.index, { buttons, axes, sentAt: now });
       }
     }
+    if (connected) this.#frame = requestAnimationFrame(() => this.#pollGamepads());
+    else this.#lookupTimer = setTimeout(() => this.#pollGamepads(), GAMEPAD_LOOKUP_MS);
   }
 }
