@@ -43,6 +43,7 @@ export interface Grant {
   edge: Address;
   /** ATH wei per billable minute. */
   pricePerMinute: bigint;
+  /** The escrow settles at most min(maxMinutes, 65 535) minutes of one session (16-bit paid-minutes lanes). */
   maxMinutes: number;
   /** Unix seconds; the grant cannot be settled after it. */
   expiry: bigint;
