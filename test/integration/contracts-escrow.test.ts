@@ -29,6 +29,7 @@ import {
   batchSettle,
   deposit,
   type EscrowRef,
+  encodeSettlement,
   paidMinutes,
   readAccount,
   readEdgeEarnings,
@@ -37,6 +38,7 @@ import {
   signAttestation,
   signAttestationBatch,
   signGrant,
+  sortSignatures,
   verifyAttestation,
   verifyGrant,
   withdraw,
@@ -374,6 +376,32 @@ describe('SessionEscrow on the payments chain', () => {
     // The valid quorum still settles: nothing was half-written by the refusals.
     await settle(admin, escrow, { ...base, presorted: false, attestations: sorted });
     expect(await paidMinutes(admin.publicClient, escrow, grant.edge, grant.sessionId)).toBe(7);
+  });
+
+  it('refuses a malformed blob and signers placed at the wrong set positions', async () => {
+    const grant = await newGrant();
+    const grantSignature = await signGrant(accounts.player, escrow, grant);
+    const attestations = sortSignatures(await attest(grant.sessionId, 9));
+    const blob = encodeSettlement(set, attestations, [{ grant, grantSignature, minutes: 9 }]);
+    const send = (data: Hex) =>
+      sendTx(admin, { address: escrow.address, abi: sessionEscrowAbi, functionName: 'settle', args: [data] });
+    // One byte short, one byte too many, nothing at all.
+    await expectCode(send(blob.slice(0, -2) as Hex), 'CHAIN_REVERTED');
+    await expectCode(send(`${blob}00`), 'CHAIN_REVERTED');
+    await expectCode(send('0x'), 'CHAIN_REVERTED');
+    // The same signatures claimed for other checkers of the set: the rebuilt set does not hash to the config.
+    const maskAt = 2 + 2 * 35; // hex offset of the one-byte signer mask
+    const mask = Number.parseInt(blob.slice(maskAt, maskAt + 2), 16);
+    const moved = `${blob.slice(0, maskAt)}${((mask << 1) & 0x1f).toString(16).padStart(2, '0')}${blob.slice(maskAt + 2)}`;
+    await expectCode(send(moved as Hex), 'CHAIN_STALE_CHECKER_SET');
+    // A set whose quorum claims 2 instead of 3: the config hash does not match either.
+    const lowQuorum = encodeSettlement({ ...set, quorum: 2 }, attestations.slice(0, 2), [
+      { grant, grantSignature, minutes: 9 },
+    ]);
+    await expectCode(send(lowQuorum), 'CHAIN_STALE_CHECKER_SET');
+    expect(await paidMinutes(admin.publicClient, escrow, grant.edge, grant.sessionId)).toBe(0);
+    await send(blob);
+    expect(await paidMinutes(admin.publicClient, escrow, grant.edge, grant.sessionId)).toBe(9);
   });
 
   it('refuses a settlement the player balance cannot cover', async () => {
