@@ -104,6 +104,12 @@ export class Matchmaker {
   #stamp = new Uint32Array(0);
   /** Scratch: the RTT term of each view in the current ranking. */
   #rtts = new Float64Array(0);
+  /** Scratch: view indices the current ranking computed an RTT for. */
+  #visited = new Int32Array(0);
+  /** View indices by ascending coordinate x, those x values, and the smallest edge height (refresh). */
+  #xOrder = new Int32Array(0);
+  #xSorted = new Float64Array(0);
+  #hMin = 0;
   #generation = 0;
   #byId = new Map<string, EdgeState>();
   #published: PublishedGame[] = [];
@@ -211,6 +217,17 @@ export class Matchmaker {
     this.#measuredRtt = new Float64Array(this.#views.length);
     this.#stamp = new Uint32Array(this.#views.length);
     this.#rtts = new Float64Array(this.#views.length);
+    this.#visited = new Int32Array(this.#views.length);
+    // Views sorted by their first coordinate axis: |Δx| bounds the predicted RTT from below, so the
+    // ranking walks outwards from the player's x and stops once nothing further can compete.
+    const order = Array.from(this.#views, (_, i) => i).sort(
+      (a, b) => (flat[a * 5] as number) - (flat[b * 5] as number),
+    );
+    this.#xOrder = Int32Array.from(order);
+    this.#xSorted = Float64Array.from(order, (i) => flat[i * 5] as number);
+    let hMin = Number.POSITIVE_INFINITY;
+    for (let i = 0; i < this.#views.length; i++) hMin = Math.min(hMin, flat[i * 5 + 3] as number);
+    this.#hMin = Number.isFinite(hMin) ? hMin : 0;
     this.#generation = 0;
   }
 
@@ -527,30 +544,22 @@ export class Matchmaker {
     }
     const n = views.length;
     const rtts = this.#rtts;
-    // Pass 1 (typed arrays only): the RTT term of every eligible edge, and `bound`, the take-th smallest
-    // RTT among edges with room. The tie-break adds < MAX_TIE_MS, so an edge whose RTT exceeds
-    // bound + MAX_TIE_MS can never be among the best `take`: pass 2 only scores the edges that compete.
+    // Pass 1 (typed arrays only): the RTT term of the edges that may compete, and the take-th smallest
+    // RTT among eligible edges with room (`kth`). The tie-break adds < MAX_TIE_MS, so an edge whose RTT
+    // exceeds kth + MAX_TIE_MS can never be among the best `take`. Measured edges are taken first; with
+    // a player coordinate, predicted ones are visited outwards from the player's x: |Δx| + heights is a
+    // lower bound of the prediction, so the walk stops once the bound passes kth + MAX_TIE_MS (usually
+    // after a fraction of the edges). Without a coordinate every edge is visited. Exact: the edges that
+    // reach pass 2 are the same as with a full scan.
     const kth = new Float64Array(take).fill(Number.POSITIVE_INFINITY);
-    for (let i = 0; i < n; i++) {
-      if (usable[i] === 0 || (mask !== null && mask[i] === 0)) {
-        rtts[i] = Number.NaN;
-        continue;
-      }
-      let rtt: number;
-      if (stamp[i] === generation) rtt = measuredRtt[i] as number;
-      else if (player) {
-        const o = i * 5;
-        const dx = px - (flat[o] as number);
-        const dy = py - (flat[o + 1] as number);
-        const dz = pz - (flat[o + 2] as number);
-        const predicted = Math.sqrt(dx * dx + dy * dy + dz * dz) + ph + (flat[o + 3] as number);
-        const e = flat[o + 4] as number;
-        rtt = predicted + Math.max(5, predicted * Math.max(0.3, Math.min(1, (pe + e) / 2)));
-      } else rtt = 1000;
+    const visited = this.#visited;
+    let count = 0;
+    const consider = (i: number, rtt: number) => {
       rtts[i] = rtt;
+      visited[count++] = i;
       if (rtt < (kth[take - 1] as number)) {
         const state = (views[i] as EdgeView).state;
-        if (state.usedSlots >= state.edge.capacity || state.edge.id === exclude) continue;
+        if (state.usedSlots >= state.edge.capacity || state.edge.id === exclude) return;
         let k = take - 1;
         while (k > 0 && (kth[k - 1] as number) > rtt) {
           kth[k] = kth[k - 1] as number;
@@ -558,15 +567,63 @@ export class Matchmaker {
         }
         kth[k] = rtt;
       }
+    };
+    const predictedRtt = (i: number) => {
+      const o = i * 5;
+      const dx = px - (flat[o] as number);
+      const dy = py - (flat[o + 1] as number);
+      const dz = pz - (flat[o + 2] as number);
+      const predicted = Math.sqrt(dx * dx + dy * dy + dz * dz) + ph + (flat[o + 3] as number);
+      const e = flat[o + 4] as number;
+      return predicted + Math.max(5, predicted * Math.max(0.3, Math.min(1, (pe + e) / 2)));
+    };
+    if (player) {
+      for (const [id] of measured) {
+        const i = this.#indexById.get(id);
+        if (i === undefined || stamp[i] !== generation || usable[i] === 0 || (mask !== null && mask[i] === 0))
+          continue;
+        consider(i, measuredRtt[i] as number); // ids are unique (lower-cased map keys)
+      }
+      const xs = this.#xSorted;
+      const order = this.#xOrder;
+      const base = ph + this.#hMin;
+      let hi = 0;
+      let lo = xs.length;
+      while (hi < lo) {
+        const mid = (hi + lo) >>> 1;
+        if ((xs[mid] as number) < px) hi = mid + 1;
+        else lo = mid;
+      }
+      lo = hi - 1;
+      while (lo >= 0 || hi < n) {
+        const dLo = lo >= 0 ? px - (xs[lo] as number) : Number.POSITIVE_INFINITY;
+        const dHi = hi < n ? (xs[hi] as number) - px : Number.POSITIVE_INFINITY;
+        const fromLo = dLo <= dHi;
+        const q = (fromLo ? dLo : dHi) + base;
+        // Lower bound of every remaining edge's RTT term (a hair under, for rounding).
+        const bound = (q + Math.max(5, 0.3 * q)) * (1 - 1e-9) - 1e-9;
+        if (bound > (kth[take - 1] as number) + MAX_TIE_MS) break;
+        const i = order[fromLo ? lo-- : hi++] as number;
+        if (usable[i] === 0 || (mask !== null && mask[i] === 0) || stamp[i] === generation) continue;
+        consider(i, predictedRtt(i));
+      }
+      // Pass 2 visits in view order, as a full scan would (ties keep their order).
+      visited.subarray(0, count).sort();
+    } else {
+      for (let i = 0; i < n; i++) {
+        if (usable[i] === 0 || (mask !== null && mask[i] === 0)) continue;
+        consider(i, stamp[i] === generation ? (measuredRtt[i] as number) : 1000);
+      }
     }
     const cutoff = (kth[take - 1] as number) + MAX_TIE_MS;
     // Pass 2: score (measured RTT or prediction + load, price, randomness) the edges under the cutoff.
     const best: Ranked[] = [];
     let worst = Number.POSITIVE_INFINITY;
-    for (let i = 0; i < n; i++) {
+    for (let c = 0; c < count; c++) {
+      const i = visited[c] as number;
       const rtt = rtts[i] as number;
-      // NaN (ineligible) fails both comparisons; tie-break terms are ≥ 0, so rtt > worst cannot enter.
-      if (!(rtt <= cutoff) || rtt > worst) continue;
+      // Tie-break terms are ≥ 0: an RTT above the cutoff or the current worst cannot enter.
+      if (rtt > cutoff || rtt > worst) continue;
       const view = views[i] as EdgeView;
       const state = view.state;
       const edge = state.edge;
