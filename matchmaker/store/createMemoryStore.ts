@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import { copyCoordinate } from '../coordinates.js';
 import { EARTH_RADIUS_KM, unitVector } from '../geo.js';
 import {
   DEMAND_BUCKET_MS,
@@ -231,11 +232,14 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MatchmakerS
       }
       return out;
     },
+    // Every refresh of every instance reads all coordinates: plain copies, not structuredClone.
     async putCoordinates(map) {
-      for (const [id, c] of Object.entries(map)) coordinates.set(id, structuredClone(c));
+      for (const id in map) coordinates.set(id, copyCoordinate(map[id] as StoredCoordinate));
     },
     async getCoordinates() {
-      return Object.fromEntries([...coordinates].map(([id, c]) => [id, structuredClone(c)]));
+      const out: Record<string, StoredCoordinate> = {};
+      for (const [id, c] of coordinates) out[id] = copyCoordinate(c);
+      return out;
     },
     async putGame(game) {
       const existing = games.get(game.game.id);
