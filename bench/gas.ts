@@ -13,6 +13,7 @@ import { sortAddresses } from '../contracts-client/src/checkers.js';
 import { createChainClients } from '../contracts-client/src/clients.js';
 import { deployPaymentsChain } from '../contracts-client/src/deploy.js';
 import {
+  attestationOf,
   batchOf,
   batchSettle,
   type EscrowRef,
@@ -140,11 +141,7 @@ try {
     const warmSigs = await Promise.all(
       checkers.slice(0, q).map(async (c) => ({
         signer: c.address,
-        signature: await signAttestation(c, escrow, {
-          sessionId: warm.grant.sessionId,
-          minutes: MINUTES,
-          policyHash,
-        }),
+        signature: await signAttestation(c, escrow, attestationOf(warm.grant, MINUTES, policyHash)),
       })),
     );
     await settle(clients, escrow, { ...warm, attestations: warmSigs, checkerSet: set });
@@ -156,11 +153,7 @@ try {
       const attestations = await Promise.all(
         signers.map(async (c) => ({
           signer: c.address,
-          signature: await signAttestation(c, escrow, {
-            sessionId: s.grant.sessionId,
-            minutes: MINUTES,
-            policyHash,
-          }),
+          signature: await signAttestation(c, escrow, attestationOf(s.grant, MINUTES, policyHash)),
         })),
       );
       const receipt = await settle(clients, escrow, { ...s, attestations, checkerSet: set });
@@ -187,11 +180,7 @@ try {
         const attestations = await Promise.all(
           checkers.slice(0, 3).map(async (c) => ({
             signer: c.address,
-            signature: await signAttestation(c, escrow, {
-              sessionId: s.grant.sessionId,
-              minutes: MINUTES,
-              policyHash,
-            }),
+            signature: await signAttestation(c, escrow, attestationOf(s.grant, MINUTES, policyHash)),
           })),
         );
         const receipt = await settle(clients, escrow, { ...s, attestations, checkerSet: set });

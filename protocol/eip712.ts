@@ -54,14 +54,22 @@ export interface Grant {
 export const attestationTypes = {
   Attestation: [
     { name: 'sessionId', type: 'bytes32' },
+    { name: 'grantHash', type: 'bytes32' },
     { name: 'minutes', type: 'uint32' },
     { name: 'policyHash', type: 'bytes32' },
   ],
 } as const;
 
-/** A checker's cumulative attestation: `minutes` billable so far under the QoS policy `policyHash`. */
+/**
+ * A checker's cumulative attestation: `minutes` billable so far, under the QoS policy `policyHash`, of the session
+ * played under the grant whose struct hash is `grantHash` (`grantHash(grant)`). Binding the grant means the
+ * attestation pays only under that grant: another grant the player signs for the same session id (say at 1 wei a
+ * minute) does not verify with it. A checker attests one grant per (edge, sessionId): the one the session runs
+ * under (whose `sessionKey` signs the player's QoS reports).
+ */
 export interface Attestation {
   sessionId: Hex;
+  grantHash: Hex;
   minutes: number;
   policyHash: Hex;
 }
@@ -73,13 +81,21 @@ export const attestationBatchTypes = {
   ],
   SessionMinutes: [
     { name: 'sessionId', type: 'bytes32' },
+    { name: 'grantHash', type: 'bytes32' },
     { name: 'minutes', type: 'uint32' },
   ],
 } as const;
 
+/** One session of a batch attestation: cumulative minutes under the grant with struct hash `grantHash`. */
+export interface SessionMinutes {
+  sessionId: Hex;
+  grantHash: Hex;
+  minutes: number;
+}
+
 /** One checker signature over many sessions' cumulative minutes, for batch settlement (order matters). */
 export interface AttestationBatch {
-  sessions: readonly { sessionId: Hex; minutes: number }[];
+  sessions: readonly SessionMinutes[];
   policyHash: Hex;
 }
 
@@ -166,6 +182,11 @@ export interface EdgeBond {
   edge: Address;
   operator: Address;
   cutBps: number;
+}
+
+/** EIP-712 struct hash of a grant (no domain): what attestations carry as `grantHash`. */
+export function grantHash(grant: Grant): Hex {
+  return hashStruct({ types: grantTypes, primaryType: 'Grant', data: grant });
 }
 
 /** Digest the SessionEscrow computes for a grant. */

@@ -19,7 +19,11 @@ import {CheckerConfig} from "./CheckerRegistry.sol";
 ///   then per session a 184-byte record:
 ///   sessionId (32) | player (20) | pricePerMinute (12) | edge (20) | maxMinutes (4) | expiry (8) | sessionKey (20)
 ///   | minutes (4) | grant r (32) | grant vs (32)
-/// Signatures are EIP-2098 compact (r, yParity|s). The EIP-712 types are unchanged (protocol/eip712.ts).
+/// Signatures are EIP-2098 compact (r, yParity|s). The EIP-712 types are in protocol/eip712.ts.
+/// Checker attestations bind the grant: they carry the grant's EIP-712 struct hash (`grantHash`), which the escrow
+/// computes from the record, so a quorum's attestation pays only under the very grant the checkers saw. Another
+/// grant the player signs for the same session id and edge (say at 1 wei a minute) has another hash: the
+/// attestations do not verify for it, and it can neither be paid nor mark the session's minutes paid.
 contract SessionEscrow is EIP712, CheckerConfig {
     using SafeERC20 for IERC20;
 
@@ -55,11 +59,13 @@ contract SessionEscrow is EIP712, CheckerConfig {
     bytes32 public constant GRANT_TYPEHASH = keccak256(
         "Grant(bytes32 sessionId,address player,address edge,uint96 pricePerMinute,uint32 maxMinutes,uint64 expiry,address sessionKey)"
     );
+    /// @dev `grantHash` is the EIP-712 struct hash of the Grant being settled (hashStruct, without the domain).
     bytes32 public constant ATTESTATION_TYPEHASH =
-        keccak256("Attestation(bytes32 sessionId,uint32 minutes,bytes32 policyHash)");
-    bytes32 public constant SESSION_MINUTES_TYPEHASH = keccak256("SessionMinutes(bytes32 sessionId,uint32 minutes)");
+        keccak256("Attestation(bytes32 sessionId,bytes32 grantHash,uint32 minutes,bytes32 policyHash)");
+    bytes32 public constant SESSION_MINUTES_TYPEHASH =
+        keccak256("SessionMinutes(bytes32 sessionId,bytes32 grantHash,uint32 minutes)");
     bytes32 public constant ATTESTATION_BATCH_TYPEHASH = keccak256(
-        "AttestationBatch(SessionMinutes[] sessions,bytes32 policyHash)SessionMinutes(bytes32 sessionId,uint32 minutes)"
+        "AttestationBatch(SessionMinutes[] sessions,bytes32 policyHash)SessionMinutes(bytes32 sessionId,bytes32 grantHash,uint32 minutes)"
     );
     uint16 public constant MAX_FEE_BPS = 1000;
     /// @notice Paid minutes are 16-bit lanes: a session settles at most 65 535 minutes (45 days).
@@ -153,31 +159,48 @@ contract SessionEscrow is EIP712, CheckerConfig {
     // ------------------------------------------------------------------ settlement
 
     /// @notice Settles one session: checker block + one record; the quorum signs
-    /// Attestation(sessionId, minutes, policyHash).
+    /// Attestation(sessionId, grantHash, minutes, policyHash) for the record's grant.
     function settle(bytes calldata data) external {
         (uint256 start, uint256 rec, bytes32 policyHash) = _header(data);
         if (start + data.length - rec != RECORD) revert MalformedSettlement();
         bytes32 domain = _domainSeparatorV4();
+        bytes32 grantType = GRANT_TYPEHASH;
         bytes32 typeHash = ATTESTATION_TYPEHASH;
+        bytes32 grantHash;
         bytes32 digest;
         assembly ("memory-safe") {
             let p := mload(0x40)
+            // hashStruct(Grant(sessionId, player, edge, pricePerMinute, maxMinutes, expiry, sessionKey)) of the record
+            let id := calldataload(rec)
+            let w1 := calldataload(add(rec, 32))
+            let w2 := calldataload(add(rec, 64))
+            let w3 := calldataload(add(rec, 96))
+            mstore(p, grantType)
+            mstore(add(p, 0x20), id)
+            mstore(add(p, 0x40), shr(96, w1))
+            mstore(add(p, 0x60), shr(96, w2))
+            mstore(add(p, 0x80), and(w1, 0xffffffffffffffffffffffff))
+            mstore(add(p, 0xa0), and(shr(64, w2), 0xffffffff))
+            mstore(add(p, 0xc0), and(w2, 0xffffffffffffffff))
+            mstore(add(p, 0xe0), shr(96, w3))
+            grantHash := keccak256(p, 0x100)
+            // hashStruct(Attestation(sessionId, grantHash, minutes, policyHash))
             mstore(p, typeHash)
-            mstore(add(p, 0x20), calldataload(rec))
-            mstore(add(p, 0x40), shr(224, calldataload(add(rec, 116))))
-            mstore(add(p, 0x60), policyHash)
-            let structHash := keccak256(p, 0x80)
+            mstore(add(p, 0x40), grantHash)
+            mstore(add(p, 0x60), and(shr(64, w3), 0xffffffff))
+            mstore(add(p, 0x80), policyHash)
+            let structHash := keccak256(p, 0xa0)
             mstore(p, 0x1901)
             mstore(add(p, 0x20), domain)
             mstore(add(p, 0x40), structHash)
             digest := keccak256(add(p, 0x1e), 0x42)
         }
         _verifyQuorum(start, digest);
-        _settleRecord(rec, domain);
+        _settleRecord(rec, domain, grantHash);
     }
 
     /// @notice Settles many sessions: checker block + records; the quorum signs one
-    /// AttestationBatch(SessionMinutes[] in record order, policyHash).
+    /// AttestationBatch(SessionMinutes(sessionId, grantHash, minutes)[] in record order, policyHash).
     function batchSettle(bytes calldata data) external {
         (uint256 start, uint256 rec, bytes32 policyHash) = _header(data);
         uint256 bytesLeft = start + data.length - rec;
@@ -188,17 +211,43 @@ contract SessionEscrow is EIP712, CheckerConfig {
         bytes32 itemType = SESSION_MINUTES_TYPEHASH;
         bytes32 batchType = ATTESTATION_BATCH_TYPEHASH;
         bytes32 digest;
+        bytes32 grantType = GRANT_TYPEHASH;
+        // Memory: 0x100 bytes of scratch for hashing, then the grant hashes (kept for settling), then the item hashes.
+        uint256 grants;
         assembly ("memory-safe") {
             let p := mload(0x40)
-            let h := add(p, 0x60)
-            for { let i := 0 } lt(i, count) { i := add(i, 1) } {
-                let r := add(rec, mul(i, RECORD))
+            grants := add(p, 0x100)
+            let items := shl(5, count)
+            let h := add(grants, items)
+            for {
+                let g := grants
+                let r := rec
+            } lt(g, h) {
+                g := add(g, 0x20)
+                r := add(r, RECORD)
+            } {
+                // hashStruct(Grant(sessionId, player, edge, pricePerMinute, maxMinutes, expiry, sessionKey)) of the record
+                let id := calldataload(r)
+                let w1 := calldataload(add(r, 32))
+                let w2 := calldataload(add(r, 64))
+                let w3 := calldataload(add(r, 96))
+                mstore(p, grantType)
+                mstore(add(p, 0x20), id)
+                mstore(add(p, 0x40), shr(96, w1))
+                mstore(add(p, 0x60), shr(96, w2))
+                mstore(add(p, 0x80), and(w1, 0xffffffffffffffffffffffff))
+                mstore(add(p, 0xa0), and(shr(64, w2), 0xffffffff))
+                mstore(add(p, 0xc0), and(w2, 0xffffffffffffffff))
+                mstore(add(p, 0xe0), shr(96, w3))
+                let gh := keccak256(p, 0x100)
+                mstore(g, gh)
+                // hashStruct(SessionMinutes(sessionId, grantHash, minutes))
                 mstore(p, itemType)
-                mstore(add(p, 0x20), calldataload(r))
-                mstore(add(p, 0x40), shr(224, calldataload(add(r, 116))))
-                mstore(add(h, shl(5, i)), keccak256(p, 0x60))
+                mstore(add(p, 0x40), gh)
+                mstore(add(p, 0x60), and(shr(64, w3), 0xffffffff))
+                mstore(add(g, items), keccak256(p, 0x80))
             }
-            let arrayHash := keccak256(h, shl(5, count))
+            let arrayHash := keccak256(h, items)
             mstore(p, batchType)
             mstore(add(p, 0x20), arrayHash)
             mstore(add(p, 0x40), policyHash)
@@ -207,10 +256,19 @@ contract SessionEscrow is EIP712, CheckerConfig {
             mstore(add(p, 0x20), domain)
             mstore(add(p, 0x40), structHash)
             digest := keccak256(add(p, 0x1e), 0x42)
+            // Keep the grant hashes; the item hashes and everything after them are scratch again.
+            mstore(0x40, h)
         }
         _verifyQuorum(start, digest);
-        for (uint256 i; i < count; ++i) {
-            _settleRecord(rec + i * RECORD, domain);
+        for (uint256 i; i < count;) {
+            uint256 r;
+            bytes32 grantHash;
+            assembly ("memory-safe") {
+                r := add(rec, mul(i, RECORD))
+                grantHash := mload(add(grants, shl(5, i)))
+                i := add(i, 1)
+            }
+            _settleRecord(r, domain, grantHash);
         }
     }
 
@@ -348,9 +406,9 @@ contract SessionEscrow is EIP712, CheckerConfig {
         }
     }
 
-    /// @dev Checks one record's grant and pays (minutes - paid) x price from the player's balance to the edge's word.
-    function _settleRecord(uint256 rec, bytes32 domain) private {
-        bytes32 typeHash = GRANT_TYPEHASH;
+    /// @dev Checks one record's grant (`grantHash`: its struct hash, already bound into the checkers' attestation)
+    /// and pays (minutes - paid) x price from the player's balance to the edge's word.
+    function _settleRecord(uint256 rec, bytes32 domain, bytes32 grantHash) private {
         bytes32 settledEvent = SETTLED_EVENT;
         uint256 failure;
         assembly ("memory-safe") {
@@ -376,18 +434,9 @@ contract SessionEscrow is EIP712, CheckerConfig {
                     break
                 }
                 let p := mload(0x40)
-                mstore(p, typeHash)
-                mstore(add(p, 0x20), sessionId)
-                mstore(add(p, 0x40), player)
-                mstore(add(p, 0x60), edge)
-                mstore(add(p, 0x80), price)
-                mstore(add(p, 0xa0), maxMinutes)
-                mstore(add(p, 0xc0), expiry)
-                mstore(add(p, 0xe0), shr(96, w3))
-                let structHash := keccak256(p, 0x100)
                 mstore(p, 0x1901)
                 mstore(add(p, 0x20), domain)
-                mstore(add(p, 0x40), structHash)
+                mstore(add(p, 0x40), grantHash)
                 let digest := keccak256(add(p, 0x1e), 0x42)
                 let vs := calldataload(add(rec, 152))
                 let s := and(vs, 0x7fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff)
@@ -449,11 +498,11 @@ contract SessionEscrow is EIP712, CheckerConfig {
                 break
             }
         }
-        if (failure != 0) _settleFailure(rec, domain, failure);
+        if (failure != 0) _settleFailure(rec, domain, grantHash, failure);
     }
 
     /// @dev Failure path: decodes the record again and reverts with the precise error.
-    function _settleFailure(uint256 rec, bytes32 domain, uint256 failure) private view {
+    function _settleFailure(uint256 rec, bytes32 domain, bytes32 grantHash, uint256 failure) private view {
         bytes32 sessionId;
         address player;
         uint256 w2;
@@ -471,7 +520,7 @@ contract SessionEscrow is EIP712, CheckerConfig {
                 sessionId, uint32(minutes_), maxMinutes < MAX_SESSION_MINUTES ? maxMinutes : MAX_SESSION_MINUTES
             );
         }
-        if (failure == 3) revert BadGrantSignature(sessionId, _grantSigner(rec, domain));
+        if (failure == 3) revert BadGrantSignature(sessionId, _grantSigner(rec, domain, grantHash));
         if (failure == 4) {
             revert NothingToSettle(sessionId, uint32(minutes_), uint32(_paidMinutes(address(uint160(w2 >> 96)), sessionId)));
         }
@@ -486,24 +535,12 @@ contract SessionEscrow is EIP712, CheckerConfig {
     }
 
     /// @dev Failure path: who signed the record's grant (0 when the signature is invalid).
-    function _grantSigner(uint256 rec, bytes32 domain) private view returns (address signer) {
-        bytes32 typeHash = GRANT_TYPEHASH;
+    function _grantSigner(uint256 rec, bytes32 domain, bytes32 grantHash) private view returns (address signer) {
         assembly ("memory-safe") {
             let p := mload(0x40)
-            mstore(p, typeHash)
-            mstore(add(p, 0x20), calldataload(rec))
-            let w1 := calldataload(add(rec, 32))
-            mstore(add(p, 0x40), shr(96, w1))
-            let w2 := calldataload(add(rec, 64))
-            mstore(add(p, 0x60), shr(96, w2))
-            mstore(add(p, 0x80), and(w1, 0xffffffffffffffffffffffff))
-            mstore(add(p, 0xa0), and(shr(64, w2), 0xffffffff))
-            mstore(add(p, 0xc0), and(w2, 0xffffffffffffffff))
-            mstore(add(p, 0xe0), shr(96, calldataload(add(rec, 96))))
-            let structHash := keccak256(p, 0x100)
             mstore(p, 0x1901)
             mstore(add(p, 0x20), domain)
-            mstore(add(p, 0x40), structHash)
+            mstore(add(p, 0x40), grantHash)
             let digest := keccak256(add(p, 0x1e), 0x42)
             let vs := calldataload(add(rec, 152))
             let s := and(vs, 0x7fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff)

@@ -16,6 +16,7 @@ import {
   attestationTypes,
   escrowDomain,
   type Grant,
+  grantHash,
   grantTypes,
 } from '../../protocol/eip712.js';
 import { FarplayError } from '../../protocol/errors.js';
@@ -57,7 +58,15 @@ export async function verifyGrant(escrow: EscrowRef, grant: Grant, signature: He
   return signer !== undefined && signer.toLowerCase() === grant.player.toLowerCase();
 }
 
-/** A checker signs its cumulative attestation for one session. */
+/**
+ * The attestation checkers sign for `minutes` cumulative billable minutes of the session played under `grant`:
+ * it binds the grant (its struct hash), so it settles that grant and no other one for the same session id.
+ */
+export function attestationOf(grant: Grant, minutes: number, policyHash: Hex): Attestation {
+  return { sessionId: grant.sessionId, grantHash: grantHash(grant), minutes, policyHash };
+}
+
+/** A checker signs its cumulative attestation for one session (build it with `attestationOf`). */
 export function signAttestation(
   checker: LocalAccount,
   escrow: EscrowRef,
@@ -241,7 +250,10 @@ export interface SettleParameters {
   grantSignature: Hex;
   /** Cumulative billable minutes the checkers attested. */
   minutes: number;
-  /** Checker signatures over Attestation(sessionId, minutes, set.policyHash); sorted here unless `presorted`. */
+  /**
+   * Checker signatures over `attestationOf(grant, minutes, set.policyHash)`, i.e. Attestation(sessionId,
+   * grantHash(grant), minutes, policyHash); sorted here unless `presorted`.
+   */
   attestations: readonly CheckerSignature[];
   checkerSet: CheckerSet;
   /** Pass signatures in the given order (tests of the contract's ordering rule). Default false. */
@@ -266,10 +278,14 @@ export interface BatchSettleParameters {
   checkerSet: CheckerSet;
 }
 
-/** The AttestationBatch checkers must sign for `sessions` (same order). */
+/** The AttestationBatch checkers must sign for `sessions` (same order; each item binds its grant's hash). */
 export function batchOf(sessions: BatchSettleParameters['sessions'], policyHash: Hex): AttestationBatch {
   return {
-    sessions: sessions.map((s) => ({ sessionId: s.grant.sessionId, minutes: s.minutes })),
+    sessions: sessions.map((s) => ({
+      sessionId: s.grant.sessionId,
+      grantHash: grantHash(s.grant),
+      minutes: s.minutes,
+    })),
     policyHash,
   };
 }

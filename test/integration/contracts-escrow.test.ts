@@ -25,6 +25,7 @@ import {
 import { createChainClients } from '../../contracts-client/src/clients.js';
 import { deployPaymentsChain } from '../../contracts-client/src/deploy.js';
 import {
+  attestationOf,
   batchOf,
   batchSettle,
   deposit,
@@ -106,11 +107,11 @@ async function newGrant(over: Partial<Grant> = {}): Promise<Grant> {
   };
 }
 
-async function attest(sessionId: Hex, minutes: number, signers = checkers.slice(0, 3)) {
+async function attest(grant: Grant, minutes: number, signers = checkers.slice(0, 3)) {
   return Promise.all(
     signers.map(async (c) => ({
       signer: c.address,
-      signature: await signAttestation(c, escrow, { sessionId, minutes, policyHash }),
+      signature: await signAttestation(c, escrow, attestationOf(grant, minutes, policyHash)),
     })),
   );
 }
@@ -159,11 +160,11 @@ describe('SessionEscrow on the payments chain', () => {
     expect(await verifyGrant(escrow, grant, signature)).toBe(true);
     expect(await verifyGrant(escrow, { ...grant, maxMinutes: 61 }, signature)).toBe(false);
     expect(await verifyGrant({ ...escrow, chainId: chainId + 1 }, grant, signature)).toBe(false);
-    const a = at(await attest(grant.sessionId, 5, checkers.slice(0, 1)), 0);
+    const a = at(await attest(grant, 5, checkers.slice(0, 1)), 0);
     expect(
       await verifyAttestation(
         escrow,
-        { sessionId: grant.sessionId, minutes: 5, policyHash },
+        attestationOf(grant, 5, policyHash),
         a.signature,
         at(checkers, 0).address,
       ),
@@ -171,7 +172,7 @@ describe('SessionEscrow on the payments chain', () => {
     expect(
       await verifyAttestation(
         escrow,
-        { sessionId: grant.sessionId, minutes: 6, policyHash },
+        attestationOf(grant, 6, policyHash),
         a.signature,
         at(checkers, 0).address,
       ),
@@ -190,7 +191,7 @@ describe('SessionEscrow on the payments chain', () => {
       grant,
       grantSignature,
       minutes: 45,
-      attestations: await attest(grant.sessionId, 45),
+      attestations: await attest(grant, 45),
       checkerSet: set,
     });
     const amount45 = 45n * PRICE;
@@ -205,7 +206,7 @@ describe('SessionEscrow on the payments chain', () => {
       grant,
       grantSignature,
       minutes: 60,
-      attestations: await attest(grant.sessionId, 60),
+      attestations: await attest(grant, 60),
       checkerSet: set,
     });
     const amount = 60n * PRICE;
@@ -231,7 +232,7 @@ describe('SessionEscrow on the payments chain', () => {
   it('refuses a replayed attestation and settling the same minutes twice', async () => {
     const grant = await newGrant();
     const grantSignature = await signGrant(accounts.player, escrow, grant);
-    const attestations = await attest(grant.sessionId, 10);
+    const attestations = await attest(grant, 10);
     await settle(admin, escrow, { grant, grantSignature, minutes: 10, attestations, checkerSet: set });
     const before = await readAccount(admin.publicClient, escrow, accounts.player.address);
     await expectCode(
@@ -244,7 +245,7 @@ describe('SessionEscrow on the payments chain', () => {
         grant,
         grantSignature,
         minutes: 5,
-        attestations: await attest(grant.sessionId, 5),
+        attestations: await attest(grant, 5),
         checkerSet: set,
       }),
       'CHAIN_NOTHING_TO_SETTLE',
@@ -266,9 +267,86 @@ describe('SessionEscrow on the payments chain', () => {
     );
   });
 
+  it('refuses a second, 1-wei grant for the same session: attestations bind the grant, the real one still settles', async () => {
+    // The grant the session runs under, and the checkers' attestations of its minutes.
+    const grant = await newGrant();
+    const grantSignature = await signGrant(accounts.player, escrow, grant);
+    const attestations = await attest(grant, 30);
+    // The player signs another grant for the same session id and edge at 1 wei a minute: validly signed.
+    const cheap: Grant = { ...grant, pricePerMinute: 1n };
+    const cheapSignature = await signGrant(accounts.player, escrow, cheap);
+    expect(await verifyGrant(escrow, cheap, cheapSignature)).toBe(true);
+    // Off chain already, a checker's attestation of the real grant is not one of the cheap grant.
+    const first = at(sortSignatures(attestations), 0);
+    expect(
+      await verifyAttestation(escrow, attestationOf(grant, 30, policyHash), first.signature, first.signer),
+    ).toBe(true);
+    expect(
+      await verifyAttestation(escrow, attestationOf(cheap, 30, policyHash), first.signature, first.signer),
+    ).toBe(false);
+
+    const before = await readAccount(admin.publicClient, escrow, accounts.player.address);
+    const earned = () => readEdgeEarnings(admin.publicClient, escrow, grant.edge, [grant.sessionId]);
+    const edgeBefore = await earned();
+    // The player races the operator with the cheap grant and the checkers' valid attestations: refused, since
+    // the signatures recover to non-checkers for the cheap grant's digest.
+    const raced = await expectCode(
+      settle(playerClients, escrow, {
+        grant: cheap,
+        grantSignature: cheapSignature,
+        minutes: 30,
+        attestations,
+        checkerSet: set,
+      }),
+      'CHAIN_NOT_CHECKER',
+    );
+    expect(raced.details).toMatchObject({ revert: 'NotChecker' });
+    // The batch form binds each session's grant the same way.
+    const realBatch = batchOf([{ grant, grantSignature, minutes: 30 }], policyHash);
+    const batchAttestations = await Promise.all(
+      checkers.slice(0, 3).map(async (c) => ({
+        signer: c.address,
+        signature: await signAttestationBatch(c, escrow, realBatch),
+      })),
+    );
+    await expectCode(
+      batchSettle(playerClients, escrow, {
+        sessions: [{ grant: cheap, grantSignature: cheapSignature, minutes: 30 }],
+        attestations: batchAttestations,
+        checkerSet: set,
+      }),
+      'CHAIN_NOT_CHECKER',
+    );
+    // Nothing was marked paid, nothing moved.
+    expect(await paidMinutes(admin.publicClient, escrow, grant.edge, grant.sessionId)).toBe(0);
+    expect((await readAccount(admin.publicClient, escrow, accounts.player.address)).balance).toBe(
+      before.balance,
+    );
+
+    // The operator settles the real grant at its real price.
+    await settle(admin, escrow, { grant, grantSignature, minutes: 30, attestations, checkerSet: set });
+    expect(await paidMinutes(admin.publicClient, escrow, grant.edge, grant.sessionId)).toBe(30);
+    expect((await readAccount(admin.publicClient, escrow, accounts.player.address)).balance).toBe(
+      before.balance - 30n * PRICE,
+    );
+    expect((await earned()) - edgeBefore).toBe(30n * PRICE);
+    // Later, attestations of more minutes of the real grant still do nothing for the cheap one.
+    await expectCode(
+      settle(playerClients, escrow, {
+        grant: cheap,
+        grantSignature: cheapSignature,
+        minutes: 45,
+        attestations: await attest(grant, 45),
+        checkerSet: set,
+      }),
+      'CHAIN_NOT_CHECKER',
+    );
+    expect(await paidMinutes(admin.publicClient, escrow, grant.edge, grant.sessionId)).toBe(30);
+  });
+
   it('refuses a grant signed for another chain or another contract', async () => {
     const grant = await newGrant();
-    const attestations = await attest(grant.sessionId, 3);
+    const attestations = await attest(grant, 3);
     const otherChain = await signGrant(
       accounts.player,
       { ...escrow, chainId: chainId === 31337 ? 31338 : 31337 },
@@ -305,7 +383,7 @@ describe('SessionEscrow on the payments chain', () => {
         grant,
         grantSignature,
         minutes: 31,
-        attestations: await attest(grant.sessionId, 31),
+        attestations: await attest(grant, 31),
         checkerSet: set,
       }),
       'CHAIN_BEYOND_GRANT',
@@ -317,7 +395,7 @@ describe('SessionEscrow on the payments chain', () => {
         grant,
         grantSignature,
         minutes: 30,
-        attestations: await attest(grant.sessionId, 30),
+        attestations: await attest(grant, 30),
         checkerSet: set,
       }),
       'CHAIN_GRANT_EXPIRED',
@@ -327,7 +405,7 @@ describe('SessionEscrow on the payments chain', () => {
   it('refuses unsorted or duplicate signers, a non-checker signer and fewer than the quorum', async () => {
     const grant = await newGrant();
     const grantSignature = await signGrant(accounts.player, escrow, grant);
-    const sorted = await attest(grant.sessionId, 7);
+    const sorted = await attest(grant, 7);
     const base = { grant, grantSignature, minutes: 7, checkerSet: set, presorted: true };
     await expectCode(
       settle(admin, escrow, { ...base, attestations: [...sorted].reverse() }),
@@ -340,11 +418,7 @@ describe('SessionEscrow on the payments chain', () => {
     const outsider = privateKeyToAccount(generatePrivateKey());
     const outsiderSig = {
       signer: outsider.address,
-      signature: await signAttestation(outsider, escrow, {
-        sessionId: grant.sessionId,
-        minutes: 7,
-        policyHash,
-      }),
+      signature: await signAttestation(outsider, escrow, attestationOf(grant, 7, policyHash)),
     };
     await expectCode(
       settle(admin, escrow, {
@@ -362,11 +436,7 @@ describe('SessionEscrow on the payments chain', () => {
     const otherPolicy = await Promise.all(
       checkers.slice(0, 3).map(async (c) => ({
         signer: c.address,
-        signature: await signAttestation(c, escrow, {
-          sessionId: grant.sessionId,
-          minutes: 7,
-          policyHash: zeroHash,
-        }),
+        signature: await signAttestation(c, escrow, attestationOf(grant, 7, zeroHash)),
       })),
     );
     await expectCode(
@@ -381,7 +451,7 @@ describe('SessionEscrow on the payments chain', () => {
   it('refuses a malformed blob and signers placed at the wrong set positions', async () => {
     const grant = await newGrant();
     const grantSignature = await signGrant(accounts.player, escrow, grant);
-    const attestations = sortSignatures(await attest(grant.sessionId, 9));
+    const attestations = sortSignatures(await attest(grant, 9));
     const blob = encodeSettlement(set, attestations, [{ grant, grantSignature, minutes: 9 }]);
     const send = (data: Hex) =>
       sendTx(admin, { address: escrow.address, abi: sessionEscrowAbi, functionName: 'settle', args: [data] });
@@ -412,7 +482,7 @@ describe('SessionEscrow on the payments chain', () => {
         grant,
         grantSignature: await signGrant(poor, escrow, grant),
         minutes: 1,
-        attestations: await attest(grant.sessionId, 1),
+        attestations: await attest(grant, 1),
         checkerSet: set,
       }),
       'CHAIN_INSUFFICIENT_BALANCE',
@@ -500,7 +570,7 @@ describe('SessionEscrow on the payments chain', () => {
       grant,
       grantSignature: await signGrant(player, escrow, grant),
       minutes: 20,
-      attestations: await attest(grant.sessionId, 20),
+      attestations: await attest(grant, 20),
       checkerSet: set,
     });
     await testClient.increaseTime({ seconds: WITHDRAW_DELAY - 60 });
@@ -541,7 +611,7 @@ describe('SessionEscrow on the payments chain', () => {
 
     const grant = await newGrant();
     const grantSignature = await signGrant(accounts.player, escrow, grant);
-    const attestations = await attest(grant.sessionId, 4);
+    const attestations = await attest(grant, 4);
     await expectCode(
       settle(admin, escrow, { grant, grantSignature, minutes: 4, attestations, checkerSet: set }),
       'CHAIN_STALE_CHECKER_SET',
@@ -551,11 +621,7 @@ describe('SessionEscrow on the payments chain', () => {
       ...attestations.slice(0, 2),
       {
         signer: newcomer.address,
-        signature: await signAttestation(newcomer, escrow, {
-          sessionId: grant.sessionId,
-          minutes: 4,
-          policyHash,
-        }),
+        signature: await signAttestation(newcomer, escrow, attestationOf(grant, 4, policyHash)),
       },
     ];
     await settle(admin, escrow, {

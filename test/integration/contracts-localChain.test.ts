@@ -4,6 +4,7 @@ import { localChain } from '../../contracts-client/src/chains.js';
 import { readCheckerSet } from '../../contracts-client/src/checkers.js';
 import { createChainClients } from '../../contracts-client/src/clients.js';
 import {
+  attestationOf,
   readAccount,
   readEdgeEarnings,
   settle,
@@ -71,11 +72,7 @@ describe('startLocalChains', () => {
     const attestations = await Promise.all(
       local.accounts.checkers.slice(0, set.quorum).map(async (c) => ({
         signer: c.address,
-        signature: await signAttestation(c, escrow, {
-          sessionId: grant.sessionId,
-          minutes: 12,
-          policyHash: set.policyHash,
-        }),
+        signature: await signAttestation(c, escrow, attestationOf(grant, 12, set.policyHash)),
       })),
     );
     await settle(payments, escrow, {
