@@ -110,6 +110,10 @@ export class Matchmaker {
   #xOrder = new Int32Array(0);
   #xSorted = new Float64Array(0);
   #hMin = 0;
+  /** Per view: 1 while its slots are all held (mirrors usedSlots ≥ capacity; see #setUsed). */
+  #full = new Uint8Array(0);
+  /** Scratch: the best `take` RTT terms of the current ranking. */
+  #kth = new Float64Array(RESERVE_BATCH);
   #generation = 0;
   #byId = new Map<string, EdgeState>();
   #published: PublishedGame[] = [];
@@ -218,6 +222,7 @@ export class Matchmaker {
     this.#stamp = new Uint32Array(this.#views.length);
     this.#rtts = new Float64Array(this.#views.length);
     this.#visited = new Int32Array(this.#views.length);
+    this.#full = Uint8Array.from(this.#views, (v) => (v.state.usedSlots >= v.state.edge.capacity ? 1 : 0));
     // Views sorted by their first coordinate axis: |Δx| bounds the predicted RTT from below, so the
     // ranking walks outwards from the player's x and stops once nothing further can compete.
     const order = Array.from(this.#views, (_, i) => i).sort(
@@ -313,7 +318,7 @@ export class Matchmaker {
     if (r === 'unknown') throw new FarplayError('MM_UNKNOWN_SESSION');
     if (r === 'wrong-edge') throw new FarplayError('MM_NOT_SESSION_EDGE');
     const state = this.#byId.get(edgeId);
-    if (state) state.usedSlots = Math.max(0, state.usedSlots - 1);
+    if (state) this.#setUsed(state, Math.max(0, state.usedSlots - 1));
     await this.#store.publish({
       sessionId: p.sessionId,
       event: { type: 'ended', reason: p.reason || 'ended' },
@@ -551,15 +556,17 @@ export class Matchmaker {
     // lower bound of the prediction, so the walk stops once the bound passes kth + MAX_TIE_MS (usually
     // after a fraction of the edges). Without a coordinate every edge is visited. Exact: the edges that
     // reach pass 2 are the same as with a full scan.
-    const kth = new Float64Array(take).fill(Number.POSITIVE_INFINITY);
+    if (this.#kth.length < take) this.#kth = new Float64Array(take);
+    const kth = this.#kth.fill(Number.POSITIVE_INFINITY, 0, take);
     const visited = this.#visited;
+    const full = this.#full;
+    const excluded = exclude === undefined ? -1 : (this.#indexById.get(exclude) ?? -1);
     let count = 0;
     const consider = (i: number, rtt: number) => {
       rtts[i] = rtt;
       visited[count++] = i;
       if (rtt < (kth[take - 1] as number)) {
-        const state = (views[i] as EdgeView).state;
-        if (state.usedSlots >= state.edge.capacity || state.edge.id === exclude) return;
+        if (full[i] === 1 || i === excluded) return;
         let k = take - 1;
         while (k > 0 && (kth[k - 1] as number) > rtt) {
           kth[k] = kth[k - 1] as number;
@@ -607,8 +614,6 @@ export class Matchmaker {
         if (usable[i] === 0 || (mask !== null && mask[i] === 0) || stamp[i] === generation) continue;
         consider(i, predictedRtt(i));
       }
-      // Pass 2 visits in view order, as a full scan would (ties keep their order).
-      visited.subarray(0, count).sort();
     } else {
       for (let i = 0; i < n; i++) {
         if (usable[i] === 0 || (mask !== null && mask[i] === 0)) continue;
@@ -616,6 +621,14 @@ export class Matchmaker {
       }
     }
     const cutoff = (kth[take - 1] as number) + MAX_TIE_MS;
+    // Keep the visited edges under the cutoff, in view order as a full scan would (ties keep their order).
+    let kept = 0;
+    for (let c = 0; c < count; c++) {
+      const i = visited[c] as number;
+      if ((rtts[i] as number) <= cutoff) visited[kept++] = i;
+    }
+    count = kept;
+    if (player) visited.subarray(0, count).sort();
     // Pass 2: score (measured RTT or prediction + load, price, randomness) the edges under the cutoff.
     const best: Ranked[] = [];
     let worst = Number.POSITIVE_INFINITY;
@@ -695,7 +708,7 @@ export class Matchmaker {
       // Our view was stale: those edges are full or gone. Mark them so the next requests skip them.
       for (const id of batch) {
         const state = this.#byId.get(id);
-        if (state) state.usedSlots = state.edge.capacity;
+        if (state) this.#setUsed(state, state.edge.capacity);
       }
     }
     throw new FarplayError('MM_NO_CAPACITY');
@@ -703,7 +716,15 @@ export class Matchmaker {
 
   #adjustUsed(edgeId: string, delta: number): void {
     const state = this.#byId.get(edgeId);
-    if (state) state.usedSlots = Math.max(0, Math.min(state.edge.capacity, state.usedSlots + delta));
+    if (state) this.#setUsed(state, Math.max(0, Math.min(state.edge.capacity, state.usedSlots + delta)));
+  }
+
+  /** Sets an edge's slot count and keeps the ranking's `#full` flags in step. */
+  #setUsed(state: EdgeState, usedSlots: number): void {
+    state.usedSlots = usedSlots;
+    const i = this.#indexById.get(state.edge.id);
+    if (i !== undefined && this.#views[i]?.state === state)
+      this.#full[i] = usedSlots >= state.edge.capacity ? 1 : 0;
   }
 
   #sessionResponse(record: SessionRecord): CreateSessionResponse {
