@@ -23,7 +23,9 @@ import {CheckerConfig} from "./CheckerRegistry.sol";
 /// Checker attestations bind the grant: they carry the grant's EIP-712 struct hash (`grantHash`), which the escrow
 /// computes from the record, so a quorum's attestation pays only under the very grant the checkers saw. Another
 /// grant the player signs for the same session id and edge (say at 1 wei a minute) has another hash: the
-/// attestations do not verify for it, and it can neither be paid nor mark the session's minutes paid.
+/// attestations do not verify for it, and it can neither be paid nor mark the session's minutes paid. Checkers attest
+/// one grant per (edge, sessionId), the one the edge runs the session under; the ledger records no grant per session
+/// (that would be a fresh storage slot, about 22 100 gas, per session).
 contract SessionEscrow is EIP712, CheckerConfig {
     using SafeERC20 for IERC20;
 
@@ -45,7 +47,8 @@ contract SessionEscrow is EIP712, CheckerConfig {
     error BelowQuorum(uint256 signatures, uint256 quorum);
     /// @notice Recovered signers must be strictly ascending (rejects unsorted and duplicate signers).
     error SignersNotAscending(uint256 index, address signer);
-    /// @notice A recovered signer is not in the checker set (also: a signature over other data).
+    /// @notice A recovered signer is not in the checker set: an outsider's signature, or a checker's signature over
+    /// other data (another grant, e.g. a second grant for the same session; other minutes; another policy).
     error NotChecker(address signer);
 
     event Deposited(address indexed player, uint256 amount, uint256 balance);

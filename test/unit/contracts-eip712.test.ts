@@ -4,6 +4,7 @@ import {
   ContractFunctionRevertedError,
   compactSignatureToSignature,
   encodeErrorResult,
+  hashStruct,
   keccak256,
   recoverAddress,
   serializeSignature,
@@ -17,11 +18,17 @@ import { stakingRegistryAbi } from '../../contracts-client/src/abis/StakingRegis
 import { REVERT_CODES, toChainError } from '../../contracts-client/src/chainErrors.js';
 import { localChain } from '../../contracts-client/src/chains.js';
 import { createChainClients } from '../../contracts-client/src/clients.js';
+import { attestationOf, batchOf } from '../../contracts-client/src/escrow.js';
 import { sendTx, toSig } from '../../contracts-client/src/tx.js';
 import {
+  attestationBatchDigest,
   attestationBatchTypes,
+  attestationDigest,
   attestationTypes,
   edgeBondTypes,
+  escrowDomain,
+  type Grant,
+  grantHash,
   grantTypes,
   qosReportTypes,
   slashTypes,
@@ -68,6 +75,44 @@ describe('protocol EIP-712 types match the contracts', () => {
     ['EdgeBond', edgeBondTypes],
   ] as const)('%s has the type string the contract hashes', (primary, types) => {
     expect(onChain).toContain(encodeType(types as unknown as Types, primary));
+  });
+});
+
+describe('attestations bind the grant', () => {
+  const domain = escrowDomain(31338, '0x00000000000000000000000000000000000000e5');
+  const grant: Grant = {
+    sessionId: keccak256(toHex('session')),
+    player: '0x00000000000000000000000000000000000000a1',
+    edge: '0x00000000000000000000000000000000000000b2',
+    pricePerMinute: 10n ** 16n,
+    maxMinutes: 60,
+    expiry: 1_900_000_000n,
+    sessionKey: '0x00000000000000000000000000000000000000c3',
+  };
+  const policyHash = keccak256(toHex('policy'));
+
+  it('carries the grant struct hash, so another grant for the same session id gives another digest', () => {
+    expect(grantHash(grant)).toBe(hashStruct({ types: grantTypes, primaryType: 'Grant', data: grant }));
+    const real = attestationDigest(domain, attestationOf(grant, 30, policyHash));
+    for (const other of [
+      { ...grant, pricePerMinute: 1n },
+      { ...grant, maxMinutes: 61 },
+      { ...grant, expiry: grant.expiry + 1n },
+      { ...grant, sessionKey: grant.player },
+      { ...grant, player: grant.sessionKey },
+    ]) {
+      expect(other.sessionId).toBe(grant.sessionId);
+      expect(attestationDigest(domain, attestationOf(other, 30, policyHash))).not.toBe(real);
+    }
+    const session = { grant, grantSignature: '0x' as const, minutes: 30 };
+    const batch = batchOf([session], policyHash);
+    expect(batch.sessions[0]?.grantHash).toBe(grantHash(grant));
+    expect(attestationBatchDigest(domain, batch)).not.toBe(
+      attestationBatchDigest(
+        domain,
+        batchOf([{ ...session, grant: { ...grant, pricePerMinute: 1n } }], policyHash),
+      ),
+    );
   });
 });
 
