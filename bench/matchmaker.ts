@@ -1,12 +1,22 @@
 // `npm run bench:matchmaker`: 1,000 registered edges, concurrent HTTP clients asking for candidates
 // and sessions (phase 1: the player flow candidates → session; phase 2: allocations alone, replaying
-// phase 1's measurements — allocationsPerSec/allocateMs come from phase 2), against Redis and the in-process store (the matchmaker runs as its own process, like
-// in production); then the prediction error of the network coordinates on a synthetic latency matrix
+// phase 1's measurements — allocationsPerSec/allocateMs come from phase 2), against Redis and the
+// in-process store; then the prediction error of the network coordinates on a synthetic latency matrix
 // (1,200 nodes) and on the real PlanetLab matrix (../shared/data/rtt/planetlab-490.tsv, if present).
+//
+// Set-up, fair for a 2-core machine: the matchmaker runs as its own process (`matchmaker/main.ts`, as in
+// production); this process is only the load generator. Each client loop holds one keep-alive HTTP/1.1
+// connection and sends one request at a time (no pipelining) through a minimal client (`Connection`):
+// node:http's client cost 0.08–0.14 ms of CPU per allocation (this one 0.03–0.06 ms, the server
+// ~0.25 ms), and on two cores that CPU came out of the server's share. `cpuMsPerAllocation` reports the CPU
+// the server process(es) and this client spent per allocation: it stays comparable when other work
+// shares the machine, where the rate does not.
+//
 // Env: BENCH_SECONDS (default 5), BENCH_CLIENTS (default 32), BENCH_EDGES (default 1000),
 // FARPLAY_BENCH_REDIS_URL (default redis://127.0.0.1:6379/15), BENCH_NODE_ARGS (extra node flags for the
 // matchmaker process, e.g. --cpu-prof), BENCH_STORES (default redis,memory), BENCH_REDIS_INSTANCES
-// (matchmaker processes on the Redis store, clients round-robin over them; default 1). Last line: one JSON object.
+// (matchmaker processes on the Redis store, client connections spread over them; default 1),
+// BENCH_COORDINATES=0 (store figures only, skip the coordinate evaluation). Last line: one JSON object.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';

@@ -44,23 +44,26 @@ redis.call('ZADD', KEYS[2], now + tonumber(ARGV[3]), ARGV[1])
 return 'ok'`;
 
 /**
- * KEYS: session, then per candidate (alive, slots, edge). ARGV: ttlMs, sessionJson, sessionId, edgeIds...
- * Reserves on the first live candidate whose held slots (expired reservations dropped) are below capacity.
+ * KEYS: session. ARGV: ttlMs, sessionJson, sessionId, key prefix, edgeIds... Reserves on the first live
+ * candidate whose held slots (expired reservations dropped) are below capacity. The per-edge keys
+ * (alive, slots, edge) are built here from the prefix, like REAP and RELEASE do (one Redis, not a
+ * cluster): one allocation sends 1 key and ~12 arguments instead of 25 keys.
  */
 const RESERVE = `${NOW}
 if redis.call('EXISTS', KEYS[1]) == 1 then return false end
 local ttl = tonumber(ARGV[1])
-local n = (#KEYS - 1) / 3
-for i = 0, n - 1 do
-  local alive, slots, edge = KEYS[2 + 3 * i], KEYS[3 + 3 * i], KEYS[4 + 3 * i]
-  if redis.call('EXISTS', alive) == 1 then
-    local cap = tonumber(redis.call('HGET', edge, 'capacity') or '0')
+local p = ARGV[4]
+for i = 5, #ARGV do
+  local id = ARGV[i]
+  local slots = p .. 'slots:' .. id
+  if redis.call('EXISTS', p .. 'alive:' .. id) == 1 then
+    local cap = tonumber(redis.call('HGET', p .. 'edge:' .. id, 'capacity') or '0')
     redis.call('ZREMRANGEBYSCORE', slots, '-inf', now)
     if redis.call('ZCARD', slots) < cap then
       redis.call('ZADD', slots, now + ttl, ARGV[3])
-      redis.call('HSET', KEYS[1], 'data', ARGV[2], 'edgeId', ARGV[4 + i], 'state', 'reserved')
+      redis.call('HSET', KEYS[1], 'data', ARGV[2], 'edgeId', id, 'state', 'reserved')
       redis.call('PEXPIRE', KEYS[1], ttl)
-      return ARGV[4 + i]
+      return id
     end
   end
 end
@@ -136,7 +139,7 @@ type Commands = {
 function defineCommands(redis: Redis): Redis & Commands {
   redis.defineCommand('mmPutEdge', { numberOfKeys: 5, lua: PUT_EDGE });
   redis.defineCommand('mmHeartbeat', { numberOfKeys: 4, lua: HEARTBEAT });
-  redis.defineCommand('mmReserve', { lua: RESERVE });
+  redis.defineCommand('mmReserve', { numberOfKeys: 1, lua: RESERVE });
   redis.defineCommand('mmActivate', { numberOfKeys: 2, lua: ACTIVATE });
   redis.defineCommand('mmRelease', { numberOfKeys: 1, lua: RELEASE });
   redis.defineCommand('mmReap', { numberOfKeys: 2, lua: REAP });
@@ -256,14 +259,12 @@ export function createRedisStore(options: RedisStoreOptions = {}): MatchmakerSto
     },
     async reserve({ candidates, session, reservationTtlMs }) {
       if (candidates.length === 0) return null;
-      const keys = [k.session(session.sessionId)];
-      for (const id of candidates) keys.push(k.alive(id), k.slots(id), k.edge(id));
       const edgeId = await redis.mmReserve(
-        keys.length,
-        ...keys,
+        k.session(session.sessionId),
         reservationTtlMs,
         JSON.stringify(session),
         session.sessionId,
+        p,
         ...candidates,
       );
       return edgeId ? { ...structuredClone(session), edgeId, state: 'reserved' } : null;
