@@ -562,34 +562,16 @@ export class Matchmaker {
     const full = this.#full;
     const excluded = exclude === undefined ? -1 : (this.#indexById.get(exclude) ?? -1);
     let count = 0;
-    const consider = (i: number, rtt: number) => {
-      rtts[i] = rtt;
-      visited[count++] = i;
-      if (rtt < (kth[take - 1] as number)) {
-        if (full[i] === 1 || i === excluded) return;
-        let k = take - 1;
-        while (k > 0 && (kth[k - 1] as number) > rtt) {
-          kth[k] = kth[k - 1] as number;
-          k--;
-        }
-        kth[k] = rtt;
-      }
-    };
-    const predictedRtt = (i: number) => {
-      const o = i * 5;
-      const dx = px - (flat[o] as number);
-      const dy = py - (flat[o + 1] as number);
-      const dz = pz - (flat[o + 2] as number);
-      const predicted = Math.sqrt(dx * dx + dy * dy + dz * dz) + ph + (flat[o + 3] as number);
-      const e = flat[o + 4] as number;
-      return predicted + Math.max(5, predicted * Math.max(0.3, Math.min(1, (pe + e) / 2)));
-    };
+    // (No closures here: a closure per call costs more than the loop it would shorten.)
     if (player) {
       for (const [id] of measured) {
         const i = this.#indexById.get(id);
         if (i === undefined || stamp[i] !== generation || usable[i] === 0 || (mask !== null && mask[i] === 0))
           continue;
-        consider(i, measuredRtt[i] as number); // ids are unique (lower-cased map keys)
+        const rtt = measuredRtt[i] as number; // ids are unique (lower-cased map keys)
+        rtts[i] = rtt;
+        visited[count++] = i;
+        if (rtt < (kth[take - 1] as number) && full[i] === 0 && i !== excluded) insertKth(kth, take, rtt);
       }
       const xs = this.#xSorted;
       const order = this.#xOrder;
@@ -612,12 +594,24 @@ export class Matchmaker {
         if (bound > (kth[take - 1] as number) + MAX_TIE_MS) break;
         const i = order[fromLo ? lo-- : hi++] as number;
         if (usable[i] === 0 || (mask !== null && mask[i] === 0) || stamp[i] === generation) continue;
-        consider(i, predictedRtt(i));
+        const o = i * 5;
+        const dx = px - (flat[o] as number);
+        const dy = py - (flat[o + 1] as number);
+        const dz = pz - (flat[o + 2] as number);
+        const predicted = Math.sqrt(dx * dx + dy * dy + dz * dz) + ph + (flat[o + 3] as number);
+        const e = flat[o + 4] as number;
+        const rtt = predicted + Math.max(5, predicted * Math.max(0.3, Math.min(1, (pe + e) / 2)));
+        rtts[i] = rtt;
+        visited[count++] = i;
+        if (rtt < (kth[take - 1] as number) && full[i] === 0 && i !== excluded) insertKth(kth, take, rtt);
       }
     } else {
       for (let i = 0; i < n; i++) {
         if (usable[i] === 0 || (mask !== null && mask[i] === 0)) continue;
-        consider(i, stamp[i] === generation ? (measuredRtt[i] as number) : 1000);
+        const rtt = stamp[i] === generation ? (measuredRtt[i] as number) : 1000;
+        rtts[i] = rtt;
+        visited[count++] = i;
+        if (rtt < (kth[take - 1] as number) && full[i] === 0 && i !== excluded) insertKth(kth, take, rtt);
       }
     }
     const cutoff = (kth[take - 1] as number) + MAX_TIE_MS;
@@ -842,6 +836,16 @@ export class Matchmaker {
     this.#sessionListeners.clear();
     await this.#refreshing?.catch(() => {});
   }
+}
+
+/** Inserts `rtt` into the ascending `take` smallest values kept in `kth` (rtt < kth[take − 1]). */
+function insertKth(kth: Float64Array, take: number, rtt: number): void {
+  let k = take - 1;
+  while (k > 0 && (kth[k - 1] as number) > rtt) {
+    kth[k] = kth[k - 1] as number;
+    k--;
+  }
+  kth[k] = rtt;
 }
 
 /** Session ids come from a pooled CSPRNG buffer: one `randomFillSync` per 256 ids instead of one each. */
