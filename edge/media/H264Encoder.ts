@@ -10,6 +10,7 @@ import {
 import { Codec, CodecContext, Dictionary, FFmpegError, Frame, Log, Packet, Rational } from 'node-av/lib';
 import { FarplayError } from '../../protocol/errors.js';
 import type { YuvPlanes } from '../../protocol/frameStamp.js';
+import { releaseWhenIdle } from './releaseWhenIdle.js';
 
 // FFmpeg's own chatter (x264 stats on close, NVENC "cannot load libcuda") is not ours to print.
 Log.setLevel(AV_LOG_ERROR);
@@ -235,15 +236,6 @@ export class H264Encoder {
       this.#frame.free();
       this.#context.freeContext();
     };
-    if (!this.#busy) {
-      release();
-      return;
-    }
-    // Freeing under a running native encode would crash: wait for it to come back first.
-    const wait = setInterval(() => {
-      if (this.#busy) return;
-      clearInterval(wait);
-      release();
-    }, 5);
+    releaseWhenIdle(() => this.#busy, release);
   }
 }

@@ -8,6 +8,7 @@ import {
 import { Codec, CodecContext, Dictionary, FFmpegError, Frame, Packet, Rational } from 'node-av/lib';
 import { FarplayError } from '../../protocol/errors.js';
 import { GAME_AUDIO_SAMPLE_RATE } from '../games/GameRuntime.js';
+import { releaseWhenIdle } from './releaseWhenIdle.js';
 
 /** Samples per Opus frame: 20 ms at 48 kHz. */
 export const OPUS_FRAME_SAMPLES = 960;
@@ -108,14 +109,6 @@ export class OpusEncoder {
       this.#frame.free();
       this.#context.freeContext();
     };
-    if (!this.#busy) {
-      release();
-      return;
-    }
-    const wait = setInterval(() => {
-      if (this.#busy) return;
-      clearInterval(wait);
-      release();
-    }, 5);
+    releaseWhenIdle(() => this.#busy, release);
   }
 }
