@@ -291,6 +291,8 @@ export class StreamSession extends EventEmitter<StreamSessionEvents> {
         throw new FarplayError('EDGE_BAD_SDP', 'the WHEP offer has no video section');
       }
       await this.#openMedia();
+      // Closed while the encoders opened: a peer made now would never be closed.
+      if (this.#closed) throw new FarplayError('EDGE_PEER_FAILED', 'session closed while answering');
       const peer = this.#createPeer();
       try {
         await peer.setRemoteDescription({ type: 'offer', sdp: offerSdp });
