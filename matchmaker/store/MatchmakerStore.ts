@@ -122,7 +122,7 @@ export interface MatchmakerStore {
   /** Ends a session and frees its slot; with `edgeId`, only if the session is on that edge. */
   release(sessionId: string, edgeId?: string): Promise<SessionRecord | 'unknown' | 'wrong-edge'>;
   getSession(sessionId: string): Promise<SessionRecord | null>;
-  /** Removes edges whose liveness expired, releasing their slots; each dead edge is returned to exactly one caller. */
+  /** Removes edges whose liveness expired, releasing their slots and dropping their coordinates; each dead edge is returned to exactly one caller. */
   reapDeadEdges(): Promise<DeadEdge[]>;
   /** Counts allocation requests per region (for pricing). */
   addDemand(counts: Record<string, number>): Promise<void>;

@@ -209,6 +209,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MatchmakerS
         }
         slots.delete(id);
         nextExpiry.delete(id);
+        coordinates.delete(id);
         edges.delete(id);
         dead.push({ edgeId: id, sessions: released });
       }

@@ -91,7 +91,8 @@ redis.call('DEL', KEYS[1])
 return {'ok', h[1], h[2], h[3]}`;
 
 /**
- * KEYS: edges, geo. ARGV: key prefix. Drops edges past their deadline with their slots and sessions.
+ * KEYS: edges, geo, coords. ARGV: key prefix. Drops edges past their deadline with their slots, sessions
+ * and coordinates (a registry of ever-seen ids would otherwise grow without bound).
  * (Builds per-edge keys from the prefix: fine on one Redis, not on a cluster.)
  */
 const REAP = `${NOW}
@@ -101,6 +102,7 @@ local out = {}
 for _, id in ipairs(dead) do
   redis.call('ZREM', KEYS[1], id)
   redis.call('ZREM', KEYS[2], id)
+  redis.call('HDEL', KEYS[3], id)
   local slots = p .. 'slots:' .. id
   local sids = redis.call('ZRANGEBYSCORE', slots, now, '+inf')
   local entry = {id}
@@ -142,7 +144,7 @@ function defineCommands(redis: Redis): Redis & Commands {
   redis.defineCommand('mmReserve', { numberOfKeys: 1, lua: RESERVE });
   redis.defineCommand('mmActivate', { numberOfKeys: 2, lua: ACTIVATE });
   redis.defineCommand('mmRelease', { numberOfKeys: 1, lua: RELEASE });
-  redis.defineCommand('mmReap', { numberOfKeys: 2, lua: REAP });
+  redis.defineCommand('mmReap', { numberOfKeys: 3, lua: REAP });
   redis.defineCommand('mmPutGame', { numberOfKeys: 2, lua: PUT_GAME });
   return redis as Redis & Commands;
 }
@@ -290,7 +292,7 @@ export function createRedisStore(options: RedisStoreOptions = {}): MatchmakerSto
       return toRecord(h[0], h[1], h[2]);
     },
     async reapDeadEdges() {
-      const rows = await redis.mmReap(k.edges, k.geo, p);
+      const rows = await redis.mmReap(k.edges, k.geo, k.coords, p);
       return rows.map((row): DeadEdge => {
         const [edgeId, ...rest] = row as [string, ...string[]];
         const sessions: SessionRecord[] = [];

@@ -138,6 +138,8 @@ describe.each(implementations)('matchmaker store contract: %s', (_name, make) =>
     await store.reserve({ candidates: ['0xa'], session: session('s1'), reservationTtlMs: 5000 });
     await store.reserve({ candidates: ['0xa'], session: session('s2'), reservationTtlMs: 5000 });
     await store.activate('s1', '0xa');
+    const c = { v: [1, 2, 3], h: 4, e: 0.5 };
+    await store.putCoordinates({ '0xa': c, '0xb': c });
     expect(await store.reapDeadEdges()).toEqual([]);
     await sleep(400);
     const [first, second] = await Promise.all([store.reapDeadEdges(), store.reapDeadEdges()]);
@@ -149,6 +151,7 @@ describe.each(implementations)('matchmaker store contract: %s', (_name, make) =>
     expect(await store.getSession('s1')).toBeNull();
     expect(await store.heartbeat('0xa', load, 'h', 1000, 60_000)).toBe('unknown');
     expect((await store.listEdges()).map((e) => e.edge.id)).toEqual(['0xb']);
+    expect(Object.keys(await store.getCoordinates())).toEqual(['0xb']);
   });
 
   it('finds live edges near a point, nearest first', async () => {
