@@ -63,7 +63,10 @@ export interface EdgeControl {
 
 /** GET /v1/matchmaker: the session-token public key (for the edge's offline verification) and timings. */
 export async function fetchMatchmakerInfo(matchmakerUrl: string): Promise<MatchmakerInfo> {
-  const response = await fetch(new URL('/v1/matchmaker', matchmakerUrl));
+  // Bounded like every other matchmaker call: a hung connection would stall start-up past main's retries.
+  const response = await fetch(new URL('/v1/matchmaker', matchmakerUrl), {
+    signal: AbortSignal.timeout(5000),
+  });
   if (!response.ok) throw new Error(`matchmaker info: HTTP ${response.status}`);
   return (await response.json()) as MatchmakerInfo;
 }
