@@ -21,9 +21,8 @@ import {
 } from '../../protocol/eip712.js';
 import { FarplayError } from '../../protocol/errors.js';
 import { sessionEscrowAbi } from './abis/SessionEscrow.js';
-import { testATHAbi } from './abis/TestATH.js';
 import { type CheckerSet, sortAddresses } from './checkers.js';
-import { type ChainClients, type Sig, sendTx, toSig } from './tx.js';
+import { approveToken, type ChainClients, type Sig, sendTx, toSig } from './tx.js';
 
 /** Where a SessionEscrow lives: its domain binds grants and attestations to this chain and contract. */
 export interface EscrowRef {
@@ -209,12 +208,7 @@ export function encodeSettlement(
 
 /** Approves and deposits `amount` ATH wei into the caller's escrow balance. */
 export async function deposit(clients: ChainClients, escrow: EscrowRef, token: Address, amount: bigint) {
-  await sendTx(clients, {
-    address: token,
-    abi: testATHAbi,
-    functionName: 'approve',
-    args: [escrow.address, amount],
-  });
+  await approveToken(clients, token, escrow.address, amount);
   return sendTx(clients, {
     address: escrow.address,
     abi: sessionEscrowAbi,
@@ -231,12 +225,7 @@ export async function depositFor(
   player: Address,
   amount: bigint,
 ) {
-  await sendTx(clients, {
-    address: token,
-    abi: testATHAbi,
-    functionName: 'approve',
-    args: [escrow.address, amount],
-  });
+  await approveToken(clients, token, escrow.address, amount);
   return sendTx(clients, {
     address: escrow.address,
     abi: sessionEscrowAbi,

@@ -9,10 +9,9 @@ import {
   stakingDomain,
 } from '../../protocol/eip712.js';
 import { stakingRegistryAbi } from './abis/StakingRegistry.js';
-import { testATHAbi } from './abis/TestATH.js';
 import type { CheckerSet } from './checkers.js';
 import { type CheckerSignature, sortBySigner } from './escrow.js';
-import { type ChainClients, sendTx, toSig } from './tx.js';
+import { approveToken, type ChainClients, sendTx, toSig } from './tx.js';
 
 /** Where a StakingRegistry lives. */
 export interface StakingRef {
@@ -47,15 +46,6 @@ export function signSlashOrder(checker: LocalAccount, staking: StakingRef, order
   });
 }
 
-async function approve(clients: ChainClients, staking: StakingRef, amount: bigint) {
-  await sendTx(clients, {
-    address: staking.token,
-    abi: testATHAbi,
-    functionName: 'approve',
-    args: [staking.address, amount],
-  });
-}
-
 /** The operator (wallet of `clients`) registers `edge` and stakes `amount`; the edge key signs the bond. */
 export async function registerEdge(
   clients: ChainClients,
@@ -68,7 +58,7 @@ export async function registerEdge(
     primaryType: 'EdgeBond',
     message: { edge: p.edge.address, operator: clients.walletClient.account.address, cutBps: p.cutBps },
   });
-  await approve(clients, staking, p.amount);
+  await approveToken(clients, staking.token, staking.address, p.amount);
   return sendTx(clients, {
     address: staking.address,
     abi: stakingRegistryAbi,
@@ -79,7 +69,7 @@ export async function registerEdge(
 
 /** Delegates `amount` to `edge` (or adds to the operator's own stake). */
 export async function delegate(clients: ChainClients, staking: StakingRef, edge: Address, amount: bigint) {
-  await approve(clients, staking, amount);
+  await approveToken(clients, staking.token, staking.address, amount);
   return sendTx(clients, {
     address: staking.address,
     abi: stakingRegistryAbi,
@@ -115,7 +105,7 @@ export async function distributeRewards(
   edge: Address,
   amount: bigint,
 ) {
-  await approve(clients, staking, amount);
+  await approveToken(clients, staking.token, staking.address, amount);
   return sendTx(clients, {
     address: staking.address,
     abi: stakingRegistryAbi,

@@ -13,6 +13,7 @@ import type {
 } from 'viem';
 import { parseSignature, signatureToCompactSignature } from 'viem';
 import { FarplayError } from '../../protocol/errors.js';
+import { testATHAbi } from './abis/TestATH.js';
 import { toChainError } from './chainErrors.js';
 
 /** A chain to talk to: a public client for reads and a wallet client (with its account) for writes. */
@@ -66,4 +67,14 @@ export async function sendTx<
     throw new FarplayError('CHAIN_REVERTED', `transaction ${hash} reverted`, { details: { hash } });
   }
   return receipt;
+}
+
+/** Lets `spender` take `amount` ATH wei of `token` from the wallet of `clients` (ERC-20 approve). */
+export function approveToken(clients: ChainClients, token: Address, spender: Address, amount: bigint) {
+  return sendTx(clients, {
+    address: token,
+    abi: testATHAbi,
+    functionName: 'approve',
+    args: [spender, amount],
+  });
 }
