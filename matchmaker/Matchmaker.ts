@@ -502,14 +502,7 @@ export class Matchmaker {
       if (best.length >= take && rtt > worst) continue;
       const price = Math.min(4, view.price / meanPrice);
       const score = rtt + TIE_MS * (utilisation(state) + 0.5 * price + this.#random());
-      // Keep the best `take` in a small sorted array (cheaper than sorting thousands of edges).
-      if (best.length < take || score < worst) {
-        let k = best.length;
-        while (k > 0 && (best[k - 1] as Ranked).score > score) k--;
-        best.splice(k, 0, { state, score });
-        if (best.length > take) best.pop();
-        if (best.length >= take) worst = (best[best.length - 1] as Ranked).score;
-      }
+      worst = keepBest(best, take, state, score, worst);
     }
     return best;
   }
@@ -637,13 +630,7 @@ export class Matchmaker {
       if (state.usedSlots >= edge.capacity || edge.id === exclude) continue;
       const price = Math.min(4, view.price / meanPrice);
       const score = rtt + TIE_MS * (state.usedSlots / (edge.capacity || 1) + 0.5 * price + this.#random());
-      if (best.length < take || score < worst) {
-        let k = best.length;
-        while (k > 0 && (best[k - 1] as Ranked).score > score) k--;
-        best.splice(k, 0, { state, score });
-        if (best.length > take) best.pop();
-        if (best.length >= take) worst = (best[best.length - 1] as Ranked).score;
-      }
+      worst = keepBest(best, take, state, score, worst);
     }
     return best;
   }
@@ -840,6 +827,19 @@ export class Matchmaker {
     this.#sessionListeners.clear();
     await this.#refreshing?.catch(() => {});
   }
+}
+
+/**
+ * Keeps the best `take` in `best`, a small array sorted by ascending score (cheaper than sorting
+ * thousands of edges); returns the score a later edge must beat (+∞ until `best` is full).
+ */
+function keepBest(best: Ranked[], take: number, state: EdgeState, score: number, worst: number): number {
+  if (best.length >= take && score >= worst) return worst;
+  let k = best.length;
+  while (k > 0 && (best[k - 1] as Ranked).score > score) k--;
+  best.splice(k, 0, { state, score });
+  if (best.length > take) best.pop();
+  return best.length >= take ? (best[best.length - 1] as Ranked).score : Number.POSITIVE_INFINITY;
 }
 
 /** Inserts `rtt` into the ascending `take` smallest values kept in `kth` (rtt < kth[take − 1]). */

@@ -1,4 +1,4 @@
-import { createPublicKey, type KeyObject } from 'node:crypto';
+import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import rateLimit from '@fastify/rate-limit';
@@ -387,7 +387,6 @@ export async function buildApp(options: BuildAppOptions = {}): Promise<FastifyIn
           'send the package as a non-empty application/octet-stream body',
         );
       }
-      const { createHash } = await import('node:crypto');
       const sha256 = createHash('sha256').update(body).digest('hex');
       if (request.query.sha256 && request.query.sha256 !== sha256) {
         throw new FarplayError('MM_PACKAGE_MISMATCH', undefined, {
