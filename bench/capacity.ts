@@ -77,8 +77,15 @@ async function startEdgeProcess(
   });
   let buffer = '';
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('edge did not start in 30 s')), 30_000);
-    child.once('exit', (code) => reject(new Error(`edge exited with ${code}`)));
+    const timer = setTimeout(() => {
+      // Not started in time: stop it too, or the bench would leave an edge behind.
+      child.kill();
+      reject(new Error('edge did not start in 30 s'));
+    }, 30_000);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`edge exited with ${code}`));
+    });
     child.stdout?.on('data', (chunk: Buffer) => {
       buffer += chunk.toString();
       let newline = buffer.indexOf('\n');
