@@ -163,6 +163,38 @@ export function writeFrameStampRgba(
 const readBytes = new Uint8Array(STAMP_BYTES);
 
 /**
+ * Reads the stamp bits: a block is 1 when the sum of `sample` (luma, 0..255) at 3×3 points over its inner
+ * half, away from the edges codecs blur, exceeds `threshold`. Returns null when the checksum fails.
+ */
+function readBlocks(
+  size: number,
+  threshold: number,
+  sample: (x: number, y: number) => number,
+): FrameStamp | null {
+  readBytes.fill(0);
+  const q = size >> 2;
+  for (let row = 0; row < STAMP_ROWS; row++) {
+    for (let col = 0; col < STAMP_COLUMNS; col++) {
+      const x0 = col * size;
+      const y0 = row * size;
+      let sum = 0;
+      for (let sy = 0; sy < 3; sy++) {
+        const yy = y0 + q + ((sy * (size - 2 * q)) >> 1) - (sy === 2 ? 1 : 0);
+        for (let sx = 0; sx < 3; sx++) {
+          const xx = x0 + q + ((sx * (size - 2 * q)) >> 1) - (sx === 2 ? 1 : 0);
+          sum += sample(xx, yy);
+        }
+      }
+      if (sum > threshold) {
+        const bit = row * STAMP_COLUMNS + col;
+        readBytes[bit >>> 3] = (readBytes[bit >>> 3] ?? 0) | (0x80 >>> (bit & 7));
+      }
+    }
+  }
+  return unpackStamp(readBytes);
+}
+
+/**
  * Reads a stamp from an RGBA frame (e.g. `getImageData` of a canvas the decoded video was drawn into at
  * its intrinsic size; only the top `stampHeight(width)` rows are read). Returns null when no valid
  * stamp is there.
@@ -175,29 +207,11 @@ export function readFrameStamp(
   const size = stampBlockSize(width);
   if (size * STAMP_COLUMNS > width || size * STAMP_ROWS > height) return null;
   if (rgba.length < size * STAMP_ROWS * width * 4) return null;
-  readBytes.fill(0);
-  const q = size >> 2;
-  for (let row = 0; row < STAMP_ROWS; row++) {
-    for (let col = 0; col < STAMP_COLUMNS; col++) {
-      const x0 = col * size;
-      const y0 = row * size;
-      let sum = 0;
-      // 3×3 samples over the block's inner half, away from edges that codecs blur.
-      for (let sy = 0; sy < 3; sy++) {
-        const yy = y0 + q + ((sy * (size - 2 * q)) >> 1) - (sy === 2 ? 1 : 0);
-        for (let sx = 0; sx < 3; sx++) {
-          const xx = x0 + q + ((sx * (size - 2 * q)) >> 1) - (sx === 2 ? 1 : 0);
-          const p = (yy * width + xx) * 4;
-          sum += ((rgba[p] ?? 0) * 77 + (rgba[p + 1] ?? 0) * 150 + (rgba[p + 2] ?? 0) * 29) >> 8;
-        }
-      }
-      if (sum > 128 * 9) {
-        const bit = row * STAMP_COLUMNS + col;
-        readBytes[bit >>> 3] = (readBytes[bit >>> 3] ?? 0) | (0x80 >>> (bit & 7));
-      }
-    }
-  }
-  return unpackStamp(readBytes);
+  // Rec. 601 luma of the RGB pixel, 8-bit fixed point; threshold at mid-grey.
+  return readBlocks(size, 128 * 9, (x, y) => {
+    const p = (y * width + x) * 4;
+    return ((rgba[p] ?? 0) * 77 + (rgba[p + 1] ?? 0) * 150 + (rgba[p + 2] ?? 0) * 29) >> 8;
+  });
 }
 
 /**
@@ -213,26 +227,5 @@ export function readFrameStampLuma(
   const size = stampBlockSize(width);
   if (size * STAMP_COLUMNS > width || size * STAMP_ROWS > height) return null;
   if (luma.length < (size * STAMP_ROWS - 1) * stride + width) return null;
-  readBytes.fill(0);
-  const q = size >> 2;
-  const threshold = ((Y_BLACK + Y_WHITE) >> 1) * 9;
-  for (let row = 0; row < STAMP_ROWS; row++) {
-    for (let col = 0; col < STAMP_COLUMNS; col++) {
-      const x0 = col * size;
-      const y0 = row * size;
-      let sum = 0;
-      for (let sy = 0; sy < 3; sy++) {
-        const yy = y0 + q + ((sy * (size - 2 * q)) >> 1) - (sy === 2 ? 1 : 0);
-        for (let sx = 0; sx < 3; sx++) {
-          const xx = x0 + q + ((sx * (size - 2 * q)) >> 1) - (sx === 2 ? 1 : 0);
-          sum += luma[yy * stride + xx] ?? 0;
-        }
-      }
-      if (sum > threshold) {
-        const bit = row * STAMP_COLUMNS + col;
-        readBytes[bit >>> 3] = (readBytes[bit >>> 3] ?? 0) | (0x80 >>> (bit & 7));
-      }
-    }
-  }
-  return unpackStamp(readBytes);
+  return readBlocks(size, ((Y_BLACK + Y_WHITE) >> 1) * 9, (x, y) => luma[y * stride + x] ?? 0);
 }
