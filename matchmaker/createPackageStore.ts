@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 /** Content-addressed game packages: stored under their sha256 (lower-case hex). */
@@ -37,8 +37,14 @@ export function createPackageStore(dataDir?: string): PackageStore {
       await mkdir(dir, { recursive: true });
       // Write then rename: a reader never sees a half-written package.
       const tmp = join(dir, `.${sha256}.${process.pid}.${Date.now()}`);
-      await writeFile(tmp, bytes);
-      await rename(tmp, join(dir, sha256));
+      try {
+        await writeFile(tmp, bytes);
+        await rename(tmp, join(dir, sha256));
+      } catch (error) {
+        // A full disk must not leave the partial temporary file behind.
+        await rm(tmp, { force: true }).catch(() => {});
+        throw error;
+      }
       return { sha256, size: bytes.length };
     },
     async has(sha256) {

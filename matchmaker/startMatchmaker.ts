@@ -19,7 +19,14 @@ export async function startMatchmaker(
   logger?: Logger,
 ): Promise<RunningMatchmaker> {
   const app = await buildApp({ config, ...(logger ? { logger } : {}) });
-  const address = await app.listen({ host: config.host ?? '127.0.0.1', port: config.port ?? 8080 });
+  let address: string;
+  try {
+    address = await app.listen({ host: config.host ?? '127.0.0.1', port: config.port ?? 8080 });
+  } catch (error) {
+    // E.g. the port is taken: stop the loops and the store connection the app already opened.
+    await app.close().catch(() => {});
+    throw error;
+  }
   let closing: Promise<void> | undefined;
   return {
     app,
