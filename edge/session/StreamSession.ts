@@ -789,6 +789,11 @@ export class StreamSession extends EventEmitter<StreamSessionEvents> {
       peer.close().catch((error: unknown) => this.#log.debug({ err: error }, 'peer close failed'));
     }
     this.#log.info({ reason, code, frames: this.#stats.framesSent }, 'session ended');
-    this.emit('ended', reason, code);
+    // close() runs from timers, socket events and the media loop: a throwing listener must not escape.
+    try {
+      this.emit('ended', reason, code);
+    } catch (error) {
+      this.#log.error({ err: error }, 'session ended listener threw');
+    }
   }
 }
