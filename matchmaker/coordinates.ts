@@ -205,7 +205,9 @@ export class CoordinateModel {
     const anchors: (Anchor & { edgeId: string })[] = [];
     for (const m of measurements) {
       const c = this.#coordinates.get(m.edgeId);
-      if (c && m.rttMs > 0) anchors.push({ edgeId: m.edgeId, coordinate: c, rttMs: m.rttMs });
+      // One edge counts once: a request repeating it must not pass for several anchors and pull it further.
+      if (c && m.rttMs > 0 && !anchors.some((a) => a.edgeId === m.edgeId))
+        anchors.push({ edgeId: m.edgeId, coordinate: c, rttMs: m.rttMs });
     }
     if (anchors.length === 0) return initial;
     const player = solveCoordinate(anchors, initial, this.#random);

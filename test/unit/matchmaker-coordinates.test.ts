@@ -64,6 +64,19 @@ describe('network coordinates', () => {
     expect(model.takeDirty()).toEqual({});
   });
 
+  it('counts a measured edge once: one edge repeated is not three anchors to refine it from', () => {
+    const model = new CoordinateModel({ random: seededRandom(1) });
+    model.ensure('a', 48.85, 2.35);
+    const before = structuredClone(model.get('a'));
+    model.observe([
+      { edgeId: 'a', rttMs: 300 },
+      { edgeId: 'a', rttMs: 300 },
+      { edgeId: 'a', rttMs: 300 },
+    ]);
+    expect(model.takeDirty()).toEqual({});
+    expect(model.get('a')).toEqual(before);
+  });
+
   it('picks probe targets in distinct clusters when the player gave no location', () => {
     const edges = [
       ...Array.from({ length: 10 }, (_, i) => ({
