@@ -86,7 +86,12 @@ export async function buildApp(options: BuildAppOptions = {}): Promise<FastifyIn
   const store =
     options.store ??
     (config.redisUrl
-      ? createRedisStore({ url: config.redisUrl, keyPrefix: config.keyPrefix })
+      ? createRedisStore({
+          url: config.redisUrl,
+          keyPrefix: config.keyPrefix,
+          // Called only once connected or retrying, after `app` below exists.
+          onError: (err) => app.log.warn({ err }, 'redis connection error'),
+        })
       : createMemoryStore());
   const packages = options.packages ?? createPackageStore(config.dataDir || undefined);
   const studioKeys = parseStudioKeys(config.studioApiKeys);

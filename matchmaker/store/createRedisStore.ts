@@ -20,6 +20,11 @@ export interface RedisStoreOptions {
   url?: string;
   /** Prefix of every key and the events channel (default 'farplay:mm:'). */
   keyPrefix?: string;
+  /**
+   * Connection errors (ioredis reconnects by itself; commands meanwhile reject). Default: ignored,
+   * instead of ioredis printing each one to the console.
+   */
+  onError?: (error: Error) => void;
 }
 
 // All scripts read the clock with TIME so that every instance agrees on expiry.
@@ -158,7 +163,9 @@ function toRecord(data: string, edgeId: string, state: string | null | undefined
 export function createRedisStore(options: RedisStoreOptions = {}): MatchmakerStore {
   const url = options.url ?? 'redis://127.0.0.1:6379';
   const p = options.keyPrefix ?? 'farplay:mm:';
+  const onError = options.onError ?? (() => {});
   const redis = defineCommands(new Redis(url, { maxRetriesPerRequest: 2, enableAutoPipelining: true }));
+  redis.on('error', onError);
   let subscriber: Redis | undefined;
   const listeners = new Set<(e: StoreEvent) => void>();
   let closed = false;
@@ -217,8 +224,8 @@ export function createRedisStore(options: RedisStoreOptions = {}): MatchmakerSto
       return (await redis.set(k.nonce(edgeId, nonce), '1', 'PX', ttlMs, 'NX')) === 'OK';
     },
     async listEdges() {
-      const [[, t]] = (await redis.multi().time().exec()) as [[unknown, [string, string]]];
-      const nowMs = Number(t[0]) * 1000 + Math.floor(Number(t[1]) / 1000);
+      const [seconds, micros] = await redis.time();
+      const nowMs = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
       const ids = await redis.zrangebyscore(k.edges, nowMs, '+inf');
       if (ids.length === 0) return [];
       const pipeline = redis.pipeline();
@@ -352,6 +359,7 @@ export function createRedisStore(options: RedisStoreOptions = {}): MatchmakerSto
     subscribe(listener) {
       if (!subscriber) {
         subscriber = redis.duplicate();
+        subscriber.on('error', onError);
         subscriber.on('message', (_channel: string, message: string) => {
           let event: StoreEvent;
           try {
