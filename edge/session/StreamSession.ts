@@ -156,6 +156,9 @@ export class StreamSession extends EventEmitter<StreamSessionEvents> {
   #connectTimer: NodeJS.Timeout | undefined;
   #disconnectTimer: NodeJS.Timeout | undefined;
   #keyframeRequested = true;
+  /** Negotiated RTP header extension ids (set when streaming starts; undefined = not accepted). */
+  #captureExtensionId: number | undefined;
+  #playoutExtensionId: number | undefined;
   #resizing = false;
   #frameNumber = 0;
   #audioSamples = 0;
@@ -465,6 +468,11 @@ export class StreamSession extends EventEmitter<StreamSessionEvents> {
   }
 
   #startPacers(): void {
+    // Negotiation is over once connected: look the extension ids up once, not per frame.
+    if (this.#videoSender) {
+      this.#captureExtensionId = StreamSession.#extensionId(this.#videoSender, ABS_CAPTURE_TIME_URI);
+      this.#playoutExtensionId = StreamSession.#extensionId(this.#videoSender, PLAYOUT_DELAY_URI);
+    }
     this.#videoPacer = new FramePacer({
       fps: this.#fps,
       clock: this.#clock,
@@ -506,8 +514,8 @@ export class StreamSession extends EventEmitter<StreamSessionEvents> {
     this.encodeTimes.record(this.#clock.now() - encodeStart);
     if (!unit || this.#closed) return;
     const packets = this.#packetizer.packetize(unit, rtpTimestamp);
-    const captureExtension = this.#extensionId(sender, ABS_CAPTURE_TIME_URI);
-    const playoutExtension = this.#extensionId(sender, PLAYOUT_DELAY_URI);
+    const captureExtension = this.#captureExtensionId;
+    const playoutExtension = this.#playoutExtensionId;
     const first = packets[0];
     if (playoutExtension !== undefined && first) {
       first.header.extensions.push({ id: playoutExtension, payload: ZERO_PLAYOUT_DELAY });
@@ -528,19 +536,12 @@ export class StreamSession extends EventEmitter<StreamSessionEvents> {
     if (keyframe) this.#stats.keyframes++;
   }
 
-  readonly #extensionIds = new Map<string, number | null>();
-
   /** Negotiated id of the header extension `uri`, or undefined when the player did not accept it. */
-  #extensionId(sender: RTCRtpSender, uri: string): number | undefined {
-    let id = this.#extensionIds.get(uri);
-    if (id === undefined) {
-      // werift keeps the negotiated extension list private; read it without widening its types.
-      const negotiated = (sender as unknown as { headerExtensions?: Array<{ id: number; uri: string }> })
-        .headerExtensions;
-      id = negotiated?.find((e) => e.uri === uri)?.id ?? null;
-      this.#extensionIds.set(uri, id);
-    }
-    return id ?? undefined;
+  static #extensionId(sender: RTCRtpSender, uri: string): number | undefined {
+    // werift keeps the negotiated extension list private; read it without widening its types.
+    const negotiated = (sender as unknown as { headerExtensions?: Array<{ id: number; uri: string }> })
+      .headerExtensions;
+    return negotiated?.find((e) => e.uri === uri)?.id;
   }
 
   async #sendAudioFrame(): Promise<void> {
