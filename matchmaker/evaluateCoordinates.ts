@@ -35,6 +35,7 @@ export function seededRandom(seed: number): () => number {
   };
 }
 
+/** The RTT from node `i` to node `j` of the matrix, ms (0 when out of range). */
 export function rttOf(m: LatencyMatrix, i: number, j: number): number {
   return m.rtt[i * m.n + j] ?? 0;
 }

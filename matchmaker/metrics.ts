@@ -7,7 +7,7 @@ export function createMetrics() {
     registry,
     allocations: new Counter({
       name: 'farplay_mm_allocations_total',
-      help: 'Session allocations by result (ok, no_capacity, unknown_game).',
+      help: 'Session allocations by result (ok, or the error code such as MM_NO_CAPACITY).',
       labelNames: ['result'] as const,
       registers: [registry],
     }),
@@ -42,4 +42,5 @@ export function createMetrics() {
     }),
   };
 }
+/** The matchmaker's Prometheus metrics and their registry (served at /metrics). */
 export type MatchmakerMetrics = ReturnType<typeof createMetrics>;

@@ -121,13 +121,16 @@ export const EdgeSessionReportPayload = Type.Object(
 );
 export type EdgeSessionReportPayload = Static<typeof EdgeSessionReportPayload>;
 
+/** POST /v1/edges/register body: a registration and its EIP-712 signature by the edge's node key. */
 export const SignedEdgeRegistration = Type.Object({
   payload: EdgeRegistrationPayload,
   signature: SignatureString,
 });
 export type SignedEdgeRegistration = Static<typeof SignedEdgeRegistration>;
+/** POST /v1/edges/heartbeat body: a heartbeat and its signature. */
 export const SignedEdgeHeartbeat = Type.Object({ payload: EdgeHeartbeatPayload, signature: SignatureString });
 export type SignedEdgeHeartbeat = Static<typeof SignedEdgeHeartbeat>;
+/** POST /v1/edges/sessions body: a session report and its signature. */
 export const SignedEdgeSessionReport = Type.Object({
   payload: EdgeSessionReportPayload,
   signature: SignatureString,

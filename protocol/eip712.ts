@@ -9,6 +9,7 @@ import { type Address, type Hex, hashStruct, hashTypedData, type TypedDataDomain
  * SessionEscrow on the payments chain, QoS reports, slash orders and edge bonds to the StakingRegistry
  * on the staking chain.
  */
+/** EIP-712 domain version and names of the two contracts (must match the Solidity constructors). */
 export const EIP712_VERSION = '1';
 export const ESCROW_DOMAIN_NAME = 'Farplay SessionEscrow';
 export const STAKING_DOMAIN_NAME = 'Farplay StakingRegistry';
@@ -23,6 +24,7 @@ export function stakingDomain(chainId: number, verifyingContract: Address): Type
   return { name: STAKING_DOMAIN_NAME, version: EIP712_VERSION, chainId, verifyingContract };
 }
 
+/** EIP-712 types of a Grant (the player's per-session spending approval). */
 export const grantTypes = {
   Grant: [
     { name: 'sessionId', type: 'bytes32' },
@@ -51,6 +53,7 @@ export interface Grant {
   sessionKey: Address;
 }
 
+/** EIP-712 types of an Attestation (a checker's cumulative billable minutes of one session). */
 export const attestationTypes = {
   Attestation: [
     { name: 'sessionId', type: 'bytes32' },
@@ -74,6 +77,7 @@ export interface Attestation {
   policyHash: Hex;
 }
 
+/** EIP-712 types of an AttestationBatch (several sessions' minutes under one quorum signature). */
 export const attestationBatchTypes = {
   AttestationBatch: [
     { name: 'sessions', type: 'SessionMinutes[]' },
@@ -99,6 +103,7 @@ export interface AttestationBatch {
   policyHash: Hex;
 }
 
+/** EIP-712 types of one minute's QoS metrics (nested in a QosReport). */
 export const qosMetricsTypes = {
   QosMetrics: [
     { name: 'frames', type: 'uint32' },
@@ -111,6 +116,7 @@ export const qosMetricsTypes = {
   ],
 } as const;
 
+/** EIP-712 types of a QosReport (one side's view of one minute). */
 export const qosReportTypes = {
   QosReport: [
     { name: 'sessionId', type: 'bytes32' },
@@ -148,6 +154,7 @@ export interface QosReport {
   metrics: QosMetrics;
 }
 
+/** EIP-712 types of a Slash order. */
 export const slashTypes = {
   Slash: [
     { name: 'edge', type: 'address' },
@@ -169,6 +176,7 @@ export interface SlashOrder {
   finder: Address;
 }
 
+/** EIP-712 types of an EdgeBond (the edge key agreeing to be staked by its operator). */
 export const edgeBondTypes = {
   EdgeBond: [
     { name: 'edge', type: 'address' },

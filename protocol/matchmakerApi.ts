@@ -79,5 +79,6 @@ export const EdgeSummary = Type.Object({
   priceMultiplier: Type.Number(),
   games: Type.Array(Type.String()),
 });
+/** GET /v1/edges answer. */
 export const ListEdgesResponse = Type.Object({ edges: Type.Array(EdgeSummary) });
 export type ListEdgesResponse = Static<typeof ListEdgesResponse>;

@@ -10,6 +10,7 @@ import Type, { type Static } from 'typebox';
  * `GET /v1/sessions/:sessionId/events` (WebSocket on the matchmaker) for `moved` and `ended`.
  */
 
+/** A catalogue entry: what a game is, its stream format, price and input devices. */
 export const GameInfo = Type.Object({
   id: Type.String({ minLength: 1, maxLength: 64, pattern: '^[a-z0-9][a-z0-9-]*$' }),
   title: Type.String({ maxLength: 120 }),
@@ -31,9 +32,11 @@ export const GameInfo = Type.Object({
 });
 export type GameInfo = Static<typeof GameInfo>;
 
+/** GET /v1/games answer. */
 export const ListGamesResponse = Type.Object({ games: Type.Array(GameInfo) });
 export type ListGamesResponse = Static<typeof ListGamesResponse>;
 
+/** POST /v1/candidates body: the game and an optional location hint. */
 export const CandidatesRequest = Type.Object({
   gameId: Type.String({ minLength: 1, maxLength: 64 }),
   /** Coarse location hint (e.g. from the page); the matchmaker also uses the client address. */
@@ -44,6 +47,7 @@ export const CandidatesRequest = Type.Object({
 });
 export type CandidatesRequest = Static<typeof CandidatesRequest>;
 
+/** One edge for the player to probe, with its price after the regional multiplier. */
 export const Candidate = Type.Object({
   edgeId: Type.String(),
   region: Type.String(),
@@ -57,15 +61,18 @@ export const Candidate = Type.Object({
 });
 export type Candidate = Static<typeof Candidate>;
 
+/** POST /v1/candidates answer, best first. */
 export const CandidatesResponse = Type.Object({ candidates: Type.Array(Candidate) });
 export type CandidatesResponse = Static<typeof CandidatesResponse>;
 
+/** An RTT the player measured to a candidate's probe URL. */
 export const RttMeasurement = Type.Object({
   edgeId: Type.String({ maxLength: 128 }),
   rttMs: Type.Number({ minimum: 0, maximum: 60_000 }),
 });
 export type RttMeasurement = Static<typeof RttMeasurement>;
 
+/** POST /v1/sessions body: the game and the player's measured RTTs (at most 32). */
 export const CreateSessionRequest = Type.Object({
   gameId: Type.String({ minLength: 1, maxLength: 64 }),
   measurements: Type.Array(RttMeasurement, { maxItems: 32 }),
@@ -74,6 +81,7 @@ export const CreateSessionRequest = Type.Object({
 });
 export type CreateSessionRequest = Static<typeof CreateSessionRequest>;
 
+/** Where an allocated session plays: the edge and its signalling URL. */
 export const SessionEdge = Type.Object({
   edgeId: Type.String(),
   region: Type.String(),
@@ -84,6 +92,7 @@ export const SessionEdge = Type.Object({
 });
 export type SessionEdge = Static<typeof SessionEdge>;
 
+/** POST /v1/sessions answer: the session, its signed token and its edge. */
 export const CreateSessionResponse = Type.Object({
   sessionId: Type.String(),
   gameId: Type.String(),

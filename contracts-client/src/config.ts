@@ -5,6 +5,7 @@ import { FarplayError } from '../../protocol/errors.js';
 const AddressString = Type.String({ pattern: '^0x[0-9a-fA-F]{40}$' });
 const Bytes32String = Type.String({ pattern: '^0x[0-9a-fA-F]{64}$' });
 
+/** One chain in the deploy config: its name, chain id (needed for local, checked otherwise), RPC URL, ATH token to use. */
 export const ChainConfigSchema = Type.Object({
   name: Type.Union([
     Type.Literal('local'),

@@ -17,6 +17,7 @@ import { sendTx } from './tx.js';
 
 /** anvil's well-known development mnemonic: local chains only, never real funds. */
 export const ANVIL_MNEMONIC = 'test test test test test test test test test test test junk';
+/** Chain ids of the two local anvil nodes (staking, payments). */
 export const LOCAL_STAKING_CHAIN_ID = 31337;
 export const LOCAL_PAYMENTS_CHAIN_ID = 31338;
 
