@@ -127,9 +127,15 @@ export class NodePlayer {
       const message = parseEdgeMessage(data.toString());
       if (!message) return;
       this.messages.push(message);
-      void this.#onSignal(message);
+      // An offer this peer cannot take leaves it unconnected: callers see that as a waitFor timeout,
+      // not as an unhandled rejection that would end the test or bench process.
+      this.#onSignal(message).catch(() => {});
     });
-    if (options.decode) this.#decoderReady = this.#openDecoder();
+    if (options.decode) {
+      this.#decoderReady = this.#openDecoder();
+      // Handled where it is awaited (#drainDecode); this keeps an early failure from being "unhandled".
+      this.#decoderReady.catch(() => {});
+    }
   }
 
   async #openDecoder(): Promise<void> {
@@ -185,7 +191,9 @@ export class NodePlayer {
     this.framesReceived++;
     if (this.#options.decode) {
       this.#decodeQueue.push(Buffer.concat(parts));
-      void this.#drainDecode();
+      this.#drainDecode().catch(() => {
+        // decoder failed to open or decode: frames stay counted as received, not decoded
+      });
     }
   }
 
@@ -200,34 +208,41 @@ export class NodePlayer {
       packet.alloc();
       const frame = new Frame();
       frame.alloc();
-      while (this.#decodeQueue.length > 0 && !this.#closedFlag) {
-        // Keep only the newest few: a slow decoder must not build latency in the bench.
-        const unit = this.#decodeQueue.shift() as Buffer;
-        packet.data = unit;
-        const sent = await decoder.sendPacket(packet);
-        packet.unref();
-        if (sent < 0 && sent !== AVERROR_EAGAIN) continue;
-        for (;;) {
-          const received = await decoder.receiveFrame(frame);
-          if (received === AVERROR_EAGAIN || received === AVERROR_EOF || received < 0) break;
-          this.framesDecoded++;
-          const luma = frame.data?.[0];
-          const stride = frame.linesize[0] ?? frame.width;
-          if (luma) {
-            this.#options.onDecodedFrame?.(luma, stride, frame.width, frame.height);
-            const stamp = readFrameStampLuma(luma, stride, frame.width, frame.height);
-            if (stamp) {
-              this.stamps.push(stamp);
-              this.#options.onStamp?.(stamp, Date.now());
-            }
-          }
-          frame.unref();
-        }
+      try {
+        await this.#decodeAll(decoder, packet, frame);
+      } finally {
+        packet.free();
+        frame.free();
       }
-      packet.free();
-      frame.free();
     } finally {
       this.#decoding = false;
+    }
+  }
+
+  async #decodeAll(decoder: CodecContext, packet: Packet, frame: Frame): Promise<void> {
+    while (this.#decodeQueue.length > 0 && !this.#closedFlag) {
+      // Keep only the newest few: a slow decoder must not build latency in the bench.
+      const unit = this.#decodeQueue.shift() as Buffer;
+      packet.data = unit;
+      const sent = await decoder.sendPacket(packet);
+      packet.unref();
+      if (sent < 0 && sent !== AVERROR_EAGAIN) continue;
+      for (;;) {
+        const received = await decoder.receiveFrame(frame);
+        if (received === AVERROR_EAGAIN || received === AVERROR_EOF || received < 0) break;
+        this.framesDecoded++;
+        const luma = frame.data?.[0];
+        const stride = frame.linesize[0] ?? frame.width;
+        if (luma) {
+          this.#options.onDecodedFrame?.(luma, stride, frame.width, frame.height);
+          const stamp = readFrameStampLuma(luma, stride, frame.width, frame.height);
+          if (stamp) {
+            this.stamps.push(stamp);
+            this.#options.onStamp?.(stamp, Date.now());
+          }
+        }
+        frame.unref();
+      }
     }
   }
 
