@@ -204,6 +204,14 @@ async function startServer(
   throw new Error('matchmaker did not start');
 }
 
+/** SIGTERM and wait for the exit; a process that already exited (crashed) is not waited for. */
+async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  await exited;
+}
+
 interface Edge {
   id: string;
   node: number;
@@ -430,10 +438,7 @@ async function main(): Promise<void> {
       console.log(`${store}: ${JSON.stringify(figures)}`);
       out[store] = figures;
     } finally {
-      for (const { child } of servers) {
-        child.kill('SIGTERM');
-        await new Promise((r) => child.once('exit', r));
-      }
+      for (const { child } of servers) await stopChild(child);
       if (store === 'redis') await deleteRedisPrefix(redisUrl, keyPrefix);
     }
   }
