@@ -45,6 +45,11 @@ export const EdgeConfig = Type.Object({
   minVideoBitrateKbps: Type.Integer({ minimum: 100, default: 300 }),
   maxVideoBitrateKbps: Type.Integer({ maximum: 100_000, default: 20_000 }),
   /**
+   * Largest picture a player may ask for with `resize`, in pixels (default 1920×1080): one session's
+   * 8K encode would starve the others on this machine. A larger request ends the session (4400).
+   */
+  maxStreamPixels: Type.Integer({ minimum: 256, default: 1920 * 1080 }),
+  /**
    * Encoder threads per session. 0 = auto (default): 2 (x264 sliced threads, about half the per-frame
    * latency) while the edge has fewer sessions than CPU cores when the session starts, else 1 (most
    * sessions per machine).

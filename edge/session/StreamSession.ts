@@ -715,6 +715,12 @@ export class StreamSession extends EventEmitter<StreamSessionEvents> {
   }
 
   async #resize(width: number, height: number): Promise<void> {
+    if (width * height > this.#config.maxStreamPixels) {
+      throw new FarplayError(
+        'EDGE_BAD_MESSAGE',
+        `resize above this edge's ${this.#config.maxStreamPixels} pixels`,
+      );
+    }
     if (this.#resizing || (width === this.#width && height === this.#height) || !this.#video) return;
     this.#resizing = true;
     try {

@@ -66,6 +66,14 @@ describe('one bad session never hurts another', () => {
     await expectClosed(binary, SignalCloseCodes.BAD_MESSAGE, 'EDGE_BAD_MESSAGE');
   });
 
+  it('a resize beyond the edge picture limit (8K) → 4400 EDGE_BAD_MESSAGE', async () => {
+    const bad = connectPlayer(edge);
+    bad.socket.once('open', () =>
+      bad.socket.send(JSON.stringify({ type: 'resize', width: 7680, height: 4320 })),
+    );
+    await expectClosed(bad, SignalCloseCodes.BAD_MESSAGE, 'EDGE_BAD_MESSAGE');
+  });
+
   it('oversized signalling message → 4413', async () => {
     const bad = connectPlayer(edge);
     bad.socket.once('open', () =>
