@@ -167,7 +167,17 @@ export class Matchmaker {
     const demand = this.#pendingDemand;
     this.#pendingDemand = {};
     const dirty = this.#coordinates.takeDirty();
-    await Promise.all([this.#store.addDemand(demand), this.#store.putCoordinates(dirty)]);
+    const [demandWrite, coordinatesWrite] = await Promise.allSettled([
+      this.#store.addDemand(demand),
+      this.#store.putCoordinates(dirty),
+    ]);
+    // A failed write is retried at the next refresh instead of losing what this instance counted.
+    if (demandWrite.status === 'rejected') {
+      for (const [region, n] of Object.entries(demand)) this.#countDemand(region, n);
+    }
+    if (coordinatesWrite.status === 'rejected') this.#coordinates.markDirty(Object.keys(dirty));
+    if (demandWrite.status === 'rejected') throw demandWrite.reason;
+    if (coordinatesWrite.status === 'rejected') throw coordinatesWrite.reason;
     const [edges, games, coordinates] = await Promise.all([
       this.#store.listEdges(),
       this.#store.listGames(),
@@ -813,8 +823,8 @@ export class Matchmaker {
     }
   }
 
-  #countDemand(region: string): void {
-    this.#pendingDemand[region] = (this.#pendingDemand[region] ?? 0) + 1;
+  #countDemand(region: string, n = 1): void {
+    this.#pendingDemand[region] = (this.#pendingDemand[region] ?? 0) + n;
   }
 
   /** Stops the loops (the store is closed by its owner). Idempotent. */

@@ -232,6 +232,11 @@ export class CoordinateModel {
     return out;
   }
 
+  /** Marks coordinates for the next `takeDirty` again (their store write failed). */
+  markDirty(edgeIds: readonly string[]): void {
+    for (const id of edgeIds) if (this.#coordinates.has(id)) this.#dirty.add(id);
+  }
+
   /**
    * Adopts coordinates other instances refined (ours pending a flush win). Runs every refresh over
    * every edge, so an unchanged coordinate (usually most of them, often our own flush read back) is

@@ -500,3 +500,38 @@ describe.each(storeKinds)('matchmaker app (%s store)', (_kind, makeStore) => {
     expect((await app.inject({ url: '/v1/edges' })).json().edges).toEqual([]);
   });
 });
+
+describe('matchmaker refresh', () => {
+  it('keeps the demand it counted when writing it to the store fails, and writes it next time', async () => {
+    const inner = createMemoryStore();
+    let failNext = false;
+    const store: MatchmakerStore = {
+      ...inner,
+      async addDemand(counts) {
+        if (failNext) {
+          failNext = false;
+          throw new Error('store down');
+        }
+        return inner.addDemand(counts);
+      },
+    };
+    stores.push(inner);
+    const app = await buildApp({
+      store,
+      config: { logLevel: 'silent', refreshMs: 3_600_000, reapMs: 3_600_000 },
+    });
+    apps.push(app);
+    await app.ready();
+    const body = await signedRegistration(newEdgeAccount(), { region: 'eu-west' });
+    expect((await app.inject({ method: 'POST', url: '/v1/edges/register', payload: body })).statusCode).toBe(
+      200,
+    );
+    await app.matchmaker.refresh();
+    const res = await app.inject({ method: 'POST', url: '/v1/candidates', payload: { gameId: 'pong' } });
+    expect(res.json().candidates).toHaveLength(1);
+    failNext = true;
+    await expect(app.matchmaker.refresh()).rejects.toThrow('store down');
+    await app.matchmaker.refresh();
+    expect(await inner.demand(['eu-west'], 60_000)).toEqual({ 'eu-west': 1 });
+  });
+});
