@@ -312,12 +312,14 @@ export class StreamSession extends EventEmitter<StreamSessionEvents> {
       await peer.setLocalDescription(answer);
       if (peer.iceGatheringState !== 'complete') {
         await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, 3000);
-          peer.iceGatheringStateChange.subscribe((state) => {
-            if (state === 'complete') {
-              clearTimeout(timer);
-              resolve();
-            }
+          const done = (): void => {
+            clearTimeout(timer);
+            subscription.unSubscribe();
+            resolve();
+          };
+          const timer = setTimeout(done, 3000);
+          const subscription = peer.iceGatheringStateChange.subscribe((state) => {
+            if (state === 'complete') done();
           });
         });
       }
