@@ -48,8 +48,13 @@ export function readDeployment(
       cause: error,
     });
   }
-  const parsed = JSON.parse(text) as Deployment;
-  if (parsed.chainId !== chainId || parsed.role !== role) {
+  let parsed: Deployment | null;
+  try {
+    parsed = JSON.parse(text) as Deployment | null;
+  } catch (error) {
+    throw new FarplayError('CHAIN_NO_DEPLOYMENT', `${file} is not valid JSON`, { cause: error });
+  }
+  if (parsed?.chainId !== chainId || parsed.role !== role) {
     throw new FarplayError('CHAIN_NO_DEPLOYMENT', `${file} describes another chain or role`);
   }
   return parsed;

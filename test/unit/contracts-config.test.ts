@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -87,6 +87,18 @@ describe('deployment files', () => {
       expect.unreachable();
     } catch (error) {
       expect((error as FarplayError).code).toBe('CHAIN_NO_DEPLOYMENT');
+    }
+  });
+
+  it('reports a truncated or empty deployment file with CHAIN_NO_DEPLOYMENT, not a parse error', () => {
+    for (const [chainId, text] of [
+      [41, '{"chainId": 41, "ro'],
+      [42, 'null'],
+    ] as const) {
+      writeFileSync(join(dir, `${chainId}-staking.json`), text);
+      expect(() => readDeployment(chainId, 'staking', dir)).toThrow(
+        expect.objectContaining({ code: 'CHAIN_NO_DEPLOYMENT' }),
+      );
     }
   });
 });
