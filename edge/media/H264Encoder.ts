@@ -82,9 +82,10 @@ export class H264Encoder {
     this.#bitrateKbps = options.bitrateKbps;
     this.#context = context;
     this.#frame = frame;
+    // Planes first: when they throw, no packet has been allocated yet (open() frees the rest).
+    this.#planes = H264Encoder.#planesOf(frame, options.width, options.height);
     this.#packet = new Packet();
     this.#packet.alloc();
-    this.#planes = H264Encoder.#planesOf(frame, options.width, options.height);
   }
 
   /** Opens `options.codec`. Throws FarplayError `EDGE_NO_ENCODER` when it does not exist or does not open. */
@@ -131,7 +132,13 @@ export class H264Encoder {
       context.freeContext();
       throw new FarplayError('EDGE_ENCODER_FAILED', `frame buffer: ${FFmpegError.strerror(bufferRet)}`);
     }
-    return new H264Encoder(options, context, frame);
+    try {
+      return new H264Encoder(options, context, frame);
+    } catch (error) {
+      frame.free();
+      context.freeContext();
+      throw error;
+    }
   }
 
   static #applyBitrate(context: CodecContext, kbps: number, fps: number): void {
