@@ -29,11 +29,12 @@ export class OpusEncoder {
   private constructor(context: CodecContext, frame: Frame) {
     this.#context = context;
     this.#frame = frame;
-    this.#packet = new Packet();
-    this.#packet.alloc();
+    // Checked first: when it throws, no packet has been allocated yet (open() frees the rest).
     const data = frame.data?.[0];
     if (!data) throw new FarplayError('EDGE_ENCODER_FAILED', 'opus frame has no buffer');
     this.pcm = new Int16Array(data.buffer, data.byteOffset, OPUS_FRAME_SAMPLES);
+    this.#packet = new Packet();
+    this.#packet.alloc();
   }
 
   /** Opens libopus. Throws FarplayError `EDGE_ENCODER_FAILED`. */
@@ -48,8 +49,15 @@ export class OpusEncoder {
     context.timeBase = new Rational(1, GAME_AUDIO_SAMPLE_RATE);
     context.bitRate = BigInt(bitrateKbps * 1000);
     const options = Dictionary.fromObject({ application: 'lowdelay', frame_duration: '20', vbr: 'on' });
-    const ret = await context.open2(codec, options);
-    options.free();
+    let ret: number;
+    try {
+      ret = await context.open2(codec, options);
+    } catch (cause) {
+      context.freeContext();
+      throw new FarplayError('EDGE_ENCODER_FAILED', 'libopus failed to open', { cause });
+    } finally {
+      options.free();
+    }
     if (ret < 0) {
       context.freeContext();
       throw new FarplayError('EDGE_ENCODER_FAILED', `libopus failed to open: ${FFmpegError.strerror(ret)}`);
@@ -66,7 +74,13 @@ export class OpusEncoder {
       context.freeContext();
       throw new FarplayError('EDGE_ENCODER_FAILED', `opus frame: ${FFmpegError.strerror(bufferRet)}`);
     }
-    return new OpusEncoder(context, frame);
+    try {
+      return new OpusEncoder(context, frame);
+    } catch (error) {
+      frame.free();
+      context.freeContext();
+      throw error;
+    }
   }
 
   get busy(): boolean {
