@@ -759,12 +759,10 @@ export class Matchmaker {
       const dead = await this.#store.reapDeadEdges();
       if (dead.length === 0) return 0;
       const deadIds = new Set(dead.map((d) => d.edgeId));
-      this.#edges = this.#edges.filter((e) => !deadIds.has(e.edge.id));
-      for (const id of deadIds) {
-        this.#byId.delete(id);
-        // A re-registering edge starts again from its geography; keeping every id ever seen would grow.
-        this.#coordinates.forget(id);
-      }
+      // Rebuild the ranking's views too: neither candidates nor the moves below may offer a dead edge.
+      this.#setEdges(this.#edges.filter((e) => !deadIds.has(e.edge.id)));
+      // A re-registering edge starts again from its geography; keeping every id ever seen would grow.
+      for (const id of deadIds) this.#coordinates.forget(id);
       const moves: Promise<void>[] = [];
       for (const d of dead) {
         this.#log.warn({ edgeId: d.edgeId, sessions: d.sessions.length }, 'edge lost; moving its players');

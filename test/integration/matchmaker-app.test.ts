@@ -501,6 +501,36 @@ describe.each(storeKinds)('matchmaker app (%s store)', (_kind, makeStore) => {
   });
 });
 
+describe('matchmaker reap', () => {
+  it('stops offering a dead edge as soon as it is reaped, before the next registry refresh', async () => {
+    const app = await buildApp({
+      store: createMemoryStore(),
+      config: { logLevel: 'silent', edgeTtlMs: 1000, refreshMs: 3_600_000, reapMs: 3_600_000 },
+    });
+    apps.push(app);
+    await app.ready();
+    const dying = newEdgeAccount();
+    const living = newEdgeAccount();
+    for (const account of [dying, living]) {
+      const body = await signedRegistration(account);
+      await app.inject({ method: 'POST', url: '/v1/edges/register', payload: body });
+    }
+    await app.matchmaker.refresh();
+    const candidates = async () =>
+      (await app.inject({ method: 'POST', url: '/v1/candidates', payload: { gameId: 'pong' } }))
+        .json()
+        .candidates.map((c: { edgeId: string }) => c.edgeId)
+        .sort();
+    expect(await candidates()).toHaveLength(2);
+    await sleep(500);
+    const beat = await signedHeartbeat(living);
+    await app.inject({ method: 'POST', url: '/v1/edges/heartbeat', payload: beat });
+    await sleep(600);
+    expect(await app.matchmaker.reap()).toBe(1);
+    expect(await candidates()).toEqual([living.address.toLowerCase()]);
+  });
+});
+
 describe('matchmaker refresh', () => {
   it('keeps the demand it counted when writing it to the store fails, and writes it next time', async () => {
     const inner = createMemoryStore();
