@@ -40,6 +40,10 @@ export const ErrorCodes = {
     message: 'The WebRTC connection failed (ICE/DTLS failure or consent lost).',
   },
   EDGE_BAD_CONFIG: { status: 500, message: 'The edge configuration is invalid.' },
+  EDGE_OPERATOR_ONLY: {
+    status: 403,
+    message: 'This route is for the edge operator: it answers only on the edge machine itself (loopback).',
+  },
 
   // --- matchmaker (MM_*) ---
   MM_BAD_SIGNATURE: { status: 401, message: 'The edge message is not signed by the edge it names.' },

@@ -67,8 +67,11 @@ export function registerEdgeRoutes(app: FastifyInstance, edge: Edge): void {
   app.get('/v1/edge', async () => ({ ...edge.info(), sessionPublicKey: edge.sessionPublicKey }));
 
   // Edge-side timings (frame ready → last packet sent, encode time) and per-session counters;
-  // `?reset=1` clears the timing windows after answering (benches do it after warm-up).
+  // `?reset=1` clears the timing windows after answering (benches do it after warm-up). Operator-only:
+  // it lists session ids (which must stay private to their players) and a reset would skew the encode
+  // headroom the edge reports to the matchmaker.
   app.get('/v1/stats', async (request) => {
+    if (!isLoopback(request.socket.remoteAddress)) throw new FarplayError('EDGE_OPERATOR_ONLY');
     const stats = edge.stats();
     if ((request.query as { reset?: string } | undefined)?.reset === '1') edge.resetTimings();
     return stats;
@@ -157,4 +160,10 @@ function baseUrl(edge: Edge, request: FastifyRequest): string {
   const host = request.headers.host;
   if (host) return `${request.protocol}://${host}`;
   return edge.url ?? 'http://127.0.0.1';
+}
+
+/** True for a loopback peer address (IPv4 127/8, IPv6 ::1, or IPv4-mapped loopback). */
+function isLoopback(address: string | undefined): boolean {
+  if (!address) return false;
+  return address === '::1' || address.startsWith('127.') || address.startsWith('::ffff:127.');
 }

@@ -24,6 +24,19 @@ afterAll(async () => {
 });
 
 describe('standalone edge HTTP API', () => {
+  it('serves /v1/stats (session ids, timing reset) only to the operator on the edge machine', async () => {
+    const local = await edge.app.inject({ method: 'GET', url: '/v1/stats', remoteAddress: '127.0.0.1' });
+    expect(local.statusCode).toBe(200);
+    expect(local.json()).toHaveProperty('edgeMs');
+    const remote = await edge.app.inject({
+      method: 'GET',
+      url: '/v1/stats?reset=1',
+      remoteAddress: '203.0.113.7',
+    });
+    expect(remote.statusCode).toBe(403);
+    expect(remote.json()).toMatchObject({ code: 'EDGE_OPERATOR_ONLY' });
+  });
+
   it('identifies itself by its node key address and reports its encoder on /health and /v1/edge', async () => {
     expect(edge.id).toBe('0x19E7E376E7C213B7E7e7e46cc70A5dD086DAff2A');
     const health = await edge.app.inject({ method: 'GET', url: '/health' });
