@@ -25,7 +25,8 @@ export const ErrorCodes = {
   EDGE_BAD_INPUT: { status: 400, message: 'An input data-channel message is malformed.' },
   EDGE_BAD_MESSAGE: {
     status: 400,
-    message: 'A signalling message is not JSON or does not match its schema.',
+    message:
+      'A signalling message is not JSON, does not match its schema, or asks for more than the edge allows.',
   },
   EDGE_BAD_SDP: { status: 400, message: 'The SDP offer or answer cannot be used.' },
   EDGE_MESSAGE_TOO_LARGE: { status: 413, message: 'A signalling message is larger than 64 KiB.' },
