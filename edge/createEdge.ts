@@ -9,13 +9,13 @@ import type { Logger } from 'pino';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { type WebSocket, WebSocketServer } from 'ws';
 import { FarplayError, findError } from '../protocol/errors.js';
+import { mintSessionToken } from '../protocol/mintSessionToken.js';
 import type { CreateSessionResponse, GameInfo } from '../protocol/playerApi.js';
 import {
   generateSessionKeyPair,
   importSessionPrivateKey,
   importSessionPublicKey,
   type SessionClaims,
-  signSessionToken,
   verifySessionToken,
 } from '../protocol/sessionToken.js';
 import { type EdgeMessage, MAX_SIGNAL_MESSAGE_BYTES, SignalCloseCodes } from '../protocol/signaling.js';
@@ -238,28 +238,15 @@ export class Edge extends EventEmitter<EdgeEvents> {
     if (!this.#games.has(gameId))
       throw new FarplayError('EDGE_UNKNOWN_GAME', `no game ${gameId} on this edge`);
     if (this.#sessions.size >= this.config.capacity) throw new FarplayError('EDGE_FULL');
-    const url = (baseUrl ?? this.#url)?.replace(/\/$/, '');
+    const url = baseUrl ?? this.#url;
     if (!url) throw new FarplayError('EDGE_BAD_CONFIG', 'the edge is not listening yet');
-    const now = Math.floor(Date.now() / 1000);
-    const claims: SessionClaims = {
-      sid: randomUUID(),
+    return mintSessionToken({
+      sessionId: randomUUID(),
       gameId,
-      edgeId: this.id,
-      iat: now,
-      exp: now + this.config.tokenTtlSeconds,
-    };
-    return {
-      sessionId: claims.sid,
-      gameId,
-      token: signSessionToken(claims, this.#signKey),
-      expiresAt: claims.exp * 1000,
-      edge: {
-        edgeId: this.id,
-        region: this.config.region,
-        url,
-        signalUrl: `${url.replace(/^http/, 'ws')}/v1/signal`,
-      },
-    };
+      edge: { edgeId: this.id, region: this.config.region, url },
+      privateKey: this.#signKey,
+      ttlSeconds: this.config.tokenTtlSeconds,
+    });
   }
 
   /** Starts listening; resolves to the edge URL. Port 0 picks a free port. */
