@@ -1,6 +1,5 @@
 import Type, { type Static } from 'typebox';
-import { Value } from 'typebox/value';
-import { FarplayError } from '../protocol/errors.js';
+import { defineConfig, LogLevel } from '../protocol/loadConfig.js';
 
 const IceServer = Type.Object({
   urls: Type.Union([Type.String(), Type.Array(Type.String())]),
@@ -83,66 +82,31 @@ export const EdgeConfig = Type.Object({
   /** Standalone mode: price per minute advertised for built-in games (ATH wei, default '0'). */
   pricePerMinute: Type.String({ pattern: '^[0-9]{1,78}$', default: '0' }),
   /** pino log level (default info). */
-  logLevel: Type.Union(
-    ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((level) => Type.Literal(level)),
-    { default: 'info' },
-  ),
+  logLevel: LogLevel,
 });
 export type EdgeConfig = Static<typeof EdgeConfig>;
 /** Config as given by callers: every field with a default may be left out. */
 export type EdgeConfigInput = Partial<EdgeConfig>;
 
-const ENV_PREFIX = 'FARPLAY_EDGE_';
+const edgeConfig = defineConfig({
+  schema: EdgeConfig,
+  envPrefix: 'FARPLAY_EDGE_',
+  errorCode: 'EDGE_BAD_CONFIG',
+  label: 'edge',
+  refine: (config) =>
+    config.minVideoBitrateKbps > config.maxVideoBitrateKbps
+      ? 'minVideoBitrateKbps > maxVideoBitrateKbps'
+      : undefined,
+});
 
 /** Field name → env name: `videoBitrateKbps` → `FARPLAY_EDGE_VIDEO_BITRATE_KBPS`. */
-export function edgeConfigEnvName(field: string): string {
-  return ENV_PREFIX + field.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase();
-}
+export const edgeConfigEnvName = edgeConfig.envName;
 
-/**
- * Parses, defaults and freezes an edge config. Throws FarplayError `EDGE_BAD_CONFIG` naming the field.
- */
-export function parseEdgeConfig(input: EdgeConfigInput | Record<string, unknown>): Readonly<EdgeConfig> {
-  const value = Value.Default(EdgeConfig, structuredClone(input));
-  const converted = Value.Convert(EdgeConfig, value);
-  if (!Value.Check(EdgeConfig, converted)) {
-    const first = Value.Errors(EdgeConfig, converted)[0];
-    const field = first?.instancePath || '(root)';
-    throw new FarplayError('EDGE_BAD_CONFIG', `edge config field ${field}: ${first?.message ?? 'invalid'}`, {
-      details: { field },
-    });
-  }
-  const config = converted as EdgeConfig;
-  if (config.minVideoBitrateKbps > config.maxVideoBitrateKbps) {
-    throw new FarplayError('EDGE_BAD_CONFIG', 'edge config: minVideoBitrateKbps > maxVideoBitrateKbps');
-  }
-  return deepFreeze(config);
-}
+/** Parses, defaults and freezes an edge config. Throws FarplayError `EDGE_BAD_CONFIG` naming the field. */
+export const parseEdgeConfig = (
+  input: EdgeConfigInput | Record<string, unknown> = {},
+): Readonly<EdgeConfig> => edgeConfig.parse(input);
 
 /** Reads FARPLAY_EDGE_* variables (JSON for arrays/objects) into a parsed, frozen config. */
-export function loadEdgeConfig(env: NodeJS.ProcessEnv): Readonly<EdgeConfig> {
-  const input: Record<string, unknown> = {};
-  for (const field of Object.keys(EdgeConfig.properties)) {
-    const raw = env[edgeConfigEnvName(field)];
-    if (raw === undefined || raw === '') continue;
-    const schema = (EdgeConfig.properties as Record<string, { type?: unknown }>)[field];
-    if (schema?.type === 'array' || schema?.type === 'object') {
-      try {
-        input[field] = JSON.parse(raw);
-      } catch (cause) {
-        throw new FarplayError('EDGE_BAD_CONFIG', `${edgeConfigEnvName(field)} is not JSON`, { cause });
-      }
-    } else {
-      input[field] = raw;
-    }
-  }
-  return parseEdgeConfig(input);
-}
-
-function deepFreeze<T>(value: T): T {
-  if (typeof value === 'object' && value !== null) {
-    for (const child of Object.values(value)) deepFreeze(child);
-    Object.freeze(value);
-  }
-  return value;
-}
+export const loadEdgeConfig = (env: Record<string, string | undefined>): Readonly<EdgeConfig> =>
+  edgeConfig.fromEnv(env);

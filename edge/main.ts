@@ -3,6 +3,7 @@
 import { pino } from 'pino';
 import { privateKeyToAccount } from 'viem/accounts';
 import { findError } from '../protocol/errors.js';
+import { LOG_REDACT_PATHS } from '../protocol/logRedactions.js';
 import { type EdgeConfig, loadEdgeConfig, parseEdgeConfig } from './config.js';
 import { fetchMatchmakerInfo, startEdgeControl } from './control/startEdgeControl.js';
 import { createEdge } from './createEdge.js';
@@ -17,7 +18,7 @@ async function main(): Promise<void> {
   }
   const logger = pino({
     level: config.logLevel,
-    redact: ['config.nodePrivateKey', 'token', '*.token', 'req.query.token'],
+    redact: [...LOG_REDACT_PATHS],
   });
   const matchmakerUrl = config.matchmakerUrl;
   if (matchmakerUrl && !config.matchmakerPublicKey) {

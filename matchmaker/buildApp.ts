@@ -20,7 +20,8 @@ import {
   SignedEdgeRegistration,
   SignedEdgeSessionReport,
 } from '../protocol/edgeRegistration.js';
-import { ErrorCodes, FarplayError } from '../protocol/errors.js';
+import { ErrorCodes, FarplayError, toFarplayError } from '../protocol/errors.js';
+import { LOG_REDACT_PATHS } from '../protocol/logRedactions.js';
 import {
   CandidatesQuery,
   GameManifest,
@@ -109,7 +110,7 @@ export async function buildApp(options: BuildAppOptions = {}): Promise<FastifyIn
       : {
           logger: {
             level: config.logLevel,
-            redact: ['req.headers.authorization', '*.token', '*.signature'],
+            redact: [...LOG_REDACT_PATHS],
           },
         }),
     bodyLimit: config.bodyLimit,
@@ -473,17 +474,4 @@ export async function buildApp(options: BuildAppOptions = {}): Promise<FastifyIn
     if (ownsStore) await store.close();
   });
   return app as unknown as FastifyInstance;
-}
-
-function toFarplayError(error: unknown): FarplayError {
-  if (error instanceof FarplayError) return error;
-  const e = error as FastifyError & { validation?: unknown };
-  if (e.validation) return new FarplayError('BAD_REQUEST', e.message, { details: e.validation });
-  if (e.code === 'RATE_LIMITED' || e.statusCode === 429) return new FarplayError('RATE_LIMITED', e.message);
-  if (e.code === 'FST_ERR_CTP_BODY_TOO_LARGE' || e.statusCode === 413)
-    return new FarplayError('PAYLOAD_TOO_LARGE');
-  if (typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) {
-    return new FarplayError(e.statusCode === 404 ? 'NOT_FOUND' : 'BAD_REQUEST', e.message);
-  }
-  return new FarplayError('INTERNAL', undefined, { cause: error });
 }

@@ -1,22 +1,11 @@
 import Type, { type Static } from 'typebox';
-import Value from 'typebox/value';
+import { defineConfig, LogLevel } from '../protocol/loadConfig.js';
 
 /** The matchmaker's whole configuration; env `FARPLAY_MM_<NAME>` (upper snake case of each key). */
 export const MatchmakerConfig = Type.Object({
   host: Type.String({ default: '127.0.0.1' }),
   port: Type.Integer({ minimum: 0, maximum: 65535, default: 8080 }),
-  logLevel: Type.Union(
-    [
-      Type.Literal('fatal'),
-      Type.Literal('error'),
-      Type.Literal('warn'),
-      Type.Literal('info'),
-      Type.Literal('debug'),
-      Type.Literal('trace'),
-      Type.Literal('silent'),
-    ],
-    { default: 'info' },
-  ),
+  logLevel: LogLevel,
   /** Redis URL; empty = the in-process store. */
   redisUrl: Type.String({ default: '' }),
   /** Prefix of every Redis key. */
@@ -57,39 +46,26 @@ export const MatchmakerConfig = Type.Object({
 });
 export type MatchmakerConfig = Static<typeof MatchmakerConfig>;
 
-function envName(key: string): string {
-  return `FARPLAY_MM_${key.replace(/([A-Z])/g, '_$1').toUpperCase()}`;
-}
+const matchmakerConfig = defineConfig({
+  schema: MatchmakerConfig,
+  envPrefix: 'FARPLAY_MM_',
+  errorCode: 'MM_BAD_CONFIG',
+  label: 'matchmaker',
+});
 
-/** The defaults, frozen. */
+/** Field name → env name: `edgeTtlMs` → `FARPLAY_MM_EDGE_TTL_MS`. */
+export const matchmakerConfigEnvName = matchmakerConfig.envName;
+
+/** The defaults with `overrides`, validated and deep-frozen (throws `MM_BAD_CONFIG` naming the field). */
 export function defaultMatchmakerConfig(
   overrides: Partial<MatchmakerConfig> = {},
 ): Readonly<MatchmakerConfig> {
-  const value = Value.Default(MatchmakerConfig, { ...overrides }) as MatchmakerConfig;
-  return Object.freeze(assertConfig(value));
+  return matchmakerConfig.parse(overrides);
 }
 
-function assertConfig(value: unknown): MatchmakerConfig {
-  const errors = [...Value.Errors(MatchmakerConfig, value)];
-  if (errors.length > 0) {
-    const first = errors[0] as { instancePath?: string; message?: string };
-    const key = (first.instancePath ?? '').replace(/^\//, '');
-    throw new Error(
-      `bad matchmaker config ${key ? `${key} (${envName(key)})` : ''}: ${first.message ?? 'invalid'}`,
-    );
-  }
-  return value as MatchmakerConfig;
-}
-
-/** Reads FARPLAY_MM_* from `env`, applies defaults, validates (the error names the field), freezes. */
+/** Reads FARPLAY_MM_* from `env`, applies defaults, validates (the error names the field), deep-freezes. */
 export function parseMatchmakerConfig(env: Record<string, string | undefined>): Readonly<MatchmakerConfig> {
-  const raw: Record<string, unknown> = {};
-  for (const key of Object.keys(MatchmakerConfig.properties)) {
-    const value = env[envName(key)];
-    if (value !== undefined) raw[key] = value;
-  }
-  const converted = Value.Convert(MatchmakerConfig, Value.Default(MatchmakerConfig, raw));
-  return Object.freeze(assertConfig(converted));
+  return matchmakerConfig.fromEnv(env);
 }
 
 /** Parses `studio=key,studio2=key2` into key → studio. */

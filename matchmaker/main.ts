@@ -1,4 +1,5 @@
 import { pino } from 'pino';
+import { LOG_REDACT_PATHS } from '../protocol/logRedactions.js';
 import { parseMatchmakerConfig } from './config.js';
 import { startMatchmaker } from './startMatchmaker.js';
 
@@ -13,7 +14,7 @@ async function main(): Promise<void> {
   }
   const logger = pino({
     level: config.logLevel,
-    redact: ['*.token', '*.signature', 'req.headers.authorization'],
+    redact: [...LOG_REDACT_PATHS],
   });
   const mm = await startMatchmaker(config, logger);
   logger.info(

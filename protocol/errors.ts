@@ -58,6 +58,7 @@ export const ErrorCodes = {
   MM_BAD_API_KEY: { status: 401, message: 'Missing or unknown studio API key.' },
   MM_FORBIDDEN: { status: 403, message: 'This game belongs to another studio.' },
   MM_UNKNOWN_PACKAGE: { status: 404, message: 'No package with this sha256 has been uploaded.' },
+  MM_BAD_CONFIG: { status: 500, message: 'The matchmaker configuration is invalid.' },
   MM_PACKAGE_MISMATCH: { status: 400, message: 'The uploaded package does not hash to the sha256 given.' },
 
   // --- contracts-client (CHAIN_*) ---
@@ -155,4 +156,35 @@ export function findError(error: unknown, code?: ErrorCode): FarplayError | unde
     current = current instanceof Error ? current.cause : undefined;
   }
   return undefined;
+}
+
+/**
+ * Any thrown value → a FarplayError with a catalogue code: a FarplayError anywhere in the cause chain as is;
+ * HTTP-framework errors by their status (schema validation → BAD_REQUEST, 413 → PAYLOAD_TOO_LARGE,
+ * 429 → RATE_LIMITED, 404 → NOT_FOUND, other 4xx → BAD_REQUEST); anything else INTERNAL with the cause kept.
+ */
+export function toFarplayError(error: unknown): FarplayError {
+  const known = findError(error);
+  if (known) return known;
+  const e = (typeof error === 'object' && error !== null ? error : {}) as {
+    validation?: unknown;
+    statusCode?: unknown;
+    code?: unknown;
+    message?: unknown;
+  };
+  const message = typeof e.message === 'string' && e.message !== '' ? e.message : undefined;
+  if (e.validation) return new FarplayError('BAD_REQUEST', message, { details: e.validation });
+  if (e.code === 'FST_ERR_CTP_BODY_TOO_LARGE' || e.statusCode === 413)
+    return new FarplayError('PAYLOAD_TOO_LARGE');
+  if (e.code === 'RATE_LIMITED' || e.statusCode === 429) return new FarplayError('RATE_LIMITED', message);
+  if (e.statusCode === 404) return new FarplayError('NOT_FOUND', message);
+  if (typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) {
+    return new FarplayError('BAD_REQUEST', message);
+  }
+  return new FarplayError('INTERNAL', undefined, { cause: error });
+}
+
+/** The wire body for any thrown value (see `toFarplayError`). */
+export function toErrorBody(error: unknown): ErrorBody {
+  return toFarplayError(error).toBody();
 }

@@ -15,6 +15,7 @@
 //   --standalone   one edge alone, minting its own tokens (FARPLAY_EDGE_* variables apply)
 // Every FARPLAY_MM_* variable of matchmaker/config.ts applies (e.g. FARPLAY_MM_REDIS_URL to use Redis).
 import { type Logger, pino } from 'pino';
+import Type from 'typebox';
 import { privateKeyToAccount } from 'viem/accounts';
 import { startLocalChains } from '../contracts-client/src/localChain.js';
 import { loadEdgeConfig, parseEdgeConfig } from '../edge/config.js';
@@ -23,6 +24,8 @@ import { createEdge, type Edge } from '../edge/createEdge.js';
 import { parseMatchmakerConfig } from '../matchmaker/config.js';
 import { startMatchmaker } from '../matchmaker/startMatchmaker.js';
 import { findError } from '../protocol/errors.js';
+import { defineConfig, LogLevel } from '../protocol/loadConfig.js';
+import { LOG_REDACT_PATHS } from '../protocol/logRedactions.js';
 import { ensurePlayerBuilt } from './buildPlayer.js';
 
 /** The two local edges: distinct regions and coordinates, so allocation has a real choice. */
@@ -41,6 +44,14 @@ function flag(name: string): string | undefined {
 
 type Closer = () => Promise<void>;
 
+/** `npm start`'s own settings (FARPLAY_LOG_LEVEL); each part's FARPLAY_MM_* / FARPLAY_EDGE_* apply as well. */
+const startConfig = defineConfig({
+  schema: Type.Object({ logLevel: LogLevel }),
+  envPrefix: 'FARPLAY_',
+  errorCode: 'BAD_REQUEST',
+  label: 'npm start',
+});
+
 async function main(): Promise<void> {
   const started = Date.now();
   const { dir, built } = await ensurePlayerBuilt({ force: process.argv.includes('--build') });
@@ -48,8 +59,8 @@ async function main(): Promise<void> {
 
   const closers: Closer[] = [];
   const logger = pino({
-    level: process.env.FARPLAY_LOG_LEVEL ?? 'info',
-    redact: ['config.nodePrivateKey', 'config.sessionPrivateKey', 'token', '*.token', 'req.query.token'],
+    level: startConfig.fromEnv(process.env).logLevel,
+    redact: [...LOG_REDACT_PATHS],
   });
   let stopping = false;
   const stop = async (code: number): Promise<void> => {

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import fastifyStatic from '@fastify/static';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { type ErrorBody, FarplayError, findError } from '../../protocol/errors.js';
+import { FarplayError, toFarplayError } from '../../protocol/errors.js';
 import {
   CandidatesRequest,
   type CandidatesResponse,
@@ -14,29 +14,11 @@ import type { Edge } from '../createEdge.js';
 /** The edge's HTTP routes: health and info always; the player API and static player when standalone. */
 export function registerEdgeRoutes(app: FastifyInstance, edge: Edge): void {
   app.setErrorHandler((error, request, reply) => {
-    const known = findError(error);
-    if (known) return reply.status(known.status).send(known.toBody());
-    const err = error as { validation?: unknown; statusCode?: number; message?: string; code?: string };
-    if (err.validation) {
-      const body: ErrorBody = { code: 'BAD_REQUEST', message: err.message ?? 'bad request' };
-      return reply.status(400).send(body);
-    }
-    if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
-      return reply
-        .status(413)
-        .send({ code: 'PAYLOAD_TOO_LARGE', message: 'body too large' } satisfies ErrorBody);
-    }
-    if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) {
-      return reply
-        .status(err.statusCode)
-        .send({ code: 'BAD_REQUEST', message: err.message ?? 'bad request' });
-    }
-    request.log.error({ err: error }, 'request failed');
-    return reply.status(500).send({ code: 'INTERNAL', message: 'An unexpected error; it has been logged.' });
+    const farplay = toFarplayError(error);
+    if (farplay.code === 'INTERNAL') request.log.error({ err: error }, 'request failed');
+    return reply.status(farplay.status).send(farplay.toBody());
   });
-  app.setNotFoundHandler((_request, reply) =>
-    reply.status(404).send({ code: 'NOT_FOUND', message: 'No such route or resource.' } satisfies ErrorBody),
-  );
+  app.setNotFoundHandler((_request, reply) => reply.status(404).send(new FarplayError('NOT_FOUND').toBody()));
 
   // The player page may come from another origin (the matchmaker, a dev server): the API is CORS-open.
   app.addHook('onRequest', async (request, reply) => {

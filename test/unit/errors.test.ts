@@ -27,3 +27,20 @@ describe('docs/errors.md', () => {
     expect(readFileSync(new URL('../../docs/errors.md', import.meta.url), 'utf8')).toBe(renderErrorDocs());
   });
 });
+
+describe('toFarplayError: every answer carries a catalogue code', () => {
+  it('maps framework errors by status and keeps FarplayErrors found in the cause chain', async () => {
+    const { FarplayError, toFarplayError, toErrorBody } = await import('../../protocol/errors.js');
+    expect(toFarplayError({ statusCode: 404, message: 'Route GET:/x not found' }).code).toBe('NOT_FOUND');
+    expect(toFarplayError({ validation: [{}], statusCode: 400, message: 'body/x' }).code).toBe('BAD_REQUEST');
+    expect(toFarplayError({ code: 'FST_ERR_CTP_BODY_TOO_LARGE', statusCode: 413 }).code).toBe(
+      'PAYLOAD_TOO_LARGE',
+    );
+    expect(toFarplayError({ statusCode: 429 }).code).toBe('RATE_LIMITED');
+    expect(toFarplayError({ statusCode: 415, message: 'bad type' }).code).toBe('BAD_REQUEST');
+    expect(toFarplayError(new Error('disk on fire')).code).toBe('INTERNAL');
+    expect(toErrorBody(new Error('disk on fire')).message).not.toMatch(/disk/);
+    const wrapped = new Error('outer', { cause: new FarplayError('EDGE_FULL') });
+    expect(toFarplayError(wrapped).code).toBe('EDGE_FULL');
+  });
+});
