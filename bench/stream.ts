@@ -83,7 +83,7 @@ async function runStream(): Promise<void> {
   const bitrate = numberArg('bitrate', 6000);
   const keyEveryMs = 250;
 
-  const { dir } = await ensurePlayerBuilt();
+  const { dir } = await ensurePlayerBuilt({ testHook: true });
   const base = latencyProbeGame('0', fps);
   const probe = {
     ...base,

@@ -1,4 +1,5 @@
 import Type, { type Static } from 'typebox';
+import { Check } from 'typebox/value';
 
 /**
  * The player-facing HTTP API (`/v1/...`), served by the matchmaker — and, in single-edge standalone
@@ -110,3 +111,21 @@ export const SessionEvent = Type.Union([
   Type.Object({ type: Type.Literal('ended'), reason: Type.String() }),
 ]);
 export type SessionEvent = Static<typeof SessionEvent>;
+
+/** Largest session-events message accepted, in bytes (64 KiB). */
+export const MAX_SESSION_EVENT_BYTES = 64 * 1024;
+
+/**
+ * Parses one session-events message (a WebSocket text frame) against `SessionEvent`; undefined when
+ * it is not text, larger than `MAX_SESSION_EVENT_BYTES`, not JSON, or does not match the schema.
+ */
+export function parseSessionEvent(data: unknown): SessionEvent | undefined {
+  if (typeof data !== 'string' || data.length > MAX_SESSION_EVENT_BYTES) return undefined;
+  let value: unknown;
+  try {
+    value = JSON.parse(data);
+  } catch {
+    return undefined;
+  }
+  return Check(SessionEvent, value) ? value : undefined;
+}

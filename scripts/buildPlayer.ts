@@ -5,6 +5,8 @@ import { join, resolve } from 'node:path';
 export const repoRoot = resolve(import.meta.dirname, '..');
 /** Where `npm run build:player` puts the bundle; the edge and the matchmaker serve it. */
 export const playerDistDir = join(repoRoot, 'dist', 'player');
+/** Where the test build goes: the same page with the test hook `window.__farplay` (e2e tests, bench). */
+export const playerTestDistDir = join(repoRoot, 'dist', 'player-test');
 
 /** Newest modification time (ms) of the files under `dir`, recursively (0 if none). */
 function newestMtime(dir: string): number {
@@ -24,51 +26,61 @@ function newestMtime(dir: string): number {
   return newest;
 }
 
-/** True when dist/player is missing or older than any source under player/ or protocol/. */
-export function isPlayerBuildStale(): boolean {
+/** True when the bundle in `dir` is missing or older than any source under player/ or protocol/. */
+export function isPlayerBuildStale(dir: string = playerDistDir): boolean {
   let built: number;
   try {
-    built = statSync(join(playerDistDir, 'index.html')).mtimeMs;
+    built = statSync(join(dir, 'index.html')).mtimeMs;
   } catch {
     return true;
   }
   return Math.max(newestMtime(join(repoRoot, 'player')), newestMtime(join(repoRoot, 'protocol'))) > built;
 }
 
+/** Options of `ensurePlayerBuilt`. */
+export interface EnsurePlayerBuiltParameters {
+  /** Build even when the bundle is up to date (default false). */
+  force?: boolean;
+  /** The test build with `window.__farplay` into dist/player-test (default false: production). */
+  testHook?: boolean;
+}
+
 /**
- * Builds the player bundle into dist/player with vite when it is missing or stale (or always with
- * `force`). Returns the directory and whether a build ran.
+ * Builds the player bundle into dist/player (or the test build into dist/player-test) with vite when
+ * it is missing or stale (or always with `force`). Returns the directory and whether a build ran.
  */
-export async function ensurePlayerBuilt(options: { force?: boolean } = {}): Promise<{
+export async function ensurePlayerBuilt(options: EnsurePlayerBuiltParameters = {}): Promise<{
   dir: string;
   built: boolean;
 }> {
-  if (!options.force && !isPlayerBuildStale()) return { dir: playerDistDir, built: false };
+  const dir = options.testHook ? playerTestDistDir : playerDistDir;
+  if (!options.force && !isPlayerBuildStale(dir)) return { dir, built: false };
   const { build } = await import('vite');
   // Build beside the served folder and swap it in, so a server (or a parallel build) never serves a
   // half-written bundle.
-  const staging = `${playerDistDir}.build-${process.pid}-${Date.now()}`;
+  const staging = `${dir}.build-${process.pid}-${Date.now()}`;
   try {
     await build({
       configFile: join(repoRoot, 'player', 'vite.config.ts'),
+      mode: options.testHook ? 'test' : 'production',
       logLevel: 'warn',
       build: { outDir: staging, emptyOutDir: true },
     });
-    const old = `${playerDistDir}.old-${process.pid}-${Date.now()}`;
+    const old = `${dir}.old-${process.pid}-${Date.now()}`;
     try {
-      renameSync(playerDistDir, old);
+      renameSync(dir, old);
     } catch {
       // nothing built before (or a parallel build moved it): fine
     }
     try {
-      renameSync(staging, playerDistDir);
+      renameSync(staging, dir);
     } catch (error) {
       // A parallel build swapped its bundle in first: same sources, keep that one.
-      if (isPlayerBuildStale()) throw error;
+      if (isPlayerBuildStale(dir)) throw error;
     }
     rmSync(old, { recursive: true, force: true });
   } finally {
     rmSync(staging, { recursive: true, force: true });
   }
-  return { dir: playerDistDir, built: true };
+  return { dir, built: true };
 }

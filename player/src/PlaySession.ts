@@ -1,3 +1,4 @@
+import { type ErrorCode, ErrorCodes } from '../../protocol/errors.js';
 import { encodeInput, INPUT_CHANNEL, type InputMessage, InputType } from '../../protocol/input.js';
 import {
   type EdgeMessage,
@@ -12,8 +13,11 @@ export type PlaySessionState = 'connecting' | 'playing' | 'dropped' | 'ended';
 
 /** Why a session dropped or ended, for the message the player sees. */
 export interface PlaySessionReason {
-  /** Error code from protocol/errors.ts, or a close-code name such as `EDGE_FULL`, `PEER_FAILED`. */
-  code: string;
+  /**
+   * The code from the catalogue (protocol/errors.ts) that the edge sent or its close code stands for;
+   * none for a normal end, an edge shutting down or a plain loss of the network.
+   */
+  code?: ErrorCode;
   message: string;
   /** True when trying again may help (network loss); false when the edge refused or ended it. */
   retryable: boolean;
@@ -49,13 +53,9 @@ export interface PlaySessionOptions {
 }
 
 const CLOSE_REASONS: Record<number, PlaySessionReason> = {
-  [SignalCloseCodes.GOING_AWAY]: {
-    code: 'GOING_AWAY',
-    message: 'The edge is shutting down.',
-    retryable: true,
-  },
+  [SignalCloseCodes.GOING_AWAY]: { message: 'The edge is shutting down.', retryable: true },
   [SignalCloseCodes.BAD_MESSAGE]: {
-    code: 'BAD_MESSAGE',
+    code: 'EDGE_BAD_MESSAGE',
     message: 'The edge refused a signalling message.',
     retryable: true,
   },
@@ -70,15 +70,19 @@ const CLOSE_REASONS: Record<number, PlaySessionReason> = {
     retryable: true,
   },
   [SignalCloseCodes.SESSION_IN_USE]: {
-    code: 'SESSION_IN_USE',
+    code: 'EDGE_SESSION_IN_USE',
     message: 'This session is already playing elsewhere.',
     retryable: false,
   },
   [SignalCloseCodes.EDGE_FULL]: { code: 'EDGE_FULL', message: 'The edge has no free slot.', retryable: true },
-  [SignalCloseCodes.TOO_LARGE]: { code: 'TOO_LARGE', message: 'A message was too large.', retryable: true },
-  [SignalCloseCodes.FLOOD]: { code: 'FLOOD', message: 'Too many messages were sent.', retryable: true },
+  [SignalCloseCodes.TOO_LARGE]: {
+    code: 'EDGE_MESSAGE_TOO_LARGE',
+    message: 'A message was too large.',
+    retryable: true,
+  },
+  [SignalCloseCodes.FLOOD]: { code: 'EDGE_FLOOD', message: 'Too many messages were sent.', retryable: true },
   [SignalCloseCodes.PEER_FAILED]: {
-    code: 'PEER_FAILED',
+    code: 'EDGE_PEER_FAILED',
     message: 'The network connection to the edge failed.',
     retryable: true,
   },
@@ -88,6 +92,11 @@ const CLOSE_REASONS: Record<number, PlaySessionReason> = {
     retryable: true,
   },
 };
+
+/** `code` when the catalogue has it (what an edge's `error` message names), else undefined. */
+function catalogueCode(code: string | undefined): ErrorCode | undefined {
+  return code !== undefined && Object.hasOwn(ErrorCodes, code) ? (code as ErrorCode) : undefined;
+}
 
 /**
  * One stream from one edge: the signalling WebSocket, the RTCPeerConnection (receive-only video and
@@ -223,7 +232,7 @@ export class PlaySession {
     if (this.#closed) return;
     this.#endRequested = true;
     this.#send({ type: 'end' });
-    this.#setState('ended', { code: 'ENDED', message: 'You ended the session.', retryable: false });
+    this.#setState('ended', { message: 'You ended the session.', retryable: false });
     this.close();
   }
 
@@ -246,7 +255,7 @@ export class PlaySession {
     this.#pc.close();
     for (const track of this.#stream?.getTracks() ?? []) track.stop();
     if (this.#state === 'connecting' || this.#state === 'playing') {
-      this.#setState('ended', { code: 'CLOSED', message: 'Closed.', retryable: false });
+      this.#setState('ended', { message: 'Closed.', retryable: false });
     }
     this.#listeners.clear();
   }
@@ -299,16 +308,18 @@ export class PlaySession {
       }
       case 'pong':
         return;
-      case 'error':
-        this.#lastError = { code: message.code, message: message.message, retryable: true };
+      case 'error': {
+        this.#lastError = { message: message.message, retryable: true };
+        const code = catalogueCode(message.code);
+        if (code !== undefined) this.#lastError.code = code;
         return;
+      }
       case 'ended':
         // The close code that follows says whether this is a real end (1000) or e.g. an edge shutdown
         // (1001) worth reconnecting from; if no close follows, it is an end.
         this.#endedReason = message.reason;
         this.#endedTimer ??= setTimeout(() => {
           this.#setState('ended', {
-            code: 'ENDED',
             message: `Session ended: ${message.reason}`,
             retryable: false,
           });
@@ -357,7 +368,7 @@ export class PlaySession {
       this.#setState('playing');
     } else if (state === 'failed') {
       this.#drop({
-        code: 'PEER_FAILED',
+        code: 'EDGE_PEER_FAILED',
         message: 'The network connection to the edge failed.',
         retryable: true,
       });
@@ -365,7 +376,7 @@ export class PlaySession {
       this.#disconnectTimer = setTimeout(() => {
         this.#disconnectTimer = undefined;
         if (this.#pc.connectionState !== 'connected') {
-          this.#drop({ code: 'PEER_FAILED', message: 'The stream stopped: network lost.', retryable: true });
+          this.#drop({ message: 'The stream stopped: network lost.', retryable: true });
         }
       }, this.#options.disconnectGraceMs ?? 3000);
     }
@@ -374,14 +385,13 @@ export class PlaySession {
   #onSocketClose(code: number, reason: string): void {
     if (this.#closed) return;
     if (code === SignalCloseCodes.ENDED && (this.#endRequested || this.#state === 'ended')) {
-      this.#setState('ended', { code: 'ENDED', message: 'Session ended.', retryable: false });
+      this.#setState('ended', { message: 'Session ended.', retryable: false });
       this.close();
       return;
     }
     if (code === SignalCloseCodes.ENDED) {
       const why = this.#endedReason ?? reason;
       this.#setState('ended', {
-        code: 'ENDED',
         message: why === '' ? 'The edge ended the session.' : `Session ended: ${why}`,
         retryable: false,
       });
@@ -389,11 +399,10 @@ export class PlaySession {
       return;
     }
     const known = CLOSE_REASONS[code];
-    const base: PlaySessionReason = known ?? {
-      code: `WS_${code}`,
-      message: `The connection to the edge closed (code ${code}).`,
-      retryable: true,
-    };
+    const base: PlaySessionReason = known
+      ? { ...known }
+      : { message: `The connection to the edge closed (code ${code}).`, retryable: true };
+    if (base.code === undefined && this.#lastError?.code !== undefined) base.code = this.#lastError.code;
     const detail = this.#lastError?.message ?? this.#endedReason ?? reason;
     this.#drop(detail === '' ? base : { ...base, message: `${base.message} (${detail})` });
   }
@@ -406,7 +415,7 @@ export class PlaySession {
 
   #fail(error: unknown): void {
     this.#drop({
-      code: 'BAD_MESSAGE',
+      code: 'EDGE_BAD_SDP',
       message: `Could not set up the stream: ${String(error)}`,
       retryable: true,
     });

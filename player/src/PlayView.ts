@@ -1,5 +1,6 @@
-import type { CreateSessionResponse, GameInfo } from '../../protocol/playerApi.js';
-import { measureRtt, median, type PlayerApi, parseSessionEvent } from './api.js';
+import { findError } from '../../protocol/errors.js';
+import { type CreateSessionResponse, type GameInfo, parseSessionEvent } from '../../protocol/playerApi.js';
+import { measureRtt, median, type PlayerApi } from './api.js';
 import { FrameProbe, type StampedFrame } from './FrameProbe.js';
 import type { StreamStats } from './hookTypes.js';
 import { InputController } from './InputController.js';
@@ -188,9 +189,12 @@ export class PlayView {
     this.#root.remove();
   }
 
-  #setState(state: AppState, error?: string): void {
+  #setState(state: AppState, reason?: PlaySessionReason): void {
     hook.state = state;
-    hook.error = error;
+    hook.error =
+      reason === undefined
+        ? undefined
+        : `${reason.code === undefined ? '' : `${reason.code}: `}${reason.message}`;
     this.#dot.dataset.state = state;
     this.#root.dataset.state = state;
   }
@@ -248,11 +252,10 @@ export class PlayView {
     } catch (error) {
       if (this.#closed || epoch !== this.#epoch) return;
       const message = error instanceof Error ? error.message : String(error);
-      this.#onDropped({
-        code: 'ALLOCATION',
-        message: `Could not start the game: ${message}`,
-        retryable: true,
-      });
+      const reason: PlaySessionReason = { message: `Could not start the game: ${message}`, retryable: true };
+      const code = findError(error)?.code;
+      if (code !== undefined) reason.code = code;
+      this.#onDropped(reason);
     }
   }
 
@@ -301,7 +304,7 @@ export class PlayView {
         this.#applyBitrate();
         this.#hideOverlay();
       } else if (state === 'dropped') {
-        this.#onDropped(reason ?? { code: 'DROPPED', message: 'The stream stopped.', retryable: true });
+        this.#onDropped(reason ?? { message: 'The stream stopped.', retryable: true });
       } else if (state === 'ended') {
         this.#onEnded(reason?.message ?? 'Session ended.');
       }
@@ -311,7 +314,7 @@ export class PlayView {
 
   #onDropped(reason: PlaySessionReason): void {
     if (this.#closed) return;
-    this.#setState('dropped', `${reason.code}: ${reason.message}`);
+    this.#setState('dropped', reason);
     const reconnect = () => {
       clearTimeout(this.#retryTimer);
       void this.#allocate(this.#current?.sessionId);
@@ -338,7 +341,7 @@ export class PlayView {
 
   #onEnded(message: string): void {
     if (this.#closed) return;
-    this.#setState('ended', message);
+    this.#setState('ended', { message, retryable: false });
     this.#closeEvents();
     this.#showOverlay('Session ended', message, [
       {

@@ -6,7 +6,6 @@ import type {
   GameInfo,
   ListGamesResponse,
   RttMeasurement,
-  SessionEvent,
 } from '../../protocol/playerApi.js';
 
 /**
@@ -135,16 +134,4 @@ export function median(values: readonly number[]): number {
   return sorted.length % 2 === 1
     ? (sorted[middle] ?? 0)
     : ((sorted[middle - 1] ?? 0) + (sorted[middle] ?? 0)) / 2;
-}
-
-/** Parses one session-events message; undefined when it is not one we know. */
-export function parseSessionEvent(data: unknown): SessionEvent | undefined {
-  if (typeof data !== 'string') return undefined;
-  try {
-    const value = JSON.parse(data) as { type?: unknown };
-    if (value.type === 'moved' || value.type === 'ended') return value as SessionEvent;
-  } catch {
-    // not JSON: ignore
-  }
-  return undefined;
 }

@@ -18,11 +18,15 @@ let samples = emptySamples();
 
 /** Records one sample (dropped once the list is full). */
 export function recordSample(kind: keyof LatencySamples, value: number): void {
+  if (!__FARPLAY_TEST_HOOK__) return;
   const list = samples[kind];
   if (list.length < MAX_SAMPLES) list.push(value);
 }
 
-/** The hook object, installed on `window.__farplay`. */
+/**
+ * The hook object: the page's own record of its state, installed on `window.__farplay` only in the
+ * test build (`__FARPLAY_TEST_HOOK__`, see player/vite.config.ts); the production bundle has no global.
+ */
 export const hook: FarplayHook = {
   version: 1,
   state: 'catalog',
@@ -46,8 +50,8 @@ export const hook: FarplayHook = {
 
 declare global {
   interface Window {
-    __farplay: FarplayHook;
+    __farplay?: FarplayHook;
   }
 }
 
-window.__farplay = hook;
+if (__FARPLAY_TEST_HOOK__) window.__farplay = hook;

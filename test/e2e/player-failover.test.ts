@@ -10,7 +10,7 @@ import {
 import { createEdge, type Edge } from '../../edge/createEdge.js';
 import { probeEncoders } from '../../edge/media/probeEncoders.js';
 import { type RunningMatchmaker, startMatchmaker } from '../../matchmaker/startMatchmaker.js';
-import { playerDistDir } from '../../scripts/buildPlayer.js';
+import { playerTestDistDir } from '../../scripts/buildPlayer.js';
 import { type LaunchedChromium, launchChromium } from '../support/chromium.js';
 import { readHook, until } from '../support/playerPage.js';
 
@@ -35,7 +35,7 @@ describe('player with a matchmaker and two edges', () => {
       {
         port: 0,
         logLevel: 'silent',
-        staticDir: playerDistDir,
+        staticDir: playerTestDistDir,
         heartbeatMs: 250,
         edgeTtlMs: 1500,
         reapMs: 100,

@@ -1,9 +1,11 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { parseEdgeConfig } from '../../edge/config.js';
 import { createEdge, type Edge } from '../../edge/createEdge.js';
 import { stampHeight } from '../../protocol/frameStamp.js';
-import { playerDistDir } from '../../scripts/buildPlayer.js';
+import { playerDistDir, playerTestDistDir } from '../../scripts/buildPlayer.js';
 import { type LaunchedChromium, launchChromium } from '../support/chromium.js';
 import { colorAt, lumaAt, readHook, runInPage, until } from '../support/playerPage.js';
 
@@ -13,9 +15,9 @@ import { colorAt, lumaAt, readHook, runInPage, until } from '../support/playerPa
 
 const logger = pino({ level: 'silent' });
 
-async function startEdge(port = 0): Promise<{ edge: Edge; url: string }> {
+async function startEdge(port = 0, staticDir = playerTestDistDir): Promise<{ edge: Edge; url: string }> {
   const edge = await createEdge({
-    config: parseEdgeConfig({ port, staticDir: playerDistDir, capacity: 2, logLevel: 'silent' }),
+    config: parseEdgeConfig({ port, staticDir, capacity: 2, logLevel: 'silent' }),
     logger,
   });
   const url = await edge.listen({ port });
@@ -267,6 +269,30 @@ describe('player when its edge goes away', () => {
         () => edge.info().activeSessions,
         (active) => active === 0,
       );
+    } finally {
+      await browser.close();
+      await edge.close();
+    }
+  });
+});
+
+describe('the production player bundle', () => {
+  it('has no test hook: window.__farplay exists only in the test build', async () => {
+    const scripts = (dir: string) =>
+      readdirSync(join(dir, 'assets'))
+        .filter((name) => name.endsWith('.js'))
+        .map((name) => readFileSync(join(dir, 'assets', name), 'utf8'))
+        .join('\n');
+    expect(scripts(playerDistDir)).not.toContain('__farplay');
+    expect(scripts(playerTestDistDir)).toContain('__farplay');
+
+    const { edge, url } = await startEdge(0, playerDistDir);
+    const browser = await launchChromium();
+    try {
+      const page = await browser.context.newPage();
+      await page.goto(`${url}/`);
+      await page.waitForSelector('.game-card');
+      expect(await runInPage(page, '() => typeof window.__farplay')).toBe('undefined');
     } finally {
       await browser.close();
       await edge.close();
