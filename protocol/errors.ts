@@ -45,6 +45,33 @@ export const ErrorCodes = {
     status: 403,
     message: 'This route is for the edge operator: it answers only on the edge machine itself (loopback).',
   },
+  EDGE_GAME_UNSUPPORTED: {
+    status: 503,
+    message:
+      'This edge cannot run native games (Xvfb, bubblewrap or PulseAudio is missing) or not this runtime.',
+  },
+  EDGE_GAME_START_FAILED: {
+    status: 500,
+    message: 'The native game could not be started (virtual display, sandbox, audio or capture failed).',
+  },
+  EDGE_GAME_CRASHED: {
+    status: 500,
+    message: 'The native game crashed (killed by a signal); the session ended.',
+  },
+  EDGE_GAME_EXITED: { status: 410, message: 'The native game exited on its own; the session ended.' },
+  EDGE_PACKAGE_UNAVAILABLE: {
+    status: 502,
+    message: 'The game package could not be downloaded from the matchmaker.',
+  },
+  EDGE_PACKAGE_HASH_MISMATCH: {
+    status: 502,
+    message: 'The downloaded game package does not hash to its published sha256; it was refused.',
+  },
+  EDGE_PACKAGE_UNSAFE: {
+    status: 422,
+    message:
+      'The game package is not a tar archive the edge unpacks safely (a path or link out of its folder, a device, or too large).',
+  },
 
   // --- matchmaker (MM_*) ---
   MM_BAD_SIGNATURE: { status: 401, message: 'The edge message is not signed by the edge it names.' },

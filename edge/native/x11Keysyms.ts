@@ -1,0 +1,63 @@
+import type { KeyCode } from '../../protocol/input.js';
+
+const letters = Object.fromEntries(
+  [...'ABCDEFGHIJKLMNOPQRSTUVWXYZ'].map((c) => [`Key${c}`, c.toLowerCase().charCodeAt(0)]),
+);
+const digits = Object.fromEntries([...'0123456789'].map((d) => [`Digit${d}`, d.charCodeAt(0)]));
+const numpad = Object.fromEntries([...'0123456789'].map((d, i) => [`Numpad${d}`, 0xffb0 + i]));
+const functionKeys = Object.fromEntries(Array.from({ length: 12 }, (_, i) => [`F${i + 1}`, 0xffbe + i]));
+
+/** The X keysym each KeyboardEvent.code produces on a US layout (what the X keycode is looked up by). */
+export const X11_KEYSYMS: Readonly<Record<KeyCode, number>> = {
+  ...letters,
+  ...digits,
+  ...numpad,
+  ...functionKeys,
+  Escape: 0xff1b,
+  Minus: 0x2d,
+  Equal: 0x3d,
+  Backspace: 0xff08,
+  Tab: 0xff09,
+  BracketLeft: 0x5b,
+  BracketRight: 0x5d,
+  Enter: 0xff0d,
+  ControlLeft: 0xffe3,
+  Semicolon: 0x3b,
+  Quote: 0x27,
+  Backquote: 0x60,
+  ShiftLeft: 0xffe1,
+  Backslash: 0x5c,
+  Comma: 0x2c,
+  Period: 0x2e,
+  Slash: 0x2f,
+  ShiftRight: 0xffe2,
+  NumpadMultiply: 0xffaa,
+  AltLeft: 0xffe9,
+  Space: 0x20,
+  CapsLock: 0xffe5,
+  NumpadSubtract: 0xffad,
+  NumpadAdd: 0xffab,
+  NumpadDecimal: 0xffae,
+  NumpadEnter: 0xff8d,
+  NumpadDivide: 0xffaf,
+  ControlRight: 0xffe4,
+  AltRight: 0xffea,
+  Home: 0xff50,
+  End: 0xff57,
+  PageUp: 0xff55,
+  PageDown: 0xff56,
+  Insert: 0xff63,
+  Delete: 0xffff,
+  ArrowUp: 0xff52,
+  ArrowDown: 0xff54,
+  ArrowLeft: 0xff51,
+  ArrowRight: 0xff53,
+  MetaLeft: 0xffeb,
+  MetaRight: 0xffec,
+  ContextMenu: 0xff67,
+  Pause: 0xff13,
+  PrintScreen: 0xff61,
+  ScrollLock: 0xff14,
+  NumLock: 0xff7f,
+  IntlBackslash: 0x3c,
+} as Record<KeyCode, number>;
