@@ -210,7 +210,12 @@ try {
         .slice(0, 3)
         .map(async (c) => ({ signer: c.address, signature: await signAttestationBatch(c, escrow, batch) })),
     );
-    const receipt = await batchSettle(clients, escrow, { sessions, attestations, checkerSet: set });
+    const { receipt, skipped } = await batchSettle(clients, escrow, {
+      sessions,
+      attestations,
+      checkerSet: set,
+    });
+    if (skipped.length > 0) throw new Error(`batch of ${n} skipped ${skipped.length} records`);
     batchSettleGas[`s${n}`] = Number(receipt.gasUsed);
     if (BREAKDOWN && n === 10)
       await breakdown(clients.publicClient, receipt.transactionHash, 'batchSettle s10');

@@ -160,20 +160,26 @@ export const slashTypes = {
     { name: 'edge', type: 'address' },
     { name: 'sessionId', type: 'bytes32' },
     { name: 'minute', type: 'uint32' },
-    { name: 'amount', type: 'uint256' },
+    { name: 'bps', type: 'uint16' },
     { name: 'player', type: 'address' },
     { name: 'finder', type: 'address' },
+    { name: 'deadline', type: 'uint64' },
   ],
 } as const;
 
-/** What a checker quorum signs to slash `edge` by `amount` ATH wei for the evidence at session+minute. */
+/**
+ * What a checker quorum signs to slash `edge` for the evidence at session+minute: `bps` (1..10 000) of the
+ * pool's stake when the slash lands, so withdrawals before it cannot make it fail; executable until `deadline`
+ * (unix seconds).
+ */
 export interface SlashOrder {
   edge: Address;
   sessionId: Hex;
   minute: number;
-  amount: bigint;
+  bps: number;
   player: Address;
   finder: Address;
+  deadline: bigint;
 }
 
 /** EIP-712 types of an EdgeBond (the edge key agreeing to be staked by its operator). */
@@ -195,11 +201,6 @@ export interface EdgeBond {
 /** EIP-712 struct hash of a grant (no domain): what attestations carry as `grantHash`. */
 export function grantHash(grant: Grant): Hex {
   return hashStruct({ types: grantTypes, primaryType: 'Grant', data: grant });
-}
-
-/** Digest the SessionEscrow computes for a grant. */
-export function grantDigest(domain: TypedDataDomain, grant: Grant): Hex {
-  return hashTypedData({ domain, types: grantTypes, primaryType: 'Grant', message: grant });
 }
 
 /** Digest the SessionEscrow computes for a single attestation. */
@@ -225,9 +226,4 @@ export function qosMetricsHash(metrics: QosMetrics): Hex {
 /** Digest the StakingRegistry computes for a QoS report. */
 export function qosReportDigest(domain: TypedDataDomain, report: QosReport): Hex {
   return hashTypedData({ domain, types: qosReportTypes, primaryType: 'QosReport', message: report });
-}
-
-/** Digest the StakingRegistry computes for a slash order. */
-export function slashDigest(domain: TypedDataDomain, order: SlashOrder): Hex {
-  return hashTypedData({ domain, types: slashTypes, primaryType: 'Slash', message: order });
 }

@@ -119,6 +119,10 @@ export const ErrorCodes = {
     message: 'The checker set passed is not the registry’s current one.',
   },
   CHAIN_WITHDRAWAL_LOCKED: { status: 409, message: 'The withdrawal is still inside its unlock delay.' },
+  CHAIN_WITHDRAWAL_EXPIRED: {
+    status: 409,
+    message: 'The withdrawal request’s claim window has passed; request again and wait out the delay.',
+  },
   CHAIN_NO_WITHDRAWAL: { status: 409, message: 'No withdrawal was requested.' },
   CHAIN_STILL_UNBONDING: { status: 409, message: 'The stake is still inside its unbonding delay.' },
   CHAIN_STAKE_TOO_LOW: {
@@ -134,6 +138,15 @@ export const ErrorCodes = {
     message: 'The slashing evidence is not two different reports signed by the edge for one minute.',
   },
   CHAIN_EVIDENCE_USED: { status: 409, message: 'This evidence has already been used to slash.' },
+  CHAIN_SLASH_EXPIRED: { status: 409, message: 'The slash order’s deadline has passed.' },
+  CHAIN_POOL_DEPLETED: {
+    status: 409,
+    message: 'The edge’s stake pool was slashed (almost) to nothing and takes no new stake.',
+  },
+  CHAIN_MALFORMED_SIGNATURE: {
+    status: 422,
+    message: 'A signature is not 65 bytes, or not in the canonical low-s form the contracts accept.',
+  },
   CHAIN_NOT_AUTHORIZED: { status: 403, message: 'Only the owner (timelock) may do this.' },
 } as const satisfies Record<string, { status: number; message: string }>;
 

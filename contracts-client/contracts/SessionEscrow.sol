@@ -9,8 +9,11 @@ import {CheckerConfig} from "./CheckerRegistry.sol";
 
 /// @title SessionEscrow: per-minute ATH settlement of play sessions, gated by a checker quorum.
 /// @notice Players deposit ATH; an edge is paid (attested minutes not yet paid) x price, never beyond the grant;
-/// the protocol fee (capped) is taken when the edge withdraws. Withdrawals wait out an unlock delay so they
-/// cannot front-run a pending settlement: settlement keeps drawing on the whole balance during the delay.
+/// the protocol fee (capped) is taken when the edge withdraws. A withdrawal request unlocks after `withdrawDelay`
+/// and can be claimed only during the `withdrawClaimWindow` that follows; then it expires. Settlement keeps drawing
+/// on the whole balance until the withdrawal is paid. Invariant (contracts-client/README.md): a session whose
+/// grant the player's available balance (`playerBalance`: balance minus a pending withdrawal) covered when it
+/// started is paid in full if the edge settles it within `withdrawDelay` of that start.
 /// The escrow is its own checker config (CheckerConfig, owned by the timelock).
 ///
 /// Settlement calldata is one packed blob (see contracts-client/src/escrow.ts `encodeSettlement`):
@@ -37,6 +40,10 @@ contract SessionEscrow is EIP712, CheckerConfig {
     error InsufficientBalance(address player, uint256 balance, uint256 amount);
     error NoWithdrawalRequested();
     error WithdrawalLocked(uint32 unlockAt);
+    /// @notice The request's claim window passed: request again (and wait out the delay again).
+    error WithdrawalExpired(uint256 expiredAt);
+    error ZeroTreasury();
+    error ZeroDelay();
     error FeeTooHigh(uint16 feeBps, uint16 maxFeeBps);
     error AmountTooLarge();
     error EmptyBatch();
@@ -56,6 +63,9 @@ contract SessionEscrow is EIP712, CheckerConfig {
     event Withdrawn(address indexed player, uint256 amount);
     /// @notice `amount` is gross: the fee is taken from the edge's earnings when it withdraws.
     event Settled(bytes32 indexed sessionId, address indexed player, address indexed edge, uint32 paidMinutes, uint256 amount);
+    /// @notice batchSettle left record `index` unsettled. `reason`: 1 grant expired, 2 minutes beyond the grant,
+    /// 3 bad grant signature, 4 nothing to settle, 5 earnings overflow, 6 insufficient balance.
+    event SettlementSkipped(bytes32 indexed sessionId, address indexed edge, uint256 index, uint8 reason);
     event EarningsWithdrawn(address indexed edge, address to, uint256 amount, uint256 fee);
     event FeeChanged(uint16 feeBps, address treasury);
 
@@ -73,6 +83,14 @@ contract SessionEscrow is EIP712, CheckerConfig {
     uint16 public constant MAX_FEE_BPS = 1000;
     /// @notice Paid minutes are 16-bit lanes: a session settles at most 65 535 minutes (45 days).
     uint32 public constant MAX_SESSION_MINUTES = 0xffff;
+    /// @dev Why batchSettle skipped a record (SettlementSkipped.reason); `settle` reverts with the matching error.
+    /// Private (no getters): every public function lengthens the dispatcher walk before `settle`.
+    uint8 private constant SKIP_GRANT_EXPIRED = 1; // GrantExpired
+    uint8 private constant SKIP_BEYOND_GRANT = 2; // MinutesBeyondGrant
+    uint8 private constant SKIP_BAD_GRANT_SIGNATURE = 3; // BadGrantSignature
+    uint8 private constant SKIP_NOTHING_TO_SETTLE = 4; // NothingToSettle
+    uint8 private constant SKIP_AMOUNT_TOO_LARGE = 5; // AmountTooLarge (the edge's earnings word would overflow)
+    uint8 private constant SKIP_INSUFFICIENT_BALANCE = 6; // InsufficientBalance
 
     uint256 private constant RECORD = 184;
     uint256 private constant LANES = (1 << 128) - 1;
@@ -90,6 +108,8 @@ contract SessionEscrow is EIP712, CheckerConfig {
 
     IERC20 public immutable token;
     uint32 public immutable withdrawDelay;
+    /// @notice Seconds after unlock during which a withdrawal request can be claimed; later it has expired.
+    uint32 public immutable withdrawClaimWindow;
     uint16 public feeBps;
     address public treasury;
 
@@ -106,13 +126,17 @@ contract SessionEscrow is EIP712, CheckerConfig {
         address treasury_,
         uint16 feeBps_,
         uint32 withdrawDelay_,
+        uint32 withdrawClaimWindow_,
         address[] memory checkers_,
         uint256 quorum_,
         bytes32 policyHash_
     ) EIP712("Farplay SessionEscrow", "1") Ownable(owner_) {
         if (feeBps_ > MAX_FEE_BPS) revert FeeTooHigh(feeBps_, MAX_FEE_BPS);
+        if (treasury_ == address(0)) revert ZeroTreasury();
+        if (withdrawDelay_ == 0 || withdrawClaimWindow_ == 0) revert ZeroDelay();
         token = token_;
         withdrawDelay = withdrawDelay_;
+        withdrawClaimWindow = withdrawClaimWindow_;
         feeBps = feeBps_;
         treasury = treasury_;
         _set(checkers_, quorum_, policyHash_);
@@ -136,7 +160,8 @@ contract SessionEscrow is EIP712, CheckerConfig {
         emit Deposited(player, amount, balance);
     }
 
-    /// @notice Starts the unlock delay for withdrawing `amount`; replaces any earlier request.
+    /// @notice Starts the unlock delay for withdrawing `amount`; replaces any earlier request (whose delay then
+    /// starts again). Claim it with `withdraw` after `withdrawDelay`, within `withdrawClaimWindow`.
     function requestWithdraw(uint256 amount) external {
         if (amount == 0) revert ZeroAmount();
         if (amount > type(uint96).max) revert AmountTooLarge();
@@ -148,15 +173,37 @@ contract SessionEscrow is EIP712, CheckerConfig {
         emit WithdrawalRequested(msg.sender, amount, unlockAt);
     }
 
-    /// @notice After the delay, pays out the requested amount, or the balance left if settlements used some.
+    /// @notice After the delay and within the claim window, pays out the requested amount, or the balance left if
+    /// settlements used some. An expired request pays nothing: request again.
     function withdraw() external {
         Account memory a = accounts[msg.sender];
         if (a.withdrawAmount == 0) revert NoWithdrawalRequested();
         if (block.timestamp < a.unlockAt) revert WithdrawalLocked(a.unlockAt);
+        uint256 expiresAt = uint256(a.unlockAt) + withdrawClaimWindow;
+        if (block.timestamp > expiresAt) revert WithdrawalExpired(expiresAt);
         uint128 amount = a.withdrawAmount < a.balance ? a.withdrawAmount : a.balance;
         accounts[msg.sender] = Account({balance: a.balance - amount, withdrawAmount: 0, unlockAt: 0});
         if (amount > 0) token.safeTransfer(msg.sender, amount);
         emit Withdrawn(msg.sender, amount);
+    }
+
+    /// @notice `player`'s balance, the withdrawal still pending (requested, not expired, at most the balance), what
+    /// is available for new sessions (balance - pending), and when the pending request unlocks and expires (0 when
+    /// none is pending). A matchmaker starts a session only when `available` covers its grant.
+    function playerBalance(address player)
+        external
+        view
+        returns (uint256 balance, uint256 pendingWithdrawal, uint256 available, uint32 unlockAt, uint32 expiresAt)
+    {
+        Account memory a = accounts[player];
+        balance = a.balance;
+        uint256 expiry = uint256(a.unlockAt) + withdrawClaimWindow;
+        if (a.withdrawAmount != 0 && block.timestamp <= expiry) {
+            pendingWithdrawal = a.withdrawAmount < a.balance ? a.withdrawAmount : a.balance;
+            unlockAt = a.unlockAt;
+            expiresAt = uint32(expiry);
+        }
+        available = balance - pendingWithdrawal;
     }
 
     // ------------------------------------------------------------------ settlement
@@ -199,11 +246,15 @@ contract SessionEscrow is EIP712, CheckerConfig {
             digest := keccak256(add(p, 0x1e), 0x42)
         }
         _verifyQuorum(start, digest);
-        _settleRecord(rec, domain, grantHash);
+        uint256 failure = _settleRecord(rec, domain, grantHash);
+        if (failure != 0) _settleFailure(rec, domain, grantHash, failure);
     }
 
     /// @notice Settles many sessions: checker block + records; the quorum signs one
     /// AttestationBatch(SessionMinutes(sessionId, grantHash, minutes)[] in record order, policyHash).
+    /// A record that cannot be settled (expired grant, drained player, already paid, ...) is skipped with a
+    /// SettlementSkipped event naming its reason; the others settle. Only a batch where nothing settles reverts,
+    /// with the first record's error. A bad quorum still reverts the whole batch (the signatures cover all of it).
     function batchSettle(bytes calldata data) external {
         (uint256 start, uint256 rec, bytes32 policyHash) = _header(data);
         uint256 bytesLeft = start + data.length - rec;
@@ -263,16 +314,46 @@ contract SessionEscrow is EIP712, CheckerConfig {
             mstore(0x40, h)
         }
         _verifyQuorum(start, digest);
-        for (uint256 i; i < count;) {
+        uint256 settled;
+        uint256 firstFailure;
+        uint256 firstIndex;
+        for (uint256 i; i < count; ++i) {
             uint256 r;
             bytes32 grantHash;
             assembly ("memory-safe") {
                 r := add(rec, mul(i, RECORD))
                 grantHash := mload(add(grants, shl(5, i)))
-                i := add(i, 1)
             }
-            _settleRecord(r, domain, grantHash);
+            uint256 failure = _settleRecord(r, domain, grantHash);
+            if (failure == 0) {
+                ++settled;
+                continue;
+            }
+            if (firstFailure == 0) {
+                firstFailure = failure;
+                firstIndex = i;
+            }
+            _skipped(r, i, failure);
         }
+        if (settled == 0) {
+            uint256 r = rec + firstIndex * RECORD;
+            bytes32 grantHash;
+            assembly ("memory-safe") {
+                grantHash := mload(add(grants, shl(5, firstIndex)))
+            }
+            _settleFailure(r, domain, grantHash, firstFailure);
+        }
+    }
+
+    /// @dev Emits SettlementSkipped for the record at calldata offset `rec`.
+    function _skipped(uint256 rec, uint256 index, uint256 failure) private {
+        bytes32 sessionId;
+        address edge;
+        assembly ("memory-safe") {
+            sessionId := calldataload(rec)
+            edge := shr(96, calldataload(add(rec, 64)))
+        }
+        emit SettlementSkipped(sessionId, edge, index, uint8(failure));
     }
 
     /// @dev Checker block: policyHash (32) | quorum (1) | n (1) | k (1) | mask (ceil(n/8) bytes, big-endian, bit i set
@@ -410,10 +491,10 @@ contract SessionEscrow is EIP712, CheckerConfig {
     }
 
     /// @dev Checks one record's grant (`grantHash`: its struct hash, already bound into the checkers' attestation)
-    /// and pays (minutes - paid) x price from the player's balance to the edge's word.
-    function _settleRecord(uint256 rec, bytes32 domain, bytes32 grantHash) private {
+    /// and pays (minutes - paid) x price from the player's balance to the edge's word. Returns 0, or the SKIP_* code
+    /// of why nothing was written.
+    function _settleRecord(uint256 rec, bytes32 domain, bytes32 grantHash) private returns (uint256 failure) {
         bytes32 settledEvent = SETTLED_EVENT;
-        uint256 failure;
         assembly ("memory-safe") {
             let sessionId := calldataload(rec)
             let w1 := calldataload(add(rec, 32))
@@ -501,7 +582,6 @@ contract SessionEscrow is EIP712, CheckerConfig {
                 break
             }
         }
-        if (failure != 0) _settleFailure(rec, domain, grantHash, failure);
     }
 
     /// @dev Failure path: decodes the record again and reverts with the precise error.
@@ -601,6 +681,7 @@ contract SessionEscrow is EIP712, CheckerConfig {
     /// The fee applies to earnings withdrawn after the change, so edges can withdraw during the timelock delay.
     function setFee(uint16 feeBps_, address treasury_) external onlyOwner {
         if (feeBps_ > MAX_FEE_BPS) revert FeeTooHigh(feeBps_, MAX_FEE_BPS);
+        if (treasury_ == address(0)) revert ZeroTreasury();
         feeBps = feeBps_;
         treasury = treasury_;
         emit FeeChanged(feeBps_, treasury_);

@@ -5,6 +5,8 @@ import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
+import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {CheckerQuorum, CheckerSet, ICheckerConfig, Sig} from "./CheckerQuorum.sol";
 
 /// @notice One QoS report of the edge as evidence: the session/minute are shared by both reports of a pair.
@@ -14,14 +16,16 @@ struct SignedReport {
     Sig sig;
 }
 
-/// @notice What a checker quorum signs to slash an edge.
+/// @notice What a checker quorum signs to slash an edge: `bps` of the pool's stake at execution (so withdrawals
+/// before it lands cannot make it fail), executable until `deadline` (unix seconds).
 struct SlashOrder {
     address edge;
     bytes32 sessionId;
     uint32 minute;
-    uint256 amount;
+    uint16 bps;
     address player;
     address finder;
+    uint64 deadline;
 }
 
 /// @title StakingRegistry: operator stake per edge node, delegation with an operator cut, unbonding, slashing.
@@ -30,6 +34,7 @@ struct SlashOrder {
 /// operator and all delegators bear it in proportion, exactly.
 contract StakingRegistry is EIP712, CheckerQuorum {
     using SafeERC20 for IERC20;
+    using SafeCast for uint256;
 
     error ZeroAmount();
     error EdgeExists(address edge);
@@ -41,10 +46,13 @@ contract StakingRegistry is EIP712, CheckerQuorum {
     error InsufficientShares(uint256 shares, uint256 requested);
     error NothingUnbonding();
     error StillUnbonding(uint64 readyAt);
-    error PoolWiped(address edge);
+    /// @notice The pool's tokens per share fell below 1e-9 (or to 0) through slashing: it takes no new stake.
+    error PoolDepleted(address edge);
     error InvalidEvidence();
     error EvidenceUsed(bytes32 evidenceKey);
-    error SlashTooLarge(uint256 amount, uint256 stake);
+    error BadSlashShare(uint16 bps);
+    error SlashOrderExpired(uint64 deadline);
+    error ZeroDelay();
 
     event EdgeRegistered(address indexed edge, address indexed operator, uint16 cutBps);
     event Staked(address indexed edge, address indexed delegator, uint256 amount, uint256 shares);
@@ -64,12 +72,15 @@ contract StakingRegistry is EIP712, CheckerQuorum {
         "QosReport(bytes32 sessionId,uint32 minute,uint8 role,QosMetrics metrics)QosMetrics(uint32 frames,uint32 bitrateKbps,uint32 encodeTimeUs,uint32 rttMs,uint32 jitterMs,uint32 lossPpm,uint32 freezeMs)"
     );
     bytes32 public constant SLASH_TYPEHASH = keccak256(
-        "Slash(address edge,bytes32 sessionId,uint32 minute,uint256 amount,address player,address finder)"
+        "Slash(address edge,bytes32 sessionId,uint32 minute,uint16 bps,address player,address finder,uint64 deadline)"
     );
     /// @notice Tokens are "burned" by sending them here: ATH need not expose burn().
     address public constant BURN_ADDRESS = 0x000000000000000000000000000000000000dEaD;
     uint8 public constant ROLE_EDGE = 0;
     uint256 private constant ACC = 1e36;
+    /// @dev Shares start 1:1 with tokens; a pool whose shares outnumber its tokens more than this (slashed below
+    /// 1e-9 tokens a share) is depleted, so a new stake's shares stay far inside uint128.
+    uint256 private constant MAX_SHARES_PER_TOKEN = 1e9;
 
     struct Pool {
         address operator;
@@ -107,6 +118,7 @@ contract StakingRegistry is EIP712, CheckerQuorum {
         uint16 finderBps_
     ) EIP712("Farplay StakingRegistry", "1") CheckerQuorum(checkerRegistry_) {
         if (uint256(playerBps_) + finderBps_ > 10_000) revert BadCut(playerBps_ + finderBps_);
+        if (unbondingDelay_ == 0) revert ZeroDelay();
         token = token_;
         minStake = minStake_;
         unbondingDelay = unbondingDelay_;
@@ -211,8 +223,9 @@ contract StakingRegistry is EIP712, CheckerQuorum {
 
     // ------------------------------------------------------------------ slashing
 
-    /// @notice Slashes `order.edge` with evidence: two different QoS reports of the edge (role 0) for the same
-    /// session and minute, both signed by the edge key, plus a checker quorum over the SlashOrder.
+    /// @notice Slashes `order.bps` of `order.edge`'s pool (its stake now, active and unbonding) with evidence: two
+    /// different QoS reports of the edge (role 0) for the same session and minute, both signed by the edge key, plus
+    /// a checker quorum over the SlashOrder, before its deadline.
     function slash(
         SlashOrder calldata order,
         SignedReport calldata a,
@@ -222,6 +235,8 @@ contract StakingRegistry is EIP712, CheckerQuorum {
     ) external {
         Pool storage p = pools[order.edge];
         if (p.operator == address(0)) revert UnknownEdge(order.edge);
+        if (block.timestamp > order.deadline) revert SlashOrderExpired(order.deadline);
+        if (order.bps == 0 || order.bps > 10_000) revert BadSlashShare(order.bps);
         if (a.metricsHash == b.metricsHash) revert InvalidEvidence();
         if (_reportSigner(order, a) != order.edge || _reportSigner(order, b) != order.edge) revert InvalidEvidence();
         bytes32 key = keccak256(abi.encode(order.edge, order.sessionId, order.minute));
@@ -230,9 +245,8 @@ contract StakingRegistry is EIP712, CheckerQuorum {
         _requireCurrentSet(set);
         _verifyQuorum(_hashTypedDataV4(keccak256(abi.encode(SLASH_TYPEHASH, order))), sigs, set);
 
-        uint256 amount = order.amount;
-        if (amount == 0) revert ZeroAmount();
-        if (amount > p.totalStake) revert SlashTooLarge(amount, p.totalStake);
+        if (p.totalStake == 0) revert PoolDepleted(order.edge);
+        uint256 amount = uint256(p.totalStake) * order.bps / 10_000;
         evidenceUsed[key] = true;
         p.totalStake -= uint128(amount);
 
@@ -275,19 +289,24 @@ contract StakingRegistry is EIP712, CheckerQuorum {
 
     // ------------------------------------------------------------------ internals
 
+    /// @dev New shares at the pool's price (rounded down, in favour of the pool); every sum is a checked uint128.
     function _stake(address edge, Pool storage p, address account, uint256 amount) private {
         if (amount == 0) revert ZeroAmount();
-        if (p.totalStake == 0 && p.totalShares > 0) revert PoolWiped(edge);
-        token.safeTransferFrom(account, address(this), amount);
-        uint256 shares = p.totalShares == 0 ? amount : amount * p.totalShares / p.totalStake;
+        uint256 totalShares = p.totalShares;
+        uint256 totalStake = p.totalStake;
+        if (totalShares > 0 && (totalStake == 0 || totalShares / totalStake > MAX_SHARES_PER_TOKEN)) {
+            revert PoolDepleted(edge);
+        }
+        uint256 shares = totalShares == 0 ? amount : Math.mulDiv(amount, totalShares, totalStake);
         if (shares == 0) revert ZeroAmount();
+        token.safeTransferFrom(account, address(this), amount);
         Delegation storage d = delegations[edge][account];
         _harvest(p, d);
-        d.shares += uint128(shares);
+        d.shares = (uint256(d.shares) + shares).toUint128();
         d.rewardDebt = uint256(d.shares) * p.accRewardPerShare / ACC;
-        p.totalShares += uint128(shares);
-        p.activeShares += uint128(shares);
-        p.totalStake += uint128(amount);
+        p.totalShares = (totalShares + shares).toUint128();
+        p.activeShares = (uint256(p.activeShares) + shares).toUint128();
+        p.totalStake = (totalStake + amount).toUint128();
         emit Staked(edge, account, amount, shares);
     }
 

@@ -26,7 +26,9 @@ function localDefaults() {
     payments: { name: 'local', chainId: 31337, rpcUrl },
     checkers: accounts.checkers.map((c) => c.address),
     treasury: accounts.treasury.address,
+    // A short timelock for local work, so the settlement window (which must fit in it) is short too.
     timelockDelaySeconds: 60,
+    settlementWindowSeconds: 60,
   };
 }
 
@@ -58,6 +60,15 @@ for (const [role, chainConfig] of [
     checkerSet,
     timelockDelay: BigInt(config.timelockDelaySeconds),
     ...(config.admin === undefined ? {} : { admin: config.admin as Address }),
+    ...(config.governance === undefined
+      ? {}
+      : {
+          governance: {
+            proposers: config.governance.proposers as Address[],
+            executors: config.governance.executors as Address[],
+            cancellers: config.governance.cancellers as Address[],
+          },
+        }),
   };
   const deployment =
     role === 'staking'
@@ -73,6 +84,7 @@ for (const [role, chainConfig] of [
           treasury: config.treasury as Address,
           feeBps: config.feeBps,
           withdrawDelay: config.withdrawDelaySeconds,
+          withdrawClaimWindow: config.withdrawClaimWindowSeconds,
         });
   previous = { chainId: deployment.chainId, token: deployment.token };
   const file = writeDeployment(deployment, config.deploymentsDir);

@@ -1,5 +1,16 @@
-import { BaseError, ContractFunctionRevertedError, HttpRequestError } from 'viem';
+import {
+  type Abi,
+  BaseError,
+  ContractFunctionRevertedError,
+  decodeErrorResult,
+  type Hex,
+  HttpRequestError,
+} from 'viem';
 import { type ErrorCode, FarplayError } from '../../protocol/errors.js';
+import { checkerRegistryAbi } from './abis/CheckerRegistry.js';
+import { sessionEscrowAbi } from './abis/SessionEscrow.js';
+import { stakingRegistryAbi } from './abis/StakingRegistry.js';
+import { timelockControllerAbi } from './abis/TimelockController.js';
 
 /** Contract custom-error name → FarplayError code. Unlisted reverts map to CHAIN_REVERTED. */
 export const REVERT_CODES: Readonly<Record<string, ErrorCode>> = {
@@ -16,6 +27,7 @@ export const REVERT_CODES: Readonly<Record<string, ErrorCode>> = {
   NotChecker: 'CHAIN_NOT_CHECKER',
   StaleCheckerSet: 'CHAIN_STALE_CHECKER_SET',
   WithdrawalLocked: 'CHAIN_WITHDRAWAL_LOCKED',
+  WithdrawalExpired: 'CHAIN_WITHDRAWAL_EXPIRED',
   NoWithdrawalRequested: 'CHAIN_NO_WITHDRAWAL',
   StillUnbonding: 'CHAIN_STILL_UNBONDING',
   NothingUnbonding: 'CHAIN_NO_WITHDRAWAL',
@@ -25,10 +37,36 @@ export const REVERT_CODES: Readonly<Record<string, ErrorCode>> = {
   EdgeInactive: 'CHAIN_UNKNOWN_EDGE',
   InvalidEvidence: 'CHAIN_INVALID_EVIDENCE',
   EvidenceUsed: 'CHAIN_EVIDENCE_USED',
+  SlashOrderExpired: 'CHAIN_SLASH_EXPIRED',
+  PoolDepleted: 'CHAIN_POOL_DEPLETED',
+  ZeroTreasury: 'CHAIN_BAD_CONFIG',
+  ZeroDelay: 'CHAIN_BAD_CONFIG',
   OwnableUnauthorizedAccount: 'CHAIN_NOT_AUTHORIZED',
   AccessControlUnauthorizedAccount: 'CHAIN_NOT_AUTHORIZED',
   TimelockUnexpectedOperationState: 'CHAIN_NOT_AUTHORIZED',
 };
+
+const KNOWN_ABIS: readonly Abi[] = [
+  sessionEscrowAbi,
+  stakingRegistryAbi,
+  checkerRegistryAbi,
+  timelockControllerAbi,
+];
+
+/** Decodes revert data against every Farplay contract: a revert bubbled up through the timelock has the target's error. */
+function decodeAny(
+  raw: Hex | undefined,
+): { errorName: string; args?: readonly unknown[] | undefined } | undefined {
+  if (raw === undefined || raw.length < 10) return undefined;
+  for (const abi of KNOWN_ABIS) {
+    try {
+      return decodeErrorResult({ abi, data: raw });
+    } catch {
+      // not this contract's error
+    }
+  }
+  return undefined;
+}
 
 /**
  * Wraps a viem error as a FarplayError: a decoded custom revert gets its CHAIN_* code (details carry the
@@ -39,10 +77,11 @@ export function toChainError(error: unknown): FarplayError {
   if (error instanceof BaseError) {
     const revert = error.walk((e) => e instanceof ContractFunctionRevertedError);
     if (revert instanceof ContractFunctionRevertedError) {
-      const name = revert.data?.errorName;
+      const decoded = revert.data ?? decodeAny(revert.raw);
+      const name = decoded?.errorName;
       const code = (name !== undefined ? REVERT_CODES[name] : undefined) ?? 'CHAIN_REVERTED';
       return new FarplayError(code, name ?? revert.shortMessage, {
-        details: { revert: name, args: revert.data?.args?.map(String) },
+        details: { revert: name, args: decoded?.args?.map(String) },
         cause: error,
       });
     }

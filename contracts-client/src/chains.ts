@@ -33,14 +33,6 @@ export interface ChainConfig {
   athToken?: Address | undefined;
 }
 
-/** Staking chain (Ethereum mainnet in production) and payments chain (Arbitrum One); may be the same. */
-export interface ContractsConfig {
-  staking: ChainConfig;
-  payments: ChainConfig;
-  /** Where deployment files are written and read; default `.farplay/deployments`. */
-  deploymentsDir?: string;
-}
-
 /** A viem Chain for an anvil node with `chainId` at `rpcUrl`. */
 export function localChain(chainId: number, rpcUrl: string): Chain {
   return defineChain({

@@ -1,5 +1,6 @@
 import { type Address, encodeFunctionData, type Hex, type PublicClient, zeroHash } from 'viem';
 import { checkerRegistryAbi } from './abis/CheckerRegistry.js';
+import { sessionEscrowAbi } from './abis/SessionEscrow.js';
 import { timelockControllerAbi } from './abis/TimelockController.js';
 import { type ChainClients, sendTx } from './tx.js';
 
@@ -25,11 +26,15 @@ export function sortAddresses(addresses: readonly Address[]): Address[] {
   return [...addresses].sort((a, b) => (BigInt(a) < BigInt(b) ? -1 : BigInt(a) > BigInt(b) ? 1 : 0));
 }
 
-/** A change to the checker registry, to go through the timelock. */
+/**
+ * A change to the checker registry, to go through the timelock. `setFee` targets the escrow (the payments chain's
+ * checker config, i.e. its deployment's `checkerRegistry`).
+ */
 export type CheckerChange =
   | { kind: 'setConfig'; set: CheckerSet }
   | { kind: 'addChecker'; checker: Address }
-  | { kind: 'removeChecker'; checker: Address };
+  | { kind: 'removeChecker'; checker: Address }
+  | { kind: 'setFee'; feeBps: number; treasury: Address };
 
 function encodeChange(change: CheckerChange): Hex {
   switch (change.kind) {
@@ -50,6 +55,12 @@ function encodeChange(change: CheckerChange): Hex {
         abi: checkerRegistryAbi,
         functionName: 'removeChecker',
         args: [change.checker],
+      });
+    case 'setFee':
+      return encodeFunctionData({
+        abi: sessionEscrowAbi,
+        functionName: 'setFee',
+        args: [change.feeBps, change.treasury],
       });
   }
 }
@@ -84,5 +95,21 @@ export function executeCheckerChange(clients: ChainClients, p: TimelockedChange)
     abi: timelockControllerAbi,
     functionName: 'execute',
     args: [p.registry, 0n, encodeChange(p.change), zeroHash, p.salt ?? zeroHash],
+  });
+}
+
+/** Cancels a queued change before it executes (caller needs the canceller role). */
+export async function cancelCheckerChange(clients: ChainClients, p: TimelockedChange) {
+  const id = await clients.publicClient.readContract({
+    address: p.timelock,
+    abi: timelockControllerAbi,
+    functionName: 'hashOperation',
+    args: [p.registry, 0n, encodeChange(p.change), zeroHash, p.salt ?? zeroHash],
+  });
+  return sendTx(clients, {
+    address: p.timelock,
+    abi: timelockControllerAbi,
+    functionName: 'cancel',
+    args: [id],
   });
 }

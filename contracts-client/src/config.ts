@@ -19,6 +19,13 @@ export const ChainConfigSchema = Type.Object({
   athToken: Type.Optional(AddressString),
 });
 
+/** Timelock roles: who schedules, who executes (the zero address = anyone), who cancels. */
+export const GovernanceConfig = Type.Object({
+  proposers: Type.Array(AddressString, { minItems: 1 }),
+  executors: Type.Array(AddressString, { minItems: 1 }),
+  cancellers: Type.Array(AddressString, { minItems: 1 }),
+});
+
 /**
  * What `npm run contracts:deploy` reads (a JSON file; the deployer key comes from FARPLAY_DEPLOYER_KEY).
  * Defaults: one local anvil at 127.0.0.1:8545 for both chains, the anvil checker accounts, quorum 3.
@@ -34,14 +41,27 @@ export const DeployConfig = Type.Object({
   policyHash: Type.Optional(Bytes32String),
   treasury: AddressString,
   feeBps: Type.Integer({ minimum: 0, maximum: 1000, default: 250 }),
-  withdrawDelaySeconds: Type.Integer({ minimum: 0, default: 86_400 }),
+  /** Seconds from requestWithdraw to withdraw; ≥ maxSessionMinutes × 60 + settlementWindowSeconds. */
+  withdrawDelaySeconds: Type.Integer({ minimum: 1, maximum: 0xffffffff, default: 86_400 }),
+  /** Seconds after unlock during which a withdrawal can be claimed; then the request expires. */
+  withdrawClaimWindowSeconds: Type.Integer({ minimum: 1, maximum: 0xffffffff, default: 86_400 }),
+  /** The longest session the matchmaker grants (grant maxMinutes). Default 4 h. */
+  maxSessionMinutes: Type.Integer({ minimum: 1, maximum: 0xffff, default: 240 }),
+  /**
+   * Seconds after a session ends within which edges settle (grant expiry = start + maxMinutes + this window).
+   * Must fit in the withdrawal delay with the session and in the timelock delay. Default 6 h.
+   */
+  settlementWindowSeconds: Type.Integer({ minimum: 1, default: 21_600 }),
   minStakeWei: Type.String({ pattern: '^[0-9]{1,78}$', default: '1000000000000000000000' }),
-  unbondingDelaySeconds: Type.Integer({ minimum: 0, default: 604_800 }),
-  timelockDelaySeconds: Type.Integer({ minimum: 0, default: 172_800 }),
+  unbondingDelaySeconds: Type.Integer({ minimum: 1, default: 604_800 }),
+  /** Seconds every governance change waits; ≥ settlementWindowSeconds. */
+  timelockDelaySeconds: Type.Integer({ minimum: 1, default: 172_800 }),
   slashPlayerBps: Type.Integer({ minimum: 0, maximum: 10_000, default: 5000 }),
   slashFinderBps: Type.Integer({ minimum: 0, maximum: 10_000, default: 1000 }),
-  /** Timelock proposer/executor; default the deployer. */
+  /** Timelock proposer, executor and canceller when `governance` is not given; default the deployer. */
   admin: Type.Optional(AddressString),
+  /** Separate timelock role sets (each non-empty); overrides `admin`. */
+  governance: Type.Optional(GovernanceConfig),
 });
 export type DeployConfig = Static<typeof DeployConfig>;
 
@@ -70,5 +90,33 @@ export function parseDeployConfig(input: unknown): Readonly<DeployConfig> {
       'bad contracts config /slashPlayerBps: player + finder share > 10000 bps',
     );
   }
-  return Object.freeze(config);
+  if (/^0x0{40}$/.test(config.treasury)) {
+    throw new FarplayError('CHAIN_BAD_CONFIG', 'bad contracts config /treasury: the zero address');
+  }
+  // The invariant of contracts-client/README.md: a session covered at its start is paid if settled before its grant
+  // expires (start + maxMinutes + settlement window); no withdrawal requested after the start can unlock earlier.
+  const settlementHorizon = config.maxSessionMinutes * 60 + config.settlementWindowSeconds;
+  if (config.withdrawDelaySeconds < settlementHorizon) {
+    throw new FarplayError(
+      'CHAIN_BAD_CONFIG',
+      `bad contracts config /withdrawDelaySeconds: ${config.withdrawDelaySeconds} < maxSessionMinutes × 60 + settlementWindowSeconds = ${settlementHorizon}`,
+    );
+  }
+  // A checker-set or policy change voids unsettled attestations when it executes: announced a timelock delay ahead,
+  // it must leave edges at least one settlement window.
+  if (config.timelockDelaySeconds < config.settlementWindowSeconds) {
+    throw new FarplayError(
+      'CHAIN_BAD_CONFIG',
+      `bad contracts config /timelockDelaySeconds: ${config.timelockDelaySeconds} < settlementWindowSeconds = ${config.settlementWindowSeconds}`,
+    );
+  }
+  return deepFreeze(config);
+}
+
+function deepFreeze<T>(value: T): Readonly<T> {
+  if (value !== null && typeof value === 'object') {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
 }

@@ -1,4 +1,5 @@
-import { type Abi, type Address, type Hex, zeroAddress } from 'viem';
+import { type Abi, type Address, type Hex, keccak256, toHex, zeroAddress, zeroHash } from 'viem';
+import { FarplayError } from '../../protocol/errors.js';
 import { checkerRegistryAbi, checkerRegistryBytecode } from './abis/CheckerRegistry.js';
 import { sessionEscrowAbi, sessionEscrowBytecode } from './abis/SessionEscrow.js';
 import { stakingRegistryAbi, stakingRegistryBytecode } from './abis/StakingRegistry.js';
@@ -7,7 +8,7 @@ import { timelockControllerAbi, timelockControllerBytecode } from './abis/Timelo
 import { toChainError } from './chainErrors.js';
 import { type CheckerSet, sortAddresses } from './checkers.js';
 import type { Deployment } from './deployment.js';
-import type { ChainClients } from './tx.js';
+import { type ChainClients, sendTx } from './tx.js';
 
 async function deployContract(
   clients: ChainClients,
@@ -36,29 +37,43 @@ export function deployTestATH(clients: ChainClients): Promise<Address> {
   return deployContract(clients, testATHAbi, testATHBytecode, []);
 }
 
+/**
+ * Who governs through the timelock: proposers schedule, executors execute after the delay (the zero address =
+ * anyone), cancellers cancel a scheduled operation. Each set non-empty; they may differ.
+ */
+export interface GovernanceRoles {
+  proposers: readonly Address[];
+  executors: readonly Address[];
+  cancellers: readonly Address[];
+}
+
 /** What every chain gets: the ATH token, a timelock and a checker registry owned by it. */
 export interface DeployCommonParameters {
   /** The ATH token; omitted on local chains = deploy TestATH. */
   token?: Address;
   checkerSet: CheckerSet;
-  /** Seconds every checker/fee change waits in the timelock. Default 2 days. */
+  /** Seconds every checker/fee change waits in the timelock; must be > 0. Default 2 days. */
   timelockDelay?: bigint;
-  /** Proposer and executor of the timelock; default the deployer. */
+  /** Proposer, executor and canceller of the timelock when `governance` is not given; default the deployer. */
   admin?: Address;
+  /** Separate proposer / executor / canceller sets; default all three = [admin]. */
+  governance?: GovernanceRoles;
 }
 
 export interface DeployPaymentsParameters extends DeployCommonParameters {
   treasury: Address;
   /** Protocol fee in basis points, at most 1000. Default 250. */
   feeBps?: number;
-  /** Seconds between requestWithdraw and withdraw. Default 1 day. */
+  /** Seconds between requestWithdraw and withdraw; must be > 0. Default 1 day. */
   withdrawDelay?: number;
+  /** Seconds after unlock during which a withdrawal can be claimed before it expires; > 0. Default 1 day. */
+  withdrawClaimWindow?: number;
 }
 
 export interface DeployStakingParameters extends DeployCommonParameters {
   /** Minimum operator stake in ATH wei. Default 1000 ATH. */
   minStake?: bigint;
-  /** Unbonding delay in seconds. Default 7 days. */
+  /** Unbonding delay in seconds; must be > 0. Default 7 days. */
   unbondingDelay?: bigint;
   /** Share of a slash that goes to the harmed player, in bps. Default 5000. */
   playerBps?: number;
@@ -66,15 +81,54 @@ export interface DeployStakingParameters extends DeployCommonParameters {
   finderBps?: number;
 }
 
-async function deployCommon(clients: ChainClients, p: DeployCommonParameters, withRegistry = true) {
-  const admin = p.admin ?? clients.walletClient.account.address;
-  const token = p.token ?? (await deployTestATH(clients));
+const CANCELLER_ROLE = keccak256(toHex('CANCELLER_ROLE'));
+
+const same = (a: Address, b: Address) => a.toLowerCase() === b.toLowerCase();
+
+/** The roles to give the timelock, checked (CHAIN_BAD_CONFIG): each set non-empty. */
+export function governanceOf(p: Pick<DeployCommonParameters, 'admin' | 'governance'>, deployer: Address) {
+  const admin = p.admin ?? deployer;
+  const roles = p.governance ?? { proposers: [admin], executors: [admin], cancellers: [admin] };
+  for (const [name, list] of Object.entries(roles) as [string, readonly Address[]][]) {
+    if (list.length === 0) throw new FarplayError('CHAIN_BAD_CONFIG', `governance.${name} is empty`);
+  }
+  return roles;
+}
+
+/**
+ * Deploys the TimelockController with exactly these roles. OpenZeppelin makes every proposer a canceller too; when
+ * the canceller set differs, the deployer is admin for the two or three transactions that fix it, then renounces.
+ */
+async function deployTimelock(
+  clients: ChainClients,
+  delay: bigint,
+  roles: GovernanceRoles,
+): Promise<Address> {
+  const deployer = clients.walletClient.account.address;
+  const extraCancellers = roles.cancellers.filter((c) => !roles.proposers.some((x) => same(x, c)));
+  const notCancellers = roles.proposers.filter((x) => !roles.cancellers.some((c) => same(x, c)));
+  const adjust = extraCancellers.length > 0 || notCancellers.length > 0;
   const timelock = await deployContract(clients, timelockControllerAbi, timelockControllerBytecode, [
-    p.timelockDelay ?? 2n * 86_400n,
-    [admin],
-    [admin],
-    zeroAddress,
+    delay,
+    [...roles.proposers],
+    [...roles.executors],
+    adjust ? deployer : zeroAddress,
   ]);
+  if (!adjust) return timelock;
+  const call = (functionName: 'grantRole' | 'revokeRole' | 'renounceRole', role: Hex, account: Address) =>
+    sendTx(clients, { address: timelock, abi: timelockControllerAbi, functionName, args: [role, account] });
+  for (const c of extraCancellers) await call('grantRole', CANCELLER_ROLE, c);
+  for (const x of notCancellers) await call('revokeRole', CANCELLER_ROLE, x);
+  await call('renounceRole', zeroHash, deployer);
+  return timelock;
+}
+
+async function deployCommon(clients: ChainClients, p: DeployCommonParameters, withRegistry = true) {
+  const timelockDelay = p.timelockDelay ?? 2n * 86_400n;
+  if (timelockDelay <= 0n) throw new FarplayError('CHAIN_BAD_CONFIG', 'timelockDelay must be > 0');
+  const roles = governanceOf(p, clients.walletClient.account.address);
+  const token = p.token ?? (await deployTestATH(clients));
+  const timelock = await deployTimelock(clients, timelockDelay, roles);
   const checkerRegistry = withRegistry
     ? await deployContract(clients, checkerRegistryAbi, checkerRegistryBytecode, [
         timelock,
@@ -92,6 +146,13 @@ export async function deployPaymentsChain(
   p: DeployPaymentsParameters,
 ): Promise<Deployment> {
   // The escrow is its own checker config (CheckerConfig, owned by the timelock): deployment.checkerRegistry = escrow.
+  // The escrow refuses these too; checking first gives a clear code instead of a failed deployment.
+  if (p.treasury.toLowerCase() === zeroAddress) {
+    throw new FarplayError('CHAIN_BAD_CONFIG', 'treasury must not be the zero address');
+  }
+  if ((p.withdrawDelay ?? 1) <= 0 || (p.withdrawClaimWindow ?? 1) <= 0) {
+    throw new FarplayError('CHAIN_BAD_CONFIG', 'withdrawDelay and withdrawClaimWindow must be > 0');
+  }
   const common = await deployCommon(clients, p, false);
   const escrow = await deployContract(clients, sessionEscrowAbi, sessionEscrowBytecode, [
     common.token,
@@ -99,6 +160,7 @@ export async function deployPaymentsChain(
     p.treasury,
     p.feeBps ?? 250,
     p.withdrawDelay ?? 86_400,
+    p.withdrawClaimWindow ?? 86_400,
     sortAddresses(p.checkerSet.checkers),
     BigInt(p.checkerSet.quorum),
     p.checkerSet.policyHash,

@@ -5,7 +5,9 @@ import {
   type LocalAccount,
   numberToHex,
   type PublicClient,
+  parseEventLogs,
   recoverTypedDataAddress,
+  type TransactionReceipt,
   type TypedDataDomain,
   zeroAddress,
 } from 'viem';
@@ -19,10 +21,10 @@ import {
   grantHash,
   grantTypes,
 } from '../../protocol/eip712.js';
-import { FarplayError } from '../../protocol/errors.js';
+import { type ErrorCode, FarplayError } from '../../protocol/errors.js';
 import { sessionEscrowAbi } from './abis/SessionEscrow.js';
 import { type CheckerSet, sortAddresses } from './checkers.js';
-import { approveToken, type ChainClients, type Sig, sendTx, toSig } from './tx.js';
+import { approveToken, type ChainClients, isCanonicalSignature, type Sig, sendTx, toSig } from './tx.js';
 
 /** Where a SessionEscrow lives: its domain binds grants and attestations to this chain and contract. */
 export interface EscrowRef {
@@ -45,8 +47,12 @@ export function signGrant(player: LocalAccount, escrow: EscrowRef, grant: Grant)
   });
 }
 
-/** True when `signature` is the grant's player's signature for this escrow (same digest as the contract). */
+/**
+ * True when `signature` is the grant's player's signature for this escrow, exactly as the contract decides: same
+ * digest, and only the canonical low-s form (the high-s twin of a valid signature is refused there, so here too).
+ */
 export async function verifyGrant(escrow: EscrowRef, grant: Grant, signature: Hex): Promise<boolean> {
+  if (!isCanonicalSignature(signature)) return false;
   const signer = await recoverTypedDataAddress({
     domain: domainOf(escrow),
     types: grantTypes,
@@ -79,12 +85,13 @@ export function signAttestation(
   });
 }
 
-/** The address that signed `attestation`, or undefined for a malformed signature. */
-export function recoverAttestationSigner(
+/** The address that signed `attestation`, or undefined for a malformed or high-s signature (the contract refuses both). */
+export async function recoverAttestationSigner(
   escrow: EscrowRef,
   attestation: Attestation,
   signature: Hex,
 ): Promise<Address | undefined> {
+  if (!isCanonicalSignature(signature)) return undefined;
   return recoverTypedDataAddress({
     domain: domainOf(escrow),
     types: attestationTypes,
@@ -279,17 +286,80 @@ export function batchOf(sessions: BatchSettleParameters['sessions'], policyHash:
   };
 }
 
-/** Settles many sessions in one transaction with one checker quorum over the whole batch. */
-export function batchSettle(clients: ChainClients, escrow: EscrowRef, p: BatchSettleParameters) {
-  return sendTx(clients, {
+/** Why `batchSettle` skipped a record (the contract's SKIP_* codes in `SettlementSkipped.reason`). */
+export const SettlementSkipReason = {
+  grantExpired: 1,
+  beyondGrant: 2,
+  badGrantSignature: 3,
+  nothingToSettle: 4,
+  amountTooLarge: 5,
+  insufficientBalance: 6,
+} as const;
+export type SettlementSkipReason = (typeof SettlementSkipReason)[keyof typeof SettlementSkipReason];
+
+/** The catalogue code `settle` would have failed with, per skip reason. */
+export const SKIP_REASON_CODES: Readonly<Record<SettlementSkipReason, ErrorCode>> = {
+  1: 'CHAIN_GRANT_EXPIRED',
+  2: 'CHAIN_BEYOND_GRANT',
+  3: 'CHAIN_BAD_SIGNATURE',
+  4: 'CHAIN_NOTHING_TO_SETTLE',
+  5: 'CHAIN_REVERTED',
+  6: 'CHAIN_INSUFFICIENT_BALANCE',
+};
+
+/** One record a batch left unsettled: its position in the batch, session, edge and why. */
+export interface SkippedRecord {
+  index: number;
+  sessionId: Hex;
+  edge: Address;
+  reason: SettlementSkipReason;
+  code: ErrorCode;
+}
+
+/** What a batch settlement did: the receipt and the records it skipped (every other record was paid). */
+export interface BatchSettleResult {
+  receipt: TransactionReceipt;
+  skipped: SkippedRecord[];
+}
+
+/**
+ * Settles many sessions in one transaction with one checker quorum over the whole batch. Records that cannot be
+ * settled (expired grant, drained player, already paid, ...) are skipped and listed in `skipped`; only a batch
+ * where nothing settles (or whose quorum fails) throws.
+ */
+export async function batchSettle(
+  clients: ChainClients,
+  escrow: EscrowRef,
+  p: BatchSettleParameters,
+): Promise<BatchSettleResult> {
+  const receipt = await sendTx(clients, {
     address: escrow.address,
     abi: sessionEscrowAbi,
     functionName: 'batchSettle',
     args: [encodeSettlement(p.checkerSet, sortSignatures(p.attestations), p.sessions)],
   });
+  const skipped = parseEventLogs({
+    abi: sessionEscrowAbi,
+    eventName: 'SettlementSkipped',
+    logs: receipt.logs.filter((l) => l.address.toLowerCase() === escrow.address.toLowerCase()),
+  }).map((l) => {
+    const reason = l.args.reason as SettlementSkipReason;
+    return {
+      index: Number(l.args.index),
+      sessionId: l.args.sessionId,
+      edge: l.args.edge,
+      reason,
+      code: SKIP_REASON_CODES[reason] ?? 'CHAIN_REVERTED',
+    };
+  });
+  return { receipt, skipped };
 }
 
-/** Starts the unlock delay for withdrawing `amount`. */
+/**
+ * Starts the unlock delay for withdrawing `amount` (replacing any earlier request); claim it with `withdraw` after
+ * the escrow's `withdrawDelay`, within its `withdrawClaimWindow`. Until it expires it counts as spent in
+ * `getPlayerBalance`.
+ */
 export function requestWithdraw(clients: ChainClients, escrow: EscrowRef, amount: bigint) {
   return sendTx(clients, {
     address: escrow.address,
@@ -299,7 +369,7 @@ export function requestWithdraw(clients: ChainClients, escrow: EscrowRef, amount
   });
 }
 
-/** Withdraws the requested amount after the delay. */
+/** Withdraws the requested amount after the delay, within the claim window (later: CHAIN_WITHDRAWAL_EXPIRED). */
 export function withdraw(clients: ChainClients, escrow: EscrowRef) {
   return sendTx(clients, {
     address: escrow.address,

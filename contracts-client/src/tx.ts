@@ -28,9 +28,30 @@ export interface Sig {
   vs: Hex;
 }
 
-/** Converts a 65-byte signature to the contracts' compact (r, vs) form. */
+/** secp256k1n / 2: an ECDSA signature with a larger s is the malleable twin, which the contracts refuse. */
+export const SECP256K1_HALF_N = 0x7fffffffffffffffffffffffffffffff5d576e7357a4501ddfe92f46681b20a0n;
+
+/** True when `signature` is 65 bytes with s in the lower half (the only form the contracts accept). */
+export function isCanonicalSignature(signature: Hex): boolean {
+  if (!/^0x[0-9a-fA-F]{130}$/.test(signature)) return false;
+  const s = BigInt(`0x${signature.slice(66, 130)}`);
+  return s > 0n && s <= SECP256K1_HALF_N;
+}
+
+/**
+ * Converts a 65-byte signature to the contracts' compact (r, vs) form. A malformed or high-s signature (which the
+ * contracts refuse, and which the compact form cannot even carry) throws CHAIN_MALFORMED_SIGNATURE.
+ */
 export function toSig(signature: Hex): Sig {
-  const compact = signatureToCompactSignature(parseSignature(signature));
+  if (!isCanonicalSignature(signature)) {
+    throw new FarplayError('CHAIN_MALFORMED_SIGNATURE', undefined, { details: { signature } });
+  }
+  let compact: ReturnType<typeof signatureToCompactSignature>;
+  try {
+    compact = signatureToCompactSignature(parseSignature(signature));
+  } catch (error) {
+    throw new FarplayError('CHAIN_MALFORMED_SIGNATURE', undefined, { details: { signature }, cause: error });
+  }
   return { r: compact.r, vs: compact.yParityAndS };
 }
 

@@ -64,6 +64,10 @@ async function balanceOf(address: Address): Promise<bigint> {
   });
 }
 
+async function chainNow(): Promise<bigint> {
+  return (await admin.publicClient.getBlock()).timestamp;
+}
+
 async function mint(to: Address, amount: bigint) {
   await sendTx(admin, { address: staking.token, abi: testATHAbi, functionName: 'mint', args: [to, amount] });
 }
@@ -161,9 +165,10 @@ describe('StakingRegistry on the staking chain', () => {
       edge: edge.address,
       sessionId,
       minute: 7,
-      amount: 500n * ATH,
+      bps: 1000,
       player,
       finder,
+      deadline: (await chainNow()) + 3600n,
     };
     const signatures = await quorumOver(order);
     const a = await edgeReport(7, 3600);
@@ -196,7 +201,7 @@ describe('StakingRegistry on the staking chain', () => {
       slash(admin, staking, { order, evidence: [a, b], signatures: signatures.slice(0, 2), checkerSet: set }),
       'CHAIN_BELOW_QUORUM',
     );
-    const otherAmount = await quorumOver({ ...order, amount: 600n * ATH });
+    const otherAmount = await quorumOver({ ...order, bps: 1200 });
     await expectCode(
       slash(admin, staking, { order, evidence: [a, b], signatures: otherAmount, checkerSet: set }),
       'CHAIN_NOT_CHECKER',
@@ -210,9 +215,10 @@ describe('StakingRegistry on the staking chain', () => {
       edge: edge.address,
       sessionId,
       minute: 7,
-      amount: 500n * ATH,
+      bps: 1000,
       player,
       finder,
+      deadline: (await chainNow()) + 3600n,
     };
     const evidence = [await edgeReport(7, 3600), await edgeReport(7, 1800)] as const;
     const burnedBefore = await balanceOf(BURN);
@@ -265,9 +271,10 @@ describe('StakingRegistry on the staking chain', () => {
       edge: edge.address,
       sessionId,
       minute: 8,
-      amount: 450n * ATH,
+      bps: 1000,
       player,
       finder,
+      deadline: (await chainNow()) + 3600n,
     };
     const evidence = [await edgeReport(8, 3600), await edgeReport(8, 100)] as const;
     await slash(admin, staking, { order, evidence, signatures: await quorumOver(order), checkerSet: set });

@@ -68,6 +68,48 @@ describe('deploy config', () => {
   });
 });
 
+describe('governance config (audit finding 7)', () => {
+  const bad = (over: Record<string, unknown>) => () => parseDeployConfig({ ...base, ...over });
+
+  it('refuses zero delays and a zero treasury', () => {
+    expect(bad({ timelockDelaySeconds: 0 })).toThrow(/timelockDelaySeconds/);
+    expect(bad({ withdrawDelaySeconds: 0 })).toThrow(/withdrawDelaySeconds/);
+    expect(bad({ withdrawClaimWindowSeconds: 0 })).toThrow(/withdrawClaimWindowSeconds/);
+    expect(bad({ unbondingDelaySeconds: 0 })).toThrow(/unbondingDelaySeconds/);
+    expect(bad({ treasury: '0x0000000000000000000000000000000000000000' })).toThrow(/treasury/);
+  });
+
+  it('requires the withdrawal delay to cover a whole session plus the settlement window', () => {
+    // 4 h sessions + 6 h window = 36 000 s; a 10-hour delay is just enough, one second less is not.
+    expect(parseDeployConfig({ ...base, withdrawDelaySeconds: 36_000 }).withdrawDelaySeconds).toBe(36_000);
+    expect(bad({ withdrawDelaySeconds: 35_999 })).toThrow(/withdrawDelaySeconds.*36000/);
+    expect(bad({ maxSessionMinutes: 24 * 60 })).toThrow(/withdrawDelaySeconds/);
+  });
+
+  it('requires the timelock delay to leave edges a settlement window before a policy change executes', () => {
+    expect(bad({ timelockDelaySeconds: 3600 })).toThrow(/timelockDelaySeconds.*21600/);
+    expect(
+      parseDeployConfig({ ...base, timelockDelaySeconds: 3600, settlementWindowSeconds: 3600 })
+        .timelockDelaySeconds,
+    ).toBe(3600);
+  });
+
+  it('takes separate, non-empty proposer, executor and canceller sets', () => {
+    const governance = {
+      proposers: ['0x00000000000000000000000000000000000000a1'],
+      executors: ['0x0000000000000000000000000000000000000000'],
+      cancellers: [
+        '0x00000000000000000000000000000000000000a2',
+        '0x00000000000000000000000000000000000000a3',
+      ],
+    };
+    const config = parseDeployConfig({ ...base, governance });
+    expect(config.governance).toEqual(governance);
+    expect(Object.isFrozen(config.governance?.cancellers)).toBe(true);
+    expect(bad({ governance: { ...governance, cancellers: [] } })).toThrow(/cancellers/);
+  });
+});
+
 describe('deployment files', () => {
   it('round-trips a deployment and reports a missing one with CHAIN_NO_DEPLOYMENT', () => {
     const deployment: Deployment = {

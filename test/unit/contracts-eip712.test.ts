@@ -4,8 +4,10 @@ import {
   ContractFunctionRevertedError,
   compactSignatureToSignature,
   encodeErrorResult,
+  type Hex,
   hashStruct,
   keccak256,
+  parseSignature,
   recoverAddress,
   serializeSignature,
   toHex,
@@ -19,7 +21,7 @@ import { REVERT_CODES, toChainError } from '../../contracts-client/src/chainErro
 import { localChain } from '../../contracts-client/src/chains.js';
 import { createChainClients } from '../../contracts-client/src/clients.js';
 import { attestationOf, batchOf } from '../../contracts-client/src/escrow.js';
-import { sendTx, toSig } from '../../contracts-client/src/tx.js';
+import { isCanonicalSignature, sendTx, toSig } from '../../contracts-client/src/tx.js';
 import {
   attestationBatchDigest,
   attestationBatchTypes,
@@ -130,6 +132,30 @@ describe('compact signatures', () => {
   });
 });
 
+describe('canonical signatures (audit finding 6)', () => {
+  const N = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n;
+
+  it('refuses the high-s twin and malformed signatures with CHAIN_MALFORMED_SIGNATURE, as the contracts do', async () => {
+    const key = generatePrivateKey();
+    const digest = keccak256(toHex('farplay-high-s'));
+    const signature = await sign({ hash: digest, privateKey: key, to: 'hex' });
+    expect(isCanonicalSignature(signature)).toBe(true);
+    const { r, s, yParity } = parseSignature(signature);
+    const twin = serializeSignature({
+      r,
+      s: toHex(N - BigInt(s), { size: 32 }),
+      yParity: 1 - (yParity ?? 0),
+    });
+    // The twin is a valid ECDSA signature of the same signer ...
+    expect(await recoverAddress({ hash: digest, signature: twin })).toBe(privateKeyToAccount(key).address);
+    // ... which the contracts refuse, so the client does too.
+    expect(isCanonicalSignature(twin)).toBe(false);
+    for (const bad of [twin, signature.slice(0, -2) as Hex, '0x' as Hex]) {
+      expect(() => toSig(bad)).toThrow(expect.objectContaining({ code: 'CHAIN_MALFORMED_SIGNATURE' }));
+    }
+  });
+});
+
 describe('contract reverts map to CHAIN_* codes', () => {
   it('maps a decoded custom error to its code and keeps the revert in details', () => {
     const data = encodeErrorResult({
@@ -162,8 +188,8 @@ describe('contract reverts map to CHAIN_* codes', () => {
       'FeeTooHigh',
       'BadCut',
       'EdgeExists',
-      'PoolWiped',
-      'SlashTooLarge',
+      'BadSlashShare',
+      'SafeCastOverflowedUintDowncast',
       'CheckersNotAscending',
       'BadQuorum',
       'AlreadyChecker',

@@ -1,0 +1,213 @@
+import { type Address, createTestClient, http, keccak256, type LocalAccount, parseEther, toHex } from 'viem';
+import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
+import { beforeAll, describe, expect, inject, it } from 'vitest';
+import { testATHAbi } from '../../contracts-client/src/abis/TestATH.js';
+import { localChain } from '../../contracts-client/src/chains.js';
+import { type CheckerSet, sortAddresses } from '../../contracts-client/src/checkers.js';
+import { createChainClients } from '../../contracts-client/src/clients.js';
+import { deployStakingChain } from '../../contracts-client/src/deploy.js';
+import { localAccounts } from '../../contracts-client/src/localChain.js';
+import {
+  delegate,
+  delegationOf,
+  type Evidence,
+  registerEdge,
+  type StakingRef,
+  signQosReport,
+  signSlashOrder,
+  slash,
+  stakeOf,
+  unbond,
+  withdrawUnbonded,
+} from '../../contracts-client/src/staking.js';
+import { type ChainClients, sendTx } from '../../contracts-client/src/tx.js';
+import { type QosReport, QosRole, type SlashOrder } from '../../protocol/eip712.js';
+import { type ErrorCode, FarplayError } from '../../protocol/errors.js';
+import { qosPolicyHash } from '../../protocol/qosPolicy.js';
+
+// Audit findings 3 and 5 (issue 14): share-price truncation after a deep slash, and slash orders that withdrawals
+// could make revert and that never expired.
+const rpcUrl = inject('stakingRpcUrl');
+const chainId = inject('stakingChainId');
+const chain = localChain(chainId, rpcUrl);
+const accounts = localAccounts();
+const admin = createChainClients(chain, accounts.deployer);
+const testClient = createTestClient({ mode: 'anvil', chain, transport: http(rpcUrl) });
+const checkers = [...accounts.checkers].sort((a, b) => (BigInt(a.address) < BigInt(b.address) ? -1 : 1));
+const ATH = 10n ** 18n;
+const UNBONDING = 86_400n;
+
+let staking: StakingRef;
+let set: CheckerSet;
+const player = privateKeyToAccount(generatePrivateKey()).address;
+const finder = privateKeyToAccount(generatePrivateKey()).address;
+
+async function expectCode(promise: Promise<unknown>, code: ErrorCode): Promise<void> {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error, `expected ${code}`).toBeInstanceOf(FarplayError);
+  expect((error as FarplayError).code).toBe(code);
+}
+
+async function chainNow(): Promise<bigint> {
+  return (await admin.publicClient.getBlock()).timestamp;
+}
+
+async function balanceOf(address: Address): Promise<bigint> {
+  return admin.publicClient.readContract({
+    address: staking.token,
+    abi: testATHAbi,
+    functionName: 'balanceOf',
+    args: [address],
+  });
+}
+
+/** A fresh funded account with its own clients. */
+async function funded(tokens: bigint): Promise<{ account: LocalAccount; clients: ChainClients }> {
+  const account = privateKeyToAccount(generatePrivateKey());
+  await testClient.setBalance({ address: account.address, value: parseEther('1') });
+  await sendTx(admin, {
+    address: staking.token,
+    abi: testATHAbi,
+    functionName: 'mint',
+    args: [account.address, tokens],
+  });
+  return { account, clients: createChainClients(chain, account) };
+}
+
+/** A fresh edge registered by a fresh operator with `stake` (and `extra` more ATH in the operator's wallet). */
+async function newEdge(stake: bigint, extra = 0n) {
+  const edge = privateKeyToAccount(generatePrivateKey());
+  const operator = await funded(stake + extra);
+  await registerEdge(operator.clients, staking, { edge, cutBps: 0, amount: stake });
+  return { edge, operator };
+}
+
+/** Two conflicting edge reports for `minute` and a checker quorum over the order. */
+async function slashWith(edge: LocalAccount, minute: number, bps: number, deadline?: bigint) {
+  const sessionId = keccak256(toHex(`slashing-${edge.address}`));
+  const evidence = await Promise.all(
+    [3600, 1800].map(async (frames) => {
+      const report: QosReport = {
+        sessionId,
+        minute,
+        role: QosRole.edge,
+        metrics: {
+          frames,
+          bitrateKbps: 8000,
+          encodeTimeUs: 4000,
+          rttMs: 20,
+          jitterMs: 0,
+          lossPpm: 0,
+          freezeMs: 0,
+        },
+      };
+      return { report, signature: await signQosReport(edge, staking, report) } satisfies Evidence;
+    }),
+  );
+  const order: SlashOrder = {
+    edge: edge.address,
+    sessionId,
+    minute,
+    bps,
+    player,
+    finder,
+    deadline: deadline ?? (await chainNow()) + 3600n,
+  };
+  const signatures = await Promise.all(
+    checkers
+      .slice(0, 3)
+      .map(async (c) => ({ signer: c.address, signature: await signSlashOrder(c, staking, order) })),
+  );
+  return {
+    order,
+    evidence: evidence as unknown as readonly [Evidence, Evidence],
+    signatures,
+    checkerSet: set,
+  };
+}
+
+beforeAll(async () => {
+  set = { checkers: sortAddresses(checkers.map((c) => c.address)), quorum: 3, policyHash: qosPolicyHash() };
+  const d = await deployStakingChain(admin, {
+    checkerSet: set,
+    minStake: 1000n * ATH,
+    unbondingDelay: UNBONDING,
+    timelockDelay: 600n,
+  });
+  staking = { address: d.staking as Address, chainId, token: d.token };
+});
+
+describe('StakingRegistry slashing (audit findings 3 and 5)', () => {
+  it('slashes a share of the pool at execution: stake withdrawn ahead of the order cannot make it revert', async () => {
+    const { edge, operator } = await newEdge(1000n * ATH);
+    const delegator = await funded(1000n * ATH);
+    await delegate(delegator.clients, staking, edge.address, 1000n * ATH);
+    const { shares } = await delegationOf(
+      admin.publicClient,
+      staking,
+      edge.address,
+      delegator.account.address,
+    );
+    await unbond(delegator.clients, staking, edge.address, shares);
+    await testClient.increaseTime({ seconds: Number(UNBONDING) + 1 });
+    await testClient.mine({ blocks: 1 });
+
+    // The checkers sign 75 % of the pool (1 500 of 2 000 ATH when they signed) ...
+    const order = await slashWith(edge, 1, 7500);
+    // ... and the delegator, whose unbonding matured, withdraws first. With an absolute amount the slash would now
+    // exceed the pool and revert; as a share it still lands on what is there.
+    await withdrawUnbonded(delegator.clients, staking, edge.address);
+    expect(await balanceOf(delegator.account.address)).toBe(1000n * ATH);
+    await slash(admin, staking, order);
+    expect((await stakeOf(admin.publicClient, staking, edge.address, operator.account.address)).active).toBe(
+      250n * ATH,
+    );
+    expect(await balanceOf(player)).toBe(375n * ATH); // 50 % of 750
+  });
+
+  it('refuses a slash order after its deadline, and a share outside 1..10 000 bps', async () => {
+    const { edge, operator } = await newEdge(1000n * ATH);
+    const late = await slashWith(edge, 1, 1000, (await chainNow()) + 100n);
+    await testClient.increaseTime({ seconds: 200 });
+    await testClient.mine({ blocks: 1 });
+    await expectCode(slash(admin, staking, late), 'CHAIN_SLASH_EXPIRED');
+    await expectCode(slash(admin, staking, await slashWith(edge, 2, 10_001)), 'CHAIN_REVERTED');
+    await expectCode(slash(admin, staking, await slashWith(edge, 3, 0)), 'CHAIN_REVERTED');
+    expect((await stakeOf(admin.publicClient, staking, edge.address, operator.account.address)).active).toBe(
+      1000n * ATH,
+    );
+    // The expired order's evidence was not used up: a fresh order over it still slashes.
+    await slash(admin, staking, await slashWith(edge, 1, 1000));
+    expect((await stakeOf(admin.publicClient, staking, edge.address, operator.account.address)).active).toBe(
+      900n * ATH,
+    );
+  });
+
+  it('after a deep slash a top-up gets its worth, and a pool slashed to dust takes no new stake', async () => {
+    const { edge, operator } = await newEdge(10_000n * ATH, 1n * ATH);
+    const active = async () =>
+      (await stakeOf(admin.publicClient, staking, edge.address, operator.account.address)).active;
+    // Two 99.99 % slashes: 10 000 ATH → 0.0001 ATH behind 10 000 ATH of shares (1e-8 ATH a share).
+    await slash(admin, staking, await slashWith(edge, 1, 9999));
+    await slash(admin, staking, await slashWith(edge, 2, 9999));
+    const before = await active();
+    expect(before).toBe(10n ** 14n);
+    const topUp = 85n * 10n ** 15n; // 0.085 ATH
+    await delegate(operator.clients, staking, edge.address, topUp);
+    // Exactly what was paid in, to within the rounding of one share (in the pool's favour).
+    const after = await active();
+    expect(after).toBeLessThanOrEqual(before + topUp);
+    expect(after).toBeGreaterThanOrEqual(before + topUp - 1n);
+
+    // Four more: about 8 wei behind 8.5e24 shares. Before the fix, a 0.085 ATH top-up here minted ~9e40 shares,
+    // truncated to uint128, and the operator got a fraction of what it paid. Now the pool is depleted: refused,
+    // nothing taken.
+    for (const minute of [3, 4, 5, 6]) await slash(admin, staking, await slashWith(edge, minute, 9999));
+    const wallet = await balanceOf(operator.account.address);
+    await expectCode(delegate(operator.clients, staking, edge.address, topUp), 'CHAIN_POOL_DEPLETED');
+    expect(await balanceOf(operator.account.address)).toBe(wallet);
+  });
+});
