@@ -1,0 +1,172 @@
+import { execFileSync } from 'node:child_process';
+import {
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PackageCache } from '../../edge/packages/PackageCache.js';
+import { unpackTar } from '../../edge/packages/unpackTar.js';
+import { buildApp } from '../../matchmaker/buildApp.js';
+import { createMemoryStore } from '../../matchmaker/store/createMemoryStore.js';
+import { findError } from '../../protocol/errors.js';
+
+const auth = { authorization: 'Bearer acme-key' };
+
+/** Packs `files` (path → content; a value starting with 'link:' is a symlink) with GNU tar. */
+function pack(files: Record<string, string>, options: { gzip?: boolean } = {}): Buffer {
+  const dir = mkdtempSync(join(tmpdir(), 'farplay-pack-'));
+  try {
+    for (const [path, content] of Object.entries(files)) {
+      mkdirSync(join(dir, path, '..'), { recursive: true });
+      if (content.startsWith('link:')) symlinkSync(content.slice(5), join(dir, path));
+      else writeFileSync(join(dir, path), content, { mode: path.endsWith('.sh') ? 0o755 : 0o644 });
+    }
+    return execFileSync('tar', [
+      options.gzip === false ? '-c' : '-cz',
+      '-f',
+      '-',
+      '-C',
+      dir,
+      ...Object.keys(files),
+    ]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+describe('edge package cache: fetched from the matchmaker, verified, unpacked safely, LRU-bounded', () => {
+  let app: FastifyInstance;
+  let url: string;
+  let dataDir: string;
+  const dirs: string[] = [];
+  const tempDir = (): string => {
+    const d = mkdtempSync(join(tmpdir(), 'farplay-cache-'));
+    dirs.push(d);
+    return d;
+  };
+
+  beforeAll(async () => {
+    dataDir = tempDir();
+    app = await buildApp({
+      store: createMemoryStore(),
+      config: { logLevel: 'silent', studioApiKeys: 'acme=acme-key', dataDir },
+    });
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    const address = app.server.address() as { port: number };
+    url = `http://127.0.0.1:${address.port}`;
+  });
+  afterAll(async () => {
+    await app.close();
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  });
+
+  async function upload(bytes: Buffer): Promise<string> {
+    const res = await fetch(`${url}/v1/studio/packages`, {
+      method: 'PUT',
+      headers: { ...auth, 'content-type': 'application/octet-stream' },
+      body: bytes,
+    });
+    expect(res.status).toBe(200);
+    return ((await res.json()) as { sha256: string }).sha256;
+  }
+
+  it('downloads a published package once for concurrent first uses, unpacks it with its execute bits, and reuses it', async () => {
+    const sha = await upload(pack({ 'run.sh': '#!/bin/sh\necho hi\n', 'data/level1.txt': 'level one' }));
+    let downloads = 0;
+    const cache = new PackageCache({ dir: tempDir(), matchmakerUrl: url });
+    const counting = new PackageCache({ dir: tempDir(), matchmakerUrl: url });
+    const originalFetch = globalThis.fetch;
+    globalThis.fetch = ((...args: Parameters<typeof fetch>) => {
+      downloads++;
+      return originalFetch(...args);
+    }) as typeof fetch;
+    let leases: Awaited<ReturnType<PackageCache['acquire']>>[];
+    try {
+      leases = await Promise.all([counting.acquire(sha), counting.acquire(sha), counting.acquire(sha)]);
+    } finally {
+      globalThis.fetch = originalFetch;
+    }
+    expect(downloads).toBe(1);
+    const dir = leases[0]?.dir as string;
+    expect(leases.every((l) => l.dir === dir)).toBe(true);
+    expect(readFileSync(join(dir, 'data/level1.txt'), 'utf8')).toBe('level one');
+    expect(statSync(join(dir, 'run.sh')).mode & 0o111).not.toBe(0);
+    expect(execFileSync(join(dir, 'run.sh')).toString()).toBe('hi\n');
+    for (const l of leases) l.release();
+    // A second cache over the same folder (an edge restart) finds the package on disk.
+    expect(await counting.list()).toEqual([sha]);
+    const again = await cache.acquire(sha);
+    expect(existsSync(join(again.dir, 'run.sh'))).toBe(true);
+    again.release();
+  });
+
+  it('refuses a package whose bytes do not hash to its sha256 and never unpacks it', async () => {
+    const sha = await upload(pack({ 'game.sh': '#!/bin/sh\n' }));
+    // The matchmaker's copy is corrupted (or tampered with) after upload.
+    const stored = join(dataDir, 'packages', sha);
+    writeFileSync(stored, pack({ 'game.sh': '#!/bin/sh\necho owned\n' }));
+    const dir = tempDir();
+    const cache = new PackageCache({ dir, matchmakerUrl: url });
+    const error = await cache.acquire(sha).catch((e: unknown) => e);
+    expect(findError(error)?.code).toBe('EDGE_PACKAGE_HASH_MISMATCH');
+    expect(await cache.list()).toEqual([]);
+    expect(existsSync(join(dir, sha))).toBe(false);
+
+    const missing = await new PackageCache({ dir, matchmakerUrl: url })
+      .acquire('a'.repeat(64))
+      .catch((e: unknown) => e);
+    expect(findError(missing)?.code).toBe('EDGE_PACKAGE_UNAVAILABLE');
+  });
+
+  it('evicts the least recently used idle package beyond its byte bound, never one in use', async () => {
+    const big = (tag: string): Buffer => pack({ [`${tag}.bin`]: tag.repeat(40_000) });
+    const [a, b, c] = [await upload(big('a')), await upload(big('b')), await upload(big('c'))];
+    const cache = new PackageCache({ dir: tempDir(), matchmakerUrl: url, maxBytes: 100_000 });
+    const la = await cache.acquire(a);
+    const lb = await cache.acquire(b);
+    lb.release();
+    const lc = await cache.acquire(c);
+    // a is in use and c is new: b (idle, least recent) goes.
+    expect((await cache.list()).sort()).toEqual([a, c].sort());
+    expect(existsSync(la.dir)).toBe(true);
+    la.release();
+    lc.release();
+  });
+
+  it('unpacks nothing that leaves the package folder', async () => {
+    const cases: [string, Buffer][] = [
+      ['absolute link', pack({ passwd: 'link:/etc/passwd' })],
+      ['link out', pack({ up: 'link:../../outside' })],
+    ];
+    // A member named ../escape (GNU tar strips it at creation unless -P): built with -P from a relative path.
+    const base = tempDir();
+    mkdirSync(join(base, 'inner'));
+    writeFileSync(join(base, 'escape.txt'), 'x');
+    cases.push(['absolute path', execFileSync('tar', ['-cPf', '-', join(base, 'escape.txt')])]);
+    cases.push([
+      'dot-dot path',
+      execFileSync('tar', ['-cPf', '-', '-C', join(base, 'inner'), '../escape.txt']),
+    ]);
+    for (const [what, archive] of cases) {
+      const target = join(tempDir(), 'pkg');
+      const error = await unpackTar(archive, target).catch((e: unknown) => e);
+      expect(findError(error)?.code, what).toBe('EDGE_PACKAGE_UNSAFE');
+      expect(existsSync(join(target, '..', 'escape.txt')), what).toBe(false);
+    }
+    // A link that stays inside is kept.
+    const ok = join(tempDir(), 'pkg');
+    await unpackTar(pack({ 'data/a.txt': 'a', alias: 'link:data/a.txt' }), ok);
+    expect(lstatSync(join(ok, 'alias')).isSymbolicLink()).toBe(true);
+    expect(readFileSync(join(ok, 'alias'), 'utf8')).toBe('a');
+  });
+});
