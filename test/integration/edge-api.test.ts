@@ -59,6 +59,7 @@ describe('standalone edge HTTP API', () => {
       'breakout',
       'latency-probe',
       'latency-probe-30',
+      'stress',
     ]);
   });
 

@@ -1,0 +1,147 @@
+/** One step of the ladder. */
+export interface QualityRung {
+  width: number;
+  height: number;
+  fps: number;
+}
+
+export interface QualityLadderOptions {
+  /** The full size and rate (the game's or the player's resize); the ladder steps down from here. */
+  top: QualityRung;
+  /** Bits per pixel per frame a rung needs to look acceptable (default 0.1: 720p60 ≈ 5.5 Mbit/s). */
+  bitsPerPixel?: number;
+  /** Estimate below the current rung's need this long → step down, ms (default 1000). */
+  downAfterMs?: number;
+  /** Estimate above the next rung's need × `upMargin` this long → step up, ms (default 4000). */
+  upAfterMs?: number;
+  /** Headroom before stepping up (default 1.3). */
+  upMargin?: number;
+  /** Smallest height a resolution step goes to (default 270), then fps halves. */
+  minHeight?: number;
+}
+
+/** Why the ladder moved (the player's overlay shows it). */
+export interface QualityChange {
+  rung: QualityRung;
+  direction: 'down' | 'up';
+  /** E.g. "estimate 2.8 Mbit/s < 5.5 Mbit/s needed for 1280×720@60 for 1.0 s". */
+  reason: string;
+}
+
+/** Resolution scale factors tried before fps is lowered. */
+const SCALES = [1, 0.75, 0.5, 0.375];
+
+function even(value: number): number {
+  return Math.max(2, Math.round(value / 2) * 2);
+}
+
+function mbps(bps: number): string {
+  return `${(bps / 1e6).toFixed(1)} Mbit/s`;
+}
+
+/**
+ * The quality ladder: when the bandwidth estimate stays below what the current resolution needs, step
+ * the resolution down (then the frame rate), and back up one rung at a time once the estimate has
+ * comfortably covered the next rung for a while. Hysteresis in both time and rate, so a noisy estimate
+ * does not make the picture pump. Pure logic on caller-supplied time.
+ */
+export class QualityLadder {
+  readonly #rungs: QualityRung[];
+  readonly #bitsPerPixel: number;
+  readonly #downAfterMs: number;
+  readonly #upAfterMs: number;
+  readonly #upMargin: number;
+  #index = 0;
+  #belowSinceMs = -1;
+  #aboveSinceMs = -1;
+  #lastChangeMs = Number.NEGATIVE_INFINITY;
+
+  constructor(options: QualityLadderOptions) {
+    this.#bitsPerPixel = options.bitsPerPixel ?? 0.1;
+    this.#downAfterMs = options.downAfterMs ?? 1000;
+    this.#upAfterMs = options.upAfterMs ?? 4000;
+    this.#upMargin = options.upMargin ?? 1.3;
+    const minHeight = options.minHeight ?? 270;
+    const { top } = options;
+    const rungs: QualityRung[] = [];
+    for (const scale of SCALES) {
+      const height = even(top.height * scale);
+      if (scale < 1 && height < minHeight) break;
+      rungs.push({ width: even(top.width * scale), height, fps: top.fps });
+    }
+    const last = rungs[rungs.length - 1] ?? top;
+    if (top.fps >= 40) rungs.push({ ...last, fps: Math.round(top.fps / 2) });
+    this.#rungs = rungs;
+  }
+
+  /** All rungs, top first. */
+  get rungs(): readonly QualityRung[] {
+    return this.#rungs;
+  }
+
+  /** The current rung. */
+  get rung(): QualityRung {
+    return this.#rungs[this.#index] as QualityRung;
+  }
+
+  /** Bits per second `rung` needs. */
+  needBps(rung: QualityRung): number {
+    return rung.width * rung.height * rung.fps * this.#bitsPerPixel;
+  }
+
+  /** Feeds the current estimate; returns a change when the ladder moves. */
+  update(estimateBps: number, nowMs: number): QualityChange | undefined {
+    const current = this.rung;
+    const need = this.needBps(current);
+    if (estimateBps < need && this.#index < this.#rungs.length - 1) {
+      this.#aboveSinceMs = -1;
+      if (this.#belowSinceMs < 0) this.#belowSinceMs = nowMs;
+      if (nowMs - this.#belowSinceMs < this.#downAfterMs) return undefined;
+      // Straight to the highest rung the estimate covers (or the bottom one).
+      let next = this.#index + 1;
+      while (next < this.#rungs.length - 1 && this.needBps(this.#rungs[next] as QualityRung) > estimateBps)
+        next++;
+      const held = nowMs - this.#belowSinceMs;
+      this.#move(next, nowMs);
+      return {
+        rung: this.rung,
+        direction: 'down',
+        reason: `estimate ${mbps(estimateBps)} < ${mbps(need)} needed for ${this.#label(current)} for ${(held / 1000).toFixed(1)} s`,
+      };
+    }
+    this.#belowSinceMs = -1;
+    const higher = this.#rungs[this.#index - 1];
+    if (!higher) return undefined;
+    const upNeed = this.needBps(higher) * this.#upMargin;
+    if (estimateBps < upNeed) {
+      this.#aboveSinceMs = -1;
+      return undefined;
+    }
+    if (this.#aboveSinceMs < 0) this.#aboveSinceMs = nowMs;
+    if (nowMs - this.#aboveSinceMs < this.#upAfterMs || nowMs - this.#lastChangeMs < this.#upAfterMs) {
+      return undefined;
+    }
+    this.#move(this.#index - 1, nowMs);
+    return {
+      rung: this.rung,
+      direction: 'up',
+      reason: `estimate ${mbps(estimateBps)} ≥ ${mbps(upNeed)} for ${this.#label(higher)} for ${(this.#upAfterMs / 1000).toFixed(1)} s`,
+    };
+  }
+
+  /** Starts over from `top` (the player resized). */
+  reset(nowMs: number): void {
+    this.#move(0, nowMs);
+  }
+
+  #move(index: number, nowMs: number): void {
+    this.#index = index;
+    this.#belowSinceMs = -1;
+    this.#aboveSinceMs = -1;
+    this.#lastChangeMs = nowMs;
+  }
+
+  #label(rung: QualityRung): string {
+    return `${rung.width}×${rung.height}@${rung.fps}`;
+  }
+}

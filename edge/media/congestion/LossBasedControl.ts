@@ -1,0 +1,73 @@
+export interface LossBasedControlOptions {
+  /** Below this loss fraction the bound follows the estimate up (default 0.02). */
+  lowLoss?: number;
+  /** Above this loss fraction the bound drops by half the loss (default 0.1). */
+  highLoss?: number;
+  /** Packets a loss sample needs (default 20). */
+  minPackets?: number;
+}
+
+/**
+ * GCC's loss-based bound: an upper limit on the estimate from the fraction of packets the feedback
+ * reports lost. Under `lowLoss` it does not limit; between the two thresholds it holds; above `highLoss`
+ * it cuts to `rate × (1 − loss/2)`, at most once per 300 ms + RTT. Random loss of a few percent (Wi-Fi)
+ * therefore never drags the rate down on its own: NACK/RTX repairs it.
+ */
+export class LossBasedControl {
+  readonly #lowLoss: number;
+  readonly #highLoss: number;
+  readonly #minPackets: number;
+  #boundBps = Number.POSITIVE_INFINITY;
+  #lost = 0;
+  #total = 0;
+  #lastLoss = 0;
+  #lastCutMs = -1;
+  #rttMs = 200;
+
+  constructor(options: LossBasedControlOptions = {}) {
+    this.#lowLoss = options.lowLoss ?? 0.02;
+    this.#highLoss = options.highLoss ?? 0.1;
+    this.#minPackets = options.minPackets ?? 20;
+  }
+
+  /** The bound, Infinity when loss does not limit the rate. */
+  get boundBps(): number {
+    return this.#boundBps;
+  }
+
+  /** Loss fraction of the last complete sample. */
+  get lossFraction(): number {
+    return this.#lastLoss;
+  }
+
+  setRtt(rttMs: number): void {
+    this.#rttMs = rttMs;
+  }
+
+  /**
+   * Adds one feedback's counts; once a sample is complete, updates the bound against the current
+   * estimate `estimateBps`. Returns true when the bound was cut.
+   */
+  onFeedback(lost: number, total: number, estimateBps: number, nowMs: number): boolean {
+    this.#lost += lost;
+    this.#total += total;
+    if (this.#total < this.#minPackets) return false;
+    const loss = this.#lost / this.#total;
+    this.#lastLoss = loss;
+    this.#lost = 0;
+    this.#total = 0;
+    if (loss < this.#lowLoss) {
+      this.#boundBps = Number.POSITIVE_INFINITY;
+      return false;
+    }
+    if (loss <= this.#highLoss) {
+      // Hold: the bound stays where it was, or where the estimate is now if it was not limiting.
+      if (!Number.isFinite(this.#boundBps)) this.#boundBps = estimateBps;
+      return false;
+    }
+    if (this.#lastCutMs >= 0 && nowMs - this.#lastCutMs < 300 + this.#rttMs) return false;
+    this.#lastCutMs = nowMs;
+    this.#boundBps = Math.min(this.#boundBps, estimateBps) * (1 - loss / 2);
+    return true;
+  }
+}

@@ -1,0 +1,209 @@
+import { AckedBitrateEstimator } from './AckedBitrateEstimator.js';
+import { AimdRateControl } from './AimdRateControl.js';
+import { AlrDetector } from './AlrDetector.js';
+import { BandwidthUsage } from './BandwidthUsage.js';
+import { InterArrival } from './InterArrival.js';
+import { LossBasedControl } from './LossBasedControl.js';
+import { ProbeBitrateEstimator } from './ProbeBitrateEstimator.js';
+import type { ProbeCluster } from './ProbeCluster.js';
+import { ProbeController, type ProbeControllerOptions } from './ProbeController.js';
+import { readTransportFeedback, type TransportFeedbackLike } from './readTransportFeedback.js';
+import { SendHistory } from './SendHistory.js';
+import { TrendlineEstimator } from './TrendlineEstimator.js';
+
+export interface SendSideEstimatorOptions {
+  /** Estimate before any feedback, bps (default 2 Mbit/s). */
+  startBps?: number;
+  /** Floor, bps (default 300 kbit/s). */
+  minBps?: number;
+  /** Ceiling, bps (default 30 Mbit/s): the player's cap or the edge's maximum. */
+  maxBps?: number;
+  /** Probe tuning (see ProbeController). */
+  probe?: ProbeControllerOptions;
+}
+
+/** Why the estimate is what it is (the player's stats overlay shows it). */
+export type EstimateReason =
+  | 'start'
+  | 'probe'
+  | 'increase'
+  | 'near-capacity'
+  | 'delay'
+  | 'loss'
+  | 'app-limited'
+  | 'hold'
+  | 'cap';
+
+/** A snapshot for stats. */
+export interface SendSideEstimate {
+  bps: number;
+  reason: EstimateReason;
+  usage: BandwidthUsage;
+  /** Loss fraction of the last complete loss sample. */
+  lossFraction: number;
+  /** The receiver's acknowledged rate, bps, when known. */
+  ackedBps: number | undefined;
+  appLimited: boolean;
+}
+
+/** An estimate this far under the best acknowledged rate of the last 2 s is a large drop (re-probe soon). */
+const LARGE_DROP_RATIO = 0.66;
+
+/**
+ * GCC-style send-side bandwidth estimator over transport-wide congestion control feedback: the delay
+ * gradient (trendline + adaptive-threshold overuse detector) drives an AIMD controller, a loss-based
+ * bound caps it, application-limited periods hold it, and probe clusters ramp it up fast. Pure logic on
+ * an injected clock: the caller reports sent packets and feedback and asks `process()` for probes.
+ */
+export class SendSideEstimator {
+  readonly #history = new SendHistory();
+  readonly #interArrival = new InterArrival();
+  readonly #trendline = new TrendlineEstimator();
+  readonly #acked = new AckedBitrateEstimator();
+  readonly #alr = new AlrDetector();
+  readonly #loss = new LossBasedControl();
+  readonly #probeResults = new ProbeBitrateEstimator();
+  readonly #probes: ProbeController;
+  readonly #aimd: AimdRateControl;
+  #minBps: number;
+  #maxBps: number;
+  #bps: number;
+  #reason: EstimateReason = 'start';
+  /** (time, acknowledged rate) of the last 2 s, for large-drop detection. */
+  readonly #recent: Array<{ ms: number; bps: number }> = [];
+  #lastMs = 0;
+
+  constructor(options: SendSideEstimatorOptions = {}) {
+    this.#minBps = options.minBps ?? 300_000;
+    this.#maxBps = options.maxBps ?? 30_000_000;
+    const start = Math.min(this.#maxBps, Math.max(this.#minBps, options.startBps ?? 2_000_000));
+    this.#aimd = new AimdRateControl({ startBps: start, minBps: this.#minBps, maxBps: this.#maxBps });
+    this.#probes = new ProbeController(this.#maxBps, options.probe);
+    this.#bps = start;
+  }
+
+  /** Current estimate, bps. */
+  get bps(): number {
+    return this.#bps;
+  }
+
+  get snapshot(): SendSideEstimate {
+    return {
+      bps: this.#bps,
+      reason: this.#reason,
+      usage: this.#trendline.usage,
+      lossFraction: this.#loss.lossFraction,
+      ackedBps: this.#acked.bps,
+      appLimited: this.#alr.inAlr,
+    };
+  }
+
+  /** New bounds (the player's cap); the estimate is clamped into them at once. */
+  setBounds(minBps: number, maxBps: number): void {
+    this.#minBps = minBps;
+    this.#maxBps = Math.max(minBps, maxBps);
+    this.#aimd.setBounds(this.#minBps, this.#maxBps);
+    this.#probes.setMaxBps(this.#maxBps, this.#lastMs);
+    const clamped = Math.min(this.#maxBps, Math.max(this.#minBps, this.#bps));
+    if (clamped !== this.#bps) this.#reason = 'cap';
+    this.#bps = clamped;
+  }
+
+  /** Round-trip time from RTCP, ms. */
+  setRtt(rttMs: number): void {
+    this.#aimd.setRtt(rttMs);
+    this.#loss.setRtt(rttMs);
+  }
+
+  /**
+   * One packet left with transport-wide sequence number `seq16`. `probeClusterId` ≥ 0 marks probe
+   * packets; `padding` ones are not media demand (they do not end an application-limited period).
+   */
+  onPacketSent(seq16: number, size: number, nowMs: number, probeClusterId = -1, padding = false): void {
+    this.#history.onPacketSent(seq16, size, nowMs, probeClusterId);
+    if (!padding) this.#alr.onMediaSent(size, nowMs);
+  }
+
+  /** Processes one transport-cc feedback; returns the new estimate. */
+  onTransportFeedback(feedback: TransportFeedbackLike, nowMs: number): number {
+    const results = this.#history.onFeedback(readTransportFeedback(feedback), nowMs);
+    if (results.length === 0) return this.#bps;
+    let lost = 0;
+    let probeBps: number | undefined;
+    let probeId = -1;
+    for (const result of results) {
+      if (result.arrivalTimeMs === undefined) {
+        lost++;
+        if (result.probeClusterId >= 0) this.#probeResults.onPacket(result, nowMs);
+        continue;
+      }
+      this.#acked.onPacket(result.arrivalTimeMs, result.size);
+      const delta = this.#interArrival.onPacket(result.sendTimeMs, result.arrivalTimeMs);
+      if (delta) this.#trendline.update(delta.sendDeltaMs, delta.arrivalDeltaMs, delta.arrivalTimeMs, nowMs);
+      if (result.probeClusterId >= 0) {
+        const found = this.#probeResults.onPacket(result, nowMs);
+        if (found !== undefined) {
+          probeBps = Math.max(probeBps ?? 0, found);
+          probeId = result.probeClusterId;
+        }
+      }
+    }
+    const appLimited = this.#alr.update(this.#bps, nowMs);
+    const usage = this.#trendline.usage;
+    const ackedBps = this.#acked.bps;
+    let reason: EstimateReason;
+    if (probeBps !== undefined && usage !== BandwidthUsage.overusing) {
+      this.#probes.onResult(probeId, probeBps, this.#bps, nowMs);
+      if (probeBps > this.#aimd.bps) {
+        this.#aimd.setEstimate(probeBps, nowMs);
+        this.#interArrival.reset();
+      }
+      reason = 'probe';
+    } else {
+      this.#aimd.update(usage, ackedBps, appLimited, nowMs);
+      const change = this.#aimd.lastChange;
+      reason =
+        change === 'overuse'
+          ? 'delay'
+          : appLimited && change === 'hold'
+            ? 'app-limited'
+            : change === 'increase' || change === 'near-capacity' || change === 'hold'
+              ? change
+              : this.#reason;
+    }
+    const cut = this.#loss.onFeedback(lost, results.length, this.#aimd.bps, nowMs);
+    let bps = this.#aimd.bps;
+    if (this.#loss.boundBps < bps) {
+      bps = Math.max(this.#minBps, this.#loss.boundBps);
+      // The delay controller grows from the loss bound, not from a rate the path refused.
+      this.#aimd.setEstimate(bps, nowMs);
+      reason = 'loss';
+    } else if (cut) {
+      reason = 'loss';
+    }
+    this.#setEstimate(bps, reason, nowMs);
+    return this.#bps;
+  }
+
+  /** Probe clusters due now; call every few ms (the pacer does). */
+  process(nowMs: number): ProbeCluster[] {
+    this.#lastMs = nowMs;
+    this.#alr.update(this.#bps, nowMs);
+    return this.#probes.process(this.#bps, nowMs);
+  }
+
+  #setEstimate(bps: number, reason: EstimateReason, nowMs: number): void {
+    this.#lastMs = nowMs;
+    const recent = this.#recent;
+    while (recent.length > 0 && (recent[0]?.ms ?? nowMs) < nowMs - 2000) recent.shift();
+    const best = recent.reduce((max, entry) => Math.max(max, entry.bps), 0);
+    if (best > 0 && bps < LARGE_DROP_RATIO * best) {
+      this.#probes.onLargeDrop(best, nowMs);
+      recent.length = 0; // once per drop
+    }
+    const acked = this.#acked.bps;
+    if (acked !== undefined && !this.#alr.inAlr) recent.push({ ms: nowMs, bps: Math.min(acked, this.#bps) });
+    this.#bps = bps;
+    this.#reason = reason;
+  }
+}

@@ -1,0 +1,132 @@
+import { describe, expect, it } from 'vitest';
+import { PacketPacer } from '../../edge/media/congestion/PacketPacer.js';
+import { SyncClock } from './helpers/SyncClock.js';
+
+/** A bottleneck of `bps` with a tail-drop queue of `queueMs` (the netlab's tbf: 50 ms). */
+class Bottleneck {
+  #freeAt = 0;
+  dropped = 0;
+  maxDelayMs = 0;
+  constructor(
+    readonly clock: SyncClock,
+    readonly bps: number,
+    readonly queueMs: number,
+  ) {}
+
+  push(size: number): void {
+    const now = this.clock.now();
+    const waiting = Math.max(0, this.#freeAt - now);
+    if (waiting > this.queueMs) {
+      this.dropped++;
+      return;
+    }
+    this.#freeAt = Math.max(now, this.#freeAt) + (size * 8000) / this.bps;
+    this.maxDelayMs = Math.max(this.maxDelayMs, this.#freeAt - now);
+  }
+}
+
+const keyframe = (): number[] => Array.from({ length: 40 }, () => 1200); // 48 kB
+
+describe('packet pacer', () => {
+  it('a keyframe sent at line rate overflows a shallow 3 Mbit/s queue; paced at 1.5× it does not', () => {
+    const clock = new SyncClock();
+    const unpaced = new Bottleneck(clock, 3_000_000, 50);
+    for (const size of keyframe()) unpaced.push(size);
+    expect(unpaced.dropped).toBeGreaterThan(0);
+
+    const link = new Bottleneck(clock, 3_000_000, 50);
+    const pacer = new PacketPacer<number>({
+      clock,
+      sizeOf: (size) => size,
+      send: (size) => link.push(size),
+      rateBps: 1.5 * 3_000_000,
+    });
+    let done = false;
+    void pacer.enqueue(keyframe()).then(() => {
+      done = true;
+    });
+    clock.advanceTo(200);
+    expect(link.dropped).toBe(0);
+    expect(pacer.stats.packets).toBe(40);
+    expect(pacer.queueBytes).toBe(0);
+    // 48 kB at 4.5 Mbit/s ≈ 85 ms of sending.
+    expect(pacer.stats.maxWaitMs).toBeGreaterThan(70);
+    expect(pacer.stats.maxWaitMs).toBeLessThan(100);
+    pacer.close();
+    return Promise.resolve().then(() => expect(done).toBe(true));
+  });
+
+  it('sends frames in order and resolves each when its last packet has left', async () => {
+    const clock = new SyncClock();
+    const sent: string[] = [];
+    const pacer = new PacketPacer<string>({
+      clock,
+      sizeOf: () => 1000,
+      send: (packet) => sent.push(packet),
+      rateBps: 800_000, // 100 bytes/ms: a packet every 10 ms
+    });
+    const finished: string[] = [];
+    const a = pacer.enqueue(['a1', 'a2', 'a3']).then(() => finished.push('a'));
+    const b = pacer.enqueue(['b1', 'b2']).then(() => finished.push('b'));
+    clock.advanceTo(25);
+    await Promise.resolve();
+    expect(sent.length).toBeLessThan(5);
+    clock.advanceTo(100);
+    await Promise.all([a, b]);
+    expect(sent).toEqual(['a1', 'a2', 'a3', 'b1', 'b2']);
+    expect(finished).toEqual(['a', 'b']);
+    pacer.close();
+  });
+
+  it('drains a backlog by its deadline even when the rate is set too low', () => {
+    const clock = new SyncClock();
+    const pacer = new PacketPacer<number>({
+      clock,
+      sizeOf: (size) => size,
+      send: () => {},
+      rateBps: 100_000,
+      maxQueueMs: 250,
+    });
+    void pacer.enqueue(keyframe());
+    clock.advanceTo(300);
+    expect(pacer.queueBytes).toBe(0);
+    pacer.close();
+  });
+
+  it('sends a probe cluster at its rate, padding when there is no media, tagged with its id', () => {
+    const clock = new SyncClock();
+    const sends: Array<{ ms: number; bytes: number; cluster: number }> = [];
+    const pacer = new PacketPacer<number>({
+      clock,
+      sizeOf: (size) => size,
+      send: (size, cluster) => sends.push({ ms: clock.now(), bytes: size, cluster }),
+      sendPadding: (bytes, cluster) => {
+        sends.push({ ms: clock.now(), bytes, cluster });
+        return bytes;
+      },
+      rateBps: 1_000_000,
+    });
+    pacer.probe({ id: 7, bps: 8_000_000, bytes: 15_000, minPackets: 5 }); // 15 ms at 8 Mbit/s
+    clock.advanceTo(100);
+    const probe = sends.filter((s) => s.cluster === 7);
+    const bytes = probe.reduce((sum, s) => sum + s.bytes, 0);
+    expect(bytes).toBeGreaterThanOrEqual(15_000);
+    const span = (probe.at(-1)?.ms ?? 0) - (probe[0]?.ms ?? 0);
+    const rate = ((bytes - (probe.at(-1)?.bytes ?? 0)) * 8000) / span;
+    expect(rate).toBeGreaterThan(6_000_000);
+    expect(rate).toBeLessThan(10_000_000);
+    pacer.close();
+  });
+
+  it('close drops what is queued and resolves waiting frames; idempotent', async () => {
+    const clock = new SyncClock();
+    const pacer = new PacketPacer<number>({ clock, sizeOf: (s) => s, send: () => {}, rateBps: 100_000 });
+    const pending = pacer.enqueue(keyframe());
+    pacer.close();
+    pacer.close();
+    await pending;
+    expect(pacer.closed).toBe(true);
+    expect(clock.pending).toBe(0);
+    await pacer.enqueue([1]);
+  });
+});

@@ -1,0 +1,64 @@
+import { describe, expect, it } from 'vitest';
+import { QualityLadder } from '../../edge/media/QualityLadder.js';
+
+const MBIT = 1_000_000;
+
+describe('quality ladder', () => {
+  const top = { width: 1280, height: 720, fps: 60 };
+
+  it('steps resolution down before frame rate', () => {
+    const ladder = new QualityLadder({ top });
+    expect(ladder.rungs.map((r) => `${r.width}x${r.height}@${r.fps}`)).toEqual([
+      '1280x720@60',
+      '960x540@60',
+      '640x360@60',
+      '480x270@60',
+      '480x270@30',
+    ]);
+  });
+
+  it('goes down only after the estimate stays short for a second, straight to a rung it covers', () => {
+    const ladder = new QualityLadder({ top });
+    expect(ladder.update(3 * MBIT, 0)).toBeUndefined();
+    expect(ladder.update(3 * MBIT, 500)).toBeUndefined();
+    // A blip back above resets the timer.
+    expect(ladder.update(8 * MBIT, 600)).toBeUndefined();
+    expect(ladder.update(3 * MBIT, 700)).toBeUndefined();
+    expect(ladder.update(3 * MBIT, 1500)).toBeUndefined();
+    const change = ladder.update(3 * MBIT, 1700);
+    expect(change?.direction).toBe('down');
+    // 960×540@60 needs 3.1 Mbit/s: 3 Mbit/s is not enough, 640×360@60 (1.4) is.
+    expect(change?.rung).toEqual({ width: 640, height: 360, fps: 60 });
+    expect(change?.reason).toMatch(/3\.0 Mbit\/s < 5\.5 Mbit\/s needed for 1280×720@60/);
+  });
+
+  it('lowers the frame rate only below the smallest resolution', () => {
+    const ladder = new QualityLadder({ top });
+    ladder.update(0.3 * MBIT, 0);
+    expect(ladder.update(0.3 * MBIT, 1000)?.rung).toEqual({ width: 480, height: 270, fps: 30 });
+  });
+
+  it('comes back up one rung at a time, with margin, after the estimate holds for 4 s', () => {
+    const ladder = new QualityLadder({ top });
+    ladder.update(1 * MBIT, 0);
+    ladder.update(1 * MBIT, 1000);
+    expect(ladder.rung.height).toBe(270);
+    // 20 Mbit/s covers everything, but the ladder climbs one rung per 4 s of holding.
+    const ups: Array<{ ms: number; height: number }> = [];
+    for (let ms = 2000; ms <= 20_000; ms += 500) {
+      const change = ladder.update(20 * MBIT, ms);
+      if (change) ups.push({ ms, height: change.rung.height });
+    }
+    expect(ups.map((u) => u.height)).toEqual([360, 540, 720]);
+    expect(ups[0]?.ms).toBe(6000);
+    for (let i = 1; i < ups.length; i++) {
+      expect((ups[i]?.ms ?? 0) - (ups[i - 1]?.ms ?? 0)).toBeGreaterThanOrEqual(4000);
+    }
+    // Just above the need of the next rung is not enough (1.3× margin).
+    const low = new QualityLadder({ top });
+    low.update(2 * MBIT, 0);
+    low.update(2 * MBIT, 1000);
+    expect(low.rung.height).toBe(360);
+    for (let ms = 2000; ms < 20_000; ms += 500) expect(low.update(3.5 * MBIT, ms)).toBeUndefined();
+  });
+});
