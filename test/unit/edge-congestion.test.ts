@@ -84,15 +84,21 @@ describe('send-side estimator on a simulated link', () => {
     expect(Math.max(...run.samples.map((s) => s.estimateBps))).toBeLessThan(26 * MBIT);
   });
 
-  it('backs off when the link drops from 20 to 3 Mbit/s', () => {
+  it('backs off within a second when the link drops from 20 to 3 Mbit/s, and finds it again when it returns', () => {
     const run = simulateLink({
-      durationMs: 16_000,
-      link: (ms) => ({ capacityBps: ms >= 8000 ? 3 * MBIT : 20 * MBIT, delayMs: 10 }),
+      durationMs: 22_000,
+      link: (ms) => ({ capacityBps: ms >= 8000 && ms < 18_000 ? 3 * MBIT : 20 * MBIT, delayMs: 10 }),
     });
     expect(estimateAt(run.samples, 7900)).toBeGreaterThan(15 * MBIT);
-    expect(estimateAt(run.samples, 9000)).toBeLessThan(5 * MBIT);
-    const late = run.samples.filter((s) => s.ms >= 11_000);
-    for (const sample of late) expect(sample.estimateBps).toBeLessThan(4 * MBIT);
+    // The encoder sends 0.9 × the estimate: under the link's 3 Mbit/s within a second.
+    expect(0.9 * estimateAt(run.samples, 9000)).toBeLessThan(3 * MBIT);
+    for (const sample of run.samples.filter((s) => s.ms >= 9000 && s.ms < 18_000)) {
+      expect(sample.estimateBps).toBeLessThan(4 * MBIT);
+      // Quality drops, the stream does not: never under a third of the link.
+      expect(sample.estimateBps).toBeGreaterThan(1 * MBIT);
+    }
+    // Recovery probes find the restored link: ≥ 80 % of it within 3 s.
+    expect(estimateAt(run.samples, 21_000)).toBeGreaterThan(16 * MBIT);
   });
 
   it('does not let 2 % random loss drag the rate down', () => {

@@ -1,11 +1,11 @@
 /** Window of receive times the acknowledged rate is measured over, ms. */
-const WINDOW_MS = 500;
+const WINDOW_MS = 250;
 /** Shortest span that gives a rate at all, ms. */
-const MIN_SPAN_MS = 150;
+const MIN_SPAN_MS = 100;
 
 /**
- * The rate the receiver acknowledges: bytes of received packets over the last 500 ms of their arrival
- * times (the receiver's clock), undefined until 150 ms of arrivals were seen.
+ * The rate the receiver acknowledges: bytes of received packets over the last 250 ms of their arrival
+ * times (the receiver's clock), undefined until 100 ms of arrivals were seen.
  */
 export class AckedBitrateEstimator {
   readonly #arrivals: number[] = [];

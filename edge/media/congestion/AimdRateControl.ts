@@ -145,7 +145,9 @@ export class AimdRateControl {
   }
 
   #onOveruse(kbps: number): void {
-    if (this.#capacityKbps < 0) {
+    // Far under the remembered capacity: the path changed, start the memory over.
+    const deviation = 3 * Math.sqrt(this.#capacityVar * Math.max(this.#capacityKbps, 0));
+    if (this.#capacityKbps < 0 || kbps < this.#capacityKbps - deviation) {
       this.#capacityKbps = kbps;
       return;
     }

@@ -7,7 +7,7 @@ export interface ProbeControllerOptions {
   minPackets?: number;
   /** First wait before retrying a failed recovery probe, ms (default 1000); doubles per failure. */
   intervalMs?: number;
-  /** Longest wait between recovery probes, ms (default 2000). */
+  /** Longest wait between recovery probes, ms (default 1500). */
   maxIntervalMs?: number;
   /** How long after a large drop recovery probes continue, ms (default 60 000). */
   recoveryMs?: number;
@@ -47,7 +47,7 @@ export class ProbeController {
     this.#clusterMs = options.clusterMs ?? 15;
     this.#minPackets = options.minPackets ?? 5;
     this.#baseIntervalMs = options.intervalMs ?? 1000;
-    this.#maxIntervalMs = options.maxIntervalMs ?? 2000;
+    this.#maxIntervalMs = options.maxIntervalMs ?? 1500;
     this.#recoveryMs = options.recoveryMs ?? 60_000;
     this.#intervalMs = this.#baseIntervalMs;
   }
@@ -106,7 +106,10 @@ export class ProbeController {
 
   /** The estimate dropped sharply from what the receiver acknowledged (`beforeBps`): recover to it. */
   onLargeDrop(beforeBps: number, nowMs: number): void {
-    this.#aim(Math.min(this.#maxBps, beforeBps), nowMs);
+    // Drops in a row (20 → 10 → 5) recover to the first level, not the last.
+    const recovering = this.#ceilingBps > 0 && this.#ceilingUntilMs !== Number.POSITIVE_INFINITY;
+    const ceiling = recovering ? Math.max(this.#ceilingBps, beforeBps) : beforeBps;
+    this.#aim(Math.min(this.#maxBps, ceiling), nowMs);
     this.#ceilingUntilMs = nowMs + this.#recoveryMs;
     this.#lastProbeMs = nowMs; // let the estimate settle first
   }
