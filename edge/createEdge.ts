@@ -22,6 +22,7 @@ import { type EdgeMessage, MAX_SIGNAL_MESSAGE_BYTES, SignalCloseCodes } from '..
 import type { EdgeConfig } from './config.js';
 import { builtInGames } from './games/builtInGames.js';
 import type { GameDefinition } from './games/GameRuntime.js';
+import { renderThumbnail } from './games/renderThumbnail.js';
 import { registerEdgeRoutes } from './http/registerEdgeRoutes.js';
 import type { PacerClock } from './media/FramePacer.js';
 import { type ProbeEncodersResult, probeEncoders } from './media/probeEncoders.js';
@@ -93,6 +94,7 @@ export class Edge extends EventEmitter<EdgeEvents> {
   readonly sessionPublicKey: string;
   readonly #log: Logger;
   readonly #games: Map<string, GameDefinition>;
+  readonly #thumbnails = new Map<string, Buffer>();
   readonly #sessions = new Map<string, StreamSession>();
   readonly #verifyKey: ReturnType<typeof importSessionPublicKey>;
   readonly #signKey: ReturnType<typeof importSessionPrivateKey> | undefined;
@@ -159,6 +161,18 @@ export class Edge extends EventEmitter<EdgeEvents> {
   /** The games this edge runs. */
   games(): GameInfo[] {
     return [...this.#games.values()].map((game) => game.info);
+  }
+
+  /** The catalogue picture of `gameId`: a PNG of one of its real frames (made once, then kept); undefined for no such game. */
+  thumbnail(gameId: string): Buffer | undefined {
+    const game = this.#games.get(gameId);
+    if (game === undefined) return undefined;
+    let png = this.#thumbnails.get(gameId);
+    if (png === undefined) {
+      png = renderThumbnail(game);
+      this.#thumbnails.set(gameId, png);
+    }
+    return png;
   }
 
   /** Registration / heartbeat figures. */

@@ -361,7 +361,14 @@ export class Matchmaker {
   /** Published games plus the built-in games live edges advertise (published wins on an id clash). */
   games(): GameInfo[] {
     const out = new Map<string, GameInfo>();
-    for (const e of this.#edges) for (const g of e.edge.games) if (!out.has(g.id)) out.set(g.id, g);
+    // An edge renders a picture of each game it has built in: the catalogue points at it.
+    for (const e of this.#edges)
+      for (const g of e.edge.games)
+        if (!out.has(g.id))
+          out.set(g.id, {
+            thumbnailUrl: `${e.edge.publicUrl.replace(/\/$/, '')}/v1/games/${g.id}/thumbnail`,
+            ...g,
+          });
     for (const g of this.#published) out.set(g.game.id, g.game);
     return [...out.values()].sort((a, b) => a.id.localeCompare(b.id));
   }

@@ -30,8 +30,41 @@ export const GameInfo = Type.Object({
       Type.Literal('touch'),
     ]),
   ),
+  /**
+   * The catalogue picture (PNG, JPEG or WebP): absolute, or relative to the API that lists the game.
+   * An edge serves one rendered from a real frame of each built-in game (`/v1/games/:id/thumbnail`);
+   * a studio gives its own asset's URL.
+   */
+  thumbnailUrl: Type.Optional(Type.String({ maxLength: 2048 })),
+  /** The keys a touch screen's on-screen pad sends (default: four arrows, A = Space, B = Enter). */
+  inputMap: Type.Optional(
+    Type.Object({
+      /** Which arrow keys the d-pad sends: none, ← → only, ↑ ↓ only, or all four (default all). */
+      dpad: Type.Optional(
+        Type.Union([
+          Type.Literal('none'),
+          Type.Literal('horizontal'),
+          Type.Literal('vertical'),
+          Type.Literal('all'),
+        ]),
+      ),
+      /** The buttons, primary first: a short label and the key each sends (`KeyboardEvent.code`). */
+      buttons: Type.Optional(
+        Type.Array(
+          Type.Object({
+            label: Type.String({ minLength: 1, maxLength: 8 }),
+            key: Type.String({ pattern: '^[A-Za-z0-9]{1,24}$' }),
+          }),
+          { maxItems: 4 },
+        ),
+      ),
+    }),
+  ),
 });
 export type GameInfo = Static<typeof GameInfo>;
+
+/** Response header of an edge's RTT probe (`probeUrl`): the edge's clock, unix ms, when it answered. */
+export const EDGE_TIME_HEADER = 'x-farplay-edge-time';
 
 /** GET /v1/games answer. */
 export const ListGamesResponse = Type.Object({ games: Type.Array(GameInfo) });

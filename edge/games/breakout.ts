@@ -298,6 +298,7 @@ export function breakoutGame(pricePerMinute: string): GameDefinition {
       fps: 60,
       pricePerMinute,
       input: ['keyboard', 'mouse', 'gamepad', 'touch'],
+      inputMap: { dpad: 'horizontal', buttons: [{ label: 'Launch', key: 'Space' }] },
     },
     create: (parameters) => new Breakout(parameters),
   };

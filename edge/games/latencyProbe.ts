@@ -116,6 +116,7 @@ export function latencyProbeGame(pricePerMinute: string, fps = 60): GameDefiniti
       fps,
       pricePerMinute,
       input: ['keyboard', 'mouse', 'gamepad', 'touch'],
+      inputMap: { dpad: 'all', buttons: [{ label: 'Flip', key: 'Space' }] },
     },
     create: (parameters) => new LatencyProbe(parameters),
   };

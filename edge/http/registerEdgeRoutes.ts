@@ -7,6 +7,7 @@ import {
   CandidatesRequest,
   type CandidatesResponse,
   CreateSessionRequest,
+  EDGE_TIME_HEADER,
   type ListGamesResponse,
 } from '../../protocol/playerApi.js';
 import type { Edge } from '../createEdge.js';
@@ -59,10 +60,28 @@ export function registerEdgeRoutes(app: FastifyInstance, edge: Edge): void {
     return stats;
   });
 
-  // RTT probe for the player's candidate measurement: empty 204, CORS open, never cached.
+  // RTT probe for the player's candidate measurement: empty 204, CORS open, never cached. It carries
+  // the edge's clock (unix ms, the clock frame stamps use) so the player can estimate the offset
+  // between its clock and ours (NTP-style) for glass-to-glass latency.
   app.get('/v1/probe', async (_request, reply) =>
-    reply.header('cache-control', 'no-store').status(204).send(),
+    reply
+      .header('cache-control', 'no-store')
+      .header(EDGE_TIME_HEADER, String(Date.now()))
+      .header('access-control-expose-headers', EDGE_TIME_HEADER)
+      .status(204)
+      .send(),
   );
+
+  // The catalogue picture of a game this edge runs: a PNG rendered from one of its real frames.
+  app.get('/v1/games/:gameId/thumbnail', async (request, reply) => {
+    const { gameId } = request.params as { gameId: string };
+    const png = edge.thumbnail(gameId);
+    if (png === undefined) throw new FarplayError('EDGE_UNKNOWN_GAME', `no game ${gameId} on this edge`);
+    return reply
+      .header('content-type', 'image/png')
+      .header('cache-control', 'public, max-age=3600')
+      .send(png);
+  });
 
   // WHEP (draft-ietf-wish-whep): a third-party player POSTs its SDP offer with the session token as
   // bearer (or `?token=`), gets the answer (all candidates, no trickle) and DELETEs the Location to end.
@@ -96,7 +115,15 @@ export function registerEdgeRoutes(app: FastifyInstance, edge: Edge): void {
   });
 
   if (edge.standalone) {
-    app.get('/v1/games', async (): Promise<ListGamesResponse> => ({ games: edge.games() }));
+    app.get(
+      '/v1/games',
+      async (request): Promise<ListGamesResponse> => ({
+        games: edge.games().map((game) => ({
+          ...game,
+          thumbnailUrl: game.thumbnailUrl ?? `${baseUrl(edge, request)}/v1/games/${game.id}/thumbnail`,
+        })),
+      }),
+    );
 
     app.post(
       '/v1/candidates',

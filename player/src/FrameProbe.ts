@@ -4,11 +4,13 @@ import {
   readFrameStampLuma,
   stampHeight,
 } from '../../protocol/frameStamp.js';
+import type { ClockOffsetEstimate } from './estimateClockOffset.js';
+import { glassToGlassMs } from './glassToGlassMs.js';
 
 /** One presented video frame whose stamp was read back (times in ms). */
 export interface StampedFrame {
   stamp: FrameStamp;
-  /** Glass-to-glass: expected display time (unix ms) − capture time stamped by the edge. */
+  /** Glass-to-glass: expected display time − capture time stamped by the edge, on one clock; never negative. */
   glassToGlassMs: number;
   /** Capture → last packet of the frame received by the browser (no display tick in it), if known. */
   captureToReceiveMs: number | undefined;
@@ -53,12 +55,13 @@ const MAX_READS_IN_FLIGHT = 3;
  * `readFrameStamp`; that converts the whole picture on the page's main thread (~5 ms per 720p frame in
  * headless Chromium), delaying input events and data-channel messages queued behind it.
  * Games without stamps cost one read every 500 ms. Unix time on this page is
- * `performance.timeOrigin + performance.now()`, the same clock as the edge's `Date.now()` when both
- * run on one machine (and NTP-close otherwise).
+ * `performance.timeOrigin + performance.now()`; the edge's stamps are on its own clock, moved onto the
+ * page's by the offset `edgeClock` estimates.
  */
 export class FrameProbe {
   readonly #video: VideoWithFrameCallback;
   readonly #onFrame: (frame: StampedFrame) => void;
+  readonly #edgeClock: () => ClockOffsetEstimate | undefined;
   readonly #canvas = document.createElement('canvas');
   readonly #context: CanvasRenderingContext2D | null;
   #handle: number | undefined;
@@ -76,9 +79,18 @@ export class FrameProbe {
     return 'requestVideoFrameCallback' in HTMLVideoElement.prototype;
   }
 
-  constructor(video: HTMLVideoElement, onFrame: (frame: StampedFrame) => void) {
+  /**
+   * `edgeClock` gives the current estimate of the edge clock's offset from this page's (see EdgeClock);
+   * without one the two clocks are taken as equal.
+   */
+  constructor(
+    video: HTMLVideoElement,
+    onFrame: (frame: StampedFrame) => void,
+    edgeClock: () => ClockOffsetEstimate | undefined = () => undefined,
+  ) {
     this.#video = video as VideoWithFrameCallback;
     this.#onFrame = onFrame;
+    this.#edgeClock = edgeClock;
     this.#context = this.#canvas.getContext('2d', { willReadFrequently: true, alpha: false });
     if (FrameProbe.supported) this.#schedule();
   }
@@ -123,11 +135,14 @@ export class FrameProbe {
     }
     this.#misses = 0;
     const origin = performance.timeOrigin;
+    const offset = this.#edgeClock();
     this.#onFrame({
       stamp,
-      glassToGlassMs: origin + metadata.expectedDisplayTime - stamp.captureTimeMs,
+      glassToGlassMs: glassToGlassMs(origin + metadata.expectedDisplayTime, stamp.captureTimeMs, offset),
       captureToReceiveMs:
-        metadata.receiveTime === undefined ? undefined : origin + metadata.receiveTime - stamp.captureTimeMs,
+        metadata.receiveTime === undefined
+          ? undefined
+          : glassToGlassMs(origin + metadata.receiveTime, stamp.captureTimeMs, offset),
       processingMs:
         metadata.processingDuration === undefined ? undefined : metadata.processingDuration * 1000,
       displayTime: metadata.expectedDisplayTime,

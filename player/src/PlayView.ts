@@ -1,11 +1,18 @@
 import { findError } from '../../protocol/errors.js';
 import { type CreateSessionResponse, type GameInfo, parseSessionEvent } from '../../protocol/playerApi.js';
 import { measureRtt, median, type PlayerApi } from './api.js';
+import { ControlBar } from './ControlBar.js';
+import { EdgeClock } from './EdgeClock.js';
+import { el } from './el.js';
 import { FrameProbe, type StampedFrame } from './FrameProbe.js';
-import type { StreamStats } from './hookTypes.js';
+import { FullscreenPlay } from './FullscreenPlay.js';
+import { formatStats } from './formatStats.js';
 import { InputController } from './InputController.js';
+import { PlayLayout } from './PlayLayout.js';
 import { PlaySession, type PlaySessionReason } from './PlaySession.js';
+import { rememberedChoice } from './rememberedChoice.js';
 import { StatsSampler } from './StatsSampler.js';
+import { TouchPad } from './TouchPad.js';
 import { type AppState, hook, recordSample } from './testHook.js';
 
 /** Options of a PlayView. */
@@ -25,25 +32,20 @@ const RETRY_DELAYS_MS = [500, 1000, 2000, 4000, 8000];
 const STATS_PERIOD_MS = 500;
 /** Key presses not seen in a stamp within this time are forgotten (input-to-photon). */
 const PENDING_KEY_TTL_MS = 5000;
-
-function el<K extends keyof HTMLElementTagNameMap>(
-  tag: K,
-  attributes: Record<string, string> = {},
-  ...children: (Node | string)[]
-): HTMLElementTagNameMap[K] {
-  const element = document.createElement(tag);
-  for (const [name, value] of Object.entries(attributes)) element.setAttribute(name, value);
-  element.append(...children);
-  return element;
-}
-
-const fmt = (value: number | undefined, digits = 0, unit = ''): string =>
-  value === undefined ? '–' : `${value.toFixed(digits)}${unit}`;
+/** The remembered toggles: stats overlay (off until asked for) and touch pad (on for touch screens). */
+const statsChoice = rememberedChoice('farplay.statsOverlay');
+const padChoice = rememberedChoice('farplay.touchPad');
 
 /**
  * The play view: allocates a session (candidates → RTT probes → POST /v1/sessions), streams it into a
  * <video>, sends input, shows the stats overlay, and recovers from drops (automatic retries, then a
  * Reconnect button) and from matchmaker `moved` events without reloading the page.
+ *
+ * Layout (PlayLayout): a control bar (a rail on the left of a phone held sideways) and the stage, where
+ * the picture takes the largest area that covers neither the on-screen pad nor the side panel (stats,
+ * prompts, and the `bill` slot the billing view fills); the bar has an `account` slot for the wallet.
+ * On a touch device, play goes fullscreen and asks for landscape (a prompt to turn the device where the
+ * browser cannot lock it). The stats overlay is off until asked for; both toggles are remembered.
  */
 export class PlayView {
   readonly #options: PlayViewOptions;
@@ -53,14 +55,19 @@ export class PlayView {
   readonly #statsBox: HTMLPreElement;
   readonly #overlay: HTMLElement;
   readonly #dot: HTMLElement;
-  readonly #touch: HTMLElement;
+  readonly #pad: TouchPad;
+  readonly #layout: PlayLayout;
+  readonly #fullscreen: FullscreenPlay;
   readonly #input: InputController;
   readonly #probe: FrameProbe;
+  readonly #touchOnly: boolean;
   readonly #recentInputRtt: number[] = [];
   readonly #recentGlass: number[] = [];
   readonly #pendingKeys: { seq: number; sentAt: number }[] = [];
   #session: PlaySession | undefined;
   #sampler: StatsSampler | undefined;
+  #edgeClock: EdgeClock | undefined;
+  #edgeClockUrl: string | undefined;
   #current: CreateSessionResponse | undefined;
   #events: WebSocket | undefined;
   #eventsFor: string | undefined;
@@ -79,87 +86,92 @@ export class PlayView {
   constructor(options: PlayViewOptions) {
     this.#options = options;
     const { game } = options;
-    this.#video = el('video', { playsinline: '', autoplay: '', 'aria-label': `${game.title} stream` });
-    this.#video.playsInline = true;
-    this.#video.autoplay = true;
-    this.#statsBox = el('pre', { class: 'stats', 'aria-label': 'Stream statistics' });
-    this.#overlay = el('div', { class: 'overlay', role: 'status' });
-    this.#touch = this.#buildTouchControls();
-    this.#stage = el(
-      'div',
-      { class: 'stage', tabindex: '0' },
-      this.#video,
-      this.#statsBox,
-      this.#touch,
-      this.#overlay,
-    );
-    this.#dot = el('span', { class: 'status-dot', 'data-state': 'starting', title: 'connection' });
+    this.#touchOnly = window.matchMedia('(hover: none) and (pointer: coarse)').matches;
+    const anyTouch = window.matchMedia('(any-pointer: coarse)').matches;
 
-    const back = el('button', { type: 'button', 'data-action': 'back' }, '← Games');
-    back.addEventListener('click', () => this.exit());
-    const statsButton = el(
-      'button',
-      { type: 'button', 'data-action': 'stats', 'aria-pressed': 'true' },
-      'Stats',
+    this.#video = el('video', { playsinline: '', autoplay: '', 'aria-label': `${game.title} stream` });
+    const screen = el('div', { class: 'screen' }, this.#video);
+    this.#stage = el('div', { class: 'stage', tabindex: '0', 'aria-label': `${game.title}: the game` });
+    this.#statsBox = el('pre', { class: 'stats', 'aria-label': 'Stream statistics' });
+    this.#statsBox.hidden = !statsChoice.get(false);
+    this.#fullscreen = new FullscreenPlay({
+      touchOnly: this.#touchOnly,
+      stage: this.#stage,
+      onPromptChange: () => this.#layout.update(),
+    });
+    const bill = el('div', { class: 'bill', 'data-slot': 'bill', hidden: '' });
+    const side = el('div', { class: 'side' }, this.#fullscreen.prompt, this.#statsBox, bill);
+    this.#overlay = el('div', { class: 'overlay', role: 'status' });
+    this.#pad = new TouchPad({
+      game,
+      press: (code) => this.#input.pressKey(code, true),
+      release: (code) => this.#input.releaseKey(code),
+    });
+    this.#pad.element.hidden = !this.#pad.useful || !padChoice.get(anyTouch);
+    this.#stage.append(screen, side, this.#pad.element, this.#overlay);
+    const bar = new ControlBar({
+      game,
+      touchOnly: this.#touchOnly,
+      padToggle: this.#pad.useful && anyTouch,
+      statsOn: !this.#statsBox.hidden,
+      padOn: !this.#pad.element.hidden,
+      onBack: () => this.exit(),
+      onStats: (on) => {
+        this.#statsBox.hidden = !on;
+        statsChoice.set(on);
+        this.#layout.update();
+      },
+      onPad: (on) => {
+        this.#pad.element.hidden = !on;
+        padChoice.set(on);
+        this.#layout.update();
+      },
+      onBitrate: (kbps) => {
+        this.#bitrateKbps = kbps;
+        this.#applyBitrate();
+        this.#stage.focus();
+      },
+      onFullscreen: () => this.#fullscreen.toggle(),
+    });
+    this.#dot = bar.dot;
+    this.#root = el(
+      'section',
+      { class: 'play', 'data-game': game.id, 'data-touch': String(this.#touchOnly) },
+      bar.element,
+      this.#stage,
     );
-    statsButton.addEventListener('click', () => {
-      this.#statsBox.hidden = !this.#statsBox.hidden;
-      statsButton.setAttribute('aria-pressed', String(!this.#statsBox.hidden));
-    });
-    const touchButton = el('button', { type: 'button', 'data-action': 'touch' }, 'Touch pad');
-    touchButton.addEventListener('click', () => {
-      this.#touch.hidden = !this.#touch.hidden;
-    });
-    const quality = el('select', { 'data-action': 'bitrate', 'aria-label': 'Video bitrate' });
-    // The edge starts at its configured bitrate; the first entry only labels the control.
-    quality.append(el('option', { value: '', disabled: '', selected: '' }, 'Bitrate'));
-    for (const [label, kbps] of [
-      ['2 Mbit/s', '2000'],
-      ['4 Mbit/s', '4000'],
-      ['8 Mbit/s', '8000'],
-      ['15 Mbit/s', '15000'],
-    ] as const) {
-      quality.append(el('option', { value: kbps }, label));
-    }
-    quality.addEventListener('change', () => {
-      this.#bitrateKbps = quality.value === '' ? undefined : Number(quality.value);
-      this.#applyBitrate();
-      this.#stage.focus();
-    });
-    const fullscreen = el('button', { type: 'button', 'data-action': 'fullscreen' }, 'Fullscreen');
-    fullscreen.addEventListener('click', () => this.#toggleFullscreen());
-    const bar = el(
-      'div',
-      { class: 'play-bar' },
-      back,
-      this.#dot,
-      el('span', { class: 'title' }, game.title),
-      el('span', { class: 'hint' }, 'Click the picture to capture the mouse · Esc releases it'),
-      quality,
-      statsButton,
-      touchButton,
-      fullscreen,
-    );
-    this.#root = el('section', { class: 'play', 'data-game': game.id }, bar, this.#stage);
     options.container.replaceChildren(this.#root);
+    this.#layout = new PlayLayout({
+      stage: this.#stage,
+      screen,
+      video: this.#video,
+      side,
+      pad: this.#pad.useful ? this.#pad : undefined,
+      gameSize: game,
+    });
 
     this.#input = new InputController({
       surface: this.#stage,
       video: this.#video,
       send: (message) => this.#session?.sendInput(message) ?? 0,
-      pointerLock: game.input.includes('mouse'),
+      pointerLock: game.input.includes('mouse') && !this.#touchOnly,
       onKeySent: (_code, seq) => {
         this.#pendingKeys.push({ seq, sentAt: performance.now() });
         if (this.#pendingKeys.length > 256) this.#pendingKeys.shift();
       },
     });
-    this.#probe = new FrameProbe(this.#video, (frame) => this.#onStampedFrame(frame));
+    this.#probe = new FrameProbe(
+      this.#video,
+      (frame) => this.#onStampedFrame(frame),
+      () => this.#edgeClock?.estimate,
+    );
     hook.sendKey = (code) => this.#input.pressKey(code);
     hook.gameId = game.id;
     hook.reconnects = 0;
     hook.lastStamp = null;
-    this.#renderStats(hook.stats);
+    this.#statsBox.textContent = formatStats(hook.stats, hook.encoder, undefined);
     this.#statsTimer = setInterval(() => this.#sampleStats(), STATS_PERIOD_MS);
+    if (this.#touchOnly) void this.#fullscreen.enter();
     this.#stage.focus();
     void this.#allocate();
   }
@@ -178,11 +190,13 @@ export class PlayView {
     clearTimeout(this.#retryTimer);
     this.#session?.end();
     this.#session = undefined;
+    this.#edgeClock?.close();
     this.#closeEvents();
     this.#input.close();
     this.#probe.close();
+    this.#layout.close();
+    this.#fullscreen.close();
     this.#video.srcObject = null;
-    if (document.fullscreenElement === this.#stage) document.exitFullscreen().catch(() => {});
     hook.sendKey = () => 0;
     hook.sessionId = undefined;
     hook.gameId = undefined;
@@ -278,6 +292,12 @@ export class PlayView {
     if (this.#options.iceServers !== undefined) options.iceServers = this.#options.iceServers;
     const play = new PlaySession(options);
     this.#session = play;
+    const probeUrl = `${session.edge.url.replace(/\/$/, '')}/v1/probe`;
+    if (this.#edgeClock === undefined || this.#edgeClockUrl !== probeUrl) {
+      this.#edgeClock?.close();
+      this.#edgeClock = new EdgeClock({ probeUrl });
+      this.#edgeClockUrl = probeUrl;
+    }
     this.#sampler = new StatsSampler(play.peerConnection);
     play.on('session', (info) => {
       hook.encoder = info.encoder;
@@ -414,6 +434,7 @@ export class PlayView {
   }
 
   #onStampedFrame(frame: StampedFrame): void {
+    this.#layout.cropStamp();
     hook.lastStamp = { ...frame.stamp, glassToGlassMs: frame.glassToGlassMs };
     recordSample('glassToGlassMs', frame.glassToGlassMs);
     if (frame.captureToReceiveMs !== undefined) recordSample('captureToReceiveMs', frame.captureToReceiveMs);
@@ -450,7 +471,7 @@ export class PlayView {
         this.#askKeyframeOnStall(stats.framesDecoded);
         hook.stats = stats;
         hook.framesDecoded = stats.framesDecoded;
-        this.#renderStats(stats);
+        this.#statsBox.textContent = formatStats(stats, hook.encoder, this.#edgeClock?.estimate);
       })
       .catch(() => {});
   }
@@ -472,72 +493,7 @@ export class PlayView {
     }
   }
 
-  #renderStats(stats: StreamStats): void {
-    const size = stats.width === undefined ? '–' : `${stats.width}×${stats.height}`;
-    const lines = [
-      `${(stats.codec ?? 'video').replace('video/', '')} ${size}  ${hook.encoder ?? ''}`,
-      `fps         ${fmt(stats.fps, 1)}`,
-      `bitrate     ${fmt(stats.bitrateKbps === undefined ? undefined : stats.bitrateKbps / 1000, 2, ' Mbit/s')}`,
-      `rtt         ${fmt(stats.rttMs, 1, ' ms')}   input ${fmt(stats.inputRttMs, 1, ' ms')}`,
-      `loss        ${fmt(stats.packetLossPct, 2, ' %')}`,
-      `decode      ${fmt(stats.decodeMs, 1, ' ms')}   jitter buf ${fmt(stats.jitterBufferMs, 1, ' ms')}`,
-      `glass→glass ${fmt(stats.glassToGlassMs, 1, ' ms')}`,
-      `frames      ${stats.framesDecoded}  dropped ${stats.framesDropped}  freezes ${stats.freezeCount}`,
-    ];
-    this.#statsBox.textContent = lines.join('\n');
-  }
-
   #applyBitrate(): void {
     if (this.#bitrateKbps !== undefined) this.#session?.control({ type: 'bitrate', kbps: this.#bitrateKbps });
-  }
-
-  #toggleFullscreen(): void {
-    if (document.fullscreenElement === this.#stage) {
-      document.exitFullscreen().catch(() => {});
-      return;
-    }
-    this.#stage
-      .requestFullscreen({ navigationUI: 'hide' })
-      .then(() => {
-        // Keep Esc and friends for the game where the browser allows it.
-        const keyboard = (navigator as Navigator & { keyboard?: { lock?: () => Promise<void> } }).keyboard;
-        keyboard?.lock?.().catch(() => {});
-      })
-      .catch(() => {});
-  }
-
-  /** On-screen d-pad (arrow keys) and two buttons (Space, Enter) for touch screens. */
-  #buildTouchControls(): HTMLElement {
-    const button = (label: string, code: string, area: string) => {
-      const b = el('button', { type: 'button', 'aria-label': code, style: `grid-area: ${area}` }, label);
-      const press = (event: Event) => {
-        event.preventDefault();
-        b.classList.add('down');
-        this.#input.pressKey(code, true);
-      };
-      const release = (event: Event) => {
-        event.preventDefault();
-        if (!b.classList.contains('down')) return;
-        b.classList.remove('down');
-        this.#input.releaseKey(code);
-      };
-      b.addEventListener('pointerdown', press);
-      b.addEventListener('pointerup', release);
-      b.addEventListener('pointercancel', release);
-      b.addEventListener('pointerleave', release);
-      return b;
-    };
-    const dpad = el(
-      'div',
-      { class: 'dpad' },
-      button('▲', 'ArrowUp', '1 / 2'),
-      button('◀', 'ArrowLeft', '2 / 1'),
-      button('▶', 'ArrowRight', '2 / 3'),
-      button('▼', 'ArrowDown', '3 / 2'),
-    );
-    const face = el('div', { class: 'face' }, button('B', 'Enter', 'auto'), button('A', 'Space', 'auto'));
-    const controls = el('div', { class: 'touch-controls' }, dpad, face);
-    controls.hidden = !window.matchMedia('(pointer: coarse)').matches;
-    return controls;
   }
 }

@@ -67,6 +67,16 @@ function gameCard(game: GameInfo, index: number): HTMLElement {
   art.className = 'game-art';
   art.style.background = `linear-gradient(135deg, ${from}, ${to})`;
   art.textContent = initials(game.title);
+  if (game.thumbnailUrl !== undefined) {
+    // A real frame of the game (the edge renders it, or the studio's own picture); the letters on a
+    // gradient stay underneath for a picture that does not load.
+    const picture = document.createElement('img');
+    picture.alt = '';
+    picture.decoding = 'async';
+    picture.src = new URL(game.thumbnailUrl, `${api.base}/`).toString();
+    picture.addEventListener('error', () => picture.remove());
+    art.append(picture);
+  }
   const title = document.createElement('h2');
   title.textContent = game.title;
   const description = document.createElement('p');
@@ -169,6 +179,8 @@ function route(): void {
   view?.close();
   view = undefined;
   const match = /^#\/play\/([^/]+)$/.exec(window.location.hash);
+  // The play view takes the whole window: the site header goes away while playing.
+  document.body.dataset.view = match ? 'play' : 'catalog';
   if (match?.[1] !== undefined) void showGame(decodeURIComponent(match[1]));
   else void showCatalog();
 }

@@ -29,7 +29,13 @@ export interface LaunchedChromium {
 
 /** Launches Debian Chromium (headless, fresh user-data-dir) through playwright-core. */
 export async function launchChromium(
-  options: { viewport?: { width: number; height: number }; extraArgs?: string[]; hasTouch?: boolean } = {},
+  options: {
+    viewport?: { width: number; height: number };
+    extraArgs?: string[];
+    hasTouch?: boolean;
+    /** Emulate a phone: meta viewport honoured, touch events, mobile user agent behaviour (default false). */
+    isMobile?: boolean;
+  } = {},
 ): Promise<LaunchedChromium> {
   const userDataDir = mkdtempSync(join(tmpdir(), 'farplay-chromium-'));
   let context: BrowserContext;
@@ -40,6 +46,7 @@ export async function launchChromium(
       args: [...chromiumArgs, ...(options.extraArgs ?? [])],
       viewport: options.viewport ?? { width: 1280, height: 800 },
       hasTouch: options.hasTouch ?? false,
+      isMobile: options.isMobile ?? false,
     });
   } catch (error) {
     rmSync(userDataDir, { recursive: true, force: true });

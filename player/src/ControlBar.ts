@@ -1,0 +1,105 @@
+import type { GameInfo } from '../../protocol/playerApi.js';
+import { controlHint } from './controlHint.js';
+import { el } from './el.js';
+import { icon } from './icon.js';
+
+/** Options of a ControlBar. */
+export interface ControlBarOptions {
+  game: GameInfo;
+  /** A touch-only device: no keyboard/mouse hint. */
+  touchOnly: boolean;
+  /** Offer the pad toggle (the game has a pad and the device has a touch screen). */
+  padToggle: boolean;
+  statsOn: boolean;
+  padOn: boolean;
+  onBack: () => void;
+  onStats: (on: boolean) => void;
+  onPad: (on: boolean) => void;
+  /** The bitrate chosen (kbit/s). */
+  onBitrate: (kbps: number) => void;
+  onFullscreen: () => void;
+}
+
+/** A bar button: an icon and a label (the label hides on small screens; `aria-label` stays). */
+function barButton(action: string, label: string, name: Parameters<typeof icon>[0]): HTMLButtonElement {
+  return el(
+    'button',
+    { type: 'button', 'data-action': action, 'aria-label': label, title: label },
+    icon(name),
+    el('span', { class: 'label' }, label),
+  );
+}
+
+function toggle(button: HTMLButtonElement, on: boolean, changed: (on: boolean) => void): void {
+  button.setAttribute('aria-pressed', String(on));
+  button.addEventListener('click', () => {
+    const next = button.getAttribute('aria-pressed') !== 'true';
+    button.setAttribute('aria-pressed', String(next));
+    changed(next);
+  });
+}
+
+/**
+ * The play view's control bar: back, connection dot, title, the keys hint (keyboard and mouse devices
+ * only), the `account` slot the billing view fills with the wallet, then bitrate, stats, pad and
+ * fullscreen. CSS turns it into a rail of icons on the left of a phone held sideways.
+ */
+export class ControlBar {
+  readonly element: HTMLElement;
+  /** The connection dot (`data-state` follows the view's state). */
+  readonly dot: HTMLElement;
+
+  constructor(options: ControlBarOptions) {
+    const { game } = options;
+    const back = barButton('back', 'Games', 'back');
+    back.setAttribute('aria-label', 'Back to games');
+    back.addEventListener('click', options.onBack);
+    this.dot = el('span', {
+      class: 'status-dot',
+      'data-state': 'starting',
+      role: 'img',
+      'aria-label': 'Connection',
+    });
+    const stats = barButton('stats', 'Stats', 'stats');
+    toggle(stats, options.statsOn, options.onStats);
+    const pad = barButton('touch', 'Pad', 'pad');
+    pad.setAttribute('aria-label', 'Touch pad');
+    pad.hidden = !options.padToggle;
+    toggle(pad, options.padOn, options.onPad);
+    const quality = el('select', {
+      'data-action': 'bitrate',
+      'aria-label': 'Video bitrate',
+      title: 'Video bitrate',
+    });
+    // The edge starts at its configured bitrate; the first entry only labels the control.
+    quality.append(el('option', { value: '', disabled: '', selected: '' }, 'Auto'));
+    for (const [label, kbps] of [
+      ['2 Mb/s', '2000'],
+      ['4 Mb/s', '4000'],
+      ['8 Mb/s', '8000'],
+      ['15 Mb/s', '15000'],
+    ] as const) {
+      quality.append(el('option', { value: kbps }, label));
+    }
+    quality.addEventListener('change', () => {
+      if (quality.value !== '') options.onBitrate(Number(quality.value));
+    });
+    const fullscreen = barButton('fullscreen', 'Fullscreen', 'fullscreen');
+    fullscreen.addEventListener('click', options.onFullscreen);
+    const hintText = controlHint(game, { touchOnly: options.touchOnly });
+    const hint = el('span', { class: 'hint' }, hintText ?? '');
+    hint.hidden = hintText === undefined;
+    const account = el('div', { class: 'account', 'data-slot': 'account' });
+    account.hidden = true;
+    this.element = el(
+      'div',
+      { class: 'play-bar', role: 'toolbar', 'aria-label': 'Game controls' },
+      back,
+      this.dot,
+      el('span', { class: 'title' }, game.title),
+      hint,
+      account,
+      el('div', { class: 'bar-controls' }, quality, stats, pad, fullscreen),
+    );
+  }
+}
