@@ -201,7 +201,7 @@ contract SessionEscrow is EIP712, CheckerConfig {
         if (a.withdrawAmount != 0 && block.timestamp <= expiry) {
             pendingWithdrawal = a.withdrawAmount < a.balance ? a.withdrawAmount : a.balance;
             unlockAt = a.unlockAt;
-            expiresAt = uint32(expiry);
+            expiresAt = expiry > type(uint32).max ? type(uint32).max : uint32(expiry);
         }
         available = balance - pendingWithdrawal;
     }
