@@ -41,6 +41,7 @@ export const edgeControlTypes = {
     { name: 'version', type: 'string' },
     { name: 'publicUrl', type: 'string' },
     { name: 'games', type: 'Game[]' },
+    { name: 'runtimes', type: 'string[]' },
     { name: 'issuedAt', type: 'uint64' },
     { name: 'nonce', type: 'bytes32' },
   ],
@@ -85,12 +86,23 @@ export const EdgeRegistrationPayload = Type.Object(
     publicUrl: Type.String({ minLength: 1, maxLength: 512, pattern: '^https?://' }),
     /** Built-in games this edge runs. */
     games: Type.Array(GameInfo, { maxItems: 64 }),
+    /**
+     * Runtimes for studio packages this edge runs (`EDGE_RUNTIMES`); none = built-in games only. Signed as
+     * an empty list when absent.
+     */
+    runtimes: Type.Optional(
+      Type.Array(Type.String({ pattern: '^[a-z0-9][a-z0-9-]*$', maxLength: 32 }), { maxItems: 8 }),
+    ),
     issuedAt: IssuedAt,
     nonce: NonceString,
   },
   { additionalProperties: false },
 );
 export type EdgeRegistrationPayload = Static<typeof EdgeRegistrationPayload>;
+
+/** Package runtimes an edge may advertise: 'x11' = native Linux games under a virtual X display. */
+export const EDGE_RUNTIMES = { x11: 'x11' } as const;
+export type EdgeRuntime = (typeof EDGE_RUNTIMES)[keyof typeof EDGE_RUNTIMES];
 
 /** Load an edge reports every few seconds. */
 export const EdgeHeartbeatPayload = Type.Object(
@@ -159,6 +171,7 @@ function registrationMessage(p: EdgeRegistrationPayload) {
       pricePerMinute: BigInt(g.pricePerMinute),
       input: [...g.input],
     })),
+    runtimes: [...(p.runtimes ?? [])],
     issuedAt: BigInt(p.issuedAt),
     nonce: p.nonce as Hex,
   };
