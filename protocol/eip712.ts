@@ -154,6 +154,72 @@ export interface QosReport {
   metrics: QosMetrics;
 }
 
+/** EIP-712 types of the details of one minute's QoS beyond QosMetrics (nested in a QosLink). */
+export const qosDetailTypes = {
+  QosDetail: [
+    { name: 'targetFps', type: 'uint32' },
+    { name: 'framesEncoded', type: 'uint32' },
+    { name: 'framesDropped', type: 'uint32' },
+    { name: 'encodeP99Us', type: 'uint32' },
+    { name: 'nackCount', type: 'uint32' },
+    { name: 'pliCount', type: 'uint32' },
+    { name: 'keyframes', type: 'uint32' },
+    { name: 'freezeCount', type: 'uint32' },
+    { name: 'jitterBufferMs', type: 'uint32' },
+    { name: 'glassP50Ms', type: 'uint32' },
+    { name: 'glassP99Ms', type: 'uint32' },
+    { name: 'glassSamples', type: 'uint32' },
+  ],
+} as const;
+
+/**
+ * Details of one minute's QoS that the slashing format (QosMetrics) does not carry; fields a side does not measure
+ * are 0. Edge: target fps, frames encoded, encode time p99, NACK/PLI/keyframe counts. Player: frames dropped,
+ * freezes, jitter-buffer delay, glass-to-glass p50/p99 and sample count.
+ */
+export interface QosDetail {
+  targetFps: number;
+  framesEncoded: number;
+  framesDropped: number;
+  encodeP99Us: number;
+  nackCount: number;
+  pliCount: number;
+  keyframes: number;
+  freezeCount: number;
+  jitterBufferMs: number;
+  glassP50Ms: number;
+  glassP99Ms: number;
+  glassSamples: number;
+}
+
+/**
+ * EIP-712 types of a QosLink: one side's report of one minute chained to its previous one. It wraps the
+ * QosReport (unchanged, so the edge's separately signed QosReport stays the StakingRegistry's slashing evidence).
+ */
+export const qosLinkTypes = {
+  QosLink: [
+    { name: 'report', type: 'QosReport' },
+    { name: 'prev', type: 'bytes32' },
+    { name: 'closedAt', type: 'uint64' },
+    { name: 'detail', type: 'QosDetail' },
+  ],
+  ...qosReportTypes,
+  ...qosDetailTypes,
+} as const;
+
+/**
+ * One side's signed report of one minute in its chain: `prev` is the struct hash (`qosLinkHash`) of the same
+ * signer's previous link in this session (zero for its first), so a minute cannot be dropped or reordered unseen;
+ * `closedAt` is when the signer closed the minute (unix ms). Signed in the staking domain by the edge's node key
+ * (which also signs the bare `report`) or by the player's session key.
+ */
+export interface QosLink {
+  report: QosReport;
+  prev: Hex;
+  closedAt: number;
+  detail: QosDetail;
+}
+
 /** EIP-712 types of a Slash order. */
 export const slashTypes = {
   Slash: [
@@ -226,4 +292,23 @@ export function qosMetricsHash(metrics: QosMetrics): Hex {
 /** Digest the StakingRegistry computes for a QoS report. */
 export function qosReportDigest(domain: TypedDataDomain, report: QosReport): Hex {
   return hashTypedData({ domain, types: qosReportTypes, primaryType: 'QosReport', message: report });
+}
+
+/** EIP-712 struct hash of a QoS link: what the signer's next link carries as `prev`. */
+export function qosLinkHash(link: QosLink): Hex {
+  return hashStruct({
+    types: qosLinkTypes,
+    primaryType: 'QosLink',
+    data: { ...link, closedAt: BigInt(link.closedAt) },
+  });
+}
+
+/** Digest a checker verifies for a QoS link (staking domain). */
+export function qosLinkDigest(domain: TypedDataDomain, link: QosLink): Hex {
+  return hashTypedData({
+    domain,
+    types: qosLinkTypes,
+    primaryType: 'QosLink',
+    message: { ...link, closedAt: BigInt(link.closedAt) },
+  });
 }

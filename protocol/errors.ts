@@ -88,6 +88,57 @@ export const ErrorCodes = {
   MM_BAD_CONFIG: { status: 500, message: 'The matchmaker configuration is invalid.' },
   MM_PACKAGE_MISMATCH: { status: 400, message: 'The uploaded package does not hash to the sha256 given.' },
 
+  // --- checker (CHECKER_*) ---
+  CHECKER_BAD_SIGNATURE: {
+    status: 401,
+    message:
+      "A QoS report's signature does not recover to the session's edge (node key) or player (the grant's session key).",
+  },
+  CHECKER_BAD_REPORT: {
+    status: 400,
+    message:
+      'A QoS report is malformed: an edge report without its report signature, or a malleable (high-s) signature.',
+  },
+  CHECKER_WRONG_SESSION: {
+    status: 403,
+    message: 'The report names another session than the one it is posted to.',
+  },
+  CHECKER_UNKNOWN_SESSION: {
+    status: 404,
+    message: 'The checker has no such session; open it with the grant first (POST /v1/sessions).',
+  },
+  CHECKER_BAD_GRANT: {
+    status: 422,
+    message: 'The grant is not signed by its player for this escrow, has expired, or allows no minutes.',
+  },
+  CHECKER_GRANT_CONFLICT: {
+    status: 409,
+    message: 'Another grant is already open for this session id; a checker attests one grant per session.',
+  },
+  CHECKER_REPLAY: { status: 409, message: 'This report has already been accepted.' },
+  CHECKER_EQUIVOCATION: {
+    status: 409,
+    message:
+      'A different report for this minute from the same side was already accepted; both are kept as evidence (an edge’s is slashing evidence).',
+  },
+  CHECKER_CHAIN_BROKEN: {
+    status: 409,
+    message:
+      "The report's previous-report hash is not the last report accepted from this side (send the missing reports first, in order).",
+  },
+  CHECKER_LATE: {
+    status: 409,
+    message:
+      'This minute was already decided; the report is kept for the chain but cannot change the verdict.',
+  },
+  CHECKER_EARLY: { status: 425, message: 'This minute has not closed yet for this session.' },
+  CHECKER_STALE: {
+    status: 400,
+    message: "The report's closing time is too far from the checker's clock.",
+  },
+  CHECKER_BEYOND_GRANT: { status: 422, message: 'The minute is beyond the grant’s maximum minutes.' },
+  CHECKER_BAD_CONFIG: { status: 500, message: 'The checker configuration is invalid.' },
+
   // --- contracts-client (CHAIN_*) ---
   CHAIN_UNAVAILABLE: { status: 503, message: 'The chain node (RPC) did not answer.' },
   CHAIN_NO_DEPLOYMENT: { status: 500, message: 'No contract deployment is recorded for this chain.' },

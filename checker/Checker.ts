@@ -1,0 +1,524 @@
+import type { Logger } from 'pino';
+import {
+  type Address,
+  type Hex,
+  hexToBytes,
+  type LocalAccount,
+  type TypedDataDomain,
+  zeroAddress,
+} from 'viem';
+import { privateKeyToAccount } from 'viem/accounts';
+import {
+  escrowDomain,
+  type Grant,
+  grantDigest,
+  grantHash,
+  QosRole,
+  type SlashOrder,
+  slashTypes,
+  stakingDomain,
+} from '../protocol/eip712.js';
+import { FarplayError } from '../protocol/errors.js';
+import { evaluateMinute, type MinuteSide, type MinuteVerdict } from '../protocol/evaluateMinute.js';
+import { hashAttestation } from '../protocol/hashAttestation.js';
+import { bytesHex, domainSeparatorBytes, hashQosLink, typedDigest } from '../protocol/hashQosLink.js';
+import { type QosPolicy, qosPolicyHash } from '../protocol/qosPolicy.js';
+import { type GrantJson, grantFromJson, type SignedQosReport } from '../protocol/qosReport.js';
+import { recoverAddress } from './recoverAddress.js';
+import { signDigest } from './signDigest.js';
+import type { CheckerSessionRecord, CheckerStore, StoredReport } from './store/CheckerStore.js';
+
+/** Where the checker's signatures are bound: the escrow (grants, attestations) and the staking registry. */
+export interface CheckerChains {
+  escrow: { chainId: number; address: Address };
+  staking: { chainId: number; address: Address };
+}
+
+export interface CheckerParameters {
+  store: CheckerStore;
+  policy: QosPolicy;
+  /** The checker's secp256k1 key (0x + 64 hex). */
+  privateKey: Hex;
+  chains: CheckerChains;
+  logger: Logger;
+  /** ATH wei of the slash orders it signs for equivocating edges (0 = none). */
+  slashAmount: bigint;
+  /** How often due minutes are decided, ms (0 = only when `sweep()` is called). */
+  sweepMs: number;
+  /** Session data lifetime, ms. */
+  retentionMs: number;
+  /** Clock (unix ms); injected by tests. */
+  now?: () => number;
+}
+
+/** A cumulative attestation this checker signed. */
+export interface SignedAttestationRecord {
+  sessionId: Hex;
+  grantHash: Hex;
+  minutes: number;
+  policyHash: Hex;
+  checker: Address;
+  signature: Hex;
+}
+
+/** A verdict with the time it was decided (what the evidence keeps). */
+export type DecidedVerdict = MinuteVerdict & { decidedAt: number };
+
+/** What `submitReport` returns: the verdict when this report completed its minute. */
+export interface ReportResult {
+  minute: number;
+  role: QosRole;
+  verdict: DecidedVerdict | null;
+  attestation: SignedAttestationRecord | null;
+}
+
+interface OpenSession {
+  record: CheckerSessionRecord;
+  grant: Grant;
+  signers: [string, string];
+}
+
+/** Events of a checker; a throwing listener is logged, never breaks the checker. */
+export interface CheckerEvents {
+  verdict: (sessionId: Hex, verdict: DecidedVerdict) => void;
+  attested: (attestation: SignedAttestationRecord) => void;
+}
+
+const SESSION_CACHE = 10_000;
+
+/**
+ * The checker's core: opens sessions from players' grants, verifies each side's signed QoS reports (signature,
+ * session, timing, chain), decides every minute with the one policy evaluator, signs the cumulative attestation
+ * the SessionEscrow settles, and records contradictions (an edge's two reports for one minute become signed
+ * slash orders in the StakingRegistry's evidence format).
+ */
+export class Checker {
+  readonly #store: CheckerStore;
+  readonly #policy: QosPolicy;
+  readonly #policyHash: Hex;
+  readonly #key: Uint8Array;
+  readonly #account: LocalAccount;
+  readonly #chains: CheckerChains;
+  readonly #escrowDomain: TypedDataDomain;
+  readonly #stakingDomain: TypedDataDomain;
+  readonly #stakingSeparator: Uint8Array;
+  readonly #escrowSeparator: Uint8Array;
+  readonly #log: Logger;
+  readonly #slashAmount: bigint;
+  readonly #now: () => number;
+  readonly #retentionMs: number;
+  readonly #sessions = new Map<string, OpenSession>();
+  readonly #listeners: { [K in keyof CheckerEvents]: Set<CheckerEvents[K]> } = {
+    verdict: new Set(),
+    attested: new Set(),
+  };
+  #timer: NodeJS.Timeout | undefined;
+  #sweeping: Promise<number> = Promise.resolve(0);
+  #closed = false;
+
+  constructor(p: CheckerParameters) {
+    this.#store = p.store;
+    this.#policy = p.policy;
+    this.#policyHash = qosPolicyHash(p.policy);
+    this.#key = hexToBytes(p.privateKey);
+    this.#account = privateKeyToAccount(p.privateKey);
+    this.#chains = p.chains;
+    this.#escrowDomain = escrowDomain(p.chains.escrow.chainId, p.chains.escrow.address);
+    this.#stakingDomain = stakingDomain(p.chains.staking.chainId, p.chains.staking.address);
+    this.#escrowSeparator = domainSeparatorBytes(this.#escrowDomain);
+    this.#stakingSeparator = domainSeparatorBytes(this.#stakingDomain);
+    this.#log = p.logger;
+    this.#slashAmount = p.slashAmount;
+    this.#now = p.now ?? Date.now;
+    this.#retentionMs = p.retentionMs;
+    if (p.sweepMs > 0) {
+      this.#timer = setInterval(() => {
+        this.sweep().catch((err: unknown) => this.#log.error({ err }, 'sweep failed'));
+      }, p.sweepMs);
+      this.#timer.unref();
+    }
+  }
+
+  /** This checker's address (what the CheckerRegistry / escrow config lists). */
+  get address(): Address {
+    return this.#account.address;
+  }
+
+  get policy(): QosPolicy {
+    return this.#policy;
+  }
+
+  get policyHash(): Hex {
+    return this.#policyHash;
+  }
+
+  get chains(): CheckerChains {
+    return this.#chains;
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Subscribes to an event; returns the unsubscribe function. */
+  on<K extends keyof CheckerEvents>(event: K, listener: CheckerEvents[K]): () => void {
+    this.#listeners[event].add(listener);
+    return () => this.#listeners[event].delete(listener);
+  }
+
+  #emit<K extends keyof CheckerEvents>(event: K, ...args: Parameters<CheckerEvents[K]>): void {
+    for (const listener of this.#listeners[event]) {
+      try {
+        (listener as (...a: Parameters<CheckerEvents[K]>) => void)(...args);
+      } catch (err) {
+        this.#log.error({ err, event }, 'checker event listener threw');
+      }
+    }
+  }
+
+  /** Opens a session from the player's signed grant (idempotent for the same grant). */
+  async openSession(
+    json: GrantJson,
+    grantSignature: Hex,
+  ): Promise<{ record: CheckerSessionRecord; billableMinutes: number }> {
+    const grant = grantFromJson(json);
+    const digest = hexToBytes(grantDigest(this.#escrowDomain, grant));
+    const signer = recoverAddress(digest, grantSignature);
+    if (signer !== grant.player.toLowerCase()) {
+      throw new FarplayError('CHECKER_BAD_GRANT', 'the grant is not signed by its player for this escrow');
+    }
+    const now = this.#now();
+    if (grant.expiry * 1000n <= BigInt(now))
+      throw new FarplayError('CHECKER_BAD_GRANT', 'the grant has expired');
+    if (grant.maxMinutes === 0) throw new FarplayError('CHECKER_BAD_GRANT', 'the grant allows no minutes');
+    const hash = grantHash(grant);
+    const record: CheckerSessionRecord = {
+      sessionId: grant.sessionId.toLowerCase() as Hex,
+      grantJson: JSON.stringify(json),
+      grantSignature,
+      grantHash: hash,
+      openedAt: now,
+      expiresAt: now + this.#retentionMs,
+    };
+    const result = await this.#store.openSession(record);
+    if (result === 'conflict') {
+      throw new FarplayError('CHECKER_GRANT_CONFLICT', undefined, {
+        details: { sessionId: record.sessionId },
+      });
+    }
+    const stored = await this.#store.getSession(record.sessionId);
+    if (stored === null) throw new FarplayError('CHECKER_UNKNOWN_SESSION');
+    return stored;
+  }
+
+  async #session(sessionId: Hex): Promise<OpenSession> {
+    const id = sessionId.toLowerCase();
+    const cached = this.#sessions.get(id);
+    if (cached !== undefined) return cached;
+    const stored = await this.#store.getSession(sessionId);
+    if (stored === null)
+      throw new FarplayError('CHECKER_UNKNOWN_SESSION', undefined, { details: { sessionId } });
+    const grant = grantFromJson(JSON.parse(stored.record.grantJson) as GrantJson);
+    const open: OpenSession = {
+      record: stored.record,
+      grant,
+      signers: [grant.edge.toLowerCase(), grant.sessionKey.toLowerCase()],
+    };
+    if (this.#sessions.size >= SESSION_CACHE) {
+      const oldest = this.#sessions.keys().next().value;
+      if (oldest !== undefined) this.#sessions.delete(oldest);
+    }
+    this.#sessions.set(id, open);
+    return open;
+  }
+
+  /** Verifies and records one side's signed report of one minute; decides the minute when both sides are in. */
+  async submitReport(sessionId: Hex, signed: SignedQosReport): Promise<ReportResult> {
+    const { link } = signed;
+    const { report } = link;
+    if (report.sessionId.toLowerCase() !== sessionId.toLowerCase()) {
+      throw new FarplayError('CHECKER_WRONG_SESSION', undefined, {
+        details: { posted: sessionId, named: report.sessionId },
+      });
+    }
+    const session = await this.#session(sessionId);
+    const role = report.role;
+    const now = this.#now();
+    const skew = this.#policy.maxClockSkewMs;
+    if (report.minute >= session.grant.maxMinutes) {
+      throw new FarplayError('CHECKER_BEYOND_GRANT', undefined, {
+        details: { minute: report.minute, maxMinutes: session.grant.maxMinutes },
+      });
+    }
+    const closesAt = session.record.openedAt + (report.minute + 1) * this.#policy.periodMs;
+    if (now < closesAt - skew || link.closedAt > now + skew) {
+      throw new FarplayError('CHECKER_EARLY', undefined, { details: { minute: report.minute, closesAt } });
+    }
+
+    const hashes = hashQosLink(link);
+    const expected = session.signers[role];
+    const linkSigner = recoverAddress(typedDigest(this.#stakingSeparator, hashes.link), signed.linkSignature);
+    if (linkSigner === 'malleable') throw new FarplayError('CHECKER_BAD_REPORT', 'high-s link signature');
+    if (linkSigner !== expected) {
+      throw new FarplayError('CHECKER_BAD_SIGNATURE', undefined, {
+        details: { role: role === QosRole.edge ? 'edge' : 'player' },
+      });
+    }
+    if (role === QosRole.edge) {
+      if (signed.reportSignature === undefined) {
+        throw new FarplayError(
+          'CHECKER_BAD_REPORT',
+          'an edge report needs reportSignature over the bare QosReport',
+        );
+      }
+      const reportSigner = recoverAddress(
+        typedDigest(this.#stakingSeparator, hashes.report),
+        signed.reportSignature,
+      );
+      if (reportSigner === 'malleable')
+        throw new FarplayError('CHECKER_BAD_REPORT', 'high-s report signature');
+      if (reportSigner !== expected) {
+        throw new FarplayError('CHECKER_BAD_SIGNATURE', undefined, {
+          details: { role: 'edge', part: 'report' },
+        });
+      }
+    }
+
+    const stored: StoredReport = {
+      role,
+      minute: report.minute,
+      hash: bytesHex(hashes.link),
+      json: JSON.stringify({ ...signed, receivedAt: now }),
+    };
+    const result = await this.#store.appendReport(
+      sessionId,
+      stored,
+      link.prev,
+      now + this.#policy.reportGraceMs,
+    );
+    switch (result.kind) {
+      case 'unknown':
+        throw new FarplayError('CHECKER_UNKNOWN_SESSION');
+      case 'replay':
+        throw new FarplayError('CHECKER_REPLAY', undefined, { details: { minute: report.minute, role } });
+      case 'broken':
+        throw new FarplayError('CHECKER_CHAIN_BROKEN', undefined, { details: { head: result.head } });
+      case 'late':
+        throw new FarplayError('CHECKER_LATE', undefined, {
+          details: { minute: report.minute, recordedForChain: true },
+        });
+      case 'equivocation': {
+        const contradiction = await this.#equivocation(session, result.existing, stored);
+        throw new FarplayError('CHECKER_EQUIVOCATION', undefined, { details: contradiction });
+      }
+      case 'pending':
+        return { minute: report.minute, role, verdict: null, attestation: null };
+      case 'complete': {
+        const [edge, player] = role === QosRole.edge ? [stored, result.other] : [result.other, stored];
+        const decided = await this.#decide(session, report.minute, edge, player);
+        return { minute: report.minute, role, ...decided };
+      }
+    }
+  }
+
+  /** Decides the minutes whose grace passed with a side missing (one sweep at a time); returns how many. */
+  sweep(): Promise<number> {
+    this.#sweeping = this.#sweeping.then(
+      () => this.#sweepOnce(),
+      () => this.#sweepOnce(),
+    );
+    return this.#sweeping;
+  }
+
+  async #sweepOnce(): Promise<number> {
+    let count = 0;
+    while (!this.#closed) {
+      const due = await this.#store.claimDue(this.#now(), 200);
+      for (const { sessionId, minute } of due) {
+        const session = await this.#session(sessionId).catch(() => undefined);
+        if (session === undefined) continue;
+        const { edge, player } = await this.#store.minuteReports(sessionId, minute);
+        const result = await this.#decide(session, minute, edge, player);
+        if (result.verdict !== null) count += 1;
+      }
+      if (due.length < 200) break;
+    }
+    return count;
+  }
+
+  async #decide(
+    session: OpenSession,
+    minute: number,
+    edge: StoredReport | undefined,
+    player: StoredReport | undefined,
+  ): Promise<{ verdict: DecidedVerdict | null; attestation: SignedAttestationRecord | null }> {
+    const side = (r: StoredReport | undefined): MinuteSide | undefined => {
+      if (r === undefined) return undefined;
+      const { link } = JSON.parse(r.json) as SignedQosReport;
+      return { metrics: link.report.metrics, detail: link.detail };
+    };
+    const verdict: DecidedVerdict = {
+      ...evaluateMinute({ policy: this.#policy, minute, edge: side(edge), player: side(player) }),
+      decidedAt: this.#now(),
+    };
+    const sessionId = session.record.sessionId;
+    const result = await this.#store.decideMinute(
+      sessionId,
+      minute,
+      JSON.stringify(verdict),
+      verdict.billable,
+      Math.min(session.grant.maxMinutes, 0xffff),
+    );
+    if (!result.decided) return { verdict: null, attestation: null };
+    this.#emit('verdict', sessionId, verdict);
+    if (verdict.contradiction && edge !== undefined && player !== undefined) {
+      await this.#store.putContradiction(
+        sessionId,
+        JSON.stringify({
+          kind: 'refuted',
+          minute,
+          foundAt: verdict.decidedAt,
+          disputes: verdict.disputes,
+          reports: [edge.hash, player.hash],
+        }),
+      );
+    }
+    if (!result.counted) return { verdict, attestation: null };
+    const attestation = this.#attest(session, result.billableMinutes);
+    await this.#store.putAttestation(sessionId, attestation.minutes, attestation.signature);
+    this.#emit('attested', attestation);
+    return { verdict, attestation };
+  }
+
+  #attest(session: OpenSession, minutes: number): SignedAttestationRecord {
+    const a = {
+      sessionId: session.record.sessionId,
+      grantHash: session.record.grantHash,
+      minutes,
+      policyHash: this.#policyHash,
+    };
+    const signature = signDigest(this.#key, typedDigest(this.#escrowSeparator, hashAttestation(a)));
+    return { ...a, checker: this.address, signature };
+  }
+
+  async #equivocation(session: OpenSession, existing: StoredReport, offered: StoredReport): Promise<unknown> {
+    const a = JSON.parse(existing.json) as SignedQosReport & { receivedAt: number };
+    const b = JSON.parse(offered.json) as SignedQosReport & { receivedAt: number };
+    const metricsA = bytesHex(hashQosLink(a.link).metrics);
+    const metricsB = bytesHex(hashQosLink(b.link).metrics);
+    const edge = offered.role === QosRole.edge;
+    const slashable = edge && metricsA !== metricsB;
+    const contradiction: Record<string, unknown> = {
+      kind: 'equivocation',
+      role: offered.role,
+      minute: offered.minute,
+      foundAt: this.#now(),
+      slashable,
+      reports: [a, b],
+    };
+    if (slashable && this.#slashAmount > 0n) {
+      const order: SlashOrder = {
+        edge: session.grant.edge,
+        sessionId: session.record.sessionId,
+        minute: offered.minute,
+        amount: this.#slashAmount,
+        player: session.grant.player,
+        // Every checker names the same finder so that their signatures form one quorum: the affected player.
+        finder: session.grant.player === zeroAddress ? session.grant.edge : session.grant.player,
+      };
+      const signature = await this.#account.signTypedData({
+        domain: this.#stakingDomain,
+        types: slashTypes,
+        primaryType: 'Slash',
+        message: order,
+      });
+      contradiction.slash = {
+        order: { ...order, amount: order.amount.toString() },
+        evidence: [
+          { metricsHash: metricsA, signature: a.reportSignature, report: a.link.report },
+          { metricsHash: metricsB, signature: b.reportSignature, report: b.link.report },
+        ],
+        checker: this.address,
+        signature,
+      };
+    }
+    await this.#store.putContradiction(session.record.sessionId, JSON.stringify(contradiction));
+    this.#log.warn(
+      { sessionId: session.record.sessionId, minute: offered.minute, role: offered.role, slashable },
+      'equivocating report',
+    );
+    return contradiction;
+  }
+
+  /** The session as this checker sees it. */
+  async session(sessionId: Hex) {
+    const stored = await this.#store.getSession(sessionId);
+    if (stored === null) throw new FarplayError('CHECKER_UNKNOWN_SESSION');
+    return {
+      sessionId: stored.record.sessionId,
+      grantHash: stored.record.grantHash,
+      policyHash: this.#policyHash,
+      periodMs: this.#policy.periodMs,
+      openedAt: stored.record.openedAt,
+      billableMinutes: stored.billableMinutes,
+      checker: this.address,
+    };
+  }
+
+  /** The signed attestation for exactly `minutes`, or the highest when omitted; null when none. */
+  async attestation(sessionId: Hex, minutes?: number): Promise<SignedAttestationRecord | null> {
+    const session = await this.#session(sessionId);
+    const a = await this.#store.getAttestation(sessionId, minutes);
+    if (a === null) return null;
+    return {
+      sessionId: session.record.sessionId,
+      grantHash: session.record.grantHash,
+      minutes: a.minutes,
+      policyHash: this.#policyHash,
+      checker: this.address,
+      signature: a.signature,
+    };
+  }
+
+  /** Everything behind the session's verdicts, for anyone to re-check. */
+  async evidence(sessionId: Hex) {
+    const e = await this.#store.evidence(sessionId);
+    if (e === null) throw new FarplayError('CHECKER_UNKNOWN_SESSION');
+    return {
+      checker: this.address,
+      policy: this.#policy,
+      policyHash: this.#policyHash,
+      escrow: this.#chains.escrow,
+      staking: this.#chains.staking,
+      session: {
+        sessionId: e.session.sessionId,
+        grant: JSON.parse(e.session.grantJson) as GrantJson,
+        grantSignature: e.session.grantSignature,
+        grantHash: e.session.grantHash,
+        openedAt: e.session.openedAt,
+      },
+      billableMinutes: e.billableMinutes,
+      reports: e.reports.map((r) => ({
+        minute: r.minute,
+        role: r.role,
+        hash: r.hash,
+        late: r.late,
+        ...JSON.parse(r.json),
+      })),
+      verdicts: e.verdicts.map((v) => JSON.parse(v.json) as DecidedVerdict),
+      attestations: e.attestations,
+      contradictions: e.contradictions.map((c) => JSON.parse(c) as unknown),
+    };
+  }
+
+  /** Stops the sweep timer and waits for a running sweep (idempotent); the store belongs to whoever made it. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#timer !== undefined) clearInterval(this.#timer);
+    this.#timer = undefined;
+    this.#listeners.verdict.clear();
+    this.#listeners.attested.clear();
+    await this.#sweeping.catch(() => 0);
+  }
+}

@@ -1,0 +1,246 @@
+import rateLimit from '@fastify/rate-limit';
+import swagger from '@fastify/swagger';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Fastify, { type FastifyError, type FastifyInstance, LogController } from 'fastify';
+import type { Logger } from 'pino';
+import Type from 'typebox';
+import { type Address, type Hex, zeroAddress } from 'viem';
+import { generatePrivateKey } from 'viem/accounts';
+import {
+  CheckerHealth,
+  CheckerSessionInfo,
+  OpenSessionRequest,
+  ReportAccepted,
+  SignedAttestation,
+} from '../protocol/checkerApi.js';
+import { ErrorCodes, FarplayError } from '../protocol/errors.js';
+import { qosPolicy } from '../protocol/qosPolicy.js';
+import { Bytes32, SignedQosReport } from '../protocol/qosReport.js';
+import { Checker } from './Checker.js';
+import { type CheckerConfig, defaultCheckerConfig } from './config.js';
+import type { CheckerStore } from './store/CheckerStore.js';
+import { createMemoryStore } from './store/createMemoryStore.js';
+import { createRedisStore } from './store/createRedisStore.js';
+
+export interface BuildAppOptions {
+  /** Config (defaults filled in); see checker/config.ts. */
+  config?: Partial<CheckerConfig>;
+  /** The store; default: Redis if `config.redisUrl`, else in-process. A store given here is not closed by the app. */
+  store?: CheckerStore;
+  /** pino logger (default: fastify's own at `config.logLevel`). */
+  logger?: Logger;
+  /** Clock (unix ms) for tests. */
+  now?: () => number;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The checker core behind the routes. */
+    checker: Checker;
+  }
+}
+
+const ErrorResponse = Type.Object({
+  code: Type.String(),
+  message: Type.String(),
+  details: Type.Optional(Type.Unknown()),
+});
+const SessionParams = Type.Object({ sessionId: Bytes32 });
+
+/**
+ * Builds the checker HTTP app (not listening): open sessions from grants, take signed per-minute reports from both
+ * ends, serve attestations and the evidence behind each verdict; OpenAPI JSON at /docs/json.
+ * `app.close()` stops the checker's sweep and closes the store it made.
+ */
+export async function buildApp(options: BuildAppOptions = {}): Promise<FastifyInstance> {
+  const config = defaultCheckerConfig(options.config);
+  const ownsStore = options.store === undefined;
+  const store =
+    options.store ??
+    (config.redisUrl
+      ? createRedisStore({
+          url: config.redisUrl,
+          keyPrefix: config.keyPrefix,
+          onError: (err) => app.log.warn({ err }, 'redis connection error'),
+        })
+      : createMemoryStore(options.now));
+
+  const app = Fastify({
+    ...(options.logger
+      ? { loggerInstance: options.logger }
+      : { logger: { level: config.logLevel, redact: ['*.privateKey', '*.signature'] } }),
+    bodyLimit: config.bodyLimit,
+    // One line per report would be thousands a second; the checker logs what matters itself.
+    logController: new LogController({ disableRequestLogging: true }),
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  const checker = new Checker({
+    store,
+    policy: qosPolicy({ periodMs: config.periodMs, reportGraceMs: config.reportGraceMs }),
+    privateKey: (config.privateKey || generatePrivateKey()) as Hex,
+    chains: {
+      escrow: { chainId: config.paymentsChainId, address: (config.escrowAddress ?? zeroAddress) as Address },
+      staking: { chainId: config.stakingChainId, address: (config.stakingAddress ?? zeroAddress) as Address },
+    },
+    logger: app.log as unknown as Logger,
+    slashAmount: BigInt(config.slashAmountWei),
+    sweepMs: config.sweepMs,
+    retentionMs: config.retentionMs,
+    ...(options.now ? { now: options.now } : {}),
+  });
+  app.decorate('checker', checker);
+
+  app.setErrorHandler((error: FastifyError | FarplayError, request, reply) => {
+    const farplay = toFarplayError(error);
+    if (farplay.code === 'INTERNAL') request.log.error({ err: error }, 'request failed');
+    return reply.status(farplay.status).send(farplay.toBody());
+  });
+  app.setNotFoundHandler((request, reply) =>
+    reply
+      .status(404)
+      .send({ code: 'NOT_FOUND', message: `no route ${request.method} ${request.url.split('?')[0]}` }),
+  );
+
+  await app.register(swagger, {
+    openapi: {
+      info: {
+        title: 'Farplay checker',
+        version: '1',
+        description: `Per-minute QoS reports in, cumulative attestations and evidence out. Error codes: ${Object.keys(
+          ErrorCodes,
+        )
+          .filter((c) => c.startsWith('CHECKER_'))
+          .join(', ')}.`,
+      },
+    },
+  });
+  app.get('/docs/json', { schema: { hide: true } }, async () => app.swagger());
+  await app.register(rateLimit, {
+    global: true,
+    max: config.rateLimitMax,
+    timeWindow: config.rateLimitWindowMs,
+    errorResponseBuilder: (_request, context) => ({
+      statusCode: 429,
+      code: 'RATE_LIMITED',
+      message: `rate limit of ${context.max} requests per ${context.after} exceeded; retry after ${context.after}`,
+    }),
+  });
+
+  const errors = {
+    400: ErrorResponse,
+    401: ErrorResponse,
+    403: ErrorResponse,
+    404: ErrorResponse,
+    409: ErrorResponse,
+    422: ErrorResponse,
+    425: ErrorResponse,
+  };
+
+  app.get(
+    '/v1/health',
+    { schema: { summary: 'Liveness, this checker’s address and policy', response: { 200: CheckerHealth } } },
+    async () => ({
+      ok: !checker.closed,
+      checker: checker.address,
+      policyHash: checker.policyHash,
+      periodMs: checker.policy.periodMs,
+      store: store.kind,
+    }),
+  );
+  app.get(
+    '/v1/policy',
+    { schema: { summary: 'The QoS policy this checker applies (hashed as policyHash)' } },
+    async () => ({
+      policy: checker.policy,
+      policyHash: checker.policyHash,
+    }),
+  );
+  app.post(
+    '/v1/sessions',
+    {
+      schema: {
+        summary: 'Open a session with the player’s signed grant (idempotent)',
+        body: OpenSessionRequest,
+        response: { 200: CheckerSessionInfo, ...errors },
+      },
+    },
+    async (request) => {
+      await checker.openSession(request.body.grant, request.body.grantSignature as Hex);
+      return checker.session(request.body.grant.sessionId as Hex);
+    },
+  );
+  app.get(
+    '/v1/sessions/:sessionId',
+    {
+      schema: {
+        summary: 'The session at this checker: billable minutes so far',
+        params: SessionParams,
+        response: { 200: CheckerSessionInfo, ...errors },
+      },
+    },
+    async (request) => checker.session(request.params.sessionId as Hex),
+  );
+  app.post(
+    '/v1/sessions/:sessionId/reports',
+    {
+      schema: {
+        summary:
+          'One side’s signed QoS report of one minute (edge: node key; player: the grant’s session key)',
+        params: SessionParams,
+        body: SignedQosReport,
+        response: { 200: ReportAccepted, ...errors },
+      },
+    },
+    async (request) => checker.submitReport(request.params.sessionId as Hex, request.body as SignedQosReport),
+  );
+  app.get(
+    '/v1/sessions/:sessionId/attestation',
+    {
+      schema: {
+        summary: 'The signed cumulative attestation for exactly `minutes`, or the highest one',
+        params: SessionParams,
+        querystring: Type.Object({ minutes: Type.Optional(Type.String({ pattern: '^[1-9][0-9]{0,4}$' })) }),
+        response: { 200: SignedAttestation, ...errors },
+      },
+    },
+    async (request) => {
+      const { minutes } = request.query;
+      const a = await checker.attestation(
+        request.params.sessionId as Hex,
+        minutes === undefined ? undefined : Number(minutes),
+      );
+      if (a === null) throw new FarplayError('NOT_FOUND', 'no attestation for these minutes (yet)');
+      return a;
+    },
+  );
+  app.get(
+    '/v1/sessions/:sessionId/evidence',
+    {
+      schema: {
+        summary: 'Grant, signed reports, verdicts, attestations and contradictions: everything to re-check',
+        params: SessionParams,
+      },
+    },
+    async (request) => checker.evidence(request.params.sessionId as Hex),
+  );
+
+  app.addHook('onClose', async () => {
+    await checker.close();
+    if (ownsStore) await store.close();
+  });
+  return app as unknown as FastifyInstance;
+}
+
+function toFarplayError(error: unknown): FarplayError {
+  if (error instanceof FarplayError) return error;
+  const e = error as FastifyError & { validation?: unknown };
+  if (e.validation) return new FarplayError('BAD_REQUEST', e.message, { details: e.validation });
+  if (e.code === 'RATE_LIMITED' || e.statusCode === 429) return new FarplayError('RATE_LIMITED', e.message);
+  if (e.code === 'FST_ERR_CTP_BODY_TOO_LARGE' || e.statusCode === 413)
+    return new FarplayError('PAYLOAD_TOO_LARGE');
+  if (typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) {
+    return new FarplayError(e.statusCode === 404 ? 'NOT_FOUND' : 'BAD_REQUEST', e.message);
+  }
+  return new FarplayError('INTERNAL', undefined, { cause: error });
+}

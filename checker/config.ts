@@ -1,0 +1,82 @@
+import Type, { type Static } from 'typebox';
+import Value from 'typebox/value';
+
+const Address = Type.String({ pattern: '^0x[0-9a-fA-F]{40}$' });
+
+/** The checker's whole configuration; env `FARPLAY_CHECKER_<NAME>` (upper snake case of each key). */
+export const CheckerConfig = Type.Object({
+  host: Type.String({ default: '127.0.0.1' }),
+  port: Type.Integer({ minimum: 0, maximum: 65535, default: 8090 }),
+  logLevel: Type.Union(
+    [
+      Type.Literal('fatal'),
+      Type.Literal('error'),
+      Type.Literal('warn'),
+      Type.Literal('info'),
+      Type.Literal('debug'),
+      Type.Literal('trace'),
+      Type.Literal('silent'),
+    ],
+    { default: 'info' },
+  ),
+  /** Redis URL; empty = the in-process store. */
+  redisUrl: Type.String({ default: '' }),
+  /** Prefix of every Redis key (one per checker identity). */
+  keyPrefix: Type.String({ default: 'farplay:ck:' }),
+  /** The checker's secp256k1 key (0x + 64 hex): its address is what the CheckerRegistry lists. Empty = a fresh one. */
+  privateKey: Type.String({ default: '', pattern: '^(0x[0-9a-fA-F]{64})?$' }),
+  /** The payments chain and its SessionEscrow: grants and attestations are signed in its EIP-712 domain. */
+  paymentsChainId: Type.Integer({ minimum: 1, default: 31338 }),
+  escrowAddress: Type.Optional(Address),
+  /** The staking chain and its StakingRegistry: QoS reports and slash orders are signed in its domain. */
+  stakingChainId: Type.Integer({ minimum: 1, default: 31337 }),
+  stakingAddress: Type.Optional(Address),
+  /** Policy period ("minute") length, ms; part of the hashed policy (60 s published, shorter in tests). */
+  periodMs: Type.Integer({ minimum: 100, default: 60_000 }),
+  /** Policy: how long after a minute's first report the other side's may still come. */
+  reportGraceMs: Type.Integer({ minimum: 10, default: 10_000 }),
+  /** How often due minutes (a side's report missing past its grace) are decided. */
+  sweepMs: Type.Integer({ minimum: 10, default: 250 }),
+  /** Session data is kept this long after opening (evidence stays servable), ms. Default 30 days. */
+  retentionMs: Type.Integer({ minimum: 1000, default: 30 * 86_400_000 }),
+  /** ATH wei a slash order signed for an equivocating edge asks for (decimal). 0 = sign none. */
+  slashAmountWei: Type.String({ pattern: '^[0-9]{1,78}$', default: '10000000000000000000' }),
+  /** Requests per client address per window. */
+  rateLimitMax: Type.Integer({ minimum: 1, default: 120_000 }),
+  rateLimitWindowMs: Type.Integer({ minimum: 100, default: 60_000 }),
+  /** Largest JSON body, bytes. */
+  bodyLimit: Type.Integer({ minimum: 1024, default: 16 * 1024 }),
+});
+export type CheckerConfig = Static<typeof CheckerConfig>;
+
+function envName(key: string): string {
+  return `FARPLAY_CHECKER_${key.replace(/([A-Z])/g, '_$1').toUpperCase()}`;
+}
+
+function assertConfig(value: unknown): CheckerConfig {
+  const errors = [...Value.Errors(CheckerConfig, value)];
+  if (errors.length > 0) {
+    const first = errors[0] as { instancePath?: string; message?: string };
+    const key = (first.instancePath ?? '').replace(/^\//, '');
+    throw new Error(
+      `bad checker config ${key ? `${key} (${envName(key)})` : ''}: ${first.message ?? 'invalid'}`,
+    );
+  }
+  return value as CheckerConfig;
+}
+
+/** The defaults with `overrides`, validated and frozen. */
+export function defaultCheckerConfig(overrides: Partial<CheckerConfig> = {}): Readonly<CheckerConfig> {
+  return Object.freeze(assertConfig(Value.Default(CheckerConfig, { ...overrides })));
+}
+
+/** Reads FARPLAY_CHECKER_* from `env`, applies defaults, validates (the error names the field), freezes. */
+export function parseCheckerConfig(env: Record<string, string | undefined>): Readonly<CheckerConfig> {
+  const raw: Record<string, unknown> = {};
+  for (const key of Object.keys(CheckerConfig.properties)) {
+    const value = env[envName(key)];
+    if (value !== undefined && value !== '') raw[key] = value;
+  }
+  const converted = Value.Convert(CheckerConfig, Value.Default(CheckerConfig, raw));
+  return Object.freeze(assertConfig(converted));
+}

@@ -1,0 +1,78 @@
+import Type from 'typebox';
+import { AddressHex, Bytes32, GrantJson, Signature65 } from './qosReport.js';
+
+/**
+ * The checker's HTTP API (checker/buildApp.ts): open a session with the player's grant, post each side's signed
+ * per-minute reports, read the cumulative attestations a settlement needs and the evidence behind every verdict.
+ */
+
+/** `POST /v1/sessions`: open a session at this checker (anyone may; the grant is the player's signature). */
+export const OpenSessionRequest = Type.Object(
+  {
+    grant: GrantJson,
+    /** The player's EIP-712 signature over the grant (escrow domain). */
+    grantSignature: Signature65,
+  },
+  { additionalProperties: false },
+);
+
+/** What a checker answers about a session it has open. */
+export const CheckerSessionInfo = Type.Object({
+  sessionId: Bytes32,
+  grantHash: Bytes32,
+  policyHash: Bytes32,
+  periodMs: Type.Integer(),
+  /** Unix ms; minute m closes at openedAt + (m + 1) * periodMs (this checker's clock). */
+  openedAt: Type.Integer(),
+  billableMinutes: Type.Integer(),
+  checker: AddressHex,
+});
+
+/** One cumulative attestation: Attestation(sessionId, grantHash, minutes, policyHash) signed by `checker`. */
+export const SignedAttestation = Type.Object({
+  sessionId: Bytes32,
+  grantHash: Bytes32,
+  minutes: Type.Integer(),
+  policyHash: Bytes32,
+  checker: AddressHex,
+  signature: Signature65,
+});
+
+/** A minute's verdict as served (protocol/evaluateMinute.ts MinuteVerdict plus when it was decided). */
+export const MinuteVerdictJson = Type.Object({
+  minute: Type.Integer(),
+  billable: Type.Boolean(),
+  reasons: Type.Array(Type.String()),
+  disputes: Type.Array(
+    Type.Object({ kind: Type.String(), edge: Type.Number(), player: Type.Number(), decided: Type.Number() }),
+  ),
+  contradiction: Type.Boolean(),
+  figures: Type.Union([
+    Type.Null(),
+    Type.Object({
+      expectedFrames: Type.Number(),
+      deliveredFrames: Type.Number(),
+      freezeMs: Type.Number(),
+      rttMs: Type.Number(),
+      lossPpm: Type.Number(),
+    }),
+  ]),
+  decidedAt: Type.Integer(),
+});
+
+/** `POST /v1/sessions/:sessionId/reports` answer: accepted; the verdict once both sides are in. */
+export const ReportAccepted = Type.Object({
+  minute: Type.Integer(),
+  role: Type.Integer(),
+  verdict: Type.Union([Type.Null(), MinuteVerdictJson]),
+  attestation: Type.Union([Type.Null(), SignedAttestation]),
+});
+
+/** `GET /v1/health`. */
+export const CheckerHealth = Type.Object({
+  ok: Type.Boolean(),
+  checker: AddressHex,
+  policyHash: Bytes32,
+  periodMs: Type.Integer(),
+  store: Type.String(),
+});
