@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import {
   type Address,
   type Hex,
+  hashTypedData,
   hexToBytes,
   type LocalAccount,
   type TypedDataDomain,
@@ -11,8 +12,8 @@ import { privateKeyToAccount } from 'viem/accounts';
 import {
   escrowDomain,
   type Grant,
-  grantDigest,
   grantHash,
+  grantTypes,
   QosRole,
   type SlashOrder,
   slashTypes,
@@ -41,8 +42,10 @@ export interface CheckerParameters {
   privateKey: Hex;
   chains: CheckerChains;
   logger: Logger;
-  /** ATH wei of the slash orders it signs for equivocating edges (0 = none). */
-  slashAmount: bigint;
+  /** Share of the edge's stake (bps) the slash orders it signs for equivocating edges ask for (0 = sign none). */
+  slashBps: number;
+  /** A slash order stays executable until the grant's expiry plus this many seconds. */
+  slashWindowS: number;
   /** How often due minutes are decided, ms (0 = only when `sweep()` is called). */
   sweepMs: number;
   /** Session data lifetime, ms. */
@@ -104,7 +107,8 @@ export class Checker {
   readonly #stakingSeparator: Uint8Array;
   readonly #escrowSeparator: Uint8Array;
   readonly #log: Logger;
-  readonly #slashAmount: bigint;
+  readonly #slashBps: number;
+  readonly #slashWindowS: number;
   readonly #now: () => number;
   readonly #retentionMs: number;
   readonly #sessions = new Map<string, OpenSession>();
@@ -128,7 +132,8 @@ export class Checker {
     this.#escrowSeparator = domainSeparatorBytes(this.#escrowDomain);
     this.#stakingSeparator = domainSeparatorBytes(this.#stakingDomain);
     this.#log = p.logger;
-    this.#slashAmount = p.slashAmount;
+    this.#slashBps = p.slashBps;
+    this.#slashWindowS = p.slashWindowS;
     this.#now = p.now ?? Date.now;
     this.#retentionMs = p.retentionMs;
     if (p.sweepMs > 0) {
@@ -182,7 +187,9 @@ export class Checker {
     grantSignature: Hex,
   ): Promise<{ record: CheckerSessionRecord; billableMinutes: number }> {
     const grant = grantFromJson(json);
-    const digest = hexToBytes(grantDigest(this.#escrowDomain, grant));
+    const digest = hexToBytes(
+      hashTypedData({ domain: this.#escrowDomain, types: grantTypes, primaryType: 'Grant', message: grant }),
+    );
     const signer = recoverAddress(digest, grantSignature);
     if (signer !== grant.player.toLowerCase()) {
       throw new FarplayError('CHECKER_BAD_GRANT', 'the grant is not signed by its player for this escrow');
@@ -416,15 +423,17 @@ export class Checker {
       slashable,
       reports: [a, b],
     };
-    if (slashable && this.#slashAmount > 0n) {
+    if (slashable && this.#slashBps > 0) {
+      // Every field is derived from the grant and the policy, never from a checker's clock, so that every checker
+      // signs the same order and their signatures form one quorum. The finder is the affected player.
       const order: SlashOrder = {
         edge: session.grant.edge,
         sessionId: session.record.sessionId,
         minute: offered.minute,
-        amount: this.#slashAmount,
+        bps: this.#slashBps,
         player: session.grant.player,
-        // Every checker names the same finder so that their signatures form one quorum: the affected player.
         finder: session.grant.player === zeroAddress ? session.grant.edge : session.grant.player,
+        deadline: session.grant.expiry + BigInt(this.#slashWindowS),
       };
       const signature = await this.#account.signTypedData({
         domain: this.#stakingDomain,
@@ -433,7 +442,7 @@ export class Checker {
         message: order,
       });
       contradiction.slash = {
-        order: { ...order, amount: order.amount.toString() },
+        order: { ...order, deadline: order.deadline.toString() },
         evidence: [
           { metricsHash: metricsA, signature: a.reportSignature, report: a.link.report },
           { metricsHash: metricsB, signature: b.reportSignature, report: b.link.report },

@@ -39,8 +39,10 @@ export const CheckerConfig = Type.Object({
   sweepMs: Type.Integer({ minimum: 10, default: 250 }),
   /** Session data is kept this long after opening (evidence stays servable), ms. Default 30 days. */
   retentionMs: Type.Integer({ minimum: 1000, default: 30 * 86_400_000 }),
-  /** ATH wei a slash order signed for an equivocating edge asks for (decimal). 0 = sign none. */
-  slashAmountWei: Type.String({ pattern: '^[0-9]{1,78}$', default: '10000000000000000000' }),
+  /** Share of the edge's stake (bps) a slash order for an equivocating edge asks for; 0 = sign none. */
+  slashBps: Type.Integer({ minimum: 0, maximum: 10_000, default: 1000 }),
+  /** Slash orders stay executable until the grant's expiry plus this many seconds (same on every checker). */
+  slashWindowS: Type.Integer({ minimum: 60, default: 30 * 86_400 }),
   /** Requests per client address per window. */
   rateLimitMax: Type.Integer({ minimum: 1, default: 120_000 }),
   rateLimitWindowMs: Type.Integer({ minimum: 100, default: 60_000 }),

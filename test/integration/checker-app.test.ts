@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
-import { type Hex, hexToBytes } from 'viem';
+import { type Hex, hashTypedData, hexToBytes } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { afterAll, afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
 import { buildApp } from '../../checker/buildApp.js';
@@ -8,7 +8,7 @@ import { recoverAddress } from '../../checker/recoverAddress.js';
 import { createRedisStore } from '../../checker/store/createRedisStore.js';
 import { verifyAttestation } from '../../contracts-client/src/escrow.js';
 import { deleteRedisPrefix } from '../../matchmaker/store/createRedisStore.js';
-import { QosRole, slashDigest, stakingDomain } from '../../protocol/eip712.js';
+import { QosRole, slashTypes, stakingDomain } from '../../protocol/eip712.js';
 import { evaluateMinute } from '../../protocol/evaluateMinute.js';
 import { QosReportChain } from '../../protocol/QosReportChain.js';
 import { qosPolicy } from '../../protocol/qosPolicy.js';
@@ -249,9 +249,12 @@ describe.each(['memory', 'redis'])('checker app (%s store)', (storeKind) => {
       minute: 0,
     });
     expect(slash.evidence).toHaveLength(2);
-    const digest = slashDigest(stakingDomain(chains.staking.chainId, chains.staking.address), {
-      ...slash.order,
-      amount: BigInt(slash.order.amount),
+    expect(slash.order.deadline).toBe((s.grant.expiry + 30n * 86_400n).toString());
+    const digest = hashTypedData({
+      domain: stakingDomain(chains.staking.chainId, chains.staking.address),
+      types: slashTypes,
+      primaryType: 'Slash',
+      message: { ...slash.order, deadline: BigInt(slash.order.deadline) },
     });
     expect(recoverAddress(hexToBytes(digest), slash.signature)).toBe(
       privateKeyToAccount(checkerKey).address.toLowerCase(),

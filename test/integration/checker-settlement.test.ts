@@ -96,7 +96,7 @@ beforeAll(async () => {
         escrowAddress: escrow.address,
         stakingChainId: staking.chainId,
         stakingAddress: staking.address,
-        slashAmountWei: (100n * ATH).toString(),
+        slashBps: 1000,
         logLevel: 'silent',
       },
       now: () => clock,
@@ -187,8 +187,8 @@ describe('checkers and per-minute billing on anvil', () => {
     ).toBe(5n * PRICE);
     const after = (await readAccount(payAdmin.publicClient, escrow, accounts.player.address)).balance;
     expect(before - after).toBe(5n * PRICE);
-    const evidence = await clients[0]?.evidence(s.grant.sessionId);
-    expect((evidence?.verdicts as { billable: boolean }[]).map((v) => v.billable)).toEqual([
+    const evidence = (await clients[0]?.evidence(s.grant.sessionId)) ?? {};
+    expect((evidence.verdicts as { billable: boolean }[]).map((v) => v.billable)).toEqual([
       true,
       true,
       false,
@@ -231,7 +231,7 @@ describe('checkers and per-minute billing on anvil', () => {
       });
     const before = await balance();
     const receipt = await slash(stakeAdmin, staking, {
-      order: { ...first.order, amount: BigInt(first.order.amount) },
+      order: { ...first.order, deadline: BigInt(first.order.deadline) },
       evidence: [
         { report: first.evidence[0].report, signature: first.evidence[0].signature },
         { report: first.evidence[1].report, signature: first.evidence[1].signature },
@@ -240,13 +240,21 @@ describe('checkers and per-minute billing on anvil', () => {
       checkerSet: set,
     });
     expect(receipt.status).toBe('success');
-    // The player is both the affected player (50 %) and the finder (10 %) of the 100 ATH slash.
+    // 10 % of the 1000 ATH stake; the player is both the affected player (50 %) and the finder (10 %).
     expect((await balance()) - before).toBe(60n * ATH);
   });
 });
 
 interface SlashDetails {
-  order: { edge: Address; sessionId: Hex; minute: number; amount: string; player: Address; finder: Address };
+  order: {
+    edge: Address;
+    sessionId: Hex;
+    minute: number;
+    bps: number;
+    player: Address;
+    finder: Address;
+    deadline: string;
+  };
   evidence: [{ report: QosReport; signature: Hex }, { report: QosReport; signature: Hex }];
   checker: Address;
   signature: Hex;
