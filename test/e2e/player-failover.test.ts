@@ -89,6 +89,24 @@ describe('player with a matchmaker and two edges', () => {
     await matchmaker?.close();
   });
 
+  it("shows each built-in game in the matchmaker's catalogue as a frame a live edge rendered", async () => {
+    const page = await browser.context.newPage();
+    await page.goto(`${matchmaker.url}/`);
+    const picture = await until(
+      () =>
+        page.evaluate(`(() => {
+          const img = document.querySelector('.game-card[data-game-id="breakout"] img');
+          return img && img.complete ? { src: img.src, width: img.naturalWidth } : null;
+        })()`) as Promise<{ src: string; width: number } | null>,
+      (value) => value !== null && value.width > 0,
+      { what: 'the Breakout tile picture to load' },
+    );
+    expect(picture?.width).toBe(640);
+    const edgeUrls = edges.map(({ edge }) => `${edge.url}/v1/games/breakout/thumbnail`);
+    expect(edgeUrls).toContain(picture?.src);
+    await page.close();
+  });
+
   it('moves the stream to the other edge without reloading when its edge is lost', async () => {
     const page = await browser.context.newPage();
     await page.goto(`${matchmaker.url}/`);
