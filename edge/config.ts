@@ -1,4 +1,7 @@
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import Type, { type Static } from 'typebox';
+import { FarplayError } from '../protocol/errors.js';
 import { defineConfig, LogLevel } from '../protocol/loadConfig.js';
 
 const IceServer = Type.Object({
@@ -83,6 +86,29 @@ export const EdgeConfig = Type.Object({
   pricePerMinute: Type.String({ pattern: '^[0-9]{1,78}$', default: '0' }),
   /** pino log level (default info). */
   logLevel: LogLevel,
+  /**
+   * Encrypted keystore (Web3 secret-storage v3 JSON) holding the node key; used when `nodePrivateKey` is
+   * not given. `farplay-edge init` writes it. The passphrase comes from `keystorePassphrase` or its file.
+   */
+  keystoreFile: Type.Optional(Type.String({ minLength: 1 })),
+  /** Passphrase of `keystoreFile` (prefer `keystorePassphraseFile` or the environment; never logged). */
+  keystorePassphrase: Type.Optional(Type.String({ minLength: 1 })),
+  /** File whose first line is the passphrase of `keystoreFile`. */
+  keystorePassphraseFile: Type.Optional(Type.String({ minLength: 1 })),
+  /** Address of the owner key that holds this edge's stake (the key itself is kept offline). */
+  ownerAddress: Type.Optional(Type.String({ pattern: '^0x[0-9a-fA-F]{40}$' })),
+  /** Capability snapshot signed by the node key (`farplay-edge bench`), sent with each registration. */
+  capabilityFile: Type.Optional(Type.String({ minLength: 1 })),
+  /** Folder for downloaded game packages (default .farplay/packages). */
+  packageCacheDir: Type.String({ default: '.farplay/packages' }),
+  /** Staking chain JSON-RPC URL and id, where the edge's stake and on-chain registration live. */
+  stakingRpcUrl: Type.Optional(Type.String({ pattern: '^(https?|wss?)://' })),
+  stakingChainId: Type.Integer({ minimum: 1, default: 31337 }),
+  /** Payments chain JSON-RPC URL and id, where the escrow holds the edge's earnings. */
+  paymentsRpcUrl: Type.Optional(Type.String({ pattern: '^(https?|wss?)://' })),
+  paymentsChainId: Type.Integer({ minimum: 1, default: 31338 }),
+  /** Folder of contract deployment files `<chainId>-<role>.json` (default .farplay/deployments). */
+  deploymentsDir: Type.String({ default: '.farplay/deployments' }),
 });
 export type EdgeConfig = Static<typeof EdgeConfig>;
 /** Config as given by callers: every field with a default may be left out. */
@@ -107,6 +133,47 @@ export const parseEdgeConfig = (
   input: EdgeConfigInput | Record<string, unknown> = {},
 ): Readonly<EdgeConfig> => edgeConfig.parse(input);
 
-/** Reads FARPLAY_EDGE_* variables (JSON for arrays/objects) into a parsed, frozen config. */
-export const loadEdgeConfig = (env: Record<string, string | undefined>): Readonly<EdgeConfig> =>
-  edgeConfig.fromEnv(env);
+/**
+ * Reads the JSON config file named by FARPLAY_EDGE_CONFIG_FILE (if set; `farplay-edge init` writes it),
+ * then FARPLAY_EDGE_* variables (JSON for arrays/objects), which override the file, into a parsed,
+ * frozen config. Relative paths in the file are taken from the file's folder.
+ */
+export const loadEdgeConfig = (env: Record<string, string | undefined>): Readonly<EdgeConfig> => {
+  const file = env[EDGE_CONFIG_FILE_ENV];
+  return edgeConfig.fromEnv(env, file ? readEdgeConfigFile(file) : {});
+};
+
+/** The environment variable naming the edge's JSON config file. */
+export const EDGE_CONFIG_FILE_ENV = 'FARPLAY_EDGE_CONFIG_FILE';
+
+/** Config fields that are file paths: relative ones in a config file are resolved against its folder. */
+const PATH_FIELDS = [
+  'keystoreFile',
+  'keystorePassphraseFile',
+  'capabilityFile',
+  'packageCacheDir',
+  'deploymentsDir',
+  'staticDir',
+] as const;
+
+/** Reads a JSON config file into an object of config fields (not yet validated). */
+export function readEdgeConfigFile(file: string): Record<string, unknown> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (cause) {
+    throw new FarplayError('EDGE_BAD_CONFIG', `edge config file ${file} cannot be read as JSON`, {
+      cause,
+      details: { file },
+    });
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new FarplayError('EDGE_BAD_CONFIG', `edge config file ${file} must hold a JSON object`);
+  }
+  const input = { ...(parsed as Record<string, unknown>) };
+  for (const field of PATH_FIELDS) {
+    const value = input[field];
+    if (typeof value === 'string' && value !== '') input[field] = resolve(dirname(resolve(file)), value);
+  }
+  return input;
+}

@@ -7,11 +7,16 @@ import { LOG_REDACT_PATHS } from '../protocol/logRedactions.js';
 import { type EdgeConfig, loadEdgeConfig, parseEdgeConfig } from './config.js';
 import { fetchMatchmakerInfo, startEdgeControl } from './control/startEdgeControl.js';
 import { createEdge } from './createEdge.js';
+import { loadNodeKey } from './operator/loadNodeKey.js';
+import { readCapability } from './operator/readCapability.js';
 
 async function main(): Promise<void> {
   let config: Readonly<EdgeConfig>;
   try {
     config = loadEdgeConfig(process.env);
+    // The node key may sit in an encrypted keystore (farplay-edge init); it is decrypted once, here.
+    const nodePrivateKey = loadNodeKey(config);
+    if (nodePrivateKey && !config.nodePrivateKey) config = parseEdgeConfig({ ...config, nodePrivateKey });
   } catch (error) {
     process.stderr.write(`${findError(error)?.message ?? String(error)}\n`);
     process.exit(2);
@@ -52,6 +57,7 @@ async function main(): Promise<void> {
       gpu: config.gpu,
       pricePerMinute: config.pricePerMinute,
       ...(config.publicUrl ? { publicUrl: config.publicUrl } : {}),
+      ...readCapability(config.capabilityFile),
       logger: logger.child({ part: 'edge-control' }),
     });
   }

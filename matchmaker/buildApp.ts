@@ -43,6 +43,7 @@ import { defaultMatchmakerConfig, type MatchmakerConfig, parseStudioKeys } from 
 import { createPackageStore, type PackageStore } from './createPackageStore.js';
 import { Matchmaker } from './Matchmaker.js';
 import { createMetrics } from './metrics.js';
+import { registerOperatorRoutes } from './registerOperatorRoutes.js';
 import { createMemoryStore } from './store/createMemoryStore.js';
 import { createRedisStore } from './store/createRedisStore.js';
 import type { MatchmakerStore } from './store/MatchmakerStore.js';
@@ -176,6 +177,10 @@ export async function buildApp(options: BuildAppOptions = {}): Promise<FastifyIn
   );
 
   const errors = { 400: ErrorResponse, 401: ErrorResponse, 404: ErrorResponse, 409: ErrorResponse };
+  const operator = await registerOperatorRoutes(app as unknown as FastifyInstance, {
+    config,
+    secret: sessionKey.export({ format: 'der', type: 'pkcs8' }),
+  });
 
   // --- matchmaker info ---
   app.get(
@@ -209,6 +214,7 @@ export async function buildApp(options: BuildAppOptions = {}): Promise<FastifyIn
       },
     },
     async (request) => {
+      await operator.checkRegistration(request.body);
       const { edgeId } = await matchmaker.registerEdge(request.body);
       return { edgeId, heartbeatMs: config.heartbeatMs, edgeTtlMs: config.edgeTtlMs, sessionPublicKey };
     },

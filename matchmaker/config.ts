@@ -43,6 +43,12 @@ export const MatchmakerConfig = Type.Object({
   demandWindowMs: Type.Integer({ minimum: 10_000, default: 60_000 }),
   /** Coarse pre-filter radius around a player's location hint, km. */
   candidateRadiusKm: Type.Number({ minimum: 1, default: 4000 }),
+  /** UDP port answering edges' reachability probes (`farplay-edge doctor`); 0 = any free port. */
+  udpProbePort: Type.Integer({ minimum: 0, maximum: 65535, default: 0 }),
+  /** How long a capability snapshot (`farplay-edge bench`) stays valid, from its nonce, seconds (30 days). */
+  capabilityMaxAgeS: Type.Integer({ minimum: 60, default: 30 * 86_400 }),
+  /** Refuse registrations that carry no capability snapshot (default false). */
+  requireCapability: Type.Boolean({ default: false }),
 });
 export type MatchmakerConfig = Static<typeof MatchmakerConfig>;
 

@@ -1,5 +1,6 @@
 import Type, { type Static } from 'typebox';
 import { type Address, type Hex, hashTypedData, type LocalAccount, recoverTypedDataAddress } from 'viem';
+import { SignedCapabilitySnapshot } from './capabilitySnapshot.js';
 import { FarplayError } from './errors.js';
 import { GameInfo } from './playerApi.js';
 
@@ -133,10 +134,14 @@ export const EdgeSessionReportPayload = Type.Object(
 );
 export type EdgeSessionReportPayload = Static<typeof EdgeSessionReportPayload>;
 
-/** POST /v1/edges/register body: a registration and its EIP-712 signature by the edge's node key. */
+/**
+ * POST /v1/edges/register body: a registration and its EIP-712 signature by the edge's node key, and
+ * optionally the capability snapshot its declared capacity is checked against (protocol/capabilitySnapshot.ts).
+ */
 export const SignedEdgeRegistration = Type.Object({
   payload: EdgeRegistrationPayload,
   signature: SignatureString,
+  capability: Type.Optional(SignedCapabilitySnapshot),
 });
 export type SignedEdgeRegistration = Static<typeof SignedEdgeRegistration>;
 /** POST /v1/edges/heartbeat body: a heartbeat and its signature. */

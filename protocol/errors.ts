@@ -199,6 +199,56 @@ export const ErrorCodes = {
     message: 'A signature is not 65 bytes, or not in the canonical low-s form the contracts accept.',
   },
   CHAIN_NOT_AUTHORIZED: { status: 403, message: 'Only the owner (timelock) may do this.' },
+
+  // --- operator tooling and capability snapshots (OPERATOR_*) ---
+  OPERATOR_BAD_KEYSTORE: {
+    status: 400,
+    message: 'The keystore file is not a v3 scrypt keystore, or its address does not match its key.',
+  },
+  OPERATOR_BAD_PASSPHRASE: {
+    status: 401,
+    message: 'The keystore passphrase is wrong (or the keystore file is damaged).',
+  },
+  OPERATOR_NO_PASSPHRASE: {
+    status: 400,
+    message:
+      'The keystore needs its passphrase: set FARPLAY_EDGE_KEYSTORE_PASSPHRASE or FARPLAY_EDGE_KEYSTORE_PASSPHRASE_FILE.',
+  },
+  OPERATOR_ALREADY_INITIALIZED: {
+    status: 409,
+    message: 'A config or key already exists there; init never overwrites keys (pick another --dir).',
+  },
+  OPERATOR_NOT_INITIALIZED: {
+    status: 400,
+    message: 'No edge config found: run `farplay-edge init` or pass --config / FARPLAY_EDGE_CONFIG_FILE.',
+  },
+  OPERATOR_BAD_CAPABILITY: {
+    status: 400,
+    message:
+      'The capability snapshot is malformed, not signed by this edge, or its nonce was not issued by this network or has expired.',
+  },
+  OPERATOR_CAPACITY_ABOVE_MEASURED: {
+    status: 400,
+    message: 'The registration declares more sessions than the edge’s signed capability snapshot measured.',
+  },
+  OPERATOR_MATCHMAKER_UNREACHABLE: { status: 502, message: 'The matchmaker did not answer.' },
+  OPERATOR_PROBE_NOT_READY: { status: 503, message: 'The matchmaker’s UDP probe is not listening yet.' },
+  OPERATOR_WRONG_CHAIN: {
+    status: 400,
+    message: 'The chain RPC serves another chain id than the config names.',
+  },
+  OPERATOR_NOT_ENOUGH_ATH: {
+    status: 402,
+    message: 'The owner key holds less ATH than the stake asked for.',
+  },
+  OPERATOR_BELOW_MIN_STAKE: {
+    status: 400,
+    message: 'The stake asked for is below the staking registry’s minimum stake.',
+  },
+  OPERATOR_OWNED_ELSEWHERE: {
+    status: 409,
+    message: 'This node key is registered on chain under another owner key.',
+  },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 /** A stable error code from the catalogue. */

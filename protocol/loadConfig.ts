@@ -23,8 +23,11 @@ export interface ConfigDefinition<S extends TObject> {
   envName(field: string): string;
   /** Applies defaults, converts strings, validates and deep-freezes. Throws the part's config error naming the field. */
   parse(input?: Partial<Static<S>> | Record<string, unknown>): Readonly<Static<S>>;
-  /** Reads `<prefix><FIELD>` variables (JSON for arrays and objects; empty means unset) and parses them. */
-  fromEnv(env: Record<string, string | undefined>): Readonly<Static<S>>;
+  /**
+   * Reads `<prefix><FIELD>` variables (JSON for arrays and objects; empty means unset) and parses them;
+   * each variable overrides the same field of `base` (e.g. a config file's contents).
+   */
+  fromEnv(env: Record<string, string | undefined>, base?: Record<string, unknown>): Readonly<Static<S>>;
 }
 
 /** Field name → env name under `prefix`: `videoBitrateKbps` → `<prefix>VIDEO_BITRATE_KBPS`. */
@@ -61,8 +64,11 @@ export function defineConfig<S extends TObject>(parameters: DefineConfigParamete
     return deepFreeze(config);
   };
 
-  const fromEnv = (env: Record<string, string | undefined>): Readonly<Static<S>> => {
-    const input: Record<string, unknown> = {};
+  const fromEnv = (
+    env: Record<string, string | undefined>,
+    base: Record<string, unknown> = {},
+  ): Readonly<Static<S>> => {
+    const input: Record<string, unknown> = { ...base };
     const properties = schema.properties as Record<string, { type?: unknown }>;
     for (const field of Object.keys(properties)) {
       const raw = env[envName(field)];

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { LocalAccount } from 'viem';
+import type { SignedCapabilitySnapshot } from '../../protocol/capabilitySnapshot.js';
 import {
   type EdgeHeartbeatPayload,
   type EdgeRegistrationPayload,
@@ -50,6 +51,8 @@ export interface StartEdgeControlParameters {
   heartbeatMs?: number;
   /** Software version reported (default 'farplay-edge/0.1.0'). */
   version?: string;
+  /** Capability snapshot (`farplay-edge bench`) sent with each registration; the matchmaker checks capacity against it. */
+  capability?: SignedCapabilitySnapshot;
   logger?: Logger;
 }
 
@@ -151,7 +154,11 @@ export function startEdgeControl(parameters: StartEdgeControlParameters): EdgeCo
       nonce: randomNonce(),
     };
     const signature = await signEdgeMessage(account, 'EdgeRegistration', payload);
-    const answer = (await post('/v1/edges/register', { payload, signature })) as { heartbeatMs?: number };
+    const answer = (await post('/v1/edges/register', {
+      payload,
+      signature,
+      ...(parameters.capability ? { capability: parameters.capability } : {}),
+    })) as { heartbeatMs?: number };
     if (parameters.heartbeatMs === undefined && answer.heartbeatMs) heartbeatMs = answer.heartbeatMs;
     logger?.info({ edgeId: account.address, matchmaker: base }, 'registered with the matchmaker');
     resolveRegistered();

@@ -1,0 +1,83 @@
+#!/usr/bin/env -S npx tsx
+// farplay-edge: the operator's tool. Takes a machine from nothing to earning: init, doctor, bench, stake,
+// register, status, run. Every failure is one line with its code and what to do.
+import { pathToFileURL } from 'node:url';
+import { findError } from '../../protocol/errors.js';
+import type { CliContext } from './CliContext.js';
+import { streamOutput } from './CliOutput.js';
+import { doctorCommand } from './doctorCommand.js';
+import { initCommand } from './initCommand.js';
+
+type Command = (context: CliContext) => Promise<number>;
+
+const COMMANDS: Record<string, { run: () => Promise<Command>; summary: string }> = {
+  init: {
+    run: async () => initCommand,
+    summary: 'write the config file and the encrypted node and owner keys',
+  },
+  doctor: {
+    run: async () => doctorCommand,
+    summary: 'check this machine and its standing; each ✗ says how to fix it',
+  },
+};
+
+const USAGE = [
+  'usage: farplay-edge <command> [--config FILE] [options]',
+  '',
+  ...Object.entries(COMMANDS).map(([name, command]) => `  ${name.padEnd(9)} ${command.summary}`),
+  '',
+  'The config file is --config, else FARPLAY_EDGE_CONFIG_FILE, else ~/.farplay-edge/edge.json;',
+  'FARPLAY_EDGE_* variables override it.',
+];
+
+/** Hints for errors whose code alone does not say what to do. */
+const FIXES: Partial<Record<string, string>> = {
+  OPERATOR_BAD_PASSPHRASE: 'check FARPLAY_EDGE_KEYSTORE_PASSPHRASE / keystorePassphraseFile',
+  EDGE_BAD_CONFIG: 'correct that field in the config file or its FARPLAY_EDGE_* variable',
+  CHAIN_UNAVAILABLE: 'check stakingRpcUrl / paymentsRpcUrl: the chain node must answer',
+};
+
+/** Runs one farplay-edge command line; resolves with the exit code. */
+export async function runFarplayEdge(
+  context: Omit<CliContext, 'args'> & { argv: string[] },
+): Promise<number> {
+  const [name, ...args] = context.argv;
+  const command = name ? COMMANDS[name] : undefined;
+  if (!command) {
+    for (const line of USAGE) context.output.err(line);
+    return name === undefined || name === '--help' || name === 'help' ? 0 : 2;
+  }
+  try {
+    return await (await command.run())({ ...context, args });
+  } catch (error) {
+    const known = findError(error);
+    if (known) {
+      context.output.err(`✗ ${known.message} [${known.code}]`);
+      const fix = FIXES[known.code];
+      if (fix) context.output.err(`    fix: ${fix}`);
+    } else {
+      context.output.err(`✗ ${error instanceof Error ? error.message : String(error)}`);
+    }
+    return 1;
+  }
+}
+
+/** The process entry: runs `process.argv` and exits with the command's code. */
+export function main(): void {
+  runFarplayEdge({
+    argv: process.argv.slice(2),
+    env: process.env,
+    output: streamOutput(process.stdout, process.stderr),
+    stdin: process.stdin,
+    stderr: process.stderr,
+  }).then(
+    (code) => process.exit(code),
+    (error: unknown) => {
+      process.stderr.write(`farplay-edge failed: ${String(error)}\n`);
+      process.exit(1);
+    },
+  );
+}
+
+// `tsx edge/cli/farplay-edge.ts …`; the installed `farplay-edge` bin goes through farplay-edge.mjs.
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) main();
