@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GameSandbox } from '../../edge/native/GameSandbox.js';
+import { NativeGame, type NativeGameExit } from '../../edge/native/NativeGame.js';
 import { PulseSink } from '../../edge/native/PulseSink.js';
 import { VirtualDisplay } from '../../edge/native/VirtualDisplay.js';
 import { X11Capture } from '../../edge/native/X11Capture.js';
@@ -170,6 +171,70 @@ describe.skipIf(missing.length > 0)(
       } finally {
         await display.close();
       }
+    });
+  },
+);
+
+describe.skipIf(missing.length > 0)(
+  'NativeGame: two sessions side by side, and a crash ends one with a code',
+  () => {
+    let pkg: string;
+    const runtimeDir = join(tmpdir(), `farplay-native-pair-${process.pid}`);
+    beforeAll(() => {
+      pkg = buildNativeGamePackage();
+    });
+    afterAll(() => {
+      rmSync(pkg, { recursive: true, force: true });
+      rmSync(runtimeDir, { recursive: true, force: true });
+    });
+
+    it('keeps two games apart (own display, input reaches only its own) and reports the crash of one', async () => {
+      const start = (id: string, command: string) =>
+        NativeGame.start({ id, command, packageDir: pkg, runtimeDir, width: 320, height: 240, fps: 30 });
+      const a = await start('pair-a', './game --fps 30');
+      const b = await start('pair-b', './game --fps 30 --crash-after-frames 90');
+      try {
+        expect(a.display.number).not.toBe(b.display.number);
+        const lastV: Record<string, Uint8Array> = {};
+        a.on('frame', (f) => {
+          lastV.a = Buffer.from(f.planes.v);
+        });
+        b.on('frame', (f) => {
+          lastV.b = Buffer.from(f.planes.v);
+        });
+        const redX = (v: Uint8Array | undefined): number => {
+          let sum = 0;
+          let n = 0;
+          (v ?? []).forEach((value, i) => {
+            if (value > 200) {
+              sum += i % 160;
+              n++;
+            }
+          });
+          return n > 5 ? (sum / n) * 2 : -1;
+        };
+        await until(() => redX(lastV.a) > 0 && redX(lastV.b) > 0, 'both games on screen');
+        const [ax, bx] = [redX(lastV.a), redX(lastV.b)];
+        a.input({ type: 'mouseMove', seq: 1, dx: 0, dy: 0, x: 0.9, y: 0.5 });
+        a.input({ type: 'mouseButton', seq: 2, button: 0, down: true });
+        a.input({ type: 'mouseButton', seq: 3, button: 0, down: false });
+        await until(() => redX(lastV.a) > ax + 80, 'game A to follow its click');
+        expect(Math.abs(redX(lastV.b) - bx)).toBeLessThan(10);
+
+        const exit = await new Promise<NativeGameExit>((resolve) => b.on('exit', resolve));
+        expect(exit).toMatchObject({
+          errorCode: 'EDGE_GAME_CRASHED',
+          crashed: true,
+          reason: 'killed by SIGABRT',
+        });
+        const frames = a.frames;
+        await until(() => a.frames > frames + 5, 'game A to go on after B crashed');
+      } finally {
+        await a.close();
+        await b.close();
+      }
+      expect(existsSync(a.sandbox.homeDir)).toBe(false);
+      expect(existsSync(b.sandbox.homeDir)).toBe(false);
     });
   },
 );
