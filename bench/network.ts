@@ -1,0 +1,394 @@
+// `npm run bench:network [-- --seconds 30 --warmup 5 --scenarios drop,loss,jitter]` (needs root: netlab)
+// One standalone edge runs inside a netlab namespace (this file, `--edge-child`); headless Chromium in
+// the root namespace plays the stress scene (720p60) through the lab's emulated link. Scenarios:
+//   drop    edge uplink 20 Mbit/s, 3 Mbit/s from 10 s to 20 s, back to 20; RTT 20 ms
+//   loss    2 % random loss each way at 20 Mbit/s, RTT 30 ms
+//   jitter  RTT 60 ms with ±10 ms jitter on the edge's leg, 20 Mbit/s
+//   cap4    (optional) a steady 4 Mbit/s uplink, RTT 20 ms
+// Per scenario: reactMs (link drop → the edge's send rate over 300 ms under the link rate), rampMs
+// (link back → send rate ≥ 80 % of the link or of the encoder's target), freezeCount / freezeMs
+// (Chromium's inbound-rtp freezes during the window), deliveredFps per phase (frames decoded),
+// send / receive Mbit/s per phase, glass-to-glass and capture → receive {p50, p95} per phase (frame
+// stamps read in the page), the estimate and quality changes the edge reported. Last line: one JSON.
+import { createInterface } from 'node:readline';
+import { pino } from 'pino';
+import { parseEdgeConfig } from '../edge/config.js';
+import { createEdge } from '../edge/createEdge.js';
+import { builtInGames } from '../edge/games/builtInGames.js';
+import { ensurePlayerBuilt } from '../scripts/buildPlayer.js';
+import { launchChromium } from '../test/support/chromium.js';
+import { readHook, takeSamples, until } from '../test/support/playerPage.js';
+import { createNetLab, netLabUnsupportedReason } from '../test/tools/netlab/createNetLab.js';
+
+function arg(name: string): string | undefined {
+  const index = process.argv.indexOf(`--${name}`);
+  return index === -1 ? undefined : process.argv[index + 1];
+}
+
+const round = (value: number): number => Math.round(value * 100) / 100;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const log = (line: string): void => {
+  process.stderr.write(`${line}\n`);
+};
+
+function percentiles(values: number[]): { count: number; p50: number; p95: number } {
+  if (values.length === 0) return { count: 0, p50: 0, p95: 0 };
+  const sorted = [...values].sort((a, b) => a - b);
+  const at = (q: number) => round(sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] ?? 0);
+  return { count: sorted.length, p50: at(0.5), p95: at(0.95) };
+}
+
+/** Edge side: runs inside the lab namespace, prints its URL, answers `stats` lines with one JSON line. */
+async function edgeChild(): Promise<void> {
+  const host = arg('host') ?? '0.0.0.0';
+  const staticDir = arg('static');
+  const edge = await createEdge({
+    config: parseEdgeConfig({
+      host,
+      port: 0,
+      ...(staticDir ? { staticDir } : {}),
+      capacity: 1,
+      logLevel: 'warn',
+      iceAdditionalHostAddresses: [],
+    }),
+    logger: pino({ level: 'warn' }),
+    games: builtInGames(),
+  });
+  const url = await edge.listen({ host, port: 0 });
+  process.stdout.write(`${JSON.stringify({ url })}\n`);
+  for await (const line of createInterface({ input: process.stdin })) {
+    if (line === 'stats') {
+      const sessions = edge.stats().sessions;
+      process.stdout.write(`${JSON.stringify({ t: Date.now(), sessions })}\n`);
+    } else if (line === 'close') {
+      break;
+    }
+  }
+  await edge.close();
+  process.exit(0);
+}
+
+interface Scenario {
+  name: string;
+  /** One-way delays (RTT = 2 × (root + edge)). */
+  rootDelayMs: number;
+  edgeDelayMs: number;
+  jitterMs: number;
+  lossPct: number;
+  /** Edge uplink over time (s since the window start) → kbit/s. */
+  rateKbit: (seconds: number) => number;
+  /** Times (s) the link changes, for phases. */
+  changes: number[];
+}
+
+const SCENARIOS: Record<string, Scenario> = {
+  drop: {
+    name: 'drop',
+    rootDelayMs: 5,
+    edgeDelayMs: 5,
+    jitterMs: 0,
+    lossPct: 0,
+    rateKbit: (s) => (s >= 10 && s < 20 ? 3000 : 20_000),
+    changes: [10, 20],
+  },
+  loss: {
+    name: 'loss',
+    rootDelayMs: 7.5,
+    edgeDelayMs: 7.5,
+    jitterMs: 0,
+    lossPct: 2,
+    rateKbit: () => 20_000,
+    changes: [],
+  },
+  jitter: {
+    name: 'jitter',
+    rootDelayMs: 15,
+    edgeDelayMs: 15,
+    jitterMs: 10,
+    lossPct: 0,
+    rateKbit: () => 20_000,
+    changes: [],
+  },
+  cap4: {
+    name: 'cap4',
+    rootDelayMs: 5,
+    edgeDelayMs: 5,
+    jitterMs: 0,
+    lossPct: 0,
+    rateKbit: () => 4000,
+    changes: [],
+  },
+};
+
+/** In-page capture of the player's peer connection, to read Chromium's own inbound-rtp stats. */
+const CAPTURE_PEER = `(() => {
+  const Original = window.RTCPeerConnection;
+  window.__benchPeers = [];
+  window.RTCPeerConnection = class extends Original {
+    constructor(...args) { super(...args); window.__benchPeers.push(this); }
+  };
+})()`;
+
+const READ_INBOUND = `async () => {
+  const peer = window.__benchPeers?.at(-1);
+  if (!peer) return null;
+  const report = await peer.getStats();
+  for (const entry of report.values()) {
+    if (entry.type === 'inbound-rtp' && entry.kind === 'video') {
+      return {
+        framesDecoded: entry.framesDecoded ?? 0,
+        freezeCount: entry.freezeCount ?? 0,
+        freezeMs: (entry.totalFreezesDuration ?? 0) * 1000,
+        bytesReceived: entry.bytesReceived ?? 0,
+        packetsLost: entry.packetsLost ?? 0,
+        nackCount: entry.nackCount ?? 0,
+        width: entry.frameWidth ?? 0,
+        height: entry.frameHeight ?? 0,
+      };
+    }
+  }
+  return null;
+}`;
+
+interface Inbound {
+  framesDecoded: number;
+  freezeCount: number;
+  freezeMs: number;
+  bytesReceived: number;
+  packetsLost: number;
+  nackCount: number;
+  width: number;
+  height: number;
+}
+
+interface Poll {
+  s: number;
+  bytesSent: number;
+  bitrateKbps: number;
+  estimateKbps: number | undefined;
+  qualityReason: string | undefined;
+  inbound: Inbound;
+}
+
+async function main(): Promise<void> {
+  const unsupported = netLabUnsupportedReason();
+  if (unsupported) throw new Error(`bench:network needs netlab: ${unsupported}`);
+  const seconds = Number(arg('seconds') ?? 30);
+  const warmup = Number(arg('warmup') ?? 5);
+  const names = (arg('scenarios') ?? 'drop,loss,jitter').split(',');
+  const scenarios = names.map((name) => {
+    const scenario = SCENARIOS[name];
+    if (!scenario) throw new Error(`unknown scenario ${name}`);
+    return scenario;
+  });
+  const { dir } = await ensurePlayerBuilt({ testHook: true });
+  const lab = await createNetLab({ hosts: [{ name: 'root' }, { name: 'edge' }] });
+  const edgeHost = lab.host('edge');
+  const child = edgeHost.spawn(
+    process.execPath,
+    ['--import', 'tsx', 'bench/network.ts', '--edge-child', '--host', edgeHost.ip, '--static', dir],
+    { stdio: ['pipe', 'pipe', 'inherit'] },
+  );
+  const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
+  const waiting: Array<(line: string) => void> = [];
+  lines.on('line', (line) => waiting.shift()?.(line));
+  const nextLine = () => new Promise<string>((resolve) => waiting.push(resolve));
+  const { url } = JSON.parse(await nextLine()) as { url: string };
+  const edgeStats = async () => {
+    const reply = nextLine();
+    child.stdin?.write('stats\n');
+    return JSON.parse(await reply) as { t: number; sessions: Array<Record<string, unknown>> };
+  };
+  const browser = await launchChromium({ viewport: { width: 1320, height: 880 } });
+  const results: Record<string, unknown> = {};
+  try {
+    for (const scenario of scenarios) {
+      log(`bench:network ${scenario.name}: edge ${url}, ${seconds}s (+${warmup}s warm-up)`);
+      await lab.setLink('root', { delayMs: scenario.rootDelayMs });
+      await lab.setLink('edge', {
+        delayMs: scenario.edgeDelayMs,
+        jitterMs: scenario.jitterMs,
+        lossPct: scenario.lossPct,
+        rateKbit: scenario.rateKbit(0),
+      });
+      const page = await browser.context.newPage();
+      page.on('pageerror', (error) => log(`page error: ${error.message}`));
+      await page.addInitScript(CAPTURE_PEER);
+      await page.goto(`${url}/#/play/stress`);
+      await until(
+        () => readHook(page, 'lastStamp'),
+        (stamp) => stamp !== null,
+        { timeoutMs: 60_000, what: 'the first stamped frame' },
+      );
+      await sleep(warmup * 1000);
+      const readInbound = async (): Promise<Inbound> =>
+        ((await page.evaluate(`(${READ_INBOUND})()`)) as Inbound | null) ?? {
+          framesDecoded: 0,
+          freezeCount: 0,
+          freezeMs: 0,
+          bytesReceived: 0,
+          packetsLost: 0,
+          nackCount: 0,
+          width: 0,
+          height: 0,
+        };
+      await takeSamples(page);
+      const polls: Poll[] = [];
+      const phases = [0, ...scenario.changes, seconds];
+      const phaseSamples: Array<Awaited<ReturnType<typeof takeSamples>>> = [];
+      const started = performance.now();
+      let phase = 1;
+      let lastRate = scenario.rateKbit(0);
+      for (;;) {
+        const s = (performance.now() - started) / 1000;
+        const rate = scenario.rateKbit(s);
+        if (rate !== lastRate) {
+          await lab.setLink('edge', { rateKbit: rate });
+          lastRate = rate;
+        }
+        if (s >= (phases[phase] ?? seconds)) {
+          phaseSamples.push(await takeSamples(page));
+          phase++;
+        }
+        const [stats, inbound] = await Promise.all([edgeStats(), readInbound()]);
+        const session = stats.sessions[0] ?? {};
+        const congestion = session.congestion as { estimateKbps?: number; reason?: string } | undefined;
+        polls.push({
+          s,
+          bytesSent: Number(session.bytesSent ?? 0),
+          bitrateKbps: Number(session.bitrateKbps ?? 0),
+          estimateKbps: congestion?.estimateKbps,
+          qualityReason: congestion?.reason,
+          inbound,
+        });
+        if (s >= seconds) break;
+        await sleep(100 - (((performance.now() - started) / 1) % 100));
+      }
+      while (phaseSamples.length < phases.length - 1) phaseSamples.push(await takeSamples(page));
+      await page.close();
+      await until(
+        async () => (await edgeStats()).sessions.length,
+        (count) => count === 0,
+        { what: 'the session to end' },
+      );
+      results[scenario.name] = summarize(scenario, phases, polls, phaseSamples);
+      log(JSON.stringify(results[scenario.name]));
+    }
+  } finally {
+    await browser.close();
+    child.stdin?.write('close\n');
+    await lab.close();
+  }
+  console.log(JSON.stringify({ seconds, warmup, scenarios: results }));
+}
+
+/** Send rate (kbit/s) over the `windowS` before poll `i`. */
+function sendKbps(polls: Poll[], i: number, windowS: number): number | undefined {
+  const now = polls[i];
+  if (!now) return undefined;
+  let j = i;
+  while (j > 0 && now.s - (polls[j - 1]?.s ?? 0) <= windowS) j--;
+  const then = polls[j];
+  if (!then || now.s - then.s < windowS * 0.6) return undefined;
+  return ((now.bytesSent - then.bytesSent) * 8) / (now.s - then.s) / 1000;
+}
+
+function summarize(
+  scenario: Scenario,
+  phases: number[],
+  polls: Poll[],
+  samples: Array<Awaited<ReturnType<typeof takeSamples>>>,
+): Record<string, unknown> {
+  const first = polls[0];
+  const last = polls.at(-1);
+  const perPhase = phases.slice(0, -1).map((start, index) => {
+    const end = phases[index + 1] ?? start;
+    const inside = polls.filter((p) => p.s >= start && p.s <= end);
+    const a = inside[0];
+    const b = inside.at(-1);
+    const span = a && b ? b.s - a.s : 0;
+    const phaseSamples = samples[index];
+    return {
+      fromS: start,
+      toS: end,
+      linkKbit: scenario.rateKbit(start),
+      deliveredFps:
+        a && b && span > 0 ? round((b.inbound.framesDecoded - a.inbound.framesDecoded) / span) : 0,
+      sendMbps: a && b && span > 0 ? round(((b.bytesSent - a.bytesSent) * 8) / span / 1e6) : 0,
+      receiveMbps:
+        a && b && span > 0
+          ? round(((b.inbound.bytesReceived - a.inbound.bytesReceived) * 8) / span / 1e6)
+          : 0,
+      freezes: a && b ? b.inbound.freezeCount - a.inbound.freezeCount : 0,
+      glassToGlassMs: percentiles(phaseSamples?.glassToGlassMs ?? []),
+      captureToReceiveMs: percentiles(phaseSamples?.captureToReceiveMs ?? []),
+      size: b ? `${b.inbound.width}x${b.inbound.height}` : '',
+    };
+  });
+  let reactMs: number | undefined;
+  let rampMs: number | undefined;
+  const drop = scenario.changes[0];
+  const back = scenario.changes[1];
+  if (drop !== undefined) {
+    const link = scenario.rateKbit(drop);
+    for (let i = 0; i < polls.length; i++) {
+      const poll = polls[i];
+      if (!poll || poll.s < drop) continue;
+      const rate = sendKbps(polls, i, 0.3);
+      if (rate !== undefined && rate < link && poll.s - 0.3 >= drop - 0.05) {
+        reactMs = Math.round((poll.s - drop) * 1000);
+        break;
+      }
+    }
+  }
+  if (back !== undefined) {
+    const link = scenario.rateKbit(back);
+    for (let i = 0; i < polls.length; i++) {
+      const poll = polls[i];
+      if (!poll || poll.s < back) continue;
+      const rate = sendKbps(polls, i, 0.5);
+      const target = poll.bitrateKbps;
+      if (
+        rate !== undefined &&
+        (rate >= 0.8 * link || (target > 0 && rate >= 0.8 * target && target >= link * 0.8))
+      ) {
+        rampMs = Math.round((poll.s - back) * 1000);
+        break;
+      }
+    }
+  }
+  const reasons = [...new Set(polls.map((p) => p.qualityReason).filter((r) => r !== undefined))];
+  return {
+    rttMs: 2 * (scenario.rootDelayMs + scenario.edgeDelayMs),
+    jitterMs: scenario.jitterMs,
+    lossPct: scenario.lossPct,
+    reactMs: drop === undefined ? undefined : (reactMs ?? null),
+    rampMs: back === undefined ? undefined : (rampMs ?? null),
+    freezeCount: first && last ? last.inbound.freezeCount - first.inbound.freezeCount : 0,
+    freezeMs: first && last ? Math.round(last.inbound.freezeMs - first.inbound.freezeMs) : 0,
+    packetsLost: first && last ? last.inbound.packetsLost - first.inbound.packetsLost : 0,
+    nacks: first && last ? last.inbound.nackCount - first.inbound.nackCount : 0,
+    deliveredFps:
+      first && last && last.s > first.s
+        ? round((last.inbound.framesDecoded - first.inbound.framesDecoded) / (last.s - first.s))
+        : 0,
+    phases: perPhase,
+    estimateKbps: polls.filter((_, i) => i % 10 === 0).map((p) => p.estimateKbps ?? p.bitrateKbps),
+    reasons: reasons.slice(0, 12),
+  };
+}
+
+if (process.argv.includes('--edge-child')) {
+  edgeChild().catch((error: unknown) => {
+    process.stderr.write(`${String(error)}\n`);
+    process.exit(1);
+  });
+} else {
+  main().then(
+    () => process.exit(0),
+    (error: unknown) => {
+      console.error(error);
+      process.exit(1);
+    },
+  );
+}

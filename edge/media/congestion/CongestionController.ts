@@ -1,0 +1,191 @@
+import type { RTCRtpSender, RtcpPacket, RtpPacket } from 'werift';
+import { RtcpRrPacket, RtcpSrPacket } from 'werift';
+import { TypedEmitter } from '../../../protocol/TypedEmitter.js';
+import { type PacerClock, systemClock } from '../FramePacer.js';
+import { PacketPacer, type PacketPacerStats } from './PacketPacer.js';
+import type { ProbeCluster } from './ProbeCluster.js';
+import type { TransportFeedbackLike } from './readTransportFeedback.js';
+import { type SendSideEstimate, SendSideEstimator } from './SendSideEstimator.js';
+
+export interface CongestionControllerOptions {
+  /** The video sender; its transport must have negotiated transport-cc (see `TRANSPORT_CC_URI`). */
+  video: RTCRtpSender;
+  /** Other senders on the same transport (audio): their werift estimators are switched off too. */
+  others?: RTCRtpSender[];
+  clock?: PacerClock;
+  startBps: number;
+  minBps: number;
+  maxBps: number;
+  /** Pacing rate as a multiple of the estimate (default 1.5). */
+  pacingFactor?: number;
+  /** Called when a listener throws (the media path must not). */
+  onListenerError?: (error: unknown, event: string) => void;
+}
+
+/** Events of a CongestionController. */
+export type CongestionControllerEvents = {
+  /** A feedback changed the estimate (at most once per feedback, ~every 50-100 ms). */
+  estimate: [estimate: SendSideEstimate];
+};
+
+/** Bytes a packet costs on the wire beyond its payload: RTP header and extensions, SRTP tag, UDP/IP. */
+const PACKET_OVERHEAD = 12 + 24 + 10 + 28;
+/** Recent media packets kept as probe filler (re-sent duplicates the receiver discards). */
+const FILLER_PACKETS = 64;
+
+/** werift's per-sender estimator, as its RTP sender calls it. */
+interface WeriftSenderBwe {
+  rtpPacketSent(sentInfo: { wideSeq: number; size: number }): void;
+  receiveTWCC(feedback: TransportFeedbackLike): void;
+}
+
+/** werift keeps these private; read them without widening its types. */
+interface WeriftSenderInternals {
+  dtlsTransport?: { transportSequenceNumber?: number };
+  rtt?: number;
+}
+
+/**
+ * The edge's congestion control for one session's video: takes werift's transport-cc feedback away
+ * from its own estimator (min of send and receive rate, with a send history it never prunes) and feeds
+ * it to a GCC-style `SendSideEstimator`; sends every video packet through a `PacketPacer` at 1.5× the
+ * estimate, tagged with its transport-wide sequence number; sends probe clusters as duplicates of recent
+ * video packets (Chromium drops the duplicates, transport-cc still reports them). Emits `estimate` for
+ * the encoder's bitrate and the quality ladder.
+ */
+export class CongestionController extends TypedEmitter<CongestionControllerEvents> {
+  readonly #video: RTCRtpSender;
+  readonly #clock: PacerClock;
+  readonly #estimator: SendSideEstimator;
+  readonly #pacer: PacketPacer<RtpPacket>;
+  readonly #pacingFactor: number;
+  readonly #filler: RtpPacket[] = [];
+  #fillerNext = 0;
+  #padCursor = 0;
+  readonly #minBpsValue: number;
+  #feedbacks = 0;
+  #closed = false;
+  readonly #unsubscribe: Array<() => void> = [];
+
+  constructor(options: CongestionControllerOptions) {
+    super(options.onListenerError ? { onListenerError: options.onListenerError } : {});
+    this.#video = options.video;
+    this.#clock = options.clock ?? systemClock;
+    this.#pacingFactor = options.pacingFactor ?? 1.5;
+    this.#minBpsValue = options.minBps;
+    this.#estimator = new SendSideEstimator({
+      startBps: options.startBps,
+      minBps: options.minBps,
+      maxBps: options.maxBps,
+    });
+    this.#pacer = new PacketPacer<RtpPacket>({
+      clock: this.#clock,
+      sizeOf: (packet) => packet.payload.length + PACKET_OVERHEAD,
+      send: (packet, clusterId) => this.#transmit(packet, clusterId, false),
+      sendPadding: (bytes, clusterId) => this.#pad(bytes, clusterId),
+      rateBps: this.#pacingFactor * this.#estimator.bps,
+    });
+    const bwe: WeriftSenderBwe = {
+      rtpPacketSent: () => {},
+      receiveTWCC: (feedback) => this.#onFeedback(feedback),
+    };
+    CongestionController.#replaceBwe(this.#video, bwe);
+    for (const other of options.others ?? []) {
+      CongestionController.#replaceBwe(other, { rtpPacketSent: () => {}, receiveTWCC: () => {} });
+    }
+    const subscription = this.#video.onRtcp.subscribe((packet: RtcpPacket) => this.#onRtcp(packet));
+    this.#unsubscribe.push(() => subscription.unSubscribe());
+  }
+
+  /** Current estimate and why. */
+  get estimate(): SendSideEstimate {
+    return this.#estimator.snapshot;
+  }
+
+  /** Feedback messages processed. */
+  get feedbacks(): number {
+    return this.#feedbacks;
+  }
+
+  /** Pacer counters (packets, padding bytes, probes, longest wait). */
+  get pacerStats(): Readonly<PacketPacerStats> {
+    return this.#pacer.stats;
+  }
+
+  /** Time the pacer's queue needs to drain, ms. */
+  get queueMs(): number {
+    return this.#pacer.queueMs;
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** The player's cap (or the edge's maximum), bps. */
+  setMaxBps(maxBps: number): void {
+    this.#estimator.setBounds(this.#minBpsValue, maxBps);
+    this.#pacer.setRate(this.#pacingFactor * this.#estimator.bps);
+  }
+
+  /** Queues one frame's packets; resolves when the last has left. */
+  sendFrame(packets: RtpPacket[]): Promise<void> {
+    if (this.#closed) return Promise.resolve();
+    this.#probe();
+    return this.#pacer.enqueue(packets);
+  }
+
+  /** Stops pacing (queued packets are dropped); idempotent. werift's estimators stay replaced. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#pacer.close();
+    for (const unsubscribe of this.#unsubscribe.splice(0)) unsubscribe();
+    this.#filler.length = 0;
+  }
+
+  static #replaceBwe(sender: RTCRtpSender, bwe: WeriftSenderBwe): void {
+    Object.defineProperty(sender, 'senderBWE', { value: bwe, writable: true, configurable: true });
+  }
+
+  #transmit(packet: RtpPacket, clusterId: number, duplicate: boolean): number {
+    const size = packet.payload.length + PACKET_OVERHEAD;
+    this.#video.sendRtp(packet).catch(() => {});
+    // werift numbers the packet synchronously inside sendRtp, before its first await.
+    const seq = (this.#video as unknown as WeriftSenderInternals).dtlsTransport?.transportSequenceNumber;
+    if (seq !== undefined) this.#estimator.onPacketSent(seq, size, this.#clock.now(), clusterId, duplicate);
+    if (!duplicate) {
+      this.#filler[this.#fillerNext] = packet;
+      this.#fillerNext = (this.#fillerNext + 1) % FILLER_PACKETS;
+    }
+    return size;
+  }
+
+  /** Probe filler: re-sends a recent video packet (the pacer asks for `_bytes`; packets are ~1.2 kB). */
+  #pad(_bytes: number, clusterId: number): number {
+    if (this.#filler.length === 0) return 0;
+    this.#padCursor = (this.#padCursor + 1) % this.#filler.length;
+    const packet = this.#filler[this.#padCursor];
+    return packet ? this.#transmit(packet, clusterId, true) : 0;
+  }
+
+  #probe(): void {
+    const clusters: ProbeCluster[] = this.#estimator.process(this.#clock.now());
+    for (const cluster of clusters) this.#pacer.probe(cluster);
+  }
+
+  #onFeedback(feedback: TransportFeedbackLike): void {
+    if (this.#closed) return;
+    this.#feedbacks++;
+    const before = this.#estimator.bps;
+    this.#estimator.onTransportFeedback(feedback, this.#clock.now());
+    this.#pacer.setRate(this.#pacingFactor * this.#estimator.bps);
+    this.#probe();
+    if (this.#estimator.bps !== before) this.emit('estimate', this.#estimator.snapshot);
+  }
+
+  #onRtcp(packet: RtcpPacket): void {
+    if (packet.type !== RtcpRrPacket.type && packet.type !== RtcpSrPacket.type) return;
+    const rttSeconds = (this.#video as unknown as WeriftSenderInternals).rtt;
+    if (rttSeconds !== undefined && rttSeconds > 0) this.#estimator.setRtt(rttSeconds * 1000);
+  }
+}
