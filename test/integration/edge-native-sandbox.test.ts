@@ -91,7 +91,8 @@ describe.skipIf(missing.length > 0)(
           'the game on screen',
         );
         const before = redCentre(frames[frames.length - 1] as never) as number;
-        expect(new Set(frames.slice(-5).map((f) => f.y[1000])).size).toBeGreaterThan(1);
+        const [first, last] = [frames[0]?.y, frames[frames.length - 1]?.y] as Uint8Array[];
+        expect(Buffer.compare(first as Uint8Array, last as Uint8Array)).not.toBe(0);
 
         // Input: ArrowRight (XTEST) moves the square right.
         for (let i = 0; i < 4; i++) {
