@@ -25,6 +25,9 @@ import { connect, createServer, type Socket } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
+import { deleteRedisPrefix } from '../matchmaker/store/createRedisStore.js';
+import { type EdgeRegistrationPayload, randomNonce, signEdgeMessage } from '../protocol/edgeRegistration.js';
+import { generateSessionKeyPair } from '../protocol/sessionToken.js';
 import {
   evaluateAllocation,
   evaluateVivaldi,
@@ -33,10 +36,7 @@ import {
   rttOf,
   seededRandom,
   syntheticMatrix,
-} from '../matchmaker/evaluateCoordinates.js';
-import { deleteRedisPrefix } from '../matchmaker/store/createRedisStore.js';
-import { type EdgeRegistrationPayload, randomNonce, signEdgeMessage } from '../protocol/edgeRegistration.js';
-import { generateSessionKeyPair } from '../protocol/sessionToken.js';
+} from './evaluateCoordinates.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const seconds = Number(process.env.BENCH_SECONDS ?? 5);

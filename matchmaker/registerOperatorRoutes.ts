@@ -1,8 +1,8 @@
-import type { FastifyInstance } from 'fastify';
 import Type from 'typebox';
 import { verifyCapabilitySnapshot } from '../protocol/capabilitySnapshot.js';
 import type { SignedEdgeRegistration } from '../protocol/edgeRegistration.js';
 import { FarplayError } from '../protocol/errors.js';
+import type { MatchmakerApp } from './buildApp.js';
 import { CapabilityNonces } from './CapabilityNonces.js';
 import type { MatchmakerConfig } from './config.js';
 import { UdpProbeServer } from './UdpProbeServer.js';
@@ -35,7 +35,7 @@ const ErrorResponse = Type.Object({ code: Type.String(), message: Type.String() 
  * by a UdpProbeServer this function starts when the app is ready and stops when it closes).
  */
 export async function registerOperatorRoutes(
-  app: FastifyInstance,
+  app: MatchmakerApp,
   options: OperatorRoutesOptions,
 ): Promise<OperatorRoutes> {
   const { config } = options;

@@ -1,10 +1,9 @@
-import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import { buildApp } from './buildApp.js';
+import { buildApp, type MatchmakerApp } from './buildApp.js';
 import type { MatchmakerConfig } from './config.js';
 
 export interface RunningMatchmaker {
-  app: FastifyInstance;
+  app: MatchmakerApp;
   /** Base URL it listens on, e.g. http://127.0.0.1:8080. */
   url: string;
   /** Base64url spki Ed25519 key edges verify session tokens with. */

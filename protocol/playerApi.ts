@@ -112,6 +112,9 @@ export const CreateSessionRequest = Type.Object({
   measurements: Type.Array(RttMeasurement, { maxItems: 32 }),
   /** Set when moving an existing session (failover); the old session's id. */
   replaces: Type.Optional(Type.String({ maxLength: 128 })),
+  /** Coarse location hint: where the player's coordinate fit starts (and kept for failover). */
+  lat: Type.Optional(Type.Number({ minimum: -90, maximum: 90 })),
+  lon: Type.Optional(Type.Number({ minimum: -180, maximum: 180 })),
 });
 export type CreateSessionRequest = Static<typeof CreateSessionRequest>;
 

@@ -2,11 +2,10 @@ import { EventEmitter } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { FastifyInstance } from 'fastify';
 import { afterAll, afterEach, describe, expect, inject, it } from 'vitest';
 import WebSocket from 'ws';
 import { startEdgeControl } from '../../edge/control/startEdgeControl.js';
-import { buildApp } from '../../matchmaker/buildApp.js';
+import { buildApp, type MatchmakerApp } from '../../matchmaker/buildApp.js';
 import type { MatchmakerConfig } from '../../matchmaker/config.js';
 import { createMemoryStore } from '../../matchmaker/store/createMemoryStore.js';
 import { createRedisStore, deleteRedisPrefix } from '../../matchmaker/store/createRedisStore.js';
@@ -24,7 +23,7 @@ import {
 
 const redisUrl = inject('redisUrl');
 const prefixes: string[] = [];
-const apps: FastifyInstance[] = [];
+const apps: MatchmakerApp[] = [];
 const stores: MatchmakerStore[] = [];
 
 const storeKinds: [string, () => MatchmakerStore][] = [
@@ -52,7 +51,7 @@ const LONDON = { region: 'eu-north', lat: 51.5, lon: -0.12 };
 const NEW_YORK = { region: 'us-east', lat: 40.71, lon: -74.0 };
 
 describe.each(storeKinds)('matchmaker app (%s store)', (_kind, makeStore) => {
-  async function start(config: Partial<MatchmakerConfig> = {}): Promise<FastifyInstance> {
+  async function start(config: Partial<MatchmakerConfig> = {}): Promise<MatchmakerApp> {
     const store = makeStore();
     stores.push(store);
     const app = await buildApp({
@@ -65,7 +64,7 @@ describe.each(storeKinds)('matchmaker app (%s store)', (_kind, makeStore) => {
     return app;
   }
 
-  async function register(app: FastifyInstance, place: typeof PARIS, capacity = 4) {
+  async function register(app: MatchmakerApp, place: typeof PARIS, capacity = 4) {
     const account = newEdgeAccount();
     const body = await signedRegistration(account, { ...place, capacity });
     const res = await app.inject({ method: 'POST', url: '/v1/edges/register', payload: body });

@@ -1,14 +1,13 @@
-import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, inject, it } from 'vitest';
-import { buildApp } from '../../matchmaker/buildApp.js';
+import { buildApp, type MatchmakerApp } from '../../matchmaker/buildApp.js';
 import { deleteRedisPrefix } from '../../matchmaker/store/createRedisStore.js';
 import { generateSessionKeyPair } from '../../protocol/sessionToken.js';
 import { newEdgeAccount, signedRegistration, signedReport, sleep, testPrefix } from './matchmaker-support.js';
 
 const redisUrl = inject('redisUrl');
 const keyPrefix = testPrefix('concurrency');
-const apps: FastifyInstance[] = [];
+const apps: MatchmakerApp[] = [];
 const redis = new Redis(redisUrl);
 
 afterAll(async () => {
@@ -42,7 +41,7 @@ describe('two matchmaker instances on one Redis', () => {
       await app.listen({ port: 0, host: '127.0.0.1' });
       apps.push(app);
     }
-    const [a, b] = apps as [FastifyInstance, FastifyInstance];
+    const [a, b] = apps as [MatchmakerApp, MatchmakerApp];
     const urls = apps.map((app) => {
       const addr = app.server.address();
       if (!addr || typeof addr === 'string') throw new Error('no address');

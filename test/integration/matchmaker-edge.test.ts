@@ -1,4 +1,3 @@
-import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -8,14 +7,14 @@ import { type EdgeControl, startEdgeControl } from '../../edge/control/startEdge
 import { createEdge, type Edge } from '../../edge/createEdge.js';
 import { probeEncoders } from '../../edge/media/probeEncoders.js';
 import { NodePlayer } from '../../edge/tools/NodePlayer.js';
-import { buildApp } from '../../matchmaker/buildApp.js';
+import { buildApp, type MatchmakerApp } from '../../matchmaker/buildApp.js';
 import type { Candidate, CreateSessionResponse, SessionEvent } from '../../protocol/playerApi.js';
 
 // The whole control path with the real edge (E1's createEdge: encoders, WebRTC) and edge/control:
 // edges register and heartbeat by themselves, a player follows candidates → probes → session, the
 // edge accepts the matchmaker's token, the session turns active, ends, and moves when its edge dies.
 describe('matchmaker with real edges', () => {
-  let app: FastifyInstance;
+  let app: MatchmakerApp;
   let mmUrl: string;
   const edges: { edge: Edge; control: EdgeControl }[] = [];
 

@@ -2,10 +2,9 @@ import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { buildApp } from '../../matchmaker/buildApp.js';
+import { buildApp, type MatchmakerApp } from '../../matchmaker/buildApp.js';
 import type { CreateSessionResponse, SessionEvent } from '../../protocol/playerApi.js';
 import { createNetLab, type NetLab, netLabUnsupportedReason } from '../tools/netlab/createNetLab.js';
 
@@ -33,7 +32,7 @@ function readLine(child: ChildProcess): Promise<string> {
 
 describe.skipIf(unsupported !== null)('matchmaker over a real emulated network (netns)', () => {
   let lab: NetLab;
-  let app: FastifyInstance;
+  let app: MatchmakerApp;
   let mmUrl: string;
   const edges: Record<string, { id: string; process: ChildProcess }> = {};
   const tsx = ['--import', 'tsx'];

@@ -1,19 +1,20 @@
 import { describe, expect, it } from 'vitest';
 import {
+  evaluateAllocation,
+  evaluateVivaldi,
+  seededRandom,
+  syntheticMatrix,
+} from '../../bench/evaluateCoordinates.js';
+import {
   type Coordinate,
   CoordinateModel,
   geoCoordinate,
   predictRtt,
   solveCoordinate,
-  spreadCandidates,
 } from '../../matchmaker/coordinates.js';
-import {
-  evaluateAllocation,
-  evaluateVivaldi,
-  seededRandom,
-  syntheticMatrix,
-} from '../../matchmaker/evaluateCoordinates.js';
-import { priceMultiplier } from '../../matchmaker/Matchmaker.js';
+import { priceMultiplier } from '../../matchmaker/priceMultiplier.js';
+import { spreadOverRegions } from '../../matchmaker/spreadOverRegions.js';
+import type { EdgeState } from '../../matchmaker/store/MatchmakerStore.js';
 
 describe('network coordinates', () => {
   it('seeds edges from geography: Paris–London predicted far below Paris–Tokyo', () => {
@@ -77,23 +78,31 @@ describe('network coordinates', () => {
     expect(model.get('a')).toEqual(before);
   });
 
-  it('picks probe targets in distinct clusters when the player gave no location', () => {
-    const edges = [
-      ...Array.from({ length: 10 }, (_, i) => ({
-        key: `eu${i}`,
-        coordinate: geoCoordinate(48 + i * 0.1, 2),
-      })),
-      ...Array.from({ length: 10 }, (_, i) => ({
-        key: `us${i}`,
-        coordinate: geoCoordinate(40 + i * 0.1, -74),
-      })),
-      ...Array.from({ length: 10 }, (_, i) => ({
-        key: `jp${i}`,
-        coordinate: geoCoordinate(35 + i * 0.1, 139),
-      })),
-    ];
-    const picks = spreadCandidates(edges, 3, seededRandom(2));
-    expect(new Set(picks.map((k) => k.slice(0, 2)))).toEqual(new Set(['eu', 'us', 'jp']));
+  it('spreads probe targets over regions, least loaded first, when the player gave no location', () => {
+    const edge = (region: string, i: number, usedSlots: number): EdgeState => ({
+      edge: {
+        id: `${region}${i}`,
+        region,
+        lat: 0,
+        lon: 0,
+        gpu: 'none',
+        encoders: ['libx264'],
+        capacity: 4,
+        pricePerMinute: '1000',
+        version: 'test',
+        publicUrl: 'http://edge.test',
+        games: [],
+        registeredAt: 0,
+      },
+      load: null,
+      usedSlots,
+    });
+    const pool = ['eu', 'us', 'jp'].flatMap((region) =>
+      Array.from({ length: 10 }, (_, i) => edge(region, i, i === 7 ? 0 : 3)),
+    );
+    const picks = spreadOverRegions(pool, 3, seededRandom(2)).map((e) => e.edge.id);
+    expect(picks.map((id) => id.slice(0, 2)).sort()).toEqual(['eu', 'jp', 'us']);
+    expect(picks.every((id) => id.endsWith('7'))).toBe(true);
   });
 
   it('predicts unprobed edges on a synthetic Internet far better than chance, and allocates near the best', () => {

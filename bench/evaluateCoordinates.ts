@@ -6,10 +6,9 @@ import {
   predictionScore,
   predictRtt,
   solveCoordinate,
-  spreadCandidates,
   vivaldiUpdate,
-} from './coordinates.js';
-import { haversineKm } from './geo.js';
+} from '../matchmaker/coordinates.js';
+import { haversineKm } from '../matchmaker/geo.js';
 
 /**
  * Offline evaluation of the matchmaker's network coordinates on a latency matrix (bench/matchmaker.ts,
@@ -242,7 +241,7 @@ export function evaluateAllocation(
       candidates.push((rest[Math.floor(random() * rest.length)] as { e: number }).e);
     } else {
       const first = options.firstRound ?? probes;
-      candidates = spreadCandidates(
+      candidates = kMeansProbes(
         edges.map((e) => ({ key: e, coordinate: model.get(id(e)) as Coordinate })),
         first,
         random,
@@ -301,5 +300,60 @@ export function evaluateAllocation(
   };
 }
 
-/** Solves one coordinate from anchors (re-exported for tests of the solver). */
-export { solveCoordinate };
+/**
+ * Probe targets for a player with no location on a matrix without locations: k-means over the edges'
+ * coordinates, one edge nearest each centre (largest clusters first). The matchmaker itself spreads
+ * such players over regions (matchmaker/spreadOverRegions.ts); a bare matrix has no regions, so the
+ * evaluation clusters coordinates instead.
+ */
+function kMeansProbes<K>(
+  edges: { key: K; coordinate: Coordinate }[],
+  k: number,
+  random: () => number = Math.random,
+): K[] {
+  if (edges.length <= k) return edges.map((e) => e.key);
+  const centres: Coordinate[] = [];
+  const used = new Set<number>();
+  while (centres.length < k) {
+    const i = Math.floor(random() * edges.length);
+    if (used.has(i)) continue;
+    used.add(i);
+    centres.push(structuredClone((edges[i] as { coordinate: Coordinate }).coordinate));
+  }
+  let assignment = new Array<number>(edges.length).fill(0);
+  for (let iteration = 0; iteration < 10; iteration++) {
+    assignment = edges.map((e) => {
+      let best = 0;
+      let bestD = Number.POSITIVE_INFINITY;
+      centres.forEach((c, j) => {
+        const d = predictRtt(e.coordinate, { ...c, h: 0 });
+        if (d < bestD) {
+          bestD = d;
+          best = j;
+        }
+      });
+      return best;
+    });
+    centres.forEach((c, j) => {
+      const members = edges.filter((_, i) => assignment[i] === j);
+      if (members.length === 0) return;
+      c.v = c.v.map((_, d) => members.reduce((s, m) => s + (m.coordinate.v[d] ?? 0), 0) / members.length);
+      c.h = 0;
+    });
+  }
+  const picks: { key: K; size: number }[] = [];
+  centres.forEach((c, j) => {
+    const members = edges.filter((_, i) => assignment[i] === j);
+    if (members.length === 0) return;
+    const nearest = members.reduce((a, b) =>
+      predictRtt(b.coordinate, { ...c, h: 0 }) < predictRtt(a.coordinate, { ...c, h: 0 }) ? b : a,
+    );
+    picks.push({ key: nearest.key, size: members.length });
+  });
+  const out = picks.sort((a, b) => b.size - a.size).map((p) => p.key);
+  for (const e of edges) {
+    if (out.length >= k) break;
+    if (!out.includes(e.key)) out.push(e.key);
+  }
+  return out;
+}

@@ -1,0 +1,113 @@
+import type { KeyObject } from 'node:crypto';
+import { FarplayError } from '../protocol/errors.js';
+import type { CreateSessionResponse } from '../protocol/playerApi.js';
+import { signSessionToken } from '../protocol/sessionToken.js';
+import type { Catalogue } from './Catalogue.js';
+import type { MatchmakerConfig } from './config.js';
+import type { EdgeIndex } from './EdgeIndex.js';
+import type { EdgeRegistry } from './EdgeRegistry.js';
+import { newSessionId } from './newSessionId.js';
+import { rankEdges } from './rankEdges.js';
+import type { MatchmakerStore, PlayerContext, SessionRecord } from './store/MatchmakerStore.js';
+
+export interface AllocatorOptions {
+  store: MatchmakerStore;
+  config: Readonly<MatchmakerConfig>;
+  registry: EdgeRegistry;
+  catalogue: Catalogue;
+  /** Ed25519 private key that signs session tokens. */
+  sessionKey: KeyObject;
+  random: () => number;
+}
+
+/** How many ranked edges one reservation attempt offers the store. */
+const RESERVE_BATCH = 8;
+
+/**
+ * Puts a session on an edge: ranks the registry's index for the player, reserves a slot with the
+ * store's atomic `reserve` (the store is the authority; this view only orders the candidates) and
+ * signs the session token.
+ */
+export class Allocator {
+  readonly #store: MatchmakerStore;
+  readonly #config: Readonly<MatchmakerConfig>;
+  readonly #registry: EdgeRegistry;
+  readonly #catalogue: Catalogue;
+  readonly #sessionKey: KeyObject;
+  readonly #random: () => number;
+
+  constructor(options: AllocatorOptions) {
+    this.#store = options.store;
+    this.#config = options.config;
+    this.#registry = options.registry;
+    this.#catalogue = options.catalogue;
+    this.#sessionKey = options.sessionKey;
+    this.#random = options.random;
+  }
+
+  /** Per view of `index`: 1 where an edge can run `gameId` (null = every edge); MM_UNKNOWN_GAME if none offers it. */
+  gameMask(index: EdgeIndex, gameId: string): Uint8Array | null {
+    const need = this.#catalogue.requirement(gameId, this.#registry.edges());
+    return need === null ? null : index.gameMask(need);
+  }
+
+  /** Reserves a slot on the best edge for the player (never on `exclude`); MM_NO_CAPACITY if none has one. */
+  async allocate(gameId: string, player: PlayerContext, exclude?: string): Promise<CreateSessionResponse> {
+    const measured = new Map(player.measurements.map((m) => [m.edgeId.toLowerCase(), m.rttMs]));
+    const sessionId = newSessionId();
+    // Rank the best batch only; if the store finds them all full (our view was stale), they are marked
+    // full below and the next ranking skips them.
+    for (let attempt = 0; attempt < 4; attempt++) {
+      const index = this.#registry.index;
+      const ranked = rankEdges(index, {
+        mask: this.gameMask(index, gameId),
+        exclude,
+        measured,
+        player: player.coordinate,
+        take: RESERVE_BATCH,
+        random: this.#random,
+      });
+      if (ranked.length === 0) break;
+      const batch = ranked.map((r) => r.state.edge.id);
+      const record = await this.#store.reserve({
+        candidates: batch,
+        session: { sessionId, gameId, player },
+        reservationTtlMs: this.#config.reservationTtlMs,
+      });
+      if (record) {
+        this.#registry.index.adjustUsed(record.edgeId, +1);
+        return this.#sessionResponse(record);
+      }
+      // Our view was stale: those edges are full or gone. Mark them so the next requests skip them.
+      for (const id of batch) {
+        const state = this.#registry.index.get(id);
+        if (state) this.#registry.index.setUsed(state, state.edge.capacity);
+      }
+    }
+    throw new FarplayError('MM_NO_CAPACITY');
+  }
+
+  #sessionResponse(record: SessionRecord): CreateSessionResponse {
+    const state = this.#registry.index.get(record.edgeId);
+    if (!state) throw new FarplayError('INTERNAL', 'reserved an edge missing from the registry view');
+    const iat = Math.floor(Date.now() / 1000);
+    const exp = iat + this.#config.tokenTtlS;
+    const token = signSessionToken(
+      { sid: record.sessionId, gameId: record.gameId, edgeId: record.edgeId, iat, exp },
+      this.#sessionKey,
+    );
+    const url = state.edge.publicUrl.replace(/\/$/, '');
+    return {
+      sessionId: record.sessionId,
+      gameId: record.gameId,
+      token,
+      expiresAt: exp * 1000,
+      edge: {
+        edgeId: record.edgeId,
+        region: state.edge.region,
+        url,
+        signalUrl: `${url.replace(/^http/, 'ws')}/v1/signal`,
+      },
+    };
+  }
+}

@@ -1,0 +1,52 @@
+import { FarplayError } from '../protocol/errors.js';
+import type { GameInfo } from '../protocol/playerApi.js';
+import type { EdgeState, MatchmakerStore, PublishedGame } from './store/MatchmakerStore.js';
+
+/** The game catalogue: studio-published games (from the store) plus the built-in games live edges advertise. */
+export class Catalogue {
+  readonly #store: MatchmakerStore;
+  #published: PublishedGame[] = [];
+
+  constructor(store: MatchmakerStore) {
+    this.#store = store;
+  }
+
+  /** Replaces the published games with the store's list (at each refresh). */
+  setPublished(games: PublishedGame[]): void {
+    this.#published = games;
+  }
+
+  /** Published games plus the built-in games of `edges` (published wins on an id clash), by id. */
+  games(edges: readonly EdgeState[]): GameInfo[] {
+    const out = new Map<string, GameInfo>();
+    // An edge renders a picture of each game it has built in: the catalogue points at it.
+    for (const e of edges)
+      for (const g of e.edge.games)
+        if (!out.has(g.id))
+          out.set(g.id, {
+            thumbnailUrl: `${e.edge.publicUrl.replace(/\/$/, '')}/v1/games/${g.id}/thumbnail`,
+            ...g,
+          });
+    for (const g of this.#published) out.set(g.game.id, g.game);
+    return [...out.values()].sort((a, b) => a.id.localeCompare(b.id));
+  }
+
+  /** Publishes a studio's game; MM_FORBIDDEN if the id belongs to another studio. */
+  async publish(game: PublishedGame): Promise<void> {
+    const r = await this.#store.putGame(game);
+    if (r === 'forbidden')
+      throw new FarplayError('MM_FORBIDDEN', `game ${game.game.id} belongs to another studio`);
+    this.#published = [...this.#published.filter((g) => g.game.id !== game.game.id), game];
+  }
+
+  /**
+   * Which built-in game an edge must advertise to run `gameId`: null = any edge (a package game; edges
+   * do not report which packages they can run yet), MM_UNKNOWN_GAME if no one offers it.
+   */
+  requirement(gameId: string, edges: readonly EdgeState[]): string | null {
+    const published = this.#published.find((g) => g.game.id === gameId);
+    if (published) return published.runtime.startsWith('builtin:') ? published.runtime.slice(8) : null;
+    if (edges.some((e) => e.edge.games.some((g) => g.id === gameId))) return gameId;
+    throw new FarplayError('MM_UNKNOWN_GAME', `no game ${gameId}`);
+  }
+}

@@ -1,0 +1,127 @@
+import type { Coordinate } from './coordinates.js';
+import type { EdgeState } from './store/MatchmakerStore.js';
+
+/** An edge as ranking needs it, precomputed at each refresh (allocation is the hot path). */
+export interface EdgeView {
+  state: EdgeState;
+  coordinate: Coordinate;
+  /** The edge's own price per minute as a number (the price tie-break's input). */
+  price: number;
+  games: Set<string>;
+}
+
+/**
+ * The live edges in the shape `rankEdges` reads, built once per registry refresh (and after a reap):
+ * typed arrays of coordinates and eligibility, edges sorted by their first coordinate axis, and the
+ * scratch arrays one ranking uses. Slot counts change between refreshes through `setUsed`.
+ */
+export class EdgeIndex {
+  readonly views: readonly EdgeView[];
+  /** Per view: x, y, z, height, error. */
+  readonly flat: Float64Array;
+  /** Per view: 1 when it can take players at all (a working encoder, its own freeSlots > 0). */
+  readonly usable: Uint8Array;
+  /** Per view: 1 while its slots are all held (usedSlots ≥ capacity; kept in step by `setUsed`). */
+  readonly full: Uint8Array;
+  /** Mean price over all views: the scale of the price tie-break. */
+  readonly meanPrice: number;
+  /** View indices by ascending coordinate x, those x values, and the smallest edge height. */
+  readonly xOrder: Int32Array;
+  readonly xSorted: Float64Array;
+  readonly hMin: number;
+  /** Scratch for `rankEdges` (one ranking at a time: it is synchronous). */
+  readonly scratch: {
+    measuredRtt: Float64Array;
+    /** Measured RTTs are valid where stamp equals generation. */
+    stamp: Uint32Array;
+    generation: number;
+    rtts: Float64Array;
+    visited: Int32Array;
+    kth: Float64Array;
+  };
+  readonly #indexById: Map<string, number>;
+  readonly #gameMasks = new Map<string, Uint8Array>();
+
+  /** Indexes `edges`; `coordinateOf` gives each edge's current network coordinate. */
+  constructor(edges: readonly EdgeState[], coordinateOf: (state: EdgeState) => Coordinate) {
+    const views = edges.map((state) => ({
+      state,
+      coordinate: coordinateOf(state),
+      price: Number(state.edge.pricePerMinute),
+      games: new Set(state.edge.games.map((g) => g.id)),
+    }));
+    this.views = views;
+    const n = views.length;
+    const flat = new Float64Array(n * 5);
+    views.forEach((view, i) => {
+      const c = view.coordinate;
+      flat[i * 5] = c.v[0] ?? 0;
+      flat[i * 5 + 1] = c.v[1] ?? 0;
+      flat[i * 5 + 2] = c.v[2] ?? 0;
+      flat[i * 5 + 3] = c.h;
+      flat[i * 5 + 4] = c.e;
+    });
+    this.flat = flat;
+    this.usable = Uint8Array.from(views, (v) =>
+      v.state.edge.encoders.length === 0 || (v.state.load !== null && v.state.load.freeSlots <= 0) ? 0 : 1,
+    );
+    this.full = Uint8Array.from(views, (v) => (v.state.usedSlots >= v.state.edge.capacity ? 1 : 0));
+    let priceSum = 0;
+    for (const v of views) priceSum += v.price;
+    this.meanPrice = priceSum / (n || 1) || 1;
+    this.#indexById = new Map(views.map((v, i) => [v.state.edge.id, i]));
+    // |Δx| bounds the predicted RTT from below, so a ranking walks outwards from the player's x and
+    // stops once nothing further can compete.
+    const order = Array.from(views, (_, i) => i).sort(
+      (a, b) => (flat[a * 5] as number) - (flat[b * 5] as number),
+    );
+    this.xOrder = Int32Array.from(order);
+    this.xSorted = Float64Array.from(order, (i) => flat[i * 5] as number);
+    let hMin = Number.POSITIVE_INFINITY;
+    for (let i = 0; i < n; i++) hMin = Math.min(hMin, flat[i * 5 + 3] as number);
+    this.hMin = Number.isFinite(hMin) ? hMin : 0;
+    this.scratch = {
+      measuredRtt: new Float64Array(n),
+      stamp: new Uint32Array(n),
+      generation: 0,
+      rtts: new Float64Array(n),
+      visited: new Int32Array(n),
+      kth: new Float64Array(8),
+    };
+  }
+
+  /** The view index of an edge id (lower case), if indexed. */
+  indexOf(edgeId: string): number | undefined {
+    return this.#indexById.get(edgeId);
+  }
+
+  /** The indexed state of an edge id (lower case). */
+  get(edgeId: string): EdgeState | undefined {
+    const i = this.#indexById.get(edgeId);
+    return i === undefined ? undefined : this.views[i]?.state;
+  }
+
+  /** Per view: 1 where the edge advertises the built-in game `need` (cached until the next index). */
+  gameMask(need: string): Uint8Array {
+    let mask = this.#gameMasks.get(need);
+    if (!mask) {
+      mask = Uint8Array.from(this.views, (v) => (v.games.has(need) ? 1 : 0));
+      this.#gameMasks.set(need, mask);
+    }
+    return mask;
+  }
+
+  /** Moves an edge's slot count by `delta` (clamped to 0…capacity). */
+  adjustUsed(edgeId: string, delta: number): void {
+    const state = this.get(edgeId);
+    if (state) this.setUsed(state, Math.max(0, Math.min(state.edge.capacity, state.usedSlots + delta)));
+  }
+
+  /** Sets an edge's slot count and keeps `full` in step. */
+  setUsed(state: EdgeState, usedSlots: number): void {
+    state.usedSlots = usedSlots;
+    const i = this.#indexById.get(state.edge.id);
+    if (i !== undefined && this.views[i]?.state === state)
+      this.full[i] = usedSlots >= state.edge.capacity ? 1 : 0;
+  }
+}

@@ -1,0 +1,238 @@
+import type { BaseLogger } from 'pino';
+import {
+  type EdgeRegistrationPayload,
+  type SignedEdgeHeartbeat,
+  type SignedEdgeRegistration,
+  type SignedEdgeSessionReport,
+  verifyEdgeMessage,
+} from '../protocol/edgeRegistration.js';
+import { FarplayError } from '../protocol/errors.js';
+import type { Catalogue } from './Catalogue.js';
+import type { MatchmakerConfig } from './config.js';
+import type { CoordinateModel } from './coordinates.js';
+import { EdgeIndex } from './EdgeIndex.js';
+import type { MatchmakerMetrics } from './metrics.js';
+import { freeSlots, type Pricing } from './Pricing.js';
+import type { DeadEdge, EdgeRecord, EdgeState, MatchmakerStore } from './store/MatchmakerStore.js';
+
+export interface EdgeRegistryOptions {
+  store: MatchmakerStore;
+  config: Readonly<MatchmakerConfig>;
+  logger: BaseLogger;
+  metrics: MatchmakerMetrics;
+  coordinates: CoordinateModel;
+  pricing: Pricing;
+  catalogue: Catalogue;
+}
+
+/**
+ * This instance's view of the edge registry: verifies and stores edge messages, re-reads edges,
+ * published games, coordinates and demand from the store at each `refresh` (building the ranking's
+ * `EdgeIndex`), and drops dead edges (`reapDead`). The store stays the authority.
+ */
+export class EdgeRegistry {
+  readonly #store: MatchmakerStore;
+  readonly #config: Readonly<MatchmakerConfig>;
+  readonly #log: BaseLogger;
+  readonly #metrics: MatchmakerMetrics;
+  readonly #coordinates: CoordinateModel;
+  readonly #pricing: Pricing;
+  readonly #catalogue: Catalogue;
+  #edges: EdgeState[] = [];
+  #index: EdgeIndex;
+  #refreshing: Promise<void> | undefined;
+
+  constructor(options: EdgeRegistryOptions) {
+    this.#store = options.store;
+    this.#config = options.config;
+    this.#log = options.logger;
+    this.#metrics = options.metrics;
+    this.#coordinates = options.coordinates;
+    this.#pricing = options.pricing;
+    this.#catalogue = options.catalogue;
+    this.#index = this.#indexOf([]);
+  }
+
+  /** Live edges as this instance last saw them. */
+  edges(): readonly EdgeState[] {
+    return this.#edges;
+  }
+
+  /** The ranking index of those edges. */
+  get index(): EdgeIndex {
+    return this.#index;
+  }
+
+  /** Re-reads edges, games, coordinates and demand from the store; flushes local demand and coordinates. */
+  refresh(): Promise<void> {
+    this.#refreshing ??= this.#refresh().finally(() => {
+      this.#refreshing = undefined;
+    });
+    return this.#refreshing;
+  }
+
+  /** Resolves once a refresh under way (if any) has settled. */
+  async settled(): Promise<void> {
+    await this.#refreshing?.catch(() => {});
+  }
+
+  async #refresh(): Promise<void> {
+    const demand = this.#pricing.takeDemand();
+    const dirty = this.#coordinates.takeDirty();
+    const [demandWrite, coordinatesWrite] = await Promise.allSettled([
+      this.#store.addDemand(demand),
+      this.#store.putCoordinates(dirty),
+    ]);
+    // A failed write is retried at the next refresh instead of losing what this instance counted.
+    if (demandWrite.status === 'rejected') this.#pricing.restoreDemand(demand);
+    if (coordinatesWrite.status === 'rejected') this.#coordinates.markDirty(Object.keys(dirty));
+    if (demandWrite.status === 'rejected') throw demandWrite.reason;
+    if (coordinatesWrite.status === 'rejected') throw coordinatesWrite.reason;
+    const [edges, games, coordinates] = await Promise.all([
+      this.#store.listEdges(),
+      this.#store.listGames(),
+      this.#store.getCoordinates(),
+    ]);
+    this.#coordinates.merge(coordinates);
+    this.#setEdges(edges);
+    this.#catalogue.setPublished(games);
+    const free = new Map<string, number>();
+    for (const e of edges) free.set(e.edge.region, (free.get(e.edge.region) ?? 0) + freeSlots(e));
+    const requests = await this.#store.demand([...free.keys()], this.#config.demandWindowMs);
+    this.#pricing.update(free, requests, this.#config.demandWindowMs);
+    this.#metrics.edgesAlive.set(edges.length);
+    this.#metrics.freeSlots.reset();
+    for (const [region, n] of free) this.#metrics.freeSlots.set({ region }, n);
+  }
+
+  #setEdges(edges: EdgeState[]): void {
+    this.#edges = edges;
+    this.#index = this.#indexOf(edges);
+  }
+
+  #indexOf(edges: EdgeState[]): EdgeIndex {
+    return new EdgeIndex(edges, (s) => this.#coordinates.ensure(s.edge.id, s.edge.lat, s.edge.lon));
+  }
+
+  /**
+   * Removes edges whose liveness expired (their slots released by the store) from this view at once,
+   * so neither candidates nor failover offer them before the next refresh; returns them with their sessions.
+   */
+  async reapDead(): Promise<DeadEdge[]> {
+    const dead = await this.#store.reapDeadEdges();
+    if (dead.length === 0) return dead;
+    const deadIds = new Set(dead.map((d) => d.edgeId));
+    this.#setEdges(this.#edges.filter((e) => !deadIds.has(e.edge.id)));
+    // A re-registering edge starts again from its geography; keeping every id ever seen would grow.
+    for (const id of deadIds) this.#coordinates.forget(id);
+    return dead;
+  }
+
+  /** Verifies and stores an edge registration. */
+  async registerEdge(body: SignedEdgeRegistration): Promise<{ edgeId: string }> {
+    const p = body.payload;
+    await this.#verified(
+      'registration',
+      verifyEdgeMessage({ kind: 'EdgeRegistration', payload: p, ...this.#check(body) }),
+    );
+    const edgeId = p.edge.toLowerCase();
+    const result = await this.#store.putEdge(
+      toEdgeRecord(p),
+      p.nonce,
+      this.#config.edgeTtlMs,
+      this.#config.messageMaxAgeMs * 2,
+    );
+    this.#metrics.edgeMessages.inc({ kind: 'registration', result });
+    if (result === 'replay') throw new FarplayError('MM_REPLAY', 'registration nonce seen before');
+    this.#coordinates.ensure(edgeId, p.lat, p.lon);
+    this.#log.info({ edgeId, region: p.region, capacity: p.capacity, url: p.publicUrl }, 'edge registered');
+    return { edgeId };
+  }
+
+  /** Verifies and stores a heartbeat (load, liveness). */
+  async heartbeat(body: SignedEdgeHeartbeat): Promise<void> {
+    const p = body.payload;
+    await this.#verified(
+      'heartbeat',
+      verifyEdgeMessage({ kind: 'EdgeHeartbeat', payload: p, ...this.#check(body) }),
+    );
+    const result = await this.#store.heartbeat(
+      p.edge.toLowerCase(),
+      {
+        activeSessions: p.activeSessions,
+        freeSlots: p.freeSlots,
+        encodeHeadroom: p.encodeHeadroom,
+        at: Date.now(),
+      },
+      p.nonce,
+      this.#config.edgeTtlMs,
+      this.#config.messageMaxAgeMs * 2,
+    );
+    this.#metrics.edgeMessages.inc({ kind: 'heartbeat', result });
+    if (result === 'replay') throw new FarplayError('MM_REPLAY', 'heartbeat nonce seen before');
+    if (result === 'unknown')
+      throw new FarplayError('MM_UNKNOWN_EDGE', 'edge is not registered; register again');
+  }
+
+  /** An edge reports a session started (reservation → active) or ended (slot released, player told). */
+  async reportSession(body: SignedEdgeSessionReport): Promise<void> {
+    const p = body.payload;
+    await this.#verified(
+      'session',
+      verifyEdgeMessage({ kind: 'EdgeSessionReport', payload: p, ...this.#check(body) }),
+    );
+    const edgeId = p.edge.toLowerCase();
+    if (!(await this.#store.claimNonce(edgeId, p.nonce, this.#config.messageMaxAgeMs * 2))) {
+      this.#metrics.edgeMessages.inc({ kind: 'session', result: 'replay' });
+      throw new FarplayError('MM_REPLAY', 'session report nonce seen before');
+    }
+    if (p.event === 'started') {
+      const r = await this.#store.activate(p.sessionId, edgeId);
+      this.#metrics.edgeMessages.inc({ kind: 'session', result: r });
+      if (r === 'unknown') throw new FarplayError('MM_UNKNOWN_SESSION', 'no reservation for this session');
+      if (r === 'wrong-edge') throw new FarplayError('MM_NOT_SESSION_EDGE');
+      return;
+    }
+    const r = await this.#store.release(p.sessionId, edgeId);
+    this.#metrics.edgeMessages.inc({ kind: 'session', result: typeof r === 'string' ? r : 'ok' });
+    if (r === 'unknown') throw new FarplayError('MM_UNKNOWN_SESSION');
+    if (r === 'wrong-edge') throw new FarplayError('MM_NOT_SESSION_EDGE');
+    this.#index.adjustUsed(edgeId, -1);
+    await this.#store.publish({
+      sessionId: p.sessionId,
+      event: { type: 'ended', reason: p.reason || 'ended' },
+    });
+  }
+
+  #check(body: { signature: string }): { signature: string; maxAgeMs: number } {
+    return { signature: body.signature, maxAgeMs: this.#config.messageMaxAgeMs };
+  }
+
+  /** Awaits a signature check, counting a refusal under `kind` before passing it on. */
+  async #verified(kind: 'registration' | 'heartbeat' | 'session', check: Promise<void>): Promise<void> {
+    try {
+      await check;
+    } catch (error) {
+      const result = error instanceof FarplayError ? error.code : 'error';
+      this.#metrics.edgeMessages.inc({ kind, result });
+      throw error;
+    }
+  }
+}
+
+function toEdgeRecord(p: EdgeRegistrationPayload): EdgeRecord {
+  return {
+    id: p.edge.toLowerCase(),
+    region: p.region,
+    lat: p.lat,
+    lon: p.lon,
+    gpu: p.gpu,
+    encoders: p.encoders,
+    capacity: p.capacity,
+    pricePerMinute: p.pricePerMinute,
+    version: p.version,
+    publicUrl: p.publicUrl,
+    games: p.games,
+    registeredAt: Date.now(),
+  };
+}

@@ -1,0 +1,62 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import Type from 'typebox';
+import { FarplayError } from '../../protocol/errors.js';
+import { GameManifest } from '../../protocol/matchmakerApi.js';
+import { GameInfo, ListGamesResponse } from '../../protocol/playerApi.js';
+import type { PackageStore } from '../createPackageStore.js';
+import type { Matchmaker } from '../Matchmaker.js';
+import { ErrorResponse, errorResponses } from './schemas.js';
+import { studioOf } from './studioOf.js';
+
+export interface GameRoutesOptions {
+  matchmaker: Matchmaker;
+  packages: PackageStore;
+  /** Studio API key → studio. */
+  studioKeys: ReadonlyMap<string, string>;
+}
+
+/** The catalogue for players and the studio publishing route. */
+export const gameRoutes: FastifyPluginAsyncTypebox<GameRoutesOptions> = async (app, options) => {
+  const { matchmaker, packages, studioKeys } = options;
+  app.get(
+    '/v1/games',
+    { schema: { tags: ['players'], summary: 'The game catalogue', response: { 200: ListGamesResponse } } },
+    async () => ({ games: matchmaker.games() }),
+  );
+  app.post(
+    '/v1/studio/games',
+    {
+      schema: {
+        tags: ['studios'],
+        summary: 'Publish (or update) a game manifest',
+        security: [{ studioKey: [] }],
+        body: GameManifest,
+        response: {
+          200: Type.Object({ game: GameInfo }),
+          ...errorResponses,
+          403: ErrorResponse,
+        },
+      },
+    },
+    async (request) => {
+      const studio = studioOf(request, studioKeys);
+      const { runtime, command, packageSha256, ...game } = request.body;
+      if (runtime === 'package') {
+        if (!packageSha256 || !command) {
+          throw new FarplayError('BAD_REQUEST', "runtime 'package' needs packageSha256 and command");
+        }
+        if (!(await packages.has(packageSha256))) throw new FarplayError('MM_UNKNOWN_PACKAGE');
+      }
+      await matchmaker.publishGame({
+        game,
+        runtime,
+        ...(command ? { command } : {}),
+        ...(packageSha256 ? { packageSha256 } : {}),
+        studio,
+        publishedAt: Date.now(),
+      });
+      request.log.info({ studio, gameId: game.id, runtime }, 'game published');
+      return { game };
+    },
+  );
+};

@@ -1,0 +1,66 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { FarplayError } from '../../protocol/errors.js';
+import { CandidatesQuery, SessionStatus } from '../../protocol/matchmakerApi.js';
+import { CandidatesResponse, CreateSessionRequest, CreateSessionResponse } from '../../protocol/playerApi.js';
+import type { Matchmaker } from '../Matchmaker.js';
+import { ErrorResponse, errorResponses, SessionParams } from './schemas.js';
+
+export interface SessionRoutesOptions {
+  matchmaker: Matchmaker;
+}
+
+/** Player routes: candidates to probe, session allocation, session state (the events WebSocket: sessionEventsSocket.ts). */
+export const sessionRoutes: FastifyPluginAsyncTypebox<SessionRoutesOptions> = async (app, { matchmaker }) => {
+  app.post(
+    '/v1/candidates',
+    {
+      schema: {
+        tags: ['players'],
+        summary: 'Candidate edges to probe for a game',
+        body: CandidatesQuery,
+        response: { 200: CandidatesResponse, ...errorResponses },
+      },
+    },
+    async (request) => ({ candidates: await matchmaker.candidates(request.body) }),
+  );
+  app.post(
+    '/v1/sessions',
+    {
+      schema: {
+        tags: ['players'],
+        summary: 'Allocate a session on the best edge and sign its token',
+        body: CreateSessionRequest,
+        response: { 200: CreateSessionResponse, ...errorResponses, 503: ErrorResponse },
+      },
+    },
+    async (request) => matchmaker.createSession(request.body),
+  );
+  app.get(
+    '/v1/sessions/:sessionId',
+    {
+      schema: {
+        tags: ['players'],
+        summary: 'A session’s state',
+        params: SessionParams,
+        response: { 200: SessionStatus, 404: ErrorResponse },
+      },
+    },
+    async (request) => {
+      const s = await matchmaker.session(request.params.sessionId);
+      return { sessionId: s.sessionId, gameId: s.gameId, edgeId: s.edgeId, state: s.state };
+    },
+  );
+  app.get(
+    '/v1/sessions/:sessionId/events',
+    {
+      schema: {
+        tags: ['players'],
+        summary: 'WebSocket: {type:"moved", session} on failover, {type:"ended"} (HTTP without upgrade: 400)',
+        params: SessionParams,
+      },
+    },
+    async () => {
+      throw new FarplayError('BAD_REQUEST', 'this route is a WebSocket; send Upgrade: websocket');
+    },
+  );
+};
