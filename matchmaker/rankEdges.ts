@@ -26,7 +26,7 @@ export interface RankedEdge {
 
 /** RTTs within about this many ms count as a tie, broken by load, price and a little randomness. */
 export const TIE_MS = 2;
-/** The tie-break adds less than this on top of the RTT: TIE_MS × (utilisation ≤ 1 + 0.5 × price ≤ 4 + U(0,1) < 1). */
+/** The tie-break adds less than this to the RTT: TIE_MS × (utilisation ≤ 1, + 0.5 × price ratio ≤ 2, + U(0,1) < 1). */
 const MAX_TIE_MS = TIE_MS * 4;
 
 /**

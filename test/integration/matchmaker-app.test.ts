@@ -17,9 +17,15 @@ import {
   signedHeartbeat,
   signedRegistration,
   signedReport,
-  sleep,
   testPrefix,
 } from './matchmaker-support.js';
+
+/** Heartbeats the app accepted so far, from its Prometheus metrics. */
+async function heartbeatsAccepted(app: MatchmakerApp): Promise<number> {
+  const text = (await app.inject({ url: '/metrics' })).body;
+  const line = /farplay_mm_edge_messages_total\{kind="heartbeat",result="ok"\} (\d+)/.exec(text);
+  return Number(line?.[1] ?? 0);
+}
 
 const redisUrl = inject('redisUrl');
 const prefixes: string[] = [];
@@ -323,6 +329,9 @@ describe.each(storeKinds)('matchmaker app (%s store)', (_kind, makeStore) => {
     await app.matchmaker.refresh();
     const ids = ((await app.inject({ url: '/v1/games' })).json().games as { id: string }[]).map((g) => g.id);
     expect(ids).toEqual(expect.arrayContaining(['pong', 'space-race']));
+    // KNOWN GAP (issue 10, native games): edges do not report which packages they can run yet, so a
+    // package game is allocated to any edge, here one that only runs the built-in pong. When edges
+    // report their runnable games, this must become MM_NO_CAPACITY unless an edge can run it.
     const session = await app.inject({
       method: 'POST',
       url: '/v1/sessions',
@@ -461,7 +470,8 @@ describe.each(storeKinds)('matchmaker app (%s store)', (_kind, makeStore) => {
     });
     try {
       await control.registered;
-      await sleep(700); // several heartbeats, beyond nothing: TTL is 1.5 s
+      // Several heartbeats arrive (TTL is 1.5 s): the edge is kept alive by them, not by its registration.
+      await expect.poll(() => heartbeatsAccepted(app), { timeout: 10_000 }).toBeGreaterThanOrEqual(3);
       await app.matchmaker.refresh();
       const edges = (await app.inject({ url: '/v1/edges' })).json().edges as {
         edgeId: string;
@@ -494,9 +504,16 @@ describe.each(storeKinds)('matchmaker app (%s store)', (_kind, makeStore) => {
       await control.close();
       await control.close();
     }
-    await sleep(1800);
-    await app.matchmaker.refresh();
-    expect((await app.inject({ url: '/v1/edges' })).json().edges).toEqual([]);
+    // Without heartbeats the edge leaves the registry once its TTL passes.
+    await expect
+      .poll(
+        async () => {
+          await app.matchmaker.refresh();
+          return (await app.inject({ url: '/v1/edges' })).json().edges;
+        },
+        { timeout: 10_000, interval: 100 },
+      )
+      .toEqual([]);
   });
 });
 
@@ -521,11 +538,19 @@ describe('matchmaker reap', () => {
         .candidates.map((c: { edgeId: string }) => c.edgeId)
         .sort();
     expect(await candidates()).toHaveLength(2);
-    await sleep(500);
-    const beat = await signedHeartbeat(living);
-    await app.inject({ method: 'POST', url: '/v1/edges/heartbeat', payload: beat });
-    await sleep(600);
-    expect(await app.matchmaker.reap()).toBe(1);
+    // `living` heartbeats on every poll; `dying` never does and expires after its 1 s TTL.
+    let reaped = 0;
+    await expect
+      .poll(
+        async () => {
+          const beat = await signedHeartbeat(living);
+          await app.inject({ method: 'POST', url: '/v1/edges/heartbeat', payload: beat });
+          reaped += await app.matchmaker.reap();
+          return reaped;
+        },
+        { timeout: 10_000, interval: 100 },
+      )
+      .toBe(1);
     expect(await candidates()).toEqual([living.address.toLowerCase()]);
   });
 });

@@ -184,10 +184,18 @@ describe.each(implementations)('matchmaker store contract: %s', (_name, make) =>
     expect(await store.getCoordinates()).toEqual({ '0xa': { v: [1, 2, 3], h: 4, e: 0.5 } });
     const got: StoreEvent[] = [];
     const off = store.subscribe((e) => got.push(e));
-    await sleep(100); // Redis: the subscription is established asynchronously
-    await store.publish({ sessionId: 's1', event: { type: 'ended', reason: 'test' } });
-    for (let i = 0; i < 50 && got.length === 0; i++) await sleep(20);
+    // Redis subscribes asynchronously: publish until the first event arrives instead of guessing a delay.
+    await expect
+      .poll(
+        async () => {
+          if (got.length === 0)
+            await store.publish({ sessionId: 's1', event: { type: 'ended', reason: 'test' } });
+          return got.length;
+        },
+        { timeout: 5000, interval: 50 },
+      )
+      .toBeGreaterThan(0);
     off();
-    expect(got).toEqual([{ sessionId: 's1', event: { type: 'ended', reason: 'test' } }]);
+    expect(got[0]).toEqual({ sessionId: 's1', event: { type: 'ended', reason: 'test' } });
   });
 });
