@@ -1,7 +1,7 @@
 import type { KeyObject } from 'node:crypto';
 import { FarplayError } from '../protocol/errors.js';
+import { mintSessionToken } from '../protocol/mintSessionToken.js';
 import type { CreateSessionResponse } from '../protocol/playerApi.js';
-import { signSessionToken } from '../protocol/sessionToken.js';
 import type { Catalogue } from './Catalogue.js';
 import type { MatchmakerConfig } from './config.js';
 import type { EdgeIndex } from './EdgeIndex.js';
@@ -90,24 +90,12 @@ export class Allocator {
   #sessionResponse(record: SessionRecord): CreateSessionResponse {
     const state = this.#registry.index.get(record.edgeId);
     if (!state) throw new FarplayError('INTERNAL', 'reserved an edge missing from the registry view');
-    const iat = Math.floor(Date.now() / 1000);
-    const exp = iat + this.#config.tokenTtlS;
-    const token = signSessionToken(
-      { sid: record.sessionId, gameId: record.gameId, edgeId: record.edgeId, iat, exp },
-      this.#sessionKey,
-    );
-    const url = state.edge.publicUrl.replace(/\/$/, '');
-    return {
+    return mintSessionToken({
       sessionId: record.sessionId,
       gameId: record.gameId,
-      token,
-      expiresAt: exp * 1000,
-      edge: {
-        edgeId: record.edgeId,
-        region: state.edge.region,
-        url,
-        signalUrl: `${url.replace(/^http/, 'ws')}/v1/signal`,
-      },
-    };
+      edge: { edgeId: record.edgeId, region: state.edge.region, url: state.edge.publicUrl },
+      privateKey: this.#sessionKey,
+      ttlSeconds: this.#config.tokenTtlS,
+    });
   }
 }

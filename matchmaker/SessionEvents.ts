@@ -1,17 +1,22 @@
 import type { BaseLogger } from 'pino';
 import type { SessionEvent } from '../protocol/playerApi.js';
-import type { MatchmakerStore, StoreEvent } from './store/MatchmakerStore.js';
+import { TypedEmitter } from '../protocol/TypedEmitter.js';
+import type { MatchmakerStore } from './store/MatchmakerStore.js';
 
 /** Delivers session events published by any matchmaker instance (through the store) to local listeners. */
 export class SessionEvents {
-  readonly #log: BaseLogger;
-  readonly #listeners = new Map<string, Set<(event: SessionEvent) => void>>();
+  /** One event name per session id. */
+  readonly #emitter: TypedEmitter<Record<string, [SessionEvent]>>;
   readonly #unsubscribe: () => void;
   #closed = false;
 
   constructor(store: MatchmakerStore, log: BaseLogger) {
-    this.#log = log;
-    this.#unsubscribe = store.subscribe((e) => this.#deliver(e));
+    this.#emitter = new TypedEmitter({
+      onListenerError: (error) => log.warn({ err: error }, 'session event listener failed'),
+    });
+    this.#unsubscribe = store.subscribe((e) => {
+      this.#emitter.emit(e.sessionId, e.event);
+    });
   }
 
   get closed(): boolean {
@@ -21,28 +26,7 @@ export class SessionEvents {
   /** Listens for events of one session; returns the unsubscribe function. A throwing listener is logged. */
   on(sessionId: string, listener: (event: SessionEvent) => void): () => void {
     if (this.#closed) return () => {};
-    let set = this.#listeners.get(sessionId);
-    if (!set) {
-      set = new Set();
-      this.#listeners.set(sessionId, set);
-    }
-    set.add(listener);
-    return () => {
-      set.delete(listener);
-      if (set.size === 0 && this.#listeners.get(sessionId) === set) this.#listeners.delete(sessionId);
-    };
-  }
-
-  #deliver(e: StoreEvent): void {
-    const set = this.#listeners.get(e.sessionId);
-    if (!set) return;
-    for (const listener of set) {
-      try {
-        listener(e.event);
-      } catch (error) {
-        this.#log.warn({ err: error }, 'session event listener failed');
-      }
-    }
+    return this.#emitter.on(sessionId, listener);
   }
 
   /** Unsubscribes from the store and drops every listener. Idempotent. */
@@ -50,6 +34,6 @@ export class SessionEvents {
     if (this.#closed) return;
     this.#closed = true;
     this.#unsubscribe();
-    this.#listeners.clear();
+    this.#emitter.removeAllListeners();
   }
 }

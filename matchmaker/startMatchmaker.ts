@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { buildApp, type MatchmakerApp } from './buildApp.js';
-import type { MatchmakerConfig } from './config.js';
+import { defaultMatchmakerConfig, type MatchmakerConfig } from './config.js';
 
 export interface RunningMatchmaker {
   app: MatchmakerApp;
@@ -17,10 +17,11 @@ export async function startMatchmaker(
   config: Partial<MatchmakerConfig> = {},
   logger?: Logger,
 ): Promise<RunningMatchmaker> {
-  const app = await buildApp({ config, ...(logger ? { logger } : {}) });
+  const full = defaultMatchmakerConfig(config);
+  const app = await buildApp({ config: full, ...(logger ? { logger } : {}) });
   let address: string;
   try {
-    address = await app.listen({ host: config.host ?? '127.0.0.1', port: config.port ?? 8080 });
+    address = await app.listen({ host: full.host, port: full.port });
   } catch (error) {
     // E.g. the port is taken: stop the loops and the store connection the app already opened.
     await app.close().catch(() => {});
