@@ -192,7 +192,8 @@ async function startServer(
     },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
-  for (let i = 0; i < 200; i++) {
+  // Up to 60 s: tsx compiles the matchmaker at start, slow on a busy machine.
+  for (let i = 0; i < 600; i++) {
     try {
       if ((await call(port, 'GET', '/v1/matchmaker')).status === 200) return { port, child };
     } catch {

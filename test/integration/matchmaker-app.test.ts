@@ -234,6 +234,22 @@ describe.each(storeKinds)('matchmaker app (%s store)', (_kind, makeStore) => {
     expect(unknownGame.json().code).toBe('MM_UNKNOWN_GAME');
   });
 
+  it('ranks by the location a session request carries when the player measured nothing', async () => {
+    const app = await start();
+    await register(app, PARIS);
+    const ny = await register(app, NEW_YORK);
+    await app.matchmaker.refresh();
+    for (let i = 0; i < 3; i++) {
+      const res = await app.inject({
+        method: 'POST',
+        url: '/v1/sessions',
+        payload: { gameId: 'pong', measurements: [], lat: 40.0, lon: -75.0 },
+      });
+      expect(res.statusCode, res.body).toBe(200);
+      expect((res.json() as CreateSessionResponse).edge.edgeId).toBe(ny.id);
+    }
+  });
+
   it('fills edges to capacity, then answers MM_NO_CAPACITY until a slot is released', async () => {
     const app = await start();
     const a = await register(app, PARIS, 1);
