@@ -220,20 +220,21 @@ interface Edge {
 
 async function registerEdges(
   port: number,
-  matrix: LatencyMatrix,
-  registrations: { payload: EdgeRegistrationPayload; signature: string }[],
+  count: number,
+  sign: (i: number) => Promise<{ payload: EdgeRegistrationPayload; signature: string }>,
 ) {
   let next = 0;
+  // Each registration is signed just before it is sent: on a busy machine registering 1,000 edges can
+  // outlast the 60 s freshness window.
   await Promise.all(
     Array.from({ length: 16 }, async () => {
-      while (next < registrations.length) {
-        const r = registrations[next++];
+      while (next < count) {
+        const r = await sign(next++);
         const res = await call(port, 'POST', '/v1/edges/register', r);
         if (res.status !== 200) throw new Error(`registration failed: ${JSON.stringify(res.json)}`);
       }
     }),
   );
-  void matrix;
 }
 
 interface Measured {
@@ -375,43 +376,40 @@ async function main(): Promise<void> {
     edges.push({ id: account.address.toLowerCase(), node });
     return account;
   });
-  // Signed per store run: on a loaded machine one run can outlast the 60 s freshness window.
-  const signRegistrations = () =>
-    Promise.all(
-      edgeNodes.map(async (node, i) => {
-        const account = accounts[i] as (typeof accounts)[number];
-        const geo = matrix.geo?.[node] ?? { lat: 0, lon: 0 };
-        const payload: EdgeRegistrationPayload = {
-          edge: account.address,
-          region: `metro-${Math.round(geo.lat / 10)}-${Math.round(geo.lon / 10)}`
-            .replace(/--/g, '-m')
-            .replace(/[^a-z0-9-]/g, ''),
-          lat: geo.lat,
-          lon: geo.lon,
-          gpu: 'bench',
-          encoders: ['libx264'],
-          capacity: 200,
-          pricePerMinute: String(1_000_000_000_000_000 + (i % 7) * 100_000_000_000_000),
-          version: 'bench',
-          publicUrl: `http://edge${i}.bench.invalid:8443`,
-          games: [
-            {
-              id: 'pong',
-              title: 'Pong',
-              description: '',
-              width: 640,
-              height: 360,
-              fps: 30,
-              pricePerMinute: '1000',
-              input: ['keyboard'],
-            },
-          ],
-          issuedAt: Date.now(),
-          nonce: randomNonce(),
-        };
-        return { payload, signature: await signEdgeMessage(account, 'EdgeRegistration', payload) };
-      }),
-    );
+  const signRegistration = async (i: number) => {
+    const node = edgeNodes[i] as number;
+    const account = accounts[i] as (typeof accounts)[number];
+    const geo = matrix.geo?.[node] ?? { lat: 0, lon: 0 };
+    const payload: EdgeRegistrationPayload = {
+      edge: account.address,
+      region: `metro-${Math.round(geo.lat / 10)}-${Math.round(geo.lon / 10)}`
+        .replace(/--/g, '-m')
+        .replace(/[^a-z0-9-]/g, ''),
+      lat: geo.lat,
+      lon: geo.lon,
+      gpu: 'bench',
+      encoders: ['libx264'],
+      capacity: 200,
+      pricePerMinute: String(1_000_000_000_000_000 + (i % 7) * 100_000_000_000_000),
+      version: 'bench',
+      publicUrl: `http://edge${i}.bench.invalid:8443`,
+      games: [
+        {
+          id: 'pong',
+          title: 'Pong',
+          description: '',
+          width: 640,
+          height: 360,
+          fps: 30,
+          pricePerMinute: '1000',
+          input: ['keyboard'],
+        },
+      ],
+      issuedAt: Date.now(),
+      nonce: randomNonce(),
+    };
+    return { payload, signature: await signEdgeMessage(account, 'EdgeRegistration', payload) };
+  };
 
   const out: Record<string, unknown> = {};
   const stores = (process.env.BENCH_STORES ?? 'redis,memory').split(',') as ('redis' | 'memory')[];
@@ -424,10 +422,8 @@ async function main(): Promise<void> {
     );
     const port = (servers[0] as { port: number }).port;
     try {
-      console.log(`signing ${edgeCount} edge registrations…`);
-      const registrations = await signRegistrations();
       let t = performance.now();
-      await registerEdges(port, matrix, registrations);
+      await registerEdges(port, edgeCount, signRegistration);
       console.log(`${store}: registered ${edgeCount} edges in ${Math.round(performance.now() - t)} ms`);
       await new Promise((r) => setTimeout(r, 700)); // one registry refresh
       t = performance.now();
