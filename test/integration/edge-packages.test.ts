@@ -12,11 +12,10 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PackageCache } from '../../edge/packages/PackageCache.js';
 import { unpackTar } from '../../edge/packages/unpackTar.js';
-import { buildApp } from '../../matchmaker/buildApp.js';
+import { buildApp, type MatchmakerApp } from '../../matchmaker/buildApp.js';
 import { createMemoryStore } from '../../matchmaker/store/createMemoryStore.js';
 import { findError } from '../../protocol/errors.js';
 
@@ -45,7 +44,7 @@ function pack(files: Record<string, string>, options: { gzip?: boolean } = {}): 
 }
 
 describe('edge package cache: fetched from the matchmaker, verified, unpacked safely, LRU-bounded', () => {
-  let app: FastifyInstance;
+  let app: MatchmakerApp;
   let url: string;
   let dataDir: string;
   const dirs: string[] = [];
