@@ -111,5 +111,6 @@ describe('input codec', () => {
       }
     }
     expect(valid).toBeLessThan(20_000);
-  });
+    // 20,000 cases take about a second on an idle machine; the bound is only there for a loaded CI runner.
+  }, 60_000);
 });
