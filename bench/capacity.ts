@@ -5,9 +5,9 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
-import type { EdgeStats } from '../edge/createEdge.js';
-import { NodePlayer } from '../edge/tools/NodePlayer.js';
+import type { EdgeStats } from '../edge/Edge.js';
 import type { CreateSessionResponse } from '../protocol/playerApi.js';
+import { NodePlayer } from '../test/tools/NodePlayer.js';
 
 export interface CapacityBenchOptions {
   /** Game to run in every session (default 'latency-probe-30': 1280×720 at 30 fps). */

@@ -89,7 +89,7 @@ async function runStream(): Promise<void> {
     ...base,
     info: { ...base.info, id: 'bench-probe', title: 'Latency probe (bench)', width, height, fps },
   };
-  const edge = await createEdge({
+  const server = await createEdge({
     config: parseEdgeConfig({
       port: 0,
       staticDir: dir,
@@ -100,7 +100,8 @@ async function runStream(): Promise<void> {
     logger: pino({ level: 'warn' }),
     games: [...builtInGames(), probe],
   });
-  const url = await edge.listen({ port: 0 });
+  const { edge } = server;
+  const url = await server.listen({ port: 0 });
   const zeroPlayoutTrial = process.argv.includes('--chrome-zero-playout-delay');
   const browser = await launchChromium({
     viewport: { width: width + 40, height: height + 160 },
@@ -191,7 +192,7 @@ async function runStream(): Promise<void> {
     console.log(JSON.stringify(result));
   } finally {
     await browser.close();
-    await edge.close();
+    await server.close();
   }
 }
 

@@ -36,27 +36,22 @@ async function main(): Promise<void> {
     );
     config = parseEdgeConfig({ ...config, matchmakerPublicKey: info.sessionPublicKey });
   }
-  const edge = await createEdge({ config, logger });
-  const url = await edge.listen();
+  const server = await createEdge({ config, logger });
+  const { edge } = server;
+  const url = await server.listen();
   logger.info({ url, edgeId: edge.id, standalone: edge.standalone }, 'edge ready');
 
   let control: { close(): unknown } | undefined;
   if (matchmakerUrl) {
     if (!config.nodePrivateKey) {
       process.stderr.write('FARPLAY_EDGE_NODE_PRIVATE_KEY is required to register with a matchmaker\n');
-      await edge.close();
+      await server.close();
       process.exit(2);
     }
     control = startEdgeControl({
       edge,
       account: privateKeyToAccount(config.nodePrivateKey as `0x${string}`),
       matchmakerUrl,
-      region: config.region,
-      lat: config.lat,
-      lon: config.lon,
-      gpu: config.gpu,
-      pricePerMinute: config.pricePerMinute,
-      ...(config.publicUrl ? { publicUrl: config.publicUrl } : {}),
       ...readCapability(config.capabilityFile),
       logger: logger.child({ part: 'edge-control' }),
     });
@@ -65,7 +60,7 @@ async function main(): Promise<void> {
   const stop = (signal: string): void => {
     logger.info({ signal }, 'shutting down');
     Promise.resolve(control?.close())
-      .then(() => edge.close())
+      .then(() => server.close())
       .then(
         () => process.exit(0),
         (error: unknown) => {

@@ -20,7 +20,8 @@ import { privateKeyToAccount } from 'viem/accounts';
 import { startLocalChains } from '../contracts-client/src/localChain.js';
 import { loadEdgeConfig, parseEdgeConfig } from '../edge/config.js';
 import { startEdgeControl } from '../edge/control/startEdgeControl.js';
-import { createEdge, type Edge } from '../edge/createEdge.js';
+import { createEdge } from '../edge/createEdge.js';
+import type { Edge } from '../edge/Edge.js';
 import { parseMatchmakerConfig } from '../matchmaker/config.js';
 import { startMatchmaker } from '../matchmaker/startMatchmaker.js';
 import { findError } from '../protocol/errors.js';
@@ -111,10 +112,13 @@ async function startNetwork(staticDir: string, logger: Logger, closers: Closer[]
   for (const [index, spot] of LOCAL_EDGES.entries()) {
     // The first edge uses the demo edge key that is staked on the local staking chain.
     const nodePrivateKey = chainKeys[index] ?? localEdgeKey(spot.key);
-    const edge = await createEdge({
+    const server = await createEdge({
       config: parseEdgeConfig({
         port: 0,
         region: spot.region,
+        lat: spot.lat,
+        lon: spot.lon,
+        gpu: 'none (software x264)',
         nodePrivateKey,
         matchmakerPublicKey: matchmaker.sessionPublicKey,
         pricePerMinute: DEMO_PRICE_PER_MINUTE,
@@ -122,17 +126,13 @@ async function startNetwork(staticDir: string, logger: Logger, closers: Closer[]
       }),
       logger: logger.child({ part: 'edge', region: spot.region }),
     });
-    closers.push(() => edge.close());
-    await edge.listen();
+    const { edge } = server;
+    closers.push(() => server.close());
+    await server.listen();
     const control = startEdgeControl({
       edge,
       account: privateKeyToAccount(nodePrivateKey),
       matchmakerUrl: matchmaker.url,
-      region: spot.region,
-      lat: spot.lat,
-      lon: spot.lon,
-      gpu: 'none (software x264)',
-      pricePerMinute: DEMO_PRICE_PER_MINUTE,
       logger: logger.child({ part: 'edge-control', region: spot.region }),
     });
     closers.push(() => control.close());
@@ -155,10 +155,10 @@ async function startStandalone(staticDir: string, logger: Logger, closers: Close
   env.FARPLAY_EDGE_STATIC_DIR ??= staticDir;
   const port = flag('port');
   if (port !== undefined) env.FARPLAY_EDGE_PORT = port;
-  const edge = await createEdge({ config: loadEdgeConfig(env), logger });
-  closers.push(() => edge.close());
-  const url = await edge.listen();
-  const info = edge.info();
+  const server = await createEdge({ config: loadEdgeConfig(env), logger });
+  closers.push(() => server.close());
+  const url = await server.listen();
+  const info = server.edge.info();
   console.log(
     `\n  Farplay is running (one standalone edge, encoder ${info.encoder}, ${info.capacity} slots).\n  Open ${url}/ in a browser.  Ctrl+C stops it.\n`,
   );

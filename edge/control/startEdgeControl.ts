@@ -11,25 +11,33 @@ import {
 import type { ErrorBody } from '../../protocol/errors.js';
 import type { MatchmakerInfo } from '../../protocol/matchmakerApi.js';
 import type { GameInfo } from '../../protocol/playerApi.js';
+import type { EdgeEvents } from '../Edge.js';
 
-/** What edge/control needs of an edge (E1's edge/createEdge.ts satisfies it structurally). */
+/** The figures edge/control registers and heartbeats (what `Edge.info()` gives). */
+export interface ControlledEdgeInfo {
+  region: string;
+  lat: number;
+  lon: number;
+  gpu: string;
+  /** ATH wei per minute, decimal string. */
+  pricePerMinute: string;
+  /** H.264 encoders that really work, in order of preference. */
+  encoders: readonly string[];
+  capacity: number;
+  activeSessions: number;
+  freeSlots: number;
+  encodeHeadroom: number;
+  games: readonly GameInfo[];
+}
+
+/** What edge/control needs of an edge; `Edge` (edge/Edge.ts) is one. */
 export interface ControlledEdge {
   readonly id: string;
-  /** The edge's base URL once it listens. */
+  /** The edge's base URL once it listens (its publicUrl when configured). */
   readonly url: string | undefined;
-  info(): {
-    encoders: readonly (string | { name: string })[];
-    capacity: number;
-    activeSessions: number;
-    freeSlots: number;
-    encodeHeadroom: number;
-    games: readonly (string | Partial<GameInfo>)[];
-  };
-  /** 'sessionStarted' → { sessionId, gameId }; 'sessionEnded' → { sessionId, reason }. */
-  // biome-ignore lint/suspicious/noExplicitAny: any emitter shape (node EventEmitter, typed emitters) fits
-  on(event: 'sessionStarted' | 'sessionEnded', listener: (...args: any[]) => void): unknown;
-  // biome-ignore lint/suspicious/noExplicitAny: see on()
-  off(event: 'sessionStarted' | 'sessionEnded', listener: (...args: any[]) => void): unknown;
+  info(): ControlledEdgeInfo;
+  /** Subscribes to session starts and ends; returns the unsubscribe function. */
+  on<K extends keyof EdgeEvents>(event: K, listener: (...args: EdgeEvents[K]) => unknown): () => void;
   endSession(sessionId: string, reason: string): unknown;
 }
 
@@ -39,14 +47,6 @@ export interface StartEdgeControlParameters {
   account: LocalAccount;
   /** Matchmaker base URL, e.g. http://127.0.0.1:8080. */
   matchmakerUrl: string;
-  region: string;
-  lat: number;
-  lon: number;
-  gpu: string;
-  /** ATH wei per minute, decimal string. */
-  pricePerMinute: string;
-  /** URL players reach the edge at (default `edge.url`). */
-  publicUrl?: string;
   /** Heartbeat period, ms (default: what the matchmaker asks for, 2000). */
   heartbeatMs?: number;
   /** Software version reported (default 'farplay-edge/0.1.0'). */
@@ -84,25 +84,6 @@ class MatchmakerRefused extends Error {
   }
 }
 
-function toGameInfo(game: string | Partial<GameInfo>): GameInfo | null {
-  const g = typeof game === 'string' ? { id: game } : game;
-  const id = (g.id ?? '')
-    .toLowerCase()
-    .replace(/[^a-z0-9-]/g, '-')
-    .slice(0, 64);
-  if (!/^[a-z0-9]/.test(id)) return null;
-  return {
-    id,
-    title: (g.title ?? id).slice(0, 120),
-    description: (g.description ?? '').slice(0, 2000),
-    width: g.width ?? 1280,
-    height: g.height ?? 720,
-    fps: g.fps ?? 60,
-    pricePerMinute: g.pricePerMinute ?? '0',
-    input: [...(g.input ?? ['keyboard', 'mouse'])],
-  };
-}
-
 /**
  * The edge's client to the matchmaker: registers (signed), heartbeats with load every few seconds
  * (re-registering if the matchmaker forgot the edge), and reports session start and end.
@@ -133,23 +114,20 @@ export function startEdgeControl(parameters: StartEdgeControlParameters): EdgeCo
 
   async function register(): Promise<void> {
     const info = edge.info();
-    const publicUrl = parameters.publicUrl ?? edge.url;
+    const publicUrl = edge.url;
     if (!publicUrl) throw new Error('the edge has no URL yet: call startEdgeControl after edge.listen()');
     const payload: EdgeRegistrationPayload = {
       edge: account.address,
-      region: parameters.region,
-      lat: parameters.lat,
-      lon: parameters.lon,
-      gpu: parameters.gpu.slice(0, 128),
-      encoders: info.encoders.map((e) => (typeof e === 'string' ? e : e.name)).slice(0, 16),
+      region: info.region,
+      lat: info.lat,
+      lon: info.lon,
+      gpu: info.gpu.slice(0, 128),
+      encoders: info.encoders.slice(0, 16),
       capacity: info.capacity,
-      pricePerMinute: parameters.pricePerMinute,
+      pricePerMinute: info.pricePerMinute,
       version: parameters.version ?? 'farplay-edge/0.1.0',
       publicUrl,
-      games: info.games
-        .map(toGameInfo)
-        .filter((g): g is GameInfo => g !== null)
-        .slice(0, 64),
+      games: info.games.slice(0, 64).map((game) => ({ ...game, input: [...game.input] })),
       issuedAt: Date.now(),
       nonce: randomNonce(),
     };
@@ -239,14 +217,10 @@ export function startEdgeControl(parameters: StartEdgeControlParameters): EdgeCo
     }
   }
 
-  const onStarted = (e: { sessionId: string; gameId: string }) => {
-    void report(e.sessionId, 'started', '').catch(() => {});
-  };
-  const onEnded = (e: { sessionId: string; reason: string }) => {
-    void report(e.sessionId, 'ended', e.reason ?? '').catch(() => {});
-  };
-  edge.on('sessionStarted', onStarted);
-  edge.on('sessionEnded', onEnded);
+  const unsubscribe = [
+    edge.on('sessionStarted', (e) => report(e.sessionId, 'started', '').catch(() => {})),
+    edge.on('sessionEnded', (e) => report(e.sessionId, 'ended', e.reason).catch(() => {})),
+  ];
 
   ensureRegistered().then(
     () => schedule(heartbeatMs),
@@ -265,8 +239,7 @@ export function startEdgeControl(parameters: StartEdgeControlParameters): EdgeCo
       if (closed) return;
       closed = true;
       if (timer) clearTimeout(timer);
-      edge.off('sessionStarted', onStarted);
-      edge.off('sessionEnded', onEnded);
+      for (const off of unsubscribe) off();
       await registering?.catch(() => {});
     },
   };

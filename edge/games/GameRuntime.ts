@@ -1,31 +1,37 @@
-import type { YuvPlanes } from '../../protocol/frameStamp.js';
 import type { InputMessage } from '../../protocol/input.js';
 import type { GameInfo } from '../../protocol/playerApi.js';
+import type { FrameSource } from '../media/FrameSource.js';
 
 /** Audio the games produce: mono signed 16-bit PCM at this rate. */
 export const GAME_AUDIO_SAMPLE_RATE = 48_000;
 
-/**
- * A running game inside a session. The session's clock calls `renderFrame` at the game's fps (frames the
- * encoder cannot take are skipped, so a game must simulate from `nowMs`, not count calls), feeds input
- * as it arrives and pulls audio in 20 ms blocks.
- *
- * Built-in games render in software straight into the encoder's I420 frame (no conversion). A captured
- * native game (later) implements the same interface and copies or scales its captured frame in.
- */
-export interface GameRuntime {
-  /** Advance the simulation to `nowMs` (monotonic ms) and draw the current state into `target`. */
-  renderFrame(target: YuvPlanes, nowMs: number): void;
-  /** Apply one input message from the player. */
-  input(message: InputMessage): void;
-  /** Fill `out` with the next `out.length` samples of mono PCM (48 kHz). */
-  mixAudio(out: Int16Array): void;
-  /** The output size changed (a player `resize`); the next frames are drawn at this size. */
-  resize(width: number, height: number): void;
-  /** Release whatever the game holds; idempotent. */
-  close(): void;
+/** Why a game stopped on its own. */
+export interface GameExit {
+  /** The process exit code, or null when it did not exit with one (a signal, a built-in game). */
+  code: number | null;
+  /** Human-readable cause, e.g. 'exited with code 1' or 'killed by SIGSEGV'. */
+  reason: string;
+  /** True when the game crashed rather than ended normally. */
+  crashed: boolean;
 }
 
+/**
+ * A running game inside a session: where its frames and sound come from, where input goes, and its
+ * lifecycle. Built-in games are in-process pull sources; a captured native game is an outside process
+ * that pushes frames and may exit or crash (its `exit` event ends the session).
+ */
+export interface GameRuntime {
+  /** Pictures and sound (see FrameSource). */
+  readonly frames: FrameSource;
+  /** Applies one input message from the player. */
+  input(message: InputMessage): void;
+  /** Subscribes to the game's `exit`; returns the unsubscribe function. Listeners cannot crash the game. */
+  onExit(listener: (exit: GameExit) => void): () => void;
+  /** Stops the game and releases what it holds; idempotent (a process is waited for). */
+  close(): Promise<void>;
+}
+
+/** What a game is started with. */
 export interface CreateGameParameters {
   width: number;
   height: number;
@@ -35,8 +41,8 @@ export interface CreateGameParameters {
   wallClock: () => number;
 }
 
-/** A game the edge can start: its catalogue entry and a factory. */
+/** A game the edge can start: its catalogue entry and an asynchronous factory (a process takes time). */
 export interface GameDefinition {
   info: GameInfo;
-  create(parameters: CreateGameParameters): GameRuntime;
+  create(parameters: CreateGameParameters): Promise<GameRuntime>;
 }

@@ -1,7 +1,9 @@
 import type { YuvPlanes } from '../../protocol/frameStamp.js';
 import { stampHeight } from '../../protocol/frameStamp.js';
 import { type InputMessage, keyIdToCode } from '../../protocol/input.js';
-import type { CreateGameParameters, GameDefinition, GameRuntime } from './GameRuntime.js';
+import { BuiltInGameRuntime } from './BuiltInGameRuntime.js';
+import type { CreateGameParameters, GameDefinition } from './GameRuntime.js';
+import type { SoftwareGame } from './SoftwareGame.js';
 import { SoundSynth } from './SoundSynth.js';
 import { rgbToYuv, YuvPainter } from './YuvPainter.js';
 
@@ -28,7 +30,7 @@ const ROW_COLORS = [
  * Breakout: move the paddle (arrows / A-D, gamepad stick or d-pad, mouse, touch), launch with Space,
  * Enter, gamepad A, click or tap. Coordinates are in world units: x 0..1 across, y 0..aspect down.
  */
-export class Breakout implements GameRuntime {
+export class Breakout implements SoftwareGame {
   #width: number;
   #height: number;
   #aspect: number;
@@ -300,6 +302,6 @@ export function breakoutGame(pricePerMinute: string): GameDefinition {
       input: ['keyboard', 'mouse', 'gamepad', 'touch'],
       inputMap: { dpad: 'horizontal', buttons: [{ label: 'Launch', key: 'Space' }] },
     },
-    create: (parameters) => new Breakout(parameters),
+    create: async (parameters) => new BuiltInGameRuntime(new Breakout(parameters)),
   };
 }

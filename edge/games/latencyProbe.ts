@@ -1,7 +1,9 @@
 import type { YuvPlanes } from '../../protocol/frameStamp.js';
 import { stampHeight } from '../../protocol/frameStamp.js';
 import { type InputMessage, keyIdToCode } from '../../protocol/input.js';
-import type { CreateGameParameters, GameDefinition, GameRuntime } from './GameRuntime.js';
+import { BuiltInGameRuntime } from './BuiltInGameRuntime.js';
+import type { CreateGameParameters, GameDefinition } from './GameRuntime.js';
+import type { SoftwareGame } from './SoftwareGame.js';
 import { SoundSynth } from './SoundSynth.js';
 import { rgbToYuv, YuvPainter } from './YuvPainter.js';
 
@@ -17,7 +19,7 @@ const TEXT = rgbToYuv(220, 220, 220);
  * Every frame carries the session's frame stamp (frame number, capture time, last input seq), which
  * the player and the benches read back to measure glass-to-glass and input-to-photon latency.
  */
-export class LatencyProbe implements GameRuntime {
+export class LatencyProbe implements SoftwareGame {
   #width: number;
   #height: number;
   #painter: YuvPainter | undefined;
@@ -118,6 +120,6 @@ export function latencyProbeGame(pricePerMinute: string, fps = 60): GameDefiniti
       input: ['keyboard', 'mouse', 'gamepad', 'touch'],
       inputMap: { dpad: 'all', buttons: [{ label: 'Flip', key: 'Space' }] },
     },
-    create: (parameters) => new LatencyProbe(parameters),
+    create: async (parameters) => new BuiltInGameRuntime(new LatencyProbe(parameters)),
   };
 }

@@ -16,9 +16,13 @@ const clamp = (value: number): number => (value < 0 ? 0 : value > 255 ? 255 : Ma
  * The catalogue picture of a built-in game: a real frame of it. The game is started off-line, runs
  * `frames` frames at its fps, and its last frame (I420, what the encoder would get) is converted to RGB
  * and returned as a PNG. The strip a session stamps its time code into is left out, as the player
- * leaves it out of the picture it shows.
+ * leaves it out of the picture it shows. Undefined for a game whose frames are pushed (a captured
+ * native game cannot be run off-line here).
  */
-export function renderThumbnail(game: GameDefinition, parameters: RenderThumbnailParameters = {}): Buffer {
+export async function renderThumbnail(
+  game: GameDefinition,
+  parameters: RenderThumbnailParameters = {},
+): Promise<Buffer | undefined> {
   const width = (parameters.width ?? 640) & ~1;
   const height = Math.round((width * game.info.height) / game.info.width) & ~1;
   const frames = Math.max(1, parameters.frames ?? 30);
@@ -33,11 +37,13 @@ export function renderThumbnail(game: GameDefinition, parameters: RenderThumbnai
     strideU: chromaWidth,
     strideV: chromaWidth,
   };
-  const runtime = game.create({ width, height, nowMs: 0, wallClock: () => 0 });
+  const runtime = await game.create({ width, height, nowMs: 0, wallClock: () => 0 });
   try {
-    for (let frame = 1; frame <= frames; frame++) runtime.renderFrame(planes, (frame * 1000) / game.info.fps);
+    const source = runtime.frames;
+    if (source.delivery !== 'pull') return undefined;
+    for (let frame = 1; frame <= frames; frame++) source.renderFrame(planes, (frame * 1000) / game.info.fps);
   } finally {
-    runtime.close();
+    await runtime.close();
   }
   const top = Math.min(height - 2, stampHeight(width)) & ~1;
   const outHeight = height - top;

@@ -1,7 +1,9 @@
 import type { YuvPlanes } from '../../protocol/frameStamp.js';
 import { stampHeight } from '../../protocol/frameStamp.js';
 import type { InputMessage } from '../../protocol/input.js';
-import type { CreateGameParameters, GameDefinition, GameRuntime } from './GameRuntime.js';
+import { BuiltInGameRuntime } from './BuiltInGameRuntime.js';
+import type { CreateGameParameters, GameDefinition } from './GameRuntime.js';
+import type { SoftwareGame } from './SoftwareGame.js';
 import { SoundSynth } from './SoundSynth.js';
 import { rgbToYuv, YuvPainter } from './YuvPainter.js';
 
@@ -86,7 +88,7 @@ interface Sprite {
  * clean and shows visible blocking at 3 Mbit/s, so bandwidth adaptation is easy to see and measure.
  * Input: arrow keys change the scroll direction (so input-to-photon still works).
  */
-export class StressScene implements GameRuntime {
+export class StressScene implements SoftwareGame {
   #painter: YuvPainter | undefined;
   readonly #synth = new SoundSynth();
   readonly #startMs: number;
@@ -210,6 +212,6 @@ export function stressSceneGame(pricePerMinute: string): GameDefinition {
       pricePerMinute,
       input: ['keyboard'],
     },
-    create: (parameters) => new StressScene(parameters),
+    create: async (parameters) => new BuiltInGameRuntime(new StressScene(parameters)),
   };
 }

@@ -1,16 +1,8 @@
-import {
-  AV_LOG_ERROR,
-  AV_PICTURE_TYPE_I,
-  AV_PICTURE_TYPE_NONE,
-  AV_PIX_FMT_YUV420P,
-  AVERROR_EAGAIN,
-  AVERROR_EOF,
-  type FFEncoderCodec,
-} from 'node-av/constants';
-import { Codec, CodecContext, Dictionary, FFmpegError, Frame, Log, Packet, Rational } from 'node-av/lib';
+import { AV_LOG_ERROR, AV_PICTURE_TYPE_I, AV_PICTURE_TYPE_NONE, AV_PIX_FMT_YUV420P } from 'node-av/constants';
+import { type CodecContext, type Frame, Log, Rational } from 'node-av/lib';
 import { FarplayError } from '../../protocol/errors.js';
 import type { YuvPlanes } from '../../protocol/frameStamp.js';
-import { releaseWhenIdle } from './releaseWhenIdle.js';
+import { FFmpegEncoder } from './FFmpegEncoder.js';
 
 // FFmpeg's own chatter (x264 stats on close, NVENC "cannot load libcuda") is not ours to print.
 Log.setLevel(AV_LOG_ERROR);
@@ -57,88 +49,53 @@ function encoderPrivateOptions(codec: string, gop: number): Record<string, strin
 }
 
 /**
- * One H.264 encoder (node-av / FFmpeg) with its own input frame in I420: callers draw into `planes`,
- * then `encode()` returns the Annex-B access unit. Opened through the async path (node-av 6.1.1's
- * sync open crashes later); encode runs on libuv's thread pool, so several sessions use several cores.
+ * One H.264 encoder (FFmpegEncoder) with its own input frame in I420: callers draw into `planes`, then
+ * `encode()` returns the Annex-B access unit.
  */
-export class H264Encoder {
-  readonly codec: string;
+export class H264Encoder extends FFmpegEncoder {
   readonly width: number;
   readonly height: number;
   readonly fps: number;
-  readonly #context: CodecContext;
-  readonly #frame: Frame;
-  readonly #packet: Packet;
   #planes: YuvPlanes;
   #bitrateKbps: number;
-  #closed = false;
-  #busy = false;
 
   private constructor(options: H264EncoderOptions, context: CodecContext, frame: Frame) {
-    this.codec = options.codec;
+    // Planes first: when they throw, nothing else has been allocated yet (open() frees the rest).
+    const planes = H264Encoder.#planesOf(frame, options.width, options.height);
+    super(options.codec, context, frame);
+    this.#planes = planes;
     this.width = options.width;
     this.height = options.height;
     this.fps = options.fps;
     this.#bitrateKbps = options.bitrateKbps;
-    this.#context = context;
-    this.#frame = frame;
-    // Planes first: when they throw, no packet has been allocated yet (open() frees the rest).
-    this.#planes = H264Encoder.#planesOf(frame, options.width, options.height);
-    this.#packet = new Packet();
-    this.#packet.alloc();
   }
 
   /** Opens `options.codec`. Throws FarplayError `EDGE_NO_ENCODER` when it does not exist or does not open. */
   static async open(options: H264EncoderOptions): Promise<H264Encoder> {
-    const codec = Codec.findEncoderByName(options.codec as FFEncoderCodec);
-    if (!codec) throw new FarplayError('EDGE_NO_ENCODER', `encoder ${options.codec} is not in this FFmpeg`);
-    const context = new CodecContext();
-    context.allocContext3(codec);
     const gop = Math.max(1, Math.round(options.fps * 10));
-    context.width = options.width;
-    context.height = options.height;
-    context.pixelFormat = AV_PIX_FMT_YUV420P;
-    context.timeBase = new Rational(1, VIDEO_CLOCK_RATE);
-    context.framerate = new Rational(options.fps, 1);
-    context.gopSize = gop;
-    context.maxBFrames = 0;
-    context.threadCount = options.threads ?? 1;
-    H264Encoder.#applyBitrate(context, options.bitrateKbps, options.fps);
-    const dictionary = Dictionary.fromObject(encoderPrivateOptions(options.codec, gop));
-    let ret: number;
-    try {
-      ret = await context.open2(codec, dictionary);
-    } catch (cause) {
-      context.freeContext();
-      throw new FarplayError('EDGE_NO_ENCODER', `encoder ${options.codec} failed to open`, { cause });
-    } finally {
-      dictionary.free();
-    }
-    if (ret < 0) {
-      context.freeContext();
-      throw new FarplayError(
-        'EDGE_NO_ENCODER',
-        `encoder ${options.codec} failed to open: ${FFmpegError.strerror(ret)}`,
-      );
-    }
-    const frame = new Frame();
-    frame.alloc();
-    frame.width = options.width;
-    frame.height = options.height;
-    frame.format = AV_PIX_FMT_YUV420P;
-    const bufferRet = frame.getBuffer(32);
-    if (bufferRet < 0) {
-      frame.free();
-      context.freeContext();
-      throw new FarplayError('EDGE_ENCODER_FAILED', `frame buffer: ${FFmpegError.strerror(bufferRet)}`);
-    }
-    try {
-      return new H264Encoder(options, context, frame);
-    } catch (error) {
-      frame.free();
-      context.freeContext();
-      throw error;
-    }
+    return FFmpegEncoder.openEncoder({
+      codec: options.codec,
+      openFailedCode: 'EDGE_NO_ENCODER',
+      configureContext: (context) => {
+        context.width = options.width;
+        context.height = options.height;
+        context.pixelFormat = AV_PIX_FMT_YUV420P;
+        context.timeBase = new Rational(1, VIDEO_CLOCK_RATE);
+        context.framerate = new Rational(options.fps, 1);
+        context.gopSize = gop;
+        context.maxBFrames = 0;
+        context.threadCount = options.threads ?? 1;
+        H264Encoder.#applyBitrate(context, options.bitrateKbps, options.fps);
+      },
+      privateOptions: encoderPrivateOptions(options.codec, gop),
+      configureFrame: (frame) => {
+        frame.width = options.width;
+        frame.height = options.height;
+        frame.format = AV_PIX_FMT_YUV420P;
+      },
+      frameAlign: 32,
+      build: (context, frame) => new H264Encoder(options, context, frame),
+    });
   }
 
   static #applyBitrate(context: CodecContext, kbps: number, fps: number): void {
@@ -168,21 +125,12 @@ export class H264Encoder {
 
   /** The frame to draw the next picture into (valid until the next `encode` resolves). */
   get planes(): YuvPlanes {
-    if (!this.#frame.isWritable) {
+    if (!this.frame.isWritable) {
       // The encoder still references the buffer (never seen with x264): copy-on-write, then re-map.
-      this.#frame.makeWritable();
-      this.#planes = H264Encoder.#planesOf(this.#frame, this.width, this.height);
+      this.frame.makeWritable();
+      this.#planes = H264Encoder.#planesOf(this.frame, this.width, this.height);
     }
     return this.#planes;
-  }
-
-  /** True while an `encode` is in flight. */
-  get busy(): boolean {
-    return this.#busy;
-  }
-
-  get closed(): boolean {
-    return this.#closed;
   }
 
   get bitrateKbps(): number {
@@ -191,58 +139,20 @@ export class H264Encoder {
 
   /** Changes the target bitrate; applies from the next frame (x264 and NVENC reconfigure on the fly). */
   setBitrate(kbps: number): void {
-    if (this.#closed) return;
+    if (this.closed) return;
     this.#bitrateKbps = kbps;
-    H264Encoder.#applyBitrate(this.#context, kbps, this.fps);
+    H264Encoder.#applyBitrate(this.context, kbps, this.fps);
   }
 
   /**
    * Encodes what was drawn into `planes` with presentation time `pts` (90 kHz). `keyframe` forces an IDR.
    * Resolves to the Annex-B access unit, or null when the encoder produced nothing for this frame.
-   * Throws FarplayError `EDGE_ENCODER_FAILED`.
+   * Throws FarplayError `EDGE_ENCODER_FAILED` (also when busy or closed).
    */
   async encode(pts: number, keyframe: boolean): Promise<Buffer | null> {
-    if (this.#closed) throw new FarplayError('EDGE_ENCODER_FAILED', 'encoder is closed');
-    if (this.#busy) throw new FarplayError('EDGE_ENCODER_FAILED', 'encoder is busy');
-    this.#busy = true;
-    try {
-      const frame = this.#frame;
-      frame.pts = BigInt(pts);
-      frame.pictType = keyframe ? AV_PICTURE_TYPE_I : AV_PICTURE_TYPE_NONE;
-      const sent = await this.#context.sendFrame(frame);
-      if (this.#closed) return null;
-      if (sent < 0 && sent !== AVERROR_EAGAIN) {
-        throw new FarplayError('EDGE_ENCODER_FAILED', `${this.codec}: ${FFmpegError.strerror(sent)}`);
-      }
-      // libx264 (and FFmpeg's other encode2-style encoders) encode inside send_frame and park the result:
-      // receiving it is a cheap move, done here synchronously instead of two more thread-pool round
-      // trips (the second one only to learn EAGAIN), ~0.1-0.3 ms each on a busy machine.
-      let unit: Buffer | null = null;
-      for (;;) {
-        const received = this.#context.receivePacketSync(this.#packet);
-        if (received === AVERROR_EAGAIN || received === AVERROR_EOF) break;
-        if (received < 0) {
-          throw new FarplayError('EDGE_ENCODER_FAILED', `${this.codec}: ${FFmpegError.strerror(received)}`);
-        }
-        const data = this.#packet.data;
-        if (data) unit = unit ? Buffer.concat([unit, data]) : data;
-        this.#packet.unref();
-      }
-      return unit;
-    } finally {
-      this.#busy = false;
-    }
-  }
-
-  /** Frees the encoder and its frame; idempotent. Safe while an encode is in flight (it resolves null). */
-  close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    const release = (): void => {
-      this.#packet.free();
-      this.#frame.free();
-      this.#context.freeContext();
-    };
-    releaseWhenIdle(() => this.#busy, release);
+    if (!this.closed) this.frame.pictType = keyframe ? AV_PICTURE_TYPE_I : AV_PICTURE_TYPE_NONE;
+    const packets = await this.encodeFrame(pts);
+    if (packets.length === 0) return null;
+    return packets.length === 1 ? (packets[0] as Buffer) : Buffer.concat(packets);
   }
 }

@@ -2,12 +2,10 @@ import { pino } from 'pino';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseEdgeConfig } from '../../edge/config.js';
-import {
-  type ControlledEdge,
-  type EdgeControl,
-  startEdgeControl,
-} from '../../edge/control/startEdgeControl.js';
-import { createEdge, type Edge } from '../../edge/createEdge.js';
+import { type EdgeControl, startEdgeControl } from '../../edge/control/startEdgeControl.js';
+import { createEdge } from '../../edge/createEdge.js';
+import type { Edge } from '../../edge/Edge.js';
+import type { EdgeServer } from '../../edge/http/EdgeServer.js';
 import { probeEncoders } from '../../edge/media/probeEncoders.js';
 import { type RunningMatchmaker, startMatchmaker } from '../../matchmaker/startMatchmaker.js';
 import { playerTestDistDir } from '../../scripts/buildPlayer.js';
@@ -21,6 +19,7 @@ import { readHook, until } from '../support/playerPage.js';
 const logger = pino({ level: 'silent' });
 
 interface RunningEdge {
+  server: EdgeServer;
   edge: Edge;
   control: EdgeControl;
 }
@@ -49,10 +48,13 @@ describe('player with a matchmaker and two edges', () => {
       ['eu-b', 48.9, 2.35],
     ] as const) {
       const key = generatePrivateKey();
-      const edge = await createEdge({
+      const server = await createEdge({
         config: parseEdgeConfig({
           port: 0,
           region,
+          lat,
+          lon,
+          gpu: 'none',
           capacity: 2,
           nodePrivateKey: key,
           matchmakerPublicKey: matchmaker.sessionPublicKey,
@@ -61,30 +63,26 @@ describe('player with a matchmaker and two edges', () => {
         logger,
         encoderProbe,
       });
-      await edge.listen({ port: 0 });
+      await server.listen({ port: 0 });
+      const { edge } = server;
       const control = startEdgeControl({
-        edge: edge as unknown as ControlledEdge,
+        edge,
         account: privateKeyToAccount(key),
         matchmakerUrl: matchmaker.url,
-        region,
-        lat,
-        lon,
-        gpu: 'none',
-        pricePerMinute: '0',
         heartbeatMs: 250,
         logger,
       });
       await control.registered;
-      edges.push({ edge, control });
+      edges.push({ server, edge, control });
     }
     browser = await launchChromium();
   });
 
   afterAll(async () => {
     await browser?.close();
-    for (const { edge, control } of edges) {
+    for (const { server, control } of edges) {
       await control.close();
-      await edge.close();
+      await server.close();
     }
     await matchmaker?.close();
   });

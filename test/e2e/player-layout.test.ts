@@ -5,7 +5,8 @@ import { pino } from 'pino';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseEdgeConfig } from '../../edge/config.js';
-import { createEdge, type Edge } from '../../edge/createEdge.js';
+import { createEdge } from '../../edge/createEdge.js';
+import type { EdgeServer } from '../../edge/http/EdgeServer.js';
 import { stampHeight } from '../../protocol/frameStamp.js';
 import { playerTestDistDir } from '../../scripts/buildPlayer.js';
 import { type LaunchedChromium, launchChromium } from '../support/chromium.js';
@@ -127,7 +128,7 @@ async function playBreakout(page: Page, url: string): Promise<void> {
 }
 
 describe('the play page on phones and desktops', () => {
-  let edge: Edge;
+  let edge: EdgeServer;
   let url: string;
 
   beforeAll(async () => {

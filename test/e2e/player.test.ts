@@ -3,7 +3,9 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { parseEdgeConfig } from '../../edge/config.js';
-import { createEdge, type Edge } from '../../edge/createEdge.js';
+import { createEdge } from '../../edge/createEdge.js';
+import type { Edge } from '../../edge/Edge.js';
+import type { EdgeServer } from '../../edge/http/EdgeServer.js';
 import { stampHeight } from '../../protocol/frameStamp.js';
 import { playerDistDir, playerTestDistDir } from '../../scripts/buildPlayer.js';
 import { type LaunchedChromium, launchChromium } from '../support/chromium.js';
@@ -15,22 +17,26 @@ import { colorAt, lumaAt, readHook, runInPage, until } from '../support/playerPa
 
 const logger = pino({ level: 'silent' });
 
-async function startEdge(port = 0, staticDir = playerTestDistDir): Promise<{ edge: Edge; url: string }> {
-  const edge = await createEdge({
+async function startEdge(
+  port = 0,
+  staticDir = playerTestDistDir,
+): Promise<{ server: EdgeServer; edge: Edge; url: string }> {
+  const server = await createEdge({
     config: parseEdgeConfig({ port, staticDir, capacity: 2, logLevel: 'silent' }),
     logger,
   });
-  const url = await edge.listen({ port });
-  return { edge, url };
+  const url = await server.listen({ port });
+  return { server, edge: server.edge, url };
 }
 
 describe('player in Chromium against a standalone edge', () => {
+  let server: EdgeServer;
   let edge: Edge;
   let url: string;
   let browser: LaunchedChromium;
 
   beforeAll(async () => {
-    ({ edge, url } = await startEdge());
+    ({ server, edge, url } = await startEdge());
     browser = await launchChromium({ hasTouch: true });
   });
 
@@ -46,7 +52,7 @@ describe('player in Chromium against a standalone edge', () => {
 
   afterAll(async () => {
     await browser?.close();
-    await edge?.close();
+    await server?.close();
   });
 
   it('lists the games the edge runs', async () => {
@@ -235,7 +241,7 @@ describe('player in Chromium against a standalone edge', () => {
 
 describe('player when its edge goes away', () => {
   it('tells the user the stream was lost and reconnects by itself when the edge is back', async () => {
-    let { edge, url } = await startEdge();
+    let { server, edge, url } = await startEdge();
     const browser = await launchChromium();
     try {
       const page = await browser.context.newPage();
@@ -245,7 +251,7 @@ describe('player when its edge goes away', () => {
         (state) => state === 'playing',
       );
       const port = Number(new URL(url).port);
-      await edge.close();
+      await server.close();
       await until(
         () => readHook(page, 'state'),
         (state) => state === 'dropped',
@@ -253,7 +259,7 @@ describe('player when its edge goes away', () => {
       expect(await page.isVisible('.overlay button[data-action="reconnect"]')).toBe(true);
       expect(await page.textContent('.overlay')).toMatch(/Stream lost/);
       // The same address comes back (an edge restart); the player's retries find it.
-      ({ edge, url } = await startEdge(port));
+      ({ server, edge, url } = await startEdge(port));
       await until(
         () => readHook(page, 'state'),
         (state) => state === 'playing',
@@ -271,7 +277,7 @@ describe('player when its edge goes away', () => {
       );
     } finally {
       await browser.close();
-      await edge.close();
+      await server.close();
     }
   });
 });
@@ -286,7 +292,7 @@ describe('the production player bundle', () => {
     expect(scripts(playerDistDir)).not.toContain('__farplay');
     expect(scripts(playerTestDistDir)).toContain('__farplay');
 
-    const { edge, url } = await startEdge(0, playerDistDir);
+    const { server, url } = await startEdge(0, playerDistDir);
     const browser = await launchChromium();
     try {
       const page = await browser.context.newPage();
@@ -295,7 +301,7 @@ describe('the production player bundle', () => {
       expect(await runInPage(page, '() => typeof window.__farplay')).toBe('undefined');
     } finally {
       await browser.close();
-      await edge.close();
+      await server.close();
     }
   });
 });

@@ -1,15 +1,17 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Edge } from '../../edge/createEdge.js';
-import { NodePlayer } from '../../edge/tools/NodePlayer.js';
+import type { Edge } from '../../edge/Edge.js';
+import type { EdgeServer } from '../../edge/http/EdgeServer.js';
 import {
   generateSessionKeyPair,
   importSessionPrivateKey,
   signSessionToken,
 } from '../../protocol/sessionToken.js';
 import { SignalCloseCodes } from '../../protocol/signaling.js';
+import { NodePlayer } from '../tools/NodePlayer.js';
 import { connectPlayer, eventually, startTestEdge, timers, udpSockets } from './edge-support.js';
 
+let server: EdgeServer;
 let edge: Edge;
 let good: NodePlayer;
 
@@ -30,14 +32,19 @@ async function expectClosed(player: NodePlayer, code: number, errorCode: string)
 }
 
 beforeAll(async () => {
-  edge = await startTestEdge({ capacity: 3, maxInputMessagesPerSecond: 100, maxSignalMessagesPerSecond: 30 });
+  server = await startTestEdge({
+    capacity: 3,
+    maxInputMessagesPerSecond: 100,
+    maxSignalMessagesPerSecond: 30,
+  });
+  edge = server.edge;
   good = connectPlayer(edge);
   await good.waitFor(() => good.framesReceived > 5, 20_000, 'the good session');
 });
 
 afterAll(async () => {
   await good?.close();
-  await edge?.close();
+  await server?.close();
 });
 
 describe('one bad session never hurts another', () => {
@@ -145,7 +152,7 @@ describe('admission', () => {
     await second.waitFor(() => second.session !== undefined, 10_000, 'second session');
     await third.waitFor(() => third.session !== undefined, 10_000, 'third session');
     expect(edge.info()).toMatchObject({ activeSessions: 3, freeSlots: 0 });
-    const response = await edge.app.inject({
+    const response = await server.app.inject({
       method: 'POST',
       url: '/v1/sessions',
       payload: { gameId: 'breakout', measurements: [] },
@@ -171,7 +178,8 @@ describe('admission', () => {
 
 describe('teardown', () => {
   it('closing the WebSocket (tab closed) frees the slot and every socket and timer', async () => {
-    const other = await startTestEdge({ capacity: 1 });
+    const otherServer = await startTestEdge({ capacity: 1 });
+    const other = otherServer.edge;
     const baseline = udpSockets();
     const baselineTimers = timers();
     const ended: string[] = [];
@@ -190,8 +198,8 @@ describe('teardown', () => {
     const next = connectPlayer(other, 'breakout');
     await next.waitFor(() => next.framesReceived > 5, 15_000, 'frames of the next session');
     await next.close();
-    await other.close();
-    await other.close(); // idempotent
+    await otherServer.close();
+    await otherServer.close(); // idempotent
     expect(other.closed).toBe(true);
   });
 });

@@ -1,8 +1,9 @@
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseEdgeConfig } from '../../edge/config.js';
-import { createEdge, type Edge } from '../../edge/createEdge.js';
-import { NodePlayer } from '../../edge/tools/NodePlayer.js';
+import { createEdge } from '../../edge/createEdge.js';
+import type { Edge } from '../../edge/Edge.js';
+import type { EdgeServer } from '../../edge/http/EdgeServer.js';
 import {
   generateSessionKeyPair,
   importSessionPrivateKey,
@@ -11,24 +12,27 @@ import {
   verifySessionToken,
 } from '../../protocol/sessionToken.js';
 import { SignalCloseCodes } from '../../protocol/signaling.js';
+import { NodePlayer } from '../tools/NodePlayer.js';
 import { startTestEdge } from './edge-support.js';
 
+let server: EdgeServer;
 let edge: Edge;
 
 beforeAll(async () => {
-  edge = await startTestEdge({ nodePrivateKey: `0x${'11'.repeat(32)}`, region: 'eu-test' });
+  server = await startTestEdge({ nodePrivateKey: `0x${'11'.repeat(32)}`, region: 'eu-test' });
+  edge = server.edge;
 });
 
 afterAll(async () => {
-  await edge?.close();
+  await server?.close();
 });
 
 describe('standalone edge HTTP API', () => {
   it('serves /v1/stats (session ids, timing reset) only to the operator on the edge machine', async () => {
-    const local = await edge.app.inject({ method: 'GET', url: '/v1/stats', remoteAddress: '127.0.0.1' });
+    const local = await server.app.inject({ method: 'GET', url: '/v1/stats', remoteAddress: '127.0.0.1' });
     expect(local.statusCode).toBe(200);
     expect(local.json()).toHaveProperty('edgeMs');
-    const remote = await edge.app.inject({
+    const remote = await server.app.inject({
       method: 'GET',
       url: '/v1/stats?reset=1',
       remoteAddress: '203.0.113.7',
@@ -39,22 +43,28 @@ describe('standalone edge HTTP API', () => {
 
   it('identifies itself by its node key address and reports its encoder on /health and /v1/edge', async () => {
     expect(edge.id).toBe('0x19E7E376E7C213B7E7e7e46cc70A5dD086DAff2A');
-    const health = await edge.app.inject({ method: 'GET', url: '/health' });
+    const health = await server.app.inject({ method: 'GET', url: '/health' });
     expect(health.statusCode).toBe(200);
-    expect(health.json()).toMatchObject({ ok: true, encoder: 'libx264', edgeId: edge.id });
-    expect(health.json().encoders).toContainEqual(expect.objectContaining({ name: 'h264_nvenc', ok: false }));
-    const info = (await edge.app.inject({ method: 'GET', url: '/v1/edge' })).json();
+    const probe = edge.encoderProbe;
+    expect(probe.selected).toBeDefined();
+    expect(health.json()).toMatchObject({ ok: true, encoder: probe.selected, edgeId: edge.id });
+    // Every configured encoder is reported with the verdict the probe reached by really opening it.
+    expect(health.json().encoders.map((e: { name: string; ok: boolean }) => [e.name, e.ok])).toEqual(
+      probe.probes.map((p) => [p.name, probe.working.includes(p.name)]),
+    );
+    const info = (await server.app.inject({ method: 'GET', url: '/v1/edge' })).json();
     expect(info).toMatchObject({
       id: edge.id,
       region: 'eu-test',
       standalone: true,
-      encoders: ['libx264'],
-      encoder: 'libx264',
+      encoders: edge.encoderProbe.working,
+      encoder: edge.encoderProbe.selected,
       capacity: 3,
       activeSessions: 0,
       freeSlots: 3,
     });
-    expect(info.encodeHeadroom).toBeGreaterThan(0);
+    // No session runs: the matchmaker is told the whole machine is free.
+    expect(info.encodeHeadroom).toBe(1);
     expect(info.games.map((game: { id: string }) => game.id)).toEqual([
       'breakout',
       'latency-probe',
@@ -64,21 +74,21 @@ describe('standalone edge HTTP API', () => {
   });
 
   it('serves games, candidates (with a CORS-open 204 probe) and sessions the edge accepts', async () => {
-    const games = await edge.app.inject({
+    const games = await server.app.inject({
       method: 'GET',
       url: '/v1/games',
       headers: { origin: 'http://elsewhere' },
     });
     expect(games.headers['access-control-allow-origin']).toBe('*');
     expect(games.json().games[0]).toMatchObject({ id: 'breakout', width: 1280, height: 720, fps: 60 });
-    const preflight = await edge.app.inject({
+    const preflight = await server.app.inject({
       method: 'OPTIONS',
       url: '/v1/sessions',
       headers: { origin: 'http://x' },
     });
     expect(preflight.statusCode).toBe(204);
     expect(preflight.headers['access-control-allow-methods']).toContain('POST');
-    const candidates = await edge.app.inject({
+    const candidates = await server.app.inject({
       method: 'POST',
       url: '/v1/candidates',
       headers: { host: 'edge.example:8700' },
@@ -91,10 +101,10 @@ describe('standalone edge HTTP API', () => {
         probeUrl: 'http://edge.example:8700/v1/probe',
       }),
     ]);
-    const probe = await edge.app.inject({ method: 'GET', url: '/v1/probe' });
+    const probe = await server.app.inject({ method: 'GET', url: '/v1/probe' });
     expect(probe.statusCode).toBe(204);
     expect(probe.headers['access-control-allow-origin']).toBe('*');
-    const created = await edge.app.inject({
+    const created = await server.app.inject({
       method: 'POST',
       url: '/v1/sessions',
       payload: { gameId: 'latency-probe', measurements: [{ edgeId: edge.id, rttMs: 1 }] },
@@ -111,17 +121,17 @@ describe('standalone edge HTTP API', () => {
   });
 
   it('answers bad requests with stable codes', async () => {
-    const unknown = await edge.app.inject({
+    const unknown = await server.app.inject({
       method: 'POST',
       url: '/v1/sessions',
       payload: { gameId: 'nope', measurements: [] },
     });
     expect(unknown.statusCode).toBe(404);
     expect(unknown.json().code).toBe('EDGE_UNKNOWN_GAME');
-    const bad = await edge.app.inject({ method: 'POST', url: '/v1/sessions', payload: { gameId: 5 } });
+    const bad = await server.app.inject({ method: 'POST', url: '/v1/sessions', payload: { gameId: 5 } });
     expect(bad.statusCode).toBe(400);
     expect(bad.json().code).toBe('BAD_REQUEST');
-    const missing = await edge.app.inject({ method: 'GET', url: '/v1/nothing' });
+    const missing = await server.app.inject({ method: 'GET', url: '/v1/nothing' });
     expect(missing.statusCode).toBe(404);
     expect(missing.json().code).toBe('NOT_FOUND');
   });
@@ -130,7 +140,7 @@ describe('standalone edge HTTP API', () => {
 describe('edge behind a matchmaker', () => {
   it('accepts tokens signed by the matchmaker key only, and serves no player API', async () => {
     const matchmaker = generateSessionKeyPair();
-    const mmEdge = await createEdge({
+    const mmServer = await createEdge({
       config: parseEdgeConfig({
         port: 0,
         matchmakerPublicKey: matchmaker.publicKey,
@@ -141,9 +151,10 @@ describe('edge behind a matchmaker', () => {
       encoderProbe: edge.encoderProbe,
     });
     try {
-      const url = await mmEdge.listen({ host: '127.0.0.1', port: 0 });
+      const mmEdge = mmServer.edge;
+      const url = await mmServer.listen({ host: '127.0.0.1', port: 0 });
       expect(mmEdge.standalone).toBe(false);
-      expect((await mmEdge.app.inject({ method: 'GET', url: '/v1/games' })).statusCode).toBe(404);
+      expect((await mmServer.app.inject({ method: 'GET', url: '/v1/games' })).statusCode).toBe(404);
       expect(() => mmEdge.createSession('breakout')).toThrow(
         expect.objectContaining({ code: 'EDGE_BAD_CONFIG' }),
       );
@@ -176,7 +187,7 @@ describe('edge behind a matchmaker', () => {
       expect(late.messages).toContainEqual(expect.objectContaining({ code: 'EDGE_TOKEN_EXPIRED' }));
       await late.close();
     } finally {
-      await mmEdge.close();
+      await mmServer.close();
     }
   });
 });

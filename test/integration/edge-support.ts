@@ -1,15 +1,17 @@
 import { pino } from 'pino';
 import { type EdgeConfigInput, parseEdgeConfig } from '../../edge/config.js';
-import { createEdge, type Edge } from '../../edge/createEdge.js';
+import { createEdge } from '../../edge/createEdge.js';
+import type { Edge } from '../../edge/Edge.js';
+import type { EdgeServer } from '../../edge/http/EdgeServer.js';
 import { type ProbeEncodersResult, probeEncoders } from '../../edge/media/probeEncoders.js';
-import { NodePlayer, type NodePlayerOptions } from '../../edge/tools/NodePlayer.js';
+import { NodePlayer, type NodePlayerOptions } from '../tools/NodePlayer.js';
 
 let probe: Promise<ProbeEncodersResult> | undefined;
 
 /** A listening standalone edge on 127.0.0.1:0 that only uses loopback ICE candidates. */
-export async function startTestEdge(config: EdgeConfigInput = {}): Promise<Edge> {
+export async function startTestEdge(config: EdgeConfigInput = {}): Promise<EdgeServer> {
   probe ??= probeEncoders();
-  const edge = await createEdge({
+  const server = await createEdge({
     config: parseEdgeConfig({
       port: 0,
       iceAllowedAddresses: ['127.0.0.1'],
@@ -21,8 +23,8 @@ export async function startTestEdge(config: EdgeConfigInput = {}): Promise<Edge>
     logger: pino({ level: process.env.EDGE_TEST_LOG ?? 'silent' }),
     encoderProbe: await probe,
   });
-  await edge.listen({ host: '127.0.0.1', port: 0 });
-  return edge;
+  await server.listen({ host: '127.0.0.1', port: 0 });
+  return server;
 }
 
 /** Mints a session on `edge` for `gameId` and connects a Node player to it. */

@@ -1,16 +1,19 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RTCPeerConnection, RTCRtpCodecParameters } from 'werift';
-import type { Edge } from '../../edge/createEdge.js';
+import type { Edge } from '../../edge/Edge.js';
+import type { EdgeServer } from '../../edge/http/EdgeServer.js';
 import { eventually, startTestEdge } from './edge-support.js';
 
+let server: EdgeServer;
 let edge: Edge;
 
 beforeAll(async () => {
-  edge = await startTestEdge();
+  server = await startTestEdge();
+  edge = server.edge;
 });
 
 afterAll(async () => {
-  await edge?.close();
+  await server?.close();
 });
 
 /** A third-party WHEP viewer: recvonly video + audio, offer with all candidates. */

@@ -1,4 +1,3 @@
-import { EventEmitter } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,6 +11,7 @@ import { createRedisStore, deleteRedisPrefix } from '../../matchmaker/store/crea
 import type { MatchmakerStore } from '../../matchmaker/store/MatchmakerStore.js';
 import type { CreateSessionResponse, SessionEvent } from '../../protocol/playerApi.js';
 import { importSessionPublicKey, verifySessionToken } from '../../protocol/sessionToken.js';
+import { FakeEdge } from '../tools/FakeEdge.js';
 import {
   newEdgeAccount,
   signedHeartbeat,
@@ -455,33 +455,11 @@ describe.each(storeKinds)('matchmaker app (%s store)', (_kind, makeStore) => {
     const app = await start({ edgeTtlMs: 1500, refreshMs: 100 });
     const url = await app.listen({ port: 0, host: '127.0.0.1' });
     const account = newEdgeAccount();
-    const edge = Object.assign(new EventEmitter(), {
-      id: account.address,
-      url: 'http://127.0.0.1:9/edge',
-      active: 0,
-      info() {
-        return {
-          encoders: ['libx264'],
-          encoder: 'libx264',
-          capacity: 2,
-          activeSessions: edge.active,
-          freeSlots: 2 - edge.active,
-          encodeHeadroom: 1,
-          games: ['pong'],
-        };
-      },
-      ended: [] as string[],
-      endSession(id: string) {
-        edge.ended.push(id);
-      },
-    });
+    const edge = new FakeEdge({ id: account.address, url: 'http://127.0.0.1:9/edge', ...PARIS });
     const control = startEdgeControl({
       edge,
       account,
       matchmakerUrl: url,
-      ...PARIS,
-      gpu: 'none',
-      pricePerMinute: '1000',
       heartbeatMs: 200,
     });
     try {
@@ -512,7 +490,7 @@ describe.each(storeKinds)('matchmaker app (%s store)', (_kind, makeStore) => {
       edge.emit('sessionStarted', { sessionId: 'forged-session', gameId: 'pong' });
       await expect.poll(() => edge.ended).toEqual(['forged-session']);
       edge.active = 0;
-      edge.emit('sessionEnded', { sessionId: s.sessionId, reason: 'player left' });
+      edge.emit('sessionEnded', { sessionId: s.sessionId, reason: 'player left', code: 1000 });
       await expect
         .poll(async () => (await app.inject({ url: `/v1/sessions/${s.sessionId}` })).statusCode)
         .toBe(404);

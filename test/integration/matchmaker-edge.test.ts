@@ -4,11 +4,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { parseEdgeConfig } from '../../edge/config.js';
 import { type EdgeControl, startEdgeControl } from '../../edge/control/startEdgeControl.js';
-import { createEdge, type Edge } from '../../edge/createEdge.js';
+import { createEdge } from '../../edge/createEdge.js';
+import type { EdgeServer } from '../../edge/http/EdgeServer.js';
 import { probeEncoders } from '../../edge/media/probeEncoders.js';
-import { NodePlayer } from '../../edge/tools/NodePlayer.js';
 import { buildApp, type MatchmakerApp } from '../../matchmaker/buildApp.js';
 import type { Candidate, CreateSessionResponse, SessionEvent } from '../../protocol/playerApi.js';
+import { NodePlayer } from '../tools/NodePlayer.js';
 
 // The whole control path with the real edge (E1's createEdge: encoders, WebRTC) and edge/control:
 // edges register and heartbeat by themselves, a player follows candidates → probes → session, the
@@ -16,7 +17,7 @@ import type { Candidate, CreateSessionResponse, SessionEvent } from '../../proto
 describe('matchmaker with real edges', () => {
   let app: MatchmakerApp;
   let mmUrl: string;
-  const edges: { edge: Edge; control: EdgeControl }[] = [];
+  const edges: { server: EdgeServer; control: EdgeControl }[] = [];
 
   beforeAll(async () => {
     app = await buildApp({ config: { logLevel: 'silent', edgeTtlMs: 2000, refreshMs: 100, reapMs: 100 } });
@@ -27,7 +28,7 @@ describe('matchmaker with real edges', () => {
       ['eu-north', 59.33, 18.06],
     ] as const) {
       const key = generatePrivateKey();
-      const edge = await createEdge({
+      const server = await createEdge({
         config: parseEdgeConfig({
           port: 0,
           nodePrivateKey: key,
@@ -36,32 +37,31 @@ describe('matchmaker with real edges', () => {
           logLevel: 'silent',
           capacity: 2,
           region,
+          lat,
+          lon,
+          gpu: 'none (test)',
+          pricePerMinute: '1000000000000000',
         }),
         logger: pino({ level: 'silent' }),
         encoderProbe,
       });
-      await edge.listen({ host: '127.0.0.1', port: 0 });
+      await server.listen({ host: '127.0.0.1', port: 0 });
       const control = startEdgeControl({
-        edge,
+        edge: server.edge,
         account: privateKeyToAccount(key),
         matchmakerUrl: mmUrl,
-        region,
-        lat,
-        lon,
-        gpu: 'none (test)',
-        pricePerMinute: '1000000000000000',
         heartbeatMs: 300,
       });
       await control.registered;
-      edges.push({ edge, control });
+      edges.push({ server, control });
     }
     await app.matchmaker.refresh();
   }, 120_000);
 
   afterAll(async () => {
-    for (const { edge, control } of edges) {
+    for (const { server, control } of edges) {
       await control.close();
-      await edge.close();
+      await server.close();
     }
     await app?.close();
   });
@@ -119,7 +119,7 @@ describe('matchmaker with real edges', () => {
     await new Promise((resolve) => ws.once('open', resolve));
     // A crash: heartbeats stop and nobody reports the session's end.
     const dying = edges.find(
-      (e) => e.edge.id.toLowerCase() === session.edge.edgeId,
+      (e) => e.server.edge.id.toLowerCase() === session.edge.edgeId,
     ) as (typeof edges)[number];
     await dying.control.close();
     const moved = await event;

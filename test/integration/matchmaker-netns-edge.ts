@@ -1,10 +1,10 @@
 // A minimal edge process for matchmaker-netns.test.ts, run inside a network namespace: the edge's
 // probe endpoint (GET /v1/probe → 204, CORS) and the real edge/control client (signed registration,
 // heartbeats). Args: matchmakerUrl, listenIp, region, lat, lon, capacity. Prints {"id","url"} once up.
-import { EventEmitter } from 'node:events';
 import { createServer } from 'node:http';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { startEdgeControl } from '../../edge/control/startEdgeControl.js';
+import { FakeEdge } from '../tools/FakeEdge.js';
 
 const [matchmakerUrl, ip, region, lat, lon, capacity] = process.argv.slice(2) as string[];
 const account = privateKeyToAccount(generatePrivateKey());
@@ -18,28 +18,18 @@ server.listen(0, '0.0.0.0', () => {
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : 0;
   const url = `http://${ip}:${port}`;
-  const edge = Object.assign(new EventEmitter(), {
+  const edge = new FakeEdge({
     id: account.address,
     url,
-    info: () => ({
-      encoders: ['libx264'],
-      capacity: Number(capacity),
-      activeSessions: 0,
-      freeSlots: Number(capacity),
-      encodeHeadroom: 1,
-      games: ['pong'],
-    }),
-    endSession: () => {},
+    region: region as string,
+    lat: Number(lat),
+    lon: Number(lon),
+    capacity: Number(capacity),
   });
   const control = startEdgeControl({
     edge,
     account,
     matchmakerUrl: matchmakerUrl as string,
-    region: region as string,
-    lat: Number(lat),
-    lon: Number(lon),
-    gpu: 'none (netns test)',
-    pricePerMinute: '1000',
     heartbeatMs: 300,
   });
   void control.registered.then(() =>

@@ -35,8 +35,8 @@ function decodePng(png: Buffer): { width: number; height: number; pixel(x: numbe
 }
 
 describe('renderThumbnail', () => {
-  it("renders Breakout's real first frames: dark field, the brick wall's colours, the paddle", () => {
-    const png = renderThumbnail(breakoutGame('0'));
+  it("renders Breakout's real first frames: dark field, the brick wall's colours, the paddle", async () => {
+    const png = (await renderThumbnail(breakoutGame('0'))) as Buffer;
     const image = decodePng(png);
     // 640 wide at the game's 16:9, less the time-code strip sessions stamp at the top.
     expect(image.width).toBe(640);

@@ -1,7 +1,9 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import fastifyStatic from '@fastify/static';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyRequest } from 'fastify';
+import Type from 'typebox';
 import { FarplayError, toFarplayError } from '../../protocol/errors.js';
 import {
   CandidatesRequest,
@@ -10,10 +12,24 @@ import {
   EDGE_TIME_HEADER,
   type ListGamesResponse,
 } from '../../protocol/playerApi.js';
-import type { Edge } from '../createEdge.js';
+import type { Edge } from '../Edge.js';
 
-/** The edge's HTTP routes: health and info always; the player API and static player when standalone. */
-export function registerEdgeRoutes(app: FastifyInstance, edge: Edge): void {
+/** Options of the `edgeRoutes` plugin. */
+export interface EdgeRoutesOptions {
+  edge: Edge;
+}
+
+const TokenQuery = Type.Object({ token: Type.Optional(Type.String()) });
+const StatsQuery = Type.Object({ reset: Type.Optional(Type.String()) });
+const GameParams = Type.Object({ gameId: Type.String({ maxLength: 64 }) });
+const WhepParams = Type.Object({ sessionId: Type.String({ maxLength: 128 }) });
+
+/**
+ * The edge's HTTP routes as a fastify plugin: health, info, operator stats, the RTT probe and WHEP
+ * always; the player API (games, candidates, sessions) and the static player when standalone. Errors
+ * answer with catalogue codes.
+ */
+export const edgeRoutes: FastifyPluginAsyncTypebox<EdgeRoutesOptions> = async (app, { edge }) => {
   app.setErrorHandler((error, request, reply) => {
     const farplay = toFarplayError(error);
     if (farplay.code === 'INTERNAL') request.log.error({ err: error }, 'request failed');
@@ -53,10 +69,10 @@ export function registerEdgeRoutes(app: FastifyInstance, edge: Edge): void {
   // `?reset=1` clears the timing windows after answering (benches do it after warm-up). Operator-only:
   // it lists session ids (which must stay private to their players) and a reset would skew the encode
   // headroom the edge reports to the matchmaker.
-  app.get('/v1/stats', async (request) => {
+  app.get('/v1/stats', { schema: { querystring: StatsQuery } }, async (request) => {
     if (!isLoopback(request.socket.remoteAddress)) throw new FarplayError('EDGE_OPERATOR_ONLY');
     const stats = edge.stats();
-    if ((request.query as { reset?: string } | undefined)?.reset === '1') edge.resetTimings();
+    if (request.query.reset === '1') edge.resetTimings();
     return stats;
   });
 
@@ -73,9 +89,9 @@ export function registerEdgeRoutes(app: FastifyInstance, edge: Edge): void {
   );
 
   // The catalogue picture of a game this edge runs: a PNG rendered from one of its real frames.
-  app.get('/v1/games/:gameId/thumbnail', async (request, reply) => {
-    const { gameId } = request.params as { gameId: string };
-    const png = edge.thumbnail(gameId);
+  app.get('/v1/games/:gameId/thumbnail', { schema: { params: GameParams } }, async (request, reply) => {
+    const { gameId } = request.params;
+    const png = await edge.thumbnail(gameId);
     if (png === undefined) throw new FarplayError('EDGE_UNKNOWN_GAME', `no game ${gameId} on this edge`);
     return reply
       .header('content-type', 'image/png')
@@ -90,16 +106,16 @@ export function registerEdgeRoutes(app: FastifyInstance, edge: Edge): void {
     { parseAs: 'string', bodyLimit: 64 * 1024 },
     (_request, body, done) => done(null, body),
   );
-  const tokenOf = (request: FastifyRequest): string | null => {
+  const tokenOf = (request: FastifyRequest, query: { token?: string | undefined }): string | null => {
     const header = request.headers.authorization;
     if (header?.startsWith('Bearer ')) return header.slice(7).trim();
-    return (request.query as { token?: string } | undefined)?.token ?? null;
+    return query.token ?? null;
   };
-  app.post('/v1/whep', async (request, reply) => {
+  app.post('/v1/whep', { schema: { querystring: TokenQuery } }, async (request, reply) => {
     if (typeof request.body !== 'string' || !request.headers['content-type']?.startsWith('application/sdp')) {
       throw new FarplayError('EDGE_BAD_SDP', 'WHEP expects an application/sdp offer');
     }
-    const { sessionId, answer } = await edge.startWhep(tokenOf(request), request.body);
+    const { sessionId, answer } = await edge.startWhep(tokenOf(request, request.query), request.body);
     return reply
       .status(201)
       .header('content-type', 'application/sdp')
@@ -107,12 +123,15 @@ export function registerEdgeRoutes(app: FastifyInstance, edge: Edge): void {
       .header('access-control-expose-headers', 'location')
       .send(answer);
   });
-  app.delete('/v1/whep/:sessionId', async (request, reply) => {
-    const { sessionId } = request.params as { sessionId: string };
-    if (!edge.endWhep(sessionId, tokenOf(request)))
-      throw new FarplayError('NOT_FOUND', 'no such WHEP session for this token');
-    return reply.status(200).send();
-  });
+  app.delete(
+    '/v1/whep/:sessionId',
+    { schema: { params: WhepParams, querystring: TokenQuery } },
+    async (request, reply) => {
+      if (!edge.endWhep(request.params.sessionId, tokenOf(request, request.query)))
+        throw new FarplayError('NOT_FOUND', 'no such WHEP session for this token');
+      return reply.status(200).send();
+    },
+  );
 
   if (edge.standalone) {
     app.get(
@@ -129,7 +148,7 @@ export function registerEdgeRoutes(app: FastifyInstance, edge: Edge): void {
       '/v1/candidates',
       { schema: { body: CandidatesRequest } },
       async (request): Promise<CandidatesResponse> => {
-        const { gameId } = request.body as CandidatesRequest;
+        const { gameId } = request.body;
         const game = edge.games().find((g) => g.id === gameId);
         if (!game) throw new FarplayError('EDGE_UNKNOWN_GAME', `no game ${gameId} on this edge`);
         const base = baseUrl(edge, request);
@@ -147,10 +166,9 @@ export function registerEdgeRoutes(app: FastifyInstance, edge: Edge): void {
       },
     );
 
-    app.post('/v1/sessions', { schema: { body: CreateSessionRequest } }, async (request, reply) => {
-      const { gameId } = request.body as CreateSessionRequest;
-      return reply.status(201).send(edge.createSession(gameId, baseUrl(edge, request)));
-    });
+    app.post('/v1/sessions', { schema: { body: CreateSessionRequest } }, async (request, reply) =>
+      reply.status(201).send(edge.createSession(request.body.gameId, baseUrl(edge, request))),
+    );
   }
 
   const staticDir = edge.config.staticDir ? resolve(edge.config.staticDir) : undefined;
@@ -158,10 +176,10 @@ export function registerEdgeRoutes(app: FastifyInstance, edge: Edge): void {
     if (!existsSync(staticDir)) {
       app.log.warn({ staticDir }, 'staticDir does not exist; the player is not served');
     } else {
-      void app.register(fastifyStatic, { root: staticDir, prefix: '/', index: ['index.html'] });
+      await app.register(fastifyStatic, { root: staticDir, prefix: '/', index: ['index.html'] });
     }
   }
-}
+};
 
 /** The base URL the player reached us at (publicUrl wins), so minted URLs work behind any host name. */
 function baseUrl(edge: Edge, request: FastifyRequest): string {

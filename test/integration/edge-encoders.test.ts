@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { H264Encoder } from '../../edge/media/H264Encoder.js';
+import { OpusEncoder } from '../../edge/media/OpusEncoder.js';
 import { type ProbeableEncoder, probeEncoders } from '../../edge/media/probeEncoders.js';
 import { FarplayError } from '../../protocol/errors.js';
 import { readFrameStampLuma, writeFrameStamp } from '../../protocol/frameStamp.js';
@@ -13,14 +14,52 @@ function nalTypes(unit: Buffer): number[] {
   return types;
 }
 
+/** True when `codec` opens and encodes one frame here (what a session would get). */
+async function opensAndEncodes(codec: string): Promise<boolean> {
+  let encoder: H264Encoder | undefined;
+  try {
+    encoder = await H264Encoder.open({ codec, width: 256, height: 144, fps: 30, bitrateKbps: 500 });
+    encoder.planes.y.fill(128);
+    const unit = await encoder.encode(0, true);
+    return unit !== null && unit.length > 0;
+  } catch {
+    return false;
+  } finally {
+    encoder?.close();
+  }
+}
+
 describe('H.264 encoder selection (real FFmpeg via node-av)', () => {
-  it('picks libx264 here and reports h264_nvenc as not working (no GPU)', async () => {
-    const result = await probeEncoders({ candidates: ['h264_nvenc', 'libx264'] });
+  it('reports each encoder as working exactly when it really opens and encodes here, and picks the first', async () => {
+    const candidates = ['h264_nvenc', 'libx264'];
+    const result = await probeEncoders({ candidates });
+    // What really happens on this machine (a GPU edge opens NVENC; a CPU-only one does not).
+    const really: string[] = [];
+    for (const codec of candidates) if (await opensAndEncodes(codec)) really.push(codec);
+    expect(result.working).toEqual(really);
+    expect(result.selected).toBe(really[0]);
+    for (const probe of result.probes) {
+      expect(probe.ok).toBe(really.includes(probe.name));
+      if (!probe.ok) expect(probe.reason).toBeTruthy();
+    }
+  });
+
+  it('falls back to x264 when NVENC fails to open (a GPU edge whose driver is gone)', async () => {
+    const result = await probeEncoders({
+      candidates: ['h264_nvenc', 'libx264'],
+      open: async (options) => {
+        if (options.codec === 'h264_nvenc') {
+          throw new FarplayError('EDGE_NO_ENCODER', 'encoder h264_nvenc failed to open: no CUDA device');
+        }
+        return H264Encoder.open(options);
+      },
+    });
+    expect(result.probes.map((probe) => [probe.name, probe.ok])).toEqual([
+      ['h264_nvenc', false],
+      ['libx264', true],
+    ]);
+    expect(result.probes[0]?.reason).toContain('no CUDA device');
     expect(result.selected).toBe('libx264');
-    expect(result.working).toEqual(['libx264']);
-    const nvenc = result.probes.find((probe) => probe.name === 'h264_nvenc');
-    expect(nvenc?.ok).toBe(false);
-    expect(nvenc?.reason).toBeTruthy();
   });
 
   it('reports an encoder FFmpeg does not have', async () => {
@@ -94,5 +133,28 @@ describe('H.264 encoder selection (real FFmpeg via node-av)', () => {
     }
     expect(encoder.closed).toBe(true);
     await expect(encoder.encode(0, false)).rejects.toMatchObject({ code: 'EDGE_ENCODER_FAILED' });
+  });
+
+  it('H.264 and Opus share one busy rule: a second encode while one is in flight is refused', async () => {
+    const video = await H264Encoder.open({
+      codec: 'libx264',
+      width: 320,
+      height: 240,
+      fps: 30,
+      bitrateKbps: 500,
+    });
+    const audio = await OpusEncoder.open(64);
+    try {
+      const first = video.encode(0, true);
+      await expect(video.encode(3000, false)).rejects.toMatchObject({ code: 'EDGE_ENCODER_FAILED' });
+      await first;
+      const sound = audio.encode(0);
+      await expect(audio.encode(960)).rejects.toMatchObject({ code: 'EDGE_ENCODER_FAILED' });
+      await sound;
+    } finally {
+      video.close();
+      audio.close();
+    }
+    await expect(audio.encode(0)).rejects.toMatchObject({ code: 'EDGE_ENCODER_FAILED' });
   });
 });

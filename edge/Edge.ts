@@ -1,0 +1,411 @@
+import { randomUUID } from 'node:crypto';
+import { availableParallelism } from 'node:os';
+import type { Logger } from 'pino';
+import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
+import { FarplayError, findError } from '../protocol/errors.js';
+import { mintSessionToken } from '../protocol/mintSessionToken.js';
+import type { CreateSessionResponse, GameInfo } from '../protocol/playerApi.js';
+import {
+  generateSessionKeyPair,
+  importSessionPrivateKey,
+  importSessionPublicKey,
+  type SessionClaims,
+  verifySessionToken,
+} from '../protocol/sessionToken.js';
+import { type EdgeMessage, SignalCloseCodes } from '../protocol/signaling.js';
+import { TypedEmitter } from '../protocol/TypedEmitter.js';
+import type { EdgeConfig } from './config.js';
+import type { GameDefinition } from './games/GameRuntime.js';
+import { renderThumbnail } from './games/renderThumbnail.js';
+import type { PacerClock } from './media/FramePacer.js';
+import type { OpenVideoEncoder } from './media/MediaPipeline.js';
+import type { ProbeEncodersResult } from './media/probeEncoders.js';
+import { summarize, type TimingSummary } from './media/TimingWindow.js';
+import type { SessionSignalling } from './session/SessionSignalling.js';
+import { SignalChannel, type SignalSocket } from './session/SignalChannel.js';
+import { StreamSession, type StreamSessionStats } from './session/StreamSession.js';
+import { WebSocketSignalling } from './session/WebSocketSignalling.js';
+import { WhepSignalling } from './session/WhepSignalling.js';
+
+/** What `edge.info()` reports; the matchmaker's registration and heartbeats carry it. */
+export interface EdgeInfo {
+  id: string;
+  url: string | undefined;
+  region: string;
+  /** Where the edge is (coarse location filter), its GPU model and its price per minute (ATH wei). */
+  lat: number;
+  lon: number;
+  gpu: string;
+  pricePerMinute: string;
+  /** True when the edge mints its own session tokens and serves the player API. */
+  standalone: boolean;
+  /** H.264 encoders that really work here, in order of preference. */
+  encoders: string[];
+  /** The encoder sessions use. */
+  encoder: string;
+  capacity: number;
+  activeSessions: number;
+  freeSlots: number;
+  /** 0..1: share of this machine's CPU the running encoders leave free (from measured encode times). */
+  encodeHeadroom: number;
+  games: GameInfo[];
+}
+
+/** What `edge.stats()` reports: edge-side figures for benches and QoS. */
+export interface EdgeStats {
+  /** Frame ready → last RTP packet sent, ms, over the recent frames of all sessions. */
+  edgeMs: TimingSummary;
+  /** Time inside the encoder per frame, ms. */
+  encodeMs: TimingSummary;
+  sessions: StreamSessionStats[];
+  /** Sessions ended since start, by close code. */
+  endedByCode: Record<string, number>;
+}
+
+/** Events of an Edge. */
+export type EdgeEvents = {
+  sessionStarted: [{ sessionId: string; gameId: string }];
+  sessionEnded: [{ sessionId: string; reason: string; code: number }];
+};
+
+/** What an Edge is built from (see `createEdge`). */
+export interface EdgeParameters {
+  config: Readonly<EdgeConfig>;
+  logger: Logger;
+  games: GameDefinition[];
+  encoderProbe: ProbeEncodersResult;
+  clock?: PacerClock | undefined;
+  openVideoEncoder?: OpenVideoEncoder | undefined;
+}
+
+/** A token that passed the checks, with what its session needs. */
+interface Admission {
+  claims: SessionClaims;
+  game: GameDefinition;
+  encoder: string;
+}
+
+/** A refusal at admission: the catalogue error and the signalling close code. */
+class AdmissionRefused extends FarplayError {
+  readonly closeCode: number;
+  constructor(closeCode: number, error: FarplayError) {
+    super(error.code, error.message, { cause: error });
+    this.closeCode = closeCode;
+  }
+}
+
+/**
+ * An edge node's domain: identity (node key), session tokens (verification, and minting when
+ * standalone), admission, the running stream sessions and their figures. No HTTP here: `EdgeServer`
+ * serves it (edge/http/).
+ */
+export class Edge extends TypedEmitter<EdgeEvents> {
+  /** The edge's identity: the address of its secp256k1 node key. */
+  readonly id: string;
+  readonly config: Readonly<EdgeConfig>;
+  readonly encoderProbe: ProbeEncodersResult;
+  /** The Ed25519 public key (base64url spki) session tokens verify with (its own when standalone). */
+  readonly sessionPublicKey: string;
+  readonly #log: Logger;
+  readonly #games: Map<string, GameDefinition>;
+  readonly #thumbnails = new Map<string, Promise<Buffer | undefined>>();
+  readonly #sessions = new Map<string, StreamSession>();
+  readonly #verifyKey: ReturnType<typeof importSessionPublicKey>;
+  readonly #signKey: ReturnType<typeof importSessionPrivateKey> | undefined;
+  readonly #clock: PacerClock | undefined;
+  readonly #openVideoEncoder: OpenVideoEncoder | undefined;
+  readonly #endedByCode: Record<string, number> = {};
+  #url: string | undefined;
+  #closed = false;
+
+  constructor(parameters: EdgeParameters) {
+    const account = privateKeyToAccount(
+      (parameters.config.nodePrivateKey ?? generatePrivateKey()) as `0x${string}`,
+    );
+    const log = parameters.logger.child({ edgeId: account.address });
+    // Listeners belong to other parts (edge control, tests); one that throws must not break a session.
+    super({
+      onListenerError: (error, event) => log.error({ err: error, event }, 'edge event listener threw'),
+    });
+    const { config } = parameters;
+    this.id = account.address;
+    this.#log = log;
+    this.config = config;
+    this.encoderProbe = parameters.encoderProbe;
+    this.#clock = parameters.clock;
+    this.#openVideoEncoder = parameters.openVideoEncoder;
+    this.#games = new Map(parameters.games.map((game) => [game.info.id, game]));
+    if (config.matchmakerPublicKey) {
+      this.sessionPublicKey = config.matchmakerPublicKey;
+      this.#verifyKey = importSessionPublicKey(config.matchmakerPublicKey);
+    } else {
+      const pair = generateSessionKeyPair();
+      this.sessionPublicKey = pair.publicKey;
+      this.#verifyKey = importSessionPublicKey(pair.publicKey);
+      this.#signKey = importSessionPrivateKey(pair.privateKey);
+    }
+    if (config.publicUrl) this.#url = config.publicUrl.replace(/\/$/, '');
+  }
+
+  /** Base URL of the edge (publicUrl, or the address it listens on), once known. */
+  get url(): string | undefined {
+    return this.#url;
+  }
+
+  /** Sets the URL the edge is reached at when no publicUrl is configured (EdgeServer does, once listening). */
+  setListenUrl(url: string): void {
+    if (!this.config.publicUrl) this.#url = url.replace(/\/$/, '');
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** True when the edge mints its own tokens (no matchmaker key configured). */
+  get standalone(): boolean {
+    return this.#signKey !== undefined;
+  }
+
+  /** The games this edge runs. */
+  games(): GameInfo[] {
+    return [...this.#games.values()].map((game) => game.info);
+  }
+
+  /**
+   * The catalogue picture of `gameId`: a PNG of one of its real frames (made once, then kept); undefined
+   * for no such game, or a game that cannot be rendered off-line.
+   */
+  thumbnail(gameId: string): Promise<Buffer | undefined> {
+    const game = this.#games.get(gameId);
+    if (game === undefined) return Promise.resolve(undefined);
+    let png = this.#thumbnails.get(gameId);
+    if (png === undefined) {
+      png = renderThumbnail(game);
+      this.#thumbnails.set(gameId, png);
+    }
+    return png;
+  }
+
+  /** Registration / heartbeat figures. */
+  info(): EdgeInfo {
+    const active = this.#sessions.size;
+    return {
+      id: this.id,
+      url: this.#url,
+      region: this.config.region,
+      lat: this.config.lat,
+      lon: this.config.lon,
+      gpu: this.config.gpu,
+      pricePerMinute: this.config.pricePerMinute,
+      standalone: this.standalone,
+      encoders: [...this.encoderProbe.working],
+      encoder: this.encoderProbe.selected ?? 'none',
+      capacity: this.config.capacity,
+      activeSessions: active,
+      freeSlots: Math.max(0, this.config.capacity - active),
+      encodeHeadroom: this.#encodeHeadroom(),
+      games: this.games(),
+    };
+  }
+
+  #encodeHeadroom(): number {
+    let busyCores = 0;
+    for (const session of this.#sessions.values()) {
+      const { p50 } = session.statistics.encodeTimes.summary();
+      busyCores += (p50 * session.gameInfo.fps) / 1000;
+    }
+    const cores = availableParallelism();
+    return Math.round(Math.max(0, Math.min(1, 1 - busyCores / cores)) * 1000) / 1000;
+  }
+
+  /** Edge-side timings and per-session counters. */
+  stats(): EdgeStats {
+    const edge: number[] = [];
+    const encode: number[] = [];
+    const sessions: StreamSessionStats[] = [];
+    for (const session of this.#sessions.values()) {
+      session.statistics.edgeTimes.collect(edge);
+      session.statistics.encodeTimes.collect(encode);
+      sessions.push(session.stats());
+    }
+    return {
+      edgeMs: summarize(edge),
+      encodeMs: summarize(encode),
+      sessions,
+      endedByCode: { ...this.#endedByCode },
+    };
+  }
+
+  /** Clears the timing windows of running sessions (benches call it after warm-up). */
+  resetTimings(): void {
+    for (const session of this.#sessions.values()) session.statistics.resetTimings();
+  }
+
+  /** Ids of the running sessions. */
+  sessionIds(): string[] {
+    return [...this.#sessions.keys()];
+  }
+
+  /** The running session `sessionId` (its stats and periods), if any. */
+  session(sessionId: string): StreamSession | undefined {
+    return this.#sessions.get(sessionId);
+  }
+
+  /** Ends a running session (`ended` with `reason`, close 1000); false if there is no such session. */
+  endSession(sessionId: string, reason = 'ended by the edge'): boolean {
+    const session = this.#sessions.get(sessionId);
+    if (!session) return false;
+    session.close(reason, SignalCloseCodes.ENDED);
+    return true;
+  }
+
+  /**
+   * Standalone mode: mints a session token for `gameId` on this edge (what `POST /v1/sessions` answers).
+   * Throws FarplayError `EDGE_UNKNOWN_GAME`, `EDGE_FULL`, or `EDGE_BAD_CONFIG` when not standalone.
+   */
+  createSession(gameId: string, baseUrl?: string): CreateSessionResponse {
+    if (!this.#signKey)
+      throw new FarplayError('EDGE_BAD_CONFIG', 'this edge takes tokens from its matchmaker');
+    if (!this.#games.has(gameId))
+      throw new FarplayError('EDGE_UNKNOWN_GAME', `no game ${gameId} on this edge`);
+    if (this.#sessions.size >= this.config.capacity) throw new FarplayError('EDGE_FULL');
+    const url = baseUrl ?? this.#url;
+    if (!url) throw new FarplayError('EDGE_BAD_CONFIG', 'the edge is not listening yet');
+    return mintSessionToken({
+      sessionId: randomUUID(),
+      gameId,
+      edge: { edgeId: this.id, region: this.config.region, url },
+      privateKey: this.#signKey,
+      ttlSeconds: this.config.tokenTtlSeconds,
+    });
+  }
+
+  /**
+   * A player's signalling socket with its token: admits it and starts its session, or refuses it with
+   * an `error` message (catalogue code) and the matching close code.
+   */
+  acceptSignalSocket(socket: SignalSocket, token: string | null): void {
+    let admitted: Admission;
+    try {
+      admitted = this.#admit(token);
+    } catch (error) {
+      const refusal =
+        error instanceof AdmissionRefused
+          ? error
+          : new AdmissionRefused(SignalCloseCodes.INTERNAL, findError(error) ?? new FarplayError('INTERNAL'));
+      const message: EdgeMessage = { type: 'error', code: refusal.code, message: refusal.message };
+      try {
+        socket.send(JSON.stringify(message));
+        socket.close(refusal.closeCode, refusal.code);
+      } catch {
+        // the socket is already gone
+      }
+      this.#endedByCode[refusal.closeCode] = (this.#endedByCode[refusal.closeCode] ?? 0) + 1;
+      return;
+    }
+    const logger = this.#sessionLogger(admitted);
+    const channel = new SignalChannel(socket, {
+      maxMessagesPerSecond: this.config.maxSignalMessagesPerSecond,
+      logger,
+    });
+    const session = this.#startSession(admitted, new WebSocketSignalling(channel, logger), logger);
+    // Failures close the session and tell the player; nothing is left to do with them here.
+    session.start().catch(() => {});
+  }
+
+  /**
+   * WHEP (watch only): admits `token` like signalling does, answers the viewer's SDP offer. Resolves to
+   * the session id and the SDP answer. Throws FarplayError (`EDGE_BAD_TOKEN`, `EDGE_FULL`, `EDGE_BAD_SDP`…).
+   */
+  async startWhep(token: string | null, offerSdp: string): Promise<{ sessionId: string; answer: string }> {
+    const admitted = this.#admit(token);
+    const logger = this.#sessionLogger(admitted);
+    const session = this.#startSession(admitted, new WhepSignalling(offerSdp), logger);
+    const answer = await session.start();
+    if (answer === undefined) throw new FarplayError('EDGE_BAD_SDP', 'no WHEP answer');
+    return { sessionId: session.sessionId, answer };
+  }
+
+  /** Ends a WHEP session if `token` is the one it was started with. */
+  endWhep(sessionId: string, token: string | null): boolean {
+    let claims: SessionClaims;
+    try {
+      claims = verifySessionToken({
+        token,
+        publicKey: this.#verifyKey,
+        edgeId: this.id,
+        skewSeconds: 86_400,
+      });
+    } catch {
+      return false;
+    }
+    if (claims.sid !== sessionId) return false;
+    return this.endSession(sessionId, 'ended by WHEP DELETE');
+  }
+
+  /** Ends every session (close 1001) and refuses new ones. Idempotent. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const session of [...this.#sessions.values()])
+      session.close('edge shutting down', SignalCloseCodes.GOING_AWAY);
+  }
+
+  /** Checks a token and a free slot; throws AdmissionRefused when the session cannot start. */
+  #admit(token: string | null): Admission {
+    if (this.#closed) {
+      throw new AdmissionRefused(
+        SignalCloseCodes.GOING_AWAY,
+        new FarplayError('EDGE_FULL', 'the edge is shutting down'),
+      );
+    }
+    let claims: SessionClaims;
+    try {
+      claims = verifySessionToken({ token, publicKey: this.#verifyKey, edgeId: this.id });
+    } catch (error) {
+      throw new AdmissionRefused(
+        SignalCloseCodes.BAD_TOKEN,
+        findError(error) ?? new FarplayError('EDGE_BAD_TOKEN'),
+      );
+    }
+    const game = this.#games.get(claims.gameId);
+    if (!game)
+      throw new AdmissionRefused(SignalCloseCodes.UNKNOWN_GAME, new FarplayError('EDGE_UNKNOWN_GAME'));
+    if (this.#sessions.has(claims.sid)) {
+      throw new AdmissionRefused(SignalCloseCodes.SESSION_IN_USE, new FarplayError('EDGE_SESSION_IN_USE'));
+    }
+    const encoder = this.encoderProbe.selected;
+    if (!encoder) throw new AdmissionRefused(SignalCloseCodes.INTERNAL, new FarplayError('EDGE_NO_ENCODER'));
+    if (this.#sessions.size >= this.config.capacity) {
+      throw new AdmissionRefused(SignalCloseCodes.EDGE_FULL, new FarplayError('EDGE_FULL'));
+    }
+    return { claims, game, encoder };
+  }
+
+  #sessionLogger(admitted: Admission): Logger {
+    return this.#log.child({ sessionId: admitted.claims.sid, gameId: admitted.game.info.id });
+  }
+
+  #startSession(admitted: Admission, signalling: SessionSignalling, logger: Logger): StreamSession {
+    const { claims, game, encoder } = admitted;
+    const session = new StreamSession({
+      sessionId: claims.sid,
+      game,
+      config: this.config,
+      encoder,
+      encoderThreads: this.config.encoderThreads || (this.#sessions.size < availableParallelism() ? 2 : 1),
+      signalling,
+      logger,
+      ...(this.#clock ? { clock: this.#clock } : {}),
+      ...(this.#openVideoEncoder ? { openVideoEncoder: this.#openVideoEncoder } : {}),
+    });
+    this.#sessions.set(claims.sid, session);
+    session.once('ended', (reason, code) => {
+      this.#sessions.delete(claims.sid);
+      this.#endedByCode[code] = (this.#endedByCode[code] ?? 0) + 1;
+      this.emit('sessionEnded', { sessionId: claims.sid, reason, code });
+    });
+    this.emit('sessionStarted', { sessionId: claims.sid, gameId: game.info.id });
+    return session;
+  }
+}
