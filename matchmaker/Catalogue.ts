@@ -1,3 +1,4 @@
+import { EDGE_RUNTIMES } from '../protocol/edgeRegistration.js';
 import { FarplayError } from '../protocol/errors.js';
 import type { GameInfo } from '../protocol/playerApi.js';
 import type { EdgeState, MatchmakerStore, PublishedGame } from './store/MatchmakerStore.js';
@@ -31,6 +32,11 @@ export class Catalogue {
     return [...out.values()].sort((a, b) => a.id.localeCompare(b.id));
   }
 
+  /** The published manifest of `gameId` (what an edge starts a package game from), or undefined. */
+  manifest(gameId: string): PublishedGame | undefined {
+    return this.#published.find((g) => g.game.id === gameId);
+  }
+
   /** Publishes a studio's game; MM_FORBIDDEN if the id belongs to another studio. */
   async publish(game: PublishedGame): Promise<void> {
     const r = await this.#store.putGame(game);
@@ -40,13 +46,23 @@ export class Catalogue {
   }
 
   /**
-   * Which built-in game an edge must advertise to run `gameId`: null = any edge (a package game; edges
-   * do not report which packages they can run yet), MM_UNKNOWN_GAME if no one offers it.
+   * What an edge must advertise to run `gameId`: the built-in game's id, or `runtime:x11` for a studio
+   * package (edges that run native games advertise that runtime); MM_UNKNOWN_GAME if no one offers it.
+   * Never null: every game needs something an edge advertises.
    */
   requirement(gameId: string, edges: readonly EdgeState[]): string | null {
     const published = this.#published.find((g) => g.game.id === gameId);
-    if (published) return published.runtime.startsWith('builtin:') ? published.runtime.slice(8) : null;
+    if (published) {
+      return published.runtime.startsWith('builtin:')
+        ? published.runtime.slice(8)
+        : runtimeRequirement(EDGE_RUNTIMES.x11);
+    }
     if (edges.some((e) => e.edge.games.some((g) => g.id === gameId))) return gameId;
     throw new FarplayError('MM_UNKNOWN_GAME', `no game ${gameId}`);
   }
+}
+
+/** The requirement an edge meets by advertising package runtime `runtime` (EdgeIndex adds it to its games). */
+export function runtimeRequirement(runtime: string): string {
+  return `runtime:${runtime}`;
 }

@@ -1,3 +1,4 @@
+import { runtimeRequirement } from './Catalogue.js';
 import type { Coordinate } from './coordinates.js';
 import type { EdgeState } from './store/MatchmakerStore.js';
 
@@ -48,7 +49,10 @@ export class EdgeIndex {
       state,
       coordinate: coordinateOf(state),
       price: Number(state.edge.pricePerMinute),
-      games: new Set(state.edge.games.map((g) => g.id)),
+      games: new Set([
+        ...state.edge.games.map((g) => g.id),
+        ...(state.edge.runtimes ?? []).map(runtimeRequirement),
+      ]),
     }));
     this.views = views;
     const n = views.length;

@@ -233,6 +233,7 @@ function toEdgeRecord(p: EdgeRegistrationPayload): EdgeRecord {
     version: p.version,
     publicUrl: p.publicUrl,
     games: p.games,
+    ...(p.runtimes?.length ? { runtimes: p.runtimes } : {}),
     registeredAt: Date.now(),
   };
 }

@@ -160,6 +160,11 @@ export class Matchmaker {
     return this.#catalogue.games(this.#registry.edges());
   }
 
+  /** The published manifest of `gameId` (edges start package games from it), or undefined. */
+  manifest(gameId: string): PublishedGame | undefined {
+    return this.#catalogue.manifest(gameId);
+  }
+
   /** Publishes a studio's game; the catalogue shows it from the next refresh on. */
   publishGame(game: PublishedGame): Promise<void> {
     return this.#catalogue.publish(game);

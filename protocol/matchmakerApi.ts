@@ -47,10 +47,22 @@ export const GameManifest = Type.Object(
     command: Type.Optional(Type.String({ minLength: 1, maxLength: 1024 })),
     /** sha256 (hex) of an uploaded package; required with runtime 'package'. */
     packageSha256: Type.Optional(Type.String({ pattern: '^[0-9a-f]{64}$' })),
+    /** A package game may use the network (default false: its sandbox has no network at all). */
+    network: Type.Optional(Type.Boolean()),
   },
   { additionalProperties: false },
 );
 export type GameManifest = Static<typeof GameManifest>;
+
+/** GET /v1/games/:gameId/manifest answer: a published game's manifest (what an edge starts it from). */
+export const PublishedManifest = Type.Object({
+  ...GameManifest.properties,
+  /** The studio that published it. */
+  studio: Type.String(),
+  /** When this version was published (unix ms): the manifest's version. */
+  publishedAt: Type.Integer(),
+});
+export type PublishedManifest = Static<typeof PublishedManifest>;
 
 /** PUT /v1/studio/packages answer. */
 export const PackageUploaded = Type.Object({ sha256: Type.String(), size: Type.Integer() });

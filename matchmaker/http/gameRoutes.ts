@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
 import { FarplayError } from '../../protocol/errors.js';
-import { GameManifest } from '../../protocol/matchmakerApi.js';
+import { GameManifest, PublishedManifest } from '../../protocol/matchmakerApi.js';
 import { GameInfo, ListGamesResponse } from '../../protocol/playerApi.js';
 import type { PackageStore } from '../createPackageStore.js';
 import type { Matchmaker } from '../Matchmaker.js';
@@ -23,6 +23,23 @@ export const gameRoutes: FastifyPluginAsyncTypebox<GameRoutesOptions> = async (a
     { schema: { tags: ['players'], summary: 'The game catalogue', response: { 200: ListGamesResponse } } },
     async () => ({ games: matchmaker.games() }),
   );
+  app.get(
+    '/v1/games/:gameId/manifest',
+    {
+      schema: {
+        tags: ['edges'],
+        summary: "A published game's manifest (edges start package games from it)",
+        params: Type.Object({ gameId: Type.String({ minLength: 1, maxLength: 64 }) }),
+        response: { 200: PublishedManifest, ...errorResponses },
+      },
+    },
+    async (request) => {
+      const published = matchmaker.manifest(request.params.gameId);
+      if (!published) throw new FarplayError('MM_UNKNOWN_GAME', `no published game ${request.params.gameId}`);
+      const { game, ...rest } = published;
+      return { ...game, ...rest };
+    },
+  );
   app.post(
     '/v1/studio/games',
     {
@@ -40,7 +57,7 @@ export const gameRoutes: FastifyPluginAsyncTypebox<GameRoutesOptions> = async (a
     },
     async (request) => {
       const studio = studioOf(request, studioKeys);
-      const { runtime, command, packageSha256, ...game } = request.body;
+      const { runtime, command, packageSha256, network, ...game } = request.body;
       if (runtime === 'package') {
         if (!packageSha256 || !command) {
           throw new FarplayError('BAD_REQUEST', "runtime 'package' needs packageSha256 and command");
@@ -52,6 +69,7 @@ export const gameRoutes: FastifyPluginAsyncTypebox<GameRoutesOptions> = async (a
         runtime,
         ...(command ? { command } : {}),
         ...(packageSha256 ? { packageSha256 } : {}),
+        ...(network !== undefined ? { network } : {}),
         studio,
         publishedAt: Date.now(),
       });

@@ -14,6 +14,8 @@ export interface EdgeRecord {
   version: string;
   publicUrl: string;
   games: GameInfo[];
+  /** Package runtimes the edge runs (e.g. ['x11']); absent = built-in games only. */
+  runtimes?: string[];
   /** Unix ms of the registration. */
   registeredAt: number;
 }
@@ -69,6 +71,8 @@ export interface PublishedGame {
   runtime: string;
   command?: string;
   packageSha256?: string;
+  /** A package game may use the network (default false). */
+  network?: boolean;
   studio: string;
   publishedAt: number;
 }

@@ -345,15 +345,37 @@ describe.each(storeKinds)('matchmaker app (%s store)', (_kind, makeStore) => {
     await app.matchmaker.refresh();
     const ids = ((await app.inject({ url: '/v1/games' })).json().games as { id: string }[]).map((g) => g.id);
     expect(ids).toEqual(expect.arrayContaining(['pong', 'space-race']));
-    // KNOWN GAP (issue 10, native games): edges do not report which packages they can run yet, so a
-    // package game is allocated to any edge, here one that only runs the built-in pong. When edges
-    // report their runnable games, this must become MM_NO_CAPACITY unless an edge can run it.
+    // A package game runs only on edges that advertise the x11 runtime: the pong-only edge cannot take it.
+    const refused = await app.inject({
+      method: 'POST',
+      url: '/v1/sessions',
+      payload: { gameId: 'space-race', measurements: [] },
+    });
+    expect(refused.statusCode).toBe(503);
+    expect(refused.json().code).toBe('MM_NO_CAPACITY');
+    const nativeEdge = newEdgeAccount();
+    const registration = await signedRegistration(nativeEdge, { ...LONDON, runtimes: ['x11'] });
+    expect(
+      (await app.inject({ method: 'POST', url: '/v1/edges/register', payload: registration })).statusCode,
+    ).toBe(200);
+    await app.matchmaker.refresh();
     const session = await app.inject({
       method: 'POST',
       url: '/v1/sessions',
       payload: { gameId: 'space-race', measurements: [] },
     });
-    expect(session.statusCode).toBe(200);
+    expect(session.statusCode, session.body).toBe(200);
+    expect((session.json() as CreateSessionResponse).edge.edgeId).toBe(nativeEdge.address.toLowerCase());
+    // The edge starts the game from its manifest.
+    const manifestAnswer = await app.inject({ url: '/v1/games/space-race/manifest' });
+    expect(manifestAnswer.json()).toMatchObject({
+      id: 'space-race',
+      runtime: 'package',
+      command: './run.sh',
+      packageSha256: sha256,
+      studio: 'acme',
+    });
+    expect((await app.inject({ url: '/v1/games/pong/manifest' })).json().code).toBe('MM_UNKNOWN_GAME');
   });
 
   it('serves the player page from staticDir beside the API', async () => {
