@@ -21,8 +21,19 @@ export function recoverAddress(digest: Uint8Array, signature: string): Address |
   if (recid !== 0 && recid !== 1) return undefined;
   try {
     const pub = secp256k1.ecdsaRecover(bytes.subarray(0, 64), recid, digest, false);
-    return bytesToHex(keccak256(pub.subarray(1), 'bytes').subarray(12)) as Address;
+    const key = Buffer.from(pub.buffer, pub.byteOffset, pub.byteLength).toString('latin1');
+    let address = addresses.get(key);
+    if (address === undefined) {
+      address = bytesToHex(keccak256(pub.subarray(1), 'bytes').subarray(12)) as Address;
+      // The same few keys (an edge, a session key) sign again and again: keep their addresses (a keccak each).
+      if (addresses.size >= ADDRESS_CACHE) addresses.clear();
+      addresses.set(key, address);
+    }
+    return address;
   } catch {
     return undefined;
   }
 }
+
+const ADDRESS_CACHE = 50_000;
+const addresses = new Map<string, Address>();
