@@ -1,0 +1,372 @@
+// Checker benchmark (`npm run bench:checker`): three real checker processes (in-process stores) on a local anvil
+// payments chain with a 2-of-3 SessionEscrow.
+//   1. throughput: reports verified (and minutes attested) per second of one checker process's CPU time;
+//   2. attestMs: from a minute's close (both ends report at once) to each checker's attestation of it;
+//      quorumMs: from a minute's close to the second checker's attestation (a 2-of-3 quorum);
+//   3. gasPerBilledMinute: a 60-minute session reported to all three, a quorum collected, settled by the real
+//      SessionEscrow.settle; the receipt's gas over 60.
+// The last line is one JSON object.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { type Address, type Hex, hexToBytes, keccak256, type LocalAccount, parseEther, toHex } from 'viem';
+import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
+import { CheckerClient } from '../checker/client/CheckerClient.js';
+import { collectAttestations } from '../checker/collectAttestations.js';
+import { signDigest } from '../checker/signDigest.js';
+import { testATHAbi } from '../contracts-client/src/abis/TestATH.js';
+import { localChain } from '../contracts-client/src/chains.js';
+import { sortAddresses } from '../contracts-client/src/checkers.js';
+import { createChainClients } from '../contracts-client/src/clients.js';
+import { deployPaymentsChain } from '../contracts-client/src/deploy.js';
+import { depositFor, type EscrowRef, settle, signGrant } from '../contracts-client/src/escrow.js';
+import { localAccounts, localPrivateKey, startAnvil } from '../contracts-client/src/localChain.js';
+import { sendTx } from '../contracts-client/src/tx.js';
+import { type Grant, type QosLink, type QosMetrics, QosRole, stakingDomain } from '../protocol/eip712.js';
+import { bytesHex, domainSeparatorBytes, hashQosLink, typedDigest } from '../protocol/hashQosLink.js';
+import { EMPTY_DETAIL } from '../protocol/QosReportChain.js';
+import { qosPolicy, qosPolicyHash } from '../protocol/qosPolicy.js';
+import { grantToJson, type SignedQosReport } from '../protocol/qosReport.js';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const PERIOD = 200;
+const GRACE = 30_000;
+const policy = qosPolicy({ periodMs: PERIOD, reportGraceMs: GRACE });
+const STAKING = { chainId: 31337, address: '0x000000000000000000000000000000000000dEaD' as Address };
+const stakingSep = domainSeparatorBytes(stakingDomain(STAKING.chainId, STAKING.address));
+const THROUGHPUT_SESSIONS = Number(process.env.BENCH_SESSIONS ?? 150);
+const THROUGHPUT_MINUTES = 12;
+// Minute closes are spread evenly over each period (sessions start at different times), as they are in a network.
+const QUORUM_SESSIONS = 6;
+const QUORUM_MINUTES = 20;
+const FRAMES = Math.round((60 * PERIOD) / 1000);
+const edgeMetrics: QosMetrics = {
+  frames: FRAMES,
+  bitrateKbps: 4000,
+  encodeTimeUs: 2500,
+  rttMs: 30,
+  jitterMs: 2,
+  lossPpm: 500,
+  freezeMs: 0,
+};
+const playerMetrics: QosMetrics = { ...edgeMetrics, encodeTimeUs: 0, rttMs: 32 };
+
+const percentile = (xs: number[], p: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length === 0 ? 0 : (s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] as number);
+};
+const round = (x: number) => Math.round(x * 10) / 10;
+
+/** Signs one side's chain quickly (libsecp256k1 on the digests the checker verifies). */
+class FastChain {
+  #prev: Hex = `0x${'0'.repeat(64)}`;
+  constructor(
+    readonly sessionId: Hex,
+    readonly role: QosRole,
+    readonly key: Uint8Array,
+  ) {}
+  next(minute: number, metrics: QosMetrics): SignedQosReport {
+    const link: QosLink = {
+      report: { sessionId: this.sessionId, minute, role: this.role, metrics },
+      prev: this.#prev,
+      closedAt: Date.now(),
+      detail: { ...EMPTY_DETAIL, targetFps: this.role === QosRole.edge ? 60 : 0 },
+    };
+    const h = hashQosLink(link);
+    this.#prev = bytesHex(h.link);
+    const signed: SignedQosReport = {
+      link,
+      linkSignature: signDigest(this.key, typedDigest(stakingSep, h.link)),
+    };
+    if (this.role === QosRole.edge)
+      signed.reportSignature = signDigest(this.key, typedDigest(stakingSep, h.report));
+    return signed;
+  }
+}
+
+interface Session {
+  grant: Grant;
+  grantSignature: Hex;
+  edge: FastChain;
+  player: FastChain;
+}
+
+async function newSession(
+  escrow: EscrowRef,
+  player: LocalAccount,
+  edgeKey: Hex,
+  n: number,
+): Promise<Session> {
+  const sessionKey = generatePrivateKey();
+  const grant: Grant = {
+    sessionId: keccak256(toHex(`bench-${n}-${Date.now()}`)),
+    player: player.address,
+    edge: privateKeyToAccount(edgeKey).address,
+    pricePerMinute: parseEther('0.001'),
+    maxMinutes: 120,
+    expiry: BigInt(Math.floor(Date.now() / 1000) + 86_400),
+    sessionKey: privateKeyToAccount(sessionKey).address,
+  };
+  return {
+    grant,
+    grantSignature: await signGrant(player, escrow, grant),
+    edge: new FastChain(grant.sessionId, QosRole.edge, hexToBytes(edgeKey)),
+    player: new FastChain(grant.sessionId, QosRole.player, hexToBytes(sessionKey)),
+  };
+}
+
+interface CheckerProcess {
+  child: ChildProcess;
+  client: CheckerClient;
+}
+
+function startChecker(privateKey: Hex, escrow: EscrowRef): Promise<CheckerProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'checker/main.ts')], {
+    cwd: root,
+    env: {
+      ...process.env,
+      FARPLAY_CHECKER_PORT: '0',
+      FARPLAY_CHECKER_LOG_LEVEL: 'info',
+      FARPLAY_CHECKER_PRIVATE_KEY: privateKey,
+      FARPLAY_CHECKER_PAYMENTS_CHAIN_ID: String(escrow.chainId),
+      FARPLAY_CHECKER_ESCROW_ADDRESS: escrow.address,
+      FARPLAY_CHECKER_STAKING_CHAIN_ID: String(STAKING.chainId),
+      FARPLAY_CHECKER_STAKING_ADDRESS: STAKING.address,
+      FARPLAY_CHECKER_PERIOD_MS: String(PERIOD),
+      FARPLAY_CHECKER_REPORT_GRACE_MS: String(GRACE),
+      FARPLAY_CHECKER_RATE_LIMIT_MAX: '100000000',
+    },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  return new Promise((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => {
+      child.kill('SIGTERM');
+      reject(new Error('checker did not start'));
+    }, 60_000);
+    child.stdout?.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      const m = /"url":"(http:\/\/[^"]+)"/.exec(out);
+      if (m !== null) {
+        clearTimeout(timer);
+        child.stdout?.removeAllListeners('data');
+        child.stdout?.resume();
+        resolve({ child, client: new CheckerClient(m[1] as string, 30_000) });
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`checker exited (${code})`));
+    });
+  });
+}
+
+async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  await exited;
+}
+
+/** CPU seconds (user + system) the process has used, from /proc. */
+function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+async function pool<T>(items: readonly T[], concurrency: number, run: (item: T) => Promise<void>) {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < items.length) {
+        const item = items[next++] as T;
+        await run(item);
+      }
+    }),
+  );
+}
+
+async function main(): Promise<void> {
+  const anvil = await startAnvil({ chainId: 31338 });
+  const checkers: CheckerProcess[] = [];
+  try {
+    const accounts = localAccounts();
+    const chain = localChain(anvil.chainId, anvil.rpcUrl);
+    const admin = createChainClients(chain, accounts.deployer);
+    const checkerKeys = [5, 6, 7].map((i) => localPrivateKey(i));
+    const set = {
+      checkers: sortAddresses(checkerKeys.map((k) => privateKeyToAccount(k).address)),
+      quorum: 2,
+      policyHash: qosPolicyHash(policy),
+    };
+    const d = await deployPaymentsChain(admin, {
+      checkerSet: set,
+      treasury: accounts.treasury.address,
+      withdrawDelay: 3600,
+      timelockDelay: 600n,
+    });
+    const escrow: EscrowRef = { address: d.escrow as Address, chainId: anvil.chainId };
+    await sendTx(admin, {
+      address: d.token,
+      abi: testATHAbi,
+      functionName: 'mint',
+      args: [accounts.deployer.address, parseEther('1000')],
+    });
+    await depositFor(admin, escrow, d.token, accounts.player.address, parseEther('1000'));
+    for (const key of checkerKeys) checkers.push(await startChecker(key, escrow));
+    const edgeKey = localPrivateKey(3);
+    const [c0] = checkers as [CheckerProcess];
+    console.log(`3 checkers up: ${checkers.map((c) => c.client.url).join(' ')}`);
+
+    // 1. Throughput of one checker process.
+    const sessions: Session[] = [];
+    for (let i = 0; i < THROUGHPUT_SESSIONS; i++)
+      sessions.push(await newSession(escrow, accounts.player, edgeKey, i));
+    for (const s of sessions) await c0.client.openSession(grantToJson(s.grant), s.grantSignature);
+    const reports = sessions.map((s) => {
+      const out: SignedQosReport[] = [];
+      for (let m = 0; m < THROUGHPUT_MINUTES; m++)
+        out.push(s.edge.next(m, edgeMetrics), s.player.next(m, playerMetrics));
+      return { s, out };
+    });
+    const total = reports.length * THROUGHPUT_MINUTES * 2;
+    console.log(
+      `throughput: ${total} signed reports (${THROUGHPUT_SESSIONS} sessions × ${THROUGHPUT_MINUTES} minutes × 2 sides)`,
+    );
+    const pid = c0.child.pid as number;
+    const cpu0 = cpuSeconds(pid);
+    const t0 = performance.now();
+    let attested = 0;
+    await pool(reports, 16, async ({ s, out }) => {
+      for (const r of out) {
+        const a = await c0.client.report(s.grant.sessionId, r);
+        if (a.attestation !== null) attested += 1;
+      }
+    });
+    const wallS = (performance.now() - t0) / 1000;
+    const cpuS = cpuSeconds(pid) - cpu0;
+    const reportsPerSec = Math.round(total / cpuS);
+    console.log(
+      `throughput: ${total} reports, ${attested} minutes attested in ${round(wallS)} s wall, ${round(cpuS)} s checker CPU → ${reportsPerSec} reports/s per core (${Math.round(total / wallS)}/s wall)`,
+    );
+    if (attested !== THROUGHPUT_SESSIONS * THROUGHPUT_MINUTES)
+      throw new Error(`only ${attested} minutes attested`);
+
+    // 2. attestMs and quorumMs with three checkers, minutes closing in real time.
+    const qs: Session[] = [];
+    for (let i = 0; i < QUORUM_SESSIONS; i++)
+      qs.push(await newSession(escrow, accounts.player, edgeKey, 10_000 + i));
+    await Promise.all(
+      qs.flatMap((s) => checkers.map((c) => c.client.openSession(grantToJson(s.grant), s.grantSignature))),
+    );
+    const base = Date.now();
+    const attestMs: number[] = [];
+    const quorumMs: number[] = [];
+    const closes = qs
+      .flatMap((s, i) =>
+        Array.from({ length: QUORUM_MINUTES }, (_, m) => ({
+          s,
+          m,
+          at: base + (i * PERIOD) / QUORUM_SESSIONS + (m + 1) * PERIOD,
+        })),
+      )
+      .sort((a, b) => a.at - b.at);
+    const runs: Promise<void>[] = [];
+    // Each checker gets a session's reports in order (a minute's posts wait for the previous minute's).
+    const tails = new Map<string, Promise<unknown>>();
+    for (const { s, m, at } of closes) {
+      await new Promise((r) => setTimeout(r, Math.max(0, at - Date.now())));
+      const closed = performance.now();
+      const edge = s.edge.next(m, edgeMetrics);
+      const player = s.player.next(m, playerMetrics);
+      const done: number[] = [];
+      const perChecker = checkers.map((c) => {
+        const key = `${s.grant.sessionId}|${c.client.url}`;
+        const run = (tails.get(key) ?? Promise.resolve()).then(async () => {
+          const answers = await Promise.all([
+            c.client.report(s.grant.sessionId, edge),
+            c.client.report(s.grant.sessionId, player),
+          ]);
+          if (answers.some((a) => a.attestation !== null)) {
+            const now = performance.now();
+            attestMs.push(now - closed);
+            done.push(now - closed);
+          }
+        });
+        tails.set(key, run);
+        return run;
+      });
+      runs.push(
+        Promise.all(perChecker).then(() => {
+          done.sort((a, b) => a - b);
+          if (done[1] !== undefined) quorumMs.push(done[1]);
+        }),
+      );
+    }
+    await Promise.all(runs);
+    const attest = { p50: round(percentile(attestMs, 50)), p99: round(percentile(attestMs, 99)) };
+    const quorum = { p50: round(percentile(quorumMs, 50)), p99: round(percentile(quorumMs, 99)) };
+    console.log(
+      `quorum: ${quorumMs.length} minutes, attestMs ${JSON.stringify(attest)}, quorumMs ${JSON.stringify(quorum)}`,
+    );
+
+    // 3. A 60-minute session settled once through the real escrow.
+    const g = await newSession(escrow, accounts.player, edgeKey, 99_999);
+    await Promise.all(checkers.map((c) => c.client.openSession(grantToJson(g.grant), g.grantSignature)));
+    const gOpened = Date.now();
+    for (let m = 0; m < 60; m++) {
+      const acceptableAt = gOpened + (m + 1) * PERIOD - policy.maxClockSkewMs;
+      await new Promise((r) => setTimeout(r, Math.max(0, acceptableAt - Date.now())));
+      const edge = g.edge.next(m, edgeMetrics);
+      const player = g.player.next(m, playerMetrics);
+      await Promise.all(
+        checkers.map(async (c) => {
+          await c.client.report(g.grant.sessionId, edge);
+          await c.client.report(g.grant.sessionId, player);
+        }),
+      );
+    }
+    const q = await collectAttestations({
+      checkers: checkers.map((c) => c.client),
+      sessionId: g.grant.sessionId,
+      quorum: 2,
+      escrow,
+    });
+    if (q === null || q.minutes !== 60) throw new Error(`no quorum for 60 minutes: ${JSON.stringify(q)}`);
+    const receipt = await settle(admin, escrow, {
+      grant: g.grant,
+      grantSignature: g.grantSignature,
+      minutes: q.minutes,
+      attestations: q.attestations,
+      checkerSet: set,
+    });
+    const gasPerBilledMinute = Math.round(Number(receipt.gasUsed) / 60);
+    console.log(
+      `settlement: 60 minutes, 2 of 3 attestations, gas ${receipt.gasUsed} → ${gasPerBilledMinute} per billed minute`,
+    );
+
+    console.log(
+      JSON.stringify({
+        reportsPerSec,
+        reportsPerSecWall: Math.round(total / wallS),
+        attestMs: attest,
+        quorumMs: quorum,
+        gasPerBilledMinute,
+        settleGas: Number(receipt.gasUsed),
+        checkers: 3,
+        quorum: 2,
+        periodMs: PERIOD,
+      }),
+    );
+  } finally {
+    await Promise.all(checkers.map((c) => stopChild(c.child)));
+    await anvil.close();
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});
