@@ -14,7 +14,8 @@ mkdir -p .farplay
 trap cleanup EXIT
 start=$(date +%s)
 $COMPOSE up -d
-npx tsx scripts/composeSmokePlayer.ts http://127.0.0.1:18080 5 | tee .farplay/compose-smoke.out
+npx tsx scripts/composeSmokePlayer.ts http://127.0.0.1:18080 5 > .farplay/compose-smoke.out
+cat .farplay/compose-smoke.out
 up=$(( $(date +%s) - start ))
 $COMPOSE ps
 echo "compose smoke: up and streamed in ${up} s (logs: .farplay/compose-smoke.log)"

@@ -19,6 +19,26 @@ const COMMANDS: Record<string, { run: () => Promise<Command>; summary: string }>
     run: async () => doctorCommand,
     summary: 'check this machine and its standing; each ✗ says how to fix it',
   },
+  bench: {
+    run: async () => (await import('./benchCommand.js')).benchCommand,
+    summary: 'measure concurrent 720p30 sessions; write the signed capability snapshot',
+  },
+  stake: {
+    run: async () => (await import('./stakeCommand.js')).stakeCommand,
+    summary: 'register this edge on the staking chain with the owner key’s stake (idempotent)',
+  },
+  register: {
+    run: async () => (await import('./stakeCommand.js')).stakeCommand,
+    summary: 'the same as stake: on chain, registration is the stake',
+  },
+  status: {
+    run: async () => (await import('./statusCommand.js')).statusCommand,
+    summary: 'registration, stake, rewards and live state; when not earning, why',
+  },
+  run: {
+    run: async () => (await import('./runCommand.js')).runCommand,
+    summary: 'run the edge in the foreground from the config file and keystore',
+  },
 };
 
 const USAGE = [

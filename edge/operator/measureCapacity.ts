@@ -86,7 +86,7 @@ async function startEdgeProcess(
   const inherited = Object.fromEntries(
     Object.entries(process.env).filter(([name]) => !name.startsWith('FARPLAY_EDGE_')),
   );
-  const child = spawn(process.execPath, ['--import', 'tsx', main], {
+  const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), main], {
     env: {
       ...inherited,
       FARPLAY_EDGE_PORT: '0',
