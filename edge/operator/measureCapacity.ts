@@ -6,8 +6,8 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import type { CreateSessionResponse } from '../../protocol/playerApi.js';
-import type { EdgeStats } from '../Edge.js';
 import { NodePlayer } from '../../test/tools/NodePlayer.js';
+import type { EdgeStats } from '../Edge.js';
 
 /** Options of `measureCapacity`; every field has a default. */
 export interface CapacityBenchOptions {
@@ -102,8 +102,8 @@ async function startEdgeProcess(
     const timer = setTimeout(() => {
       // Not started in time: stop it too, or the bench would leave an edge behind.
       child.kill();
-      reject(new Error('edge did not start in 30 s'));
-    }, 30_000);
+      reject(new Error('edge did not start in 120 s'));
+    }, 120_000);
     child.once('exit', (code) => {
       clearTimeout(timer);
       reject(new Error(`edge exited with ${code}`));
