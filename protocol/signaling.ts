@@ -9,8 +9,9 @@ import { Check } from 'typebox/value';
  * Flow: the edge sends `session`, then `offer` (sendonly H.264 video, Opus audio and the negotiated
  * `input` data channel, see protocol/input.ts); the player answers with `answer`; both sides trickle
  * `candidate`s (a `null` candidate means end of candidates). Control while playing: `keyframe`,
- * `bitrate`, `resize`, `ping` (answered by `pong` with the same `t`), `end`. The edge ends the session
- * with `ended` and closes the socket with `SignalCloseCodes.ENDED` (1000).
+ * `bitrate` (a cap on the adaptive bitrate), `resize`, `ping` (answered by `pong` with the same `t`),
+ * `end`. While streaming the edge reports its bandwidth adaptation with `quality`. The edge ends the
+ * session with `ended` and closes the socket with `SignalCloseCodes.ENDED` (1000).
  */
 
 /** Largest signalling message accepted, in bytes (64 KiB). */
@@ -86,6 +87,24 @@ export type ErrorMessage = Static<typeof ErrorMessage>;
 export const EndedMessage = Type.Object({ type: Type.Literal('ended'), reason: Type.String() });
 export type EndedMessage = Static<typeof EndedMessage>;
 
+/**
+ * Bandwidth adaptation, about once a second and whenever the picture changes: the edge's estimate of
+ * what the path carries, the encoder's target under it, the picture it sends and why it last changed.
+ */
+export const QualityMessage = Type.Object({
+  type: Type.Literal('quality'),
+  estimateKbps: Type.Integer({ minimum: 0 }),
+  targetKbps: Type.Integer({ minimum: 0 }),
+  /** The player's cap in force, kbit/s; null = auto (the edge's maximum). */
+  capKbps: Type.Union([Type.Integer({ minimum: 0 }), Type.Null()]),
+  width: Type.Integer(),
+  height: Type.Integer(),
+  fps: Type.Integer(),
+  /** Why quality last changed, e.g. "delay: queue building" or "estimate 2.8 Mbit/s < 5.5 Mbit/s …". */
+  reason: Type.String({ maxLength: 200 }),
+});
+export type QualityMessage = Static<typeof QualityMessage>;
+
 export const EdgeMessage = Type.Union([
   SessionMessage,
   OfferMessage,
@@ -93,6 +112,7 @@ export const EdgeMessage = Type.Union([
   PongMessage,
   ErrorMessage,
   EndedMessage,
+  QualityMessage,
 ]);
 export type EdgeMessage = Static<typeof EdgeMessage>;
 
@@ -105,11 +125,17 @@ export type AnswerMessage = Static<typeof AnswerMessage>;
 export const KeyframeMessage = Type.Object({ type: Type.Literal('keyframe') });
 export type KeyframeMessage = Static<typeof KeyframeMessage>;
 
-/** Set the video target bitrate (kbit/s); the edge clamps it to its configured range. */
+/**
+ * Cap the video bitrate (kbit/s): the edge adapts to the network under the cap, clamped to its
+ * configured range; a cap at or above the edge's maximum is "auto".
+ */
 export const BitrateMessage = Type.Object({
   type: Type.Literal('bitrate'),
   kbps: Type.Integer({ minimum: 100, maximum: 100_000 }),
 });
+
+/** The `bitrate` cap that means "auto": the largest a message may carry, above every edge's maximum. */
+export const AUTO_BITRATE_KBPS = 100_000;
 export type BitrateMessage = Static<typeof BitrateMessage>;
 
 /**

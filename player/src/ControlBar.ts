@@ -1,4 +1,5 @@
 import type { GameInfo } from '../../protocol/playerApi.js';
+import { AUTO_BITRATE_KBPS } from '../../protocol/signaling.js';
 import { controlHint } from './controlHint.js';
 import { el } from './el.js';
 import { icon } from './icon.js';
@@ -68,16 +69,16 @@ export class ControlBar {
     toggle(pad, options.padOn, options.onPad);
     const quality = el('select', {
       'data-action': 'bitrate',
-      'aria-label': 'Video bitrate',
-      title: 'Video bitrate',
+      'aria-label': 'Video bitrate cap',
+      title: 'Video bitrate cap (auto adapts to the network)',
     });
-    // The edge starts at its configured bitrate; the first entry only labels the control.
-    quality.append(el('option', { value: '', disabled: '', selected: '' }, 'Auto'));
+    // A cap on the adaptive bitrate; Auto asks for the edge's maximum (the edge clamps to it).
+    quality.append(el('option', { value: String(AUTO_BITRATE_KBPS), selected: '' }, 'Auto'));
     for (const [label, kbps] of [
-      ['2 Mb/s', '2000'],
-      ['4 Mb/s', '4000'],
-      ['8 Mb/s', '8000'],
-      ['15 Mb/s', '15000'],
+      ['≤ 2 Mb/s', '2000'],
+      ['≤ 4 Mb/s', '4000'],
+      ['≤ 8 Mb/s', '8000'],
+      ['≤ 15 Mb/s', '15000'],
     ] as const) {
       quality.append(el('option', { value: kbps }, label));
     }

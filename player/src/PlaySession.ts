@@ -4,6 +4,7 @@ import {
   type EdgeMessage,
   type PlayerMessage,
   parseEdgeMessage,
+  type QualityMessage,
   type SessionMessage,
   SignalCloseCodes,
 } from '../../protocol/signaling.js';
@@ -36,6 +37,8 @@ export interface PlaySessionEvents {
   stream: MediaStream;
   /** One input round trip over the data channel (ms). */
   inputRtt: number;
+  /** The edge's bandwidth adaptation report. */
+  quality: QualityMessage;
 }
 
 /** Options of a PlaySession. */
@@ -307,6 +310,9 @@ export class PlaySession {
         return;
       }
       case 'pong':
+        return;
+      case 'quality':
+        this.#emit('quality', message);
         return;
       case 'error': {
         this.#lastError = { message: message.message, retryable: true };

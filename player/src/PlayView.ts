@@ -1,5 +1,6 @@
 import { findError } from '../../protocol/errors.js';
 import { type CreateSessionResponse, type GameInfo, parseSessionEvent } from '../../protocol/playerApi.js';
+import type { QualityMessage } from '../../protocol/signaling.js';
 import { measureRtt, median, type PlayerApi } from './api.js';
 import { ControlBar } from './ControlBar.js';
 import { EdgeClock } from './EdgeClock.js';
@@ -79,6 +80,8 @@ export class PlayView {
   #epoch = 0;
   /** Bitrate the player asked for (kbit/s); undefined = the edge's default. Kept across reconnects. */
   #bitrateKbps: number | undefined;
+  /** The edge's last bandwidth adaptation report (shown in the stats overlay). */
+  #quality: QualityMessage | undefined;
   #lastDecoded = { frames: -1, at: 0 };
   #keyframeAskedAt = 0;
   #closed = false;
@@ -302,6 +305,9 @@ export class PlayView {
     play.on('session', (info) => {
       hook.encoder = info.encoder;
     });
+    play.on('quality', (quality) => {
+      this.#quality = quality;
+    });
     play.on('stream', (stream) => {
       if (this.#video.srcObject !== stream) this.#video.srcObject = stream;
       this.#video.play().catch(() => {
@@ -471,7 +477,12 @@ export class PlayView {
         this.#askKeyframeOnStall(stats.framesDecoded);
         hook.stats = stats;
         hook.framesDecoded = stats.framesDecoded;
-        this.#statsBox.textContent = formatStats(stats, hook.encoder, this.#edgeClock?.estimate);
+        this.#statsBox.textContent = formatStats(
+          stats,
+          hook.encoder,
+          this.#edgeClock?.estimate,
+          this.#quality,
+        );
       })
       .catch(() => {});
   }

@@ -1,3 +1,4 @@
+import type { QualityMessage } from '../../protocol/signaling.js';
 import type { ClockOffsetEstimate } from './estimateClockOffset.js';
 import type { StreamStats } from './hookTypes.js';
 
@@ -12,6 +13,7 @@ export function formatStats(
   stats: StreamStats,
   encoder: string | undefined,
   clock: ClockOffsetEstimate | undefined,
+  quality?: QualityMessage,
 ): string {
   const size = stats.width === undefined ? '–' : `${stats.width}×${stats.height}`;
   const mbps = stats.bitrateKbps === undefined ? undefined : stats.bitrateKbps / 1000;
@@ -23,5 +25,11 @@ export function formatStats(
     `jbuf  ${fmt(stats.jitterBufferMs, 1, ' ms')}`,
     `g2g   ${fmt(stats.glassToGlassMs, 1, ' ms')}${clock ? ` ±${clock.uncertaintyMs.toFixed(1)}` : ''}`,
     `frames ${stats.framesDecoded} drop ${stats.framesDropped} frz ${stats.freezeCount}`,
+    ...(quality
+      ? [
+          `est   ${(quality.estimateKbps / 1000).toFixed(1)} → ${(quality.targetKbps / 1000).toFixed(1)} Mb/s${quality.capKbps === null ? '' : ` cap ${(quality.capKbps / 1000).toFixed(0)}`}`,
+          `why   ${quality.reason}`,
+        ]
+      : []),
   ].join('\n');
 }
