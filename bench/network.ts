@@ -58,7 +58,7 @@ async function edgeChild(): Promise<void> {
   process.stdout.write(`${JSON.stringify({ url })}\n`);
   for await (const line of createInterface({ input: process.stdin })) {
     if (line === 'stats') {
-      const sessions = edge.stats().sessions;
+      const sessions = edge.edge.stats().sessions;
       process.stdout.write(`${JSON.stringify({ t: Date.now(), sessions })}\n`);
     } else if (line === 'close') {
       break;
