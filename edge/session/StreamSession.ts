@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { RTCPeerConnection, RTCRtpSender } from 'werift';
 import { ErrorCodes, FarplayError, findError } from '../../protocol/errors.js';
 import type { GameInfo } from '../../protocol/playerApi.js';
-import { SignalCloseCodes } from '../../protocol/signaling.js';
+import { AUTO_BITRATE_KBPS, SignalCloseCodes } from '../../protocol/signaling.js';
 import { TypedEmitter } from '../../protocol/TypedEmitter.js';
 import type { EdgeConfig } from '../config.js';
 import type { GameDefinition, GameRuntime } from '../games/GameRuntime.js';
@@ -323,8 +323,11 @@ export class StreamSession extends TypedEmitter<StreamSessionEvents> {
         return;
       case 'bitrate': {
         const config = this.#config;
+        // "Auto" lifts the player's cap: until the congestion controller drives the encoder, that is the
+        // edge's configured start bitrate, not the highest the player may ask for.
+        const kbps = message.kbps >= AUTO_BITRATE_KBPS ? config.videoBitrateKbps : message.kbps;
         this.#media?.setBitrate(
-          Math.min(config.maxVideoBitrateKbps, Math.max(config.minVideoBitrateKbps, message.kbps)),
+          Math.min(config.maxVideoBitrateKbps, Math.max(config.minVideoBitrateKbps, kbps)),
         );
         return;
       }
