@@ -18,7 +18,8 @@ import { builtInGames } from '../edge/games/builtInGames.js';
 import { ensurePlayerBuilt } from '../scripts/buildPlayer.js';
 import { launchChromium } from '../test/support/chromium.js';
 import { readHook, takeSamples, until } from '../test/support/playerPage.js';
-import { createNetLab, netLabUnsupportedReason } from '../test/tools/netlab/createNetLab.js';
+import { createNetLab } from '../test/tools/netlab/createNetLab.js';
+import { netLabUnsupportedReason } from '../test/tools/netlab/netLabUnsupportedReason.js';
 
 function arg(name: string): string | undefined {
   const index = process.argv.indexOf(`--${name}`);

@@ -6,7 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { buildApp, type MatchmakerApp } from '../../matchmaker/buildApp.js';
 import type { CreateSessionResponse, SessionEvent } from '../../protocol/playerApi.js';
-import { createNetLab, type NetLab, netLabUnsupportedReason } from '../tools/netlab/createNetLab.js';
+import { createNetLab, type NetLab } from '../tools/netlab/createNetLab.js';
+import { netLabUnsupportedReason } from '../tools/netlab/netLabUnsupportedReason.js';
 
 // Real latency: edges in network namespaces 10, 40 and 80 ms (RTT) from the player, through L's link
 // emulator. The player probes them over the emulated network and must land on the nearest edge, on

@@ -4,13 +4,10 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import {
-  cleanupStaleNetLabs,
-  createNetLab,
-  type NetLab,
-  NetLabError,
-  netLabUnsupportedReason,
-} from '../tools/netlab/createNetLab.js';
+import { cleanupStaleNetLabs } from '../tools/netlab/cleanupStaleNetLabs.js';
+import { createNetLab, type NetLab } from '../tools/netlab/createNetLab.js';
+import { NetLabError } from '../tools/netlab/NetLabError.js';
+import { netLabUnsupportedReason } from '../tools/netlab/netLabUnsupportedReason.js';
 import { median, probeRtt, sendBulk, startUdpEcho, type UdpEchoServer } from '../tools/netlab/udpProbe.js';
 
 const unsupported = netLabUnsupportedReason();

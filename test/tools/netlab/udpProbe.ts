@@ -1,6 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import type { NetLabHost } from './createNetLab.js';
+import type { NetLabHost } from './createNetLabHost.js';
 
 /**
  * Small UDP tools that run inside lab hosts (plain `node -e` scripts, so they start in ~50 ms and need

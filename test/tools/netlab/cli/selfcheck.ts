@@ -2,7 +2,8 @@
  * netlab self-check: how faithfully the emulator reproduces configured delays, and how many packets/s
  * it forwards. Run as root: `npx tsx test/tools/netlab/cli/selfcheck.ts`. Last line: one JSON object.
  */
-import { createNetLab, netLabUnsupportedReason } from '../createNetLab.js';
+import { createNetLab } from '../createNetLab.js';
+import { netLabUnsupportedReason } from '../netLabUnsupportedReason.js';
 import { median, probeRtt, sendBulk, startUdpEcho } from '../udpProbe.js';
 
 // Unpaced sender: argv = ip port seconds size; sends batches as fast as the socket takes them.
