@@ -44,7 +44,8 @@ export async function benchCommand(context: CliContext): Promise<number> {
   const { nonce } = await fetchMatchmakerJson<{ nonce: string }>(config.matchmakerUrl, '/v1/operator/nonce');
 
   const options: CapacityBenchOptions = {
-    edgeEnv: { FARPLAY_EDGE_ENCODERS: JSON.stringify(config.encoders), FARPLAY_EDGE_LOG_LEVEL: 'warn' },
+    // The bench waits for the edge's info-level 'edge ready' line: keep the log level at info.
+    edgeEnv: { FARPLAY_EDGE_ENCODERS: JSON.stringify(config.encoders) },
     log: () => {},
     onProgress: (p) => {
       const label =
