@@ -49,6 +49,8 @@ export interface EdgeInfo {
   /** 0..1: share of this machine's CPU the running encoders leave free (from measured encode times). */
   encodeHeadroom: number;
   games: GameInfo[];
+  /** Package runtimes this edge runs (e.g. ['x11']); empty = built-in games only. */
+  runtimes: string[];
 }
 
 /** What `edge.stats()` reports: edge-side figures for benches and QoS. */
@@ -73,9 +75,19 @@ export interface EdgeParameters {
   config: Readonly<EdgeConfig>;
   logger: Logger;
   games: GameDefinition[];
+  /** Studio package games (native games fetched from the matchmaker); none = built-in games only. */
+  packageGames?: PackageGameSource | undefined;
   encoderProbe: ProbeEncodersResult;
   clock?: PacerClock | undefined;
   openVideoEncoder?: OpenVideoEncoder | undefined;
+}
+
+/** Where an edge finds studio package games by id (edge/native/NativeGameCatalog is one). */
+export interface PackageGameSource {
+  /** The package runtimes it runs, advertised at registration (e.g. ['x11']). */
+  readonly runtimes: readonly string[];
+  /** The game `gameId` as an edge game, or null when there is no such package game. */
+  definition(gameId: string): Promise<GameDefinition | null>;
 }
 
 /** A token that passed the checks, with what its session needs. */
@@ -108,6 +120,9 @@ export class Edge extends TypedEmitter<EdgeEvents> {
   readonly sessionPublicKey: string;
   readonly #log: Logger;
   readonly #games: Map<string, GameDefinition>;
+  readonly #packageGames: PackageGameSource | undefined;
+  /** Package games resolved for admitted tokens, by id (kept apart: registration lists built-in games). */
+  readonly #packageDefinitions = new Map<string, GameDefinition>();
   readonly #thumbnails = new Map<string, Promise<Buffer | undefined>>();
   readonly #sessions = new Map<string, StreamSession>();
   readonly #verifyKey: ReturnType<typeof importSessionPublicKey>;
@@ -135,6 +150,7 @@ export class Edge extends TypedEmitter<EdgeEvents> {
     this.#clock = parameters.clock;
     this.#openVideoEncoder = parameters.openVideoEncoder;
     this.#games = new Map(parameters.games.map((game) => [game.info.id, game]));
+    this.#packageGames = parameters.packageGames;
     if (config.matchmakerPublicKey) {
       this.sessionPublicKey = config.matchmakerPublicKey;
       this.#verifyKey = importSessionPublicKey(config.matchmakerPublicKey);
@@ -205,6 +221,7 @@ export class Edge extends TypedEmitter<EdgeEvents> {
       freeSlots: Math.max(0, this.config.capacity - active),
       encodeHeadroom: this.#encodeHeadroom(),
       games: this.games(),
+      runtimes: [...(this.#packageGames?.runtimes ?? [])],
     };
   }
 
@@ -281,6 +298,28 @@ export class Edge extends TypedEmitter<EdgeEvents> {
   }
 
   /**
+   * Makes the game of `token` ready for admission: a studio package game is looked up (its manifest
+   * fetched from the matchmaker) before the session starts. Never throws: admission then refuses what it
+   * cannot find (EDGE_UNKNOWN_GAME).
+   */
+  async prepareGame(token: string | null): Promise<void> {
+    if (!this.#packageGames || !this.#verifyKey) return;
+    let gameId: string;
+    try {
+      gameId = verifySessionToken({ token, publicKey: this.#verifyKey, edgeId: this.id }).gameId;
+    } catch {
+      return;
+    }
+    if (this.#games.has(gameId) || this.#packageDefinitions.has(gameId)) return;
+    try {
+      const definition = await this.#packageGames.definition(gameId);
+      if (definition) this.#packageDefinitions.set(gameId, definition);
+    } catch (error) {
+      this.#log.warn({ err: error, gameId }, 'cannot look up the package game');
+    }
+  }
+
+  /**
    * A player's signalling socket with its token: admits it and starts its session, or refuses it with
    * an `error` message (catalogue code) and the matching close code.
    */
@@ -318,6 +357,7 @@ export class Edge extends TypedEmitter<EdgeEvents> {
    * the session id and the SDP answer. Throws FarplayError (`EDGE_BAD_TOKEN`, `EDGE_FULL`, `EDGE_BAD_SDP`…).
    */
   async startWhep(token: string | null, offerSdp: string): Promise<{ sessionId: string; answer: string }> {
+    await this.prepareGame(token);
     const admitted = this.#admit(token);
     const logger = this.#sessionLogger(admitted);
     const session = this.#startSession(admitted, new WhepSignalling(offerSdp), logger);
@@ -368,7 +408,7 @@ export class Edge extends TypedEmitter<EdgeEvents> {
         findError(error) ?? new FarplayError('EDGE_BAD_TOKEN'),
       );
     }
-    const game = this.#games.get(claims.gameId);
+    const game = this.#games.get(claims.gameId) ?? this.#packageDefinitions.get(claims.gameId);
     if (!game)
       throw new AdmissionRefused(SignalCloseCodes.UNKNOWN_GAME, new FarplayError('EDGE_UNKNOWN_GAME'));
     if (this.#sessions.has(claims.sid)) {

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { EdgeConfig } from './config.js';
-import { Edge } from './Edge.js';
+import { Edge, type PackageGameSource } from './Edge.js';
 import { builtInGames } from './games/builtInGames.js';
 import type { GameDefinition } from './games/GameRuntime.js';
 import { EdgeServer } from './http/EdgeServer.js';
@@ -14,6 +14,8 @@ export interface CreateEdgeParameters {
   logger: Logger;
   /** Games this edge runs (default: the built-in ones). */
   games?: GameDefinition[];
+  /** Studio package games (e.g. a NativeGameCatalog); none = built-in games only. */
+  packageGames?: PackageGameSource;
   /** A probe result to use instead of probing (tests that start many edges). */
   encoderProbe?: ProbeEncodersResult;
   /** Clock for the frame pacers (default: performance.now and Node timers). */
@@ -43,6 +45,7 @@ export async function createEdge(parameters: CreateEdgeParameters): Promise<Edge
     config,
     logger,
     games: parameters.games ?? builtInGames(config.pricePerMinute),
+    packageGames: parameters.packageGames,
     encoderProbe,
     clock: parameters.clock,
     openVideoEncoder,

@@ -28,6 +28,8 @@ export interface ControlledEdgeInfo {
   freeSlots: number;
   encodeHeadroom: number;
   games: readonly GameInfo[];
+  /** Package runtimes the edge runs (e.g. ['x11']). */
+  runtimes?: readonly string[];
 }
 
 /** What edge/control needs of an edge; `Edge` (edge/Edge.ts) is one. */
@@ -128,6 +130,7 @@ export function startEdgeControl(parameters: StartEdgeControlParameters): EdgeCo
       version: parameters.version ?? 'farplay-edge/0.1.0',
       publicUrl,
       games: info.games.slice(0, 64).map((game) => ({ ...game, input: [...game.input] })),
+      ...(info.runtimes?.length ? { runtimes: [...info.runtimes] } : {}),
       issuedAt: Date.now(),
       nonce: randomNonce(),
     };

@@ -32,9 +32,15 @@ export function handleSignalUpgrade(server: Server, edge: Edge): SignalUpgrade {
       socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
       return;
     }
-    wss.handleUpgrade(request, socket, head, (ws) =>
-      edge.acceptSignalSocket(ws, url.searchParams.get('token')),
-    );
+    const token = url.searchParams.get('token');
+    // A package game's manifest is looked up before the upgrade completes, so no message is missed.
+    void edge.prepareGame(token).then(() => {
+      if (closing || edge.closed) {
+        socket.destroy();
+        return;
+      }
+      wss.handleUpgrade(request, socket, head, (ws) => edge.acceptSignalSocket(ws, token));
+    });
   };
   server.on('upgrade', onUpgrade);
   return {

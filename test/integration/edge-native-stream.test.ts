@@ -1,0 +1,191 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseEdgeConfig } from '../../edge/config.js';
+import { type EdgeControl, startEdgeControl } from '../../edge/control/startEdgeControl.js';
+import { createEdge } from '../../edge/createEdge.js';
+import type { EdgeServer } from '../../edge/http/EdgeServer.js';
+import { probeEncoders } from '../../edge/media/probeEncoders.js';
+import { NativeGameCatalog } from '../../edge/native/NativeGameCatalog.js';
+import { PackageCache } from '../../edge/packages/PackageCache.js';
+import { buildApp } from '../../matchmaker/buildApp.js';
+import { keyCodeToId } from '../../protocol/input.js';
+import type { CreateSessionResponse } from '../../protocol/playerApi.js';
+import { buildNativeGamePackage, nativeToolsMissing } from '../support/nativeGame.js';
+import { NodePlayer } from '../tools/NodePlayer.js';
+
+const missing = nativeToolsMissing();
+const auth = { authorization: 'Bearer acme-key', 'content-type': 'application/json' };
+
+/** Mean x (0..1) of the red square in a decoded luma plane (luma between the background and the bar). */
+function squareX(luma: Uint8Array, stride: number, width: number, height: number): number | null {
+  let sum = 0;
+  let n = 0;
+  for (let y = 0; y < height; y += 2) {
+    for (let x = 0; x < width; x += 2) {
+      const v = luma[y * stride + x] ?? 0;
+      if (v > 85 && v < 140) {
+        sum += x;
+        n++;
+      }
+    }
+  }
+  return n > 30 ? sum / n / width : null;
+}
+
+// A studio publishes a real X11 game through the matchmaker; an edge that advertises the x11 runtime gets
+// the session, fetches and verifies the package, runs it sandboxed and streams it to a werift player.
+describe.skipIf(missing.length > 0)('native games end to end: studio → matchmaker → edge → player', () => {
+  let app: Awaited<ReturnType<typeof buildApp>>;
+  let mmUrl: string;
+  let server: EdgeServer;
+  let control: EdgeControl;
+  let gameDir: string;
+  const dirs: string[] = [];
+
+  beforeAll(async () => {
+    app = await buildApp({
+      config: { logLevel: 'silent', studioApiKeys: 'acme=acme-key', edgeTtlMs: 5000, refreshMs: 100 },
+    });
+    mmUrl = await app.listen({ port: 0, host: '127.0.0.1' });
+    gameDir = buildNativeGamePackage();
+    const archive = execFileSync('tar', ['-cz', '-f', '-', '-C', gameDir, 'game']);
+    const up = await fetch(`${mmUrl}/v1/studio/packages`, {
+      method: 'PUT',
+      headers: { authorization: 'Bearer acme-key', 'content-type': 'application/octet-stream' },
+      body: archive,
+    });
+    const { sha256 } = (await up.json()) as { sha256: string };
+    for (const [id, command] of [
+      ['square', './game --fps 30'],
+      ['crashy', './game --fps 30 --crash-after-frames 60'],
+    ] as const) {
+      const res = await fetch(`${mmUrl}/v1/studio/games`, {
+        method: 'POST',
+        headers: auth,
+        body: JSON.stringify({
+          id,
+          title: `Square (${id})`,
+          description: 'A small X11 test game',
+          width: 640,
+          height: 360,
+          fps: 30,
+          pricePerMinute: '0',
+          input: ['keyboard', 'mouse'],
+          runtime: 'package',
+          command,
+          packageSha256: sha256,
+        }),
+      });
+      expect(res.status, await res.text()).toBe(200);
+    }
+
+    const key = generatePrivateKey();
+    const tmp = (): string => {
+      const d = mkdtempSync(join(tmpdir(), 'farplay-native-e2e-'));
+      dirs.push(d);
+      return d;
+    };
+    server = await createEdge({
+      config: parseEdgeConfig({
+        port: 0,
+        nodePrivateKey: key,
+        matchmakerPublicKey: app.sessionPublicKey,
+        iceAllowedAddresses: ['127.0.0.1'],
+        logLevel: 'silent',
+        capacity: 2,
+        connectTimeoutSeconds: 20,
+      }),
+      logger: pino({ level: process.env.EDGE_TEST_LOG ?? 'silent' }),
+      encoderProbe: await probeEncoders(),
+      packageGames: new NativeGameCatalog({
+        matchmakerUrl: mmUrl,
+        packages: new PackageCache({ dir: tmp(), matchmakerUrl: mmUrl }),
+        runtimeDir: tmp(),
+      }),
+    });
+    await server.listen({ host: '127.0.0.1', port: 0 });
+    control = startEdgeControl({
+      edge: server.edge,
+      account: privateKeyToAccount(key),
+      matchmakerUrl: mmUrl,
+      heartbeatMs: 500,
+    });
+    await control.registered;
+    await app.matchmaker.refresh();
+  }, 120_000);
+
+  afterAll(async () => {
+    await control?.close();
+    await server?.close();
+    await app?.close();
+    rmSync(gameDir, { recursive: true, force: true });
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  });
+
+  async function session(gameId: string): Promise<CreateSessionResponse> {
+    const res = await fetch(`${mmUrl}/v1/sessions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ gameId, measurements: [] }),
+    });
+    expect(res.status, await res.clone().text()).toBe(200);
+    return (await res.json()) as CreateSessionResponse;
+  }
+
+  it('streams the published game: frames arrive and change, a key press moves the square, sound arrives', async () => {
+    const s = await session('square');
+    let x: number | null = null;
+    let decoded = 0;
+    const player = new NodePlayer({
+      signalUrl: s.edge.signalUrl,
+      token: s.token,
+      decode: true,
+      onDecodedFrame: (luma, stride, width, height) => {
+        decoded++;
+        x = squareX(luma, stride, width, height);
+      },
+    });
+    try {
+      await player.inputOpen;
+      await until(() => decoded > 10 && x !== null, 'decoded frames with the square');
+      const before = x as unknown as number;
+      for (let i = 0; i < 6; i++) {
+        player.sendInput({ type: 'keyDown', key: keyCodeToId('ArrowRight') });
+        player.sendInput({ type: 'keyUp', key: keyCodeToId('ArrowRight') });
+      }
+      await until(() => (x ?? 0) > before + 0.1, 'the square to move right in the stream');
+      await until(() => player.audioPackets > 20, 'audio packets');
+    } finally {
+      player.close();
+    }
+  });
+
+  it('ends the session with EDGE_GAME_CRASHED when the game crashes', async () => {
+    const s = await session('crashy');
+    const player = new NodePlayer({ signalUrl: s.edge.signalUrl, token: s.token });
+    try {
+      const closed = await player.closed;
+      const error = player.messages.find((m) => m.type === 'error' || m.type === 'ended') as
+        | { code?: string }
+        | undefined;
+      expect(JSON.stringify(player.messages)).toContain('EDGE_GAME_CRASHED');
+      expect(closed.code).toBeGreaterThan(0);
+      expect(error).toBeDefined();
+    } finally {
+      player.close();
+    }
+  });
+});
+
+async function until(predicate: () => boolean, what: string, timeoutMs = 30_000): Promise<void> {
+  const started = Date.now();
+  while (!predicate()) {
+    if (Date.now() - started > timeoutMs) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
