@@ -17,6 +17,8 @@ export interface AllocatorOptions {
   catalogue: Catalogue;
   /** Ed25519 private key that signs session tokens. */
   sessionKey: KeyObject;
+  /** This deployment's id, named in every session answer (session-key proofs sign it). */
+  deployment: string;
   random: () => number;
 }
 
@@ -34,6 +36,7 @@ export class Allocator {
   readonly #registry: EdgeRegistry;
   readonly #catalogue: Catalogue;
   readonly #sessionKey: KeyObject;
+  readonly #deployment: string;
   readonly #random: () => number;
 
   constructor(options: AllocatorOptions) {
@@ -42,6 +45,7 @@ export class Allocator {
     this.#registry = options.registry;
     this.#catalogue = options.catalogue;
     this.#sessionKey = options.sessionKey;
+    this.#deployment = options.deployment;
     this.#random = options.random;
   }
 
@@ -52,7 +56,12 @@ export class Allocator {
   }
 
   /** Reserves a slot on the best edge for the player (never on `exclude`); MM_NO_CAPACITY if none has one. */
-  async allocate(gameId: string, player: PlayerContext, exclude?: string): Promise<CreateSessionResponse> {
+  async allocate(
+    gameId: string,
+    player: PlayerContext,
+    owner: string | undefined,
+    exclude?: string,
+  ): Promise<CreateSessionResponse> {
     const measured = new Map(player.measurements.map((m) => [m.edgeId.toLowerCase(), m.rttMs]));
     const sessionId = newSessionId();
     // Rank the best batch only; if the store finds them all full (our view was stale), they are marked
@@ -71,7 +80,7 @@ export class Allocator {
       const batch = ranked.map((r) => r.state.edge.id);
       const record = await this.#store.reserve({
         candidates: batch,
-        session: { sessionId, gameId, player },
+        session: { sessionId, gameId, player, ...(owner ? { owner } : {}) },
         reservationTtlMs: this.#config.reservationTtlMs,
       });
       if (record) {
@@ -90,12 +99,13 @@ export class Allocator {
   #sessionResponse(record: SessionRecord): CreateSessionResponse {
     const state = this.#registry.index.get(record.edgeId);
     if (!state) throw new FarplayError('INTERNAL', 'reserved an edge missing from the registry view');
-    return mintSessionToken({
+    const answer = mintSessionToken({
       sessionId: record.sessionId,
       gameId: record.gameId,
       edge: { edgeId: record.edgeId, region: state.edge.region, url: state.edge.publicUrl },
       privateKey: this.#sessionKey,
       ttlSeconds: this.#config.tokenTtlS,
     });
+    return { ...answer, deployment: this.#deployment };
   }
 }

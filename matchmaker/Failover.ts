@@ -55,7 +55,8 @@ export class Failover {
         ...old.player,
         measurements: old.player.measurements.filter((m) => m.edgeId.toLowerCase() !== old.edgeId),
       };
-      const session = await this.#allocator.allocate(old.gameId, player, old.edgeId);
+      // The new session keeps the old one's key: the same player proves it owns both.
+      const session = await this.#allocator.allocate(old.gameId, player, old.owner, old.edgeId);
       event = { type: 'moved', session, reason: 'edge-lost' };
       this.#metrics.failovers.inc({ result: 'moved' });
     } catch (error) {

@@ -14,6 +14,12 @@ import type {
   GameInfo,
   SessionEvent,
 } from '../protocol/playerApi.js';
+import {
+  type SessionAct,
+  SessionActs,
+  type SessionProof,
+  verifySessionAct,
+} from '../protocol/sessionProof.js';
 import { Allocator } from './Allocator.js';
 import { Catalogue } from './Catalogue.js';
 import type { MatchmakerConfig } from './config.js';
@@ -39,6 +45,8 @@ export interface MatchmakerOptions {
   /** Ed25519 private key that signs session tokens. */
   sessionKey: KeyObject;
   metrics: MatchmakerMetrics;
+  /** This deployment's id (session-key proofs are bound to it). */
+  deployment: string;
   /** Randomness for tie-breaking (default Math.random). */
   random?: () => number;
 }
@@ -55,6 +63,7 @@ export class Matchmaker {
   readonly #log: BaseLogger;
   readonly #metrics: MatchmakerMetrics;
   readonly #random: () => number;
+  readonly #deployment: string;
   readonly #coordinates: CoordinateModel;
   readonly #pricing = new Pricing();
   readonly #catalogue: Catalogue;
@@ -72,6 +81,7 @@ export class Matchmaker {
     this.#log = logger;
     this.#metrics = metrics;
     this.#random = options.random ?? Math.random;
+    this.#deployment = options.deployment;
     this.#coordinates = new CoordinateModel({ random: this.#random });
     this.#catalogue = new Catalogue(store);
     this.#registry = new EdgeRegistry({
@@ -89,6 +99,7 @@ export class Matchmaker {
       registry: this.#registry,
       catalogue: this.#catalogue,
       sessionKey: options.sessionKey,
+      deployment: options.deployment,
       random: this.#random,
     });
     this.#failover = new Failover({
@@ -201,11 +212,20 @@ export class Matchmaker {
         initial,
       );
       if (coordinate) player.coordinate = coordinate;
-      if (request.replaces) {
+      if (request.replaces && (await this.#store.getSession(request.replaces))) {
+        // Only the old session's key may give it up (a known id alone is not enough).
+        await this.proveOwner(request.replaces, SessionActs.replace, request.replacesProof);
         const old = await this.#store.release(request.replaces);
         if (typeof old !== 'string') this.#registry.index.adjustUsed(old.edgeId, -1);
       }
-      const session = await this.#allocator.allocate(request.gameId, player);
+      const owner = request.sessionKey?.toLowerCase();
+      if (!owner && this.#config.requireSessionKey) {
+        throw new FarplayError(
+          'MM_NOT_SESSION_OWNER',
+          'this matchmaker requires a sessionKey in session requests',
+        );
+      }
+      const session = await this.#allocator.allocate(request.gameId, player, owner);
       this.#metrics.allocations.inc({ result: 'ok' });
       return session;
     } catch (error) {
@@ -222,6 +242,45 @@ export class Matchmaker {
     const s = await this.#store.getSession(sessionId);
     if (!s) throw new FarplayError('MM_UNKNOWN_SESSION');
     return s;
+  }
+
+  /**
+   * Checks a signed act on a session: by the session's key, for this act, session and deployment, fresh,
+   * and its nonce never used before (claimed in the store, so across instances). Returns the session.
+   * MM_UNKNOWN_SESSION, MM_NOT_SESSION_OWNER, MM_STALE_MESSAGE or MM_SESSION_REPLAY otherwise.
+   */
+  async proveOwner(
+    sessionId: string,
+    act: SessionAct,
+    proof: SessionProof | undefined,
+  ): Promise<SessionRecord> {
+    const record = await this.session(sessionId);
+    // A keyless session (a player that does not sign yet) keeps the old bearer-id behaviour for
+    // watching and replacing, unless the deployment requires keys; ending it always needs a key.
+    if (record.owner === undefined && !this.#config.requireSessionKey && act !== SessionActs.end)
+      return record;
+    const maxAgeMs = this.#config.messageMaxAgeMs;
+    await verifySessionAct({
+      proof,
+      act,
+      sessionId,
+      deployment: this.#deployment,
+      owner: record.owner,
+      maxAgeMs,
+    });
+    if (!(await this.#store.claimNonce(`session-key:${record.owner}`, proof?.nonce ?? '', maxAgeMs * 2))) {
+      throw new FarplayError('MM_SESSION_REPLAY');
+    }
+    return record;
+  }
+
+  /** Ends a session on its key's signed word: frees the slot and tells its watchers. */
+  async endSession(sessionId: string, proof: SessionProof | undefined): Promise<void> {
+    await this.proveOwner(sessionId, SessionActs.end, proof);
+    const old = await this.#store.release(sessionId);
+    if (typeof old === 'string') throw new FarplayError('MM_UNKNOWN_SESSION');
+    this.#registry.index.adjustUsed(old.edgeId, -1);
+    await this.#store.publish({ sessionId, event: { type: 'ended', reason: 'player-ended' } });
   }
 
   /** Listens for events of one session (from any instance); returns the unsubscribe function. */

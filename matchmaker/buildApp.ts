@@ -1,4 +1,4 @@
-import { createPublicKey, type KeyObject } from 'node:crypto';
+import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import rateLimit from '@fastify/rate-limit';
 import fastifyStatic from '@fastify/static';
@@ -83,6 +83,8 @@ export async function buildApp(options: BuildAppOptions = {}): Promise<Matchmake
     .export({ format: 'der', type: 'spki' })
     .toString('base64url');
   const metrics = createMetrics();
+  // Names this deployment (every instance sharing the token key): session-key proofs are bound to it.
+  const deployment = `mm-${createHash('sha256').update(sessionPublicKey).digest('hex').slice(0, 32)}`;
 
   const app: MatchmakerApp = Fastify({
     ...(options.logger
@@ -105,6 +107,7 @@ export async function buildApp(options: BuildAppOptions = {}): Promise<Matchmake
     logger: app.log,
     sessionKey,
     metrics,
+    deployment,
     ...(options.random ? { random: options.random } : {}),
   });
   app.decorate('matchmaker', matchmaker);

@@ -49,6 +49,11 @@ export const MatchmakerConfig = Type.Object({
   capabilityMaxAgeS: Type.Integer({ minimum: 60, default: 30 * 86_400 }),
   /** Refuse registrations that carry no capability snapshot (default false). */
   requireCapability: Type.Boolean({ default: false }),
+  /**
+   * Refuse session requests without a session key (protocol/sessionProof.ts). While false, a session made
+   * without one may still be watched and replaced by its bare id (players that do not sign yet).
+   */
+  requireSessionKey: Type.Boolean({ default: false }),
 });
 export type MatchmakerConfig = Static<typeof MatchmakerConfig>;
 

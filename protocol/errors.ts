@@ -87,6 +87,26 @@ export const ErrorCodes = {
   MM_UNKNOWN_PACKAGE: { status: 404, message: 'No package with this sha256 has been uploaded.' },
   MM_BAD_CONFIG: { status: 500, message: 'The matchmaker configuration is invalid.' },
   MM_PACKAGE_MISMATCH: { status: 400, message: 'The uploaded package does not hash to the sha256 given.' },
+  MM_NOT_SESSION_OWNER: {
+    status: 403,
+    message: 'The act on this session is not signed by its session key (or the session has no key).',
+  },
+  MM_SESSION_REPLAY: { status: 409, message: 'This session proof (nonce) has been used before.' },
+  MM_RESERVATION_LIMIT: {
+    status: 429,
+    message: 'This session key or client address already holds the most unconnected reservations allowed.',
+  },
+  MM_TOO_MANY_WATCHERS: { status: 429, message: 'This session already has the most events sockets allowed.' },
+  MM_STORE_UNAVAILABLE: {
+    status: 503,
+    message: 'The matchmaker’s store (Redis) is unreachable; retry shortly.',
+  },
+  MM_OPERATOR_ONLY: {
+    status: 403,
+    message: 'This route is for the operator: send the operator token, or ask from the matchmaker machine.',
+  },
+  MM_RESERVED_GAME_ID: { status: 403, message: 'This game id is reserved for a built-in game.' },
+  MM_BAD_GAME: { status: 400, message: 'The game manifest’s title or description is not acceptable text.' },
 
   // --- checker (CHECKER_*) ---
   CHECKER_BAD_SIGNATURE: {

@@ -1,5 +1,6 @@
 import Type, { type Static } from 'typebox';
 import { Check } from 'typebox/value';
+import { SessionKeyAddress, SessionProof } from './sessionProof.js';
 
 /**
  * The player-facing HTTP API (`/v1/...`), served by the matchmaker — and, in single-edge standalone
@@ -112,6 +113,10 @@ export const CreateSessionRequest = Type.Object({
   measurements: Type.Array(RttMeasurement, { maxItems: 32 }),
   /** Set when moving an existing session (failover); the old session's id. */
   replaces: Type.Optional(Type.String({ maxLength: 128 })),
+  /** Address of the throwaway session key (protocol/sessionProof.ts) that must sign every later act on the session. */
+  sessionKey: Type.Optional(SessionKeyAddress),
+  /** With `replaces`: the old session key's signed 'replace' act (protocol/sessionProof.ts). */
+  replacesProof: Type.Optional(SessionProof),
   /** Coarse location hint: where the player's coordinate fit starts (and kept for failover). */
   lat: Type.Optional(Type.Number({ minimum: -90, maximum: 90 })),
   lon: Type.Optional(Type.Number({ minimum: -180, maximum: 180 })),
@@ -138,6 +143,8 @@ export const CreateSessionResponse = Type.Object({
   /** Unix ms after which the token is no longer accepted for a new connection. */
   expiresAt: Type.Integer(),
   edge: SessionEdge,
+  /** The matchmaker deployment's id: session-key proofs (protocol/sessionProof.ts) sign it. */
+  deployment: Type.Optional(Type.String()),
 });
 export type CreateSessionResponse = Static<typeof CreateSessionResponse>;
 

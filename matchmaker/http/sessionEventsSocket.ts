@@ -1,10 +1,23 @@
-import type { IncomingMessage, Server } from 'node:http';
+import { type IncomingMessage, type Server, STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { WebSocketServer } from 'ws';
+import { type WebSocket, WebSocketServer } from 'ws';
+import { FarplayError, toFarplayError } from '../../protocol/errors.js';
 import type { SessionEvent } from '../../protocol/playerApi.js';
+import { decodeSessionProof, SessionActs } from '../../protocol/sessionProof.js';
 import type { Matchmaker } from '../Matchmaker.js';
 
 const eventsPath = /^\/v1\/sessions\/([A-Za-z0-9_-]{1,128})\/events$/;
+/** Events sockets one session may hold open (a page and a reconnecting page). */
+const MAX_WATCHERS_PER_SESSION = 2;
+
+/** Answers a refused upgrade over plain HTTP with the error's status and catalogue body, then closes. */
+function refuse(socket: Duplex, error: FarplayError): void {
+  const body = JSON.stringify(error.toBody());
+  socket.end(
+    `HTTP/1.1 ${error.status} ${STATUS_CODES[error.status] ?? 'Error'}\r\nConnection: close\r\n` +
+      `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+  );
+}
 
 /**
  * The session events WebSocket (`/v1/sessions/:id/events`) on `server`'s upgrades: the player gets
@@ -13,6 +26,8 @@ const eventsPath = /^\/v1\/sessions\/([A-Za-z0-9_-]{1,128})\/events$/;
  */
 export function attachSessionEventsSocket(server: Server, matchmaker: Matchmaker): () => void {
   const wss = new WebSocketServer({ noServer: true, maxPayload: 1024 });
+  /** Open events sockets per session id. */
+  const watchers = new Map<string, number>();
   const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer) => {
     const path = (request.url ?? '').split('?')[0] ?? '';
     const match = eventsPath.exec(path);
@@ -21,21 +36,46 @@ export function attachSessionEventsSocket(server: Server, matchmaker: Matchmaker
       return;
     }
     const sessionId = match[1] as string;
-    wss.handleUpgrade(request, socket, head, (ws) => {
-      const send = (event: SessionEvent) => {
-        if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(event));
-      };
-      const unsubscribe = matchmaker.onSessionEvent(sessionId, (event) => {
-        send(event);
-        ws.close(1000, event.type);
-      });
-      ws.on('close', unsubscribe);
-      ws.on('error', unsubscribe);
-      ws.on('message', () => {}); // the player sends nothing; ignore
-      matchmaker.session(sessionId).catch(() => {
-        send({ type: 'ended', reason: 'unknown-session' });
-        ws.close(4404, 'unknown session');
-      });
+    const proof = decodeSessionProof(
+      new URLSearchParams((request.url ?? '').split('?')[1] ?? '').get('proof'),
+    );
+    if ((watchers.get(sessionId) ?? 0) >= MAX_WATCHERS_PER_SESSION) {
+      refuse(socket, new FarplayError('MM_TOO_MANY_WATCHERS'));
+      return;
+    }
+    // Only the session's key may watch it: the `moved` event carries the new session's token.
+    matchmaker.proveOwner(sessionId, SessionActs.watch, proof).then(
+      () => {
+        if (socket.destroyed) return;
+        wss.handleUpgrade(request, socket, head, (ws) => watch(ws, sessionId));
+      },
+      (error: unknown) => refuse(socket, toFarplayError(error)),
+    );
+  };
+  const watch = (ws: WebSocket, sessionId: string) => {
+    watchers.set(sessionId, (watchers.get(sessionId) ?? 0) + 1);
+    const send = (event: SessionEvent) => {
+      if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(event));
+    };
+    const unsubscribe = matchmaker.onSessionEvent(sessionId, (event) => {
+      send(event);
+      ws.close(1000, event.type);
+    });
+    let done = false;
+    const stop = () => {
+      if (done) return;
+      done = true;
+      unsubscribe();
+      const n = (watchers.get(sessionId) ?? 1) - 1;
+      if (n > 0) watchers.set(sessionId, n);
+      else watchers.delete(sessionId);
+    };
+    ws.on('close', stop);
+    ws.on('error', stop);
+    ws.on('message', () => {}); // the player sends nothing; ignore
+    matchmaker.session(sessionId).catch(() => {
+      send({ type: 'ended', reason: 'unknown-session' });
+      ws.close(4404, 'unknown session');
     });
   };
   server.on('upgrade', onUpgrade);

@@ -1,9 +1,11 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import Type from 'typebox';
 import { FarplayError } from '../../protocol/errors.js';
 import { CandidatesQuery, SessionStatus } from '../../protocol/matchmakerApi.js';
 import { CandidatesResponse, CreateSessionRequest, CreateSessionResponse } from '../../protocol/playerApi.js';
+import { SessionProof } from '../../protocol/sessionProof.js';
 import type { Matchmaker } from '../Matchmaker.js';
-import { ErrorResponse, errorResponses, SessionParams } from './schemas.js';
+import { ErrorResponse, errorResponses, Ok, SessionParams } from './schemas.js';
 
 export interface SessionRoutesOptions {
   matchmaker: Matchmaker;
@@ -50,12 +52,29 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<SessionRoutesOptions> = as
       return { sessionId: s.sessionId, gameId: s.gameId, edgeId: s.edgeId, state: s.state };
     },
   );
+  app.post(
+    '/v1/sessions/:sessionId/end',
+    {
+      schema: {
+        tags: ['players'],
+        summary: 'End a session (signed by its session key: protocol/sessionProof.ts, act "end")',
+        params: SessionParams,
+        body: Type.Object({ proof: SessionProof }, { additionalProperties: false }),
+        response: { 200: Ok, ...errorResponses, 403: ErrorResponse },
+      },
+    },
+    async (request) => {
+      await matchmaker.endSession(request.params.sessionId, request.body.proof);
+      return { ok: true };
+    },
+  );
   app.get(
     '/v1/sessions/:sessionId/events',
     {
       schema: {
         tags: ['players'],
-        summary: 'WebSocket: {type:"moved", session} on failover, {type:"ended"} (HTTP without upgrade: 400)',
+        summary:
+          'WebSocket (?proof=<base64url signed "watch" act>): {type:"moved", session} on failover, {type:"ended"} (HTTP without upgrade: 400)',
         params: SessionParams,
       },
     },

@@ -56,6 +56,8 @@ export interface SessionData {
   sessionId: string;
   gameId: string;
   player: PlayerContext;
+  /** Lower-case address of the session key that must sign acts on the session (protocol/sessionProof.ts). */
+  owner?: string;
 }
 
 export interface SessionRecord extends SessionData {

@@ -279,5 +279,7 @@ function copySession(session: SessionData): SessionData {
   if (c) player.coordinate = { v: [...c.v], h: c.h, e: c.e };
   if (session.player.lat !== undefined) player.lat = session.player.lat;
   if (session.player.lon !== undefined) player.lon = session.player.lon;
-  return { sessionId: session.sessionId, gameId: session.gameId, player };
+  const copy: SessionData = { sessionId: session.sessionId, gameId: session.gameId, player };
+  if (session.owner !== undefined) copy.owner = session.owner;
+  return copy;
 }
