@@ -57,8 +57,7 @@ export class NativeGameCatalog implements PackageGameSource {
   /** The game `gameId` as an edge game, or null if the matchmaker has no package game by that id. */
   async definition(gameId: string): Promise<GameDefinition | null> {
     const manifest = await this.#manifest(gameId);
-    if (!manifest || manifest.runtime !== 'package' || !manifest.packageSha256 || !manifest.command)
-      return null;
+    if (manifest?.runtime !== 'package' || !manifest.packageSha256 || !manifest.command) return null;
     const {
       runtime: _runtime,
       command,

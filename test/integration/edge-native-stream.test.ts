@@ -161,7 +161,7 @@ describe.skipIf(missing.length > 0)('native games end to end: studio → matchma
       await until(() => (x ?? 0) > before + 0.1, 'the square to move right in the stream');
       await until(() => player.audioPackets > 20, 'audio packets');
     } finally {
-      player.close();
+      await player.close();
     }
   });
 
@@ -177,7 +177,7 @@ describe.skipIf(missing.length > 0)('native games end to end: studio → matchma
       expect(closed.code).toBeGreaterThan(0);
       expect(error).toBeDefined();
     } finally {
-      player.close();
+      await player.close();
     }
   });
 });
