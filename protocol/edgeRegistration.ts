@@ -51,6 +51,7 @@ export const edgeControlTypes = {
     { name: 'activeSessions', type: 'uint32' },
     { name: 'freeSlots', type: 'uint32' },
     { name: 'encodeHeadroomMilli', type: 'uint32' },
+    { name: 'sessionIds', type: 'string' },
     { name: 'issuedAt', type: 'uint64' },
     { name: 'nonce', type: 'bytes32' },
   ],
@@ -113,6 +114,13 @@ export const EdgeHeartbeatPayload = Type.Object(
     freeSlots: Type.Integer({ minimum: 0, maximum: 100_000 }),
     /** Spare encode capacity, in streams (fractional); signed as thousandths. */
     encodeHeadroom: Type.Number({ minimum: 0, maximum: 1_000_000 }),
+    /**
+     * Ids of the sessions running on the edge now (optional): the matchmaker reconciles its records with
+     * them (re-creates what it lost, frees what the edge no longer has). Signed as one newline-joined string.
+     */
+    activeSessionIds: Type.Optional(
+      Type.Array(Type.String({ minLength: 1, maxLength: 128, pattern: '^[^\\n]+$' }), { maxItems: 1024 }),
+    ),
     issuedAt: IssuedAt,
     nonce: NonceString,
   },
@@ -188,6 +196,7 @@ function heartbeatMessage(p: EdgeHeartbeatPayload) {
     activeSessions: p.activeSessions,
     freeSlots: p.freeSlots,
     encodeHeadroomMilli: Math.round(p.encodeHeadroom * 1000),
+    sessionIds: (p.activeSessionIds ?? []).join('\n'),
     issuedAt: BigInt(p.issuedAt),
     nonce: p.nonce as Hex,
   };

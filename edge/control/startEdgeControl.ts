@@ -38,6 +38,8 @@ export interface ControlledEdge {
   /** The edge's base URL once it listens (its publicUrl when configured). */
   readonly url: string | undefined;
   info(): ControlledEdgeInfo;
+  /** Ids of the sessions running now (each heartbeat carries them). */
+  sessionIds(): string[];
   /** Subscribes to session starts and ends; returns the unsubscribe function. */
   on<K extends keyof EdgeEvents>(event: K, listener: (...args: EdgeEvents[K]) => unknown): () => void;
   endSession(sessionId: string, reason: string): unknown;
@@ -159,6 +161,7 @@ export function startEdgeControl(parameters: StartEdgeControlParameters): EdgeCo
       activeSessions: info.activeSessions,
       freeSlots: info.freeSlots,
       encodeHeadroom: Math.max(0, info.encodeHeadroom),
+      activeSessionIds: edge.sessionIds().slice(0, 1024),
       issuedAt: Date.now(),
       nonce: randomNonce(),
     };

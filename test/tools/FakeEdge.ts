@@ -63,6 +63,13 @@ export class FakeEdge extends TypedEmitter<EdgeEvents> implements ControlledEdge
     };
   }
 
+  /** Sessions the fake runs (tests set them). */
+  running: string[] = [];
+
+  sessionIds(): string[] {
+    return [...this.running];
+  }
+
   endSession(sessionId: string): void {
     this.ended.push(sessionId);
   }
