@@ -25,6 +25,8 @@ import { hashAttestation } from '../protocol/hashAttestation.js';
 import { bytesHex, domainSeparatorBytes, hashQosLink, typedDigest } from '../protocol/hashQosLink.js';
 import { type QosPolicy, qosPolicyHash } from '../protocol/qosPolicy.js';
 import { type GrantJson, grantFromJson, type SignedQosReport } from '../protocol/qosReport.js';
+import { TypedEmitter } from '../protocol/TypedEmitter.js';
+import { describeEquivocation } from './describeEquivocation.js';
 import { recoverAddress } from './recoverAddress.js';
 import { signDigest } from './signDigest.js';
 import type { CheckerSessionRecord, CheckerStore, StoredReport } from './store/CheckerStore.js';
@@ -87,6 +89,8 @@ export interface CheckerEvents {
   attested: (attestation: SignedAttestationRecord) => void;
 }
 
+type CheckerEventArgs = { [K in keyof CheckerEvents]: Parameters<CheckerEvents[K]> };
+
 const SESSION_CACHE = 10_000;
 
 /**
@@ -112,10 +116,7 @@ export class Checker {
   readonly #now: () => number;
   readonly #retentionMs: number;
   readonly #sessions = new Map<string, OpenSession>();
-  readonly #listeners: { [K in keyof CheckerEvents]: Set<CheckerEvents[K]> } = {
-    verdict: new Set(),
-    attested: new Set(),
-  };
+  readonly #events: TypedEmitter<CheckerEventArgs>;
   #timer: NodeJS.Timeout | undefined;
   #sweeping: Promise<number> = Promise.resolve(0);
   #closed = false;
@@ -132,6 +133,9 @@ export class Checker {
     this.#escrowSeparator = domainSeparatorBytes(this.#escrowDomain);
     this.#stakingSeparator = domainSeparatorBytes(this.#stakingDomain);
     this.#log = p.logger;
+    this.#events = new TypedEmitter<CheckerEventArgs>({
+      onListenerError: (err, event) => this.#log.error({ err, event }, 'checker event listener threw'),
+    });
     this.#slashBps = p.slashBps;
     this.#slashWindowS = p.slashWindowS;
     this.#now = p.now ?? Date.now;
@@ -167,18 +171,11 @@ export class Checker {
 
   /** Subscribes to an event; returns the unsubscribe function. */
   on<K extends keyof CheckerEvents>(event: K, listener: CheckerEvents[K]): () => void {
-    this.#listeners[event].add(listener);
-    return () => this.#listeners[event].delete(listener);
+    return this.#events.on(event, listener as (...args: CheckerEventArgs[K]) => void);
   }
 
-  #emit<K extends keyof CheckerEvents>(event: K, ...args: Parameters<CheckerEvents[K]>): void {
-    for (const listener of this.#listeners[event]) {
-      try {
-        (listener as (...a: Parameters<CheckerEvents[K]>) => void)(...args);
-      } catch (err) {
-        this.#log.error({ err, event }, 'checker event listener threw');
-      }
-    }
+  #emit<K extends keyof CheckerEvents>(event: K, ...args: CheckerEventArgs[K]): void {
+    this.#events.emit(event, ...args);
   }
 
   /** Opens a session from the player's signed grant (idempotent for the same grant). */
@@ -409,51 +406,25 @@ export class Checker {
   }
 
   async #equivocation(session: OpenSession, existing: StoredReport, offered: StoredReport): Promise<unknown> {
-    const a = JSON.parse(existing.json) as SignedQosReport & { receivedAt: number };
-    const b = JSON.parse(offered.json) as SignedQosReport & { receivedAt: number };
-    const metricsA = bytesHex(hashQosLink(a.link).metrics);
-    const metricsB = bytesHex(hashQosLink(b.link).metrics);
-    const edge = offered.role === QosRole.edge;
-    const slashable = edge && metricsA !== metricsB;
-    const contradiction: Record<string, unknown> = {
-      kind: 'equivocation',
-      role: offered.role,
-      minute: offered.minute,
-      foundAt: this.#now(),
-      slashable,
-      reports: [a, b],
-    };
-    if (slashable && this.#slashBps > 0) {
-      // Every field is derived from the grant and the policy, never from a checker's clock, so that every checker
-      // signs the same order and their signatures form one quorum. The finder is the affected player.
-      const order: SlashOrder = {
-        edge: session.grant.edge,
-        sessionId: session.record.sessionId,
-        minute: offered.minute,
-        bps: this.#slashBps,
-        player: session.grant.player,
-        finder: session.grant.player === zeroAddress ? session.grant.edge : session.grant.player,
-        deadline: session.grant.expiry + BigInt(this.#slashWindowS),
-      };
-      const signature = await this.#account.signTypedData({
-        domain: this.#stakingDomain,
-        types: slashTypes,
-        primaryType: 'Slash',
-        message: order,
-      });
-      contradiction.slash = {
-        order: { ...order, deadline: order.deadline.toString() },
-        evidence: [
-          { metricsHash: metricsA, signature: a.reportSignature, report: a.link.report },
-          { metricsHash: metricsB, signature: b.reportSignature, report: b.link.report },
-        ],
-        checker: this.address,
-        signature,
-      };
-    }
+    const contradiction = await describeEquivocation({
+      sessionId: session.record.sessionId,
+      grant: session.grant,
+      existing,
+      offered,
+      slashBps: this.#slashBps,
+      slashWindowS: this.#slashWindowS,
+      account: this.#account,
+      stakingDomain: this.#stakingDomain,
+      now: this.#now(),
+    });
     await this.#store.putContradiction(session.record.sessionId, JSON.stringify(contradiction));
     this.#log.warn(
-      { sessionId: session.record.sessionId, minute: offered.minute, role: offered.role, slashable },
+      {
+        sessionId: session.record.sessionId,
+        minute: offered.minute,
+        role: offered.role,
+        slashable: contradiction.slashable,
+      },
       'equivocating report',
     );
     return contradiction;
@@ -526,8 +497,7 @@ export class Checker {
     this.#closed = true;
     if (this.#timer !== undefined) clearInterval(this.#timer);
     this.#timer = undefined;
-    this.#listeners.verdict.clear();
-    this.#listeners.attested.clear();
+    this.#events.removeAllListeners();
     await this.#sweeping.catch(() => 0);
   }
 }
