@@ -6,7 +6,6 @@ import {
   hexToBytes,
   type LocalAccount,
   type TypedDataDomain,
-  zeroAddress,
 } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import {
@@ -15,8 +14,6 @@ import {
   grantHash,
   grantTypes,
   QosRole,
-  type SlashOrder,
-  slashTypes,
   stakingDomain,
 } from '../protocol/eip712.js';
 import { FarplayError } from '../protocol/errors.js';
