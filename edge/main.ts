@@ -1,5 +1,8 @@
 // The edge process: reads FARPLAY_EDGE_* config, builds the logger, probes encoders, serves; with
 // FARPLAY_EDGE_MATCHMAKER_URL it also registers with that matchmaker and heartbeats.
+
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { pino } from 'pino';
 import { privateKeyToAccount } from 'viem/accounts';
 import { findError } from '../protocol/errors.js';
@@ -7,8 +10,10 @@ import { LOG_REDACT_PATHS } from '../protocol/logRedactions.js';
 import { type EdgeConfig, loadEdgeConfig, parseEdgeConfig } from './config.js';
 import { fetchMatchmakerInfo, startEdgeControl } from './control/startEdgeControl.js';
 import { createEdge } from './createEdge.js';
+import { missingNativeTools, NativeGameCatalog } from './native/NativeGameCatalog.js';
 import { loadNodeKey } from './operator/loadNodeKey.js';
 import { readCapability } from './operator/readCapability.js';
+import { PackageCache } from './packages/PackageCache.js';
 
 async function main(): Promise<void> {
   let config: Readonly<EdgeConfig>;
@@ -36,7 +41,23 @@ async function main(): Promise<void> {
     );
     config = parseEdgeConfig({ ...config, matchmakerPublicKey: info.sessionPublicKey });
   }
-  const server = await createEdge({ config, logger });
+  // Native studio games need a matchmaker (manifests, packages) and the Debian tools; else built-ins only.
+  const missingTools = matchmakerUrl ? missingNativeTools() : [];
+  if (missingTools.length > 0) logger.warn({ missingTools }, 'native games off: tools missing');
+  const packageGames =
+    matchmakerUrl && missingTools.length === 0
+      ? new NativeGameCatalog({
+          matchmakerUrl,
+          packages: new PackageCache({
+            dir: join(tmpdir(), 'farplay-packages'),
+            matchmakerUrl,
+            logger: logger.child({ part: 'packages' }),
+          }),
+          runtimeDir: join(tmpdir(), `farplay-native-${process.pid}`),
+          logger: logger.child({ part: 'native' }),
+        })
+      : undefined;
+  const server = await createEdge({ config, logger, ...(packageGames ? { packageGames } : {}) });
   const { edge } = server;
   const url = await server.listen();
   logger.info({ url, edgeId: edge.id, standalone: edge.standalone }, 'edge ready');
@@ -61,6 +82,7 @@ async function main(): Promise<void> {
     logger.info({ signal }, 'shutting down');
     Promise.resolve(control?.close())
       .then(() => server.close())
+      .then(() => packageGames?.close())
       .then(
         () => process.exit(0),
         (error: unknown) => {

@@ -49,6 +49,8 @@ export class NativeGameCatalog implements PackageGameSource {
   readonly runtimes = [EDGE_RUNTIMES.x11] as const;
   readonly #options: NativeGameCatalogOptions;
   readonly #manifests = new Map<string, { manifest: PublishedManifest; at: number }>();
+  /** Games started and not yet fully closed (a session's close does not wait for its game's). */
+  readonly #live = new Set<NativeGame>();
 
   constructor(options: NativeGameCatalogOptions) {
     this.#options = options;
@@ -87,13 +89,28 @@ export class NativeGameCatalog implements PackageGameSource {
             ...(options.limits ? { limits: options.limits } : {}),
             ...(options.logger ? { logger: options.logger.child({ gameId }) } : {}),
           });
-          return new NativeGameRuntime(game, () => lease.release());
+          this.#live.add(game);
+          return new NativeGameRuntime(game, () => {
+            this.#live.delete(game);
+            lease.release();
+          });
         } catch (error) {
           lease.release();
           throw error;
         }
       },
     };
+  }
+
+  /** Native games still running or closing. */
+  get liveGames(): number {
+    return this.#live.size;
+  }
+
+  /** Closes every game still running and waits until each is gone (edge shutdown); idempotent. */
+  async close(): Promise<void> {
+    await Promise.all([...this.#live].map((game) => game.close()));
+    this.#live.clear();
   }
 
   async #manifest(gameId: string): Promise<PublishedManifest | null> {

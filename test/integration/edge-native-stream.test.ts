@@ -44,6 +44,7 @@ describe.skipIf(missing.length > 0)('native games end to end: studio → matchma
   let mmUrl: string;
   let server: EdgeServer;
   let control: EdgeControl;
+  let catalog: NativeGameCatalog;
   let gameDir: string;
   const dirs: string[] = [];
 
@@ -90,6 +91,11 @@ describe.skipIf(missing.length > 0)('native games end to end: studio → matchma
       dirs.push(d);
       return d;
     };
+    catalog = new NativeGameCatalog({
+      matchmakerUrl: mmUrl,
+      packages: new PackageCache({ dir: tmp(), matchmakerUrl: mmUrl }),
+      runtimeDir: tmp(),
+    });
     server = await createEdge({
       config: parseEdgeConfig({
         port: 0,
@@ -102,11 +108,7 @@ describe.skipIf(missing.length > 0)('native games end to end: studio → matchma
       }),
       logger: pino({ level: process.env.EDGE_TEST_LOG ?? 'silent' }),
       encoderProbe: await probeEncoders(),
-      packageGames: new NativeGameCatalog({
-        matchmakerUrl: mmUrl,
-        packages: new PackageCache({ dir: tmp(), matchmakerUrl: mmUrl }),
-        runtimeDir: tmp(),
-      }),
+      packageGames: catalog,
     });
     await server.listen({ host: '127.0.0.1', port: 0 });
     control = startEdgeControl({
@@ -122,6 +124,9 @@ describe.skipIf(missing.length > 0)('native games end to end: studio → matchma
   afterAll(async () => {
     await control?.close();
     await server?.close();
+    // Sessions end at once; their games finish closing (process group, display, audio) here.
+    await catalog?.close();
+    expect(catalog.liveGames).toBe(0);
     await app?.close();
     rmSync(gameDir, { recursive: true, force: true });
     for (const d of dirs) rmSync(d, { recursive: true, force: true });
