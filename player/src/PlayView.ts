@@ -9,6 +9,7 @@ import { FrameProbe, type StampedFrame } from './FrameProbe.js';
 import { FullscreenPlay } from './FullscreenPlay.js';
 import { formatStats } from './formatStats.js';
 import { InputController } from './InputController.js';
+import { type OverlayAction, overlayBox } from './overlayBox.js';
 import { PlayLayout } from './PlayLayout.js';
 import { PlaySession, type PlaySessionReason } from './PlaySession.js';
 import { rememberedChoice } from './rememberedChoice.js';
@@ -216,33 +217,8 @@ export class PlayView {
     this.#root.dataset.state = state;
   }
 
-  #showOverlay(
-    title: string,
-    text: string,
-    actions: { label: string; primary?: boolean; run: () => void }[] = [],
-    busy = false,
-  ): void {
-    const box = el('div', { class: 'overlay-box' });
-    if (busy) box.append(el('div', { class: 'spinner', 'aria-hidden': 'true' }));
-    box.append(el('h2', {}, title), el('p', {}, text));
-    if (actions.length > 0) {
-      const row = el('div', { class: 'overlay-actions' });
-      for (const action of actions) {
-        const button = el(
-          'button',
-          {
-            type: 'button',
-            class: action.primary ? 'primary' : '',
-            'data-action': action.label.toLowerCase(),
-          },
-          action.label,
-        );
-        button.addEventListener('click', action.run);
-        row.append(button);
-      }
-      box.append(row);
-    }
-    this.#overlay.replaceChildren(box);
+  #showOverlay(title: string, text: string, actions: OverlayAction[] = [], busy = false): void {
+    this.#overlay.replaceChildren(overlayBox(title, text, actions, busy));
     this.#overlay.hidden = false;
   }
 
