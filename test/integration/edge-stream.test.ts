@@ -125,12 +125,15 @@ describe('edge streaming to a werift player in Node', () => {
       await eventually(() => (session()?.keyframes ?? 0) > keyframes, 5_000, 'a keyframe');
       player.sendSignal({ type: 'bitrate', kbps: 2500 });
       await eventually(() => session()?.bitrateKbps === 2500, 5_000, 'bitrate change');
-      player.sendSignal({ type: 'bitrate', kbps: 100_000 });
+      player.sendSignal({ type: 'bitrate', kbps: 50_000 });
       await eventually(
         () => session()?.bitrateKbps === edge.config.maxVideoBitrateKbps,
         5_000,
         'clamped bitrate',
       );
+      // "Auto" (the page's default cap) goes back to the edge's start bitrate.
+      player.sendSignal({ type: 'bitrate', kbps: 100_000 });
+      await eventually(() => session()?.bitrateKbps === edge.config.videoBitrateKbps, 5_000, 'auto bitrate');
       player.sendSignal({ type: 'resize', width: 640, height: 360 });
       const before = player.stamps.length;
       await player.waitFor(

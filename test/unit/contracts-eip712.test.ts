@@ -59,7 +59,7 @@ function encodeType(types: Types, primary: string): string {
 
 function solidityTypeStrings(): string[] {
   const out: string[] = [];
-  for (const file of ['SessionEscrow.sol', 'StakingRegistry.sol']) {
+  for (const file of ['SessionEscrow.sol', 'SettlementVerifier.sol', 'StakingRegistry.sol']) {
     const source = readFileSync(new URL(`../../contracts-client/contracts/${file}`, import.meta.url), 'utf8');
     for (const m of source.matchAll(/keccak256\(\s*"([^"]+)"\s*\)/g)) out.push(m[1] as string);
   }
