@@ -2,7 +2,7 @@
 // and sessions (phase 1: the player flow candidates → session; phase 2: allocations alone, replaying
 // phase 1's measurements — allocationsPerSec/allocateMs come from phase 2), against Redis and the
 // in-process store; then the prediction error of the network coordinates on a synthetic latency matrix
-// (1,200 nodes) and on the real PlanetLab matrix (../shared/data/rtt/planetlab-490.tsv, if present).
+// (1,200 nodes) and on a measured RTT matrix such as PlanetLab-490 (path in FARPLAY_RTT_MATRIX, if present).
 //
 // Set-up, fair for a 2-core machine: the matchmaker runs as its own process (`matchmaker/main.ts`, as in
 // production); this process is only the load generator. Each client loop holds one keep-alive HTTP/1.1
@@ -459,7 +459,8 @@ async function main(): Promise<void> {
   out.predictionErrorMs = { p50: synthetic.prediction.p50, p90: synthetic.prediction.p90 };
   out.predictionDetail = { allocationFlow: synthetic, plainVivaldiHeldOutPairs: syntheticVivaldi };
 
-  const planetlab = join(root, '../shared/data/rtt/planetlab-490.tsv');
+  // A measured RTT matrix (tab-separated, ms); FARPLAY_RTT_MATRIX overrides the default place beside the checkout.
+  const planetlab = process.env.FARPLAY_RTT_MATRIX ?? join(root, '../shared/data/rtt/planetlab-490.tsv');
   if (existsSync(planetlab)) {
     const pl = parseMatrix(readFileSync(planetlab, 'utf8'));
     const vivaldi = evaluateVivaldi(pl, { rounds: 400 });
