@@ -459,9 +459,9 @@ async function main(): Promise<void> {
   out.predictionErrorMs = { p50: synthetic.prediction.p50, p90: synthetic.prediction.p90 };
   out.predictionDetail = { allocationFlow: synthetic, plainVivaldiHeldOutPairs: syntheticVivaldi };
 
-  // A measured RTT matrix (tab-separated, ms); FARPLAY_RTT_MATRIX overrides the default place beside the checkout.
-  const planetlab = process.env.FARPLAY_RTT_MATRIX ?? join(root, '../shared/data/rtt/planetlab-490.tsv');
-  if (existsSync(planetlab)) {
+  // A measured RTT matrix (tab-separated square matrix, ms), given by path in FARPLAY_RTT_MATRIX.
+  const planetlab = process.env.FARPLAY_RTT_MATRIX ?? '';
+  if (planetlab !== '' && existsSync(planetlab)) {
     const pl = parseMatrix(readFileSync(planetlab, 'utf8'));
     const vivaldi = evaluateVivaldi(pl, { rounds: 400 });
     const allocation = evaluateAllocation(pl, { edges: 50 });
