@@ -1,7 +1,7 @@
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import Fastify, { type FastifyError, type FastifyInstance, LogController } from 'fastify';
+import Fastify, { type FastifyInstance, LogController } from 'fastify';
 import type { Logger } from 'pino';
 import Type from 'typebox';
 import { type Address, type Hex, zeroAddress } from 'viem';
@@ -14,6 +14,8 @@ import {
   SignedAttestation,
 } from '../protocol/checkerApi.js';
 import { ErrorCodes, FarplayError } from '../protocol/errors.js';
+import { rateLimitOptions } from '../protocol/http/rateLimitOptions.js';
+import { useCatalogueErrors } from '../protocol/http/useCatalogueErrors.js';
 import { qosPolicy } from '../protocol/qosPolicy.js';
 import { Bytes32, SignedQosReport } from '../protocol/qosReport.js';
 import { Checker } from './Checker.js';
@@ -92,16 +94,7 @@ export async function buildApp(options: BuildAppOptions = {}): Promise<FastifyIn
   });
   app.decorate('checker', checker);
 
-  app.setErrorHandler((error: FastifyError | FarplayError, request, reply) => {
-    const farplay = toFarplayError(error);
-    if (farplay.code === 'INTERNAL') request.log.error({ err: error }, 'request failed');
-    return reply.status(farplay.status).send(farplay.toBody());
-  });
-  app.setNotFoundHandler((request, reply) =>
-    reply
-      .status(404)
-      .send({ code: 'NOT_FOUND', message: `no route ${request.method} ${request.url.split('?')[0]}` }),
-  );
+  useCatalogueErrors(app);
 
   await app.register(swagger, {
     openapi: {
@@ -117,16 +110,10 @@ export async function buildApp(options: BuildAppOptions = {}): Promise<FastifyIn
     },
   });
   app.get('/docs/json', { schema: { hide: true } }, async () => app.swagger());
-  await app.register(rateLimit, {
-    global: true,
-    max: config.rateLimitMax,
-    timeWindow: config.rateLimitWindowMs,
-    errorResponseBuilder: (_request, context) => ({
-      statusCode: 429,
-      code: 'RATE_LIMITED',
-      message: `rate limit of ${context.max} requests per ${context.after} exceeded; retry after ${context.after}`,
-    }),
-  });
+  await app.register(
+    rateLimit,
+    rateLimitOptions({ max: config.rateLimitMax, windowMs: config.rateLimitWindowMs }),
+  );
 
   const errors = {
     400: ErrorResponse,
@@ -231,17 +218,4 @@ export async function buildApp(options: BuildAppOptions = {}): Promise<FastifyIn
     if (ownsStore) await store.close();
   });
   return app as unknown as FastifyInstance;
-}
-
-function toFarplayError(error: unknown): FarplayError {
-  if (error instanceof FarplayError) return error;
-  const e = error as FastifyError & { validation?: unknown };
-  if (e.validation) return new FarplayError('BAD_REQUEST', e.message, { details: e.validation });
-  if (e.code === 'RATE_LIMITED' || e.statusCode === 429) return new FarplayError('RATE_LIMITED', e.message);
-  if (e.code === 'FST_ERR_CTP_BODY_TOO_LARGE' || e.statusCode === 413)
-    return new FarplayError('PAYLOAD_TOO_LARGE');
-  if (typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) {
-    return new FarplayError(e.statusCode === 404 ? 'NOT_FOUND' : 'BAD_REQUEST', e.message);
-  }
-  return new FarplayError('INTERNAL', undefined, { cause: error });
 }

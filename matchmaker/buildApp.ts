@@ -4,9 +4,11 @@ import rateLimit from '@fastify/rate-limit';
 import fastifyStatic from '@fastify/static';
 import swagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import Fastify, { type FastifyError, type FastifyInstance, LogController } from 'fastify';
+import Fastify, { type FastifyInstance, LogController } from 'fastify';
 import type { Logger } from 'pino';
-import { ErrorCodes, type FarplayError, toFarplayError } from '../protocol/errors.js';
+import { ErrorCodes } from '../protocol/errors.js';
+import { rateLimitOptions } from '../protocol/http/rateLimitOptions.js';
+import { useCatalogueErrors } from '../protocol/http/useCatalogueErrors.js';
 import { LOG_REDACT_PATHS } from '../protocol/logRedactions.js';
 import { generateSessionKeyPair, importSessionPrivateKey } from '../protocol/sessionToken.js';
 import { defaultMatchmakerConfig, type MatchmakerConfig, parseStudioKeys } from './config.js';
@@ -113,20 +115,7 @@ export async function buildApp(options: BuildAppOptions = {}): Promise<Matchmake
   app.decorate('matchmaker', matchmaker);
   app.decorate('sessionPublicKey', sessionPublicKey);
 
-  app.setErrorHandler((error: FastifyError | FarplayError, request, reply) => {
-    const farplay = toFarplayError(error);
-    if (farplay.code === 'INTERNAL') request.log.error({ err: error }, 'request failed');
-    if (farplay.code === 'RATE_LIMITED') {
-      const retry = reply.getHeader('retry-after');
-      if (retry !== undefined) reply.header('retry-after', retry);
-    }
-    return reply.status(farplay.status).send(farplay.toBody());
-  });
-  app.setNotFoundHandler((request, reply) =>
-    reply
-      .status(404)
-      .send({ code: 'NOT_FOUND', message: `no route ${request.method} ${request.url.split('?')[0]}` }),
-  );
+  useCatalogueErrors(app);
 
   await app.register(swagger, {
     openapi: {
@@ -140,16 +129,10 @@ export async function buildApp(options: BuildAppOptions = {}): Promise<Matchmake
       },
     },
   });
-  await app.register(rateLimit, {
-    global: true,
-    max: config.rateLimitMax,
-    timeWindow: config.rateLimitWindowMs,
-    errorResponseBuilder: (_request, context) => ({
-      statusCode: 429,
-      code: 'RATE_LIMITED',
-      message: `rate limit of ${context.max} requests per ${context.after} exceeded; retry after ${context.after}`,
-    }),
-  });
+  await app.register(
+    rateLimit,
+    rateLimitOptions({ max: config.rateLimitMax, windowMs: config.rateLimitWindowMs }),
+  );
 
   await app.register(operationRoutes, { metrics });
   const operator = await registerOperatorRoutes(app, {

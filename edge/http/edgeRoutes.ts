@@ -4,7 +4,8 @@ import fastifyStatic from '@fastify/static';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
 import Type from 'typebox';
-import { FarplayError, toFarplayError } from '../../protocol/errors.js';
+import { FarplayError } from '../../protocol/errors.js';
+import { useCatalogueErrors } from '../../protocol/http/useCatalogueErrors.js';
 import {
   CandidatesRequest,
   type CandidatesResponse,
@@ -30,12 +31,7 @@ const WhepParams = Type.Object({ sessionId: Type.String({ maxLength: 128 }) });
  * answer with catalogue codes.
  */
 export const edgeRoutes: FastifyPluginAsyncTypebox<EdgeRoutesOptions> = async (app, { edge }) => {
-  app.setErrorHandler((error, request, reply) => {
-    const farplay = toFarplayError(error);
-    if (farplay.code === 'INTERNAL') request.log.error({ err: error }, 'request failed');
-    return reply.status(farplay.status).send(farplay.toBody());
-  });
-  app.setNotFoundHandler((_request, reply) => reply.status(404).send(new FarplayError('NOT_FOUND').toBody()));
+  useCatalogueErrors(app);
 
   // The player page may come from another origin (the matchmaker, a dev server): the API is CORS-open.
   app.addHook('onRequest', async (request, reply) => {

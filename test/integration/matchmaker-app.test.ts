@@ -1,21 +1,13 @@
-import { afterAll, afterEach, describe, expect, inject, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { startEdgeControl } from '../../edge/control/startEdgeControl.js';
-import { buildApp, type MatchmakerApp } from '../../matchmaker/buildApp.js';
+import type { MatchmakerApp } from '../../matchmaker/buildApp.js';
 import type { MatchmakerConfig } from '../../matchmaker/config.js';
-import { createMemoryStore } from '../../matchmaker/store/createMemoryStore.js';
-import { createRedisStore, deleteRedisPrefix } from '../../matchmaker/store/createRedisStore.js';
-import type { MatchmakerStore } from '../../matchmaker/store/MatchmakerStore.js';
 import type { CreateSessionResponse, SessionEvent } from '../../protocol/playerApi.js';
 import { importSessionPublicKey, verifySessionToken } from '../../protocol/sessionToken.js';
 import { FakeEdge } from '../tools/FakeEdge.js';
-import {
-  newEdgeAccount,
-  signedHeartbeat,
-  signedRegistration,
-  signedReport,
-  testPrefix,
-} from './matchmaker-support.js';
+import { newEdgeAccount, signedHeartbeat, signedRegistration, signedReport } from './matchmaker-support.js';
+import { useMatchmakerStores } from './matchmakerStores.js';
 
 /** Heartbeats the app accepted so far, from its Prometheus metrics. */
 async function heartbeatsAccepted(app: MatchmakerApp): Promise<number> {
@@ -24,30 +16,7 @@ async function heartbeatsAccepted(app: MatchmakerApp): Promise<number> {
   return Number(line?.[1] ?? 0);
 }
 
-const redisUrl = inject('redisUrl');
-const prefixes: string[] = [];
-const apps: MatchmakerApp[] = [];
-const stores: MatchmakerStore[] = [];
-
-const storeKinds: [string, () => MatchmakerStore][] = [
-  ['memory', () => createMemoryStore()],
-  [
-    'redis',
-    () => {
-      const keyPrefix = testPrefix('app');
-      prefixes.push(keyPrefix);
-      return createRedisStore({ url: redisUrl, keyPrefix });
-    },
-  ],
-];
-
-afterEach(async () => {
-  for (const app of apps.splice(0)) await app.close();
-  for (const store of stores.splice(0)) await store.close();
-});
-afterAll(async () => {
-  for (const p of prefixes) await deleteRedisPrefix(redisUrl, p);
-});
+const { storeKinds, build } = useMatchmakerStores('app');
 
 const PARIS = { region: 'eu-west', lat: 48.85, lon: 2.35 };
 const LONDON = { region: 'eu-north', lat: 51.5, lon: -0.12 };
@@ -56,13 +25,11 @@ const NEW_YORK = { region: 'us-east', lat: 40.71, lon: -74.0 };
 describe.each(storeKinds)('matchmaker app (%s store)', (_kind, makeStore) => {
   async function start(config: Partial<MatchmakerConfig> = {}): Promise<MatchmakerApp> {
     const store = makeStore();
-    stores.push(store);
-    const app = await buildApp({
+    const app = await build({
       store,
       config: { logLevel: 'silent', studioApiKeys: 'acme=acme-key,umbrella=umbrella-key', ...config },
       random: () => 0.5,
     });
-    apps.push(app);
     await app.ready();
     return app;
   }

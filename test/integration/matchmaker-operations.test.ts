@@ -1,50 +1,26 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, describe, expect, inject, it } from 'vitest';
-import { buildApp, type MatchmakerApp } from '../../matchmaker/buildApp.js';
+import { describe, expect, it } from 'vitest';
+import type { MatchmakerApp } from '../../matchmaker/buildApp.js';
 import type { MatchmakerConfig } from '../../matchmaker/config.js';
 import { createMemoryStore } from '../../matchmaker/store/createMemoryStore.js';
-import { createRedisStore, deleteRedisPrefix } from '../../matchmaker/store/createRedisStore.js';
 import type { MatchmakerStore } from '../../matchmaker/store/MatchmakerStore.js';
-import { newEdgeAccount, signedHeartbeat, signedRegistration, testPrefix } from './matchmaker-support.js';
+import { newEdgeAccount, signedHeartbeat, signedRegistration } from './matchmaker-support.js';
+import { useMatchmakerStores } from './matchmakerStores.js';
 
 // The matchmaker's operations side: the page and docs it serves, metrics and rate limits, reaping and refresh.
-const redisUrl = inject('redisUrl');
-const prefixes: string[] = [];
-const apps: MatchmakerApp[] = [];
-const stores: MatchmakerStore[] = [];
 
-const storeKinds: [string, () => MatchmakerStore][] = [
-  ['memory', () => createMemoryStore()],
-  [
-    'redis',
-    () => {
-      const keyPrefix = testPrefix('ops');
-      prefixes.push(keyPrefix);
-      return createRedisStore({ url: redisUrl, keyPrefix });
-    },
-  ],
-];
-
-afterEach(async () => {
-  for (const app of apps.splice(0)) await app.close();
-  for (const store of stores.splice(0)) await store.close();
-});
-afterAll(async () => {
-  for (const p of prefixes) await deleteRedisPrefix(redisUrl, p);
-});
+const { storeKinds, build, own } = useMatchmakerStores('ops');
 
 describe.each(storeKinds)('matchmaker operations (%s store)', (_kind, makeStore) => {
   async function start(config: Partial<MatchmakerConfig> = {}): Promise<MatchmakerApp> {
     const store = makeStore();
-    stores.push(store);
-    const app = await buildApp({
+    const app = await build({
       store,
       config: { logLevel: 'silent', studioApiKeys: 'acme=acme-key,umbrella=umbrella-key', ...config },
       random: () => 0.5,
     });
-    apps.push(app);
     await app.ready();
     return app;
   }
@@ -90,11 +66,10 @@ describe.each(storeKinds)('matchmaker operations (%s store)', (_kind, makeStore)
 
 describe('matchmaker reap', () => {
   it('stops offering a dead edge as soon as it is reaped, before the next registry refresh', async () => {
-    const app = await buildApp({
+    const app = await build({
       store: createMemoryStore(),
       config: { logLevel: 'silent', edgeTtlMs: 1000, refreshMs: 3_600_000, reapMs: 3_600_000 },
     });
-    apps.push(app);
     await app.ready();
     const dying = newEdgeAccount();
     const living = newEdgeAccount();
@@ -140,12 +115,11 @@ describe('matchmaker refresh', () => {
         return inner.addDemand(counts);
       },
     };
-    stores.push(inner);
-    const app = await buildApp({
+    own(inner);
+    const app = await build({
       store,
       config: { logLevel: 'silent', refreshMs: 3_600_000, reapMs: 3_600_000 },
     });
-    apps.push(app);
     await app.ready();
     const body = await signedRegistration(newEdgeAccount(), { region: 'eu-west' });
     expect((await app.inject({ method: 'POST', url: '/v1/edges/register', payload: body })).statusCode).toBe(

@@ -1,9 +1,6 @@
-import { afterAll, afterEach, describe, expect, inject, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { buildApp, type MatchmakerApp } from '../../matchmaker/buildApp.js';
-import { createMemoryStore } from '../../matchmaker/store/createMemoryStore.js';
-import { createRedisStore, deleteRedisPrefix } from '../../matchmaker/store/createRedisStore.js';
-import type { MatchmakerStore } from '../../matchmaker/store/MatchmakerStore.js';
+import type { MatchmakerApp } from '../../matchmaker/buildApp.js';
 import type { CreateSessionResponse } from '../../protocol/playerApi.js';
 import {
   encodeSessionProof,
@@ -11,39 +8,15 @@ import {
   type SessionProof,
   signSessionAct,
 } from '../../protocol/sessionProof.js';
-import { newEdgeAccount, signedRegistration, testPrefix } from './matchmaker-support.js';
+import { newEdgeAccount, signedRegistration } from './matchmaker-support.js';
+import { useMatchmakerStores } from './matchmakerStores.js';
 
-const redisUrl = inject('redisUrl');
-const prefixes: string[] = [];
-const apps: MatchmakerApp[] = [];
-const stores: MatchmakerStore[] = [];
-
-afterEach(async () => {
-  for (const app of apps.splice(0)) await app.close();
-  for (const store of stores.splice(0)) await store.close();
-});
-afterAll(async () => {
-  for (const p of prefixes) await deleteRedisPrefix(redisUrl, p);
-});
-
-const storeKinds: [string, () => MatchmakerStore][] = [
-  ['memory', () => createMemoryStore()],
-  [
-    'redis',
-    () => {
-      const keyPrefix = testPrefix('owner');
-      prefixes.push(keyPrefix);
-      return createRedisStore({ url: redisUrl, keyPrefix });
-    },
-  ],
-];
+const { storeKinds, build } = useMatchmakerStores('owner');
 
 describe.each(storeKinds)('session ownership (%s store)', (_kind, makeStore) => {
   async function start(requireSessionKey = false): Promise<{ app: MatchmakerApp; url: string }> {
     const store = makeStore();
-    stores.push(store);
-    const app = await buildApp({ store, config: { logLevel: 'silent', requireSessionKey } });
-    apps.push(app);
+    const app = await build({ store, config: { logLevel: 'silent', requireSessionKey } });
     const url = await app.listen({ port: 0, host: '127.0.0.1' });
     const body = await signedRegistration(newEdgeAccount(), { capacity: 4 });
     expect((await app.inject({ method: 'POST', url: '/v1/edges/register', payload: body })).statusCode).toBe(

@@ -1,0 +1,26 @@
+import type { RateLimitPluginOptions } from '@fastify/rate-limit';
+
+/** The limits a service sets for its global per-address bucket. */
+export interface RateLimitSettings {
+  /** Requests allowed per window from one client address. */
+  max: number;
+  /** The window, in milliseconds. */
+  windowMs: number;
+}
+
+/**
+ * Options for `@fastify/rate-limit` shared by every Farplay service: one global bucket per client
+ * address, answering a catalogue `RATE_LIMITED` body that says when to retry.
+ */
+export function rateLimitOptions({ max, windowMs }: RateLimitSettings): RateLimitPluginOptions {
+  return {
+    global: true,
+    max,
+    timeWindow: windowMs,
+    errorResponseBuilder: (_request, context) => ({
+      statusCode: 429,
+      code: 'RATE_LIMITED',
+      message: `rate limit of ${context.max} requests per ${context.after} exceeded; retry after ${context.after}`,
+    }),
+  };
+}
