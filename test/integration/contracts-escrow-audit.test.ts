@@ -49,8 +49,8 @@ import { getPlayerBalance } from '../../contracts-client/src/getPlayerBalance.js
 import { localAccounts } from '../../contracts-client/src/localChain.js';
 import { type ChainClients, SECP256K1_HALF_N, sendTx } from '../../contracts-client/src/tx.js';
 import type { Grant } from '../../protocol/eip712.js';
-import { type ErrorCode, FarplayError } from '../../protocol/errors.js';
 import { qosPolicyHash } from '../../protocol/qosPolicy.js';
+import { expectCode } from '../support/expectCode.js';
 
 // Audit findings 1, 2, 4, 6 and 7 (issue 14) on the payments chain.
 const rpcUrl = inject('paymentsRpcUrl');
@@ -72,16 +72,6 @@ let token: Address;
 let timelock: Address;
 let set: CheckerSet;
 let sessionCounter = 0;
-
-async function expectCode(promise: Promise<unknown>, code: ErrorCode): Promise<FarplayError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error, `expected ${code}`).toBeInstanceOf(FarplayError);
-  expect((error as FarplayError).code).toBe(code);
-  return error as FarplayError;
-}
 
 async function chainNow(): Promise<bigint> {
   return (await admin.publicClient.getBlock()).timestamp;

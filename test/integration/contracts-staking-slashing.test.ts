@@ -1,12 +1,7 @@
-import { type Address, createTestClient, http, keccak256, type LocalAccount, parseEther, toHex } from 'viem';
+import { keccak256, type LocalAccount, toHex } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
-import { beforeAll, describe, expect, inject, it } from 'vitest';
-import { testATHAbi } from '../../contracts-client/src/abis/TestATH.js';
-import { localChain } from '../../contracts-client/src/chains.js';
-import { type CheckerSet, sortAddresses } from '../../contracts-client/src/checkers.js';
-import { createChainClients } from '../../contracts-client/src/clients.js';
-import { deployStakingChain } from '../../contracts-client/src/deploy.js';
-import { localAccounts } from '../../contracts-client/src/localChain.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { CheckerSet } from '../../contracts-client/src/checkers.js';
 import {
   delegate,
   delegationOf,
@@ -20,21 +15,21 @@ import {
   unbond,
   withdrawUnbonded,
 } from '../../contracts-client/src/staking.js';
-import { type ChainClients, sendTx } from '../../contracts-client/src/tx.js';
 import { type QosReport, QosRole, type SlashOrder } from '../../protocol/eip712.js';
-import { type ErrorCode, FarplayError } from '../../protocol/errors.js';
-import { qosPolicyHash } from '../../protocol/qosPolicy.js';
+import { expectCode } from '../support/expectCode.js';
+import {
+  ATH,
+  admin,
+  balanceOf,
+  chainNow,
+  checkers,
+  deployStakingFixture,
+  fundedAccount,
+  testClient,
+} from './staking-support.js';
 
 // Audit findings 3 and 5 (issue 14): share-price truncation after a deep slash, and slash orders that withdrawals
 // could make revert and that never expired.
-const rpcUrl = inject('stakingRpcUrl');
-const chainId = inject('stakingChainId');
-const chain = localChain(chainId, rpcUrl);
-const accounts = localAccounts();
-const admin = createChainClients(chain, accounts.deployer);
-const testClient = createTestClient({ mode: 'anvil', chain, transport: http(rpcUrl) });
-const checkers = [...accounts.checkers].sort((a, b) => (BigInt(a.address) < BigInt(b.address) ? -1 : 1));
-const ATH = 10n ** 18n;
 const UNBONDING = 86_400n;
 
 let staking: StakingRef;
@@ -42,45 +37,10 @@ let set: CheckerSet;
 const player = privateKeyToAccount(generatePrivateKey()).address;
 const finder = privateKeyToAccount(generatePrivateKey()).address;
 
-async function expectCode(promise: Promise<unknown>, code: ErrorCode): Promise<void> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error, `expected ${code}`).toBeInstanceOf(FarplayError);
-  expect((error as FarplayError).code).toBe(code);
-}
-
-async function chainNow(): Promise<bigint> {
-  return (await admin.publicClient.getBlock()).timestamp;
-}
-
-async function balanceOf(address: Address): Promise<bigint> {
-  return admin.publicClient.readContract({
-    address: staking.token,
-    abi: testATHAbi,
-    functionName: 'balanceOf',
-    args: [address],
-  });
-}
-
-/** A fresh funded account with its own clients. */
-async function funded(tokens: bigint): Promise<{ account: LocalAccount; clients: ChainClients }> {
-  const account = privateKeyToAccount(generatePrivateKey());
-  await testClient.setBalance({ address: account.address, value: parseEther('1') });
-  await sendTx(admin, {
-    address: staking.token,
-    abi: testATHAbi,
-    functionName: 'mint',
-    args: [account.address, tokens],
-  });
-  return { account, clients: createChainClients(chain, account) };
-}
-
 /** A fresh edge registered by a fresh operator with `stake` (and `extra` more ATH in the operator's wallet). */
 async function newEdge(stake: bigint, extra = 0n) {
   const edge = privateKeyToAccount(generatePrivateKey());
-  const operator = await funded(stake + extra);
+  const operator = await fundedAccount(staking, stake + extra);
   await registerEdge(operator.clients, staking, { edge, cutBps: 0, amount: stake });
   return { edge, operator };
 }
@@ -130,20 +90,13 @@ async function slashWith(edge: LocalAccount, minute: number, bps: number, deadli
 }
 
 beforeAll(async () => {
-  set = { checkers: sortAddresses(checkers.map((c) => c.address)), quorum: 3, policyHash: qosPolicyHash() };
-  const d = await deployStakingChain(admin, {
-    checkerSet: set,
-    minStake: 1000n * ATH,
-    unbondingDelay: UNBONDING,
-    timelockDelay: 600n,
-  });
-  staking = { address: d.staking as Address, chainId, token: d.token };
+  ({ staking, set } = await deployStakingFixture({ unbondingDelay: UNBONDING }));
 });
 
 describe('StakingRegistry slashing (audit findings 3 and 5)', () => {
   it('slashes a share of the pool at execution: stake withdrawn ahead of the order cannot make it revert', async () => {
     const { edge, operator } = await newEdge(1000n * ATH);
-    const delegator = await funded(1000n * ATH);
+    const delegator = await fundedAccount(staking, 1000n * ATH);
     await delegate(delegator.clients, staking, edge.address, 1000n * ATH);
     const { shares } = await delegationOf(
       admin.publicClient,
@@ -160,12 +113,12 @@ describe('StakingRegistry slashing (audit findings 3 and 5)', () => {
     // ... and the delegator, whose unbonding matured, withdraws first. With an absolute amount the slash would now
     // exceed the pool and revert; as a share it still lands on what is there.
     await withdrawUnbonded(delegator.clients, staking, edge.address);
-    expect(await balanceOf(delegator.account.address)).toBe(1000n * ATH);
+    expect(await balanceOf(staking, delegator.account.address)).toBe(1000n * ATH);
     await slash(admin, staking, order);
     expect((await stakeOf(admin.publicClient, staking, edge.address, operator.account.address)).active).toBe(
       250n * ATH,
     );
-    expect(await balanceOf(player)).toBe(375n * ATH); // 50 % of 750
+    expect(await balanceOf(staking, player)).toBe(375n * ATH); // 50 % of 750
   });
 
   it('refuses a slash order after its deadline, and a share outside 1..10 000 bps', async () => {
@@ -206,8 +159,8 @@ describe('StakingRegistry slashing (audit findings 3 and 5)', () => {
     // truncated to uint128, and the operator got a fraction of what it paid. Now the pool is depleted: refused,
     // nothing taken.
     for (const minute of [3, 4, 5, 6]) await slash(admin, staking, await slashWith(edge, minute, 9999));
-    const wallet = await balanceOf(operator.account.address);
+    const wallet = await balanceOf(staking, operator.account.address);
     await expectCode(delegate(operator.clients, staking, edge.address, topUp), 'CHAIN_POOL_DEPLETED');
-    expect(await balanceOf(operator.account.address)).toBe(wallet);
+    expect(await balanceOf(staking, operator.account.address)).toBe(wallet);
   });
 });

@@ -1,12 +1,8 @@
-import { type Address, createTestClient, http, keccak256, type LocalAccount, parseEther, toHex } from 'viem';
+import { keccak256, type LocalAccount, toHex } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
-import { beforeAll, describe, expect, inject, it } from 'vitest';
-import { testATHAbi } from '../../contracts-client/src/abis/TestATH.js';
-import { localChain } from '../../contracts-client/src/chains.js';
-import { type CheckerSet, sortAddresses } from '../../contracts-client/src/checkers.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { CheckerSet } from '../../contracts-client/src/checkers.js';
 import { createChainClients } from '../../contracts-client/src/clients.js';
-import { deployStakingChain } from '../../contracts-client/src/deploy.js';
-import { localAccounts } from '../../contracts-client/src/localChain.js';
 import {
   claimRewards,
   delegate,
@@ -24,20 +20,23 @@ import {
   unbond,
   withdrawUnbonded,
 } from '../../contracts-client/src/staking.js';
-import { type ChainClients, sendTx } from '../../contracts-client/src/tx.js';
 import { type QosMetrics, type QosReport, QosRole, type SlashOrder } from '../../protocol/eip712.js';
-import { type ErrorCode, FarplayError } from '../../protocol/errors.js';
-import { qosPolicyHash } from '../../protocol/qosPolicy.js';
+import { expectCode } from '../support/expectCode.js';
+import {
+  ATH,
+  accounts,
+  admin,
+  balanceOf,
+  chain,
+  chainNow,
+  checkers,
+  deployStakingFixture,
+  fundedAccount,
+  mint,
+  testClient,
+} from './staking-support.js';
 
-const rpcUrl = inject('stakingRpcUrl');
-const chainId = inject('stakingChainId');
-const chain = localChain(chainId, rpcUrl);
-const accounts = localAccounts();
-const admin = createChainClients(chain, accounts.deployer);
 const operator = createChainClients(chain, accounts.operator);
-const testClient = createTestClient({ mode: 'anvil', chain, transport: http(rpcUrl) });
-const checkers = [...accounts.checkers].sort((a, b) => (BigInt(a.address) < BigInt(b.address) ? -1 : 1));
-const ATH = 10n ** 18n;
 const UNBONDING = 7n * 86_400n;
 const BURN = '0x000000000000000000000000000000000000dEaD';
 
@@ -45,40 +44,6 @@ let staking: StakingRef;
 let set: CheckerSet;
 const edge = privateKeyToAccount(generatePrivateKey());
 const sessionId = keccak256(toHex('staking-test-session'));
-
-async function expectCode(promise: Promise<unknown>, code: ErrorCode): Promise<void> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error, `expected ${code}`).toBeInstanceOf(FarplayError);
-  expect((error as FarplayError).code).toBe(code);
-}
-
-async function balanceOf(address: Address): Promise<bigint> {
-  return admin.publicClient.readContract({
-    address: staking.token,
-    abi: testATHAbi,
-    functionName: 'balanceOf',
-    args: [address],
-  });
-}
-
-async function chainNow(): Promise<bigint> {
-  return (await admin.publicClient.getBlock()).timestamp;
-}
-
-async function mint(to: Address, amount: bigint) {
-  await sendTx(admin, { address: staking.token, abi: testATHAbi, functionName: 'mint', args: [to, amount] });
-}
-
-/** A funded delegator with its own key. */
-async function newDelegator(tokens: bigint): Promise<{ account: LocalAccount; clients: ChainClients }> {
-  const account = privateKeyToAccount(generatePrivateKey());
-  await testClient.setBalance({ address: account.address, value: parseEther('1') });
-  await mint(account.address, tokens);
-  return { account, clients: createChainClients(chain, account) };
-}
 
 function metrics(frames: number): QosMetrics {
   return { frames, bitrateKbps: 8000, encodeTimeUs: 4000, rttMs: 20, jitterMs: 0, lossPpm: 0, freezeMs: 0 };
@@ -100,25 +65,20 @@ async function quorumOver(order: SlashOrder, signers = checkers.slice(0, 3)) {
   );
 }
 
-let A: Awaited<ReturnType<typeof newDelegator>>;
-let B: Awaited<ReturnType<typeof newDelegator>>;
+let A: Awaited<ReturnType<typeof fundedAccount>>;
+let B: Awaited<ReturnType<typeof fundedAccount>>;
 const player = privateKeyToAccount(generatePrivateKey()).address;
 const finder = privateKeyToAccount(generatePrivateKey()).address;
 
 beforeAll(async () => {
-  set = { checkers: sortAddresses(checkers.map((c) => c.address)), quorum: 3, policyHash: qosPolicyHash() };
-  const d = await deployStakingChain(admin, {
-    checkerSet: set,
-    minStake: 1000n * ATH,
+  ({ staking, set } = await deployStakingFixture({
     unbondingDelay: UNBONDING,
     playerBps: 5000,
     finderBps: 1000,
-    timelockDelay: 600n,
-  });
-  staking = { address: d.staking as Address, chainId, token: d.token };
-  await mint(accounts.operator.address, 1000n * ATH);
-  A = await newDelegator(3000n * ATH);
-  B = await newDelegator(1000n * ATH);
+  }));
+  await mint(staking, accounts.operator.address, 1000n * ATH);
+  A = await fundedAccount(staking, 3000n * ATH);
+  B = await fundedAccount(staking, 1000n * ATH);
 });
 
 describe('StakingRegistry on the staking chain', () => {
@@ -144,7 +104,7 @@ describe('StakingRegistry on the staking chain', () => {
   it('shares rewards by stake after the operator’s cut', async () => {
     await delegate(A.clients, staking, edge.address, 3000n * ATH);
     await delegate(B.clients, staking, edge.address, 1000n * ATH);
-    await mint(accounts.deployer.address, 1000n * ATH);
+    await mint(staking, accounts.deployer.address, 1000n * ATH);
     await distributeRewards(admin, staking, edge.address, 1000n * ATH);
     // 10% cut = 100 to the operator; 900 over 5000 shares: operator 1000, A 3000, B 1000.
     expect(await pendingRewards(admin.publicClient, staking, edge.address, accounts.operator.address)).toBe(
@@ -157,7 +117,7 @@ describe('StakingRegistry on the staking chain', () => {
       180n * ATH,
     );
     await claimRewards(A.clients, staking, edge.address);
-    expect(await balanceOf(A.account.address)).toBe(540n * ATH);
+    expect(await balanceOf(staking, A.account.address)).toBe(540n * ATH);
   });
 
   it('refuses slashing without valid evidence or without a checker quorum', async () => {
@@ -221,11 +181,11 @@ describe('StakingRegistry on the staking chain', () => {
       deadline: (await chainNow()) + 3600n,
     };
     const evidence = [await edgeReport(7, 3600), await edgeReport(7, 1800)] as const;
-    const burnedBefore = await balanceOf(BURN);
+    const burnedBefore = await balanceOf(staking, BURN);
     await slash(admin, staking, { order, evidence, signatures: await quorumOver(order), checkerSet: set });
-    expect(await balanceOf(player)).toBe(250n * ATH);
-    expect(await balanceOf(finder)).toBe(50n * ATH);
-    expect((await balanceOf(BURN)) - burnedBefore).toBe(200n * ATH);
+    expect(await balanceOf(staking, player)).toBe(250n * ATH);
+    expect(await balanceOf(staking, finder)).toBe(50n * ATH);
+    expect((await balanceOf(staking, BURN)) - burnedBefore).toBe(200n * ATH);
     // 5000 staked lose 500: every share loses 10%.
     expect((await stakeOf(admin.publicClient, staking, edge.address, accounts.operator.address)).active).toBe(
       900n * ATH,
@@ -257,7 +217,7 @@ describe('StakingRegistry on the staking chain', () => {
     await expectCode(unbond(operator, staking, edge.address, 1n * ATH), 'CHAIN_STAKE_TOO_LOW');
 
     // Rewards now go to active shares only (operator 1000, A 3000 shares): 100 cut, 900 split 1:3.
-    await mint(accounts.deployer.address, 1000n * ATH);
+    await mint(staking, accounts.deployer.address, 1000n * ATH);
     await distributeRewards(admin, staking, edge.address, 1000n * ATH);
     expect(await pendingRewards(admin.publicClient, staking, edge.address, B.account.address)).toBe(
       180n * ATH,
@@ -287,9 +247,9 @@ describe('StakingRegistry on the staking chain', () => {
     await expectCode(withdrawUnbonded(B.clients, staking, edge.address), 'CHAIN_STILL_UNBONDING');
     await testClient.increaseTime({ seconds: 120 });
     await testClient.mine({ blocks: 1 });
-    const before = await balanceOf(B.account.address);
+    const before = await balanceOf(staking, B.account.address);
     await withdrawUnbonded(B.clients, staking, edge.address);
-    expect((await balanceOf(B.account.address)) - before).toBe(810n * ATH);
+    expect((await balanceOf(staking, B.account.address)) - before).toBe(810n * ATH);
     await expectCode(withdrawUnbonded(B.clients, staking, edge.address), 'CHAIN_NO_WITHDRAWAL');
     // A is untouched by B's exit: 3000 shares of the remaining 4050 tokens.
     expect((await stakeOf(admin.publicClient, staking, edge.address, A.account.address)).active).toBe(
@@ -298,7 +258,7 @@ describe('StakingRegistry on the staking chain', () => {
 
     // The operator (810 left) tops up above the minimum and the edge is active again.
     expect(await isEdgeActive(admin.publicClient, staking, edge.address)).toBe(false);
-    await mint(accounts.operator.address, 200n * ATH);
+    await mint(staking, accounts.operator.address, 200n * ATH);
     await delegate(operator, staking, edge.address, 200n * ATH);
     expect(await isEdgeActive(admin.publicClient, staking, edge.address)).toBe(true);
   });

@@ -2,7 +2,7 @@
 // global anvil, a fresh deployment per file, grants and attestations.
 import { type Address, createTestClient, http, keccak256, parseEther, toHex } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
-import { expect, inject } from 'vitest';
+import { inject } from 'vitest';
 import { testATHAbi } from '../../contracts-client/src/abis/TestATH.js';
 import { localChain } from '../../contracts-client/src/chains.js';
 import { type CheckerSet, sortAddresses } from '../../contracts-client/src/checkers.js';
@@ -17,7 +17,6 @@ import {
 import { localAccounts } from '../../contracts-client/src/localChain.js';
 import { sendTx } from '../../contracts-client/src/tx.js';
 import type { Grant } from '../../protocol/eip712.js';
-import { type ErrorCode, FarplayError } from '../../protocol/errors.js';
 import { qosPolicyHash } from '../../protocol/qosPolicy.js';
 
 const rpcUrl = inject('paymentsRpcUrl');
@@ -80,16 +79,7 @@ export async function deployEscrowFixture(): Promise<EscrowFixture> {
   return { escrow, token: d.token, registry: d.checkerRegistry, timelock: d.timelock, set };
 }
 
-/** Awaits `promise` and expects it to fail with `code`. */
-export async function expectCode(promise: Promise<unknown>, code: ErrorCode): Promise<FarplayError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error, `expected ${code}`).toBeInstanceOf(FarplayError);
-  expect((error as FarplayError).code).toBe(code);
-  return error as FarplayError;
-}
+export { expectCode } from '../support/expectCode.js';
 
 /** xs[i], failing the test if it is missing. */
 export function at<T>(xs: readonly T[], i: number): T {
