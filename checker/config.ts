@@ -1,5 +1,5 @@
 import Type, { type Static } from 'typebox';
-import Value from 'typebox/value';
+import { defineConfig, LogLevel } from '../protocol/loadConfig.js';
 
 const Address = Type.String({ pattern: '^0x[0-9a-fA-F]{40}$' });
 
@@ -7,18 +7,7 @@ const Address = Type.String({ pattern: '^0x[0-9a-fA-F]{40}$' });
 export const CheckerConfig = Type.Object({
   host: Type.String({ default: '127.0.0.1' }),
   port: Type.Integer({ minimum: 0, maximum: 65535, default: 8090 }),
-  logLevel: Type.Union(
-    [
-      Type.Literal('fatal'),
-      Type.Literal('error'),
-      Type.Literal('warn'),
-      Type.Literal('info'),
-      Type.Literal('debug'),
-      Type.Literal('trace'),
-      Type.Literal('silent'),
-    ],
-    { default: 'info' },
-  ),
+  logLevel: LogLevel,
   /** Redis URL; empty = the in-process store. */
   redisUrl: Type.String({ default: '' }),
   /** Prefix of every Redis key (one per checker identity). */
@@ -51,34 +40,19 @@ export const CheckerConfig = Type.Object({
 });
 export type CheckerConfig = Static<typeof CheckerConfig>;
 
-function envName(key: string): string {
-  return `FARPLAY_CHECKER_${key.replace(/([A-Z])/g, '_$1').toUpperCase()}`;
-}
+const checkerConfig = defineConfig({
+  schema: CheckerConfig,
+  envPrefix: 'FARPLAY_CHECKER_',
+  errorCode: 'CHECKER_BAD_CONFIG',
+  label: 'checker',
+});
 
-function assertConfig(value: unknown): CheckerConfig {
-  const errors = [...Value.Errors(CheckerConfig, value)];
-  if (errors.length > 0) {
-    const first = errors[0] as { instancePath?: string; message?: string };
-    const key = (first.instancePath ?? '').replace(/^\//, '');
-    throw new Error(
-      `bad checker config ${key ? `${key} (${envName(key)})` : ''}: ${first.message ?? 'invalid'}`,
-    );
-  }
-  return value as CheckerConfig;
-}
-
-/** The defaults with `overrides`, validated and frozen. */
+/** The defaults with `overrides`, validated and deep-frozen (throws `CHECKER_BAD_CONFIG` naming the field). */
 export function defaultCheckerConfig(overrides: Partial<CheckerConfig> = {}): Readonly<CheckerConfig> {
-  return Object.freeze(assertConfig(Value.Default(CheckerConfig, { ...overrides })));
+  return checkerConfig.parse(overrides);
 }
 
-/** Reads FARPLAY_CHECKER_* from `env`, applies defaults, validates (the error names the field), freezes. */
+/** Reads FARPLAY_CHECKER_* from `env`, applies defaults, validates (the error names the field), deep-freezes. */
 export function parseCheckerConfig(env: Record<string, string | undefined>): Readonly<CheckerConfig> {
-  const raw: Record<string, unknown> = {};
-  for (const key of Object.keys(CheckerConfig.properties)) {
-    const value = env[envName(key)];
-    if (value !== undefined && value !== '') raw[key] = value;
-  }
-  const converted = Value.Convert(CheckerConfig, Value.Default(CheckerConfig, raw));
-  return Object.freeze(assertConfig(converted));
+  return checkerConfig.fromEnv(env);
 }
