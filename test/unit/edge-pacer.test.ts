@@ -1,50 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { FramePacer, type PacerClock } from '../../edge/media/FramePacer.js';
-
-/** A hand-driven clock: timers fire only when the test advances time. */
-class ManualClock implements PacerClock {
-  time = 0;
-  #timers: Array<{ at: number; callback: () => void; id: number }> = [];
-  #nextId = 1;
-
-  now(): number {
-    return this.time;
-  }
-
-  setTimeout(callback: () => void, ms: number): unknown {
-    const id = this.#nextId++;
-    this.#timers.push({ at: this.time + ms, callback, id });
-    return id;
-  }
-
-  clearTimeout(handle: unknown): void {
-    this.#timers = this.#timers.filter((timer) => timer.id !== handle);
-  }
-
-  get pending(): number {
-    return this.#timers.length;
-  }
-
-  /** Advances to `ms` later, firing due timers in order (a blocked loop is `advance` with `block`). */
-  async advance(ms: number): Promise<void> {
-    const end = this.time + ms;
-    for (;;) {
-      this.#timers.sort((a, b) => a.at - b.at);
-      const next = this.#timers[0];
-      if (!next || next.at > end) break;
-      this.#timers.shift();
-      this.time = Math.max(this.time, next.at);
-      next.callback();
-      await Promise.resolve();
-      await Promise.resolve();
-    }
-    this.time = end;
-  }
-}
+import { FramePacer } from '../../edge/media/FramePacer.js';
+import { SyncClock } from './helpers/SyncClock.js';
 
 describe('frame pacer', () => {
   it('fires on a drift-free schedule at the game fps', async () => {
-    const clock = new ManualClock();
+    const clock = new SyncClock();
     const due: number[] = [];
     const pacer = new FramePacer({ fps: 60, clock, onFrame: (_index, dueMs) => void due.push(dueMs) });
     pacer.start();
@@ -58,7 +18,7 @@ describe('frame pacer', () => {
   });
 
   it('drops frames while the encoder is busy instead of queueing them', async () => {
-    const clock = new ManualClock();
+    const clock = new SyncClock();
     const started: number[] = [];
     let release: (() => void) | undefined;
     const pacer = new FramePacer({
@@ -86,7 +46,7 @@ describe('frame pacer', () => {
   });
 
   it('jumps to the current slot after a stall instead of bursting', async () => {
-    const clock = new ManualClock();
+    const clock = new SyncClock();
     const fired: number[] = [];
     const pacer = new FramePacer({ fps: 60, clock, onFrame: (index) => void fired.push(index) });
     pacer.start();
@@ -100,7 +60,7 @@ describe('frame pacer', () => {
   });
 
   it('keeps running when a frame fails and reports the error', async () => {
-    const clock = new ManualClock();
+    const clock = new SyncClock();
     const errors: unknown[] = [];
     let calls = 0;
     const pacer = new FramePacer({

@@ -36,4 +36,20 @@ export class SyncClock implements PacerClock {
     }
     this.time = ms;
   }
+
+  /** Advances `ms` later like `advanceTo`, letting promise callbacks run after each timer (for async code). */
+  async advance(ms: number): Promise<void> {
+    const end = this.time + ms;
+    for (;;) {
+      let next: { at: number; callback: () => void; id: number } | undefined;
+      for (const timer of this.#timers) if (!next || timer.at < next.at) next = timer;
+      if (!next || next.at > end) break;
+      this.#timers = this.#timers.filter((timer) => timer !== next);
+      this.time = Math.max(this.time, next.at);
+      next.callback();
+      await Promise.resolve();
+      await Promise.resolve();
+    }
+    this.time = end;
+  }
 }
