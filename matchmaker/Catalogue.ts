@@ -1,7 +1,13 @@
 import { EDGE_RUNTIMES } from '../protocol/edgeRegistration.js';
 import { FarplayError } from '../protocol/errors.js';
 import type { GameInfo } from '../protocol/playerApi.js';
-import type { EdgeState, MatchmakerStore, PublishedGame } from './store/MatchmakerStore.js';
+import type {
+  EdgeState,
+  GameChange,
+  GameVersions,
+  MatchmakerStore,
+  PublishedGame,
+} from './store/MatchmakerStore.js';
 
 /** The game catalogue: studio-published games (from the store) plus the built-in games live edges advertise. */
 export class Catalogue {
@@ -32,17 +38,46 @@ export class Catalogue {
     return [...out.values()].sort((a, b) => a.id.localeCompare(b.id));
   }
 
+  /** The version served of every studio-published game. */
+  published(): readonly PublishedGame[] {
+    return this.#published;
+  }
+
   /** The published manifest of `gameId` (what an edge starts a package game from), or undefined. */
   manifest(gameId: string): PublishedGame | undefined {
     return this.#published.find((g) => g.game.id === gameId);
   }
 
-  /** Publishes a studio's game; MM_FORBIDDEN if the id belongs to another studio. */
-  async publish(game: PublishedGame): Promise<void> {
-    const r = await this.#store.putGame(game);
-    if (r === 'forbidden')
+  /** Publishes a new version of a studio's game and returns its number; MM_FORBIDDEN if the id belongs to another studio. */
+  async publish(game: PublishedGame): Promise<number> {
+    const version = await this.#store.putGame(game);
+    if (version === 'forbidden')
       throw new FarplayError('MM_FORBIDDEN', `game ${game.game.id} belongs to another studio`);
-    this.#published = [...this.#published.filter((g) => g.game.id !== game.game.id), game];
+    await this.#reload();
+    return version;
+  }
+
+  /** Every version of a studio's game; MM_UNKNOWN_GAME, or MM_FORBIDDEN for another studio's. */
+  async versions(gameId: string, studio: string): Promise<GameVersions> {
+    const versions = await this.#store.gameVersions(gameId);
+    checkChange(versions === null ? 'unknown' : versions.studio === studio ? 'ok' : 'forbidden', gameId);
+    return versions as GameVersions;
+  }
+
+  /** Serves `version` of a studio's game from now on (null: the latest again). */
+  async pin(gameId: string, studio: string, version: number | null): Promise<void> {
+    checkChange(await this.#store.pinGame(gameId, studio, version), gameId, version);
+    await this.#reload();
+  }
+
+  /** Removes one version of a studio's game, or (version undefined) the game from the catalogue. */
+  async unpublish(gameId: string, studio: string, version?: number): Promise<void> {
+    checkChange(await this.#store.unpublishGame(gameId, studio, version), gameId, version);
+    await this.#reload();
+  }
+
+  async #reload(): Promise<void> {
+    this.#published = await this.#store.listGames();
   }
 
   /**
@@ -59,6 +94,17 @@ export class Catalogue {
     }
     if (edges.some((e) => e.edge.games.some((g) => g.id === gameId))) return gameId;
     throw new FarplayError('MM_UNKNOWN_GAME', `no game ${gameId}`);
+  }
+}
+
+/** Throws the error a store's answer to a studio's change means. */
+function checkChange(change: GameChange, gameId: string, version?: number | null): void {
+  if (change === 'forbidden')
+    throw new FarplayError('MM_FORBIDDEN', `game ${gameId} belongs to another studio`);
+  if (change === 'unknown') {
+    const what =
+      version === undefined || version === null ? `game ${gameId}` : `version ${version} of ${gameId}`;
+    throw new FarplayError('MM_UNKNOWN_GAME', `no published ${what}`);
   }
 }
 

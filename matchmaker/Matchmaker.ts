@@ -32,6 +32,7 @@ import { Pricing } from './Pricing.js';
 import { SessionEvents } from './SessionEvents.js';
 import type {
   EdgeState,
+  GameVersions,
   MatchmakerStore,
   PlayerContext,
   PublishedGame,
@@ -171,14 +172,34 @@ export class Matchmaker {
     return this.#catalogue.games(this.#registry.edges());
   }
 
+  /** The version served of every studio-published game. */
+  publishedGames(): readonly PublishedGame[] {
+    return this.#catalogue.published();
+  }
+
   /** The published manifest of `gameId` (edges start package games from it), or undefined. */
   manifest(gameId: string): PublishedGame | undefined {
     return this.#catalogue.manifest(gameId);
   }
 
-  /** Publishes a studio's game; the catalogue shows it from the next refresh on. */
-  publishGame(game: PublishedGame): Promise<void> {
+  /** Publishes a new version of a studio's game and returns its number; other instances show it from their next refresh on. */
+  publishGame(game: PublishedGame): Promise<number> {
     return this.#catalogue.publish(game);
+  }
+
+  /** The studio's view of its game: every version, the pinned and the live one. */
+  gameVersions(gameId: string, studio: string): Promise<GameVersions> {
+    return this.#catalogue.versions(gameId, studio);
+  }
+
+  /** Serves `version` of the studio's game whatever is published later (null: the latest again). */
+  pinGame(gameId: string, studio: string, version: number | null): Promise<void> {
+    return this.#catalogue.pin(gameId, studio, version);
+  }
+
+  /** Removes a version of the studio's game, or the whole game from the catalogue. */
+  unpublishGame(gameId: string, studio: string, version?: number): Promise<void> {
+    return this.#catalogue.unpublish(gameId, studio, version);
   }
 
   /** K candidate edges for a player: coarse location first, then predicted RTT; all have room for the game. */

@@ -19,6 +19,7 @@ import { operationRoutes } from './http/operationRoutes.js';
 import { packageRoutes } from './http/packageRoutes.js';
 import { attachSessionEventsSocket } from './http/sessionEventsSocket.js';
 import { sessionRoutes } from './http/sessionRoutes.js';
+import { studioRoutes } from './http/studioRoutes.js';
 import { Matchmaker } from './Matchmaker.js';
 import { createMetrics } from './metrics.js';
 import { registerOperatorRoutes } from './registerOperatorRoutes.js';
@@ -149,6 +150,7 @@ export async function buildApp(options: BuildAppOptions = {}): Promise<Matchmake
   await app.register(sessionRoutes, { matchmaker });
   await app.register(gameRoutes, { matchmaker, packages, studioKeys });
   await app.register(packageRoutes, { packages, studioKeys, packageLimit: config.packageLimit });
+  await app.register(studioRoutes, { matchmaker, studioKeys });
   if (config.staticDir) {
     await app.register(fastifyStatic, {
       root: config.staticDir,

@@ -269,6 +269,21 @@ export const ErrorCodes = {
     status: 409,
     message: 'This node key is registered on chain under another owner key.',
   },
+
+  // --- studio tooling (STUDIO_*, `farplay studio`) ---
+  STUDIO_NOT_LOGGED_IN: {
+    status: 401,
+    message: 'No studio API key: run `farplay studio login` (or set FARPLAY_STUDIO_API_KEY).',
+  },
+  STUDIO_BAD_MANIFEST: {
+    status: 400,
+    message: 'The game folder’s farplay.json is missing or invalid; the message names the field.',
+  },
+  STUDIO_BAD_PACKAGE: {
+    status: 400,
+    message: 'The game folder cannot be packed (missing, empty, or its command names no file in it).',
+  },
+  STUDIO_MATCHMAKER_UNREACHABLE: { status: 502, message: 'The matchmaker did not answer.' },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 /** A stable error code from the catalogue. */

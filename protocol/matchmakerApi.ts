@@ -59,10 +59,59 @@ export const PublishedManifest = Type.Object({
   ...GameManifest.properties,
   /** The studio that published it. */
   studio: Type.String(),
-  /** When this version was published (unix ms): the manifest's version. */
+  /** When this version was published (unix ms). */
   publishedAt: Type.Integer(),
+  /** The version number (1, 2, … per game id; absent for games stored before versions were numbered). */
+  version: Type.Optional(Type.Integer({ minimum: 1 })),
 });
 export type PublishedManifest = Static<typeof PublishedManifest>;
+
+/** POST /v1/studio/games answer: the game as the catalogue lists it and the version just published. */
+export const GamePublished = Type.Object({ game: GameInfo, version: Type.Integer({ minimum: 1 }) });
+export type GamePublished = Static<typeof GamePublished>;
+
+/** One version in GET /v1/studio/games/:gameId/versions. */
+export const GameVersionSummary = Type.Object({
+  version: Type.Integer(),
+  publishedAt: Type.Integer(),
+  title: Type.String(),
+  runtime: Type.String(),
+  command: Type.Optional(Type.String()),
+  packageSha256: Type.Optional(Type.String()),
+});
+export type GameVersionSummary = Static<typeof GameVersionSummary>;
+
+/** GET /v1/studio/games/:gameId/versions answer (the studio's own games only). */
+export const GameVersionsResponse = Type.Object({
+  gameId: Type.String(),
+  /** The version a studio pinned, or null (the latest is served). */
+  pinned: Type.Union([Type.Integer(), Type.Null()]),
+  /** The version players get now, or null when the game is unpublished. */
+  live: Type.Union([Type.Integer(), Type.Null()]),
+  versions: Type.Array(GameVersionSummary),
+});
+export type GameVersionsResponse = Static<typeof GameVersionsResponse>;
+
+/** GET /v1/studio/games answer: the calling studio's games in the catalogue. */
+export const StudioGamesResponse = Type.Object({
+  studio: Type.String(),
+  games: Type.Array(
+    Type.Object({
+      id: Type.String(),
+      title: Type.String(),
+      runtime: Type.String(),
+      version: Type.Union([Type.Integer(), Type.Null()]),
+      publishedAt: Type.Integer(),
+    }),
+  ),
+});
+export type StudioGamesResponse = Static<typeof StudioGamesResponse>;
+
+/** POST /v1/studio/games/:gameId/pin body: the version to serve, or null for the latest. */
+export const PinGameRequest = Type.Object({
+  version: Type.Union([Type.Integer({ minimum: 1 }), Type.Null()]),
+});
+export type PinGameRequest = Static<typeof PinGameRequest>;
 
 /** PUT /v1/studio/packages answer. */
 export const PackageUploaded = Type.Object({ sha256: Type.String(), size: Type.Integer() });

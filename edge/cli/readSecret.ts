@@ -13,7 +13,11 @@ export interface ReadNewPassphraseOptions {
 }
 
 /** Reads one line from the terminal without echoing it. */
-function prompt(stdin: NodeJS.ReadStream, stderr: NodeJS.WriteStream, question: string): Promise<string> {
+export function prompt(
+  stdin: NodeJS.ReadStream,
+  stderr: NodeJS.WriteStream,
+  question: string,
+): Promise<string> {
   return new Promise((resolve, reject) => {
     stderr.write(question);
     stdin.setRawMode(true);

@@ -1,8 +1,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
 import { FarplayError } from '../../protocol/errors.js';
-import { GameManifest, PublishedManifest } from '../../protocol/matchmakerApi.js';
-import { GameInfo, ListGamesResponse } from '../../protocol/playerApi.js';
+import { GameManifest, GamePublished, PublishedManifest } from '../../protocol/matchmakerApi.js';
+import { ListGamesResponse } from '../../protocol/playerApi.js';
 import type { PackageStore } from '../createPackageStore.js';
 import type { Matchmaker } from '../Matchmaker.js';
 import { ErrorResponse, errorResponses } from './schemas.js';
@@ -45,11 +45,11 @@ export const gameRoutes: FastifyPluginAsyncTypebox<GameRoutesOptions> = async (a
     {
       schema: {
         tags: ['studios'],
-        summary: 'Publish (or update) a game manifest',
+        summary: 'Publish a new version of a game manifest (served unless another version is pinned)',
         security: [{ studioKey: [] }],
         body: GameManifest,
         response: {
-          200: Type.Object({ game: GameInfo }),
+          200: GamePublished,
           ...errorResponses,
           403: ErrorResponse,
         },
@@ -64,7 +64,7 @@ export const gameRoutes: FastifyPluginAsyncTypebox<GameRoutesOptions> = async (a
         }
         if (!(await packages.has(packageSha256))) throw new FarplayError('MM_UNKNOWN_PACKAGE');
       }
-      await matchmaker.publishGame({
+      const version = await matchmaker.publishGame({
         game,
         runtime,
         ...(command ? { command } : {}),
@@ -73,8 +73,8 @@ export const gameRoutes: FastifyPluginAsyncTypebox<GameRoutesOptions> = async (a
         studio,
         publishedAt: Date.now(),
       });
-      request.log.info({ studio, gameId: game.id, runtime }, 'game published');
-      return { game };
+      request.log.info({ studio, gameId: game.id, runtime, version }, 'game published');
+      return { game, version };
     },
   );
 };

@@ -77,7 +77,23 @@ export interface PublishedGame {
   network?: boolean;
   studio: string;
   publishedAt: number;
+  /** The version number the store gave it (1, 2, …, per game id); absent before it is stored. */
+  version?: number;
 }
+
+/** Every stored version of a game and which one the catalogue serves. */
+export interface GameVersions {
+  studio: string;
+  /** Oldest first. */
+  versions: PublishedGame[];
+  /** The version a studio pinned (served instead of the latest), or null. */
+  pinned: number | null;
+  /** The version the catalogue serves (the pinned one, else the latest), or null when none is left. */
+  live: number | null;
+}
+
+/** What a studio's change to its game found: done, another studio's game, or no such game/version. */
+export type GameChange = 'ok' | 'forbidden' | 'unknown';
 
 /** A session event addressed to the players watching `sessionId` (on any matchmaker instance). */
 export interface StoreEvent {
@@ -136,9 +152,22 @@ export interface MatchmakerStore {
   demand(regions: string[], windowMs: number): Promise<Record<string, number>>;
   putCoordinates(coordinates: Record<string, StoredCoordinate>): Promise<void>;
   getCoordinates(): Promise<Record<string, StoredCoordinate>>;
-  /** Publishes a game; 'forbidden' if its id belongs to another studio. */
-  putGame(game: PublishedGame): Promise<'ok' | 'forbidden'>;
+  /**
+   * Stores a new version of a game (numbered 1, 2, … per id) and returns its number; the catalogue serves
+   * it unless another version is pinned. 'forbidden' if the id belongs to another studio.
+   */
+  putGame(game: PublishedGame): Promise<number | 'forbidden'>;
+  /** The version the catalogue serves of each published game. */
   listGames(): Promise<PublishedGame[]>;
+  /** Every version of `gameId`, or null if no studio has published it. */
+  gameVersions(gameId: string): Promise<GameVersions | null>;
+  /** Serves `version` of `gameId` whatever is published later; null unpins (the latest is served). */
+  pinGame(gameId: string, studio: string, version: number | null): Promise<GameChange>;
+  /**
+   * Removes one version of `gameId` (the catalogue then serves the pinned or latest one left), or with
+   * `version` undefined every version (the game leaves the catalogue; its id stays the studio's).
+   */
+  unpublishGame(gameId: string, studio: string, version?: number): Promise<GameChange>;
   /** Delivers a session event to every instance's subscribers. */
   publish(event: StoreEvent): Promise<void>;
   /** Subscribes to session events; returns the unsubscribe function. */

@@ -8,13 +8,13 @@ import {
   type EdgeRecord,
   type EdgeState,
   type MatchmakerStore,
-  type PublishedGame,
   type ReserveParameters,
   type SessionData,
   type SessionRecord,
   type StoredCoordinate,
   type StoreEvent,
 } from './MatchmakerStore.js';
+import { MemoryGames } from './MemoryGames.js';
 
 export interface MemoryStoreOptions {
   /** Clock, unix ms (default Date.now); tests move it. */
@@ -39,7 +39,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MatchmakerS
   const nonces = new Map<string, number>();
   const demandBuckets = new Map<string, number>();
   const coordinates = new Map<string, StoredCoordinate>();
-  const games = new Map<string, PublishedGame>();
+  const games = new MemoryGames();
   const events = new EventEmitter();
   events.setMaxListeners(0);
   let closed = false;
@@ -243,13 +243,19 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MatchmakerS
       return out;
     },
     async putGame(game) {
-      const existing = games.get(game.game.id);
-      if (existing && existing.studio !== game.studio) return 'forbidden';
-      games.set(game.game.id, structuredClone(game));
-      return 'ok';
+      return games.put(game);
     },
     async listGames() {
-      return [...games.values()].map((g) => structuredClone(g));
+      return games.list();
+    },
+    async gameVersions(gameId) {
+      return games.versions(gameId);
+    },
+    async pinGame(gameId, studio, version) {
+      return games.pin(gameId, studio, version);
+    },
+    async unpublishGame(gameId, studio, version) {
+      return games.unpublish(gameId, studio, version);
     },
     async publish(event: StoreEvent) {
       if (!closed) events.emit('event', structuredClone(event));

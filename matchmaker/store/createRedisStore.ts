@@ -8,12 +8,12 @@ import {
   type EdgeRecord,
   type EdgeState,
   type MatchmakerStore,
-  type PublishedGame,
   type SessionData,
   type SessionRecord,
   type StoredCoordinate,
   type StoreEvent,
 } from './MatchmakerStore.js';
+import { redisGames } from './redisGames.js';
 
 export interface RedisStoreOptions {
   /** redis:// URL (default redis://127.0.0.1:6379). */
@@ -125,14 +125,6 @@ for _, id in ipairs(dead) do
 end
 return out`;
 
-/** KEYS: owners, games. ARGV: id, studio, json. */
-const PUT_GAME = `
-local owner = redis.call('HGET', KEYS[1], ARGV[1])
-if owner and owner ~= ARGV[2] then return 'forbidden' end
-redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
-redis.call('HSET', KEYS[2], ARGV[1], ARGV[3])
-return 'ok'`;
-
 type Commands = {
   mmPutEdge(...args: (string | number)[]): Promise<string>;
   mmHeartbeat(...args: (string | number)[]): Promise<string>;
@@ -140,7 +132,6 @@ type Commands = {
   mmActivate(...args: (string | number)[]): Promise<string>;
   mmRelease(...args: (string | number)[]): Promise<string[]>;
   mmReap(...args: (string | number)[]): Promise<string[][]>;
-  mmPutGame(...args: (string | number)[]): Promise<string>;
 };
 
 function defineCommands(redis: Redis): Redis & Commands {
@@ -150,7 +141,6 @@ function defineCommands(redis: Redis): Redis & Commands {
   redis.defineCommand('mmActivate', { numberOfKeys: 2, lua: ACTIVATE });
   redis.defineCommand('mmRelease', { numberOfKeys: 1, lua: RELEASE });
   redis.defineCommand('mmReap', { numberOfKeys: 3, lua: REAP });
-  redis.defineCommand('mmPutGame', { numberOfKeys: 2, lua: PUT_GAME });
   return redis as Redis & Commands;
 }
 
@@ -179,8 +169,6 @@ export function createRedisStore(options: RedisStoreOptions = {}): MatchmakerSto
     edges: `${p}edges`,
     geo: `${p}geo`,
     coords: `${p}coords`,
-    games: `${p}games`,
-    owners: `${p}gameowners`,
     demand: (region: string, bucket: number) => `${p}demand:${region}:${bucket}`,
     channel: `${p}events`,
   };
@@ -346,13 +334,7 @@ export function createRedisStore(options: RedisStoreOptions = {}): MatchmakerSto
         Object.entries(all).map(([id, json]) => [id, JSON.parse(json) as StoredCoordinate]),
       );
     },
-    async putGame(game: PublishedGame) {
-      const r = await redis.mmPutGame(k.owners, k.games, game.game.id, game.studio, JSON.stringify(game));
-      return r === 'forbidden' ? 'forbidden' : 'ok';
-    },
-    async listGames() {
-      return Object.values(await redis.hgetall(k.games)).map((json) => JSON.parse(json) as PublishedGame);
-    },
+    ...redisGames(redis, p),
     async publish(event) {
       await redis.publish(k.channel, JSON.stringify(event));
     },

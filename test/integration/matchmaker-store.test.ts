@@ -164,12 +164,46 @@ describe.each(implementations)('matchmaker store contract: %s', (_name, make) =>
 
   it('keeps a game with the studio that published it', async () => {
     const g = { game: pongGame, runtime: 'builtin:pong', studio: 'acme', publishedAt: 1 };
-    expect(await store.putGame(g)).toBe('ok');
+    expect(await store.putGame(g)).toBe(1);
     expect(await store.putGame({ ...g, studio: 'evil' })).toBe('forbidden');
-    expect(await store.putGame({ ...g, game: { ...pongGame, title: 'Pong 2' } })).toBe('ok');
+    expect(await store.putGame({ ...g, game: { ...pongGame, title: 'Pong 2' } })).toBe(2);
     const games = await store.listGames();
     expect(games).toHaveLength(1);
     expect(games[0]?.game.title).toBe('Pong 2');
+    expect(games[0]?.version).toBe(2);
+  });
+
+  it('numbers versions, serves a pinned one, unpublishes a version or the game', async () => {
+    const g = { game: pongGame, runtime: 'builtin:pong', studio: 'acme', publishedAt: 1 };
+    const title = async () => (await store.listGames())[0]?.game.title;
+    for (const t of ['v1', 'v2', 'v3']) await store.putGame({ ...g, game: { ...pongGame, title: t } });
+    expect(await store.pinGame('pong', 'evil', 1)).toBe('forbidden');
+    expect(await store.pinGame('pong', 'acme', 9)).toBe('unknown');
+    expect(await store.pinGame('pong', 'acme', 2)).toBe('ok');
+    expect(await title()).toBe('v2');
+    // A new version does not replace the pinned one; unpinning serves the latest.
+    expect(await store.putGame({ ...g, game: { ...pongGame, title: 'v4' } })).toBe(4);
+    expect(await title()).toBe('v2');
+    const all = await store.gameVersions('pong');
+    expect(all?.versions.map((v) => v.version)).toEqual([1, 2, 3, 4]);
+    expect(all).toMatchObject({ studio: 'acme', pinned: 2, live: 2 });
+    expect(await store.pinGame('pong', 'acme', null)).toBe('ok');
+    expect(await title()).toBe('v4');
+    // Removing the served version serves the latest left; removing the pinned one unpins.
+    expect(await store.unpublishGame('pong', 'acme', 4)).toBe('ok');
+    expect(await title()).toBe('v3');
+    await store.pinGame('pong', 'acme', 1);
+    expect(await store.unpublishGame('pong', 'acme', 1)).toBe('ok');
+    expect(await store.gameVersions('pong')).toMatchObject({ pinned: null, live: 3 });
+    expect(await store.unpublishGame('pong', 'acme', 1)).toBe('unknown');
+    expect(await store.unpublishGame('pong', 'evil')).toBe('forbidden');
+    expect(await store.unpublishGame('pong', 'acme')).toBe('ok');
+    expect(await store.listGames()).toEqual([]);
+    expect(await store.gameVersions('pong')).toMatchObject({ versions: [], live: null });
+    // The id stays the studio's; its next version goes on counting.
+    expect(await store.putGame({ ...g, studio: 'evil' })).toBe('forbidden');
+    expect(await store.putGame(g)).toBe(5);
+    expect(await store.gameVersions('nothing')).toBeNull();
   });
 
   it('counts demand per region, shares coordinates, and fans out events', async () => {
