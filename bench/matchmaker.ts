@@ -291,6 +291,12 @@ async function timed(
 const round2 = (x: number) => Math.round(x * 100) / 100;
 
 /**
+ * A session key address for one request (matchmakers require one). These sessions never act on
+ * themselves, so a random address stands in for a real key (no key derivation in the load generator).
+ */
+const sessionKeyAddress = () => `0x${randomBytes(20).toString('hex')}`;
+
+/**
  * Phase 1, the player flow: candidates (with a location hint) → 5 measurements from the matrix →
  * session. Phase 2, allocation alone: sessions with the measurements players sent in phase 1.
  */
@@ -318,7 +324,11 @@ async function runLoad(ports: number[], matrix: LatencyMatrix, edges: Edge[], pl
       rttMs: Math.round(rttOf(matrix, player, byId.get(edgeId)?.node ?? 0) * 10) / 10,
     }));
     t = performance.now();
-    const s = await connection.request('POST', '/v1/sessions', { gameId: 'pong', measurements });
+    const s = await connection.request('POST', '/v1/sessions', {
+      gameId: 'pong',
+      measurements,
+      sessionKey: sessionKeyAddress(),
+    });
     if (!measuring()) return;
     flow.candidatesMs.push(candidatesMs);
     flow.sessionMs.push(performance.now() - t);
@@ -334,6 +344,7 @@ async function runLoad(ports: number[], matrix: LatencyMatrix, edges: Edge[], pl
     const s = await connection.request('POST', '/v1/sessions', {
       gameId: 'pong',
       measurements: m.measurements,
+      sessionKey: sessionKeyAddress(),
     });
     if (!measuring()) return;
     allocateMs.push(performance.now() - t);

@@ -50,10 +50,11 @@ export const MatchmakerConfig = Type.Object({
   /** Refuse registrations that carry no capability snapshot (default false). */
   requireCapability: Type.Boolean({ default: false }),
   /**
-   * Refuse session requests without a session key (protocol/sessionProof.ts). While false, a session made
-   * without one may still be watched and replaced by its bare id (players that do not sign yet).
+   * Refuse session requests without a session key (protocol/sessionProof.ts; default true: the player page,
+   * the tools and the benches all sign). `false` is an opt-out for old clients only: a session made without
+   * a key may then be watched and replaced by its bare id, which lets anyone who learns the id do so.
    */
-  requireSessionKey: Type.Boolean({ default: false }),
+  requireSessionKey: Type.Boolean({ default: true }),
 });
 export type MatchmakerConfig = Static<typeof MatchmakerConfig>;
 

@@ -2,6 +2,7 @@
 // session through it, streams for a few seconds to a werift receiver in Node and prints one JSON line.
 
 import type { CreateSessionResponse, ListGamesResponse } from '../protocol/playerApi.js';
+import { SessionKey } from '../player/src/SessionKey.js';
 import { NodePlayer } from '../test/tools/NodePlayer.js';
 
 const matchmaker = process.argv[2] ?? 'http://127.0.0.1:18080';
@@ -31,10 +32,11 @@ async function main(): Promise<void> {
   const { games } = await json<ListGamesResponse>('/v1/games');
   const game = games.find((g) => g.id === 'latency-probe-30') ?? games[0];
   if (!game) throw new Error('no games');
+  const key = SessionKey.create();
   const session = await json<CreateSessionResponse>('/v1/sessions', {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ gameId: game.id, measurements: [] }),
+    body: JSON.stringify({ gameId: game.id, measurements: [], sessionKey: key.address }),
   });
   out(`session ${session.sessionId} on ${session.edge.region} (${session.edge.url})`);
   const player = new NodePlayer({ signalUrl: session.edge.signalUrl, token: session.token });
@@ -57,6 +59,13 @@ async function main(): Promise<void> {
     );
   } finally {
     await player.close();
+    // The session key ends the session at the matchmaker (frees the slot at once).
+    const proof = await key.signAct('end', session);
+    await json(`/v1/sessions/${session.sessionId}/end`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ proof }),
+    }).catch(() => {});
   }
 }
 

@@ -1,5 +1,5 @@
 import { findError } from '../../protocol/errors.js';
-import { type CreateSessionResponse, type GameInfo, parseSessionEvent } from '../../protocol/playerApi.js';
+import type { CreateSessionResponse, GameInfo } from '../../protocol/playerApi.js';
 import type { QualityMessage } from '../../protocol/signaling.js';
 import { measureRtt, median, type PlayerApi } from './api.js';
 import { ControlBar } from './ControlBar.js';
@@ -13,6 +13,8 @@ import { type OverlayAction, overlayBox } from './overlayBox.js';
 import { PlayLayout } from './PlayLayout.js';
 import { PlaySession, type PlaySessionReason } from './PlaySession.js';
 import { rememberedChoice } from './rememberedChoice.js';
+import { SessionKey } from './SessionKey.js';
+import { SessionWatch } from './SessionWatch.js';
 import { StatsSampler } from './StatsSampler.js';
 import { TouchPad } from './TouchPad.js';
 import { type AppState, hook, recordSample } from './testHook.js';
@@ -71,8 +73,9 @@ export class PlayView {
   #edgeClock: EdgeClock | undefined;
   #edgeClockUrl: string | undefined;
   #current: CreateSessionResponse | undefined;
-  #events: WebSocket | undefined;
-  #eventsFor: string | undefined;
+  /** The current session's key (SessionKey.ts): a new one per session request, kept when a session moves. */
+  #key: SessionKey | undefined;
+  #watch: SessionWatch | undefined;
   #statsTimer: ReturnType<typeof setInterval> | undefined;
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
   #attempt = 0;
@@ -194,6 +197,7 @@ export class PlayView {
     clearTimeout(this.#retryTimer);
     this.#session?.end();
     this.#session = undefined;
+    this.#endAtMatchmaker();
     this.#edgeClock?.close();
     this.#closeEvents();
     this.#input.close();
@@ -227,8 +231,11 @@ export class PlayView {
     this.#overlay.replaceChildren();
   }
 
-  /** Asks the API for a session (candidates → RTT → POST /v1/sessions) and connects to it. */
-  async #allocate(replaces?: string): Promise<void> {
+  /**
+   * Asks the API for a session (candidates → RTT → POST /v1/sessions, named by a fresh session key) and
+   * connects to it; `replaces` (a dropped session) is given up with its own key's signed 'replace'.
+   */
+  async #allocate(replaces?: CreateSessionResponse): Promise<void> {
     const { api, game } = this.#options;
     clearTimeout(this.#retryTimer);
     const epoch = ++this.#epoch;
@@ -238,10 +245,16 @@ export class PlayView {
       const candidates = await api.candidates(game.id);
       const measurements = await measureRtt(candidates);
       if (this.#closed || epoch !== this.#epoch) return;
-      const session = await api.createSession(game.id, measurements, replaces);
+      const oldKey = this.#key;
+      const replace =
+        replaces === undefined || oldKey === undefined
+          ? undefined
+          : { sessionId: replaces.sessionId, proof: await oldKey.signAct('replace', replaces) };
+      const key = SessionKey.create();
+      const session = await api.createSession(game.id, measurements, key, replace);
       if (this.#closed || epoch !== this.#epoch) return;
       const rtt = measurements.find((m) => m.edgeId === session.edge.edgeId)?.rttMs;
-      this.#connect(session, rtt);
+      this.#connect(session, key, rtt);
     } catch (error) {
       if (this.#closed || epoch !== this.#epoch) return;
       const message = error instanceof Error ? error.message : String(error);
@@ -253,11 +266,12 @@ export class PlayView {
   }
 
   /** Streams `session` (a new one, a reconnect, or a session moved to another edge). */
-  #connect(session: CreateSessionResponse, measuredRttMs?: number): void {
+  #connect(session: CreateSessionResponse, key: SessionKey, measuredRttMs?: number): void {
     clearTimeout(this.#retryTimer);
     this.#epoch++;
     this.#session?.close();
     this.#current = session;
+    this.#key = key;
     hook.sessionId = session.sessionId;
     if (this.#connects > 0) hook.reconnects++;
     this.#connects++;
@@ -311,7 +325,7 @@ export class PlayView {
         this.#onEnded(reason?.message ?? 'Session ended.');
       }
     });
-    this.#watchEvents(session.sessionId);
+    this.#watchEvents(session, key);
   }
 
   #onDropped(reason: PlaySessionReason): void {
@@ -319,7 +333,7 @@ export class PlayView {
     this.#setState('dropped', reason);
     const reconnect = () => {
       clearTimeout(this.#retryTimer);
-      void this.#allocate(this.#current?.sessionId);
+      void this.#allocate(this.#current);
     };
     const actions = [
       { label: 'Reconnect', primary: true, run: reconnect },
@@ -358,61 +372,52 @@ export class PlayView {
     ]);
   }
 
+  /** True when the API is a matchmaker (not the standalone edge serving the session itself). */
+  #fromMatchmaker(session: CreateSessionResponse): boolean {
+    const edgeOrigin = new URL(session.edge.url, window.location.href).origin;
+    return edgeOrigin !== new URL(this.#options.api.base, window.location.href).origin;
+  }
+
   /**
-   * Watches the matchmaker's session events (`moved` → reconnect to the new edge with the new token;
-   * `ended`). A standalone edge has no such endpoint: a socket that never opens is not retried.
+   * Watches the matchmaker's session events with the session key (SessionWatch: `moved` → reconnect to
+   * the new edge with the new token and the same key; `ended`). A standalone edge has no such socket.
    */
-  #watchEvents(sessionId: string): void {
-    if (this.#eventsFor === sessionId && this.#events !== undefined) return;
-    // The API served by the edge itself (standalone) has no events socket: only a matchmaker moves sessions.
-    const edgeOrigin = new URL(this.#current?.edge.url ?? '', window.location.href).origin;
-    if (edgeOrigin === new URL(this.#options.api.base, window.location.href).origin) return;
+  #watchEvents(session: CreateSessionResponse, key: SessionKey): void {
+    if (this.#watch?.sessionId === session.sessionId) return;
     this.#closeEvents();
-    let socket: WebSocket;
-    try {
-      socket = new WebSocket(this.#options.api.sessionEventsUrl(sessionId));
-    } catch {
-      return;
-    }
-    this.#events = socket;
-    this.#eventsFor = sessionId;
-    let opened = false;
-    socket.onopen = () => {
-      opened = true;
-    };
-    socket.onmessage = (message) => {
-      const event = parseSessionEvent(message.data);
-      if (event === undefined || this.#closed) return;
-      if (event.type === 'moved') {
+    if (!this.#fromMatchmaker(session)) return;
+    this.#watch = new SessionWatch({
+      api: this.#options.api,
+      session,
+      key,
+      onMoved: (moved) => {
+        if (this.#closed) return;
         this.#attempt = 0;
-        this.#connect(event.session);
-      } else {
+        this.#connect(moved, key);
+      },
+      onEnded: (reason) => {
+        if (this.#closed) return;
         this.#session?.close();
-        this.#onEnded(`Session ended: ${event.reason}`);
-      }
-    };
-    socket.onclose = () => {
-      if (this.#events !== socket) return;
-      this.#events = undefined;
-      this.#eventsFor = undefined;
-      // Reopen after a drop of an events socket that did work, while the session is still wanted.
-      if (opened && !this.#closed && hook.state !== 'ended') {
-        setTimeout(() => {
-          if (!this.#closed && this.#current?.sessionId === sessionId) this.#watchEvents(sessionId);
-        }, 1000);
-      }
-    };
+        this.#onEnded(`Session ended: ${reason}`);
+      },
+    });
   }
 
   #closeEvents(): void {
-    const socket = this.#events;
-    this.#events = undefined;
-    this.#eventsFor = undefined;
-    if (socket !== undefined) {
-      socket.onclose = null;
-      socket.onmessage = null;
-      socket.close(1000);
-    }
+    this.#watch?.close();
+    this.#watch = undefined;
+  }
+
+  /** Tells the matchmaker the session is over (signed 'end'): its slot is free at once, even unconnected. */
+  #endAtMatchmaker(): void {
+    const session = this.#current;
+    const key = this.#key;
+    if (session === undefined || key === undefined || !this.#fromMatchmaker(session)) return;
+    const { api } = this.#options;
+    key
+      .signAct('end', session)
+      .then((proof) => api.endSession(session.sessionId, proof))
+      .catch(() => {});
   }
 
   #onStampedFrame(frame: StampedFrame): void {

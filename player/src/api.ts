@@ -7,6 +7,8 @@ import type {
   ListGamesResponse,
   RttMeasurement,
 } from '../../protocol/playerApi.js';
+import { encodeSessionProof, type SessionProof } from '../../protocol/sessionProof.js';
+import type { SessionKey } from './SessionKey.js';
 
 /**
  * Client of the player-facing API (protocol/playerApi.ts), served by the matchmaker or, in
@@ -31,26 +33,42 @@ export class PlayerApi {
     return body.candidates;
   }
 
-  /** POST /v1/sessions: allocates a slot on an edge; `replaces` when reconnecting a dropped session. */
+  /**
+   * POST /v1/sessions: allocates a slot on an edge for `key` (its address is the session's owner). When
+   * reconnecting a dropped session, `replaces` names it and `replacesProof` is its key's signed 'replace'.
+   */
   async createSession(
     gameId: string,
     measurements: RttMeasurement[],
-    replaces?: string,
+    key: SessionKey,
+    replace?: { sessionId: string; proof: SessionProof },
   ): Promise<CreateSessionResponse> {
-    const request: Record<string, unknown> = { gameId, measurements };
-    if (replaces !== undefined) request.replaces = replaces;
+    const request: Record<string, unknown> = { gameId, measurements, sessionKey: key.address };
+    if (replace !== undefined) {
+      request.replaces = replace.sessionId;
+      request.replacesProof = replace.proof;
+    }
     return this.#json<CreateSessionResponse>('POST', '/v1/sessions', request);
   }
 
-  /** WebSocket URL of the session events stream (matchmaker only; `moved` / `ended`). */
-  sessionEventsUrl(sessionId: string): string {
+  /**
+   * POST /v1/sessions/:id/end with the session key's signed 'end': frees the slot at once. `keepalive`
+   * lets it leave a closing page.
+   */
+  async endSession(sessionId: string, proof: SessionProof): Promise<void> {
+    await this.#json('POST', `/v1/sessions/${encodeURIComponent(sessionId)}/end`, { proof }, true);
+  }
+
+  /** WebSocket URL of the session events stream (matchmaker only; `moved` / `ended`), with the 'watch' proof. */
+  sessionEventsUrl(sessionId: string, proof: SessionProof): string {
     const url = new URL(`${this.base}/v1/sessions/${encodeURIComponent(sessionId)}/events`);
     url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
+    url.searchParams.set('proof', encodeSessionProof(proof));
     return url.toString();
   }
 
-  async #json<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
-    const init: RequestInit = { method, headers: { accept: 'application/json' }, cache: 'no-store' };
+  async #json<T>(method: 'GET' | 'POST', path: string, body?: unknown, keepalive = false): Promise<T> {
+    const init: RequestInit = { method, headers: { accept: 'application/json' }, cache: 'no-store', keepalive };
     if (body !== undefined) {
       init.body = JSON.stringify(body);
       init.headers = { accept: 'application/json', 'content-type': 'application/json' };

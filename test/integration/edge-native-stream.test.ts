@@ -17,6 +17,7 @@ import { keyCodeToId } from '../../protocol/input.js';
 import type { CreateSessionResponse } from '../../protocol/playerApi.js';
 import { buildNativeGamePackage, nativeToolsMissing } from '../support/nativeGame.js';
 import { NodePlayer } from '../tools/NodePlayer.js';
+import { playerKey } from './matchmaker-support.js';
 
 const missing = nativeToolsMissing();
 const auth = { authorization: 'Bearer acme-key', 'content-type': 'application/json' };
@@ -136,7 +137,7 @@ describe.skipIf(missing.length > 0)('native games end to end: studio → matchma
     const res = await fetch(`${mmUrl}/v1/sessions`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ gameId, measurements: [] }),
+      body: JSON.stringify({ gameId, measurements: [], sessionKey: playerKey() }),
     });
     expect(res.status, await res.clone().text()).toBe(200);
     return (await res.json()) as CreateSessionResponse;

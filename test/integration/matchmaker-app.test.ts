@@ -6,7 +6,15 @@ import type { MatchmakerConfig } from '../../matchmaker/config.js';
 import type { CreateSessionResponse, SessionEvent } from '../../protocol/playerApi.js';
 import { importSessionPublicKey, verifySessionToken } from '../../protocol/sessionToken.js';
 import { FakeEdge } from '../tools/FakeEdge.js';
-import { newEdgeAccount, signedHeartbeat, signedRegistration, signedReport } from './matchmaker-support.js';
+import { SessionKey } from '../../player/src/SessionKey.js';
+import {
+  eventsUrl,
+  newEdgeAccount,
+  playerKey,
+  signedHeartbeat,
+  signedRegistration,
+  signedReport,
+} from './matchmaker-support.js';
 import { useMatchmakerStores } from './matchmakerStores.js';
 
 /** Heartbeats the app accepted so far, from its Prometheus metrics. */
@@ -144,6 +152,7 @@ describe.each(storeKinds)('matchmaker app (%s store)', (_kind, makeStore) => {
       method: 'POST',
       url: '/v1/sessions',
       payload: {
+        sessionKey: playerKey(),
         gameId: 'pong',
         measurements: [
           { edgeId: paris.account.address, rttMs: 31 },
@@ -192,7 +201,7 @@ describe.each(storeKinds)('matchmaker app (%s store)', (_kind, makeStore) => {
     const unknownGame = await app.inject({
       method: 'POST',
       url: '/v1/sessions',
-      payload: { gameId: 'no-such-game', measurements: [] },
+      payload: { sessionKey: playerKey(), gameId: 'no-such-game', measurements: [] },
     });
     expect(unknownGame.statusCode).toBe(404);
     expect(unknownGame.json().code).toBe('MM_UNKNOWN_GAME');
@@ -207,7 +216,7 @@ describe.each(storeKinds)('matchmaker app (%s store)', (_kind, makeStore) => {
       const res = await app.inject({
         method: 'POST',
         url: '/v1/sessions',
-        payload: { gameId: 'pong', measurements: [], lat: 40.0, lon: -75.0 },
+        payload: { sessionKey: playerKey(), gameId: 'pong', measurements: [], lat: 40.0, lon: -75.0 },
       });
       expect(res.statusCode, res.body).toBe(200);
       expect((res.json() as CreateSessionResponse).edge.edgeId).toBe(ny.id);
@@ -220,7 +229,11 @@ describe.each(storeKinds)('matchmaker app (%s store)', (_kind, makeStore) => {
     const b = await register(app, LONDON, 1);
     await app.matchmaker.refresh();
     const ask = () =>
-      app.inject({ method: 'POST', url: '/v1/sessions', payload: { gameId: 'pong', measurements: [] } });
+      app.inject({
+        method: 'POST',
+        url: '/v1/sessions',
+        payload: { sessionKey: playerKey(), gameId: 'pong', measurements: [] },
+      });
     const first = (await ask()).json() as CreateSessionResponse;
     const second = (await ask()).json() as CreateSessionResponse;
     expect(new Set([first.edge.edgeId, second.edge.edgeId])).toEqual(new Set([a.id, b.id]));
@@ -313,7 +326,7 @@ describe.each(storeKinds)('matchmaker app (%s store)', (_kind, makeStore) => {
     const refused = await app.inject({
       method: 'POST',
       url: '/v1/sessions',
-      payload: { gameId: 'space-race', measurements: [] },
+      payload: { sessionKey: playerKey(), gameId: 'space-race', measurements: [] },
     });
     expect(refused.statusCode).toBe(503);
     expect(refused.json().code).toBe('MM_NO_CAPACITY');
@@ -326,7 +339,7 @@ describe.each(storeKinds)('matchmaker app (%s store)', (_kind, makeStore) => {
     const session = await app.inject({
       method: 'POST',
       url: '/v1/sessions',
-      payload: { gameId: 'space-race', measurements: [] },
+      payload: { sessionKey: playerKey(), gameId: 'space-race', measurements: [] },
     });
     expect(session.statusCode, session.body).toBe(200);
     expect((session.json() as CreateSessionResponse).edge.edgeId).toBe(nativeEdge.address.toLowerCase());
@@ -361,10 +374,11 @@ describe.each(storeKinds)('matchmaker app (%s store)', (_kind, makeStore) => {
         { edgeId: next.id, rttMs: 15 },
         { edgeId: far.id, rttMs: 90 },
       ];
+      const key = SessionKey.create();
       const res = await app.inject({
         method: 'POST',
         url: '/v1/sessions',
-        payload: { gameId: 'pong', measurements },
+        payload: { sessionKey: key.address, gameId: 'pong', measurements },
       });
       const session = res.json() as CreateSessionResponse;
       expect(session.edge.edgeId).toBe(near.id);
@@ -374,7 +388,7 @@ describe.each(storeKinds)('matchmaker app (%s store)', (_kind, makeStore) => {
         payload: await signedReport(near.account, session.sessionId, 'started'),
       });
       const address = await app.listen({ port: 0, host: '127.0.0.1' });
-      const ws = new WebSocket(`${address.replace('http', 'ws')}/v1/sessions/${session.sessionId}/events`);
+      const ws = new WebSocket(await eventsUrl(address, session, key));
       const event = new Promise<SessionEvent>((resolve, reject) => {
         ws.once('message', (data) => resolve(JSON.parse(String(data)) as SessionEvent));
         ws.once('error', reject);
@@ -426,7 +440,7 @@ describe.each(storeKinds)('matchmaker app (%s store)', (_kind, makeStore) => {
         await app.inject({
           method: 'POST',
           url: '/v1/sessions',
-          payload: { gameId: 'pong', measurements: [] },
+          payload: { sessionKey: playerKey(), gameId: 'pong', measurements: [] },
         })
       ).json() as CreateSessionResponse;
       edge.active = 1;

@@ -3,7 +3,13 @@ import { afterAll, describe, expect, inject, it } from 'vitest';
 import { buildApp, type MatchmakerApp } from '../../matchmaker/buildApp.js';
 import { deleteRedisPrefix } from '../../matchmaker/store/createRedisStore.js';
 import { generateSessionKeyPair } from '../../protocol/sessionToken.js';
-import { newEdgeAccount, signedRegistration, signedReport, testPrefix } from './matchmaker-support.js';
+import {
+  newEdgeAccount,
+  playerKey,
+  signedRegistration,
+  signedReport,
+  testPrefix,
+} from './matchmaker-support.js';
 
 const redisUrl = inject('redisUrl');
 const keyPrefix = testPrefix('concurrency');
@@ -77,6 +83,7 @@ describe('two matchmaker instances on one Redis', () => {
             method: 'POST',
             headers: { 'content-type': 'application/json' },
             body: JSON.stringify({
+              sessionKey: playerKey(),
               gameId: 'pong',
               // Everyone measured the same few edges: maximum contention.
               measurements: edges.slice(0, 3).map((e, j) => ({ edgeId: e.id, rttMs: 10 + j })),

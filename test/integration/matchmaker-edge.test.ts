@@ -8,8 +8,10 @@ import { createEdge } from '../../edge/createEdge.js';
 import type { EdgeServer } from '../../edge/http/EdgeServer.js';
 import { probeEncoders } from '../../edge/media/probeEncoders.js';
 import { buildApp, type MatchmakerApp } from '../../matchmaker/buildApp.js';
+import { SessionKey } from '../../player/src/SessionKey.js';
 import type { Candidate, CreateSessionResponse, SessionEvent } from '../../protocol/playerApi.js';
 import { NodePlayer } from '../tools/NodePlayer.js';
+import { eventsUrl } from './matchmaker-support.js';
 
 // The whole control path with the real edge (E1's createEdge: encoders, WebRTC) and edge/control:
 // edges register and heartbeat by themselves, a player follows candidates → probes → session, the
@@ -66,7 +68,7 @@ describe('matchmaker with real edges', () => {
     await app?.close();
   });
 
-  async function play(): Promise<{ session: CreateSessionResponse; player: NodePlayer }> {
+  async function play(): Promise<{ session: CreateSessionResponse; player: NodePlayer; key: SessionKey }> {
     const games = (await (await fetch(`${mmUrl}/v1/games`)).json()) as { games: { id: string }[] };
     const gameId = games.games.some((g) => g.id === 'breakout') ? 'breakout' : (games.games[0]?.id as string);
     const res = await fetch(`${mmUrl}/v1/candidates`, {
@@ -83,16 +85,17 @@ describe('matchmaker with real edges', () => {
       expect(probe.status).toBe(204);
       measurements.push({ edgeId: c.edgeId, rttMs: performance.now() - t });
     }
+    const key = SessionKey.create();
     const s = await fetch(`${mmUrl}/v1/sessions`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ gameId, measurements }),
+      body: JSON.stringify({ gameId, measurements, sessionKey: key.address }),
     });
     expect(s.status).toBe(200);
     const session = (await s.json()) as CreateSessionResponse;
     const player = new NodePlayer({ signalUrl: session.edge.signalUrl, token: session.token });
     await player.waitFor(() => player.framesReceived > 3, 30_000, 'frames from the edge');
-    return { session, player };
+    return { session, player, key };
   }
 
   const state = async (sessionId: string) => {
@@ -109,9 +112,9 @@ describe('matchmaker with real edges', () => {
   });
 
   it('moves the player to the other edge when its edge dies', async () => {
-    const { session, player } = await play();
+    const { session, player, key } = await play();
     await expect.poll(() => state(session.sessionId), { timeout: 10_000 }).toBe('active');
-    const ws = new WebSocket(`${mmUrl.replace('http', 'ws')}/v1/sessions/${session.sessionId}/events`);
+    const ws = new WebSocket(await eventsUrl(mmUrl, session, key));
     const event = new Promise<SessionEvent>((resolve, reject) => {
       ws.once('message', (data) => resolve(JSON.parse(String(data)) as SessionEvent));
       ws.once('error', reject);

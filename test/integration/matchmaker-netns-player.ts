@@ -1,6 +1,9 @@
 // The player flow of the player page, run inside a network namespace for matchmaker-netns.test.ts:
 // candidates → probe each edge 5 times (median RTT over a kept-alive connection) → session.
-// Args: matchmakerUrl. Prints {"measurements", "session"}.
+// Args: matchmakerUrl. Prints {"measurements", "session", "privateKey"} (the session key, so the test can
+// watch the session's events as its owner).
+import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
+
 const [matchmakerUrl] = process.argv.slice(2) as string[];
 
 async function post(path: string, body: unknown): Promise<unknown> {
@@ -32,5 +35,7 @@ const { candidates } = (await post('/v1/candidates', { gameId: 'pong', limit: 5 
 const measurements = await Promise.all(
   candidates.map(async (c) => ({ edgeId: c.edgeId, rttMs: Math.round((await probe(c.probeUrl)) * 10) / 10 })),
 );
-const session = await post('/v1/sessions', { gameId: 'pong', measurements });
-process.stdout.write(`${JSON.stringify({ measurements, session })}\n`);
+const privateKey = generatePrivateKey();
+const sessionKey = privateKeyToAccount(privateKey).address;
+const session = await post('/v1/sessions', { gameId: 'pong', measurements, sessionKey });
+process.stdout.write(`${JSON.stringify({ measurements, session, privateKey })}\n`);

@@ -5,9 +5,11 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { buildApp, type MatchmakerApp } from '../../matchmaker/buildApp.js';
+import { SessionKey } from '../../player/src/SessionKey.js';
 import type { CreateSessionResponse, SessionEvent } from '../../protocol/playerApi.js';
 import { createNetLab, type NetLab } from '../tools/netlab/createNetLab.js';
 import { netLabUnsupportedReason } from '../tools/netlab/netLabUnsupportedReason.js';
+import { eventsUrl } from './matchmaker-support.js';
 
 // Real latency: edges in network namespaces 10, 40 and 80 ms (RTT) from the player, through L's link
 // emulator. The player probes them over the emulated network and must land on the nearest edge, on
@@ -95,6 +97,7 @@ describe.skipIf(unsupported !== null)('matchmaker over a real emulated network (
   async function playerFlow(): Promise<{
     measurements: { edgeId: string; rttMs: number }[];
     session: CreateSessionResponse;
+    privateKey: `0x${string}`;
   }> {
     const child = lab
       .host('player')
@@ -122,7 +125,7 @@ describe.skipIf(unsupported !== null)('matchmaker over a real emulated network (
     const second = await playerFlow();
     expect(second.session.edge.edgeId).toBe(mid);
 
-    const ws = new WebSocket(`${mmUrl.replace('http', 'ws')}/v1/sessions/${first.session.sessionId}/events`);
+    const ws = new WebSocket(await eventsUrl(mmUrl, first.session, SessionKey.fromPrivateKey(first.privateKey)));
     const event = new Promise<SessionEvent>((resolve, reject) => {
       ws.once('message', (data) => resolve(JSON.parse(String(data)) as SessionEvent));
       ws.once('error', reject);

@@ -8,7 +8,9 @@ import {
   type SignedEdgeSessionReport,
   signEdgeMessage,
 } from '../../protocol/edgeRegistration.js';
-import type { GameInfo } from '../../protocol/playerApi.js';
+import type { CreateSessionResponse, GameInfo } from '../../protocol/playerApi.js';
+import { encodeSessionProof } from '../../protocol/sessionProof.js';
+import { SessionKey } from '../../player/src/SessionKey.js';
 
 /** Test helpers shared by the matchmaker test files: edge keys and signed edge messages. */
 export function newEdgeAccount(): LocalAccount {
@@ -88,3 +90,15 @@ export function testPrefix(name: string): string {
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** A fresh player session key's address: matchmakers require one in every session request. */
+export function playerKey(): string {
+  return SessionKey.create().address;
+}
+
+/** The events-socket URL (`ws://…/v1/sessions/:id/events?proof=…`) of `session`, signed by its `key`. */
+export async function eventsUrl(base: string, session: CreateSessionResponse, key: SessionKey): Promise<string> {
+  const proof = await key.signAct('watch', session);
+  const url = `${base.replace(/^http/, 'ws')}/v1/sessions/${session.sessionId}/events`;
+  return `${url}?proof=${encodeSessionProof(proof)}`;
+}
