@@ -26,6 +26,7 @@ import { SignalChannel, type SignalSocket } from './session/SignalChannel.js';
 import { StreamSession, type StreamSessionStats } from './session/StreamSession.js';
 import { WebSocketSignalling } from './session/WebSocketSignalling.js';
 import { WhepSignalling } from './session/WhepSignalling.js';
+import { SpentTokens } from './SpentTokens.js';
 
 /** What `edge.info()` reports; the matchmaker's registration and heartbeats carry it. */
 export interface EdgeInfo {
@@ -125,6 +126,8 @@ export class Edge extends TypedEmitter<EdgeEvents> {
   readonly #packageDefinitions = new Map<string, GameDefinition>();
   readonly #thumbnails = new Map<string, Promise<Buffer | undefined>>();
   readonly #sessions = new Map<string, StreamSession>();
+  /** Tokens whose session was admitted: each works once (until it expires). */
+  readonly #spentTokens = new SpentTokens();
   readonly #verifyKey: ReturnType<typeof importSessionPublicKey>;
   readonly #signKey: ReturnType<typeof importSessionPrivateKey> | undefined;
   readonly #clock: PacerClock | undefined;
@@ -414,11 +417,16 @@ export class Edge extends TypedEmitter<EdgeEvents> {
     if (this.#sessions.has(claims.sid)) {
       throw new AdmissionRefused(SignalCloseCodes.SESSION_IN_USE, new FarplayError('EDGE_SESSION_IN_USE'));
     }
+    if (this.#spentTokens.has(claims.sid)) {
+      throw new AdmissionRefused(SignalCloseCodes.TOKEN_USED, new FarplayError('EDGE_TOKEN_USED'));
+    }
     const encoder = this.encoderProbe.selected;
     if (!encoder) throw new AdmissionRefused(SignalCloseCodes.INTERNAL, new FarplayError('EDGE_NO_ENCODER'));
     if (this.#sessions.size >= this.config.capacity) {
       throw new AdmissionRefused(SignalCloseCodes.EDGE_FULL, new FarplayError('EDGE_FULL'));
     }
+    // Admitted: the token is spent (a token refused above, e.g. on a full edge, may still be tried again).
+    this.#spentTokens.spend(claims.sid, claims.exp);
     return { claims, game, encoder };
   }
 

@@ -33,6 +33,10 @@ export const ErrorCodes = {
   EDGE_FLOOD: { status: 429, message: 'Too many signalling or input messages; the session was closed.' },
   EDGE_FULL: { status: 503, message: 'The edge has no free session slot.' },
   EDGE_SESSION_IN_USE: { status: 409, message: 'This session is already connected to the edge.' },
+  EDGE_TOKEN_USED: {
+    status: 409,
+    message: 'This session token has been used before; a token opens one session once. Ask for a new session.',
+  },
   EDGE_UNKNOWN_GAME: { status: 404, message: 'The edge does not have this game.' },
   EDGE_NO_ENCODER: { status: 503, message: 'No H.264 encoder works on this edge.' },
   EDGE_ENCODER_FAILED: { status: 500, message: 'The video or audio encoder failed.' },

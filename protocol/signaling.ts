@@ -33,6 +33,8 @@ export const SignalCloseCodes = {
   SESSION_IN_USE: 4403,
   /** The edge has no free slot. */
   EDGE_FULL: 4409,
+  /** The token was used before (a token opens one session, once). */
+  TOKEN_USED: 4410,
   /** A message larger than MAX_SIGNAL_MESSAGE_BYTES. */
   TOO_LARGE: 4413,
   /** Too many messages (signalling or input) in a short time. */

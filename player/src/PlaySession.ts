@@ -78,6 +78,11 @@ const CLOSE_REASONS: Record<number, PlaySessionReason> = {
     retryable: false,
   },
   [SignalCloseCodes.EDGE_FULL]: { code: 'EDGE_FULL', message: 'The edge has no free slot.', retryable: true },
+  [SignalCloseCodes.TOKEN_USED]: {
+    code: 'EDGE_TOKEN_USED',
+    message: 'This session token was used before.',
+    retryable: true,
+  },
   [SignalCloseCodes.TOO_LARGE]: {
     code: 'EDGE_MESSAGE_TOO_LARGE',
     message: 'A message was too large.',

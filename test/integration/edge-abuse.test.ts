@@ -146,6 +146,27 @@ describe('admission', () => {
     await eventually(() => edge.info().activeSessions === 1, 5_000, 'slot freed');
   });
 
+  it('a token works once: reused right after its session ended → 4410 EDGE_TOKEN_USED, no second session', async () => {
+    const signalUrl = `${edge.url?.replace('http', 'ws')}/v1/signal`;
+    const session = edge.createSession('latency-probe');
+    const first = new NodePlayer({ signalUrl, token: session.token });
+    await first.waitFor(() => first.framesReceived > 3, 15_000, 'the first session to stream');
+    first.sendSignal({ type: 'end' });
+    expect((await first.closed).code).toBe(SignalCloseCodes.ENDED);
+    await first.close();
+    await eventually(() => edge.info().activeSessions === 1, 5_000, 'the ended session to be gone');
+    // The same token, still within its lifetime, a moment after the end: refused, nothing opens.
+    for (let i = 0; i < 3; i++) {
+      const again = new NodePlayer({ signalUrl, token: session.token });
+      expect((await again.closed).code).toBe(SignalCloseCodes.TOKEN_USED);
+      expect(again.messages).toContainEqual(expect.objectContaining({ type: 'error', code: 'EDGE_TOKEN_USED' }));
+      expect(again.session).toBeUndefined();
+      await again.close();
+    }
+    expect(edge.info().activeSessions).toBe(1);
+    await goodStillStreams();
+  });
+
   it('refuses a session over capacity with 4409 EDGE_FULL (and HTTP 503)', async () => {
     const second = connectPlayer(edge);
     const third = connectPlayer(edge);
