@@ -189,6 +189,9 @@ async function startServer(
       // No heartbeats in the bench: edges stay live for its whole run.
       FARPLAY_MM_EDGE_TTL_MS: '600000',
       FARPLAY_MM_RESERVATION_TTL_MS: '600000',
+      // Every simulated player comes from 127.0.0.1: no per-address cap (the per-key one stays, each
+      // request names its own key).
+      FARPLAY_MM_MAX_RESERVATIONS_PER_CLIENT: '0',
     },
     stdio: ['ignore', 'inherit', 'inherit'],
   });

@@ -29,6 +29,7 @@ import { Failover } from './Failover.js';
 import { type CandidateFilters, findCandidates } from './findCandidates.js';
 import type { MatchmakerMetrics } from './metrics.js';
 import { Pricing } from './Pricing.js';
+import { reservationHolders } from './reservationHolders.js';
 import { SessionEvents } from './SessionEvents.js';
 import type {
   EdgeState,
@@ -219,8 +220,9 @@ export class Matchmaker {
   /**
    * Allocates a session: solves the player's coordinate from its measurements (starting from its
    * location when the request carries one), releases the session it replaces, reserves a slot, signs the token.
+   * `client` is the client's address: with the session key, it may hold only so many unconnected reservations.
    */
-  async createSession(request: CreateSessionRequest): Promise<CreateSessionResponse> {
+  async createSession(request: CreateSessionRequest, client?: string): Promise<CreateSessionResponse> {
     const started = performance.now();
     try {
       const player: PlayerContext = { measurements: request.measurements.slice(0, 32) };
@@ -247,6 +249,7 @@ export class Matchmaker {
         );
       }
       const session = await this.#allocator.allocate(request.gameId, player, owner);
+      await this.#holdReservation(session.sessionId, owner, client);
       this.#metrics.allocations.inc({ result: 'ok' });
       return session;
     } catch (error) {
@@ -256,6 +259,31 @@ export class Matchmaker {
     } finally {
       this.#metrics.allocateSeconds.observe((performance.now() - started) / 1000);
     }
+  }
+
+  /**
+   * Counts a new reservation against its session key's and client address's caps of unconnected
+   * reservations (in the store, so across instances); over a cap it is released at once and the request
+   * refused with MM_RESERVATION_LIMIT, so requests that never connect cannot hold the network's slots.
+   */
+  async #holdReservation(sessionId: string, owner: string | undefined, client: string | undefined) {
+    const limits = reservationHolders({
+      owner,
+      client,
+      maxPerKey: this.#config.maxReservationsPerKey,
+      maxPerClient: this.#config.maxReservationsPerClient,
+    });
+    if (limits.length === 0) return;
+    const full = await this.#store.holdReservation(sessionId, limits, this.#config.reservationTtlMs);
+    if (full === null) return;
+    const released = await this.#store.release(sessionId);
+    if (typeof released !== 'string') this.#registry.index.adjustUsed(released.edgeId, -1);
+    throw new FarplayError(
+      'MM_RESERVATION_LIMIT',
+      full.startsWith('key:')
+        ? 'this session key already holds the most unconnected reservations allowed'
+        : 'this client address already holds the most unconnected reservations allowed',
+    );
   }
 
   /** The session's current record, or MM_UNKNOWN_SESSION. */

@@ -22,10 +22,20 @@ export const MatchmakerConfig = Type.Object({
   edgeTtlMs: Type.Integer({ minimum: 500, default: 6000 }),
   /** Heartbeat period the matchmaker asks edges for. */
   heartbeatMs: Type.Integer({ minimum: 100, default: 2000 }),
-  /** A reserved slot the edge does not report started within this time is freed. */
-  reservationTtlMs: Type.Integer({ minimum: 1000, default: 30_000 }),
-  /** Session token lifetime (to connect), seconds. */
-  tokenTtlS: Type.Integer({ minimum: 5, default: 30 }),
+  /**
+   * A reserved slot the edge does not report started within this time is freed (the edge reports the start
+   * as soon as the player's signalling socket is admitted, well under a second after the answer).
+   */
+  reservationTtlMs: Type.Integer({ minimum: 1000, default: 10_000 }),
+  /** Session token lifetime (to connect), seconds; no longer than the reservation is useful. */
+  tokenTtlS: Type.Integer({ minimum: 5, default: 10 }),
+  /** Most unconnected reservations one session key may hold at once (MM_RESERVATION_LIMIT; 0 = no cap). */
+  maxReservationsPerKey: Type.Integer({ minimum: 0, default: 2 }),
+  /**
+   * Most unconnected reservations one client address (an IPv6 /64) may hold at once (MM_RESERVATION_LIMIT;
+   * 0 = no cap). Started sessions do not count.
+   */
+  maxReservationsPerClient: Type.Integer({ minimum: 0, default: 4 }),
   /** Edge messages older (or further in the future) than this are refused. */
   messageMaxAgeMs: Type.Integer({ minimum: 1000, default: 60_000 }),
   /** Requests per client address per window. */

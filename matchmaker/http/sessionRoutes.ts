@@ -32,10 +32,16 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<SessionRoutesOptions> = as
         tags: ['players'],
         summary: 'Allocate a session on the best edge and sign its token',
         body: CreateSessionRequest,
-        response: { 200: CreateSessionResponse, ...errorResponses, 503: ErrorResponse },
+        response: {
+          200: CreateSessionResponse,
+          ...errorResponses,
+          403: ErrorResponse,
+          429: ErrorResponse,
+          503: ErrorResponse,
+        },
       },
     },
-    async (request) => matchmaker.createSession(request.body),
+    async (request) => matchmaker.createSession(request.body, request.ip),
   );
   app.get(
     '/v1/sessions/:sessionId',

@@ -107,6 +107,13 @@ export interface DeadEdge {
   sessions: SessionRecord[];
 }
 
+/** One holder of unconnected reservations (a session key, a client address) and how many it may hold. */
+export interface HoldLimit {
+  /** e.g. `key:<address>` or `ip:<address>`. */
+  holder: string;
+  max: number;
+}
+
 export interface ReserveParameters {
   /** Edge ids in order of preference; the first live one with a free slot gets the session. */
   candidates: string[];
@@ -141,6 +148,12 @@ export interface MatchmakerStore {
   reserve(parameters: ReserveParameters): Promise<SessionRecord | null>;
   /** Reservation → active, reported by the session's edge. */
   activate(sessionId: string, edgeId: string): Promise<'ok' | 'unknown' | 'wrong-edge'>;
+  /**
+   * Counts the reserved session `sessionId` against each holder's limit of unconnected reservations, atomically:
+   * a holder's earlier sessions count while they are still reserved (not started, not ended, not expired).
+   * Returns the first holder already at its limit (nothing is recorded then), or null when all took it.
+   */
+  holdReservation(sessionId: string, limits: HoldLimit[], ttlMs: number): Promise<string | null>;
   /** Ends a session and frees its slot; with `edgeId`, only if the session is on that edge. */
   release(sessionId: string, edgeId?: string): Promise<SessionRecord | 'unknown' | 'wrong-edge'>;
   getSession(sessionId: string): Promise<SessionRecord | null>;

@@ -36,6 +36,8 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MatchmakerS
   /** Earliest reservation expiry per edge: expired slots are only looked for once one can exist. */
   const nextExpiry = new Map<string, number>();
   const sessions = new Map<string, { record: SessionRecord; expiresAt: number }>();
+  /** holder → session id → hold expiry (ms): unconnected reservations per session key / client address. */
+  const holds = new Map<string, Map<string, number>>();
   const nonces = new Map<string, number>();
   const demandBuckets = new Map<string, number>();
   const coordinates = new Map<string, StoredCoordinate>();
@@ -50,6 +52,10 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MatchmakerS
     lastSweep = t;
     for (const [key, expiry] of nonces) if (expiry <= t) nonces.delete(key);
     for (const [key, s] of sessions) if (s.expiresAt <= t) sessions.delete(key);
+    for (const [holder, held] of holds) {
+      for (const [sid, expiry] of held) if (expiry <= t || !getLiveSession(sid, t)) held.delete(sid);
+      if (held.size === 0) holds.delete(holder);
+    }
     const oldest = Math.floor(t / DEMAND_BUCKET_MS) - 60;
     for (const key of demandBuckets.keys()) {
       if (Number(key.slice(key.lastIndexOf('|') + 1)) < oldest) demandBuckets.delete(key);
@@ -167,6 +173,28 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MatchmakerS
         const record: SessionRecord = { ...copySession(session), edgeId, state: 'reserved' };
         sessions.set(session.sessionId, { record, expiresAt: t + reservationTtlMs });
         return { ...record };
+      }
+      return null;
+    },
+    async holdReservation(sessionId, limits, ttlMs) {
+      const t = now();
+      sweepNonces(t);
+      for (const { holder, max } of limits) {
+        const held = holds.get(holder);
+        if (!held) continue;
+        for (const [sid, expiry] of held) {
+          if (sid !== sessionId && (expiry <= t || getLiveSession(sid, t)?.state !== 'reserved'))
+            held.delete(sid);
+        }
+        if (held.size - (held.has(sessionId) ? 1 : 0) >= max) return holder;
+      }
+      for (const { holder } of limits) {
+        let held = holds.get(holder);
+        if (!held) {
+          held = new Map();
+          holds.set(holder, held);
+        }
+        held.set(sessionId, t + ttlMs);
       }
       return null;
     },

@@ -74,6 +74,31 @@ for i = 5, #ARGV do
 end
 return false`;
 
+/**
+ * KEYS: hold:<holder>... ARGV: sessionId, ttlMs, session key prefix, max per KEY... A holder's earlier
+ * sessions count while their session hash says 'reserved' (expired, started or ended ones are dropped);
+ * returns the 1-based index of the first holder at its limit (nothing recorded), or 0 when all took it.
+ */
+const HOLD = `${NOW}
+local sid = ARGV[1]
+local ttl = tonumber(ARGV[2])
+for i, key in ipairs(KEYS) do
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', now)
+  local held = 0
+  for _, other in ipairs(redis.call('ZRANGE', key, 0, -1)) do
+    if other ~= sid then
+      if redis.call('HGET', ARGV[3] .. other, 'state') == 'reserved' then held = held + 1
+      else redis.call('ZREM', key, other) end
+    end
+  end
+  if held >= tonumber(ARGV[3 + i]) then return i end
+end
+for _, key in ipairs(KEYS) do
+  redis.call('ZADD', key, now + ttl, sid)
+  redis.call('PEXPIRE', key, ttl)
+end
+return 0`;
+
 /** KEYS: session, slots(edge). ARGV: sessionId, edgeId, activeScore. */
 const ACTIVATE = `${NOW}
 local owner = redis.call('HGET', KEYS[1], 'edgeId')
@@ -130,6 +155,7 @@ type Commands = {
   mmHeartbeat(...args: (string | number)[]): Promise<string>;
   mmReserve(...args: (string | number)[]): Promise<string | null>;
   mmActivate(...args: (string | number)[]): Promise<string>;
+  mmHold(numberOfKeys: number, ...args: (string | number)[]): Promise<number>;
   mmRelease(...args: (string | number)[]): Promise<string[]>;
   mmReap(...args: (string | number)[]): Promise<string[][]>;
 };
@@ -139,6 +165,7 @@ function defineCommands(redis: Redis): Redis & Commands {
   redis.defineCommand('mmHeartbeat', { numberOfKeys: 4, lua: HEARTBEAT });
   redis.defineCommand('mmReserve', { numberOfKeys: 1, lua: RESERVE });
   redis.defineCommand('mmActivate', { numberOfKeys: 2, lua: ACTIVATE });
+  redis.defineCommand('mmHold', { lua: HOLD });
   redis.defineCommand('mmRelease', { numberOfKeys: 1, lua: RELEASE });
   redis.defineCommand('mmReap', { numberOfKeys: 3, lua: REAP });
   return redis as Redis & Commands;
@@ -166,6 +193,7 @@ export function createRedisStore(options: RedisStoreOptions = {}): MatchmakerSto
     load: (id: string) => `${p}load:${id}`,
     slots: (id: string) => `${p}slots:${id}`,
     session: (sid: string) => `${p}session:${sid}`,
+    hold: (holder: string) => `${p}hold:${holder}`,
     edges: `${p}edges`,
     geo: `${p}geo`,
     coords: `${p}coords`,
@@ -265,6 +293,18 @@ export function createRedisStore(options: RedisStoreOptions = {}): MatchmakerSto
         ...candidates,
       );
       return edgeId ? { ...structuredClone(session), edgeId, state: 'reserved' } : null;
+    },
+    async holdReservation(sessionId, limits, ttlMs) {
+      if (limits.length === 0) return null;
+      const i = await redis.mmHold(
+        limits.length,
+        ...limits.map((l) => k.hold(l.holder)),
+        sessionId,
+        ttlMs,
+        `${p}session:`,
+        ...limits.map((l) => l.max),
+      );
+      return i > 0 ? (limits[i - 1]?.holder ?? null) : null;
     },
     async activate(sessionId, edgeId) {
       const r = await redis.mmActivate(

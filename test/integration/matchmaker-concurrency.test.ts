@@ -44,6 +44,8 @@ describe('two matchmaker instances on one Redis', () => {
       edgeTtlMs: 120_000,
       refreshMs: 100,
       rateLimitMax: 100_000,
+      // Every player here comes from 127.0.0.1 and none connects: no per-address cap of unconnected reservations.
+      maxReservationsPerClient: 0,
     };
     for (let i = 0; i < 2; i++) {
       const app = await buildApp({ config });
