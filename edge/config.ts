@@ -78,6 +78,8 @@ export const EdgeConfig = Type.Object({
   maxSignalMessagesPerSecond: Type.Integer({ minimum: 1, default: 50 }),
   /** Input messages per second tolerated per session (default 2000). */
   maxInputMessagesPerSecond: Type.Integer({ minimum: 10, default: 2000 }),
+  /** Signalling WebSocket upgrades per client address per minute (default 60; past it HTTP 429 RATE_LIMITED). */
+  maxUpgradesPerMinute: Type.Integer({ minimum: 1, default: 60 }),
   /** Folder with the built player (dist/player) to serve at `/`; unset serves nothing. */
   staticDir: Type.Optional(Type.String()),
   /** Standalone mode: lifetime of minted session tokens in seconds (default 300). */

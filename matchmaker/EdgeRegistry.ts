@@ -7,6 +7,7 @@ import {
   verifyEdgeMessage,
 } from '../protocol/edgeRegistration.js';
 import { FarplayError } from '../protocol/errors.js';
+import { RateBuckets } from '../protocol/RateBuckets.js';
 import type { Catalogue } from './Catalogue.js';
 import type { MatchmakerConfig } from './config.js';
 import type { CoordinateModel } from './coordinates.js';
@@ -38,6 +39,8 @@ export class EdgeRegistry {
   readonly #coordinates: CoordinateModel;
   readonly #pricing: Pricing;
   readonly #catalogue: Catalogue;
+  /** Signed edge messages per edge address, counted once the signature is checked (never per client address). */
+  readonly #perEdge: RateBuckets;
   #edges: EdgeState[] = [];
   #index: EdgeIndex;
   #refreshing: Promise<void> | undefined;
@@ -50,6 +53,7 @@ export class EdgeRegistry {
     this.#coordinates = options.coordinates;
     this.#pricing = options.pricing;
     this.#catalogue = options.catalogue;
+    this.#perEdge = new RateBuckets({ max: options.config.edgeRateLimitMax, windowMs: options.config.rateLimitWindowMs });
     this.#index = this.#indexOf([]);
   }
 
@@ -134,6 +138,7 @@ export class EdgeRegistry {
     await this.#verified(
       'registration',
       verifyEdgeMessage({ kind: 'EdgeRegistration', payload: p, ...this.#check(body) }),
+      p.edge,
     );
     const edgeId = p.edge.toLowerCase();
     const result = await this.#store.putEdge(
@@ -155,6 +160,7 @@ export class EdgeRegistry {
     await this.#verified(
       'heartbeat',
       verifyEdgeMessage({ kind: 'EdgeHeartbeat', payload: p, ...this.#check(body) }),
+      p.edge,
     );
     const result = await this.#store.heartbeat(
       p.edge.toLowerCase(),
@@ -180,6 +186,7 @@ export class EdgeRegistry {
     await this.#verified(
       'session',
       verifyEdgeMessage({ kind: 'EdgeSessionReport', payload: p, ...this.#check(body) }),
+      p.edge,
     );
     const edgeId = p.edge.toLowerCase();
     if (!(await this.#store.claimNonce(edgeId, p.nonce, this.#config.messageMaxAgeMs * 2))) {
@@ -208,14 +215,26 @@ export class EdgeRegistry {
     return { signature: body.signature, maxAgeMs: this.#config.messageMaxAgeMs };
   }
 
-  /** Awaits a signature check, counting a refusal under `kind` before passing it on. */
-  async #verified(kind: 'registration' | 'heartbeat' | 'session', check: Promise<void>): Promise<void> {
+  /**
+   * Awaits a signature check, counting a refusal under `kind` before passing it on; then counts the message
+   * in its edge's own bucket (RATE_LIMITED over `edgeRateLimitMax` per window): an edge is limited by what it
+   * signs, never by the traffic of players (or other edges) behind its address.
+   */
+  async #verified(
+    kind: 'registration' | 'heartbeat' | 'session',
+    check: Promise<void>,
+    edge: string,
+  ): Promise<void> {
     try {
       await check;
     } catch (error) {
       const result = error instanceof FarplayError ? error.code : 'error';
       this.#metrics.edgeMessages.inc({ kind, result });
       throw error;
+    }
+    if (!this.#perEdge.take(edge.toLowerCase())) {
+      this.#metrics.edgeMessages.inc({ kind, result: 'RATE_LIMITED' });
+      throw new FarplayError('RATE_LIMITED', `edge ${edge} sent more than its messages per window`);
     }
   }
 }

@@ -10,6 +10,7 @@ import { ErrorCodes } from '../protocol/errors.js';
 import { rateLimitOptions } from '../protocol/http/rateLimitOptions.js';
 import { useCatalogueErrors } from '../protocol/http/useCatalogueErrors.js';
 import { LOG_REDACT_PATHS } from '../protocol/logRedactions.js';
+import { proxyTrust } from '../protocol/proxyTrust.js';
 import { generateSessionKeyPair, importSessionPrivateKey } from '../protocol/sessionToken.js';
 import { defaultMatchmakerConfig, type MatchmakerConfig, parseStudioKeys } from './config.js';
 import { createPackageStore, type PackageStore } from './createPackageStore.js';
@@ -88,6 +89,7 @@ export async function buildApp(options: BuildAppOptions = {}): Promise<Matchmake
   const metrics = createMetrics();
   // Names this deployment (every instance sharing the token key): session-key proofs are bound to it.
   const deployment = `mm-${createHash('sha256').update(sessionPublicKey).digest('hex').slice(0, 32)}`;
+  const trust = proxyTrust(config.trustProxy);
 
   const app: MatchmakerApp = Fastify({
     ...(options.logger
@@ -99,6 +101,8 @@ export async function buildApp(options: BuildAppOptions = {}): Promise<Matchmake
           },
         }),
     bodyLimit: config.bodyLimit,
+    // The client address (rate limits, reservation caps) through the configured trusted proxies only.
+    trustProxy: trust,
     // Per-request lines would be one per heartbeat; the matchmaker logs what matters itself.
     logController: new LogController({ disableRequestLogging: true }),
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
@@ -160,7 +164,11 @@ export async function buildApp(options: BuildAppOptions = {}): Promise<Matchmake
     });
   }
 
-  const detachEvents = attachSessionEventsSocket(app.server, matchmaker);
+  const detachEvents = attachSessionEventsSocket(app.server, matchmaker, {
+    trust,
+    upgradesPerWindow: config.upgradeRateLimitMax,
+    windowMs: config.rateLimitWindowMs,
+  });
   app.addHook('onReady', async () => {
     await matchmaker.start();
   });
@@ -173,3 +181,4 @@ export async function buildApp(options: BuildAppOptions = {}): Promise<Matchmake
   });
   return app;
 }
+

@@ -38,9 +38,24 @@ export const MatchmakerConfig = Type.Object({
   maxReservationsPerClient: Type.Integer({ minimum: 0, default: 4 }),
   /** Edge messages older (or further in the future) than this are refused. */
   messageMaxAgeMs: Type.Integer({ minimum: 1000, default: 60_000 }),
-  /** Requests per client address per window. */
+  /** Requests per client address per window (players, studios; not signed edge messages). */
   rateLimitMax: Type.Integer({ minimum: 1, default: 1200 }),
   rateLimitWindowMs: Type.Integer({ minimum: 100, default: 60_000 }),
+  /** Signed edge messages per edge address per window, counted after the signature is checked. */
+  edgeRateLimitMax: Type.Integer({ minimum: 1, default: 600 }),
+  /**
+   * Edge messages per client address per window that fail before their signature checks out (bad schema,
+   * signature or age): past this, that address's edge routes answer RATE_LIMITED until the window ends.
+   */
+  edgeFailureLimitMax: Type.Integer({ minimum: 1, default: 120 }),
+  /** WebSocket upgrades (session events sockets) per client address per window. */
+  upgradeRateLimitMax: Type.Integer({ minimum: 1, default: 120 }),
+  /**
+   * Where the client address comes from behind a load balancer (fastify `trustProxy`): '' = the socket's
+   * peer (no proxy trusted), a number = that many proxy hops, else a comma-separated list of the proxies'
+   * addresses or CIDRs whose `X-Forwarded-For` is believed.
+   */
+  trustProxy: Type.String({ default: '' }),
   /** Largest JSON body, bytes. */
   bodyLimit: Type.Integer({ minimum: 1024, default: 256 * 1024 }),
   /** Largest game package, bytes. */

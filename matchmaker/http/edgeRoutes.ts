@@ -1,9 +1,12 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { onRequestHookHandler, onSendHookHandler } from 'fastify';
 import {
   SignedEdgeHeartbeat,
   SignedEdgeRegistration,
   SignedEdgeSessionReport,
 } from '../../protocol/edgeRegistration.js';
+import { FarplayError } from '../../protocol/errors.js';
+import { RateBuckets } from '../../protocol/RateBuckets.js';
 import { ListEdgesResponse, MatchmakerInfo, RegisterEdgeResponse } from '../../protocol/matchmakerApi.js';
 import type { MatchmakerConfig } from '../config.js';
 import type { Matchmaker } from '../Matchmaker.js';
@@ -23,6 +26,21 @@ export interface EdgeRoutesOptions {
 /** Edge control routes: matchmaker info, signed registration, heartbeats and session reports, the live edge list. */
 export const edgeRoutes: FastifyPluginAsyncTypebox<EdgeRoutesOptions> = async (app, options) => {
   const { matchmaker, config, sessionPublicKey } = options;
+  // Signed edge messages leave the per-client-address limit (players behind an edge's address must not
+  // starve it): each is counted in its edge's bucket once its signature checks out (EdgeRegistry). What
+  // fails before that (schema, signature, age) is counted per client address, and an address past
+  // `edgeFailureLimitMax` is refused before its body is read.
+  const failures = new RateBuckets({ max: config.edgeFailureLimitMax, windowMs: config.rateLimitWindowMs });
+  const refuseFailing: onRequestHookHandler = (request, reply, done) => {
+    if (!failures.exhausted(request.ip)) return done();
+    reply.header('retry-after', Math.ceil(failures.retryAfterMs() / 1000));
+    done(new FarplayError('RATE_LIMITED', 'too many edge messages that do not verify from this address'));
+  };
+  const countFailure: onSendHookHandler = (request, reply, payload, done) => {
+    if ([400, 401, 413, 415].includes(reply.statusCode)) failures.take(request.ip);
+    done(null, payload);
+  };
+  const signed = { config: { rateLimit: false }, onRequest: refuseFailing, onSend: countFailure } as const;
   app.get(
     '/v1/matchmaker',
     {
@@ -44,6 +62,7 @@ export const edgeRoutes: FastifyPluginAsyncTypebox<EdgeRoutesOptions> = async (a
   app.post(
     '/v1/edges/register',
     {
+      ...signed,
       schema: {
         tags: ['edges'],
         summary: 'Register an edge (EIP-712 signed by its node key)',
@@ -60,6 +79,7 @@ export const edgeRoutes: FastifyPluginAsyncTypebox<EdgeRoutesOptions> = async (a
   app.post(
     '/v1/edges/heartbeat',
     {
+      ...signed,
       schema: {
         tags: ['edges'],
         summary: 'Heartbeat with load (signed); MM_UNKNOWN_EDGE means register again',
@@ -75,6 +95,7 @@ export const edgeRoutes: FastifyPluginAsyncTypebox<EdgeRoutesOptions> = async (a
   app.post(
     '/v1/edges/sessions',
     {
+      ...signed,
       schema: {
         tags: ['edges'],
         summary: 'Report a session started or ended (signed)',

@@ -29,6 +29,15 @@ export const packageRoutes: FastifyPluginAsyncTypebox<PackageRoutesOptions> = as
     '/v1/studio/packages',
     {
       bodyLimit: options.packageLimit,
+      // The key is checked before a byte of the body is read: a wrong key costs the server nothing.
+      onRequest: (request, _reply, done) => {
+        try {
+          studioOf(request, studioKeys);
+          done();
+        } catch (error) {
+          done(error as Error);
+        }
+      },
       schema: {
         tags: ['studios'],
         summary: 'Upload a game package (application/octet-stream); stored under its sha256',

@@ -3,6 +3,8 @@ import type { Duplex } from 'node:stream';
 import { type WebSocket, WebSocketServer } from 'ws';
 import { FarplayError, toFarplayError } from '../../protocol/errors.js';
 import type { SessionEvent } from '../../protocol/playerApi.js';
+import { clientAddressOf, type ProxyTrust } from '../../protocol/proxyTrust.js';
+import { RateBuckets } from '../../protocol/RateBuckets.js';
 import { decodeSessionProof, SessionActs } from '../../protocol/sessionProof.js';
 import type { Matchmaker } from '../Matchmaker.js';
 
@@ -19,13 +21,28 @@ function refuse(socket: Duplex, error: FarplayError): void {
   );
 }
 
+/** Options of `attachSessionEventsSocket`. */
+export interface SessionEventsSocketOptions {
+  /** Which hops are trusted proxies (the client address of an upgrade). */
+  trust: ProxyTrust;
+  /** Upgrades per client address per window (RATE_LIMITED past it). */
+  upgradesPerWindow: number;
+  windowMs: number;
+}
+
 /**
  * The session events WebSocket (`/v1/sessions/:id/events`) on `server`'s upgrades: the player gets
- * `moved` (failover) or `ended`, then the socket closes. Returns the function that detaches it and
+ * `moved` (failover) or `ended`, then the socket closes. Upgrades are limited per client address (they
+ * bypass fastify's rate limit) before the proof is checked. Returns the function that detaches it and
  * drops every socket.
  */
-export function attachSessionEventsSocket(server: Server, matchmaker: Matchmaker): () => void {
+export function attachSessionEventsSocket(
+  server: Server,
+  matchmaker: Matchmaker,
+  options: SessionEventsSocketOptions,
+): () => void {
   const wss = new WebSocketServer({ noServer: true, maxPayload: 1024 });
+  const upgrades = new RateBuckets({ max: options.upgradesPerWindow, windowMs: options.windowMs });
   /** Open events sockets per session id. */
   const watchers = new Map<string, number>();
   const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer) => {
@@ -33,6 +50,10 @@ export function attachSessionEventsSocket(server: Server, matchmaker: Matchmaker
     const match = eventsPath.exec(path);
     if (!match) {
       socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
+      return;
+    }
+    if (!upgrades.take(clientAddressOf(request, options.trust))) {
+      refuse(socket, new FarplayError('RATE_LIMITED', 'too many WebSocket upgrades from this address'));
       return;
     }
     const sessionId = match[1] as string;
