@@ -51,6 +51,7 @@ async function edgeChild(): Promise<void> {
       capacity: 1,
       logLevel: 'warn',
       iceAdditionalHostAddresses: [],
+      allowPrivateCandidates: true, // the lab's namespaces use private addresses
     }),
     logger: pino({ level: 'warn' }),
     games: builtInGames(),

@@ -96,6 +96,7 @@ async function runStream(): Promise<void> {
       capacity: 1,
       videoBitrateKbps: bitrate,
       logLevel: 'warn',
+      allowPrivateCandidates: true, // the player is on loopback
     }),
     logger: pino({ level: 'warn' }),
     games: [...builtInGames(), probe],

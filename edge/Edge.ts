@@ -350,7 +350,11 @@ export class Edge extends TypedEmitter<EdgeEvents> {
       maxMessagesPerSecond: this.config.maxSignalMessagesPerSecond,
       logger,
     });
-    const session = this.#startSession(admitted, new WebSocketSignalling(channel, logger), logger);
+    const session = this.#startSession(
+      admitted,
+      new WebSocketSignalling(channel, logger, this.config.allowPrivateCandidates),
+      logger,
+    );
     // Failures close the session and tell the player; nothing is left to do with them here.
     session.start().catch(() => {});
   }
@@ -363,7 +367,11 @@ export class Edge extends TypedEmitter<EdgeEvents> {
     await this.prepareGame(token);
     const admitted = this.#admit(token);
     const logger = this.#sessionLogger(admitted);
-    const session = this.#startSession(admitted, new WhepSignalling(offerSdp), logger);
+    const session = this.#startSession(
+      admitted,
+      new WhepSignalling(offerSdp, this.config.allowPrivateCandidates),
+      logger,
+    );
     const answer = await session.start();
     if (answer === undefined) throw new FarplayError('EDGE_BAD_SDP', 'no WHEP answer');
     return { sessionId: session.sessionId, answer };

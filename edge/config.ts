@@ -68,6 +68,12 @@ export const EdgeConfig = Type.Object({
   iceServers: Type.Array(IceServer, { default: [] }),
   /** Extra host candidate addresses, e.g. loopback (default ['127.0.0.1']). */
   iceAdditionalHostAddresses: Type.Array(Type.String(), { default: ['127.0.0.1'] }),
+  /**
+   * Accept players' ICE candidates at loopback, link-local, private and other non-public addresses (default
+   * false: a public edge never sends to a player's LAN or its own localhost; the player is reached through
+   * the peer-reflexive address its checks come from). `npm start` and the tests on loopback set it.
+   */
+  allowPrivateCandidates: Type.Boolean({ default: false }),
   /** If set, only candidate pairs whose local address is in this list are used (e.g. ['127.0.0.1']). */
   iceAllowedAddresses: Type.Optional(Type.Array(Type.String())),
   /** Seconds a peer may stay ICE-disconnected (consent lost) before the session ends (default 10). */

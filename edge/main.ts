@@ -8,6 +8,7 @@ import { privateKeyToAccount } from 'viem/accounts';
 import { findError } from '../protocol/errors.js';
 import { LOG_REDACT_PATHS } from '../protocol/logRedactions.js';
 import { type EdgeConfig, loadEdgeConfig, parseEdgeConfig } from './config.js';
+import { matchmakerKeySource } from './control/matchmakerKeySource.js';
 import { fetchMatchmakerInfo, startEdgeControl } from './control/startEdgeControl.js';
 import { createEdge } from './createEdge.js';
 import { missingNativeTools, NativeGameCatalog } from './native/NativeGameCatalog.js';
@@ -22,6 +23,8 @@ async function main(): Promise<void> {
     // The node key may sit in an encrypted keystore (farplay-edge init); it is decrypted once, here.
     const nodePrivateKey = loadNodeKey(config);
     if (nodePrivateKey && !config.nodePrivateKey) config = parseEdgeConfig({ ...config, nodePrivateKey });
+    // The token key is pinned in config, unless the matchmaker is reached over HTTPS or on this machine.
+    matchmakerKeySource(config);
   } catch (error) {
     process.stderr.write(`${findError(error)?.message ?? String(error)}\n`);
     process.exit(2);
@@ -31,8 +34,8 @@ async function main(): Promise<void> {
     redact: [...LOG_REDACT_PATHS],
   });
   const matchmakerUrl = config.matchmakerUrl;
-  if (matchmakerUrl && !config.matchmakerPublicKey) {
-    // The matchmaker publishes the key its session tokens are signed with.
+  if (matchmakerUrl && matchmakerKeySource(config) === 'fetch') {
+    // The matchmaker publishes the key its session tokens are signed with (over HTTPS or loopback only).
     const info = await retry(
       () => fetchMatchmakerInfo(matchmakerUrl),
       30,

@@ -9,7 +9,7 @@ import type { Logger } from 'pino';
 import { ErrorCodes } from '../protocol/errors.js';
 import { rateLimitOptions } from '../protocol/http/rateLimitOptions.js';
 import { useCatalogueErrors } from '../protocol/http/useCatalogueErrors.js';
-import { LOG_REDACT_PATHS } from '../protocol/logRedactions.js';
+import { LOG_REDACT_PATHS, redactedRequest } from '../protocol/logRedactions.js';
 import { proxyTrust } from '../protocol/proxyTrust.js';
 import { generateSessionKeyPair, importSessionPrivateKey } from '../protocol/sessionToken.js';
 import { defaultMatchmakerConfig, type MatchmakerConfig, parseStudioKeys } from './config.js';
@@ -78,7 +78,7 @@ export async function buildApp(options: BuildAppOptions = {}): Promise<Matchmake
           onError: (err) => app.log.warn({ err }, 'redis connection error'),
         })
       : createMemoryStore());
-  const packages = options.packages ?? createPackageStore(config.dataDir || undefined);
+  const packages = options.packages ?? createPackageStore(config.dataDir || undefined, config.packageMemoryLimit);
   const studioKeys = parseStudioKeys(config.studioApiKeys);
   const sessionKey: KeyObject = importSessionPrivateKey(
     config.sessionPrivateKey || generateSessionKeyPair().privateKey,
@@ -92,12 +92,14 @@ export async function buildApp(options: BuildAppOptions = {}): Promise<Matchmake
   const trust = proxyTrust(config.trustProxy);
 
   const app: MatchmakerApp = Fastify({
+    // Request lines never carry `?token=` or `?proof=` values (protocol/logRedactions.ts).
     ...(options.logger
-      ? { loggerInstance: options.logger }
+      ? { loggerInstance: options.logger.child({}, { serializers: { req: redactedRequest } }) }
       : {
           logger: {
             level: config.logLevel,
             redact: [...LOG_REDACT_PATHS],
+            serializers: { req: redactedRequest },
           },
         }),
     bodyLimit: config.bodyLimit,
@@ -139,7 +141,7 @@ export async function buildApp(options: BuildAppOptions = {}): Promise<Matchmake
     rateLimitOptions({ max: config.rateLimitMax, windowMs: config.rateLimitWindowMs }),
   );
 
-  await app.register(operationRoutes, { metrics });
+  await app.register(operationRoutes, { metrics, operatorToken: config.operatorToken });
   const operator = await registerOperatorRoutes(app, {
     config,
     secret: sessionKey.export({ format: 'der', type: 'pkcs8' }),

@@ -60,6 +60,13 @@ export const MatchmakerConfig = Type.Object({
   bodyLimit: Type.Integer({ minimum: 1024, default: 256 * 1024 }),
   /** Largest game package, bytes. */
   packageLimit: Type.Integer({ minimum: 1024, default: 64 * 1024 * 1024 }),
+  /** Without `dataDir`: the most bytes of packages kept in memory (MM_PACKAGE_STORE_FULL past it). */
+  packageMemoryLimit: Type.Integer({ minimum: 1024, default: 256 * 1024 * 1024 }),
+  /**
+   * Bearer token for the operator endpoints (/metrics, /docs); empty = only from the matchmaker's own machine
+   * (a loopback peer with no forwarding header). Otherwise MM_OPERATOR_ONLY.
+   */
+  operatorToken: Type.String({ default: '' }),
   /** How often the edge registry, prices and coordinates are re-read from the store. */
   refreshMs: Type.Integer({ minimum: 20, default: 500 }),
   /** How often dead edges are looked for (and their players moved). */
@@ -105,11 +112,14 @@ export function parseMatchmakerConfig(env: Record<string, string | undefined>): 
   return matchmakerConfig.fromEnv(env);
 }
 
-/** Parses `studio=key,studio2=key2` into key → studio. */
+/** Parses `studio=key,studio2=key2` into key → studio (a key may itself contain `=`, e.g. base64 padding). */
 export function parseStudioKeys(spec: string): Map<string, string> {
   const out = new Map<string, string>();
   for (const pair of spec.split(',')) {
-    const [studio, key] = pair.split('=').map((s) => s.trim());
+    const eq = pair.indexOf('=');
+    if (eq < 0) continue;
+    const studio = pair.slice(0, eq).trim();
+    const key = pair.slice(eq + 1).trim();
     if (studio && key) out.set(key, studio);
   }
   return out;

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { FarplayError } from '../protocol/errors.js';
 
 /** Content-addressed game packages: stored under their sha256 (lower-case hex). */
 export interface PackageStore {
@@ -12,14 +13,27 @@ export interface PackageStore {
 
 const SHA256 = /^[0-9a-f]{64}$/;
 
-/** Packages on disk under `<dataDir>/packages/<sha256>` when `dataDir` is set, else in memory. */
-export function createPackageStore(dataDir?: string): PackageStore {
+/**
+ * Packages on disk under `<dataDir>/packages/<sha256>` when `dataDir` is set, else in memory, at most
+ * `memoryLimitBytes` in all (default 256 MiB; a new package past it: MM_PACKAGE_STORE_FULL).
+ */
+export function createPackageStore(dataDir?: string, memoryLimitBytes = 256 * 1024 * 1024): PackageStore {
   if (!dataDir) {
     const memory = new Map<string, Buffer>();
+    let stored = 0;
     return {
       async put(bytes) {
         const sha256 = createHash('sha256').update(bytes).digest('hex');
-        memory.set(sha256, Buffer.from(bytes));
+        if (!memory.has(sha256)) {
+          if (stored + bytes.length > memoryLimitBytes) {
+            throw new FarplayError(
+              'MM_PACKAGE_STORE_FULL',
+              `packages in memory would exceed ${memoryLimitBytes} bytes (set dataDir to keep them on disk)`,
+            );
+          }
+          memory.set(sha256, Buffer.from(bytes));
+          stored += bytes.length;
+        }
         return { sha256, size: bytes.length };
       },
       async has(sha256) {

@@ -91,6 +91,10 @@ export const ErrorCodes = {
   MM_UNKNOWN_PACKAGE: { status: 404, message: 'No package with this sha256 has been uploaded.' },
   MM_BAD_CONFIG: { status: 500, message: 'The matchmaker configuration is invalid.' },
   MM_PACKAGE_MISMATCH: { status: 400, message: 'The uploaded package does not hash to the sha256 given.' },
+  MM_PACKAGE_STORE_FULL: {
+    status: 507,
+    message: 'The matchmaker keeps no more packages in memory; its operator should give it a data directory.',
+  },
   MM_NOT_SESSION_OWNER: {
     status: 403,
     message: 'The act on this session is not signed by its session key (or the session has no key).',

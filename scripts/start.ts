@@ -121,6 +121,8 @@ async function startNetwork(staticDir: string, logger: Logger, closers: Closer[]
         gpu: 'none (software x264)',
         nodePrivateKey,
         matchmakerPublicKey: matchmaker.sessionPublicKey,
+        // The local network plays on this machine: loopback and LAN candidates are the real ones.
+        allowPrivateCandidates: true,
         pricePerMinute: DEMO_PRICE_PER_MINUTE,
         logLevel: config.logLevel,
       }),
@@ -153,6 +155,7 @@ async function startNetwork(staticDir: string, logger: Logger, closers: Closer[]
 async function startStandalone(staticDir: string, logger: Logger, closers: Closer[]): Promise<void> {
   const env: NodeJS.ProcessEnv = { ...process.env };
   env.FARPLAY_EDGE_STATIC_DIR ??= staticDir;
+  env.FARPLAY_EDGE_ALLOW_PRIVATE_CANDIDATES ??= 'true';
   const port = flag('port');
   if (port !== undefined) env.FARPLAY_EDGE_PORT = port;
   const server = await createEdge({ config: loadEdgeConfig(env), logger });

@@ -16,6 +16,7 @@ export async function initCommand(context: CliContext): Promise<number> {
     options: {
       dir: { type: 'string' },
       matchmaker: { type: 'string' },
+      'matchmaker-key': { type: 'string' },
       region: { type: 'string' },
       lat: { type: 'string' },
       lon: { type: 'string' },
@@ -61,6 +62,8 @@ export async function initCommand(context: CliContext): Promise<number> {
   const owner = privateKeyToAddress(ownerKey);
   const fields: Record<string, unknown> = {
     matchmakerUrl: values.matchmaker,
+    // The matchmaker's session-token key, pinned (needed for a remote plain-HTTP matchmaker).
+    matchmakerPublicKey: values['matchmaker-key'],
     region: values.region,
     lat: values.lat,
     lon: values.lon,

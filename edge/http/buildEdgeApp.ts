@@ -6,6 +6,7 @@ import fastify, {
   type RawServerDefault,
 } from 'fastify';
 import type { Logger } from 'pino';
+import { redactedRequest } from '../../protocol/logRedactions.js';
 import { MAX_SIGNAL_MESSAGE_BYTES } from '../../protocol/signaling.js';
 import type { Edge } from '../Edge.js';
 import { edgeRoutes } from './edgeRoutes.js';
@@ -26,7 +27,8 @@ export type EdgeApp = FastifyInstance<
  */
 export async function buildEdgeApp(edge: Edge, logger: Logger): Promise<EdgeApp> {
   const app = fastify({
-    loggerInstance: logger,
+    // Request lines never carry the WHEP `?token=` (or any secret query value): protocol/logRedactions.ts.
+    loggerInstance: logger.child({}, { serializers: { req: redactedRequest } }),
     bodyLimit: MAX_SIGNAL_MESSAGE_BYTES,
   }).withTypeProvider<TypeBoxTypeProvider>();
   const upgrade = handleSignalUpgrade(app.server, edge);

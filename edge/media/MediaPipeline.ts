@@ -66,6 +66,8 @@ export type MediaPipelineEvents = {
  * session's stats. A frame that finds the previous one still in the encoder is dropped, never queued.
  */
 export class MediaPipeline extends TypedEmitter<MediaPipelineEvents> {
+  /** At most one encoder re-open per this many ms; resizes in between wait, the latest wins. */
+  static readonly RESIZE_INTERVAL_MS = 1000;
   readonly #options: MediaPipelineOptions;
   readonly #source: FrameSource;
   readonly #stats: SessionStats;
@@ -88,6 +90,10 @@ export class MediaPipeline extends TypedEmitter<MediaPipelineEvents> {
   #bitrateKbps: number;
   #keyframeRequested = true;
   #resizing = false;
+  /** When the last re-open started (clock ms), and the size waiting for the next allowed one. */
+  #lastResizeAt = Number.NEGATIVE_INFINITY;
+  #pendingSize: { width: number; height: number } | undefined;
+  #resizeTimer: unknown;
   #frameNumber = 0;
   #audioSamples = 0;
   #pushDroppedBusy = 0;
@@ -200,12 +206,34 @@ export class MediaPipeline extends TypedEmitter<MediaPipelineEvents> {
 
   /**
    * Swaps in an encoder of the new size (frames in between are skipped), tells the source and forces a
-   * keyframe. A resize while another is opening, or to the current size, does nothing. Throws the
-   * encoder's FarplayError when the new one does not open (the old one keeps running).
+   * keyframe. Re-opening an encoder is costly: at most one per RESIZE_INTERVAL_MS; a resize sooner waits
+   * for the interval to end and only the latest waiting size is opened. A resize while another is opening,
+   * or to the current size, does nothing. Throws the encoder's FarplayError when the new one does not
+   * open (the old one keeps running; a waiting resize that fails is logged).
    */
   async resize(width: number, height: number): Promise<void> {
+    if (this.#closed) return;
+    const wait = this.#lastResizeAt + MediaPipeline.RESIZE_INTERVAL_MS - this.#clock.now();
+    if (wait > 0 || this.#resizing) {
+      this.#pendingSize = { width, height };
+      this.#resizeTimer ??= this.#clock.setTimeout(
+        () => {
+          this.#resizeTimer = undefined;
+          const next = this.#pendingSize;
+          this.#pendingSize = undefined;
+          if (next) {
+            this.resize(next.width, next.height).catch((error: unknown) =>
+              this.#log.warn({ err: error }, 'resize failed; the stream keeps its size'),
+            );
+          }
+        },
+        Math.max(wait, 50),
+      );
+      return;
+    }
     const current = this.#video;
-    if (this.#resizing || (width === this.#width && height === this.#height) || !current) return;
+    if ((width === this.#width && height === this.#height) || !current) return;
+    this.#lastResizeAt = this.#clock.now();
     this.#resizing = true;
     try {
       const next = await this.#openVideo(this.#videoOptions(width, height, current.bitrateKbps));
@@ -225,6 +253,7 @@ export class MediaPipeline extends TypedEmitter<MediaPipelineEvents> {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    if (this.#resizeTimer !== undefined) this.#clock.clearTimeout(this.#resizeTimer);
     this.#videoPacer?.stop();
     this.#audioPacer?.stop();
     if (this.#started && this.#source.delivery === 'push') this.#source.detach();

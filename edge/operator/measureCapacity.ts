@@ -92,6 +92,7 @@ async function startEdgeProcess(
       FARPLAY_EDGE_PORT: '0',
       FARPLAY_EDGE_CAPACITY: String(capacity),
       FARPLAY_EDGE_ICE_ALLOWED_ADDRESSES: '["127.0.0.1"]',
+      FARPLAY_EDGE_ALLOW_PRIVATE_CANDIDATES: 'true',
       FARPLAY_EDGE_LOG_LEVEL: 'info',
       ...env,
     },

@@ -10,6 +10,7 @@ import type {
   SessionSignalling,
   SessionSignallingEvents,
 } from './SessionSignalling.js';
+import { filterSdpCandidates, remoteCandidateAllowed } from './remoteCandidateAllowed.js';
 import type { SignalChannel } from './SignalChannel.js';
 
 /** A remote ICE candidate as the player sent it. */
@@ -47,15 +48,18 @@ export class WebSocketSignalling extends TypedEmitter<SessionSignallingEvents> i
   readonly #channel: SignalChannel;
   readonly #log: Logger;
   readonly #pendingCandidates: RemoteCandidate[] = [];
+  readonly #allowPrivateCandidates: boolean;
   #peer: RTCPeerConnection | undefined;
   #remoteDescriptionSet = false;
 
-  constructor(channel: SignalChannel, logger: Logger) {
+  /** `allowPrivateCandidates`: accept the player's loopback/private/link-local candidates (remoteCandidateAllowed.ts). */
+  constructor(channel: SignalChannel, logger: Logger, allowPrivateCandidates: boolean) {
     super({
       onListenerError: (error, event) => logger.error({ err: error, event }, 'signalling listener threw'),
     });
     this.#channel = channel;
     this.#log = logger;
+    this.#allowPrivateCandidates = allowPrivateCandidates;
     channel.on('message', (message) => this.#onMessage(message));
     channel.on('violation', (failure) => this.emit('failed', failure));
     channel.on('closed', () => this.emit('closed'));
@@ -143,7 +147,8 @@ export class WebSocketSignalling extends TypedEmitter<SessionSignallingEvents> i
         if (!looksLikeAnswerFor(message.sdp))
           throw new FarplayError('EDGE_BAD_SDP', 'the SDP answer is malformed');
         try {
-          await peer.setRemoteDescription({ type: 'answer', sdp: message.sdp });
+          const sdp = filterSdpCandidates(message.sdp, this.#allowPrivateCandidates);
+          await peer.setRemoteDescription({ type: 'answer', sdp });
         } catch (cause) {
           throw new FarplayError('EDGE_BAD_SDP', 'the SDP answer cannot be used', { cause });
         }
@@ -153,6 +158,10 @@ export class WebSocketSignalling extends TypedEmitter<SessionSignallingEvents> i
       }
       case 'candidate': {
         if (message.candidate === null || message.candidate === '') return;
+        if (!remoteCandidateAllowed(message.candidate, this.#allowPrivateCandidates)) {
+          this.#log.debug('refused a non-public remote candidate');
+          return;
+        }
         const candidate: RemoteCandidate = {
           candidate: message.candidate,
           ...(typeof message.sdpMid === 'string' ? { sdpMid: message.sdpMid } : {}),

@@ -2,6 +2,7 @@ import type { RTCPeerConnection } from 'werift';
 import { FarplayError } from '../../protocol/errors.js';
 import type { EdgeMessage } from '../../protocol/signaling.js';
 import { TypedEmitter } from '../../protocol/TypedEmitter.js';
+import { filterSdpCandidates } from './remoteCandidateAllowed.js';
 import type { NegotiatedMedia, SessionSignalling, SessionSignallingEvents } from './SessionSignalling.js';
 
 /** How long the answer waits for ICE gathering to complete (WHEP answers carry every candidate). */
@@ -15,16 +16,32 @@ export class WhepSignalling extends TypedEmitter<SessionSignallingEvents> implem
   readonly kind = 'whep';
   readonly #offerSdp: string;
 
-  constructor(offerSdp: string) {
+  /** `allowPrivateCandidates`: keep the viewer's loopback/private/link-local candidates (remoteCandidateAllowed.ts). */
+  constructor(offerSdp: string, allowPrivateCandidates: boolean) {
     super();
-    this.#offerSdp = offerSdp;
+    this.#offerSdp = filterSdpCandidates(offerSdp, allowPrivateCandidates);
   }
 
-  /** The offer must be SDP with a video section. Throws FarplayError `EDGE_BAD_SDP`. */
+  /**
+   * Checks the offer before anything is opened for it (game, encoders, peer): SDP with ICE credentials, a
+   * DTLS fingerprint and a video section that offers H.264. Throws FarplayError `EDGE_BAD_SDP`.
+   */
   validate(): void {
     const offer = this.#offerSdp;
     if (!offer.startsWith('v=0') || !/\r?\nm=video /.test(offer)) {
       throw new FarplayError('EDGE_BAD_SDP', 'the WHEP offer has no video section');
+    }
+    const missing = [
+      [/\r?\na=ice-ufrag:\S+/, 'a=ice-ufrag'],
+      [/\r?\na=ice-pwd:\S+/, 'a=ice-pwd'],
+      [/\r?\na=fingerprint:\S+ [0-9A-Fa-f:]+/, 'a=fingerprint'],
+      [/\r?\na=rtpmap:\d+ H264\/90000/i, 'an H.264 video codec'],
+    ].filter(([pattern]) => !(pattern as RegExp).test(offer));
+    if (missing.length > 0) {
+      throw new FarplayError(
+        'EDGE_BAD_SDP',
+        `the WHEP offer lacks ${missing.map(([, what]) => what).join(', ')}`,
+      );
     }
   }
 

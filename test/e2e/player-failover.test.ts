@@ -59,6 +59,7 @@ describe('player with a matchmaker and two edges', () => {
           nodePrivateKey: key,
           matchmakerPublicKey: matchmaker.sessionPublicKey,
           logLevel: 'silent',
+          allowPrivateCandidates: true, // Chromium on loopback
         }),
         logger,
         encoderProbe,

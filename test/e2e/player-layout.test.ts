@@ -133,7 +133,13 @@ describe('the play page on phones and desktops', () => {
 
   beforeAll(async () => {
     edge = await createEdge({
-      config: parseEdgeConfig({ port: 0, staticDir: playerTestDistDir, capacity: 2, logLevel: 'silent' }),
+      config: parseEdgeConfig({
+        port: 0,
+        staticDir: playerTestDistDir,
+        capacity: 2,
+        logLevel: 'silent',
+        allowPrivateCandidates: true,
+      }),
       logger: pino({ level: 'silent' }),
     });
     url = await edge.listen({ port: 0 });

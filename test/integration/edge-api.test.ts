@@ -145,6 +145,7 @@ describe('edge behind a matchmaker', () => {
         port: 0,
         matchmakerPublicKey: matchmaker.publicKey,
         iceAllowedAddresses: ['127.0.0.1'],
+        allowPrivateCandidates: true, // players on loopback
         logLevel: 'silent',
       }),
       logger: pino({ level: 'silent' }),

@@ -85,7 +85,13 @@ const captured: GameDefinition = {
 
 beforeAll(async () => {
   server = await createEdge({
-    config: parseEdgeConfig({ port: 0, iceAllowedAddresses: ['127.0.0.1'], logLevel: 'silent', capacity: 2 }),
+    config: parseEdgeConfig({
+      port: 0,
+      iceAllowedAddresses: ['127.0.0.1'],
+      allowPrivateCandidates: true,
+      logLevel: 'silent',
+      capacity: 2,
+    }),
     logger: pino({ level: 'silent' }),
     encoderProbe: await probeEncoders(),
     games: [captured],

@@ -103,6 +103,7 @@ describe.skipIf(missing.length > 0)('native games end to end: studio → matchma
         nodePrivateKey: key,
         matchmakerPublicKey: app.sessionPublicKey,
         iceAllowedAddresses: ['127.0.0.1'],
+        allowPrivateCandidates: true, // players on loopback
         logLevel: 'silent',
         capacity: 2,
         connectTimeoutSeconds: 20,

@@ -15,6 +15,7 @@ export async function startTestEdge(config: EdgeConfigInput = {}): Promise<EdgeS
     config: parseEdgeConfig({
       port: 0,
       iceAllowedAddresses: ['127.0.0.1'],
+      allowPrivateCandidates: true, // players on loopback
       logLevel: 'silent',
       capacity: 3,
       connectTimeoutSeconds: 15,

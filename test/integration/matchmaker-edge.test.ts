@@ -36,6 +36,7 @@ describe('matchmaker with real edges', () => {
           nodePrivateKey: key,
           matchmakerPublicKey: app.sessionPublicKey,
           iceAllowedAddresses: ['127.0.0.1'],
+          allowPrivateCandidates: true, // players on loopback
           logLevel: 'silent',
           capacity: 2,
           region,
