@@ -1,56 +1,22 @@
-import { afterAll, afterEach, describe, expect, inject, it } from 'vitest';
-import { buildApp, type MatchmakerApp } from '../../matchmaker/buildApp.js';
+import { describe, expect, it } from 'vitest';
+import type { MatchmakerApp } from '../../matchmaker/buildApp.js';
 import { defaultMatchmakerConfig, type MatchmakerConfig } from '../../matchmaker/config.js';
-import { createMemoryStore } from '../../matchmaker/store/createMemoryStore.js';
-import { createRedisStore, deleteRedisPrefix } from '../../matchmaker/store/createRedisStore.js';
-import type { MatchmakerStore } from '../../matchmaker/store/MatchmakerStore.js';
 import type { CreateSessionResponse } from '../../protocol/playerApi.js';
-import {
-  newEdgeAccount,
-  playerKey,
-  signedRegistration,
-  signedReport,
-  testPrefix,
-} from './matchmaker-support.js';
+import { newEdgeAccount, playerKey, signedRegistration, signedReport } from './matchmaker-support.js';
+import { useMatchmakerStores } from './matchmakerStores.js';
 
 // Issue 8, "nobody starves the network": session requests that never connect must not hold the network's
 // slots. Each holder (session key, client address) may hold only a few unconnected reservations, and an
 // unconnected reservation lapses fast.
 
-const redisUrl = inject('redisUrl');
-const prefixes: string[] = [];
-const apps: MatchmakerApp[] = [];
-const stores: MatchmakerStore[] = [];
-
-afterEach(async () => {
-  for (const app of apps.splice(0)) await app.close();
-  for (const store of stores.splice(0)) await store.close();
-});
-afterAll(async () => {
-  for (const p of prefixes) await deleteRedisPrefix(redisUrl, p);
-});
-
-const storeKinds: [string, () => MatchmakerStore][] = [
-  ['memory', () => createMemoryStore()],
-  [
-    'redis',
-    () => {
-      const keyPrefix = testPrefix('abuse-res');
-      prefixes.push(keyPrefix);
-      return createRedisStore({ url: redisUrl, keyPrefix });
-    },
-  ],
-];
+const { storeKinds, build } = useMatchmakerStores('abuse-res');
 
 const ATTACKER = '203.0.113.66';
 const PLAYER = '198.51.100.7';
 
 describe.each(storeKinds)('reservation limits (%s store)', (_kind, makeStore) => {
   async function start(config: Partial<MatchmakerConfig> = {}) {
-    const store = makeStore();
-    stores.push(store);
-    const app = await buildApp({ store, config: { logLevel: 'silent', ...config } });
-    apps.push(app);
+    const app = await build({ store: makeStore(), config: { logLevel: 'silent', ...config } });
     // Two edges of 4 slots: 8 slots in all, what 8 never-connecting requests used to take.
     const edges = [newEdgeAccount(), newEdgeAccount()];
     for (const edge of edges) {
