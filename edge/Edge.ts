@@ -21,12 +21,12 @@ import type { PacerClock } from './media/FramePacer.js';
 import type { OpenVideoEncoder } from './media/MediaPipeline.js';
 import type { ProbeEncodersResult } from './media/probeEncoders.js';
 import { summarize, type TimingSummary } from './media/TimingWindow.js';
+import { SpentTokens } from './SpentTokens.js';
 import type { SessionSignalling } from './session/SessionSignalling.js';
 import { SignalChannel, type SignalSocket } from './session/SignalChannel.js';
 import { StreamSession, type StreamSessionStats } from './session/StreamSession.js';
 import { WebSocketSignalling } from './session/WebSocketSignalling.js';
 import { WhepSignalling } from './session/WhepSignalling.js';
-import { SpentTokens } from './SpentTokens.js';
 
 /** What `edge.info()` reports; the matchmaker's registration and heartbeats carry it. */
 export interface EdgeInfo {

@@ -53,7 +53,10 @@ export class EdgeRegistry {
     this.#coordinates = options.coordinates;
     this.#pricing = options.pricing;
     this.#catalogue = options.catalogue;
-    this.#perEdge = new RateBuckets({ max: options.config.edgeRateLimitMax, windowMs: options.config.rateLimitWindowMs });
+    this.#perEdge = new RateBuckets({
+      max: options.config.edgeRateLimitMax,
+      windowMs: options.config.rateLimitWindowMs,
+    });
     this.#index = this.#indexOf([]);
   }
 

@@ -78,7 +78,8 @@ export async function buildApp(options: BuildAppOptions = {}): Promise<Matchmake
           onError: (err) => app.log.warn({ err }, 'redis connection error'),
         })
       : createMemoryStore());
-  const packages = options.packages ?? createPackageStore(config.dataDir || undefined, config.packageMemoryLimit);
+  const packages =
+    options.packages ?? createPackageStore(config.dataDir || undefined, config.packageMemoryLimit);
   const studioKeys = parseStudioKeys(config.studioApiKeys);
   const sessionKey: KeyObject = importSessionPrivateKey(
     config.sessionPrivateKey || generateSessionKeyPair().privateKey,
@@ -183,4 +184,3 @@ export async function buildApp(options: BuildAppOptions = {}): Promise<Matchmake
   });
   return app;
 }
-

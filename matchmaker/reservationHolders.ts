@@ -24,7 +24,8 @@ export function reservationHolders(parameters: ReservationHoldersParameters): Ho
     out.push({ holder: `key:${parameters.owner}`, max: parameters.maxPerKey });
   }
   const client = parameters.client ? clientPrefix(parameters.client) : undefined;
-  if (client && parameters.maxPerClient > 0) out.push({ holder: `ip:${client}`, max: parameters.maxPerClient });
+  if (client && parameters.maxPerClient > 0)
+    out.push({ holder: `ip:${client}`, max: parameters.maxPerClient });
   return out;
 }
 

@@ -35,7 +35,8 @@ export const ErrorCodes = {
   EDGE_SESSION_IN_USE: { status: 409, message: 'This session is already connected to the edge.' },
   EDGE_TOKEN_USED: {
     status: 409,
-    message: 'This session token has been used before; a token opens one session once. Ask for a new session.',
+    message:
+      'This session token has been used before; a token opens one session once. Ask for a new session.',
   },
   EDGE_UNKNOWN_GAME: { status: 404, message: 'The edge does not have this game.' },
   EDGE_NO_ENCODER: { status: 503, message: 'No H.264 encoder works on this edge.' },

@@ -17,7 +17,10 @@ export function proxyTrust(spec: string): ProxyTrust {
     return (_address, hop) => hop < hops;
   }
   const list = new BlockList();
-  for (const entry of trimmed.split(',').map((part) => part.trim()).filter(Boolean)) {
+  for (const entry of trimmed
+    .split(',')
+    .map((part) => part.trim())
+    .filter(Boolean)) {
     const [address = '', bits] = entry.split('/');
     const type = isIPv4(address) ? 'ipv4' : isIPv6(address) ? 'ipv6' : undefined;
     if (!type) throw new Error(`trusted proxy "${entry}" is not an address or CIDR`);

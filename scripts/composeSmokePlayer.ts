@@ -1,8 +1,8 @@
 // Part of scripts/compose-smoke.sh: waits until both compose edges are live at the matchmaker, allocates a
 // session through it, streams for a few seconds to a werift receiver in Node and prints one JSON line.
 
-import type { CreateSessionResponse, ListGamesResponse } from '../protocol/playerApi.js';
 import { SessionKey } from '../player/src/SessionKey.js';
+import type { CreateSessionResponse, ListGamesResponse } from '../protocol/playerApi.js';
 import { NodePlayer } from '../test/tools/NodePlayer.js';
 
 const matchmaker = process.argv[2] ?? 'http://127.0.0.1:18080';

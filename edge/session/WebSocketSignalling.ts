@@ -4,13 +4,13 @@ import { FarplayError, findError } from '../../protocol/errors.js';
 import { type EdgeMessage, type PlayerMessage, SignalCloseCodes } from '../../protocol/signaling.js';
 import { TypedEmitter } from '../../protocol/TypedEmitter.js';
 import { createInputChannel } from './InputChannel.js';
+import { filterSdpCandidates, remoteCandidateAllowed } from './remoteCandidateAllowed.js';
 import type {
   NegotiatedMedia,
   SessionAnnouncement,
   SessionSignalling,
   SessionSignallingEvents,
 } from './SessionSignalling.js';
-import { filterSdpCandidates, remoteCandidateAllowed } from './remoteCandidateAllowed.js';
 import type { SignalChannel } from './SignalChannel.js';
 
 /** A remote ICE candidate as the player sent it. */

@@ -6,8 +6,8 @@ import {
   SignedEdgeSessionReport,
 } from '../../protocol/edgeRegistration.js';
 import { FarplayError } from '../../protocol/errors.js';
-import { RateBuckets } from '../../protocol/RateBuckets.js';
 import { ListEdgesResponse, MatchmakerInfo, RegisterEdgeResponse } from '../../protocol/matchmakerApi.js';
+import { RateBuckets } from '../../protocol/RateBuckets.js';
 import type { MatchmakerConfig } from '../config.js';
 import type { Matchmaker } from '../Matchmaker.js';
 import { ErrorResponse, errorResponses, Ok } from './schemas.js';

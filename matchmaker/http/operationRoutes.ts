@@ -24,7 +24,9 @@ function isOperator(request: FastifyRequest, operatorToken: string): boolean {
   }
   const peer = request.socket.remoteAddress ?? '';
   const loopback = peer === '::1' || peer.startsWith('127.') || peer.startsWith('::ffff:127.');
-  return loopback && request.headers['x-forwarded-for'] === undefined && request.headers.forwarded === undefined;
+  return (
+    loopback && request.headers['x-forwarded-for'] === undefined && request.headers.forwarded === undefined
+  );
 }
 
 /** Operator routes: Prometheus metrics at /metrics and the OpenAPI UI at /docs, for the operator only. */
@@ -39,6 +41,7 @@ export const operationRoutes: FastifyPluginAsyncTypebox<OperationRoutesOptions> 
   app.get(
     '/metrics',
     { config: { rateLimit: false }, schema: { hide: true }, onRequest: operatorOnly },
-    async (_request, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()),
+    async (_request, reply) =>
+      reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()),
   );
 };

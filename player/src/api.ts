@@ -68,7 +68,12 @@ export class PlayerApi {
   }
 
   async #json<T>(method: 'GET' | 'POST', path: string, body?: unknown, keepalive = false): Promise<T> {
-    const init: RequestInit = { method, headers: { accept: 'application/json' }, cache: 'no-store', keepalive };
+    const init: RequestInit = {
+      method,
+      headers: { accept: 'application/json' },
+      cache: 'no-store',
+      keepalive,
+    };
     if (body !== undefined) {
       init.body = JSON.stringify(body);
       init.headers = { accept: 'application/json', 'content-type': 'application/json' };

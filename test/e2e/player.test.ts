@@ -22,7 +22,13 @@ async function startEdge(
   staticDir = playerTestDistDir,
 ): Promise<{ server: EdgeServer; edge: Edge; url: string }> {
   const server = await createEdge({
-    config: parseEdgeConfig({ port, staticDir, capacity: 2, logLevel: 'silent', allowPrivateCandidates: true }),
+    config: parseEdgeConfig({
+      port,
+      staticDir,
+      capacity: 2,
+      logLevel: 'silent',
+      allowPrivateCandidates: true,
+    }),
     logger,
   });
   const url = await server.listen({ port });

@@ -1,9 +1,9 @@
 import { request as httpRequest } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
+import type { EdgeServer } from '../../edge/http/EdgeServer.js';
 import { buildApp, type MatchmakerApp } from '../../matchmaker/buildApp.js';
 import type { MatchmakerConfig } from '../../matchmaker/config.js';
-import type { EdgeServer } from '../../edge/http/EdgeServer.js';
 import { startTestEdge } from './edge-support.js';
 import { newEdgeAccount, playerKey, signedHeartbeat, signedRegistration } from './matchmaker-support.js';
 
@@ -197,7 +197,9 @@ describe('WebSocket upgrades are limited per address', () => {
           } catch {
             code = undefined;
           }
-          resolve(code === undefined ? { status: res.statusCode ?? 0 } : { status: res.statusCode ?? 0, code });
+          resolve(
+            code === undefined ? { status: res.statusCode ?? 0 } : { status: res.statusCode ?? 0, code },
+          );
         });
       });
       ws.once('error', (error) => {

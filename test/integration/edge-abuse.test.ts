@@ -159,7 +159,9 @@ describe('admission', () => {
     for (let i = 0; i < 3; i++) {
       const again = new NodePlayer({ signalUrl, token: session.token });
       expect((await again.closed).code).toBe(SignalCloseCodes.TOKEN_USED);
-      expect(again.messages).toContainEqual(expect.objectContaining({ type: 'error', code: 'EDGE_TOKEN_USED' }));
+      expect(again.messages).toContainEqual(
+        expect.objectContaining({ type: 'error', code: 'EDGE_TOKEN_USED' }),
+      );
       expect(again.session).toBeUndefined();
       await again.close();
     }

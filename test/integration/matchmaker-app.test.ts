@@ -3,10 +3,10 @@ import WebSocket from 'ws';
 import { startEdgeControl } from '../../edge/control/startEdgeControl.js';
 import type { MatchmakerApp } from '../../matchmaker/buildApp.js';
 import type { MatchmakerConfig } from '../../matchmaker/config.js';
+import { SessionKey } from '../../player/src/SessionKey.js';
 import type { CreateSessionResponse, SessionEvent } from '../../protocol/playerApi.js';
 import { importSessionPublicKey, verifySessionToken } from '../../protocol/sessionToken.js';
 import { FakeEdge } from '../tools/FakeEdge.js';
-import { SessionKey } from '../../player/src/SessionKey.js';
 import {
   eventsUrl,
   newEdgeAccount,

@@ -125,7 +125,9 @@ describe.skipIf(unsupported !== null)('matchmaker over a real emulated network (
     const second = await playerFlow();
     expect(second.session.edge.edgeId).toBe(mid);
 
-    const ws = new WebSocket(await eventsUrl(mmUrl, first.session, SessionKey.fromPrivateKey(first.privateKey)));
+    const ws = new WebSocket(
+      await eventsUrl(mmUrl, first.session, SessionKey.fromPrivateKey(first.privateKey)),
+    );
     const event = new Promise<SessionEvent>((resolve, reject) => {
       ws.once('message', (data) => resolve(JSON.parse(String(data)) as SessionEvent));
       ws.once('error', reject);

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { generatePrivateKey, type LocalAccount, privateKeyToAccount } from 'viem/accounts';
+import { SessionKey } from '../../player/src/SessionKey.js';
 import {
   type EdgeRegistrationPayload,
   randomNonce,
@@ -10,7 +11,6 @@ import {
 } from '../../protocol/edgeRegistration.js';
 import type { CreateSessionResponse, GameInfo } from '../../protocol/playerApi.js';
 import { encodeSessionProof } from '../../protocol/sessionProof.js';
-import { SessionKey } from '../../player/src/SessionKey.js';
 
 /** Test helpers shared by the matchmaker test files: edge keys and signed edge messages. */
 export function newEdgeAccount(): LocalAccount {
@@ -97,7 +97,11 @@ export function playerKey(): string {
 }
 
 /** The events-socket URL (`ws://…/v1/sessions/:id/events?proof=…`) of `session`, signed by its `key`. */
-export async function eventsUrl(base: string, session: CreateSessionResponse, key: SessionKey): Promise<string> {
+export async function eventsUrl(
+  base: string,
+  session: CreateSessionResponse,
+  key: SessionKey,
+): Promise<string> {
   const proof = await key.signAct('watch', session);
   const url = `${base.replace(/^http/, 'ws')}/v1/sessions/${session.sessionId}/events`;
   return `${url}?proof=${encodeSessionProof(proof)}`;

@@ -53,7 +53,9 @@ describe('remote ICE candidates', () => {
   });
 
   it('drops refused candidates from an SDP and keeps the rest', () => {
-    const sdp = ['v=0', `a=${line('127.0.0.1')}`, `a=${line('198.51.100.9')}`, 'a=end-of-candidates'].join('\r\n');
+    const sdp = ['v=0', `a=${line('127.0.0.1')}`, `a=${line('198.51.100.9')}`, 'a=end-of-candidates'].join(
+      '\r\n',
+    );
     expect(filterSdpCandidates(sdp, false)).toBe(
       ['v=0', `a=${line('198.51.100.9')}`, 'a=end-of-candidates'].join('\r\n'),
     );
@@ -63,9 +65,9 @@ describe('remote ICE candidates', () => {
 
 describe('matchmaker token key', () => {
   it('is pinned in config; fetched only over HTTPS or loopback; a remote plain-HTTP matchmaker is refused', () => {
-    expect(matchmakerKeySource({ matchmakerPublicKey: 'MCowBQYDK2VwAyEA', matchmakerUrl: 'http://mm.example' })).toBe(
-      'pinned',
-    );
+    expect(
+      matchmakerKeySource({ matchmakerPublicKey: 'MCowBQYDK2VwAyEA', matchmakerUrl: 'http://mm.example' }),
+    ).toBe('pinned');
     expect(matchmakerKeySource({ matchmakerUrl: 'https://mm.example' })).toBe('fetch');
     expect(matchmakerKeySource({ matchmakerUrl: 'http://127.0.0.1:8080' })).toBe('fetch');
     expect(matchmakerKeySource({})).toBe('standalone');

@@ -19,11 +19,11 @@ describe('reservationHolders', () => {
       { holder: 'key:0xabc', max: 2 },
       { holder: 'ip:192.0.2.7', max: 4 },
     ]);
-    expect(reservationHolders({ owner: '0xabc', client: '192.0.2.7', maxPerKey: 0, maxPerClient: 0 })).toEqual(
-      [],
-    );
-    expect(reservationHolders({ owner: undefined, client: undefined, maxPerKey: 2, maxPerClient: 4 })).toEqual(
-      [],
-    );
+    expect(
+      reservationHolders({ owner: '0xabc', client: '192.0.2.7', maxPerKey: 0, maxPerClient: 0 }),
+    ).toEqual([]);
+    expect(
+      reservationHolders({ owner: undefined, client: undefined, maxPerKey: 2, maxPerClient: 4 }),
+    ).toEqual([]);
   });
 });
