@@ -1,6 +1,10 @@
 import { BlockList, isIPv4, isIPv6 } from 'node:net';
 
-/** Address ranges a public edge never dials for a player: loopback, link-local, private, CGNAT, unspecified, multicast. */
+/**
+ * Address ranges a public edge never dials for a player: loopback, link-local, private, CGNAT, unspecified,
+ * multicast. (IPv4-mapped IPv6 addresses are checked against the IPv4 ranges by BlockList itself; a
+ * `::ffff:0:0/96` rule would match every IPv4 address.)
+ */
 const nonPublic = new BlockList();
 for (const [net, bits] of [
   ['0.0.0.0', 8],
@@ -18,7 +22,6 @@ for (const [net, bits] of [
 }
 for (const [net, bits] of [
   ['::', 127],
-  ['::ffff:0:0', 96],
   ['64:ff9b:1::', 48],
   ['fc00::', 7],
   ['fe80::', 10],
