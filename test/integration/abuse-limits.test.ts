@@ -226,7 +226,7 @@ describe('WebSocket upgrades are limited per address', () => {
 });
 
 describe('bodies are refused before they are read', () => {
-  it('a 60 MiB body on /v1/sessions is refused by its headers (413 JSON, 415 octet-stream)', async () => {
+  it('a 60 MiB body on /v1/sessions is refused by its headers (413 JSON, 400 octet-stream)', async () => {
     const app = await start();
     const url = await app.listen({ port: 0, host: '127.0.0.1' });
     const big = 60 * 1024 * 1024;
@@ -235,7 +235,7 @@ describe('bodies are refused before they are read', () => {
     ).toEqual({ status: 413, code: 'PAYLOAD_TOO_LARGE' });
     expect(
       await headersOnly(`${url}/v1/sessions`, 'POST', { 'content-type': 'application/octet-stream' }, big),
-    ).toMatchObject({ status: 415 });
+    ).toEqual({ status: 400, code: 'BAD_REQUEST' }); // no parser for that type here: refused unread
     expect(
       await headersOnly(`${url}/v1/edges/heartbeat`, 'POST', { 'content-type': 'text/plain' }, big),
     ).toMatchObject({ status: 413 });
