@@ -23,6 +23,8 @@ export interface NodePlayerOptions {
   loopbackOnly?: boolean;
   /** Called for every decoded frame's stamp (decode mode). */
   onStamp?: (stamp: FrameStamp, receivedAtMs: number) => void;
+  /** Rewrites the SDP answer before it is sent (abuse tests: name candidates the player does not have). */
+  answerSdp?: (sdp: string) => string;
   /** Called with every decoded frame's luma plane (decode mode; valid only during the call). */
   onDecodedFrame?: (luma: Uint8Array, stride: number, width: number, height: number) => void;
 }
@@ -155,7 +157,8 @@ export class NodePlayer {
       await this.peer.setRemoteDescription({ type: 'offer', sdp: message.sdp });
       const answer = await this.peer.createAnswer();
       await this.peer.setLocalDescription(answer);
-      this.sendSignal({ type: 'answer', sdp: this.peer.localDescription?.sdp ?? answer.sdp });
+      const sdp = this.peer.localDescription?.sdp ?? answer.sdp;
+      this.sendSignal({ type: 'answer', sdp: this.#options.answerSdp?.(sdp) ?? sdp });
     } else if (message.type === 'candidate' && message.candidate) {
       await this.peer
         .addIceCandidate({
