@@ -278,6 +278,18 @@ export const ErrorCodes = {
     status: 409,
     message: 'This node key is registered on chain under another owner key.',
   },
+  OPERATOR_NOT_REGISTERED: {
+    status: 409,
+    message: 'This edge is not registered on the staking chain: run `farplay-edge stake` first.',
+  },
+  OPERATOR_SERVICE_BAD_PATH: {
+    status: 400,
+    message: 'A path or name cannot go into the systemd unit (not absolute, or holds blanks or quotes).',
+  },
+  OPERATOR_SERVICE_NOT_WRITABLE: {
+    status: 403,
+    message: 'The systemd unit folder is not writable: run `service install` as root or pass --unit-dir.',
+  },
 
   // --- studio tooling (STUDIO_*, `farplay studio`) ---
   STUDIO_NOT_LOGGED_IN: {

@@ -3,7 +3,7 @@
 
 import { SessionKey } from '../player/src/SessionKey.js';
 import type { CreateSessionResponse, ListGamesResponse } from '../protocol/playerApi.js';
-import { NodePlayer } from '../test/tools/NodePlayer.js';
+import { StreamReceiver } from '../edge/operator/StreamReceiver.js';
 
 const matchmaker = process.argv[2] ?? 'http://127.0.0.1:18080';
 const seconds = Number(process.argv[3] ?? 5);
@@ -39,7 +39,7 @@ async function main(): Promise<void> {
     body: JSON.stringify({ gameId: game.id, measurements: [], sessionKey: key.address }),
   });
   out(`session ${session.sessionId} on ${session.edge.region} (${session.edge.url})`);
-  const player = new NodePlayer({ signalUrl: session.edge.signalUrl, token: session.token });
+  const player = new StreamReceiver({ signalUrl: session.edge.signalUrl, token: session.token });
   try {
     await player.waitFor(() => player.framesReceived > 0, 30_000, 'first frame');
     const before = player.framesReceived;

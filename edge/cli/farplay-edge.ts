@@ -1,6 +1,6 @@
 #!/usr/bin/env -S npx tsx
 // farplay-edge: the operator's tool. Takes a machine from nothing to earning: init, doctor, bench, stake,
-// register, status, run. Every failure is one line with its code and what to do.
+// register, status, run, service install, unstake, withdraw. Every failure is one line with its code and what to do.
 import { pathToFileURL } from 'node:url';
 import { findError } from '../../protocol/errors.js';
 import type { CliContext } from './CliContext.js';
@@ -38,6 +38,18 @@ const COMMANDS: Record<string, { run: () => Promise<Command>; summary: string }>
   run: {
     run: async () => (await import('./runCommand.js')).runCommand,
     summary: 'run the edge in the foreground from the config file and keystore',
+  },
+  unstake: {
+    run: async () => (await import('./unstakeCommand.js')).unstakeCommand,
+    summary: 'start unbonding the owner’s stake (--all or --amount); says how long the contract holds it',
+  },
+  withdraw: {
+    run: async () => (await import('./withdrawCommand.js')).withdrawCommand,
+    summary: 'pay the unbonded stake back to the owner once the unbonding delay has passed',
+  },
+  service: {
+    run: async () => (await import('./serviceCommand.js')).serviceCommand,
+    summary: '`service install`: a system-level systemd unit that runs the edge at boot',
   },
 };
 

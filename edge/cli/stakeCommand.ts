@@ -1,5 +1,3 @@
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { type Address, formatEther, parseEther } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
@@ -10,8 +8,8 @@ import { readDeployment } from '../../contracts-client/src/deployment.js';
 import { delegate, registerEdge } from '../../contracts-client/src/staking.js';
 import { sendTx } from '../../contracts-client/src/tx.js';
 import { FarplayError } from '../../protocol/errors.js';
-import { decryptKeystore } from '../operator/decryptKeystore.js';
-import { loadNodeKey, readPassphrase } from '../operator/loadNodeKey.js';
+import { loadNodeKey } from '../operator/loadNodeKey.js';
+import { loadOwnerAccount } from '../operator/loadOwnerAccount.js';
 import { readStakingState } from '../operator/readStakingState.js';
 import type { CliContext } from './CliContext.js';
 import { loadCliConfig } from './loadCliConfig.js';
@@ -46,20 +44,7 @@ export async function stakeCommand(context: CliContext): Promise<number> {
   if (!nodeKey)
     throw new FarplayError('OPERATOR_NOT_INITIALIZED', 'no node key: run `farplay-edge init` first');
   const node = privateKeyToAccount(nodeKey);
-  const ownerFile = resolve(values['owner-keystore'] ?? 'owner-key.json');
-  let ownerText: string;
-  try {
-    ownerText = readFileSync(ownerFile, 'utf8');
-  } catch (cause) {
-    throw new FarplayError(
-      'OPERATOR_BAD_KEYSTORE',
-      `the owner keystore ${ownerFile} cannot be read (pass --owner-keystore)`,
-      {
-        cause,
-      },
-    );
-  }
-  const owner = privateKeyToAccount(decryptKeystore(ownerText, readPassphrase(config)));
+  const owner = loadOwnerAccount(values['owner-keystore'], config);
   const location = {
     rpcUrl: config.stakingRpcUrl,
     chainId: config.stakingChainId,

@@ -1,8 +1,11 @@
 import { parseArgs } from 'node:util';
 import { type Address, formatEther } from 'viem';
 import { privateKeyToAddress } from 'viem/accounts';
-import { pendingRewards } from '../../contracts-client/src/staking.js';
+import { delegationOf, pendingRewards } from '../../contracts-client/src/staking.js';
 import { findError } from '../../protocol/errors.js';
+import type { EdgeStats } from '../Edge.js';
+import { describeDuration } from '../operator/describeDuration.js';
+import { describeLiveSessions } from '../operator/describeLiveSessions.js';
 import { loadNodeKey } from '../operator/loadNodeKey.js';
 import { readCapability } from '../operator/readCapability.js';
 import { readStakingState } from '../operator/readStakingState.js';
@@ -54,6 +57,15 @@ export async function statusCommand(context: CliContext): Promise<number> {
           `  chain ${config.stakingChainId}: registered by ${state.owner}, stake ${formatEther(state.ownStake)} ATH (minimum ${formatEther(state.minStake)}), unbonding ${formatEther(state.unbonding)} ATH`,
         );
         output.out(`  rewards pending: ${formatEther(rewards)} ATH (claim with the owner key)`);
+        if (state.unbonding > 0n) {
+          const { readyAt } = await delegationOf(state.publicClient, state.staking, edge, state.owner);
+          const now = (await state.publicClient.getBlock()).timestamp;
+          output.out(
+            readyAt > now
+              ? `  unbonding: ${formatEther(state.unbonding)} ATH, withdrawable in ${describeDuration(readyAt - now)} (\`farplay-edge withdraw\`)`
+              : `  unbonding: ${formatEther(state.unbonding)} ATH, withdrawable now (\`farplay-edge withdraw\`)`,
+          );
+        }
         if (!state.active)
           reasons.push(`stake too low: ${formatEther(state.ownStake)} < ${formatEther(state.minStake)} ATH`);
       }
@@ -87,6 +99,34 @@ export async function statusCommand(context: CliContext): Promise<number> {
     const known = findError(error);
     reasons.push(`matchmaker unreachable: ${known?.message ?? String(error)}`);
   }
+
+  const host = ['0.0.0.0', '::', ''].includes(config.host) ? '127.0.0.1' : config.host;
+  const edgeUrl = `http://${host.includes(':') ? `[${host}]` : host}:${config.port}`;
+  try {
+    const get = async <T>(path: string): Promise<T> => {
+      const response = await fetch(`${edgeUrl}${path}`, { signal: AbortSignal.timeout(3000) });
+      if (!response.ok) throw new Error(`HTTP ${response.status}`);
+      return (await response.json()) as T;
+    };
+    const { id } = await get<{ id: string }>('/v1/edge');
+    if (id.toLowerCase() !== edge.toLowerCase()) {
+      output.out(`  sessions: another edge (${id}) answers at ${edgeUrl}`);
+      reasons.push(`this edge is not running at ${edgeUrl} (edge ${id} is): check port in the config`);
+    } else {
+      const live = describeLiveSessions(await get<EdgeStats>('/v1/stats'));
+      output.out(
+        `  sessions: ${live.live} open (${live.streaming} streaming), ${live.ended} ended since the edge started; ${live.minutesPlayed.toFixed(1)} minutes played by the open ones`,
+      );
+      for (const failing of live.failing) reasons.push(`failing QoS: ${failing}`);
+    }
+  } catch {
+    output.out(`  sessions: the edge does not answer at ${edgeUrl}`);
+    reasons.push(`the edge is not running at ${edgeUrl}: start it (\`farplay-edge run\` or its service)`);
+  }
+  // Settlement: minutes count once a checker quorum attests them, and are paid when the edge settles them.
+  output.out(
+    '  minutes attested / paid / pending settlement, escrow earnings: none yet (this edge sends no per-minute QoS reports to checkers yet, so no minute is attested)',
+  );
 
   if (reasons.length === 0) {
     output.out('✓ earning: registered, staked and live');

@@ -6,8 +6,8 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import type { CreateSessionResponse } from '../../protocol/playerApi.js';
-import { NodePlayer } from '../../test/tools/NodePlayer.js';
 import type { EdgeStats } from '../Edge.js';
+import { StreamReceiver } from './StreamReceiver.js';
 
 /** Options of `measureCapacity`; every field has a default. */
 export interface CapacityBenchOptions {
@@ -151,7 +151,7 @@ export async function measureCapacity(options: CapacityBenchOptions = {}): Promi
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const started = options.edgeUrl ? undefined : await startEdgeProcess(max, options.edgeEnv ?? {});
   const edgeUrl = (options.edgeUrl ?? started?.url ?? '').replace(/\/$/, '');
-  const players: NodePlayer[] = [];
+  const players: StreamReceiver[] = [];
   const steps: CapacityStep[] = [];
   try {
     const info = await getJson<{
@@ -176,7 +176,7 @@ export async function measureCapacity(options: CapacityBenchOptions = {}): Promi
           headers: { 'content-type': 'application/json' },
           body: JSON.stringify({ gameId, measurements: [] }),
         });
-        const player = new NodePlayer({ signalUrl: session.edge.signalUrl, token: session.token });
+        const player = new StreamReceiver({ signalUrl: session.edge.signalUrl, token: session.token });
         players.push(player);
         await player.waitFor(() => player.framesReceived > 0, 20_000, 'first frame');
       }

@@ -119,6 +119,10 @@ describe('farplay-edge stake', () => {
     // Staked but not running: status says why it does not earn.
     expect(statusText).toContain('✗ not earning:');
     expect(statusText).toContain('no heartbeat accepted by the matchmaker');
+    expect(statusText).toMatch(
+      /this edge is not running at http:\/\/127\.0\.0\.1:\d+|the edge is not running at http:\/\/127\.0\.0\.1:\d+: start it/,
+    );
+    expect(statusText).toMatch(/minutes attested \/ paid \/ pending settlement, escrow earnings: none yet/);
   });
 });
 

@@ -1,67 +1,30 @@
 import { AVERROR_EAGAIN, AVERROR_EOF, type FFDecoderCodec } from 'node-av/constants';
 import { Codec, CodecContext, Frame, Packet } from 'node-av/lib';
-import { H264RtpPayload, RTCPeerConnection, RTCRtpCodecParameters, type RtpPacket } from 'werift';
-import WebSocket from 'ws';
+import { StreamReceiver, type StreamReceiverOptions } from '../../edge/operator/StreamReceiver.js';
 import { type FrameStamp, readFrameStampLuma } from '../../protocol/frameStamp.js';
-import { encodeInput, INPUT_CHANNEL, type InputMessage } from '../../protocol/input.js';
-import { type EdgeMessage, parseEdgeMessage, type SessionMessage } from '../../protocol/signaling.js';
 
-/** Input message without its sequence number (NodePlayer numbers them). */
-export type UnsequencedInput = InputMessage extends infer M
-  ? M extends InputMessage
-    ? Omit<M, 'seq'>
-    : never
-  : never;
+export type { UnsequencedInput } from '../../edge/operator/StreamReceiver.js';
 
-export interface NodePlayerOptions {
-  /** `ws://.../v1/signal` */
-  signalUrl: string;
-  token: string;
+export interface NodePlayerOptions extends StreamReceiverOptions {
   /** Decode the H.264 (node-av) and read each frame's stamp (default false: count frames only). */
   decode?: boolean;
-  /** Use only loopback ICE candidates (default true: tests and benches stay on 127.0.0.1). */
-  loopbackOnly?: boolean;
-  /** Called for every decoded frame's stamp (decode mode). */
-  onStamp?: (stamp: FrameStamp, receivedAtMs: number) => void;
   /** Rewrites the SDP answer before it is sent (abuse tests: name candidates the player does not have). */
   answerSdp?: (sdp: string) => string;
+  /** Called for every decoded frame's stamp (decode mode). */
+  onStamp?: (stamp: FrameStamp, receivedAtMs: number) => void;
   /** Called with every decoded frame's luma plane (decode mode; valid only during the call). */
   onDecodedFrame?: (luma: Uint8Array, stride: number, width: number, height: number) => void;
 }
 
 /**
- * A headless player in Node for tests and benches: signalling over `ws`, a werift peer that receives
- * the edge's RTP, reassembles H.264 access units and (optionally) decodes them with node-av, plus the
- * input data channel. Not part of the edge's serving path.
+ * A headless player in Node for tests and benches: the edge's StreamReceiver (signalling, werift peer, access
+ * units, input channel) plus optional H.264 decoding with node-av that reads every frame's stamp.
  */
-export class NodePlayer {
-  readonly socket: WebSocket;
-  readonly peer: RTCPeerConnection;
-  /** Messages the edge sent, in order. */
-  readonly messages: EdgeMessage[] = [];
-  /** Complete access units received (marker bit seen, no gap). */
-  framesReceived = 0;
-  /** Access units thrown away because a packet was missing. */
-  framesIncomplete = 0;
+export class NodePlayer extends StreamReceiver {
   framesDecoded = 0;
-  audioPackets = 0;
-  rtpPackets = 0;
   /** Stamps read from decoded frames (decode mode), in order. */
   readonly stamps: FrameStamp[] = [];
-  /** Pongs received on the input channel: seq → round-trip ms. */
-  readonly pongs: Array<{ seq: number; rttMs: number }> = [];
-  session: SessionMessage | undefined;
-  /** Resolves with the signalling socket's close code and reason. */
-  readonly closed: Promise<{ code: number; reason: string }>;
-  /** Resolves when the input channel is open. */
-  readonly inputOpen: Promise<void>;
-  readonly #channel;
   readonly #options: NodePlayerOptions;
-  #seq = 0;
-  #parts: Buffer[] = [];
-  #fragment: Buffer | undefined;
-  #expectedSeq: number | undefined;
-  #broken = false;
   #decoder: CodecContext | undefined;
   #decoderReady: Promise<void> | undefined;
   #decodeQueue: Buffer[] = [];
@@ -69,70 +32,8 @@ export class NodePlayer {
   #closedFlag = false;
 
   constructor(options: NodePlayerOptions) {
+    super(options);
     this.#options = options;
-    const loopbackOnly = options.loopbackOnly ?? true;
-    this.peer = new RTCPeerConnection({
-      iceAdditionalHostAddresses: ['127.0.0.1'],
-      ...(loopbackOnly ? { iceFilterCandidatePair: (pair) => pair.localCandidate.host === '127.0.0.1' } : {}),
-      bundlePolicy: 'max-bundle',
-      codecs: {
-        video: [
-          new RTCRtpCodecParameters({
-            mimeType: 'video/H264',
-            clockRate: 90_000,
-            rtcpFeedback: [{ type: 'nack' }, { type: 'nack', parameter: 'pli' }],
-            parameters: 'level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f',
-          }),
-        ],
-        audio: [new RTCRtpCodecParameters({ mimeType: 'audio/opus', clockRate: 48_000, channels: 2 })],
-      },
-    });
-    this.#channel = this.peer.createDataChannel(INPUT_CHANNEL.label, { ...INPUT_CHANNEL.init });
-    this.inputOpen = new Promise((resolve) => {
-      if (this.#channel.readyState === 'open') resolve();
-      this.#channel.stateChanged.subscribe((state) => {
-        if (state === 'open') resolve();
-      });
-    });
-    this.#channel.onMessage.subscribe((data) => {
-      if (typeof data === 'string' || data.length !== 13 || data[0] !== 9) return;
-      const t = data.readDoubleLE(5);
-      this.pongs.push({ seq: data.readUInt32LE(1), rttMs: performance.now() - t });
-    });
-    this.peer.onTransceiverAdded.subscribe((transceiver) => {
-      transceiver.onTrack.subscribe((track) => {
-        track.onReceiveRtp.subscribe((rtp) => {
-          if (track.kind === 'video') this.#onVideoRtp(rtp);
-          else this.audioPackets++;
-        });
-      });
-    });
-    this.peer.onIceCandidate.subscribe((candidate) => {
-      this.sendSignal(
-        candidate
-          ? {
-              type: 'candidate',
-              candidate: candidate.candidate,
-              sdpMid: candidate.sdpMid,
-              sdpMLineIndex: candidate.sdpMLineIndex,
-            }
-          : { type: 'candidate', candidate: null },
-      );
-    });
-    const url = `${options.signalUrl}?token=${encodeURIComponent(options.token)}`;
-    this.socket = new WebSocket(url);
-    this.closed = new Promise((resolve) => {
-      this.socket.on('close', (code, reason) => resolve({ code, reason: reason.toString() }));
-    });
-    this.socket.on('error', () => {});
-    this.socket.on('message', (data) => {
-      const message = parseEdgeMessage(data.toString());
-      if (!message) return;
-      this.messages.push(message);
-      // An offer this peer cannot take leaves it unconnected: callers see that as a waitFor timeout,
-      // not as an unhandled rejection that would end the test or bench process.
-      this.#onSignal(message).catch(() => {});
-    });
     if (options.decode) {
       this.#decoderReady = this.#openDecoder();
       // Handled where it is awaited (#drainDecode); this keeps an early failure from being "unhandled".
@@ -151,53 +52,16 @@ export class NodePlayer {
     this.#decoder = context;
   }
 
-  async #onSignal(message: EdgeMessage): Promise<void> {
-    if (message.type === 'session') this.session = message;
-    else if (message.type === 'offer') {
-      await this.peer.setRemoteDescription({ type: 'offer', sdp: message.sdp });
-      const answer = await this.peer.createAnswer();
-      await this.peer.setLocalDescription(answer);
-      const sdp = this.peer.localDescription?.sdp ?? answer.sdp;
-      this.sendSignal({ type: 'answer', sdp: this.#options.answerSdp?.(sdp) ?? sdp });
-    } else if (message.type === 'candidate' && message.candidate) {
-      await this.peer
-        .addIceCandidate({
-          candidate: message.candidate,
-          ...(typeof message.sdpMid === 'string' ? { sdpMid: message.sdpMid } : {}),
-          ...(typeof message.sdpMLineIndex === 'number' ? { sdpMLineIndex: message.sdpMLineIndex } : {}),
-        })
-        .catch(() => {});
-    }
+  protected override answerSdp(sdp: string): string {
+    return this.#options.answerSdp?.(sdp) ?? sdp;
   }
 
-  #onVideoRtp(rtp: RtpPacket): void {
-    this.rtpPackets++;
-    const seq = rtp.header.sequenceNumber;
-    if (this.#expectedSeq !== undefined && seq !== this.#expectedSeq) this.#broken = true;
-    this.#expectedSeq = (seq + 1) & 0xffff;
-    try {
-      const h264 = H264RtpPayload.deSerialize(rtp.payload, this.#fragment);
-      this.#fragment = h264.fragment;
-      if (h264.payload) this.#parts.push(h264.payload);
-    } catch {
-      this.#broken = true;
-    }
-    if (!rtp.header.marker) return;
-    const parts = this.#parts;
-    this.#parts = [];
-    this.#fragment = undefined;
-    if (this.#broken) {
-      this.#broken = false;
-      this.framesIncomplete++;
-      return;
-    }
-    this.framesReceived++;
-    if (this.#options.decode) {
-      this.#decodeQueue.push(Buffer.concat(parts));
-      this.#drainDecode().catch(() => {
-        // decoder failed to open or decode: frames stay counted as received, not decoded
-      });
-    }
+  protected override onAccessUnit(parts: Buffer[]): void {
+    if (!this.#options.decode || this.#closedFlag) return;
+    this.#decodeQueue.push(Buffer.concat(parts));
+    this.#drainDecode().catch(() => {
+      // decoder failed to open or decode: frames stay counted as received, not decoded
+    });
   }
 
   async #drainDecode(): Promise<void> {
@@ -224,7 +88,6 @@ export class NodePlayer {
 
   async #decodeAll(decoder: CodecContext, packet: Packet, frame: Frame): Promise<void> {
     while (this.#decodeQueue.length > 0 && !this.#closedFlag) {
-      // Keep only the newest few: a slow decoder must not build latency in the bench.
       const unit = this.#decodeQueue.shift() as Buffer;
       packet.data = unit;
       const sent = await decoder.sendPacket(packet);
@@ -249,52 +112,11 @@ export class NodePlayer {
     }
   }
 
-  /** Resolves once `predicate` holds (checked every 20 ms) or rejects after `timeoutMs`. */
-  async waitFor(predicate: () => boolean, timeoutMs = 15_000, what = 'condition'): Promise<void> {
-    const started = Date.now();
-    while (!predicate()) {
-      if (Date.now() - started > timeoutMs) throw new Error(`timed out waiting for ${what}`);
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-  }
-
-  /** Sends a signalling message (an object is JSON-encoded; a string goes as is). */
-  sendSignal(message: object | string): void {
-    if (this.socket.readyState !== WebSocket.OPEN) {
-      if (this.socket.readyState === WebSocket.CONNECTING) {
-        this.socket.once('open', () => this.sendSignal(message));
-      }
-      return;
-    }
-    this.socket.send(typeof message === 'string' ? message : JSON.stringify(message));
-  }
-
-  /** Sends one input message with the next sequence number; returns that number. */
-  sendInput(message: UnsequencedInput): number {
-    const seq = ++this.#seq;
-    this.sendRaw(Buffer.from(encodeInput({ ...message, seq } as InputMessage)));
-    return seq;
-  }
-
-  /** Sends `ping{seq, t = performance.now()}` on the input channel (the edge echoes a pong). */
-  ping(): number {
-    return this.sendInput({ type: 'ping', t: performance.now() });
-  }
-
-  /** Sends raw bytes on the input channel. */
-  sendRaw(data: Buffer | string): void {
-    if (this.#channel.readyState !== 'open') return;
-    this.#channel.send(data);
-  }
-
-  /** Closes the socket and the peer (and the decoder). */
-  async close(): Promise<void> {
+  /** Closes the socket and the peer, then the decoder; idempotent. */
+  override async close(): Promise<void> {
     if (this.#closedFlag) return;
     this.#closedFlag = true;
-    if (this.socket.readyState === WebSocket.OPEN || this.socket.readyState === WebSocket.CONNECTING) {
-      this.socket.close(1000);
-    }
-    await this.peer.close().catch(() => {});
+    await super.close();
     while (this.#decoding) await new Promise((resolve) => setTimeout(resolve, 5));
     this.#decoder?.freeContext();
     this.#decoder = undefined;
