@@ -21,6 +21,10 @@ import { FarplayError } from './errors.js';
  *
  * `seq` increases by one per message sent (wrapping at 2^32); the edge reports the last applied `seq`
  * in every frame's stamp (protocol/frameStamp.ts), so the player can measure input-to-photon time.
+ *
+ * Held keys: the channel may lose a keyUp, so a player re-sends keyDown for every key it holds every
+ * `HELD_KEY_REPEAT_MS` (`HeldKeyHeartbeat`). The edge treats a keyDown of a key already down as that
+ * refresh (never a second press) and releases a key not refreshed within `HELD_KEY_RELEASE_MS`.
  * `decodeInput` rejects anything else with FarplayError `EDGE_BAD_INPUT` and never throws otherwise.
  */
 
@@ -29,6 +33,11 @@ export const INPUT_CHANNEL = {
   label: 'input',
   init: { negotiated: true, id: 0, ordered: false, maxRetransmits: 0 },
 } as const;
+
+/** How often a player re-sends keyDown for each key it holds, ms. */
+export const HELD_KEY_REPEAT_MS = 250;
+/** The edge releases a held key not refreshed for this long, ms (four refreshes lost in a row). */
+export const HELD_KEY_RELEASE_MS = 1000;
 
 /** Largest valid input message in bytes. */
 export const MAX_INPUT_MESSAGE_BYTES = 1 + 4 + 1 + 4 + 1 + 8 * 2;

@@ -1,5 +1,6 @@
 import { H264RtpPayload, RTCPeerConnection, RTCRtpCodecParameters, type RtpPacket } from 'werift';
 import WebSocket from 'ws';
+import { HeldKeyHeartbeat } from '../../protocol/HeldKeyHeartbeat.js';
 import { encodeInput, INPUT_CHANNEL, type InputMessage } from '../../protocol/input.js';
 import { type EdgeMessage, parseEdgeMessage, type SessionMessage } from '../../protocol/signaling.js';
 
@@ -44,6 +45,8 @@ export class StreamReceiver {
   readonly inputOpen: Promise<void>;
   readonly #channel;
   #seq = 0;
+  /** Re-sends keyDown for held keys, as the page does (protocol/input.ts). */
+  readonly #heartbeat = new HeldKeyHeartbeat((key) => this.#send({ type: 'keyDown', key }));
   #parts: Buffer[] = [];
   #fragment: Buffer | undefined;
   #expectedSeq: number | undefined;
@@ -187,8 +190,20 @@ export class StreamReceiver {
     this.socket.send(typeof message === 'string' ? message : JSON.stringify(message));
   }
 
-  /** Sends one input message with the next sequence number; returns that number. */
+  /** Sends one input message with the next sequence number; returns that number. Held keys are refreshed like the page does. */
   sendInput(message: UnsequencedInput): number {
+    if (message.type === 'keyDown') this.#heartbeat.down(message.key);
+    else if (message.type === 'keyUp') this.#heartbeat.up(message.key);
+    return this.#send(message);
+  }
+
+  /** Stops refreshing a held key as if its keyUp had been sent and lost on the way. */
+  loseKeyUp(key: number): void {
+    this.#heartbeat.up(key);
+    ++this.#seq;
+  }
+
+  #send(message: UnsequencedInput): number {
     const seq = ++this.#seq;
     this.sendRaw(Buffer.from(encodeInput({ ...message, seq } as InputMessage)));
     return seq;
@@ -209,6 +224,7 @@ export class StreamReceiver {
   async close(): Promise<void> {
     if (this.#closing) return;
     this.#closing = true;
+    this.#heartbeat.close();
     if (this.socket.readyState === WebSocket.OPEN || this.socket.readyState === WebSocket.CONNECTING) {
       this.socket.close(1000);
     }

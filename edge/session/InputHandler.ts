@@ -1,8 +1,9 @@
 import type { Logger } from 'pino';
 import { FarplayError, findError } from '../../protocol/errors.js';
-import { decodeInput, type InputMessage, InputType } from '../../protocol/input.js';
+import { decodeInput, HELD_KEY_RELEASE_MS, type InputMessage, InputType } from '../../protocol/input.js';
 import { SignalCloseCodes } from '../../protocol/signaling.js';
 import { TypedEmitter } from '../../protocol/TypedEmitter.js';
+import { HeldKeys } from './HeldKeys.js';
 import type { InputTransport } from './InputChannel.js';
 import { RateLimiter } from './RateLimiter.js';
 import type { SessionFailure } from './SessionFailure.js';
@@ -25,12 +26,15 @@ export interface InputHandlerOptions {
   stats: SessionStats;
   /** Applies one decoded message to the game. */
   apply: (message: InputMessage) => void;
+  /** Held keys not refreshed for this long are released, ms (default HELD_KEY_RELEASE_MS). */
+  heldKeyReleaseMs?: number;
   logger: Logger;
 }
 
 /**
  * The player's input channel: echoes pings as pongs at once, decodes the rest and hands it to the game,
- * counts messages, and ends the session on a flood or repeated malformed messages.
+ * counts messages, and ends the session on a flood or repeated malformed messages. Held keys: a repeated
+ * keyDown only refreshes the key; a key whose refreshes stop is released with a keyUp the edge makes up.
  */
 export class InputHandler extends TypedEmitter<InputHandlerEvents> {
   readonly #transport: InputTransport;
@@ -39,6 +43,9 @@ export class InputHandler extends TypedEmitter<InputHandlerEvents> {
   readonly #apply: (message: InputMessage) => void;
   readonly #log: Logger;
   readonly #pongBuffer = Buffer.alloc(13);
+  readonly #held: HeldKeys;
+  readonly #releaseMs: number;
+  #sweep: NodeJS.Timeout | undefined;
   #closed = false;
 
   constructor(options: InputHandlerOptions) {
@@ -50,6 +57,8 @@ export class InputHandler extends TypedEmitter<InputHandlerEvents> {
     this.#stats = options.stats;
     this.#apply = options.apply;
     this.#log = options.logger;
+    this.#releaseMs = options.heldKeyReleaseMs ?? HELD_KEY_RELEASE_MS;
+    this.#held = new HeldKeys(this.#releaseMs);
     options.transport.onMessage((data) => this.#onMessage(data));
   }
 
@@ -61,6 +70,8 @@ export class InputHandler extends TypedEmitter<InputHandlerEvents> {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    clearInterval(this.#sweep);
+    this.#sweep = undefined;
     this.#transport.close();
   }
 
@@ -94,12 +105,46 @@ export class InputHandler extends TypedEmitter<InputHandlerEvents> {
       return;
     }
     if (message.type === 'ping' || message.type === 'pong') return;
+    if (message.type === 'keyDown' || message.type === 'keyUp') {
+      const verdict = this.#held.accept(message, Date.now());
+      if (verdict === 'stale') return;
+      if (verdict === 'refresh') {
+        this.#stats.recordKeyRefresh();
+        this.#stats.recordInputApplied(message.seq);
+        return;
+      }
+      this.#watchHeldKeys();
+    }
+    this.#applyToGame(message);
+    this.#stats.recordInputApplied(message.seq);
+  }
+
+  #applyToGame(message: InputMessage): void {
     try {
       this.#apply(message);
     } catch (error) {
       this.#log.warn({ err: error }, 'game rejected an input message');
     }
-    this.#stats.recordInputApplied(message.seq);
+  }
+
+  /** Runs the stale-key sweep while keys are held (a quarter of the release time apart). */
+  #watchHeldKeys(): void {
+    if (this.#held.size === 0 || this.#sweep !== undefined) return;
+    this.#sweep = setInterval(
+      () => {
+        for (const key of this.#held.stale(Date.now())) {
+          this.#stats.recordStaleKeyReleased();
+          this.#log.debug({ key }, 'released a held key whose refreshes stopped');
+          this.#applyToGame({ type: 'keyUp', seq: this.#stats.lastInputSeq, key });
+        }
+        if (this.#held.size === 0) {
+          clearInterval(this.#sweep);
+          this.#sweep = undefined;
+        }
+      },
+      Math.max(20, this.#releaseMs / 4),
+    );
+    this.#sweep.unref();
   }
 
   #badInput(error: unknown): void {

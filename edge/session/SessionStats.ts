@@ -20,6 +20,9 @@ export interface SessionCounters {
   inputMessages: number;
   badInputMessages: number;
   lastInputSeq: number;
+  /** Held-key refreshes received (keyDown of a key already down), and keys the edge released because no refresh came. */
+  keyRefreshes: number;
+  staleKeysReleased: number;
 }
 
 /**
@@ -99,11 +102,15 @@ export class SessionStats {
     inputMessages: 0,
     badInputMessages: 0,
     lastInputSeq: 0,
+    keyRefreshes: 0,
+    staleKeysReleased: 0,
   };
   /** Frame ready to draw → last RTP packet of the frame handed to the socket, ms (recent frames). */
   readonly edgeTimes = new TimingWindow();
   /** Time in the encoder per frame, ms (recent frames). */
   readonly encodeTimes = new TimingWindow();
+  /** Captured frames (native games): grab returned → frame ready in the encoder's planes, ms (recent frames). */
+  readonly captureTimes = new TimingWindow();
   #period: PeriodCounters = zeroPeriod();
   #periodStart: number;
   // A minute at 60 fps is 3,600 frames.
@@ -124,6 +131,11 @@ export class SessionStats {
     if (!produced) return;
     this.#counters.framesEncoded++;
     this.#period.framesEncoded++;
+  }
+
+  /** A captured frame was ready for the encoder `captureMs` after its grab returned. */
+  recordCapture(captureMs: number): void {
+    this.captureTimes.record(captureMs);
   }
 
   /** A frame of `bytes` went out `edgeMs` after it was ready to draw. */
@@ -174,6 +186,16 @@ export class SessionStats {
     this.#counters.lastInputSeq = seq;
   }
 
+  /** A held key was refreshed (keyDown of a key already down). */
+  recordKeyRefresh(): void {
+    this.#counters.keyRefreshes++;
+  }
+
+  /** The edge released a held key whose refreshes stopped (its keyUp was lost). */
+  recordStaleKeyReleased(): void {
+    this.#counters.staleKeysReleased++;
+  }
+
   /** Counts a malformed input message; returns how many there have been. */
   recordBadInput(): number {
     return ++this.#counters.badInputMessages;
@@ -193,6 +215,7 @@ export class SessionStats {
   resetTimings(): void {
     this.edgeTimes.clear();
     this.encodeTimes.clear();
+    this.captureTimes.clear();
   }
 
   /** Hands over the period since the last call (or the start) and starts the next one. */

@@ -52,6 +52,9 @@ export interface StreamSessionStats {
   inputMessages: number;
   badInputMessages: number;
   lastInputSeq: number;
+  /** Held-key refreshes received, and held keys the edge released because their refreshes stopped. */
+  keyRefreshes: number;
+  staleKeysReleased: number;
   audioPackets: number;
   nacks: number;
   plis: number;
@@ -140,6 +143,8 @@ export class StreamSession extends TypedEmitter<StreamSessionEvents> {
       inputMessages: counters.inputMessages,
       badInputMessages: counters.badInputMessages,
       lastInputSeq: counters.lastInputSeq,
+      keyRefreshes: counters.keyRefreshes,
+      staleKeysReleased: counters.staleKeysReleased,
       audioPackets: counters.audioPackets,
       nacks: counters.nacks,
       plis: counters.plis,

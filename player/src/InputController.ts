@@ -1,3 +1,4 @@
+import { HeldKeyHeartbeat } from '../../protocol/HeldKeyHeartbeat.js';
 import { keyCodeToId, MAX_GAMEPAD_AXES, TouchPhase } from '../../protocol/input.js';
 import type { OutgoingInput } from './PlaySession.js';
 
@@ -32,12 +33,14 @@ const GAMEPAD_LOOKUP_MS = 250;
 /**
  * Captures keyboard, mouse (with pointer lock), wheel, gamepad (polled each animation frame while one
  * is connected) and
- * touch, and sends them as input messages (protocol/input.ts). Keys held when the page loses focus
- * are released. `close()` removes every listener (idempotent).
+ * touch, and sends them as input messages (protocol/input.ts). While a key is held its keyDown is re-sent
+ * every HELD_KEY_REPEAT_MS, so a keyUp lost on the unreliable channel cannot leave it stuck on the edge.
+ * Keys held when the page loses focus are released. `close()` removes every listener (idempotent).
  */
 export class InputController {
   readonly #options: InputControllerOptions;
   readonly #pressed = new Set<string>();
+  readonly #heartbeat: HeldKeyHeartbeat;
   readonly #gamepads = new Map<number, { buttons: number; axes: number[]; sentAt: number }>();
   readonly #removers: (() => void)[] = [];
   #frame: number | undefined;
@@ -46,6 +49,7 @@ export class InputController {
 
   constructor(options: InputControllerOptions) {
     this.#options = options;
+    this.#heartbeat = new HeldKeyHeartbeat((key) => options.send({ type: 'keyDown', key }));
     const { surface } = options;
     this.#listen(window, 'keydown', (event) => this.#onKey(event as KeyboardEvent, true));
     this.#listen(window, 'keyup', (event) => this.#onKey(event as KeyboardEvent, false));
@@ -85,8 +89,10 @@ export class InputController {
     if (key === 0) return 0;
     const seq = this.#options.send({ type: 'keyDown', key });
     if (seq !== 0) this.#options.onKeySent?.(code, seq);
-    if (hold) this.#pressed.add(code);
-    else this.#options.send({ type: 'keyUp', key });
+    if (hold) {
+      this.#pressed.add(code);
+      this.#heartbeat.down(key);
+    } else this.#options.send({ type: 'keyUp', key });
     return seq;
   }
 
@@ -95,6 +101,7 @@ export class InputController {
     const key = keyCodeToId(code);
     if (key === 0) return;
     this.#pressed.delete(code);
+    this.#heartbeat.up(key);
     this.#options.send({ type: 'keyUp', key });
   }
 
@@ -107,6 +114,7 @@ export class InputController {
   close(): void {
     if (this.#closed) return;
     this.releaseAll();
+    this.#heartbeat.close();
     this.#closed = true;
     if (this.#frame !== undefined) cancelAnimationFrame(this.#frame);
     clearTimeout(this.#lookupTimer);
@@ -134,10 +142,12 @@ export class InputController {
     if (down) {
       if (event.repeat || this.#pressed.has(event.code)) return;
       this.#pressed.add(event.code);
+      this.#heartbeat.down(key);
       const seq = this.#options.send({ type: 'keyDown', key });
       if (seq !== 0) this.#options.onKeySent?.(event.code, seq);
     } else {
       this.#pressed.delete(event.code);
+      this.#heartbeat.up(key);
       this.#options.send({ type: 'keyUp', key });
     }
   }

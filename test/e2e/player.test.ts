@@ -158,6 +158,44 @@ describe('player in Chromium against a standalone edge', () => {
     );
   });
 
+  it('a held key stays held on the edge while the page refreshes it; a lost keyUp is released by the edge', async () => {
+    const page = await browser.context.newPage();
+    // Lose every keyUp (input type 2) the page sends, as an unreliable channel may.
+    await page.addInitScript(`(() => {
+      const send = RTCDataChannel.prototype.send;
+      RTCDataChannel.prototype.send = function (data) {
+        if (window.__loseKeyUps && data instanceof ArrayBuffer && new Uint8Array(data)[0] === 2) return;
+        if (window.__loseKeyUps && ArrayBuffer.isView(data) && data[0] === 2) return;
+        return send.call(this, data);
+      };
+    })()`);
+    await page.goto(`${url}/#/play/breakout`);
+    await until(
+      () => readHook(page, 'state'),
+      (state) => state === 'playing',
+    );
+    const session = () => edge.stats().sessions.find((s) => s.gameId === 'breakout');
+    await page.keyboard.down('ArrowLeft');
+    // Held for longer than the edge's release time: refreshed, never released by the edge.
+    await until(
+      () => session()?.keyRefreshes ?? 0,
+      (refreshes) => refreshes >= 6,
+      { what: 'the page to refresh the held key' },
+    );
+    expect(session()?.staleKeysReleased).toBe(0);
+    await page.keyboard.up('ArrowLeft');
+    await runInPage(page, '() => { window.__loseKeyUps = true; }');
+    await page.keyboard.down('ArrowRight');
+    await page.keyboard.up('ArrowRight');
+    const released = await until(
+      () => session()?.staleKeysReleased ?? 0,
+      (count) => count === 1,
+      { what: 'the edge to release the key whose keyUp was lost' },
+    );
+    expect(released).toBe(1);
+    await page.close();
+  });
+
   it('mouse, touch and gamepad steer the probe scene marker', async () => {
     const page = await browser.context.newPage();
     // A scripted gamepad: the browser's Gamepad API cannot see hardware here, so the page's

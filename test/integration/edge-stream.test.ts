@@ -107,6 +107,27 @@ describe('edge streaming to a werift player in Node', () => {
     }
   });
 
+  it('keeps a refreshed held key held, and releases one whose keyUp was lost', async () => {
+    const player = connectPlayer(edge, 'breakout');
+    const session = () => edge.stats().sessions.find((s) => s.gameId === 'breakout');
+    try {
+      await player.inputOpen;
+      const key = keyCodeToId('ArrowLeft');
+      player.sendInput({ type: 'keyDown', key });
+      // Refreshed for longer than the edge's release time: the key stays held.
+      await player.waitFor(() => (session()?.keyRefreshes ?? 0) >= 6, 10_000, 'six held-key refreshes');
+      expect(session()?.staleKeysReleased).toBe(0);
+      player.sendInput({ type: 'keyUp', key });
+      // Held again, and this time the keyUp is lost: the edge releases the key on its own, once.
+      player.sendInput({ type: 'keyDown', key });
+      player.loseKeyUp(key);
+      await player.waitFor(() => session()?.staleKeysReleased === 1, 10_000, 'the edge to release the key');
+      expect(session()?.staleKeysReleased).toBe(1);
+    } finally {
+      await player.close();
+    }
+  });
+
   it('obeys keyframe, bitrate and resize requests', async () => {
     const sizes: string[] = [];
     const player = connectPlayer(edge, 'latency-probe', {
