@@ -1,9 +1,9 @@
 // Part of scripts/compose-smoke.sh: waits until both compose edges are live at the matchmaker, allocates a
 // session through it, streams for a few seconds to a werift receiver in Node and prints one JSON line.
 
+import { StreamReceiver } from '../edge/operator/StreamReceiver.js';
 import { SessionKey } from '../player/src/SessionKey.js';
 import type { CreateSessionResponse, ListGamesResponse } from '../protocol/playerApi.js';
-import { StreamReceiver } from '../edge/operator/StreamReceiver.js';
 
 const matchmaker = process.argv[2] ?? 'http://127.0.0.1:18080';
 const seconds = Number(process.argv[3] ?? 5);
