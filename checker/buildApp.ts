@@ -13,13 +13,15 @@ import {
   ReportAccepted,
   SignedAttestation,
 } from '../protocol/checkerApi.js';
+import { escrowDomain } from '../protocol/eip712.js';
 import { ErrorCodes, FarplayError } from '../protocol/errors.js';
 import { rateLimitOptions } from '../protocol/http/rateLimitOptions.js';
 import { useCatalogueErrors } from '../protocol/http/useCatalogueErrors.js';
 import { qosPolicy } from '../protocol/qosPolicy.js';
-import { Bytes32, SignedQosReport } from '../protocol/qosReport.js';
+import { AddressHex, Bytes32, GrantJson, SignedQosReport } from '../protocol/qosReport.js';
 import { Checker } from './Checker.js';
 import { type CheckerConfig, defaultCheckerConfig } from './config.js';
+import { signAttestationBatch } from './signAttestationBatch.js';
 import type { CheckerStore } from './store/CheckerStore.js';
 import { createMemoryStore } from './store/createMemoryStore.js';
 import { createRedisStore } from './store/createRedisStore.js';
@@ -77,10 +79,11 @@ export async function buildApp(options: BuildAppOptions = {}): Promise<FastifyIn
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
+  const privateKey = (config.privateKey || generatePrivateKey()) as Hex;
   const checker = new Checker({
     store,
     policy: qosPolicy({ periodMs: config.periodMs, reportGraceMs: config.reportGraceMs }),
-    privateKey: (config.privateKey || generatePrivateKey()) as Hex,
+    privateKey,
     chains: {
       escrow: { chainId: config.paymentsChainId, address: (config.escrowAddress ?? zeroAddress) as Address },
       staking: { chainId: config.stakingChainId, address: (config.stakingAddress ?? zeroAddress) as Address },
@@ -95,6 +98,18 @@ export async function buildApp(options: BuildAppOptions = {}): Promise<FastifyIn
   app.decorate('checker', checker);
 
   useCatalogueErrors(app);
+  // Player pages post their reports from the matchmaker's origin: the API is CORS-open (it takes no cookies).
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('access-control-allow-origin', '*');
+    if (request.method === 'OPTIONS') {
+      reply
+        .header('access-control-allow-methods', 'GET, POST, OPTIONS')
+        .header('access-control-allow-headers', 'content-type')
+        .header('access-control-max-age', '600')
+        .status(204)
+        .send();
+    }
+  });
 
   await app.register(swagger, {
     openapi: {
@@ -202,6 +217,64 @@ export async function buildApp(options: BuildAppOptions = {}): Promise<FastifyIn
       return a;
     },
   );
+  app.post(
+    '/v1/attestations/batch',
+    {
+      schema: {
+        summary: 'One signature over several sessions’ attested minutes (AttestationBatch, for batchSettle)',
+        body: Type.Object(
+          {
+            sessions: Type.Array(
+              Type.Object(
+                { sessionId: Bytes32, minutes: Type.Integer({ minimum: 1, maximum: 0xffff }) },
+                { additionalProperties: false },
+              ),
+              { minItems: 1, maxItems: 200 },
+            ),
+          },
+          { additionalProperties: false },
+        ),
+        response: {
+          200: Type.Object({
+            checker: AddressHex,
+            policyHash: Bytes32,
+            sessions: Type.Array(
+              Type.Object({ sessionId: Bytes32, grantHash: Bytes32, minutes: Type.Integer() }),
+            ),
+            signature: Type.String(),
+          }),
+          ...errors,
+        },
+      },
+    },
+    async (request) =>
+      signAttestationBatch({
+        store,
+        privateKey,
+        checker: checker.address,
+        domain: escrowDomain(checker.chains.escrow.chainId, checker.chains.escrow.address),
+        policyHash: checker.policyHash,
+        sessions: request.body.sessions.map((s) => ({ sessionId: s.sessionId as Hex, minutes: s.minutes })),
+      }),
+  );
+  app.get(
+    '/v1/sessions/:sessionId/grant',
+    {
+      schema: {
+        summary: 'The grant the session was opened with and the player’s signature (what settlement needs)',
+        params: SessionParams,
+        response: { 200: Type.Object({ grant: GrantJson, grantSignature: Type.String() }), ...errors },
+      },
+    },
+    async (request) => {
+      const stored = await store.getSession(request.params.sessionId as Hex);
+      if (stored === null) throw new FarplayError('CHECKER_UNKNOWN_SESSION');
+      return {
+        grant: JSON.parse(stored.record.grantJson) as GrantJson,
+        grantSignature: stored.record.grantSignature,
+      };
+    },
+  );
   app.get(
     '/v1/sessions/:sessionId/evidence',
     {
@@ -213,6 +286,7 @@ export async function buildApp(options: BuildAppOptions = {}): Promise<FastifyIn
     async (request) => checker.evidence(request.params.sessionId as Hex),
   );
 
+  app.options('/*', { schema: { hide: true } }, async (_request, reply) => reply.status(204).send());
   app.addHook('onClose', async () => {
     await checker.close();
     if (ownsStore) await store.close();

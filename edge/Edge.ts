@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import type { Logger } from 'pino';
+import type { LocalAccount } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { FarplayError, findError } from '../protocol/errors.js';
 import { mintSessionToken } from '../protocol/mintSessionToken.js';
@@ -67,7 +68,8 @@ export interface EdgeStats {
 
 /** Events of an Edge. */
 export type EdgeEvents = {
-  sessionStarted: [{ sessionId: string; gameId: string }];
+  /** `checkers`/`quorum`: from the token, where its per-period QoS reports go (edge/billing/). */
+  sessionStarted: [{ sessionId: string; gameId: string; checkers?: string[]; quorum?: number }];
   sessionEnded: [{ sessionId: string; reason: string; code: number }];
 };
 
@@ -115,6 +117,8 @@ class AdmissionRefused extends FarplayError {
 export class Edge extends TypedEmitter<EdgeEvents> {
   /** The edge's identity: the address of its secp256k1 node key. */
   readonly id: string;
+  /** The node key (signs registrations, heartbeats and QoS reports). */
+  readonly account: LocalAccount;
   readonly config: Readonly<EdgeConfig>;
   readonly encoderProbe: ProbeEncodersResult;
   /** The Ed25519 public key (base64url spki) session tokens verify with (its own when standalone). */
@@ -147,6 +151,7 @@ export class Edge extends TypedEmitter<EdgeEvents> {
     });
     const { config } = parameters;
     this.id = account.address;
+    this.account = account;
     this.#log = log;
     this.config = config;
     this.encoderProbe = parameters.encoderProbe;
@@ -461,7 +466,11 @@ export class Edge extends TypedEmitter<EdgeEvents> {
       this.#endedByCode[code] = (this.#endedByCode[code] ?? 0) + 1;
       this.emit('sessionEnded', { sessionId: claims.sid, reason, code });
     });
-    this.emit('sessionStarted', { sessionId: claims.sid, gameId: game.info.id });
+    this.emit('sessionStarted', {
+      sessionId: claims.sid,
+      gameId: game.info.id,
+      ...(claims.chk ? { checkers: claims.chk, quorum: claims.q ?? claims.chk.length } : {}),
+    });
     return session;
   }
 }

@@ -117,6 +117,15 @@ export const EdgeConfig = Type.Object({
   paymentsChainId: Type.Integer({ minimum: 1, default: 31338 }),
   /** Folder of contract deployment files `<chainId>-<role>.json` (default .farplay/deployments). */
   deploymentsDir: Type.String({ default: '.farplay/deployments' }),
+  /**
+   * Billing (issue 9): the published QoS policy's period and report grace, ms (the checkers' settings). With
+   * `paymentsRpcUrl` and the deployment files, `edge/main.ts` reports each period to the session's checkers and
+   * settles the attested minutes.
+   */
+  qosPeriodMs: Type.Integer({ minimum: 100, default: 60_000 }),
+  qosReportGraceMs: Type.Integer({ minimum: 10, default: 10_000 }),
+  /** A settlement round at least this often, ms (default hourly); also at each session's end. */
+  settleEveryMs: Type.Integer({ minimum: 1000, default: 3_600_000 }),
 });
 export type EdgeConfig = Static<typeof EdgeConfig>;
 /** Config as given by callers: every field with a default may be left out. */

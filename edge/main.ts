@@ -3,14 +3,17 @@
 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pino } from 'pino';
+import { type Logger, pino } from 'pino';
 import { privateKeyToAccount } from 'viem/accounts';
+import { readDeployment } from '../contracts-client/src/deployment.js';
 import { findError } from '../protocol/errors.js';
 import { LOG_REDACT_PATHS } from '../protocol/logRedactions.js';
+import { type RunningEdgeBilling, startEdgeBilling } from './billing/startEdgeBilling.js';
 import { type EdgeConfig, loadEdgeConfig, parseEdgeConfig } from './config.js';
 import { matchmakerKeySource } from './control/matchmakerKeySource.js';
 import { fetchMatchmakerInfo, startEdgeControl } from './control/startEdgeControl.js';
 import { createEdge } from './createEdge.js';
+import type { Edge } from './Edge.js';
 import { missingNativeTools, NativeGameCatalog } from './native/NativeGameCatalog.js';
 import { loadNodeKey } from './operator/loadNodeKey.js';
 import { readCapability } from './operator/readCapability.js';
@@ -65,6 +68,7 @@ async function main(): Promise<void> {
   const url = await server.listen();
   logger.info({ url, edgeId: edge.id, standalone: edge.standalone }, 'edge ready');
 
+  const billing = startBillingIfConfigured(config, edge, logger);
   let control: { close(): unknown } | undefined;
   if (matchmakerUrl) {
     if (!config.nodePrivateKey) {
@@ -84,6 +88,7 @@ async function main(): Promise<void> {
   const stop = (signal: string): void => {
     logger.info({ signal }, 'shutting down');
     Promise.resolve(control?.close())
+      .then(() => billing?.close())
       .then(() => server.close())
       .then(() => packageGames?.close())
       .then(
@@ -96,6 +101,36 @@ async function main(): Promise<void> {
   };
   process.once('SIGINT', () => stop('SIGINT'));
   process.once('SIGTERM', () => stop('SIGTERM'));
+}
+
+/** With a payments RPC and the deployment files, the edge reports QoS and settles (issue 9); else it does not. */
+function startBillingIfConfigured(
+  config: Readonly<EdgeConfig>,
+  edge: Edge,
+  logger: Logger,
+): RunningEdgeBilling | undefined {
+  if (!config.paymentsRpcUrl) {
+    logger.info('billing off: no FARPLAY_EDGE_PAYMENTS_RPC_URL');
+    return undefined;
+  }
+  try {
+    const payments = readDeployment(config.paymentsChainId, 'payments', config.deploymentsDir);
+    const staking = readDeployment(config.stakingChainId, 'staking', config.deploymentsDir);
+    if (!payments.escrow || !staking.staking)
+      throw new Error('deployment without escrow or staking registry');
+    return startEdgeBilling({
+      edge,
+      logger: logger.child({ part: 'billing' }),
+      periodMs: config.qosPeriodMs,
+      reportGraceMs: config.qosReportGraceMs,
+      staking: { chainId: config.stakingChainId, address: staking.staking },
+      payments: { chainId: config.paymentsChainId, rpcUrl: config.paymentsRpcUrl, escrow: payments.escrow },
+      settleEveryMs: config.settleEveryMs,
+    });
+  } catch (err) {
+    logger.warn({ err }, 'billing off: no usable deployment files');
+    return undefined;
+  }
 }
 
 /** Calls `attempt` until it resolves, at most `tries` times, `delayMs` apart. */

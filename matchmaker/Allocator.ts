@@ -2,6 +2,7 @@ import type { KeyObject } from 'node:crypto';
 import { FarplayError } from '../protocol/errors.js';
 import { mintSessionToken } from '../protocol/mintSessionToken.js';
 import type { CreateSessionResponse } from '../protocol/playerApi.js';
+import type { Billing } from './Billing.js';
 import type { Catalogue } from './Catalogue.js';
 import type { MatchmakerConfig } from './config.js';
 import type { EdgeIndex } from './EdgeIndex.js';
@@ -20,6 +21,10 @@ export interface AllocatorOptions {
   /** This deployment's id, named in every session answer (session-key proofs sign it). */
   deployment: string;
   random: () => number;
+  /** Assigns each session's checkers and billing (none = unbilled). */
+  billing?: Billing;
+  /** An edge's price per minute after its region's multiplier (ATH wei, decimal string). */
+  priceOf?: (edgeId: string) => string;
 }
 
 /** How many ranked edges one reservation attempt offers the store. */
@@ -38,6 +43,8 @@ export class Allocator {
   readonly #sessionKey: KeyObject;
   readonly #deployment: string;
   readonly #random: () => number;
+  readonly #billing: Billing | undefined;
+  readonly #priceOf: (edgeId: string) => string;
 
   constructor(options: AllocatorOptions) {
     this.#store = options.store;
@@ -47,6 +54,8 @@ export class Allocator {
     this.#sessionKey = options.sessionKey;
     this.#deployment = options.deployment;
     this.#random = options.random;
+    this.#billing = options.billing;
+    this.#priceOf = options.priceOf ?? (() => '0');
   }
 
   /** Per view of `index`: 1 where an edge can run `gameId` (null = every edge); MM_UNKNOWN_GAME if none offers it. */
@@ -99,13 +108,15 @@ export class Allocator {
   #sessionResponse(record: SessionRecord): CreateSessionResponse {
     const state = this.#registry.index.get(record.edgeId);
     if (!state) throw new FarplayError('INTERNAL', 'reserved an edge missing from the registry view');
+    const billed = this.#billing?.assign(record.sessionId, record.edgeId, this.#priceOf(record.edgeId));
     const answer = mintSessionToken({
       sessionId: record.sessionId,
       gameId: record.gameId,
       edge: { edgeId: record.edgeId, region: state.edge.region, url: state.edge.publicUrl },
       privateKey: this.#sessionKey,
       ttlSeconds: this.#config.tokenTtlS,
+      ...(billed ? { checkers: billed.checkers } : {}),
     });
-    return { ...answer, deployment: this.#deployment };
+    return { ...answer, deployment: this.#deployment, ...(billed ? { billing: billed.billing } : {}) };
   }
 }

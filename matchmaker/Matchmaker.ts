@@ -1,5 +1,6 @@
 import type { KeyObject } from 'node:crypto';
 import type { BaseLogger } from 'pino';
+import type { Hex } from 'viem';
 import type {
   SignedEdgeHeartbeat,
   SignedEdgeRegistration,
@@ -14,6 +15,7 @@ import type {
   GameInfo,
   SessionEvent,
 } from '../protocol/playerApi.js';
+import type { GrantJson } from '../protocol/qosReport.js';
 import {
   type SessionAct,
   SessionActs,
@@ -21,6 +23,7 @@ import {
   verifySessionAct,
 } from '../protocol/sessionProof.js';
 import { Allocator } from './Allocator.js';
+import { Billing, type NetworkBilling } from './Billing.js';
 import { Catalogue } from './Catalogue.js';
 import type { MatchmakerConfig } from './config.js';
 import { CoordinateModel, geoCoordinate } from './coordinates.js';
@@ -51,6 +54,8 @@ export interface MatchmakerOptions {
   deployment: string;
   /** Randomness for tie-breaking (default Math.random). */
   random?: () => number;
+  /** Billing (checkers, deposits); default: from the config. */
+  billing?: Billing;
 }
 
 /**
@@ -73,6 +78,7 @@ export class Matchmaker {
   readonly #allocator: Allocator;
   readonly #failover: Failover;
   readonly #events: SessionEvents;
+  readonly #billing: Billing;
   #timers: NodeJS.Timeout[] = [];
   #closed = false;
 
@@ -95,6 +101,7 @@ export class Matchmaker {
       pricing: this.#pricing,
       catalogue: this.#catalogue,
     });
+    this.#billing = options.billing ?? new Billing(config);
     this.#allocator = new Allocator({
       store,
       config,
@@ -103,6 +110,11 @@ export class Matchmaker {
       sessionKey: options.sessionKey,
       deployment: options.deployment,
       random: this.#random,
+      billing: this.#billing,
+      priceOf: (edgeId) => {
+        const state = this.#registry.index.get(edgeId);
+        return state ? this.#pricing.price(state) : '0';
+      },
     });
     this.#failover = new Failover({
       store,
@@ -141,6 +153,17 @@ export class Matchmaker {
   async reap(): Promise<number> {
     if (this.#closed) return 0;
     return this.#failover.reap();
+  }
+
+  /** Checks a page's grant for a session and opens the session at its checkers (matchmaker/Billing.ts). */
+  async acceptGrant(sessionId: string, grant: GrantJson, grantSignature: Hex) {
+    const record = await this.session(sessionId);
+    return this.#billing.acceptGrant(record, grant, grantSignature);
+  }
+
+  /** Billing as pages see it before asking for a session. */
+  billing(): NetworkBilling {
+    return this.#billing.network();
   }
 
   /** Live edges as this instance last saw them. */
@@ -248,6 +271,15 @@ export class Matchmaker {
           'this matchmaker requires a sessionKey in session requests',
         );
       }
+      // A paid network: the payer's deposit covers the dearest edge before any slot is reserved.
+      await this.#billing.checkDeposit(request.payer, () => {
+        let dearest = 0n;
+        for (const e of this.#registry.edges()) {
+          const price = BigInt(this.#pricing.price(e));
+          if (price > dearest) dearest = price;
+        }
+        return dearest;
+      });
       const session = await this.#allocator.allocate(request.gameId, player, owner);
       await this.#holdReservation(session.sessionId, owner, client);
       this.#metrics.allocations.inc({ result: 'ok' });

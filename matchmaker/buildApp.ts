@@ -12,8 +12,10 @@ import { useCatalogueErrors } from '../protocol/http/useCatalogueErrors.js';
 import { LOG_REDACT_PATHS, redactedRequest } from '../protocol/logRedactions.js';
 import { proxyTrust } from '../protocol/proxyTrust.js';
 import { generateSessionKeyPair, importSessionPrivateKey } from '../protocol/sessionToken.js';
+import { type AvailableDeposit, Billing } from './Billing.js';
 import { defaultMatchmakerConfig, type MatchmakerConfig, parseStudioKeys } from './config.js';
 import { createPackageStore, type PackageStore } from './createPackageStore.js';
+import { billingRoutes, type Faucet } from './http/billingRoutes.js';
 import { edgeRoutes } from './http/edgeRoutes.js';
 import { gameRoutes } from './http/gameRoutes.js';
 import { operationRoutes } from './http/operationRoutes.js';
@@ -39,6 +41,10 @@ export interface BuildAppOptions {
   packages?: PackageStore;
   /** Randomness for tie-breaking (tests). */
   random?: () => number;
+  /** Local chains only: funds page wallets (`POST /v1/faucet`). */
+  faucet?: Faucet;
+  /** Reads a payer's available deposit (default: `paymentsRpcUrl` and `escrowAddress` from the config). */
+  availableDeposit?: AvailableDeposit;
 }
 
 /** The matchmaker's fastify instance, TypeBox type provider included. */
@@ -119,6 +125,10 @@ export async function buildApp(options: BuildAppOptions = {}): Promise<Matchmake
     metrics,
     deployment,
     ...(options.random ? { random: options.random } : {}),
+    billing: new Billing(config, {
+      faucet: options.faucet !== undefined,
+      ...(options.availableDeposit ? { available: options.availableDeposit } : {}),
+    }),
   });
   app.decorate('matchmaker', matchmaker);
   app.decorate('sessionPublicKey', sessionPublicKey);
@@ -155,6 +165,7 @@ export async function buildApp(options: BuildAppOptions = {}): Promise<Matchmake
     checkRegistration: (body) => operator.checkRegistration(body),
   });
   await app.register(sessionRoutes, { matchmaker });
+  await app.register(billingRoutes, { matchmaker, ...(options.faucet ? { faucet: options.faucet } : {}) });
   await app.register(gameRoutes, { matchmaker, packages, studioKeys });
   await app.register(packageRoutes, { packages, studioKeys, packageLimit: config.packageLimit });
   await app.register(studioRoutes, { matchmaker, studioKeys });

@@ -87,6 +87,27 @@ export const MatchmakerConfig = Type.Object({
    * a key may then be watched and replaced by its bare id, which lets anyone who learns the id do so.
    */
   requireSessionKey: Type.Boolean({ default: true }),
+  /**
+   * Billing (issue 9). The checkers sessions are assigned from (base URLs, comma-separated); empty = sessions are
+   * not billed. Each session gets `checkersPerSession` of them, chosen from its id (the edge cannot choose).
+   */
+  checkerUrls: Type.String({ default: '' }),
+  checkersPerSession: Type.Integer({ minimum: 1, maximum: 16, default: 3 }),
+  /** Attestations that settle a minute (the escrow's quorum); 0 = a majority of the session's checkers. */
+  checkerQuorum: Type.Integer({ minimum: 0, maximum: 16, default: 0 }),
+  /** The published QoS policy's period, ms (the checkers' `FARPLAY_CHECKER_PERIOD_MS`). */
+  qosPeriodMs: Type.Integer({ minimum: 100, default: 60_000 }),
+  /** Where the money lives: the SessionEscrow and the StakingRegistry (the QoS reports' signing domain). */
+  paymentsChainId: Type.Integer({ minimum: 1, default: 31338 }),
+  escrowAddress: Type.String({ default: '' }),
+  stakingChainId: Type.Integer({ minimum: 1, default: 31337 }),
+  stakingAddress: Type.String({ default: '' }),
+  /** The payments chain's JSON-RPC URL: deposits are read there; also told to pages (local networks). */
+  paymentsRpcUrl: Type.String({ default: '' }),
+  /** A paid network: a session request must name its payer, whose available deposit covers price × maxMinutes. */
+  requireDeposit: Type.Boolean({ default: false }),
+  /** The grant's maximum minutes the matchmaker asks pages to sign (and the deposit must cover). */
+  grantMaxMinutes: Type.Integer({ minimum: 1, maximum: 65_535, default: 120 }),
 });
 export type MatchmakerConfig = Static<typeof MatchmakerConfig>;
 

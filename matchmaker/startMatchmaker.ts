@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { buildApp, type MatchmakerApp } from './buildApp.js';
+import { type BuildAppOptions, buildApp, type MatchmakerApp } from './buildApp.js';
 import { defaultMatchmakerConfig, type MatchmakerConfig } from './config.js';
 
 export interface RunningMatchmaker {
@@ -16,9 +16,10 @@ export interface RunningMatchmaker {
 export async function startMatchmaker(
   config: Partial<MatchmakerConfig> = {},
   logger?: Logger,
+  extra: Pick<BuildAppOptions, 'faucet' | 'availableDeposit'> = {},
 ): Promise<RunningMatchmaker> {
   const full = defaultMatchmakerConfig(config);
-  const app = await buildApp({ config: full, ...(logger ? { logger } : {}) });
+  const app = await buildApp({ config: full, ...(logger ? { logger } : {}), ...extra });
   let address: string;
   try {
     address = await app.listen({ host: full.host, port: full.port });

@@ -115,6 +115,19 @@ export const ErrorCodes = {
     message: 'This route is for the operator: send the operator token, or ask from the matchmaker machine.',
   },
   MM_RESERVED_GAME_ID: { status: 403, message: 'This game id is reserved for a built-in game.' },
+  MM_PAYMENT_REQUIRED: {
+    status: 402,
+    message: 'This network is paid: the session request must name the payer wallet (payer).',
+  },
+  MM_BAD_GRANT: {
+    status: 400,
+    message:
+      'The grant does not name this session, its edge and session key, or is not signed by its player.',
+  },
+  MM_INSUFFICIENT_DEPOSIT: {
+    status: 402,
+    message: 'The payer’s available escrow deposit does not cover price × max minutes of a session.',
+  },
   MM_BAD_GAME: { status: 400, message: 'The game manifest’s title or description is not acceptable text.' },
 
   // --- checker (CHECKER_*) ---
@@ -167,6 +180,10 @@ export const ErrorCodes = {
   },
   CHECKER_BEYOND_GRANT: { status: 422, message: 'The minute is beyond the grant’s maximum minutes.' },
   CHECKER_BAD_CONFIG: { status: 500, message: 'The checker configuration is invalid.' },
+  CHECKER_NOT_ATTESTED: {
+    status: 409,
+    message: 'This checker has not attested that many minutes under that grant for a session of the batch.',
+  },
 
   // --- contracts-client (CHAIN_*) ---
   CHAIN_UNAVAILABLE: { status: 503, message: 'The chain node (RPC) did not answer.' },

@@ -18,6 +18,8 @@ export interface MintSessionTokenParameters {
   ttlSeconds: number;
   /** Now, unix ms (default Date.now()). */
   nowMs?: number;
+  /** The session's checkers and quorum, signed into the token for the edge (protocol/billingSession.ts). */
+  checkers?: { urls: readonly string[]; quorum: number };
 }
 
 /** The result is what `POST /v1/sessions` answers. */
@@ -32,7 +34,14 @@ export function mintSessionToken(parameters: MintSessionTokenParameters): MintSe
   const iat = Math.floor((parameters.nowMs ?? Date.now()) / 1000);
   const exp = iat + parameters.ttlSeconds;
   const token = signSessionToken(
-    { sid: sessionId, gameId, edgeId: edge.edgeId, iat, exp },
+    {
+      sid: sessionId,
+      gameId,
+      edgeId: edge.edgeId,
+      iat,
+      exp,
+      ...(parameters.checkers ? { chk: [...parameters.checkers.urls], q: parameters.checkers.quorum } : {}),
+    },
     parameters.privateKey,
   );
   const url = edge.url.replace(/\/$/, '');

@@ -1,5 +1,6 @@
 import Type, { type Static } from 'typebox';
 import { Check } from 'typebox/value';
+import { SessionBilling } from './billingSession.js';
 import { SessionKeyAddress, SessionProof } from './sessionProof.js';
 
 /**
@@ -120,6 +121,8 @@ export const CreateSessionRequest = Type.Object({
   /** Coarse location hint: where the player's coordinate fit starts (and kept for failover). */
   lat: Type.Optional(Type.Number({ minimum: -90, maximum: 90 })),
   lon: Type.Optional(Type.Number({ minimum: -180, maximum: 180 })),
+  /** The wallet that will sign the session's grant: on a paid network its escrow deposit must cover it. */
+  payer: Type.Optional(Type.String({ pattern: '^0x[0-9a-fA-F]{40}$' })),
 });
 export type CreateSessionRequest = Static<typeof CreateSessionRequest>;
 
@@ -145,6 +148,8 @@ export const CreateSessionResponse = Type.Object({
   edge: SessionEdge,
   /** The matchmaker deployment's id: session-key proofs (protocol/sessionProof.ts) sign it. */
   deployment: Type.Optional(Type.String()),
+  /** Billing (issue 9): the session's checkers, price, period and chains; absent on an unbilled network. */
+  billing: Type.Optional(SessionBilling),
 });
 export type CreateSessionResponse = Static<typeof CreateSessionResponse>;
 

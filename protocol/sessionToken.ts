@@ -23,6 +23,10 @@ export interface SessionClaims {
   iat: number;
   /** Expires at, unix seconds. */
   exp: number;
+  /** The session's checkers (base URLs) the edge sends its per-period QoS reports to (issue 9); none = unbilled. */
+  chk?: string[];
+  /** How many of `chk` settle a minute. */
+  q?: number;
 }
 
 const PREFIX = 'v1';
@@ -117,6 +121,11 @@ function isSessionClaims(value: unknown): value is SessionClaims {
     typeof v.edgeId === 'string' &&
     v.edgeId.length <= 128 &&
     Number.isInteger(v.iat) &&
-    Number.isInteger(v.exp)
+    Number.isInteger(v.exp) &&
+    (v.chk === undefined ||
+      (Array.isArray(v.chk) &&
+        v.chk.length <= 16 &&
+        v.chk.every((u) => typeof u === 'string' && /^https?:\/\//.test(u) && u.length <= 256))) &&
+    (v.q === undefined || (Number.isInteger(v.q) && (v.q as number) >= 1))
   );
 }

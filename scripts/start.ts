@@ -2,22 +2,26 @@
 //
 //   - two local chains (anvil from npm: staking + payments), contracts deployed, a demo player funded
 //     and the demo edge staked;
-//   - the matchmaker (in-process store) serving the player page and the API;
+//   - three checkers (in-process stores) registered on the local chains, quorum 2: the matchmaker assigns
+//     them to every session, edges and pages send them their signed per-period QoS reports;
+//   - the matchmaker (in-process store) serving the player page and the API, with a faucet route for
+//     page wallets (local chains only);
 //   - two edges in distinct regions and coordinates, registering and heartbeating with signed
-//     messages, verifying the matchmaker's session tokens offline.
+//     messages, verifying the matchmaker's session tokens offline, reporting QoS and settling their
+//     sessions' attested minutes on the payments chain.
 //
 // The player bundle is built first when missing or stale.
 //
 // Flags:
 //   --port N       matchmaker port (default FARPLAY_MM_PORT or 8080; 0 = any free port)
 //   --build        always rebuild the player bundle
-//   --no-chain     skip the local chains (streaming and matchmaking do not need them yet)
+//   --no-chain     skip the local chains and billing (streaming and matchmaking do not need them)
+//   --period-ms N  the QoS policy's billed period (default 60000; shorter for demos)
 //   --standalone   one edge alone, minting its own tokens (FARPLAY_EDGE_* variables apply)
 // Every FARPLAY_MM_* variable of matchmaker/config.ts applies (e.g. FARPLAY_MM_REDIS_URL to use Redis).
 import { type Logger, pino } from 'pino';
 import Type from 'typebox';
 import { privateKeyToAccount } from 'viem/accounts';
-import { startLocalChains } from '../contracts-client/src/localChain.js';
 import { loadEdgeConfig, parseEdgeConfig } from '../edge/config.js';
 import { startEdgeControl } from '../edge/control/startEdgeControl.js';
 import { createEdge } from '../edge/createEdge.js';
@@ -28,6 +32,7 @@ import { findError } from '../protocol/errors.js';
 import { defineConfig, LogLevel } from '../protocol/loadConfig.js';
 import { LOG_REDACT_PATHS } from '../protocol/logRedactions.js';
 import { ensurePlayerBuilt } from './buildPlayer.js';
+import { type LocalBilling, startLocalBilling } from './startLocalBilling.js';
 
 /** The two local edges: distinct regions and coordinates, so allocation has a real choice. */
 const LOCAL_EDGES = [
@@ -89,23 +94,31 @@ async function main(): Promise<void> {
 async function startNetwork(staticDir: string, logger: Logger, closers: Closer[]): Promise<void> {
   let chainLine = '  Chains: skipped (--no-chain).';
   let chainKeys: readonly `0x${string}`[] = [];
+  let network: LocalBilling | undefined;
+  const env: Record<string, string | undefined> = { ...process.env };
   if (!process.argv.includes('--no-chain')) {
-    const chains = await startLocalChains({ deploymentsDir: '.farplay/deployments' });
-    closers.push(() => chains.close());
+    const periodMs = Number(flag('period-ms') ?? 60_000);
+    network = await startLocalBilling({ periodMs, logger, closers });
+    const { chains } = network;
     chainKeys = [chains.privateKeys.edge];
+    Object.assign(env, network.matchmakerEnv, { ...pick(process.env, 'FARPLAY_MM_') });
     chainLine =
       `  Chains: staking ${chains.staking.rpcUrl} (id ${chains.staking.chainId}), ` +
       `payments ${chains.payments.rpcUrl} (id ${chains.payments.chainId}); ` +
       `escrow ${chains.payments.deployment.escrow ?? '?'}; ` +
-      `demo player ${chains.accounts.player.address} has its deposit in escrow.`;
+      `demo player ${chains.accounts.player.address} has its deposit in escrow.\n` +
+      `  Checkers: ${network.checkerUrls.join(', ')} (quorum 2, ${periodMs} ms periods).`;
   }
 
-  const env: Record<string, string | undefined> = { ...process.env };
   env.FARPLAY_MM_STATIC_DIR ??= staticDir;
   const port = flag('port');
   if (port !== undefined) env.FARPLAY_MM_PORT = port;
   const config = parseMatchmakerConfig(env);
-  const matchmaker = await startMatchmaker(config, logger.child({ part: 'matchmaker' }));
+  const matchmaker = await startMatchmaker(
+    config,
+    logger.child({ part: 'matchmaker' }),
+    network ? { faucet: network.faucet } : {},
+  );
   closers.push(() => matchmaker.close());
 
   const edges: Edge[] = [];
@@ -131,6 +144,10 @@ async function startNetwork(staticDir: string, logger: Logger, closers: Closer[]
     const { edge } = server;
     closers.push(() => server.close());
     await server.listen();
+    if (network) {
+      const billing = await network.startEdge(edge, logger.child({ part: 'billing', region: spot.region }));
+      closers.push(() => billing.close());
+    }
     const control = startEdgeControl({
       edge,
       account: privateKeyToAccount(nodePrivateKey),
@@ -165,6 +182,11 @@ async function startStandalone(staticDir: string, logger: Logger, closers: Close
   console.log(
     `\n  Farplay is running (one standalone edge, encoder ${info.encoder}, ${info.capacity} slots).\n  Open ${url}/ in a browser.  Ctrl+C stops it.\n`,
   );
+}
+
+/** The variables of `env` that start with `prefix` (they override what npm start sets). */
+function pick(env: NodeJS.ProcessEnv, prefix: string): Record<string, string | undefined> {
+  return Object.fromEntries(Object.entries(env).filter(([k]) => k.startsWith(prefix)));
 }
 
 /** A fixed, well-known key per local edge, so its address stays the same across restarts (local use only). */

@@ -2,6 +2,7 @@ import type { Hex } from 'viem';
 import { type ErrorCode, ErrorCodes, FarplayError } from '../../protocol/errors.js';
 import type { GrantJson, SignedQosReport } from '../../protocol/qosReport.js';
 import type { DecidedVerdict, SignedAttestationRecord } from '../Checker.js';
+import type { SignedAttestationBatch } from '../signAttestationBatch.js';
 
 /** What a checker answers to a report: the minute's verdict and attestation once both sides are in. */
 export interface ReportAnswer {
@@ -74,6 +75,16 @@ export class CheckerClient {
       if (error instanceof FarplayError && error.code === 'NOT_FOUND') return null;
       throw error;
     }
+  }
+
+  /** This checker's signature over several sessions' minutes (AttestationBatch), for `batchSettle`. */
+  attestBatch(sessions: readonly { sessionId: Hex; minutes: number }[]): Promise<SignedAttestationBatch> {
+    return this.#call('POST', '/v1/attestations/batch', { sessions });
+  }
+
+  /** The grant the session was opened with, and the player's signature over it. */
+  grant(sessionId: Hex): Promise<{ grant: GrantJson; grantSignature: Hex }> {
+    return this.#call('GET', `/v1/sessions/${sessionId}/grant`);
   }
 
   /** Everything behind the session's verdicts (see checker/README.md). */

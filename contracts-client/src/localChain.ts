@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { type Address, type Hex, type LocalAccount, parseEther } from 'viem';
 import { mnemonicToAccount } from 'viem/accounts';
 import { FarplayError } from '../../protocol/errors.js';
-import { qosPolicyHash } from '../../protocol/qosPolicy.js';
+import { type QosPolicy, qosPolicyHash } from '../../protocol/qosPolicy.js';
 import { testATHAbi } from './abis/TestATH.js';
 import { localChain } from './chains.js';
 import { sortAddresses } from './checkers.js';
@@ -143,8 +143,12 @@ export interface StartLocalChainsParameters {
   separate?: boolean;
   /** ATH the demo player gets in escrow. Default 1000 ATH. */
   playerDeposit?: bigint;
-  /** Checker quorum k of the five demo checkers. Default 3. */
+  /** Checker quorum k of the demo checkers. Default 3. */
   quorum?: number;
+  /** How many of the five demo checkers (anvil accounts 5..9) form the set. Default 5. */
+  checkerCount?: number;
+  /** The QoS policy the checker set publishes (its hash goes on chain). Default the 60 s policy. */
+  policy?: QosPolicy;
   /** Delays in seconds. Defaults: withdrawal 1 day, unbonding 7 days, timelock 60 s. */
   withdrawDelay?: number;
   unbondingDelay?: bigint;
@@ -167,9 +171,9 @@ export async function startLocalChains(p: StartLocalChainsParameters = {}): Prom
     if (separate) nodes.push(paymentsNode);
     const accounts = localAccounts();
     const checkerSet = {
-      checkers: sortAddresses(accounts.checkers.map((c) => c.address)),
+      checkers: sortAddresses(accounts.checkers.slice(0, p.checkerCount ?? 5).map((c) => c.address)),
       quorum: p.quorum ?? 3,
-      policyHash: qosPolicyHash(),
+      policyHash: qosPolicyHash(p.policy),
     };
     const timelockDelay = p.timelockDelay ?? 60n;
     const stakingClients = createChainClients(

@@ -1,0 +1,92 @@
+import type { Logger } from 'pino';
+import type { Hex, TypedDataDomain } from 'viem';
+import { billingSessionId } from '../../protocol/billingSession.js';
+import type { QosReportPost } from '../../protocol/QosOutbox.js';
+import type { Edge } from '../Edge.js';
+import { EdgeQosReporter } from './EdgeQosReporter.js';
+import type { SettlementAgent } from './SettlementAgent.js';
+
+export interface EdgeBillingParameters {
+  edge: Edge;
+  /** The StakingRegistry's EIP-712 domain the QoS reports are signed in. */
+  domain: TypedDataDomain;
+  /** The published policy's period, ms (the checkers' `periodMs`). */
+  periodMs: number;
+  logger: Logger;
+  /** Settles the sessions' attested minutes; none = report only (someone else settles). */
+  agent?: SettlementAgent;
+  /** Periods an operator (or a test) does not report, per session. */
+  withhold?: (sessionId: string, minute: number) => boolean;
+  post?: QosReportPost;
+  /** How long an ended session's undelivered reports are still retried, ms (default 1 day). */
+  flushMs?: number;
+}
+
+/**
+ * The edge's billing: for every session whose token names checkers, an `EdgeQosReporter` signs and sends a QoS
+ * report per period; when the session ends the period clock stops, the queued reports keep going out (retried
+ * until each checker takes them, never dropped while the edge runs), and the settlement agent settles it.
+ */
+export class EdgeBilling {
+  readonly #p: EdgeBillingParameters;
+  readonly #reporters = new Map<string, EdgeQosReporter>();
+  readonly #offs: (() => void)[] = [];
+  #closed = false;
+
+  constructor(p: EdgeBillingParameters) {
+    this.#p = p;
+    this.#offs.push(
+      p.edge.on('sessionStarted', (e) => {
+        if (e.checkers !== undefined && e.checkers.length > 0) this.#start(e.sessionId, e.checkers);
+      }),
+      p.edge.on('sessionEnded', (e) => void this.#end(e.sessionId)),
+    );
+  }
+
+  /** The reporter of a running (or still flushing) session. */
+  reporter(sessionId: string): EdgeQosReporter | undefined {
+    return this.#reporters.get(sessionId);
+  }
+
+  #start(sessionId: string, checkers: readonly string[]): void {
+    const session = this.#p.edge.session(sessionId);
+    if (this.#closed || session === undefined) return;
+    const withhold = this.#p.withhold;
+    const reporter = new EdgeQosReporter({
+      session,
+      checkers,
+      account: this.#p.edge.account,
+      domain: this.#p.domain,
+      periodMs: this.#p.periodMs,
+      logger: this.#p.logger.child({ sessionId }),
+      ...(withhold ? { withhold: (minute: number) => withhold(sessionId, minute) } : {}),
+      ...(this.#p.post ? { post: this.#p.post } : {}),
+    });
+    this.#reporters.set(sessionId, reporter);
+    this.#p.agent?.track(billingSessionId(sessionId), checkers);
+  }
+
+  async #end(sessionId: string): Promise<void> {
+    const reporter = this.#reporters.get(sessionId);
+    if (reporter === undefined) return;
+    await reporter.stop();
+    this.#p.agent?.ended(billingSessionId(sessionId) as Hex);
+    const timer = setTimeout(() => {
+      reporter.outbox.close();
+      if (this.#reporters.get(sessionId) === reporter) this.#reporters.delete(sessionId);
+    }, this.#p.flushMs ?? 86_400_000);
+    timer.unref();
+    await reporter.outbox.drained();
+    clearTimeout(timer);
+    if (this.#reporters.get(sessionId) === reporter) this.#reporters.delete(sessionId);
+  }
+
+  /** Stops every reporter (idempotent); the agent belongs to whoever made it. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const off of this.#offs) off();
+    await Promise.all([...this.#reporters.values()].map((r) => r.close()));
+    this.#reporters.clear();
+  }
+}

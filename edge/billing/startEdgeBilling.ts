@@ -1,0 +1,66 @@
+import type { Logger } from 'pino';
+import type { Address } from 'viem';
+import { localChain } from '../../contracts-client/src/chains.js';
+import { readCheckerSet } from '../../contracts-client/src/checkers.js';
+import { createChainClients } from '../../contracts-client/src/clients.js';
+import { stakingDomain } from '../../protocol/eip712.js';
+import type { Edge } from '../Edge.js';
+import { EdgeBilling } from './EdgeBilling.js';
+import { SettlementAgent } from './SettlementAgent.js';
+
+export interface StartEdgeBillingParameters {
+  edge: Edge;
+  logger: Logger;
+  /** The published policy's period and report grace, ms (the checkers' settings). */
+  periodMs: number;
+  reportGraceMs: number;
+  /** The StakingRegistry (the QoS reports' EIP-712 domain). */
+  staking: { chainId: number; address: Address };
+  /** The payments chain and its SessionEscrow (also its checker config). */
+  payments: { chainId: number; rpcUrl: string; escrow: Address };
+  /** A settlement round at least this often, ms (default hourly). */
+  settleEveryMs?: number;
+  /** Periods not to report, per session (operators, tests). */
+  withhold?: (sessionId: string, minute: number) => boolean;
+}
+
+/** A running edge billing: reporters per session and the settlement agent. */
+export interface RunningEdgeBilling {
+  billing: EdgeBilling;
+  agent: SettlementAgent;
+  close(): Promise<void>;
+}
+
+/**
+ * Wires an edge's billing: per-session QoS reports signed with its node key, and a settlement agent that pays its
+ * gas with the same key on the payments chain and reads the escrow's checker set there.
+ */
+export function startEdgeBilling(p: StartEdgeBillingParameters): RunningEdgeBilling {
+  const clients = createChainClients(localChain(p.payments.chainId, p.payments.rpcUrl), p.edge.account);
+  const escrow = { chainId: p.payments.chainId, address: p.payments.escrow };
+  const agent = new SettlementAgent({
+    clients,
+    escrow,
+    checkerSet: () => readCheckerSet(clients.publicClient, escrow.address),
+    logger: p.logger.child({ part: 'settlement' }),
+    settleAfterEndMs: p.periodMs + p.reportGraceMs + 2000,
+    ...(p.settleEveryMs !== undefined ? { everyMs: p.settleEveryMs } : {}),
+  });
+  const billing = new EdgeBilling({
+    edge: p.edge,
+    domain: stakingDomain(p.staking.chainId, p.staking.address),
+    periodMs: p.periodMs,
+    logger: p.logger.child({ part: 'qos' }),
+    agent,
+    ...(p.withhold ? { withhold: p.withhold } : {}),
+  });
+  let closing: Promise<void> | undefined;
+  return {
+    billing,
+    agent,
+    close() {
+      closing ??= billing.close().then(() => agent.close());
+      return closing;
+    },
+  };
+}

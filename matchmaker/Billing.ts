@@ -1,0 +1,183 @@
+import { type Address, createPublicClient, type Hex, http, type PublicClient } from 'viem';
+import { CheckerClient } from '../checker/client/CheckerClient.js';
+import { localChain } from '../contracts-client/src/chains.js';
+import { verifyGrant } from '../contracts-client/src/escrow.js';
+import { getPlayerBalance } from '../contracts-client/src/getPlayerBalance.js';
+import { billingSessionId, type SessionBilling } from '../protocol/billingSession.js';
+import { FarplayError } from '../protocol/errors.js';
+import { type GrantJson, grantFromJson } from '../protocol/qosReport.js';
+import { assignCheckers } from './assignCheckers.js';
+import type { MatchmakerConfig } from './config.js';
+
+/** What the page learns before asking for a session (`GET /v1/billing`). */
+export interface NetworkBilling {
+  enabled: boolean;
+  requireDeposit: boolean;
+  periodMs: number;
+  maxMinutes: number;
+  escrow?: { chainId: number; address: string };
+  staking?: { chainId: number; address: string };
+  paymentsRpcUrl?: string;
+  faucet: boolean;
+}
+
+/** Reads a player's available escrow deposit, ATH wei. */
+export type AvailableDeposit = (player: Address) => Promise<bigint>;
+
+/**
+ * The matchmaker's part of billing: on a paid network, the payer's deposit must cover the session before a slot is
+ * reserved; every allocated session gets its checkers (derived from its id), named in its token for the edge and
+ * in the answer for the page with the price, the period and the chains.
+ */
+export class Billing {
+  readonly #config: Readonly<MatchmakerConfig>;
+  readonly #urls: string[];
+  readonly #available: AvailableDeposit | undefined;
+  readonly #faucet: boolean;
+
+  constructor(
+    config: Readonly<MatchmakerConfig>,
+    options: { available?: AvailableDeposit; faucet?: boolean } = {},
+  ) {
+    this.#config = config;
+    this.#urls = config.checkerUrls
+      .split(',')
+      .map((u) => u.trim().replace(/\/$/, ''))
+      .filter((u) => u !== '');
+    this.#faucet = options.faucet ?? false;
+    this.#available = options.available ?? (config.paymentsRpcUrl ? this.#readDeposit() : undefined);
+    if (config.requireDeposit && (!this.enabled || this.#available === undefined)) {
+      throw new FarplayError(
+        'MM_BAD_CONFIG',
+        'requireDeposit needs checkerUrls, escrowAddress, stakingAddress and paymentsRpcUrl',
+      );
+    }
+  }
+
+  #readDeposit(): AvailableDeposit {
+    const client = createPublicClient({
+      chain: localChain(this.#config.paymentsChainId, this.#config.paymentsRpcUrl),
+      transport: http(this.#config.paymentsRpcUrl, { retryCount: 1 }),
+    }) as PublicClient;
+    const escrow = { chainId: this.#config.paymentsChainId, address: this.#config.escrowAddress as Address };
+    return async (player) => (await getPlayerBalance(client, escrow, player)).available;
+  }
+
+  /** True when sessions are billed (checkers and both contracts configured). */
+  get enabled(): boolean {
+    return this.#urls.length > 0 && this.#config.escrowAddress !== '' && this.#config.stakingAddress !== '';
+  }
+
+  /** What pages need before asking for a session. */
+  network(): NetworkBilling {
+    const c = this.#config;
+    return {
+      enabled: this.enabled,
+      requireDeposit: c.requireDeposit,
+      periodMs: c.qosPeriodMs,
+      maxMinutes: c.grantMaxMinutes,
+      faucet: this.#faucet,
+      ...(this.enabled
+        ? {
+            escrow: { chainId: c.paymentsChainId, address: c.escrowAddress },
+            staking: { chainId: c.stakingChainId, address: c.stakingAddress },
+          }
+        : {}),
+      ...(c.paymentsRpcUrl ? { paymentsRpcUrl: c.paymentsRpcUrl } : {}),
+    };
+  }
+
+  /**
+   * On a paid network: the payer named, and its available deposit covering `maxPricePerMinute` × maxMinutes
+   * (the dearest edge that could be allocated). MM_PAYMENT_REQUIRED / MM_INSUFFICIENT_DEPOSIT otherwise.
+   */
+  async checkDeposit(payer: string | undefined, maxPricePerMinute: () => bigint): Promise<void> {
+    if (!this.#config.requireDeposit || this.#available === undefined) return;
+    if (payer === undefined) throw new FarplayError('MM_PAYMENT_REQUIRED');
+    const need = maxPricePerMinute() * BigInt(this.#config.grantMaxMinutes);
+    const available = await this.#available(payer as Address);
+    if (available < need) {
+      throw new FarplayError('MM_INSUFFICIENT_DEPOSIT', undefined, {
+        details: { payer, available: available.toString(), need: need.toString() },
+      });
+    }
+  }
+
+  /**
+   * Checks a page's grant for an allocated session — it names the session's on-chain id, its edge and its session
+   * key, is signed by its player for this escrow, and the player's available deposit covers price × maxMinutes — and
+   * opens the session at its checkers with it (MM_BAD_GRANT / MM_INSUFFICIENT_DEPOSIT otherwise). Returns how many
+   * checkers took it; fewer than the quorum is `MM_BAD_GRANT` with their answers.
+   */
+  async acceptGrant(
+    session: { sessionId: string; edgeId: string; owner?: string | undefined },
+    json: GrantJson,
+    grantSignature: Hex,
+  ): Promise<{ checkers: string[]; opened: number }> {
+    const assigned = this.assign(session.sessionId, session.edgeId, '0');
+    if (assigned === undefined) throw new FarplayError('MM_BAD_GRANT', 'sessions are not billed here');
+    const grant = grantFromJson(json);
+    const wrong =
+      grant.sessionId.toLowerCase() !== assigned.billing.sessionId.toLowerCase()
+        ? 'sessionId'
+        : grant.edge.toLowerCase() !== session.edgeId.toLowerCase()
+          ? 'edge'
+          : session.owner !== undefined && grant.sessionKey.toLowerCase() !== session.owner.toLowerCase()
+            ? 'sessionKey'
+            : undefined;
+    if (wrong !== undefined)
+      throw new FarplayError('MM_BAD_GRANT', `the grant's ${wrong} is not this session's`);
+    const escrow = { chainId: this.#config.paymentsChainId, address: this.#config.escrowAddress as Address };
+    if (!(await verifyGrant(escrow, grant, grantSignature))) {
+      throw new FarplayError('MM_BAD_GRANT', 'the grant is not signed by its player for this escrow');
+    }
+    if (this.#available !== undefined) {
+      const need = grant.pricePerMinute * BigInt(grant.maxMinutes);
+      const available = await this.#available(grant.player);
+      if (available < need) {
+        throw new FarplayError('MM_INSUFFICIENT_DEPOSIT', undefined, {
+          details: { payer: grant.player, available: available.toString(), need: need.toString() },
+        });
+      }
+    }
+    const urls = assigned.checkers.urls;
+    const answers = await Promise.allSettled(
+      urls.map((url) => new CheckerClient(url).openSession(json, grantSignature)),
+    );
+    const opened = answers.filter((a) => a.status === 'fulfilled').length;
+    if (opened < assigned.checkers.quorum) {
+      throw new FarplayError('MM_BAD_GRANT', `only ${opened} of ${urls.length} checkers took the grant`, {
+        details: answers.map((a) => (a.status === 'rejected' ? String(a.reason) : 'ok')),
+      });
+    }
+    return { checkers: urls, opened };
+  }
+
+  /** The session's checkers (for its token) and its billing (for the answer); undefined when unbilled. */
+  assign(
+    sessionId: string,
+    edgeAddress: string,
+    pricePerMinute: string,
+  ): { checkers: { urls: string[]; quorum: number }; billing: SessionBilling } | undefined {
+    if (!this.enabled) return undefined;
+    const c = this.#config;
+    const urls = assignCheckers(sessionId, this.#urls, c.checkersPerSession);
+    const quorum = Math.min(urls.length, c.checkerQuorum || Math.floor(urls.length / 2) + 1);
+    return {
+      checkers: { urls, quorum },
+      billing: {
+        sessionId: billingSessionId(sessionId),
+        edge: edgeAddress,
+        pricePerMinute,
+        maxMinutes: c.grantMaxMinutes,
+        checkers: urls,
+        quorum,
+        periodMs: c.qosPeriodMs,
+        escrow: { chainId: c.paymentsChainId, address: c.escrowAddress },
+        staking: { chainId: c.stakingChainId, address: c.stakingAddress },
+        ...(c.paymentsRpcUrl ? { paymentsRpcUrl: c.paymentsRpcUrl } : {}),
+        ...(this.#faucet ? { faucet: true } : {}),
+      },
+    };
+  }
+}

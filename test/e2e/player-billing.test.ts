@@ -1,0 +1,192 @@
+import type { FastifyInstance } from 'fastify';
+import { pino } from 'pino';
+import type { Address, Hex } from 'viem';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildApp as buildChecker } from '../../checker/buildApp.js';
+import { CheckerClient } from '../../checker/client/CheckerClient.js';
+import { localChain } from '../../contracts-client/src/chains.js';
+import { createChainClients } from '../../contracts-client/src/clients.js';
+import { createLocalFaucet } from '../../contracts-client/src/createLocalFaucet.js';
+import { paidMinutes, readEdgeEarnings } from '../../contracts-client/src/escrow.js';
+import { type LocalChains, startLocalChains } from '../../contracts-client/src/localChain.js';
+import { type RunningEdgeBilling, startEdgeBilling } from '../../edge/billing/startEdgeBilling.js';
+import { parseEdgeConfig } from '../../edge/config.js';
+import { type EdgeControl, startEdgeControl } from '../../edge/control/startEdgeControl.js';
+import { createEdge } from '../../edge/createEdge.js';
+import type { EdgeServer } from '../../edge/http/EdgeServer.js';
+import { probeEncoders } from '../../edge/media/probeEncoders.js';
+import { type RunningMatchmaker, startMatchmaker } from '../../matchmaker/startMatchmaker.js';
+import { billingSessionId } from '../../protocol/billingSession.js';
+import { qosPolicy } from '../../protocol/qosPolicy.js';
+import { playerTestDistDir } from '../../scripts/buildPlayer.js';
+import { type LaunchedChromium, launchChromium } from '../support/chromium.js';
+import { readHook, until } from '../support/playerPage.js';
+
+// The page pays for what it plays: Chromium opens the player served by a matchmaker on a paid local network
+// (two anvil chains, three checkers with quorum 2, a faucet). The page makes its local wallet, is funded by the
+// faucet, deposits, signs one grant, streams and reports each short period with its session key; the edge reports
+// too. The page's bill shows the checkers' verdicts; when the player leaves, the edge's agent settles and the
+// operator is paid exactly the periods the checkers billed.
+const PERIOD = 3000;
+const GRACE = 1500;
+const PRICE = 10n ** 15n;
+const logger = pino({ level: process.env.EDGE_TEST_LOG ?? 'silent' });
+
+describe('billing in the player page', () => {
+  let chains: LocalChains;
+  const checkers: FastifyInstance[] = [];
+  let matchmaker: RunningMatchmaker;
+  let edge: EdgeServer;
+  let control: EdgeControl;
+  let billing: RunningEdgeBilling;
+  let browser: LaunchedChromium;
+  const checkerUrls: string[] = [];
+  const urls0 = () => checkerUrls[0] ?? '';
+
+  beforeAll(async () => {
+    chains = await startLocalChains({
+      checkerCount: 3,
+      quorum: 2,
+      policy: qosPolicy({ periodMs: PERIOD, reportGraceMs: GRACE }),
+    });
+    const escrow = chains.payments.deployment.escrow as Address;
+    const staking = chains.staking.deployment.staking as Address;
+    const urls = checkerUrls;
+    for (const key of chains.privateKeys.checkers.slice(0, 3)) {
+      const app = await buildChecker({
+        config: {
+          privateKey: key,
+          periodMs: PERIOD,
+          reportGraceMs: GRACE,
+          sweepMs: 50,
+          paymentsChainId: chains.payments.chainId,
+          escrowAddress: escrow,
+          stakingChainId: chains.staking.chainId,
+          stakingAddress: staking,
+          logLevel: 'silent',
+        },
+      });
+      checkers.push(app);
+      urls.push(await app.listen({ host: '127.0.0.1', port: 0 }));
+    }
+    matchmaker = await startMatchmaker(
+      {
+        port: 0,
+        logLevel: 'silent',
+        staticDir: playerTestDistDir,
+        checkerUrls: urls.join(','),
+        checkerQuorum: 2,
+        qosPeriodMs: PERIOD,
+        paymentsChainId: chains.payments.chainId,
+        escrowAddress: escrow,
+        stakingChainId: chains.staking.chainId,
+        stakingAddress: staking,
+        paymentsRpcUrl: chains.payments.rpcUrl,
+        requireDeposit: true,
+        grantMaxMinutes: 30,
+      },
+      logger,
+      {
+        faucet: createLocalFaucet({
+          chainId: chains.payments.chainId,
+          rpcUrl: chains.payments.rpcUrl,
+          token: chains.payments.deployment.token,
+          funder: chains.accounts.deployer,
+        }),
+      },
+    );
+    edge = await createEdge({
+      config: parseEdgeConfig({
+        port: 0,
+        nodePrivateKey: chains.privateKeys.edge,
+        matchmakerPublicKey: matchmaker.sessionPublicKey,
+        logLevel: 'silent',
+        pricePerMinute: PRICE.toString(),
+      }),
+      logger,
+      encoderProbe: await probeEncoders({ candidates: ['libx264'] }),
+    });
+    await edge.listen({ port: 0 });
+    control = startEdgeControl({
+      edge: edge.edge,
+      account: chains.accounts.edge,
+      matchmakerUrl: matchmaker.url,
+      heartbeatMs: 250,
+      logger,
+    });
+    await control.registered;
+    billing = startEdgeBilling({
+      edge: edge.edge,
+      logger,
+      periodMs: PERIOD,
+      reportGraceMs: GRACE,
+      staking: { chainId: chains.staking.chainId, address: staking },
+      payments: { chainId: chains.payments.chainId, rpcUrl: chains.payments.rpcUrl, escrow },
+    });
+    browser = await launchChromium();
+  }, 180_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await billing?.close();
+    await control?.close();
+    await edge?.close();
+    await matchmaker?.close();
+    await Promise.all(checkers.map((c) => c.close()));
+    await chains?.close();
+  });
+
+  it('funds the page wallet, bills the streamed periods in the page and pays the operator exactly those', async () => {
+    const page = await browser.context.newPage();
+    await page.goto(`${matchmaker.url}/#/play/latency-probe-30`);
+    await until(
+      () => readHook(page, 'state'),
+      (state) => state === 'playing',
+      { timeoutMs: 90_000, what: 'the billed stream to play' },
+    );
+    const sessionId = (await readHook(page, 'sessionId')) as string;
+    const billingId = billingSessionId(sessionId) as Hex;
+    // The page's bill lists the checkers' verdicts as they come; wait for three decided periods.
+    await until(
+      () => page.locator('.bill li').count(),
+      (n) => n >= 3,
+      { timeoutMs: 60_000, what: 'three verdicts in the page' },
+    );
+    expect(await page.textContent('.bill')).toMatch(/Minutes played \d+ · billed \d+/);
+    await page.close();
+
+    const checker = new CheckerClient(urls0());
+    const ended = await until(
+      async () => billing.agent.status().find((s) => s.sessionId.toLowerCase() === billingId),
+      (s) => s?.ended === true,
+      { timeoutMs: 30_000, what: 'the session to end at the edge' },
+    );
+    expect(ended?.ended).toBe(true);
+    // Every period either side reported is decided (both in, or the grace passed).
+    const evidence = await until(
+      async () =>
+        (await checker.evidence(billingId)) as {
+          reports: { minute: number }[];
+          verdicts: { minute: number; billable: boolean }[];
+          billableMinutes: number;
+        },
+      (e) => e.verdicts.length > 0 && e.verdicts.length === new Set(e.reports.map((r) => r.minute)).size,
+      { timeoutMs: 30_000, what: 'every reported period decided' },
+    );
+    await billing.agent.settleNow();
+    const pub = createChainClients(
+      localChain(chains.payments.chainId, chains.payments.rpcUrl),
+      chains.accounts.deployer,
+    ).publicClient;
+    const escrow = {
+      chainId: chains.payments.chainId,
+      address: chains.payments.deployment.escrow as Address,
+    };
+    const paid = await paidMinutes(pub, escrow, chains.accounts.edge.address, billingId);
+    expect(paid).toBeGreaterThan(0);
+    expect(paid).toBe(evidence.billableMinutes);
+    expect(await readEdgeEarnings(pub, escrow, chains.accounts.edge.address, [billingId])).toBe(
+      BigInt(paid) * PRICE,
+    );
+  });
+});
