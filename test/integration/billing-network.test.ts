@@ -187,10 +187,14 @@ function decided(app: FastifyInstance, sessionId: Hex, last: number): Promise<vo
 
 describe('billing on the running network', () => {
   it('refuses a session on a paid network without a payer, or with a payer whose deposit does not cover it', async () => {
-    const none = await requestSession({});
+    const sessionKey = privateKeyToAccount(generatePrivateKey()).address;
+    const none = await requestSession({ sessionKey });
     expect(none.status).toBe(402);
     expect(((await none.json()) as { code: string }).code).toBe('MM_PAYMENT_REQUIRED');
-    const poor = await requestSession({ payer: privateKeyToAccount(generatePrivateKey()).address });
+    const poor = await requestSession({
+      sessionKey,
+      payer: privateKeyToAccount(generatePrivateKey()).address,
+    });
     expect(poor.status).toBe(402);
     expect(((await poor.json()) as { code: string }).code).toBe('MM_INSUFFICIENT_DEPOSIT');
   });
