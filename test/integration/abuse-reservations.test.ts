@@ -102,6 +102,17 @@ describe.each(storeKinds)('reservation limits (%s store)', (_kind, makeStore) =>
   });
 });
 
+it('by default a session request without a session key is refused (MM_NOT_SESSION_OWNER)', async () => {
+  const app = await build({ config: { logLevel: 'silent' } });
+  const res = await app.inject({
+    method: 'POST',
+    url: '/v1/sessions',
+    payload: { gameId: 'pong', measurements: [] },
+  });
+  expect(res.statusCode).toBe(403);
+  expect(res.json().code).toBe('MM_NOT_SESSION_OWNER');
+});
+
 it('unconnected reservations lapse in 10 s by default, and a token is not worth more than that', () => {
   const config = defaultMatchmakerConfig();
   expect(config.reservationTtlMs).toBeLessThanOrEqual(10_000);

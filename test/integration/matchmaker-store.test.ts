@@ -122,6 +122,30 @@ describe.each(implementations)('matchmaker store contract: %s', (_name, make) =>
     ).not.toBeNull();
   });
 
+  it('holds unconnected reservations per holder: up to the limit, counting only sessions still reserved', async () => {
+    await store.putEdge(edge('0xa', { capacity: 8 }), 'h1', 5000, 60_000);
+    const reserve = (sid: string) =>
+      store.reserve({ candidates: ['0xa'], session: session(sid), reservationTtlMs: 5000 });
+    const limits = [
+      { holder: 'key:0xk', max: 2 },
+      { holder: 'ip:192.0.2.1', max: 3 },
+    ];
+    for (const sid of ['h-1', 'h-2', 'h-3']) await reserve(sid);
+    expect(await store.holdReservation('h-1', limits, 5000)).toBeNull();
+    expect(await store.holdReservation('h-2', limits, 5000)).toBeNull();
+    // The key is full; nothing is recorded for the refused one (the address still has room).
+    expect(await store.holdReservation('h-3', limits, 5000)).toBe('key:0xk');
+    expect(await store.holdReservation('h-3', [{ holder: 'ip:192.0.2.1', max: 3 }], 5000)).toBeNull();
+    expect(await store.holdReservation('h-4', [{ holder: 'ip:192.0.2.1', max: 3 }], 5000)).toBe(
+      'ip:192.0.2.1',
+    );
+    // A started session and an ended one stop counting.
+    expect(await store.activate('h-1', '0xa')).toBe('ok');
+    await store.release('h-2');
+    await reserve('h-5');
+    expect(await store.holdReservation('h-5', limits, 5000)).toBeNull();
+  });
+
   it('releases a session only from its own edge', async () => {
     await store.putEdge(edge('0xa', { capacity: 1 }), 'n1', 10_000, 60_000);
     await store.reserve({ candidates: ['0xa'], session: session('s1'), reservationTtlMs: 5000 });
