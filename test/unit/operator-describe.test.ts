@@ -26,6 +26,8 @@ function session(over: Partial<StreamSessionStats>): StreamSessionStats {
     nacks: 0,
     plis: 0,
     firs: 0,
+    keyRefreshes: 0,
+    staleKeysReleased: 0,
     ...over,
   };
 }
