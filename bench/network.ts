@@ -1,24 +1,24 @@
-// `npm run bench:network [-- --seconds 30 --warmup 5 --scenarios drop,loss,jitter]` (needs root: netlab)
-// One standalone edge runs inside a netlab namespace (this file, `--edge-child`); headless Chromium in
-// the root namespace plays the stress scene (720p60) through the lab's emulated link. Scenarios:
+// `npm run bench:network [-- --seconds 30 --warmup 5 --scenarios drop,loss,jitter --congestion off,on]`
+// (needs root: netlab). One standalone edge (test/tools/NetLabEdge.ts) runs inside a netlab namespace;
+// headless Chromium in the root namespace plays the stress scene (720p60) through the lab's emulated
+// link. Each scenario runs once per `--congestion` mode (default both: `off` = a fixed 6 Mbit/s as
+// before transport-cc, `on` = the edge's congestion control), so the JSON holds before and after.
+// Scenarios:
 //   drop    edge uplink 20 Mbit/s, 3 Mbit/s from 10 s to 20 s, back to 20; RTT 20 ms
 //   loss    2 % random loss each way at 20 Mbit/s, RTT 30 ms
 //   jitter  RTT 60 ms with ±10 ms jitter on the edge's leg, 20 Mbit/s
+//   cap2    (optional) a steady 2 Mbit/s uplink, RTT 20 ms
 //   cap4    (optional) a steady 4 Mbit/s uplink, RTT 20 ms
 // Per scenario: reactMs (link drop → the edge's send rate over 300 ms under the link rate), rampMs
 // (link back → send rate ≥ 80 % of the link or of the encoder's target), freezeCount / freezeMs
 // (Chromium's inbound-rtp freezes during the window), deliveredFps per phase (frames decoded),
 // send / receive Mbit/s per phase, glass-to-glass and capture → receive {p50, p95} per phase (frame
 // stamps read in the page), the estimate and quality changes the edge reported. Last line: one JSON.
-import { createInterface } from 'node:readline';
-import { pino } from 'pino';
-import { parseEdgeConfig } from '../edge/config.js';
-import { createEdge } from '../edge/createEdge.js';
-import { builtInGames } from '../edge/games/builtInGames.js';
 import { ensurePlayerBuilt } from '../scripts/buildPlayer.js';
-import { launchChromium } from '../test/support/chromium.js';
+import { type LaunchedChromium, launchChromium } from '../test/support/chromium.js';
 import { readHook, takeSamples, until } from '../test/support/playerPage.js';
-import { createNetLab } from '../test/tools/netlab/createNetLab.js';
+import { NetLabEdge } from '../test/tools/NetLabEdge.js';
+import { createNetLab, type NetLab } from '../test/tools/netlab/createNetLab.js';
 import { netLabUnsupportedReason } from '../test/tools/netlab/netLabUnsupportedReason.js';
 
 function arg(name: string): string | undefined {
@@ -37,37 +37,6 @@ function percentiles(values: number[]): { count: number; p50: number; p95: numbe
   const sorted = [...values].sort((a, b) => a - b);
   const at = (q: number) => round(sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] ?? 0);
   return { count: sorted.length, p50: at(0.5), p95: at(0.95) };
-}
-
-/** Edge side: runs inside the lab namespace, prints its URL, answers `stats` lines with one JSON line. */
-async function edgeChild(): Promise<void> {
-  const host = arg('host') ?? '0.0.0.0';
-  const staticDir = arg('static');
-  const edge = await createEdge({
-    config: parseEdgeConfig({
-      host,
-      port: 0,
-      ...(staticDir ? { staticDir } : {}),
-      capacity: 1,
-      logLevel: 'warn',
-      iceAdditionalHostAddresses: [],
-      allowPrivateCandidates: true, // the lab's namespaces use private addresses
-    }),
-    logger: pino({ level: 'warn' }),
-    games: builtInGames(),
-  });
-  const url = await edge.listen({ host, port: 0 });
-  process.stdout.write(`${JSON.stringify({ url })}\n`);
-  for await (const line of createInterface({ input: process.stdin })) {
-    if (line === 'stats') {
-      const sessions = edge.edge.stats().sessions;
-      process.stdout.write(`${JSON.stringify({ t: Date.now(), sessions })}\n`);
-    } else if (line === 'close') {
-      break;
-    }
-  }
-  await edge.close();
-  process.exit(0);
 }
 
 interface Scenario {
@@ -109,6 +78,15 @@ const SCENARIOS: Record<string, Scenario> = {
     jitterMs: 10,
     lossPct: 0,
     rateKbit: () => 20_000,
+    changes: [],
+  },
+  cap2: {
+    name: 'cap2',
+    rootDelayMs: 5,
+    edgeDelayMs: 5,
+    jitterMs: 0,
+    lossPct: 0,
+    rateKbit: () => 2000,
     changes: [],
   },
   cap4: {
@@ -178,6 +156,8 @@ async function main(): Promise<void> {
   const seconds = Number(arg('seconds') ?? 30);
   const warmup = Number(arg('warmup') ?? 5);
   const names = (arg('scenarios') ?? 'drop,loss,jitter').split(',');
+  const modes = (arg('congestion') ?? 'off,on').split(',');
+  for (const mode of modes) if (mode !== 'on' && mode !== 'off') throw new Error(`unknown mode ${mode}`);
   const scenarios = names.map((name) => {
     const scenario = SCENARIOS[name];
     if (!scenario) throw new Error(`unknown scenario ${name}`);
@@ -185,103 +165,109 @@ async function main(): Promise<void> {
   });
   const { dir } = await ensurePlayerBuilt({ testHook: true });
   const lab = await createNetLab({ hosts: [{ name: 'root' }, { name: 'edge' }] });
-  const edgeHost = lab.host('edge');
-  const child = edgeHost.spawn(
-    process.execPath,
-    ['--import', 'tsx', 'bench/network.ts', '--edge-child', '--host', edgeHost.ip, '--static', dir],
-    { stdio: ['pipe', 'pipe', 'inherit'] },
-  );
-  const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
-  const waiting: Array<(line: string) => void> = [];
-  lines.on('line', (line) => waiting.shift()?.(line));
-  const nextLine = () => new Promise<string>((resolve) => waiting.push(resolve));
-  const { url } = JSON.parse(await nextLine()) as { url: string };
-  const edgeStats = async () => {
-    const reply = nextLine();
-    child.stdin?.write('stats\n');
-    return JSON.parse(await reply) as { t: number; sessions: Array<Record<string, unknown>> };
-  };
   const browser = await launchChromium({ viewport: { width: 1320, height: 880 } });
-  const results: Record<string, unknown> = {};
+  const results: Record<string, Record<string, Record<string, unknown>>> = {};
   try {
-    for (const scenario of scenarios) {
-      log(`bench:network ${scenario.name}: edge ${url}, ${seconds}s (+${warmup}s warm-up)`);
-      await lab.setLink('root', { delayMs: scenario.rootDelayMs });
-      await lab.setLink('edge', {
-        delayMs: scenario.edgeDelayMs,
-        jitterMs: scenario.jitterMs,
-        lossPct: scenario.lossPct,
-        rateKbit: scenario.rateKbit(0),
+    for (const mode of modes) {
+      const edge = await NetLabEdge.start(lab.host('edge'), {
+        staticDir: dir,
+        congestionControl: mode === 'on',
       });
-      const page = await browser.context.newPage();
-      page.on('pageerror', (error) => log(`page error: ${error.message}`));
-      await page.addInitScript(CAPTURE_PEER);
-      await page.goto(`${url}/#/play/stress`);
-      await until(
-        () => readHook(page, 'lastStamp'),
-        (stamp) => stamp !== null,
-        { timeoutMs: 60_000, what: 'the first stamped frame' },
-      );
-      await sleep(warmup * 1000);
-      const readInbound = async (): Promise<Inbound> =>
-        ((await page.evaluate(`(${READ_INBOUND})()`)) as Inbound | null) ?? {
-          framesDecoded: 0,
-          freezeCount: 0,
-          freezeMs: 0,
-          bytesReceived: 0,
-          packetsLost: 0,
-          nackCount: 0,
-          width: 0,
-          height: 0,
-        };
-      await takeSamples(page);
-      const polls: Poll[] = [];
-      const phases = [0, ...scenario.changes, seconds];
-      const phaseSamples: Array<Awaited<ReturnType<typeof takeSamples>>> = [];
-      const started = performance.now();
-      let phase = 1;
-      let lastRate = scenario.rateKbit(0);
-      for (;;) {
-        const s = (performance.now() - started) / 1000;
-        const rate = scenario.rateKbit(s);
-        if (rate !== lastRate) {
-          await lab.setLink('edge', { rateKbit: rate });
-          lastRate = rate;
+      try {
+        for (const scenario of scenarios) {
+          log(
+            `bench:network ${scenario.name} (congestion control ${mode}): ${seconds}s (+${warmup}s warm-up)`,
+          );
+          const result = await runScenario(lab, edge, browser, scenario, seconds, warmup);
+          results[scenario.name] = { ...results[scenario.name], [mode]: result };
+          log(JSON.stringify(result));
         }
-        if (s >= (phases[phase] ?? seconds)) {
-          phaseSamples.push(await takeSamples(page));
-          phase++;
-        }
-        const [stats, inbound] = await Promise.all([edgeStats(), readInbound()]);
-        const session = stats.sessions[0] ?? {};
-        const congestion = session.congestion as { estimateKbps?: number; reason?: string } | undefined;
-        polls.push({
-          s,
-          bytesSent: Number(session.bytesSent ?? 0),
-          bitrateKbps: Number(session.bitrateKbps ?? 0),
-          estimateKbps: congestion?.estimateKbps,
-          qualityReason: congestion?.reason,
-          inbound,
-        });
-        if (s >= seconds) break;
-        await sleep(100 - (((performance.now() - started) / 1) % 100));
+      } finally {
+        await edge.close();
       }
-      while (phaseSamples.length < phases.length - 1) phaseSamples.push(await takeSamples(page));
-      await page.close();
-      await until(
-        async () => (await edgeStats()).sessions.length,
-        (count) => count === 0,
-        { what: 'the session to end' },
-      );
-      results[scenario.name] = summarize(scenario, phases, polls, phaseSamples);
-      log(JSON.stringify(results[scenario.name]));
     }
   } finally {
     await browser.close();
-    child.stdin?.write('close\n');
     await lab.close();
   }
-  console.log(JSON.stringify({ seconds, warmup, scenarios: results }));
+  console.log(JSON.stringify({ seconds, warmup, modes, scenarios: results }));
+}
+
+async function runScenario(
+  lab: NetLab,
+  edge: NetLabEdge,
+  browser: LaunchedChromium,
+  scenario: Scenario,
+  seconds: number,
+  warmup: number,
+): Promise<Record<string, unknown>> {
+  await lab.setLink('root', { delayMs: scenario.rootDelayMs });
+  await lab.setLink('edge', {
+    delayMs: scenario.edgeDelayMs,
+    jitterMs: scenario.jitterMs,
+    lossPct: scenario.lossPct,
+    rateKbit: scenario.rateKbit(0),
+  });
+  const page = await browser.context.newPage();
+  page.on('pageerror', (error) => log(`page error: ${error.message}`));
+  await page.addInitScript(CAPTURE_PEER);
+  await page.goto(`${edge.url}/#/play/stress`);
+  await until(
+    () => readHook(page, 'lastStamp'),
+    (stamp) => stamp !== null,
+    { timeoutMs: 60_000, what: 'the first stamped frame' },
+  );
+  await sleep(warmup * 1000);
+  const readInbound = async (): Promise<Inbound> =>
+    ((await page.evaluate(`(${READ_INBOUND})()`)) as Inbound | null) ?? {
+      framesDecoded: 0,
+      freezeCount: 0,
+      freezeMs: 0,
+      bytesReceived: 0,
+      packetsLost: 0,
+      nackCount: 0,
+      width: 0,
+      height: 0,
+    };
+  await takeSamples(page);
+  const polls: Poll[] = [];
+  const phases = [0, ...scenario.changes, seconds];
+  const phaseSamples: Array<Awaited<ReturnType<typeof takeSamples>>> = [];
+  const started = performance.now();
+  let phase = 1;
+  let lastRate = scenario.rateKbit(0);
+  for (;;) {
+    const s = (performance.now() - started) / 1000;
+    const rate = scenario.rateKbit(s);
+    if (rate !== lastRate) {
+      await lab.setLink('edge', { rateKbit: rate });
+      lastRate = rate;
+    }
+    if (s >= (phases[phase] ?? seconds)) {
+      phaseSamples.push(await takeSamples(page));
+      phase++;
+    }
+    const [stats, inbound] = await Promise.all([edge.stats(), readInbound()]);
+    const session = stats.sessions[0];
+    polls.push({
+      s,
+      bytesSent: Number(session?.bytesSent ?? 0),
+      bitrateKbps: Number(session?.bitrateKbps ?? 0),
+      estimateKbps: session?.congestion?.estimateKbps,
+      qualityReason: session?.congestion?.reason,
+      inbound,
+    });
+    if (s >= seconds) break;
+    await sleep(100 - ((performance.now() - started) % 100));
+  }
+  while (phaseSamples.length < phases.length - 1) phaseSamples.push(await takeSamples(page));
+  await page.close();
+  await until(
+    async () => (await edge.stats()).sessions.length,
+    (count) => count === 0,
+    { what: 'the session to end' },
+  );
+  return summarize(scenario, phases, polls, phaseSamples);
 }
 
 /** Send rate (kbit/s) over the `windowS` before poll `i`. */
@@ -374,23 +360,18 @@ function summarize(
       first && last && last.s > first.s
         ? round((last.inbound.framesDecoded - first.inbound.framesDecoded) / (last.s - first.s))
         : 0,
+    glassToGlassMs: percentiles(samples.flatMap((sample) => sample.glassToGlassMs)),
+    captureToReceiveMs: percentiles(samples.flatMap((sample) => sample.captureToReceiveMs)),
     phases: perPhase,
     estimateKbps: polls.filter((_, i) => i % 10 === 0).map((p) => p.estimateKbps ?? p.bitrateKbps),
     reasons: reasons.slice(0, 12),
   };
 }
 
-if (process.argv.includes('--edge-child')) {
-  edgeChild().catch((error: unknown) => {
-    process.stderr.write(`${String(error)}\n`);
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    console.error(error);
     process.exit(1);
-  });
-} else {
-  main().then(
-    () => process.exit(0),
-    (error: unknown) => {
-      console.error(error);
-      process.exit(1);
-    },
-  );
-}
+  },
+);

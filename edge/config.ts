@@ -62,6 +62,14 @@ export const EdgeConfig = Type.Object({
    * each frame as soon as it is decoded instead of holding a jitter buffer.
    */
   zeroPlayoutDelay: Type.Boolean({ default: true }),
+  /**
+   * Transport-wide congestion control (default true): negotiate transport-cc with the player, pace the
+   * video, let the bandwidth estimate drive the encoder's bitrate (under the player's cap) and step the
+   * picture down and up (edge/media/VideoRateControl.ts). Off: a fixed bitrate the player's menu sets.
+   */
+  congestionControl: Type.Boolean({ default: true }),
+  /** With congestion control, step resolution (then fps) down when the estimate stays under the picture's need (default true). */
+  adaptResolution: Type.Boolean({ default: true }),
   /** Opus bitrate in kbit/s (default 64). */
   audioBitrateKbps: Type.Integer({ minimum: 6, maximum: 510, default: 64 }),
   /** ICE servers handed to each peer connection (default none: host candidates only). */

@@ -1,33 +1,35 @@
 import type { Logger } from 'pino';
-import {
-  GenericNack,
-  H264Packetizer,
-  OpusPacketizer,
-  type RTCRtpSender,
-  type RtcpPacket,
-  RtcpPayloadSpecificFeedback,
-  RtcpRrPacket,
-  RtcpSrPacket,
-  RtcpTransportLayerFeedback,
-} from 'werift';
+import { H264Packetizer, OpusPacketizer, type RTCRtpSender } from 'werift';
 import { writeFrameStamp, type YuvPlanes } from '../../protocol/frameStamp.js';
 import { TypedEmitter } from '../../protocol/TypedEmitter.js';
 import {
   ABS_CAPTURE_TIME_URI,
   negotiatedExtensionId,
   PLAYOUT_DELAY_URI,
+  TRANSPORT_CC_URI,
 } from '../session/rtpHeaderExtensions.js';
 import type { SessionStats } from '../session/SessionStats.js';
 import { FramePacer, type PacerClock } from './FramePacer.js';
 import type { FrameSource, PushedFrame } from './FrameSource.js';
 import { H264Encoder, type H264EncoderOptions, VIDEO_CLOCK_RATE } from './H264Encoder.js';
 import { OPUS_FRAME_SAMPLES, OpusEncoder } from './OpusEncoder.js';
+import type { QualityRung } from './QualityLadder.js';
+import { recordVideoRtcp } from './recordVideoRtcp.js';
+import { type QualityReport, VideoRateControl, type VideoRateControlStats } from './VideoRateControl.js';
 
 const ZERO_PLAYOUT_DELAY = Buffer.from([0, 0, 0]);
 /** Seconds from the NTP epoch (1900) to the Unix epoch. */
 const NTP_UNIX_OFFSET_SECONDS = 2_208_988_800;
-/** FIR (RFC 5104) is payload-specific feedback format 4. */
-const FIR_FORMAT = 4;
+/** Fewest ms between two keyframes the receiver asked for with PLI/FIR (the player's own requests are not limited). */
+const KEYFRAME_MIN_INTERVAL_MS = 300;
+
+/** Bandwidth adaptation settings (MediaPipelineOptions.rateControl). */
+export interface RateControlSettings {
+  minKbps: number;
+  maxKbps: number;
+  /** Step resolution/fps with the estimate, not only the bitrate. */
+  adaptResolution: boolean;
+}
 
 /** Opens an H.264 encoder (default H264Encoder.open; tests inject failing ones). */
 export type OpenVideoEncoder = (options: H264EncoderOptions) => Promise<H264Encoder>;
@@ -46,6 +48,11 @@ export interface MediaPipelineOptions {
   /** Send the playout-delay extension when the player accepted it. */
   zeroPlayoutDelay: boolean;
   stats: SessionStats;
+  /**
+   * Transport-wide congestion control: when set and the player negotiated transport-cc, the estimate
+   * drives the bitrate (and the picture) under the player's cap; otherwise the bitrate is fixed.
+   */
+  rateControl?: RateControlSettings;
   clock: PacerClock;
   /** Wall clock for frame stamps and capture times. */
   wallClock: () => number;
@@ -57,6 +64,8 @@ export interface MediaPipelineOptions {
 export type MediaPipelineEvents = {
   /** An encoder or the RTP path failed: the session ends. */
   failed: [error: unknown];
+  /** The bandwidth adaptation changed something the player should see (the `quality` message). */
+  quality: [report: QualityReport];
 };
 
 /**
@@ -85,10 +94,23 @@ export class MediaPipeline extends TypedEmitter<MediaPipelineEvents> {
   #audioPacer: FramePacer | undefined;
   #captureExtensionId: number | undefined;
   #playoutExtensionId: number | undefined;
+  #rateControl: VideoRateControl | undefined;
+  /** The player's cap, kbit/s; null = auto. */
+  #capKbps: number | null = null;
   #width: number;
   #height: number;
+  #fps: number;
+  /** Encode one pulled frame in this many (a ladder rung at a lower fps). */
+  #decimate = 1;
+  #pullSlot = 0;
+  #lastPushEncodeMs = Number.NEGATIVE_INFINITY;
+  #droppedCongested = 0;
   #bitrateKbps: number;
+  /** The next frame is an IDR (the player asked, a resize, the start). */
   #keyframeRequested = true;
+  /** The receiver asked for an IDR (PLI/FIR): granted at most every KEYFRAME_MIN_INTERVAL_MS. */
+  #keyframeWanted = false;
+  #lastKeyframeMs = Number.NEGATIVE_INFINITY;
   #resizing = false;
   /** When the last re-open started (clock ms), and the size waiting for the next allowed one. */
   #lastResizeAt = Number.NEGATIVE_INFINITY;
@@ -112,7 +134,23 @@ export class MediaPipeline extends TypedEmitter<MediaPipelineEvents> {
     this.#openVideo = options.openVideoEncoder ?? ((o) => H264Encoder.open(o));
     this.#width = options.width;
     this.#height = options.height;
+    this.#fps = options.fps;
     this.#bitrateKbps = options.videoBitrateKbps;
+  }
+
+  /** Frame rate being encoded (the game's, or a lower ladder rung's). */
+  get fps(): number {
+    return this.#fps;
+  }
+
+  /** The bandwidth adaptation's state, when congestion control runs for this session. */
+  get rateControl(): VideoRateControlStats | undefined {
+    return this.#rateControl?.stats();
+  }
+
+  /** Video frames not encoded because the pacer still held more than ~120 ms of video. */
+  get droppedCongested(): number {
+    return this.#droppedCongested;
   }
 
   get width(): number {
@@ -167,10 +205,13 @@ export class MediaPipeline extends TypedEmitter<MediaPipelineEvents> {
       : undefined;
     this.#keyframeRequested = true;
     video.onPictureLossIndication.subscribe(() => {
-      this.#keyframeRequested = true;
+      this.#keyframeWanted = true;
       this.#stats.recordPli();
     });
-    video.onRtcp.subscribe((packet) => this.#onRtcp(video, packet));
+    this.#startRateControl(video, audio);
+    video.onRtcp.subscribe((packet) => {
+      if (recordVideoRtcp(video, packet, this.#stats) === 'keyframe') this.#keyframeWanted = true;
+    });
     const onError = (error: unknown): void => this.#onError(error);
     const source = this.#source;
     if (source.delivery === 'pull') {
@@ -205,6 +246,16 @@ export class MediaPipeline extends TypedEmitter<MediaPipelineEvents> {
   }
 
   /**
+   * The player's bitrate cap (kbit/s, already clamped; null = auto). Under congestion control the
+   * estimate moves the bitrate below it; without, the bitrate is the cap (auto: the start bitrate).
+   */
+  setCap(kbps: number | null): void {
+    this.#capKbps = kbps;
+    if (this.#rateControl) this.#rateControl.setCap(kbps);
+    else this.setBitrate(kbps ?? this.#options.videoBitrateKbps);
+  }
+
+  /**
    * Swaps in an encoder of the new size (frames in between are skipped), tells the source and forces a
    * keyframe. Re-opening an encoder is costly: at most one per RESIZE_INTERVAL_MS; a resize sooner waits
    * for the interval to end and only the latest waiting size is opened. A resize while another is opening,
@@ -231,22 +282,60 @@ export class MediaPipeline extends TypedEmitter<MediaPipelineEvents> {
       );
       return;
     }
+    if ((width === this.#width && height === this.#height) || !this.#video) return;
+    const fps = this.#options.fps;
+    if (await this.#reopen(width, height, fps)) this.#rateControl?.setTop({ width, height, fps });
+  }
+
+  /** Swaps in an encoder for `width`×`height` at `fps`; false when another swap was running. */
+  async #reopen(width: number, height: number, fps: number): Promise<boolean> {
     const current = this.#video;
-    if ((width === this.#width && height === this.#height) || !current) return;
+    if (this.#resizing || !current) return false;
     this.#lastResizeAt = this.#clock.now();
     this.#resizing = true;
     try {
-      const next = await this.#openVideo(this.#videoOptions(width, height, current.bitrateKbps));
-      if (this.#closed) return next.close();
+      const next = await this.#openVideo(this.#videoOptions(width, height, current.bitrateKbps, fps));
+      if (this.#closed) {
+        next.close();
+        return false;
+      }
       current.close();
       this.#video = next;
+      const resized = width !== this.#width || height !== this.#height;
       this.#width = width;
       this.#height = height;
-      this.#source.resize(width, height);
+      this.#fps = fps;
+      this.#decimate = Math.max(1, Math.round(this.#options.fps / fps));
+      if (resized) this.#source.resize(width, height);
       this.#keyframeRequested = true;
+      return true;
     } finally {
       this.#resizing = false;
     }
+  }
+
+  #startRateControl(video: RTCRtpSender, audio: RTCRtpSender | undefined): void {
+    const settings = this.#options.rateControl;
+    if (!settings || negotiatedExtensionId(video, TRANSPORT_CC_URI) === undefined) return;
+    const control = new VideoRateControl({
+      video,
+      ...(audio ? { others: [audio] } : {}),
+      clock: this.#clock,
+      startKbps: this.#options.videoBitrateKbps,
+      minKbps: settings.minKbps,
+      maxKbps: settings.maxKbps,
+      audioKbps: this.#options.audioBitrateKbps,
+      top: { width: this.#width, height: this.#height, fps: this.#options.fps },
+      adaptResolution: settings.adaptResolution,
+      setBitrate: (kbps) => this.setBitrate(kbps),
+      setRung: async (rung: QualityRung) => {
+        await this.#reopen(rung.width, rung.height, rung.fps);
+      },
+      logger: this.#log,
+    });
+    this.#rateControl = control;
+    control.on('quality', (report) => this.emit('quality', report));
+    if (this.#capKbps !== null) control.setCap(this.#capKbps);
   }
 
   /** Stops the pacers, detaches a push source, closes the encoders; idempotent. */
@@ -256,17 +345,18 @@ export class MediaPipeline extends TypedEmitter<MediaPipelineEvents> {
     if (this.#resizeTimer !== undefined) this.#clock.clearTimeout(this.#resizeTimer);
     this.#videoPacer?.stop();
     this.#audioPacer?.stop();
+    this.#rateControl?.close();
     if (this.#started && this.#source.delivery === 'push') this.#source.detach();
     this.#video?.close();
     this.#audio?.close();
   }
 
-  #videoOptions(width: number, height: number, bitrateKbps: number): H264EncoderOptions {
+  #videoOptions(width: number, height: number, bitrateKbps: number, fps = this.#fps): H264EncoderOptions {
     return {
       codec: this.#options.encoder,
       width,
       height,
-      fps: this.#options.fps,
+      fps,
       bitrateKbps,
       threads: this.#options.threads,
     };
@@ -278,36 +368,13 @@ export class MediaPipeline extends TypedEmitter<MediaPipelineEvents> {
     this.emit('failed', error);
   }
 
-  #onRtcp(video: RTCRtpSender, packet: RtcpPacket): void {
-    if (packet.type === RtcpPayloadSpecificFeedback.type) {
-      // FIR: werift passes it on without acting on it.
-      const feedback = (packet as RtcpPayloadSpecificFeedback).feedback as { count?: number } | undefined;
-      if (feedback?.count === FIR_FORMAT) {
-        this.#keyframeRequested = true;
-        this.#stats.recordFir();
-      }
-    } else if (packet.type === RtcpTransportLayerFeedback.type) {
-      const feedback = (packet as RtcpTransportLayerFeedback).feedback as { count?: number } | undefined;
-      if (feedback?.count === GenericNack.count) this.#stats.recordNack();
-    } else if (packet.type === RtcpRrPacket.type || packet.type === RtcpSrPacket.type) {
-      for (const report of (packet as RtcpRrPacket).reports) {
-        if (report.ssrc !== video.ssrc) continue;
-        // werift computes the RTT from the report's LSR/DLSR before passing the packet on; it keeps it private.
-        const rttSeconds = (video as unknown as { rtt?: number }).rtt;
-        this.#stats.recordReceiverReport({
-          rttMs: rttSeconds === undefined ? undefined : rttSeconds * 1000,
-          jitterMs: report.jitter / (VIDEO_CLOCK_RATE / 1000),
-          fractionLost: report.fractionLost / 256,
-        });
-      }
-    }
-  }
-
   async #pullVideoFrame(): Promise<void> {
     const source = this.#source;
     if (source.delivery !== 'pull') return;
     const encoder = this.#video;
     if (!encoder || this.#closed || this.#resizing) return;
+    // A lower-fps rung: the clock keeps the game's rate, only every n-th slot is encoded.
+    if (this.#decimate > 1 && this.#pullSlot++ % this.#decimate !== 0) return;
     const started = this.#clock.now();
     const captureTimeMs = this.#options.wallClock();
     const planes = encoder.planes;
@@ -323,6 +390,9 @@ export class MediaPipeline extends TypedEmitter<MediaPipelineEvents> {
       return;
     }
     const started = this.#clock.now();
+    // A lower-fps rung: frames closer than ~the rung's interval to the last encoded one are skipped.
+    if (this.#fps < this.#options.fps && started - this.#lastPushEncodeMs < 800 / this.#fps) return;
+    this.#lastPushEncodeMs = started;
     const captureTimeMs = frame.captureTimeMs ?? this.#options.wallClock();
     const planes = encoder.planes;
     try {
@@ -344,10 +414,21 @@ export class MediaPipeline extends TypedEmitter<MediaPipelineEvents> {
   ): Promise<void> {
     const sender = this.#videoSender;
     if (!sender) return;
+    const control = this.#rateControl;
+    if (control?.congested) {
+      this.#droppedCongested++;
+      return;
+    }
     const frame = this.#frameNumber++;
     writeFrameStamp(planes, { frame, captureTimeMs, inputSeq: this.#stats.lastInputSeq });
-    const keyframe = this.#keyframeRequested;
-    this.#keyframeRequested = false;
+    const keyframe =
+      this.#keyframeRequested ||
+      (this.#keyframeWanted && started - this.#lastKeyframeMs >= KEYFRAME_MIN_INTERVAL_MS);
+    if (keyframe) {
+      this.#keyframeRequested = false;
+      this.#keyframeWanted = false;
+      this.#lastKeyframeMs = started;
+    }
     const rtpTimestamp = (this.#rtpBase + Math.round(started * (VIDEO_CLOCK_RATE / 1000))) >>> 0;
     const encodeStart = this.#clock.now();
     const unit = await encoder.encode(rtpTimestamp, keyframe);
@@ -364,6 +445,14 @@ export class MediaPipeline extends TypedEmitter<MediaPipelineEvents> {
       payload.writeUInt32BE((seconds + NTP_UNIX_OFFSET_SECONDS) >>> 0, 0);
       payload.writeUInt32BE(Math.floor(((captureTimeMs - seconds * 1000) / 1000) * 0x1_0000_0000) >>> 0, 4);
       first.header.extensions.push({ id: this.#captureExtensionId, payload });
+    }
+    if (control) {
+      // Paced: the frame loop goes on while its packets leave; the stats count it once they have.
+      const bytes = unit.length;
+      void control
+        .sendFrame(packets, bytes)
+        .then(() => this.#stats.recordSent(bytes, this.#clock.now() - started, keyframe));
+      return;
     }
     let last: Promise<void> | undefined;
     for (const packet of packets) last = sender.sendRtp(packet);

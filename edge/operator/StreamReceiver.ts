@@ -1,8 +1,22 @@
-import { H264RtpPayload, RTCPeerConnection, RTCRtpCodecParameters, type RtpPacket } from 'werift';
+import {
+  H264RtpPayload,
+  RTCPeerConnection,
+  RTCRtpCodecParameters,
+  type RtpPacket,
+  useTransportWideCC,
+} from 'werift';
 import WebSocket from 'ws';
 import { HeldKeyHeartbeat } from '../../protocol/HeldKeyHeartbeat.js';
 import { encodeInput, INPUT_CHANNEL, type InputMessage } from '../../protocol/input.js';
 import { type EdgeMessage, parseEdgeMessage, type SessionMessage } from '../../protocol/signaling.js';
+import { TRANSPORT_CC_URI } from '../session/rtpHeaderExtensions.js';
+import { type RtcpSink, TransportFeedbackSender } from './TransportFeedbackSender.js';
+
+/** What the feedback needs of werift's receiver (private fields). */
+interface FeedbackReceiver {
+  dtlsTransport: RtcpSink;
+  rtcpSsrc: number;
+}
 
 /** Input message without its sequence number (the receiver numbers them). */
 export type UnsequencedInput = InputMessage extends infer M
@@ -18,6 +32,11 @@ export interface StreamReceiverOptions {
   token: string;
   /** Use only loopback ICE candidates (default true: the capacity bench stays on 127.0.0.1). */
   loopbackOnly?: boolean;
+  /**
+   * Accept transport-wide congestion control as browsers do: the header extension, with feedback from
+   * TransportFeedbackSender (werift's own receiver writes messages that do not parse). Default false.
+   */
+  transportCc?: boolean;
 }
 
 /**
@@ -36,6 +55,8 @@ export class StreamReceiver {
   framesIncomplete = 0;
   audioPackets = 0;
   rtpPackets = 0;
+  /** RTP packets seen twice (the edge's bandwidth probes re-send recent packets), dropped before reassembly. */
+  duplicatePackets = 0;
   /** Pongs received on the input channel: seq → round-trip ms. */
   readonly pongs: Array<{ seq: number; rttMs: number }> = [];
   session: SessionMessage | undefined;
@@ -52,6 +73,8 @@ export class StreamReceiver {
   #expectedSeq: number | undefined;
   #broken = false;
   #closing = false;
+  #transportCcId: number | undefined;
+  #transportFeedback: TransportFeedbackSender | undefined;
 
   constructor(options: StreamReceiverOptions) {
     const loopbackOnly = options.loopbackOnly ?? true;
@@ -70,6 +93,7 @@ export class StreamReceiver {
         ],
         audio: [new RTCRtpCodecParameters({ mimeType: 'audio/opus', clockRate: 48_000, channels: 2 })],
       },
+      ...(options.transportCc ? { headerExtensions: { video: [useTransportWideCC()], audio: [] } } : {}),
     });
     this.#channel = this.peer.createDataChannel(INPUT_CHANNEL.label, { ...INPUT_CHANNEL.init });
     this.inputOpen = new Promise((resolve) => {
@@ -86,8 +110,10 @@ export class StreamReceiver {
     this.peer.onTransceiverAdded.subscribe((transceiver) => {
       transceiver.onTrack.subscribe((track) => {
         track.onReceiveRtp.subscribe((rtp) => {
-          if (track.kind === 'video') this.#onVideoRtp(rtp);
-          else this.audioPackets++;
+          if (track.kind === 'video') {
+            if (options.transportCc) this.#feedback(rtp, transceiver.receiver as unknown as FeedbackReceiver);
+            this.#onVideoRtp(rtp);
+          } else this.audioPackets++;
         });
       });
     });
@@ -137,9 +163,32 @@ export class StreamReceiver {
     }
   }
 
+  /** Reports the packet's transport-wide sequence number and arrival to the edge (transportCc). */
+  #feedback(rtp: RtpPacket, receiver: FeedbackReceiver): void {
+    if (this.#closing) return;
+    if (this.#transportCcId === undefined) {
+      const line = this.peer.localDescription?.sdp
+        .split(/\r?\n/)
+        .find((l) => l.startsWith('a=extmap:') && l.includes(TRANSPORT_CC_URI));
+      this.#transportCcId = line ? Number.parseInt(line.slice('a=extmap:'.length), 10) : -1;
+    }
+    const extension = rtp.header.extensions.find((e) => e.id === this.#transportCcId);
+    if (!extension || extension.payload.length < 2) return;
+    this.#transportFeedback ??= new TransportFeedbackSender({
+      sink: receiver.dtlsTransport,
+      senderSsrc: receiver.rtcpSsrc,
+    });
+    this.#transportFeedback.onPacket(extension.payload.readUInt16BE(0), rtp.header.ssrc, performance.now());
+  }
+
   #onVideoRtp(rtp: RtpPacket): void {
     this.rtpPackets++;
     const seq = rtp.header.sequenceNumber;
+    const behind = this.#expectedSeq === undefined ? 0 : (this.#expectedSeq - seq) & 0xffff;
+    if (behind > 0 && behind <= 0x4000) {
+      this.duplicatePackets++;
+      return;
+    }
     if (this.#expectedSeq !== undefined && seq !== this.#expectedSeq) this.#broken = true;
     this.#expectedSeq = (seq + 1) & 0xffff;
     try {
@@ -225,6 +274,7 @@ export class StreamReceiver {
     if (this.#closing) return;
     this.#closing = true;
     this.#heartbeat.close();
+    this.#transportFeedback?.close();
     if (this.socket.readyState === WebSocket.OPEN || this.socket.readyState === WebSocket.CONNECTING) {
       this.socket.close(1000);
     }

@@ -8,6 +8,7 @@ import type { EdgeConfig } from '../config.js';
 import type { GameDefinition, GameRuntime } from '../games/GameRuntime.js';
 import { type PacerClock, systemClock } from '../media/FramePacer.js';
 import { MediaPipeline, type OpenVideoEncoder } from '../media/MediaPipeline.js';
+import type { VideoRateControlStats } from '../media/VideoRateControl.js';
 import { createPeerConnection } from './createPeerConnection.js';
 import type { InputTransport } from './InputChannel.js';
 import { InputHandler } from './InputHandler.js';
@@ -47,6 +48,8 @@ export interface StreamSessionStats {
   framesSent: number;
   framesDroppedBusy: number;
   framesDroppedLate: number;
+  /** Frames not encoded because the pacer held too much video (congestion control). */
+  framesDroppedCongested: number;
   keyframes: number;
   bytesSent: number;
   inputMessages: number;
@@ -59,6 +62,8 @@ export interface StreamSessionStats {
   nacks: number;
   plis: number;
   firs: number;
+  /** The bandwidth adaptation (estimate, target, cap, picture, why), when transport-cc runs. */
+  congestion?: VideoRateControlStats;
 }
 
 /** Events of a StreamSession. */
@@ -132,12 +137,13 @@ export class StreamSession extends TypedEmitter<StreamSessionEvents> {
       state: this.#state,
       width: media?.width ?? info.width,
       height: media?.height ?? info.height,
-      fps: info.fps,
+      fps: media?.fps ?? info.fps,
       encoder: this.#options.encoder,
       bitrateKbps: media?.bitrateKbps ?? this.#config.videoBitrateKbps,
       framesSent: counters.framesSent,
       framesDroppedBusy: media?.droppedBusy ?? 0,
       framesDroppedLate: media?.droppedLate ?? 0,
+      framesDroppedCongested: media?.droppedCongested ?? 0,
       keyframes: counters.keyframes,
       bytesSent: counters.bytesSent,
       inputMessages: counters.inputMessages,
@@ -149,6 +155,7 @@ export class StreamSession extends TypedEmitter<StreamSessionEvents> {
       nacks: counters.nacks,
       plis: counters.plis,
       firs: counters.firs,
+      ...(media?.rateControl ? { congestion: media.rateControl } : {}),
     };
   }
 
@@ -246,12 +253,22 @@ export class StreamSession extends TypedEmitter<StreamSessionEvents> {
       audioBitrateKbps: config.audioBitrateKbps,
       zeroPlayoutDelay: config.zeroPlayoutDelay,
       stats: this.statistics,
+      ...(config.congestionControl
+        ? {
+            rateControl: {
+              minKbps: config.minVideoBitrateKbps,
+              maxKbps: config.maxVideoBitrateKbps,
+              adaptResolution: config.adaptResolution,
+            },
+          }
+        : {}),
       clock: this.#clock,
       wallClock: this.#options.wallClock ?? Date.now,
       logger: this.#log,
       ...(this.#options.openVideoEncoder ? { openVideoEncoder: this.#options.openVideoEncoder } : {}),
     });
     this.#media = media;
+    media.on('quality', (report) => this.#signalling.send({ type: 'quality', ...report }));
     media.on('failed', () =>
       this.#fail({
         code: 'EDGE_ENCODER_FAILED',
@@ -328,11 +345,12 @@ export class StreamSession extends TypedEmitter<StreamSessionEvents> {
         return;
       case 'bitrate': {
         const config = this.#config;
-        // "Auto" lifts the player's cap: until the congestion controller drives the encoder, that is the
-        // edge's configured start bitrate, not the highest the player may ask for.
-        const kbps = message.kbps >= AUTO_BITRATE_KBPS ? config.videoBitrateKbps : message.kbps;
-        this.#media?.setBitrate(
-          Math.min(config.maxVideoBitrateKbps, Math.max(config.minVideoBitrateKbps, kbps)),
+        // A cap: the congestion controller moves the bitrate under it. "Auto" lifts it (without
+        // congestion control, the bitrate goes back to the edge's start bitrate).
+        this.#media?.setCap(
+          message.kbps >= AUTO_BITRATE_KBPS
+            ? null
+            : Math.min(config.maxVideoBitrateKbps, Math.max(config.minVideoBitrateKbps, message.kbps)),
         );
         return;
       }

@@ -4,6 +4,8 @@ import {
   RTCRtpHeaderExtensionParameters,
   useAbsSendTime,
   useSdesMid,
+  useTransportWideCC,
+  useTWCC,
 } from 'werift';
 import type { EdgeConfig } from '../config.js';
 import { VIDEO_CLOCK_RATE } from '../media/H264Encoder.js';
@@ -11,8 +13,10 @@ import { ABS_CAPTURE_TIME_URI, PLAYOUT_DELAY_URI } from './rtpHeaderExtensions.j
 
 /**
  * The peer factory: a werift peer connection with the edge's codecs (H.264 constrained baseline with
- * NACK/PLI/FIR/REMB feedback, Opus), RTP header extensions (mid, abs-send-time, abs-capture-time and,
- * when configured, playout-delay), ICE servers and host candidate filters from config.
+ * NACK/PLI/FIR/REMB and, when `congestionControl` is on, transport-cc feedback; Opus), RTP header
+ * extensions (mid, abs-send-time, abs-capture-time, transport-wide sequence numbers on video only — the
+ * browser addresses its feedback to the SSRC of the last numbered packet, so audio stays unnumbered —
+ * and, when configured, playout-delay), ICE servers and host candidate filters from config.
  */
 export function createPeerConnection(config: Readonly<EdgeConfig>): RTCPeerConnection {
   const allowed = config.iceAllowedAddresses;
@@ -31,9 +35,12 @@ export function createPeerConnection(config: Readonly<EdgeConfig>): RTCPeerConne
             { type: 'nack', parameter: 'pli' },
             { type: 'ccm', parameter: 'fir' },
             { type: 'goog-remb' },
+            ...(config.congestionControl ? [useTWCC()] : []),
           ],
           parameters: 'level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f',
         }),
+        // Retransmissions on their own SSRC (werift numbers it apt = H.264's payload type).
+        new RTCRtpCodecParameters({ mimeType: 'video/rtx', clockRate: VIDEO_CLOCK_RATE }),
       ],
       audio: [new RTCRtpCodecParameters({ mimeType: 'audio/opus', clockRate: 48_000, channels: 2 })],
     },
@@ -41,6 +48,7 @@ export function createPeerConnection(config: Readonly<EdgeConfig>): RTCPeerConne
       video: [
         useSdesMid(),
         useAbsSendTime(),
+        ...(config.congestionControl ? [useTransportWideCC()] : []),
         new RTCRtpHeaderExtensionParameters({ uri: ABS_CAPTURE_TIME_URI }),
         ...(config.zeroPlayoutDelay ? [new RTCRtpHeaderExtensionParameters({ uri: PLAYOUT_DELAY_URI })] : []),
       ],

@@ -9,6 +9,12 @@ export const ABS_CAPTURE_TIME_URI = 'http://www.webrtc.org/experiments/rtp-hdrex
  */
 export const PLAYOUT_DELAY_URI = 'http://www.webrtc.org/experiments/rtp-hdrext/playout-delay';
 
+/**
+ * Transport-wide sequence numbers (draft-holmer-rmcat-transport-wide-cc-extensions-01): werift stamps
+ * them on every packet of a sender that negotiated it; the browser answers with transport-cc feedback.
+ */
+export const TRANSPORT_CC_URI = 'http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01';
+
 /** Negotiated id of the header extension `uri` on `sender`, or undefined when the player did not accept it. */
 export function negotiatedExtensionId(sender: RTCRtpSender, uri: string): number | undefined {
   // werift keeps the negotiated extension list private; read it without widening its types.

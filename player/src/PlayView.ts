@@ -176,6 +176,7 @@ export class PlayView {
     hook.gameId = game.id;
     hook.reconnects = 0;
     hook.lastStamp = null;
+    hook.quality = null;
     this.#statsBox.textContent = formatStats(hook.stats, hook.encoder, undefined);
     this.#statsTimer = setInterval(() => this.#sampleStats(), STATS_PERIOD_MS);
     if (this.#touchOnly) void this.#fullscreen.enter();
@@ -297,6 +298,7 @@ export class PlayView {
     });
     play.on('quality', (quality) => {
       this.#quality = quality;
+      hook.quality = quality;
     });
     play.on('stream', (stream) => {
       if (this.#video.srcObject !== stream) this.#video.srcObject = stream;

@@ -1,6 +1,7 @@
 // Types of the player's test hook (`window.__farplay`) and stats, free of DOM types so that Node-side
 // tests and benches (tsconfig without the DOM lib) can import them.
 import type { FrameStamp } from '../../protocol/frameStamp.js';
+import type { QualityMessage } from '../../protocol/signaling.js';
 
 /** What the stats overlay shows; numbers are undefined until known. */
 export interface StreamStats {
@@ -94,6 +95,8 @@ export interface FarplayHook {
   lastStamp: (FrameStamp & { glassToGlassMs: number }) | null;
   /** Latest stream statistics (what the overlay shows). */
   stats: StreamStats;
+  /** The edge's last `quality` report (bandwidth estimate, target, cap, picture, why), null before one. */
+  quality: QualityMessage | null;
   /** Times the stream was re-established (reconnect or move) in this play view. */
   reconnects: number;
   /** Last error or drop reason shown to the user. */

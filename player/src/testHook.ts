@@ -38,6 +38,7 @@ export const hook: FarplayHook = {
   framesPresented: 0,
   lastStamp: null,
   stats: emptyStats(),
+  quality: null,
   reconnects: 0,
   error: undefined,
   sendKey: () => 0,

@@ -20,6 +20,8 @@ export interface CongestionControllerOptions {
   pacingFactor?: number;
   /** Called when a listener throws (the media path must not). */
   onListenerError?: (error: unknown, event: string) => void;
+  /** Each media packet as it is handed to the sender (not probe duplicates): a send history for NACKs. */
+  onPacketSent?: (packet: RtpPacket) => void;
 }
 
 /** Events of a CongestionController. */
@@ -59,6 +61,7 @@ export class CongestionController extends TypedEmitter<CongestionControllerEvent
   readonly #estimator: SendSideEstimator;
   readonly #pacer: PacketPacer<RtpPacket>;
   readonly #pacingFactor: number;
+  readonly #onPacketSent: ((packet: RtpPacket) => void) | undefined;
   readonly #filler: RtpPacket[] = [];
   #fillerNext = 0;
   #padCursor = 0;
@@ -72,6 +75,7 @@ export class CongestionController extends TypedEmitter<CongestionControllerEvent
     this.#video = options.video;
     this.#clock = options.clock ?? systemClock;
     this.#pacingFactor = options.pacingFactor ?? 1.5;
+    this.#onPacketSent = options.onPacketSent;
     this.#minBpsValue = options.minBps;
     this.#estimator = new SendSideEstimator({
       startBps: options.startBps,
@@ -154,6 +158,7 @@ export class CongestionController extends TypedEmitter<CongestionControllerEvent
     const seq = (this.#video as unknown as WeriftSenderInternals).dtlsTransport?.transportSequenceNumber;
     if (seq !== undefined) this.#estimator.onPacketSent(seq, size, this.#clock.now(), clusterId, duplicate);
     if (!duplicate) {
+      this.#onPacketSent?.(packet);
       this.#filler[this.#fillerNext] = packet;
       this.#fillerNext = (this.#fillerNext + 1) % FILLER_PACKETS;
     }

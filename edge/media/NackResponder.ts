@@ -1,0 +1,196 @@
+import {
+  GenericNack,
+  type RTCRtpSender,
+  type RtcpPacket,
+  RtcpTransportLayerFeedback,
+  RtpHeader,
+  type RtpPacket,
+} from 'werift';
+import { type PacerClock, systemClock } from './FramePacer.js';
+
+export interface NackResponderOptions {
+  /** The video sender whose NACKs this answers (werift's own responder is bypassed). */
+  sender: RTCRtpSender;
+  clock?: PacerClock;
+  /** Rate retransmissions may take, bps (asked at each NACK; e.g. half the bandwidth estimate). */
+  budgetBps: () => number;
+  /** Packets remembered, a power of two (default 4096: ~2 s at 20 Mbit/s). */
+  capacity?: number;
+  /** Oldest packet worth re-sending, ms (default 1000: older ones the player has given up on). */
+  maxAgeMs?: number;
+}
+
+/** Counters since start. */
+export interface NackResponderStats {
+  /** Sequence numbers the player asked for. */
+  requested: number;
+  /** Packets re-sent (as RTX when negotiated). */
+  resent: number;
+  /** Asked for but no longer (or never) in the history. */
+  missing: number;
+  /** Skipped: re-sent very recently, or over the retransmission budget. */
+  skipped: number;
+}
+
+/** werift keeps these private; read them without widening its types. */
+interface SenderInternals {
+  handleRtcpPacket(packet: RtcpPacket): void;
+  rtxPayloadType?: number;
+  rtxSsrc: number;
+  rtxSequenceNumber: number;
+  ssrc: number;
+  seqOffset: number;
+  timestampOffset: number;
+  codec?: { payloadType: number };
+  rtt?: number;
+  nackCount: number;
+  retransmittedPacketsSent: number;
+  retransmittedBytesSent: number;
+  dtlsTransport?: { sendRtp(payload: Buffer, header: RtpHeader): Promise<number> };
+  onGenericNack: { execute(feedback: GenericNack): void };
+  onRtcp: { execute(packet: RtcpPacket): void };
+}
+
+/**
+ * Answers the player's NACKs from a send history of its own, replacing werift's (128 packets — a
+ * fraction of one keyframe at high rates — re-sent with the original transport-wide sequence number,
+ * which on an RTX SSRC would misroute the next transport-cc feedback). Re-sends go out as RTX when the
+ * player negotiated it (without the transport-wide number: the estimator never learns about them, the
+ * budget bounds them), a packet at most once per RTT, within `budgetBps`.
+ */
+export class NackResponder {
+  readonly #sender: SenderInternals;
+  readonly #clock: PacerClock;
+  readonly #budgetBps: () => number;
+  readonly #maxAgeMs: number;
+  readonly #mask: number;
+  readonly #packets: Array<RtpPacket | undefined>;
+  readonly #seq: Int32Array;
+  readonly #sentMs: Float64Array;
+  readonly #resentMs: Float64Array;
+  readonly #original: (packet: RtcpPacket) => void;
+  #budgetBytes = 0;
+  #budgetMs: number;
+  #closed = false;
+  readonly #stats: NackResponderStats = { requested: 0, resent: 0, missing: 0, skipped: 0 };
+
+  constructor(options: NackResponderOptions) {
+    const capacity = options.capacity ?? 4096;
+    if (capacity & (capacity - 1)) throw new RangeError('capacity must be a power of two');
+    this.#sender = options.sender as unknown as SenderInternals;
+    this.#clock = options.clock ?? systemClock;
+    this.#budgetBps = options.budgetBps;
+    this.#maxAgeMs = options.maxAgeMs ?? 1000;
+    this.#mask = capacity - 1;
+    this.#packets = new Array(capacity);
+    this.#seq = new Int32Array(capacity).fill(-1);
+    this.#sentMs = new Float64Array(capacity);
+    this.#resentMs = new Float64Array(capacity).fill(Number.NEGATIVE_INFINITY);
+    this.#budgetMs = this.#clock.now();
+    const sender = this.#sender;
+    this.#original = sender.handleRtcpPacket.bind(sender);
+    // werift's router calls the method on the sender object: an own property takes precedence.
+    sender.handleRtcpPacket = (packet: RtcpPacket) => this.#onRtcp(packet);
+  }
+
+  /** Counters since start (a live object). */
+  get stats(): Readonly<NackResponderStats> {
+    return this.#stats;
+  }
+
+  /** Remembers a video packet just handed to the sender (its sequence number before werift's offset). */
+  record(packet: RtpPacket): void {
+    if (this.#closed) return;
+    const seq = (packet.header.sequenceNumber + this.#sender.seqOffset) & 0xffff;
+    const slot = seq & this.#mask;
+    this.#packets[slot] = packet;
+    this.#seq[slot] = seq;
+    this.#sentMs[slot] = this.#clock.now();
+    this.#resentMs[slot] = Number.NEGATIVE_INFINITY;
+  }
+
+  /** Gives NACK handling back to werift and forgets the history; idempotent. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    Reflect.deleteProperty(this.#sender, 'handleRtcpPacket');
+    this.#packets.fill(undefined);
+  }
+
+  #onRtcp(packet: RtcpPacket): void {
+    const feedback = (packet as RtcpTransportLayerFeedback).feedback;
+    if (packet.type !== RtcpTransportLayerFeedback.type || feedback?.count !== GenericNack.count) {
+      this.#original(packet);
+      return;
+    }
+    const nack = feedback as GenericNack;
+    const sender = this.#sender;
+    sender.nackCount++;
+    this.#answer(nack.lost);
+    sender.onGenericNack.execute(nack);
+    sender.onRtcp.execute(packet);
+  }
+
+  #answer(lost: readonly number[]): void {
+    const now = this.#clock.now();
+    const rate = Math.max(0, this.#budgetBps());
+    // Up to 50 ms of the budget may go at once (a lost burst), at least two packets.
+    const cap = Math.max(2500, (rate * 50) / 8000);
+    this.#budgetBytes = Math.min(cap, this.#budgetBytes + (rate * (now - this.#budgetMs)) / 8000);
+    this.#budgetMs = now;
+    const rttMs = Math.max(10, (this.#sender.rtt ?? 0.05) * 1000);
+    for (const seq of lost) {
+      this.#stats.requested++;
+      const slot = seq & this.#mask;
+      const packet = this.#packets[slot];
+      if (!packet || this.#seq[slot] !== seq || now - (this.#sentMs[slot] ?? 0) > this.#maxAgeMs) {
+        this.#stats.missing++;
+        continue;
+      }
+      const size = packet.payload.length + 40;
+      if (now - (this.#resentMs[slot] ?? 0) < rttMs || this.#budgetBytes < size) {
+        this.#stats.skipped++;
+        continue;
+      }
+      this.#budgetBytes -= size;
+      this.#resentMs[slot] = now;
+      this.#resend(packet, seq);
+    }
+  }
+
+  #resend(packet: RtpPacket, seq: number): void {
+    const sender = this.#sender;
+    const transport = sender.dtlsTransport;
+    const payloadType = sender.codec?.payloadType;
+    if (!transport || payloadType === undefined) return;
+    const timestamp = (packet.header.timestamp + sender.timestampOffset) >>> 0;
+    let header: RtpHeader;
+    let payload: Buffer;
+    if (sender.rtxPayloadType !== undefined) {
+      header = new RtpHeader({
+        payloadType: sender.rtxPayloadType,
+        marker: packet.header.marker,
+        sequenceNumber: sender.rtxSequenceNumber,
+        timestamp,
+        ssrc: sender.rtxSsrc,
+      });
+      sender.rtxSequenceNumber = (sender.rtxSequenceNumber + 1) & 0xffff;
+      const original = Buffer.allocUnsafe(2);
+      original.writeUInt16BE(seq, 0);
+      payload = Buffer.concat([original, packet.payload]);
+    } else {
+      header = new RtpHeader({
+        payloadType,
+        marker: packet.header.marker,
+        sequenceNumber: seq,
+        timestamp,
+        ssrc: sender.ssrc,
+      });
+      payload = packet.payload;
+    }
+    sender.retransmittedPacketsSent++;
+    sender.retransmittedBytesSent += payload.length;
+    this.#stats.resent++;
+    transport.sendRtp(payload, header).catch(() => {});
+  }
+}

@@ -1,0 +1,291 @@
+import type { Logger } from 'pino';
+import type { RTCRtpSender, RtpPacket } from 'werift';
+import { TypedEmitter } from '../../protocol/TypedEmitter.js';
+import { CongestionController } from './congestion/CongestionController.js';
+import type { EstimateReason, SendSideEstimate } from './congestion/SendSideEstimator.js';
+import type { PacerClock } from './FramePacer.js';
+import { NackResponder } from './NackResponder.js';
+import { type QualityChange, QualityLadder, type QualityRung } from './QualityLadder.js';
+
+export interface VideoRateControlOptions {
+  /** The video sender; transport-cc must be negotiated on it. */
+  video: RTCRtpSender;
+  /** Other senders on the transport (audio). */
+  others?: RTCRtpSender[];
+  clock: PacerClock;
+  startKbps: number;
+  minKbps: number;
+  maxKbps: number;
+  /** What audio takes from the estimate, kbit/s. */
+  audioKbps: number;
+  /** The full picture (the game's size and rate, or the player's resize). */
+  top: QualityRung;
+  /** Step the picture down and up with the estimate (false: bitrate only). */
+  adaptResolution: boolean;
+  /** Sets the encoder's target bitrate, kbit/s. */
+  setBitrate: (kbps: number) => void;
+  /** Re-opens the encoder at `rung`; resolves when done (rejects when the encoder does not open). */
+  setRung: (rung: QualityRung) => Promise<void>;
+  logger: Logger;
+}
+
+/** What the page is told (the `quality` message without its type). */
+export interface QualityReport {
+  estimateKbps: number;
+  targetKbps: number;
+  capKbps: number | null;
+  width: number;
+  height: number;
+  fps: number;
+  reason: string;
+}
+
+/** Stats of the rate control (StreamSession stats carry them as `congestion`). */
+export interface VideoRateControlStats extends QualityReport {
+  feedbacks: number;
+  rungChanges: number;
+  /** Packets re-sent for the player's NACKs (RTX when negotiated). */
+  retransmitted: number;
+  pacerMaxWaitMs: number;
+  queueMs: number;
+}
+
+export type VideoRateControlEvents = {
+  /** The page should know: the picture changed, the target moved a lot, or a second passed. */
+  quality: [report: QualityReport];
+};
+
+/** Share of (estimate − audio) the encoder targets: RTP/SRTP overhead and encoder overshoot. */
+const TARGET_SHARE = 0.9;
+/** How often the target and ladder are re-evaluated, ms. */
+const EVALUATE_MS = 100;
+/** Fewest ms between two re-opens of the encoder by the ladder. */
+const RUNG_INTERVAL_MS = 2000;
+/** Longest between two quality reports, ms. */
+const REPORT_MS = 1000;
+/** The encoder is using its target when its output over the last second is at least this share. */
+const SATURATED_SHARE = 0.6;
+/** A frame queued behind this much pacing, ms, is not encoded (the estimate is above the path). */
+const MAX_QUEUE_MS = 120;
+/** Share of the estimate retransmissions may take. */
+const RETRANSMIT_SHARE = 0.5;
+
+const REASONS: Record<EstimateReason, string> = {
+  start: 'start',
+  probe: 'probe: the path carries more',
+  increase: 'increasing',
+  'near-capacity': 'near the link capacity',
+  delay: 'delay: queue building',
+  loss: 'loss',
+  'app-limited': 'the scene needs less',
+  hold: 'holding',
+  cap: 'the player cap',
+};
+
+/**
+ * The video's bandwidth adaptation for one session: a `CongestionController` (transport-cc feedback →
+ * GCC-style estimate, paced sending, probes) drives the encoder's target bitrate every evaluation
+ * (~100 ms) under the player's cap, and a `QualityLadder` steps the picture down (and back up with
+ * hysteresis) when the estimate stays under what the current resolution needs while the encoder is
+ * actually using its target (a static scene that needs little never steps down). Re-opens are rate
+ * limited. Tells the page through `quality` events.
+ */
+export class VideoRateControl extends TypedEmitter<VideoRateControlEvents> {
+  readonly #options: VideoRateControlOptions;
+  readonly #clock: PacerClock;
+  readonly #controller: CongestionController;
+  readonly #nacks: NackResponder;
+  #ladder: QualityLadder;
+  #capKbps: number | null = null;
+  #targetKbps: number;
+  #lastEvaluateMs = Number.NEGATIVE_INFINITY;
+  #lastRungMs = Number.NEGATIVE_INFINITY;
+  #lastReportMs = Number.NEGATIVE_INFINITY;
+  #reportedTargetKbps = 0;
+  #reason = 'start';
+  #rung: QualityRung;
+  #rungChanges = 0;
+  #reopening = false;
+  /** Encoded bytes of the last second: (ms, bytes) pairs. */
+  readonly #encoded: Array<{ ms: number; bytes: number }> = [];
+  #encodedBytes = 0;
+  #closed = false;
+
+  constructor(options: VideoRateControlOptions) {
+    super({
+      onListenerError: (error, event) => options.logger.error({ err: error, event }, 'listener threw'),
+    });
+    this.#options = options;
+    this.#clock = options.clock;
+    this.#targetKbps = options.startKbps;
+    this.#rung = { ...options.top };
+    this.#ladder = new QualityLadder({ top: options.top });
+    this.#nacks = new NackResponder({
+      sender: options.video,
+      clock: options.clock,
+      budgetBps: () => RETRANSMIT_SHARE * this.#controller.estimate.bps,
+    });
+    this.#controller = new CongestionController({
+      video: options.video,
+      ...(options.others ? { others: options.others } : {}),
+      clock: options.clock,
+      startBps: options.startKbps * 1000,
+      minBps: options.minKbps * 1000,
+      maxBps: options.maxKbps * 1000,
+      onListenerError: (error) => options.logger.error({ err: error }, 'estimate listener threw'),
+      onPacketSent: (packet) => this.#nacks.record(packet),
+    });
+    this.#controller.on('estimate', () => this.#evaluate(this.#clock.now()));
+  }
+
+  /** The current estimate and why. */
+  get estimate(): SendSideEstimate {
+    return this.#controller.estimate;
+  }
+
+  /** The encoder's target, kbit/s. */
+  get targetKbps(): number {
+    return this.#targetKbps;
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /**
+   * True when the next frame should not be encoded: the pacer still holds more than ~120 ms of video
+   * (sending more would only add delay).
+   */
+  get congested(): boolean {
+    return this.#controller.queueMs > MAX_QUEUE_MS;
+  }
+
+  stats(): VideoRateControlStats {
+    const pacer = this.#controller.pacerStats;
+    return {
+      ...this.#report(),
+      feedbacks: this.#controller.feedbacks,
+      rungChanges: this.#rungChanges,
+      retransmitted: this.#nacks.stats.resent,
+      pacerMaxWaitMs: Math.round(pacer.maxWaitMs),
+      queueMs: Math.round(this.#controller.queueMs),
+    };
+  }
+
+  /** The player's cap, kbit/s (null: auto, the edge's maximum). */
+  setCap(kbps: number | null): void {
+    const { minKbps, maxKbps } = this.#options;
+    this.#capKbps = kbps === null ? null : Math.min(maxKbps, Math.max(minKbps, kbps));
+    this.#controller.setMaxBps((this.#capKbps ?? maxKbps) * 1000);
+    this.#reason = kbps === null ? 'auto: no cap' : `the player cap ${this.#capKbps} kbit/s`;
+    this.#lastEvaluateMs = Number.NEGATIVE_INFINITY;
+    this.#evaluate(this.#clock.now(), true);
+  }
+
+  /** The player asked for another size: the ladder starts over from it. */
+  setTop(top: QualityRung): void {
+    this.#ladder = new QualityLadder({ top });
+    this.#rung = { ...top };
+    this.#lastRungMs = this.#clock.now();
+  }
+
+  /** Paces one encoded frame out (`bytes` is its size); resolves when its last packet has left. */
+  sendFrame(packets: RtpPacket[], bytes: number): Promise<void> {
+    const now = this.#clock.now();
+    this.#encoded.push({ ms: now, bytes });
+    this.#encodedBytes += bytes;
+    const sent = this.#controller.sendFrame(packets);
+    if (now - this.#lastEvaluateMs >= EVALUATE_MS) this.#evaluate(now);
+    return sent;
+  }
+
+  /** Stops pacing; idempotent. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#controller.close();
+    this.#nacks.close();
+  }
+
+  #encodedKbps(now: number): number {
+    const encoded = this.#encoded;
+    while (encoded.length > 0 && (encoded[0]?.ms ?? now) < now - 1000) {
+      this.#encodedBytes -= encoded.shift()?.bytes ?? 0;
+    }
+    return (this.#encodedBytes * 8) / 1000;
+  }
+
+  #evaluate(now: number, forceReport = false): void {
+    if (this.#closed) return;
+    this.#lastEvaluateMs = now;
+    const { minKbps, maxKbps, audioKbps } = this.#options;
+    const estimate = this.#controller.estimate;
+    const estimateKbps = estimate.bps / 1000;
+    const cap = this.#capKbps ?? maxKbps;
+    const wanted = Math.round(Math.min(cap, (estimateKbps - audioKbps) * TARGET_SHARE));
+    const target = Math.min(maxKbps, Math.max(minKbps, wanted));
+    const previous = this.#targetKbps;
+    if (target < previous || target > previous * 1.02) {
+      this.#targetKbps = target;
+      this.#options.setBitrate(target);
+      if (target < previous * 0.85) this.#reason = this.#estimateReason(estimate);
+    }
+    if (this.#options.adaptResolution) this.#climbLadder(now, Math.min(estimate.bps, cap * 1000));
+    const moved = Math.abs(this.#targetKbps - this.#reportedTargetKbps) > 0.2 * this.#reportedTargetKbps;
+    if (forceReport || moved || now - this.#lastReportMs >= REPORT_MS) this.#emitReport(now);
+  }
+
+  #climbLadder(now: number, availableBps: number): void {
+    if (this.#reopening || now - this.#lastRungMs < RUNG_INTERVAL_MS) return;
+    const need = this.#ladder.needBps(this.#ladder.rung);
+    // An encoder well under its target has what it needs: the scene is simple, the picture can stay.
+    const saturated = this.#encodedKbps(now) >= SATURATED_SHARE * this.#targetKbps;
+    const change = this.#ladder.update(saturated ? availableBps : Math.max(availableBps, need), now);
+    if (change) this.#applyRung(change, now);
+  }
+
+  #applyRung(change: QualityChange, now: number): void {
+    this.#lastRungMs = now;
+    this.#reopening = true;
+    this.#rungChanges++;
+    this.#reason = change.reason;
+    const rung = change.rung;
+    this.#options.logger.info({ rung, direction: change.direction, reason: change.reason }, 'quality step');
+    this.#options
+      .setRung(rung)
+      .then(() => {
+        this.#rung = { ...rung };
+      })
+      .catch((error: unknown) => this.#options.logger.warn({ err: error }, 'quality step failed'))
+      .finally(() => {
+        this.#reopening = false;
+        this.#lastRungMs = this.#clock.now();
+        this.#emitReport(this.#clock.now());
+      });
+  }
+
+  #estimateReason(estimate: SendSideEstimate): string {
+    const base = REASONS[estimate.reason];
+    return estimate.reason === 'loss' ? `${base}: ${(estimate.lossFraction * 100).toFixed(1)} %` : base;
+  }
+
+  #report(): QualityReport {
+    const rung = this.#rung;
+    return {
+      estimateKbps: Math.round(this.#controller.estimate.bps / 1000),
+      targetKbps: this.#targetKbps,
+      capKbps: this.#capKbps,
+      width: rung.width,
+      height: rung.height,
+      fps: rung.fps,
+      reason: this.#reason.slice(0, 200),
+    };
+  }
+
+  #emitReport(now: number): void {
+    if (this.#closed) return;
+    this.#lastReportMs = now;
+    this.#reportedTargetKbps = this.#targetKbps;
+    this.emit('quality', this.#report());
+  }
+}

@@ -1,0 +1,166 @@
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { StreamSessionStats } from '../../edge/session/StreamSession.js';
+import { ensurePlayerBuilt } from '../../scripts/buildPlayer.js';
+import { type LaunchedChromium, launchChromium } from '../support/chromium.js';
+import { readHook, until } from '../support/playerPage.js';
+import { NetLabEdge } from '../tools/NetLabEdge.js';
+import { createNetLab, type NetLab } from '../tools/netlab/createNetLab.js';
+import { netLabUnsupportedReason } from '../tools/netlab/netLabUnsupportedReason.js';
+
+// The edge in a netlab namespace, Chromium in the root one: the edge's uplink is capped under its start
+// bitrate (6 Mbit/s) and lifted again. Behaviour only (no speed assertions): the encoder goes under the
+// cap, Chromium keeps decoding with few freezes, the page is told, and the bitrate climbs back.
+
+const unsupported = netLabUnsupportedReason();
+if (unsupported !== null) {
+  // biome-ignore lint/suspicious/noConsole: tell whoever runs the suite why this test skips
+  console.warn(`player-network test skipped: ${unsupported}`);
+}
+
+const CAP_KBIT = 2000;
+
+/** Chromium's inbound video counters. */
+const READ_INBOUND = `async () => {
+  const peer = window.__testPeers?.at(-1);
+  if (!peer) return null;
+  for (const entry of (await peer.getStats()).values()) {
+    if (entry.type === 'inbound-rtp' && entry.kind === 'video') {
+      return { framesDecoded: entry.framesDecoded ?? 0, freezeCount: entry.freezeCount ?? 0 };
+    }
+  }
+  return null;
+}`;
+
+const CAPTURE_PEER = `(() => {
+  const Original = window.RTCPeerConnection;
+  window.__testPeers = [];
+  window.RTCPeerConnection = class extends Original {
+    constructor(...args) { super(...args); window.__testPeers.push(this); }
+  };
+})()`;
+
+interface Inbound {
+  framesDecoded: number;
+  freezeCount: number;
+}
+
+describe.skipIf(unsupported !== null)('the stream on an emulated link (netlab, Chromium)', () => {
+  let lab: NetLab;
+  let edge: NetLabEdge;
+  let browser: LaunchedChromium;
+
+  beforeAll(async () => {
+    const { dir } = await ensurePlayerBuilt({ testHook: true });
+    lab = await createNetLab({
+      hosts: [
+        { name: 'root', delayMs: 5 },
+        { name: 'edge', delayMs: 5 },
+      ],
+    });
+    edge = await NetLabEdge.start(lab.host('edge'), { staticDir: dir });
+    browser = await launchChromium({ viewport: { width: 1320, height: 880 } });
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await edge?.close();
+    await lab?.close();
+  });
+
+  async function session(): Promise<StreamSessionStats | undefined> {
+    return (await edge.stats()).sessions[0];
+  }
+
+  async function inbound(page: Page): Promise<Inbound> {
+    return (
+      ((await page.evaluate(`(${READ_INBOUND})()`)) as Inbound | null) ?? { framesDecoded: 0, freezeCount: 0 }
+    );
+  }
+
+  it('under a link cap below the start bitrate the encoder goes under it and frames keep decoding; lifted, it climbs back', async () => {
+    const page = await browser.context.newPage();
+    try {
+      await page.addInitScript(CAPTURE_PEER);
+      await page.goto(`${edge.url}/#/play/stress`);
+      await until(
+        () => readHook(page, 'lastStamp'),
+        (stamp) => stamp !== null,
+        { timeoutMs: 60_000, what: 'the first stamped frame' },
+      );
+      // Chromium negotiated transport-cc: its feedback drives the edge's estimate.
+      const streaming = await until(session, (s) => (s?.congestion?.feedbacks ?? 0) > 10, {
+        timeoutMs: 30_000,
+        what: 'transport feedback from Chromium',
+      });
+      expect(streaming?.bitrateKbps).toBeGreaterThan(CAP_KBIT);
+
+      await lab.setLink('edge', { rateKbit: CAP_KBIT });
+      const capped = await until(session, (s) => (s?.bitrateKbps ?? Infinity) < CAP_KBIT, {
+        timeoutMs: 30_000,
+        what: `the encoder's target under the ${CAP_KBIT} kbit/s link`,
+      });
+      expect(capped?.congestion?.estimateKbps).toBeLessThan(CAP_KBIT * 1.5);
+      // The page is told what happened.
+      await until(
+        () => readHook(page, 'quality'),
+        (quality) => quality !== null && quality.targetKbps < CAP_KBIT,
+        { timeoutMs: 10_000, what: 'a quality message with the lower target' },
+      );
+      // Frames keep decoding under the cap, with few freezes.
+      const before = await inbound(page);
+      const after = await until(
+        () => inbound(page),
+        (now) => now.framesDecoded >= before.framesDecoded + 300,
+        { timeoutMs: 60_000, what: '300 more frames decoded under the cap' },
+      );
+      expect(after.freezeCount - before.freezeCount).toBeLessThanOrEqual(3);
+      const stamp = await readHook(page, 'lastStamp');
+      expect(stamp).not.toBeNull();
+
+      // The cap lifts: the estimate and the encoder climb back above it.
+      await lab.setLink('edge', { rateKbit: 0 });
+      const recovered = await until(session, (s) => (s?.bitrateKbps ?? 0) > CAP_KBIT * 2, {
+        timeoutMs: 60_000,
+        what: 'the bitrate back above twice the old cap',
+      });
+      expect(recovered?.state).toBe('streaming');
+      const end = await inbound(page);
+      expect(end.framesDecoded).toBeGreaterThan(after.framesDecoded);
+    } finally {
+      await page.close();
+    }
+  });
+
+  it('under 2 % loss the edge re-sends what Chromium asks for (RTX) and the stream keeps decoding', async () => {
+    await lab.setLink('edge', { rateKbit: 0, lossPct: 2 });
+    const page = await browser.context.newPage();
+    try {
+      await page.addInitScript(CAPTURE_PEER);
+      await page.goto(`${edge.url}/#/play/stress`);
+      await until(
+        () => readHook(page, 'lastStamp'),
+        (stamp) => stamp !== null,
+        { timeoutMs: 60_000, what: 'the first stamped frame' },
+      );
+      const before = await inbound(page);
+      const repaired = await until(session, (s) => (s?.congestion?.retransmitted ?? 0) > 20, {
+        timeoutMs: 60_000,
+        what: 'retransmissions for NACKs',
+      });
+      expect(repaired?.nacks).toBeGreaterThan(0);
+      await until(
+        () => inbound(page),
+        (now) => now.framesDecoded >= before.framesDecoded + 300,
+        { timeoutMs: 60_000, what: '300 more frames decoded through the loss' },
+      );
+      // Losses are repaired by re-sending, not by keyframes: nearly every frame loses a packet at 2 %,
+      // yet keyframes stay a small share of the frames.
+      const after = await session();
+      expect(after?.keyframes ?? 0).toBeLessThan((after?.framesSent ?? 0) / 10);
+    } finally {
+      await page.close();
+      await lab.setLink('edge', { lossPct: 0 });
+    }
+  });
+});
