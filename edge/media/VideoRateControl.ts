@@ -42,6 +42,9 @@ export interface QualityReport {
 
 /** Stats of the rate control (StreamSession stats carry them as `congestion`). */
 export interface VideoRateControlStats extends QualityReport {
+  /** The estimator's own state: why the estimate is what it is, and whether the sender is app-limited. */
+  estimateReason: EstimateReason;
+  appLimited: boolean;
   feedbacks: number;
   rungChanges: number;
   /** Packets re-sent for the player's NACKs (RTX when negotiated). */
@@ -67,6 +70,8 @@ const REPORT_MS = 1000;
 const SATURATED_SHARE = 0.6;
 /** A frame queued behind this much pacing, ms, is not encoded (the estimate is above the path). */
 const MAX_QUEUE_MS = 120;
+/** Most the encoder's bitrate is raised to make up for frames the edge could not encode (CPU). */
+const MAX_FPS_COMPENSATION = 3;
 /** Share of the estimate retransmissions may take. */
 const RETRANSMIT_SHARE = 0.5;
 
@@ -109,6 +114,8 @@ export class VideoRateControl extends TypedEmitter<VideoRateControlEvents> {
   /** Encoded bytes of the last second: (ms, bytes) pairs. */
   readonly #encoded: Array<{ ms: number; bytes: number }> = [];
   #encodedBytes = 0;
+  /** What the encoder was last given, kbit/s (the target, raised while frames are being skipped). */
+  #encoderKbps: number;
   #closed = false;
 
   constructor(options: VideoRateControlOptions) {
@@ -118,6 +125,7 @@ export class VideoRateControl extends TypedEmitter<VideoRateControlEvents> {
     this.#options = options;
     this.#clock = options.clock;
     this.#targetKbps = options.startKbps;
+    this.#encoderKbps = options.startKbps;
     this.#rung = { ...options.top };
     this.#ladder = new QualityLadder({ top: options.top });
     this.#nacks = new NackResponder({
@@ -164,6 +172,8 @@ export class VideoRateControl extends TypedEmitter<VideoRateControlEvents> {
     const pacer = this.#controller.pacerStats;
     return {
       ...this.#report(),
+      estimateReason: this.#controller.estimate.reason,
+      appLimited: this.#controller.estimate.appLimited,
       feedbacks: this.#controller.feedbacks,
       rungChanges: this.#rungChanges,
       retransmitted: this.#nacks.stats.resent,
@@ -227,8 +237,20 @@ export class VideoRateControl extends TypedEmitter<VideoRateControlEvents> {
     const previous = this.#targetKbps;
     if (target < previous || target > previous * 1.02) {
       this.#targetKbps = target;
-      this.#options.setBitrate(target);
       if (target < previous * 0.85) this.#reason = this.#estimateReason(estimate);
+    }
+    // The encoder budgets each frame at its nominal rate: when the edge skips frames (a busy CPU), its
+    // output falls short of the target, the sender looks application-limited and the estimate can
+    // never grow. Raise what it is given by the share of frames that did not make it.
+    this.#encodedKbps(now); // drops what is older than a second
+    const frames = this.#encoded.length;
+    const fullWindow = (this.#encoded[0]?.ms ?? now) <= now - 900;
+    const compensation =
+      fullWindow && frames >= 5 ? Math.min(MAX_FPS_COMPENSATION, Math.max(1, this.#rung.fps / frames)) : 1;
+    const encoderKbps = Math.min(maxKbps, Math.round(this.#targetKbps * compensation));
+    if (encoderKbps < this.#encoderKbps || encoderKbps > this.#encoderKbps * 1.02) {
+      this.#encoderKbps = encoderKbps;
+      this.#options.setBitrate(encoderKbps);
     }
     if (this.#options.adaptResolution) this.#climbLadder(now, Math.min(estimate.bps, cap * 1000));
     const moved = Math.abs(this.#targetKbps - this.#reportedTargetKbps) > 0.2 * this.#reportedTargetKbps;

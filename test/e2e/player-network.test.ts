@@ -8,7 +8,7 @@ import { NetLabEdge } from '../tools/NetLabEdge.js';
 import { createNetLab, type NetLab } from '../tools/netlab/createNetLab.js';
 import { netLabUnsupportedReason } from '../tools/netlab/netLabUnsupportedReason.js';
 
-// The edge in a netlab namespace, Chromium in the root one: the edge's uplink is capped under its start
+// The edge in a netlab namespace, Chromium in the root one: the edge's uplink is capped far under its start
 // bitrate (6 Mbit/s) and lifted again. Behaviour only (no speed assertions): the encoder goes under the
 // cap, Chromium keeps decoding with few freezes, the page is told, and the bitrate climbs back.
 
@@ -18,7 +18,7 @@ if (unsupported !== null) {
   console.warn(`player-network test skipped: ${unsupported}`);
 }
 
-const CAP_KBIT = 2000;
+const CAP_KBIT = 800;
 
 /** Chromium's inbound video counters. */
 const READ_INBOUND = `async () => {
@@ -26,7 +26,12 @@ const READ_INBOUND = `async () => {
   if (!peer) return null;
   for (const entry of (await peer.getStats()).values()) {
     if (entry.type === 'inbound-rtp' && entry.kind === 'video') {
-      return { framesDecoded: entry.framesDecoded ?? 0, freezeCount: entry.freezeCount ?? 0 };
+      return {
+        framesDecoded: entry.framesDecoded ?? 0,
+        freezeCount: entry.freezeCount ?? 0,
+        freezeMs: (entry.totalFreezesDuration ?? 0) * 1000,
+        atMs: Date.now(),
+      };
     }
   }
   return null;
@@ -43,6 +48,9 @@ const CAPTURE_PEER = `(() => {
 interface Inbound {
   framesDecoded: number;
   freezeCount: number;
+  /** Chromium's total freeze duration so far. */
+  freezeMs: number;
+  atMs: number;
 }
 
 describe.skipIf(unsupported !== null)('the stream on an emulated link (netlab, Chromium)', () => {
@@ -73,9 +81,8 @@ describe.skipIf(unsupported !== null)('the stream on an emulated link (netlab, C
   }
 
   async function inbound(page: Page): Promise<Inbound> {
-    return (
-      ((await page.evaluate(`(${READ_INBOUND})()`)) as Inbound | null) ?? { framesDecoded: 0, freezeCount: 0 }
-    );
+    const empty = { framesDecoded: 0, freezeCount: 0, freezeMs: 0, atMs: Date.now() };
+    return ((await page.evaluate(`(${READ_INBOUND})()`)) as Inbound | null) ?? empty;
   }
 
   it('under a link cap below the start bitrate the encoder goes under it and frames keep decoding; lifted, it climbs back', async () => {
@@ -93,10 +100,10 @@ describe.skipIf(unsupported !== null)('the stream on an emulated link (netlab, C
         timeoutMs: 30_000,
         what: 'transport feedback from Chromium',
       });
-      expect(streaming?.bitrateKbps).toBeGreaterThan(CAP_KBIT);
+      expect(streaming?.congestion?.targetKbps).toBeGreaterThan(CAP_KBIT);
 
       await lab.setLink('edge', { rateKbit: CAP_KBIT });
-      const capped = await until(session, (s) => (s?.bitrateKbps ?? Infinity) < CAP_KBIT, {
+      const capped = await until(session, (s) => (s?.congestion?.targetKbps ?? Infinity) < CAP_KBIT, {
         timeoutMs: 30_000,
         what: `the encoder's target under the ${CAP_KBIT} kbit/s link`,
       });
@@ -107,20 +114,21 @@ describe.skipIf(unsupported !== null)('the stream on an emulated link (netlab, C
         (quality) => quality !== null && quality.targetKbps < CAP_KBIT,
         { timeoutMs: 10_000, what: 'a quality message with the lower target' },
       );
-      // Frames keep decoding under the cap, with few freezes.
+      // Frames keep decoding under the cap; the picture is frozen for a small part of the time at most
+      // (a busy 2-core machine freezes it now and then whatever the network does).
       const before = await inbound(page);
       const after = await until(
         () => inbound(page),
         (now) => now.framesDecoded >= before.framesDecoded + 300,
         { timeoutMs: 60_000, what: '300 more frames decoded under the cap' },
       );
-      expect(after.freezeCount - before.freezeCount).toBeLessThanOrEqual(3);
+      expect(after.freezeMs - before.freezeMs).toBeLessThan(0.3 * (after.atMs - before.atMs));
       const stamp = await readHook(page, 'lastStamp');
       expect(stamp).not.toBeNull();
 
       // The cap lifts: the estimate and the encoder climb back above it.
       await lab.setLink('edge', { rateKbit: 0 });
-      const recovered = await until(session, (s) => (s?.bitrateKbps ?? 0) > CAP_KBIT * 2, {
+      const recovered = await until(session, (s) => (s?.congestion?.targetKbps ?? 0) > CAP_KBIT * 2, {
         timeoutMs: 60_000,
         what: 'the bitrate back above twice the old cap',
       });

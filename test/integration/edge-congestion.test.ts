@@ -36,7 +36,8 @@ describe('transport-wide congestion control with a player that accepts it', () =
       // A cap under the estimate: the encoder's target goes under it and the page is told.
       player.sendSignal({ type: 'bitrate', kbps: 800 });
       await eventually(
-        () => session()?.congestion?.capKbps === 800 && (session()?.bitrateKbps ?? Infinity) <= 800,
+        () =>
+          session()?.congestion?.capKbps === 800 && (session()?.congestion?.targetKbps ?? Infinity) <= 800,
         5_000,
         'target under the cap',
       );

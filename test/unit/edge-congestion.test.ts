@@ -121,6 +121,19 @@ describe('send-side estimator on a simulated link', () => {
     }
   });
 
+  it('finds a restored link while application-limited (ALR probes), e.g. an encoder short of CPU', () => {
+    const run = simulateLink({
+      durationMs: 24_000,
+      link: (ms) => ({ capacityBps: ms < 12_000 ? 3 * MBIT : 20 * MBIT, delayMs: 10 }),
+      // The encoder never makes more than 1.2 Mbit/s: under the estimate all along.
+      demandBps: () => 1.2 * MBIT,
+      estimator: { startBps: 6 * MBIT },
+    });
+    expect(estimateAt(run.samples, 11_900)).toBeLessThan(5 * MBIT);
+    expect(run.samples.filter((s) => s.ms >= 4000).every((s) => s.appLimited)).toBe(true);
+    expect(estimateAt(run.samples, 23_900)).toBeGreaterThan(8 * MBIT);
+  });
+
   it('holds the estimate through a static scene instead of collapsing to what it sends', () => {
     const run = simulateLink({
       durationMs: 16_000,

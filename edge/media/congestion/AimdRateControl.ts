@@ -8,6 +8,9 @@ export interface AimdRateControlOptions {
   beta?: number;
 }
 
+/** Fewest ms between two decreases while application-limited. */
+const ALR_DECREASE_INTERVAL_MS = 1000;
+
 /** Why the last change happened (shown to the player as the reason quality changed). */
 export type AimdChange = 'start' | 'increase' | 'near-capacity' | 'overuse' | 'hold' | 'set';
 
@@ -124,9 +127,11 @@ export class AimdRateControl {
   }
 
   #decrease(ackedBps: number | undefined, appLimited: boolean, nowMs: number): void {
-    const interval = Math.min(200, Math.max(10, this.#rttMs));
+    // Application-limited, the sender cannot be what fills the queue: a delay rise is cross traffic or
+    // a starved receiver clock, so back off at most once a second instead of once per RTT.
+    const interval = appLimited ? ALR_DECREASE_INTERVAL_MS : Math.min(200, Math.max(10, this.#rttMs));
     const throughput = ackedBps ?? this.#bps;
-    const deep = throughput < 0.5 * this.#bps;
+    const deep = !appLimited && throughput < 0.5 * this.#bps;
     if (this.#lastDecreaseMs >= 0 && nowMs - this.#lastDecreaseMs < interval && !deep) {
       this.#state = 'hold';
       return;

@@ -11,6 +11,8 @@ export interface ProbeControllerOptions {
   maxIntervalMs?: number;
   /** How long after a large drop recovery probes continue, ms (default 60 000). */
   recoveryMs?: number;
+  /** While application-limited, probe at twice the estimate this often, ms (default 3000; 0 = never). */
+  alrIntervalMs?: number;
 }
 
 /**
@@ -19,8 +21,11 @@ export interface ProbeControllerOptions {
  * 20 Mbit/s instead of GCC's 8 % a second). After a large drop of the estimate (the link got worse):
  * probes at twice the estimate every `intervalMs` (backing off to `maxIntervalMs` while they fail),
  * up to the rate the receiver acknowledged before the drop, so a link that comes back is found in
- * a second or two. Otherwise no probing: the delay-based controller grows the rate on its own, and
- * probing a steady link only adds queueing.
+ * a second or two. While the sender is application-limited (a static scene, or an encoder the CPU
+ * cannot keep up with) the estimate cannot grow from feedback, so a cluster at twice the estimate goes
+ * out every `alrIntervalMs` (libwebrtc's ALR probing): a link that came back is found even when the
+ * media alone never fills it. Otherwise no probing: the delay-based controller grows the rate on its
+ * own, and probing a steady link only adds queueing.
  */
 export class ProbeController {
   readonly #clusterMs: number;
@@ -28,6 +33,7 @@ export class ProbeController {
   readonly #baseIntervalMs: number;
   readonly #maxIntervalMs: number;
   readonly #recoveryMs: number;
+  readonly #alrIntervalMs: number;
   #intervalMs: number;
   #maxBps: number;
   /** Where probing aims now; 0 = not probing. */
@@ -49,6 +55,7 @@ export class ProbeController {
     this.#baseIntervalMs = options.intervalMs ?? 1000;
     this.#maxIntervalMs = options.maxIntervalMs ?? 1500;
     this.#recoveryMs = options.recoveryMs ?? 60_000;
+    this.#alrIntervalMs = options.alrIntervalMs ?? 3000;
     this.#intervalMs = this.#baseIntervalMs;
   }
 
@@ -65,8 +72,11 @@ export class ProbeController {
     else this.#ceilingBps = Math.min(this.#ceilingBps, maxBps);
   }
 
-  /** Clusters due now (the pacer sends them in order), given the current estimate. */
-  process(estimateBps: number, nowMs: number): ProbeCluster[] {
+  /**
+   * Clusters due now (the pacer sends them in order), given the current estimate and whether the
+   * sender is application-limited.
+   */
+  process(estimateBps: number, nowMs: number, appLimited = false): ProbeCluster[] {
     if (nowMs > this.#ceilingUntilMs) this.#ceilingBps = 0;
     if (!this.#started) {
       this.#started = true;
@@ -80,6 +90,15 @@ export class ProbeController {
       this.#pending.length === 0 &&
       estimateBps < 0.9 * this.#ceilingBps &&
       nowMs - this.#lastProbeMs >= this.#intervalMs
+    ) {
+      this.#queue([2 * estimateBps], nowMs);
+    } else if (
+      appLimited &&
+      this.#alrIntervalMs > 0 &&
+      this.#waiting.size === 0 &&
+      this.#pending.length === 0 &&
+      estimateBps < 0.9 * this.#maxBps &&
+      nowMs - this.#lastProbeMs >= this.#alrIntervalMs
     ) {
       this.#queue([2 * estimateBps], nowMs);
     }

@@ -188,8 +188,8 @@ export class SendSideEstimator {
   /** Probe clusters due now; call every few ms (the pacer does). */
   process(nowMs: number): ProbeCluster[] {
     this.#lastMs = nowMs;
-    this.#alr.update(this.#bps, nowMs);
-    return this.#probes.process(this.#bps, nowMs);
+    const appLimited = this.#alr.update(this.#bps, nowMs);
+    return this.#probes.process(this.#bps, nowMs, appLimited);
   }
 
   #setEstimate(bps: number, reason: EstimateReason, nowMs: number): void {
