@@ -3,7 +3,7 @@ import { RtcpPacketConverter, type RtcpTransportLayerFeedback, type TransportWid
 import { readTransportFeedback } from '../../edge/media/congestion/readTransportFeedback.js';
 import { TransportFeedbackSender } from '../../edge/operator/TransportFeedbackSender.js';
 
-describe("the headless player's transport-cc feedback", () => {
+describe("the Node receiver's transport-cc feedback", () => {
   it('reads back as the edge reads it: statuses, losses, arrival gaps and the 16-bit wrap', () => {
     const sent: Buffer[] = [];
     const feedback = new TransportFeedbackSender({
