@@ -17,6 +17,7 @@ function session(over: Partial<StreamSessionStats>): StreamSessionStats {
     framesSent: 0,
     framesDroppedBusy: 0,
     framesDroppedLate: 0,
+    framesDroppedCongested: 0,
     keyframes: 1,
     bytesSent: 0,
     inputMessages: 0,
