@@ -182,6 +182,7 @@ async function startServer(
       ...process.env,
       FARPLAY_MM_PORT: String(port),
       FARPLAY_MM_LOG_LEVEL: 'warn',
+      FARPLAY_MM_BUILT_IN_GAME_IDS: 'pong',
       FARPLAY_MM_REDIS_URL: store === 'redis' ? redisUrl : '',
       FARPLAY_MM_KEY_PREFIX: keyPrefix,
       FARPLAY_MM_SESSION_PRIVATE_KEY: sessionPrivateKey,

@@ -8,6 +8,7 @@ import type { MatchmakerConfig } from './config.js';
 import type { EdgeIndex } from './EdgeIndex.js';
 import type { EdgeRegistry } from './EdgeRegistry.js';
 import { newSessionId } from './newSessionId.js';
+import type { RecentSessions } from './RecentSessions.js';
 import { rankEdges } from './rankEdges.js';
 import type { MatchmakerStore, PlayerContext, SessionRecord } from './store/MatchmakerStore.js';
 
@@ -25,6 +26,8 @@ export interface AllocatorOptions {
   billing?: Billing;
   /** An edge's price per minute after its region's multiplier (ATH wei, decimal string). */
   priceOf?: (edgeId: string) => string;
+  /** Remembers each session allocated (to re-create it if the store loses it). */
+  recent: RecentSessions;
 }
 
 /** How many ranked edges one reservation attempt offers the store. */
@@ -45,6 +48,7 @@ export class Allocator {
   readonly #random: () => number;
   readonly #billing: Billing | undefined;
   readonly #priceOf: (edgeId: string) => string;
+  readonly #recent: RecentSessions;
 
   constructor(options: AllocatorOptions) {
     this.#store = options.store;
@@ -56,6 +60,7 @@ export class Allocator {
     this.#random = options.random;
     this.#billing = options.billing;
     this.#priceOf = options.priceOf ?? (() => '0');
+    this.#recent = options.recent;
   }
 
   /** Per view of `index`: 1 where an edge can run `gameId` (null = every edge); MM_UNKNOWN_GAME if none offers it. */
@@ -87,12 +92,14 @@ export class Allocator {
       });
       if (ranked.length === 0) break;
       const batch = ranked.map((r) => r.state.edge.id);
+      const session = { sessionId, gameId, player, ...(owner ? { owner } : {}) };
       const record = await this.#store.reserve({
         candidates: batch,
-        session: { sessionId, gameId, player, ...(owner ? { owner } : {}) },
+        session,
         reservationTtlMs: this.#config.reservationTtlMs,
       });
       if (record) {
+        this.#recent.remember(session);
         this.#registry.index.adjustUsed(record.edgeId, +1);
         return this.#sessionResponse(record);
       }

@@ -1,5 +1,6 @@
 import type { BaseLogger } from 'pino';
 import {
+  EDGE_SHUTDOWN_REASON,
   type EdgeRegistrationPayload,
   type SignedEdgeHeartbeat,
   type SignedEdgeRegistration,
@@ -10,11 +11,20 @@ import { FarplayError } from '../protocol/errors.js';
 import { RateBuckets } from '../protocol/RateBuckets.js';
 import type { Catalogue } from './Catalogue.js';
 import type { MatchmakerConfig } from './config.js';
-import type { CoordinateModel } from './coordinates.js';
+import { type CoordinateModel, geoCoordinate } from './coordinates.js';
 import { EdgeIndex } from './EdgeIndex.js';
 import type { MatchmakerMetrics } from './metrics.js';
 import { freeSlots, type Pricing } from './Pricing.js';
-import type { DeadEdge, EdgeRecord, EdgeState, MatchmakerStore } from './store/MatchmakerStore.js';
+import type { RecentSessions } from './RecentSessions.js';
+import type { StakeGate } from './StakeGate.js';
+import type {
+  DeadEdge,
+  EdgeRecord,
+  EdgeState,
+  MatchmakerStore,
+  SessionData,
+  SessionRecord,
+} from './store/MatchmakerStore.js';
 
 export interface EdgeRegistryOptions {
   store: MatchmakerStore;
@@ -24,6 +34,10 @@ export interface EdgeRegistryOptions {
   coordinates: CoordinateModel;
   pricing: Pricing;
   catalogue: Catalogue;
+  /** Where a staking chain is configured: only edges with an active stake register and get players. */
+  stakes?: StakeGate | undefined;
+  /** Sessions this instance allocated, to re-create whole what the store lost. */
+  recent: RecentSessions;
 }
 
 /**
@@ -41,6 +55,10 @@ export class EdgeRegistry {
   readonly #catalogue: Catalogue;
   /** Signed edge messages per edge address, counted once the signature is checked (never per client address). */
   readonly #perEdge: RateBuckets;
+  readonly #stakes: StakeGate | undefined;
+  readonly #recent: RecentSessions;
+  /** Edges that said they are shutting down → until when they are not offered. */
+  readonly #draining = new Map<string, number>();
   #edges: EdgeState[] = [];
   #index: EdgeIndex;
   #refreshing: Promise<void> | undefined;
@@ -57,6 +75,8 @@ export class EdgeRegistry {
       max: options.config.edgeRateLimitMax,
       windowMs: options.config.rateLimitWindowMs,
     });
+    this.#stakes = options.stakes;
+    this.#recent = options.recent;
     this.#index = this.#indexOf([]);
   }
 
@@ -101,7 +121,7 @@ export class EdgeRegistry {
       this.#store.getCoordinates(),
     ]);
     this.#coordinates.merge(coordinates);
-    this.#setEdges(edges);
+    this.#setEdges(this.#accountable(edges));
     this.#catalogue.setPublished(games);
     const free = new Map<string, number>();
     for (const e of edges) free.set(e.edge.region, (free.get(e.edge.region) ?? 0) + freeSlots(e));
@@ -110,6 +130,26 @@ export class EdgeRegistry {
     this.#metrics.edgesAlive.set(edges.length);
     this.#metrics.freeSlots.reset();
     for (const [region, n] of free) this.#metrics.freeSlots.set({ region }, n);
+  }
+
+  /**
+   * The edges that may get players: not shutting down, and with a staking chain, those whose stake was last read active (the
+   * answers older than the check period are read again in the background, so a slashed edge leaves at the
+   * next refresh after that read).
+   */
+  #accountable(all: EdgeState[]): EdgeState[] {
+    let edges = all;
+    if (this.#draining.size > 0) {
+      const now = Date.now();
+      for (const [id, until] of this.#draining) if (until <= now) this.#draining.delete(id);
+      edges = edges.filter((e) => !this.#draining.has(e.edge.id));
+    }
+    const stakes = this.#stakes;
+    if (!stakes) return edges;
+    const ids = new Set(edges.map((e) => e.edge.id));
+    stakes.retain(ids);
+    stakes.recheck(ids).catch((error: unknown) => this.#log.warn({ err: error }, 'stake re-check failed'));
+    return edges.filter((e) => stakes.active(e.edge.id));
   }
 
   #setEdges(edges: EdgeState[]): void {
@@ -129,6 +169,8 @@ export class EdgeRegistry {
     const dead = await this.#store.reapDeadEdges();
     if (dead.length === 0) return dead;
     const deadIds = new Set(dead.map((d) => d.edgeId));
+    // Their players are moved: a late heartbeat of the dead edge must not bring these sessions back.
+    for (const d of dead) for (const s of d.sessions) this.#recent.ended(s.sessionId);
     this.#setEdges(this.#edges.filter((e) => !deadIds.has(e.edge.id)));
     // A re-registering edge starts again from its geography; keeping every id ever seen would grow.
     for (const id of deadIds) this.#coordinates.forget(id);
@@ -144,6 +186,15 @@ export class EdgeRegistry {
       p.edge,
     );
     const edgeId = p.edge.toLowerCase();
+    if (p.capacity > this.#config.maxEdgeCapacity) {
+      throw new FarplayError(
+        'MM_CAPACITY_TOO_HIGH',
+        `the registration declares ${p.capacity} sessions; this matchmaker allows at most ${this.#config.maxEdgeCapacity}`,
+        { details: { declared: p.capacity, max: this.#config.maxEdgeCapacity } },
+      );
+    }
+    await this.#stakes?.require(edgeId);
+    this.#draining.delete(edgeId);
     const result = await this.#store.putEdge(
       toEdgeRecord(p),
       p.nonce,
@@ -181,10 +232,40 @@ export class EdgeRegistry {
     if (result === 'replay') throw new FarplayError('MM_REPLAY', 'heartbeat nonce seen before');
     if (result === 'unknown')
       throw new FarplayError('MM_UNKNOWN_EDGE', 'edge is not registered; register again');
+    if (p.activeSessionIds !== undefined) await this.#reconcile(p.edge.toLowerCase(), p.activeSessionIds);
   }
 
-  /** An edge reports a session started (reservation → active) or ended (slot released, player told). */
-  async reportSession(body: SignedEdgeSessionReport): Promise<void> {
+  /**
+   * The edge's heartbeat names the sessions it runs: re-creates those the store lost (Redis restarted
+   * empty) or whose `started` report never arrived, and frees the active ones it no longer runs (their
+   * `ended` report was lost) — those activated at least two heartbeat periods ago, so a session that
+   * started after this heartbeat was signed is not freed. The players of freed sessions are told.
+   */
+  async #reconcile(edgeId: string, ids: readonly string[]): Promise<void> {
+    const capacity = this.#index.get(edgeId)?.edge.capacity ?? this.#config.maxEdgeCapacity;
+    const running: SessionData[] = [];
+    for (const id of new Set(ids)) {
+      const data = this.#recent.dataOf(id);
+      if (data && running.length < capacity) running.push(data);
+    }
+    const activatedBefore = Date.now() - 2 * this.#config.heartbeatMs;
+    const { restored, released } = await this.#store.reconcileSessions(edgeId, running, activatedBefore);
+    if (restored.length > 0)
+      this.#log.warn({ edgeId, sessions: restored }, 'sessions restored from a heartbeat');
+    for (const s of released) {
+      this.#recent.ended(s.sessionId);
+      this.#index.adjustUsed(edgeId, -1);
+      this.#log.warn({ edgeId, sessionId: s.sessionId }, 'session the edge no longer runs freed');
+      await this.#store.publish({ sessionId: s.sessionId, event: { type: 'ended', reason: 'edge-ended' } });
+    }
+  }
+
+  /**
+   * An edge reports a session started (reservation → active) or ended (slot released, player told). An end
+   * for the edge's graceful shutdown (EDGE_SHUTDOWN_REASON) tells no one: it returns the released session
+   * for the caller to move, and this instance stops offering the edge.
+   */
+  async reportSession(body: SignedEdgeSessionReport): Promise<SessionRecord | undefined> {
     const p = body.payload;
     await this.#verified(
       'session',
@@ -197,21 +278,45 @@ export class EdgeRegistry {
       throw new FarplayError('MM_REPLAY', 'session report nonce seen before');
     }
     if (p.event === 'started') {
+      const before = await this.#store.getSession(p.sessionId);
       const r = await this.#store.activate(p.sessionId, edgeId);
       this.#metrics.edgeMessages.inc({ kind: 'session', result: r });
       if (r === 'unknown') throw new FarplayError('MM_UNKNOWN_SESSION', 'no reservation for this session');
       if (r === 'wrong-edge') throw new FarplayError('MM_NOT_SESSION_EDGE');
-      return;
+      // The session really started: now (once) its player's measurements may teach the coordinates.
+      if (before?.state === 'reserved') this.#learnFrom(before);
+      return undefined;
     }
     const r = await this.#store.release(p.sessionId, edgeId);
     this.#metrics.edgeMessages.inc({ kind: 'session', result: typeof r === 'string' ? r : 'ok' });
+    if (r !== 'wrong-edge') this.#recent.ended(p.sessionId);
     if (r === 'unknown') throw new FarplayError('MM_UNKNOWN_SESSION');
     if (r === 'wrong-edge') throw new FarplayError('MM_NOT_SESSION_EDGE');
     this.#index.adjustUsed(edgeId, -1);
+    if (p.reason === EDGE_SHUTDOWN_REASON) {
+      // The edge is going away: offer it to no one until it registers again (or its liveness runs out).
+      this.#draining.set(edgeId, Date.now() + this.#config.edgeTtlMs);
+      const state = this.#index.get(edgeId);
+      if (state) this.#index.setUsed(state, state.edge.capacity);
+      return r;
+    }
     await this.#store.publish({
       sessionId: p.sessionId,
       event: { type: 'ended', reason: p.reason || 'ended' },
     });
+    return undefined;
+  }
+
+  #learnFrom(session: SessionRecord): void {
+    const { player } = session;
+    const initial =
+      player.lat !== undefined && player.lon !== undefined
+        ? geoCoordinate(player.lat, player.lon)
+        : undefined;
+    this.#coordinates.learn(
+      player.measurements.map((m) => ({ edgeId: m.edgeId.toLowerCase(), rttMs: m.rttMs })),
+      { initial, source: player.source },
+    );
   }
 
   #check(body: { signature: string }): { signature: string; maxAgeMs: number } {

@@ -39,7 +39,7 @@ export class Failover {
       const moves: Promise<void>[] = [];
       for (const d of dead) {
         this.#log.warn({ edgeId: d.edgeId, sessions: d.sessions.length }, 'edge lost; moving its players');
-        for (const s of d.sessions) moves.push(this.#move(s));
+        for (const s of d.sessions) moves.push(this.move(s, 'edge-lost'));
       }
       await Promise.all(moves);
       return dead.length;
@@ -48,7 +48,11 @@ export class Failover {
     }
   }
 
-  async #move(old: SessionRecord): Promise<void> {
+  /**
+   * Moves the player of `old` (already released) to the best other edge: a `moved` event with the new
+   * session, or `ended` if no edge has room; `reason` names why (edge-lost, edge-shutdown).
+   */
+  async move(old: SessionRecord, reason: string): Promise<void> {
     let event: SessionEvent;
     try {
       const player: PlayerContext = {
@@ -57,11 +61,11 @@ export class Failover {
       };
       // The new session keeps the old one's key: the same player proves it owns both.
       const session = await this.#allocator.allocate(old.gameId, player, old.owner, old.edgeId);
-      event = { type: 'moved', session, reason: 'edge-lost' };
+      event = { type: 'moved', session, reason };
       this.#metrics.failovers.inc({ result: 'moved' });
     } catch (error) {
       this.#log.warn({ err: error, sessionId: old.sessionId }, 'no edge to move the session to');
-      event = { type: 'ended', reason: 'edge-lost' };
+      event = { type: 'ended', reason };
       this.#metrics.failovers.inc({ result: 'ended' });
     }
     await this.#store.publish({ sessionId: old.sessionId, event });

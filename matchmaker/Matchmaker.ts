@@ -1,10 +1,11 @@
-import type { KeyObject } from 'node:crypto';
+import { createHash, type KeyObject } from 'node:crypto';
 import type { BaseLogger } from 'pino';
 import type { Hex } from 'viem';
-import type {
-  SignedEdgeHeartbeat,
-  SignedEdgeRegistration,
-  SignedEdgeSessionReport,
+import {
+  EDGE_SHUTDOWN_REASON,
+  type SignedEdgeHeartbeat,
+  type SignedEdgeRegistration,
+  type SignedEdgeSessionReport,
 } from '../protocol/edgeRegistration.js';
 import { FarplayError } from '../protocol/errors.js';
 import type {
@@ -25,6 +26,7 @@ import {
 import { Allocator } from './Allocator.js';
 import { Billing, type NetworkBilling } from './Billing.js';
 import { Catalogue } from './Catalogue.js';
+import { chainStakeReader } from './chainStakeReader.js';
 import type { MatchmakerConfig } from './config.js';
 import { CoordinateModel, geoCoordinate } from './coordinates.js';
 import { EdgeRegistry } from './EdgeRegistry.js';
@@ -32,8 +34,10 @@ import { Failover } from './Failover.js';
 import { type CandidateFilters, findCandidates } from './findCandidates.js';
 import type { MatchmakerMetrics } from './metrics.js';
 import { Pricing } from './Pricing.js';
+import { RecentSessions } from './RecentSessions.js';
 import { reservationHolders } from './reservationHolders.js';
 import { SessionEvents } from './SessionEvents.js';
+import { StakeGate } from './StakeGate.js';
 import type {
   EdgeState,
   GameVersions,
@@ -79,6 +83,7 @@ export class Matchmaker {
   readonly #failover: Failover;
   readonly #events: SessionEvents;
   readonly #billing: Billing;
+  readonly #recent: RecentSessions;
   #timers: NodeJS.Timeout[] = [];
   #closed = false;
 
@@ -90,8 +95,11 @@ export class Matchmaker {
     this.#metrics = metrics;
     this.#random = options.random ?? Math.random;
     this.#deployment = options.deployment;
-    this.#coordinates = new CoordinateModel({ random: this.#random });
-    this.#catalogue = new Catalogue(store);
+    // An edge stays within 30 ms of where its geography put it, whatever players tell.
+    this.#coordinates = new CoordinateModel({ random: this.#random, anchorRadiusMs: 30 });
+    const recent = new RecentSessions();
+    this.#recent = recent;
+    this.#catalogue = new Catalogue(store, Catalogue.builtInIds(config.builtInGameIds));
     this.#registry = new EdgeRegistry({
       store,
       config,
@@ -100,6 +108,8 @@ export class Matchmaker {
       coordinates: this.#coordinates,
       pricing: this.#pricing,
       catalogue: this.#catalogue,
+      stakes: stakeGateOf(config),
+      recent,
     });
     this.#billing = options.billing ?? new Billing(config);
     this.#allocator = new Allocator({
@@ -115,6 +125,7 @@ export class Matchmaker {
         const state = this.#registry.index.get(edgeId);
         return state ? this.#pricing.price(state) : '0';
       },
+      recent,
     });
     this.#failover = new Failover({
       store,
@@ -186,9 +197,13 @@ export class Matchmaker {
     return this.#registry.heartbeat(body);
   }
 
-  /** An edge reports a session started (reservation → active) or ended (slot released, player told). */
-  reportSession(body: SignedEdgeSessionReport): Promise<void> {
-    return this.#registry.reportSession(body);
+  /**
+   * An edge reports a session started (reservation → active) or ended (slot released, player told); a
+   * session ended by the edge's graceful shutdown is moved to another edge at once.
+   */
+  async reportSession(body: SignedEdgeSessionReport): Promise<void> {
+    const moving = await this.#registry.reportSession(body);
+    if (moving) await this.#failover.move(moving, EDGE_SHUTDOWN_REASON);
   }
 
   /** Published games plus the built-in games live edges advertise (published wins on an id clash). */
@@ -252,8 +267,11 @@ export class Matchmaker {
       const { lat, lon } = request;
       if (lat !== undefined) player.lat = lat;
       if (lon !== undefined) player.lon = lon;
+      // Whom the measurements came from: the coordinates learn from one source only so often.
+      if (client !== undefined) player.source = learningSource(client);
       const initial = lat !== undefined && lon !== undefined ? geoCoordinate(lat, lon) : undefined;
-      const coordinate = this.#coordinates.observe(
+      // Solve only: the edges learn from these measurements once the session really starts (EdgeRegistry).
+      const coordinate = this.#coordinates.solve(
         player.measurements.map((m) => ({ edgeId: m.edgeId.toLowerCase(), rttMs: m.rttMs })),
         initial,
       );
@@ -262,6 +280,7 @@ export class Matchmaker {
         // Only the old session's key may give it up (a known id alone is not enough).
         await this.proveOwner(request.replaces, SessionActs.replace, request.replacesProof);
         const old = await this.#store.release(request.replaces);
+        this.#recent.ended(request.replaces);
         if (typeof old !== 'string') this.#registry.index.adjustUsed(old.edgeId, -1);
       }
       const owner = request.sessionKey?.toLowerCase();
@@ -359,6 +378,7 @@ export class Matchmaker {
   async endSession(sessionId: string, proof: SessionProof | undefined): Promise<void> {
     await this.proveOwner(sessionId, SessionActs.end, proof);
     const old = await this.#store.release(sessionId);
+    this.#recent.ended(sessionId);
     if (typeof old === 'string') throw new FarplayError('MM_UNKNOWN_SESSION');
     this.#registry.index.adjustUsed(old.edgeId, -1);
     await this.#store.publish({ sessionId, event: { type: 'ended', reason: 'player-ended' } });
@@ -378,4 +398,24 @@ export class Matchmaker {
     this.#events.close();
     await this.#registry.settled();
   }
+}
+
+/** The stake check where a staking chain and registry are configured, else undefined (every signed edge registers). */
+function stakeGateOf(config: Readonly<MatchmakerConfig>): StakeGate | undefined {
+  if (!config.stakingRpcUrl || !config.stakingAddress) return undefined;
+  return new StakeGate({
+    read: chainStakeReader({
+      rpcUrl: config.stakingRpcUrl,
+      chainId: config.stakingChainId,
+      registry: config.stakingAddress as `0x${string}`,
+    }),
+    ttlMs: config.stakeCheckMs,
+  });
+}
+
+/** A client address as a learning source: hashed (the store keeps no addresses), IPv6 by its /64. */
+function learningSource(client: string): string {
+  const v6 = client.includes(':') && !client.startsWith('::ffff:');
+  const key = v6 ? client.split(':').slice(0, 4).join(':') : client;
+  return createHash('sha256').update(key).digest('base64url').slice(0, 16);
 }

@@ -108,6 +108,21 @@ export const MatchmakerConfig = Type.Object({
   requireDeposit: Type.Boolean({ default: false }),
   /** The grant's maximum minutes the matchmaker asks pages to sign (and the deposit must cover). */
   grantMaxMinutes: Type.Integer({ minimum: 1, maximum: 65_535, default: 120 }),
+  /**
+   * The staking chain's JSON-RPC URL: with `stakingAddress` set, an edge registers only with an active stake in
+   * that StakingRegistry (checked again every `stakeCheckMs`; an edge that loses it leaves allocation). Empty = no
+   * stake check.
+   */
+  stakingRpcUrl: Type.String({ default: '' }),
+  /** How long an edge's stake answer is trusted before it is read again, ms. */
+  stakeCheckMs: Type.Integer({ minimum: 100, default: 30_000 }),
+  /** Largest capacity (concurrent sessions) an edge may declare; a signed capability snapshot bounds it further. */
+  maxEdgeCapacity: Type.Integer({ minimum: 1, maximum: 10_000, default: 256 }),
+  /**
+   * Game ids of the games edges ship built in, comma-separated: edges advertising them put them in the
+   * catalogue, no studio may publish them, and no other id an edge advertises reaches the catalogue.
+   */
+  builtInGameIds: Type.String({ default: 'breakout,latency-probe,latency-probe-30,stress' }),
 });
 export type MatchmakerConfig = Static<typeof MatchmakerConfig>;
 

@@ -17,6 +17,25 @@ export const DIMENSIONS = 3;
 export const RTT_MS_PER_KM = 1 / 66;
 const EARTH_RADIUS_KM = 6371;
 const MIN_HEIGHT_MS = 0.1;
+/** `learn` drops RTTs above this (ms): no player plays over a longer path. */
+const MAX_PLAUSIBLE_RTT_MS = 1000;
+/** `learn` teaches nothing from a fit whose median relative residual is above this. */
+const MAX_FIT_ERROR = 0.5;
+/** `learn` drops a measurement whose relative residual (to the smaller of prediction and RTT) exceeds this. */
+const OUTLIER_RELATIVE = 1;
+/** Relative error at which a measurement's weight in `learn` halves. */
+const AGREEMENT_SCALE = 0.5;
+/** `learn` clamps a measurement to the prediction ± this (ms) before stepping. */
+const MAX_RESIDUAL_MS = 10;
+/** Lessons one source gives per window (`learn`). */
+const LEARN_PER_SOURCE = 3;
+const LEARN_WINDOW_MS = 10 * 60_000;
+
+/** One RTT measurement from a player to an edge. */
+export interface Measurement {
+  edgeId: string;
+  rttMs: number;
+}
 
 export interface VivaldiParameters {
   /** Coordinate step constant cc (default 0.25). */
@@ -171,6 +190,21 @@ export function solveCoordinate(
 }
 
 /**
+ * Whether one player's RTTs to several edges can all be true: the difference of two of them cannot much
+ * exceed the RTT between the two edges (triangle inequality; slack 50 % + 10 ms for real routing).
+ */
+function triangleConsistent(anchors: readonly Anchor[]): boolean {
+  for (let i = 0; i < anchors.length; i++)
+    for (let j = i + 1; j < anchors.length; j++) {
+      const a = anchors[i] as Anchor;
+      const b = anchors[j] as Anchor;
+      const between = predictRtt(a.coordinate, b.coordinate);
+      if (Math.abs(a.rttMs - b.rttMs) > 1.5 * between + 10) return false;
+    }
+  return true;
+}
+
+/**
  * The coordinates of all edges this matchmaker instance knows: seeded from geography, refined by every
  * player measurement (`observe`), shared through the store (`dirty` ones are flushed periodically).
  */
@@ -178,21 +212,28 @@ export class CoordinateModel {
   readonly #coordinates = new Map<string, Coordinate>();
   readonly #dirty = new Set<string>();
   readonly #random: () => number;
+  /** Where each edge's geography put it: `learn` keeps it within `anchorRadiusMs` of there. */
+  readonly #home = new Map<string, Coordinate>();
+  readonly #budget = new Map<string, { n: number; since: number }>();
   /** Step constant for edge refinement: small, a player's fit is noisy (default 0.05). */
   readonly edgeCc: number;
+  /** How far (ms) `learn` may move an edge from its anchor (default unbounded). */
+  readonly anchorRadiusMs: number;
 
-  constructor(options: { random?: () => number; edgeCc?: number } = {}) {
+  constructor(options: { random?: () => number; edgeCc?: number; anchorRadiusMs?: number } = {}) {
     this.#random = options.random ?? Math.random;
     this.edgeCc = options.edgeCc ?? 0.05;
+    this.anchorRadiusMs = options.anchorRadiusMs ?? Number.POSITIVE_INFINITY;
   }
 
-  /** The edge's coordinate, seeded from its geography the first time. */
+  /** The edge's coordinate, seeded from its geography the first time (also its anchor). */
   ensure(edgeId: string, lat: number, lon: number): Coordinate {
     let c = this.#coordinates.get(edgeId);
     if (!c) {
       c = geoCoordinate(lat, lon);
       this.#coordinates.set(edgeId, c);
     }
+    if (!this.#home.has(edgeId)) this.#home.set(edgeId, geoCoordinate(lat, lon));
     return c;
   }
 
@@ -200,15 +241,71 @@ export class CoordinateModel {
     return this.#coordinates.get(edgeId);
   }
 
-  /** Solves the player's coordinate from its measurements, then refines each measured edge. */
-  observe(measurements: { edgeId: string; rttMs: number }[], initial?: Coordinate): Coordinate | undefined {
-    const anchors: (Anchor & { edgeId: string })[] = [];
-    for (const m of measurements) {
-      const c = this.#coordinates.get(m.edgeId);
-      // One edge counts once: a request repeating it must not pass for several anchors and pull it further.
-      if (c && m.rttMs > 0 && !anchors.some((a) => a.edgeId === m.edgeId))
-        anchors.push({ edgeId: m.edgeId, coordinate: c, rttMs: m.rttMs });
+  /** The player's coordinate from its measurements (edges held fixed; nothing learnt), or `initial`. */
+  solve(measurements: readonly Measurement[], initial?: Coordinate): Coordinate | undefined {
+    const anchors = this.#anchors(measurements);
+    return anchors.length === 0 ? initial : solveCoordinate(anchors, initial, this.#random);
+  }
+
+  /**
+   * Refines the measured edges from one player's measurements, trusting them only as far as they deserve
+   * (the matchmaker calls this for sessions that really started, never for bare requests): RTTs outside
+   * (0, 1000] ms are dropped; one `source` (a client address) teaches at most `LEARN_PER_SOURCE` times per
+   * 10 minutes; RTTs that break the triangle inequality between the edges (slack 50 % + 10 ms) teach nothing;
+   * the measurements the fit disagrees with most are dropped as outliers, and a fit whose median residual is
+   * above 50 % or that still disagrees with one measurement by more than 100 % teaches nothing; each edge's step is weighted by how well its measurement agrees with the
+   * prediction (1 / (1 + (relative error / 0.5)²)), bounded (the residual is clamped to ±10 ms), and an edge
+   * never leaves a ball of `anchorRadiusMs` around its anchor (where its geography put it).
+   */
+  learn(
+    measurements: readonly Measurement[],
+    options: { initial?: Coordinate | undefined; source?: string | undefined; now?: number } = {},
+  ): void {
+    const anchors = this.#anchors(measurements).filter((a) => a.rttMs <= MAX_PLAUSIBLE_RTT_MS);
+    if (anchors.length < 3 || !triangleConsistent(anchors)) return;
+    if (options.source !== undefined && !this.#spend(options.source, options.now ?? Date.now())) return;
+    let player = solveCoordinate(anchors, options.initial, this.#random);
+    // Robust to outliers: while more than three remain, drop the measurement the fit disagrees with most
+    // (relative residual above 1) and fit again; it teaches nothing.
+    while (anchors.length > 3) {
+      let worst = -1;
+      let worstRelative = OUTLIER_RELATIVE;
+      for (const [i, a] of anchors.entries()) {
+        const predicted = predictRtt(player, a.coordinate);
+        const relative = Math.abs(a.rttMs - predicted) / Math.max(Math.min(predicted, a.rttMs), 1);
+        if (relative > worstRelative) {
+          worst = i;
+          worstRelative = relative;
+        }
+      }
+      if (worst < 0) break;
+      anchors.splice(worst, 1);
+      player = solveCoordinate(anchors, options.initial, this.#random);
     }
+    if (player.e > MAX_FIT_ERROR) return;
+    // What is left must agree with the fit throughout, or the whole sample teaches nothing.
+    const relativeOf = (a: Anchor) => {
+      const predicted = predictRtt(player, a.coordinate);
+      return Math.abs(a.rttMs - predicted) / Math.max(Math.min(predicted, a.rttMs), 1);
+    };
+    if (anchors.some((a) => relativeOf(a) > OUTLIER_RELATIVE)) return;
+    for (const a of anchors) {
+      const predicted = predictRtt(player, a.coordinate);
+      const relative = relativeOf(a);
+      const agreement = 1 / (1 + (relative / AGREEMENT_SCALE) ** 2);
+      const target = Math.min(predicted + MAX_RESIDUAL_MS, Math.max(predicted - MAX_RESIDUAL_MS, a.rttMs));
+      vivaldiUpdate(a.coordinate, player, target, { cc: this.edgeCc * agreement, ce: 0.1 }, this.#random);
+      this.#keepNearAnchor(a.edgeId, a.coordinate);
+      this.#dirty.add(a.edgeId);
+    }
+  }
+
+  /**
+   * Solves the player's coordinate from its measurements, then refines each measured edge trusting every
+   * measurement (simulations and benches; the matchmaker uses `solve` and `learn`).
+   */
+  observe(measurements: readonly Measurement[], initial?: Coordinate): Coordinate | undefined {
+    const anchors = this.#anchors(measurements);
     if (anchors.length === 0) return initial;
     const player = solveCoordinate(anchors, initial, this.#random);
     // Refining edges from a fit of one or two points would only echo the fit back.
@@ -219,6 +316,45 @@ export class CoordinateModel {
       }
     }
     return player;
+  }
+
+  /** Measured edges this model knows, each once: a request repeating one must not pass for several anchors. */
+  #anchors(measurements: readonly Measurement[]): (Anchor & { edgeId: string })[] {
+    const anchors: (Anchor & { edgeId: string })[] = [];
+    for (const m of measurements) {
+      const c = this.#coordinates.get(m.edgeId);
+      if (c && m.rttMs > 0 && Number.isFinite(m.rttMs) && !anchors.some((a) => a.edgeId === m.edgeId))
+        anchors.push({ edgeId: m.edgeId, coordinate: c, rttMs: m.rttMs });
+    }
+    return anchors;
+  }
+
+  /** Counts one lesson against `source`'s budget; false when it is spent for this window. */
+  #spend(source: string, now: number): boolean {
+    let b = this.#budget.get(source);
+    if (!b || now - b.since >= LEARN_WINDOW_MS) {
+      // Bounded memory: an old window is as good as none.
+      if (this.#budget.size >= 100_000) this.#budget.clear();
+      b = { n: 0, since: now };
+      this.#budget.set(source, b);
+    }
+    if (b.n >= LEARN_PER_SOURCE) return false;
+    b.n++;
+    return true;
+  }
+
+  /** Pulls `c` back onto the ball of `anchorRadiusMs` around the edge's anchor if it strayed further. */
+  #keepNearAnchor(edgeId: string, c: Coordinate): void {
+    const home = this.#home.get(edgeId);
+    if (!home || !Number.isFinite(this.anchorRadiusMs)) return;
+    let d2 = 0;
+    for (let i = 0; i < c.v.length; i++) d2 += ((c.v[i] ?? 0) - (home.v[i] ?? 0)) ** 2;
+    const d = Math.sqrt(d2);
+    if (d > this.anchorRadiusMs) {
+      const k = this.anchorRadiusMs / d;
+      for (let i = 0; i < c.v.length; i++) c.v[i] = (home.v[i] ?? 0) + ((c.v[i] ?? 0) - (home.v[i] ?? 0)) * k;
+    }
+    c.h = Math.min(c.h, home.h + this.anchorRadiusMs);
   }
 
   /** Takes the coordinates changed since the last call (for the store). */
@@ -254,6 +390,7 @@ export class CoordinateModel {
 
   forget(edgeId: string): void {
     this.#coordinates.delete(edgeId);
+    this.#home.delete(edgeId);
     this.#dirty.delete(edgeId);
   }
 }

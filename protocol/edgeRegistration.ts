@@ -106,6 +106,12 @@ export type EdgeRegistrationPayload = Static<typeof EdgeRegistrationPayload>;
 export const EDGE_RUNTIMES = { x11: 'x11' } as const;
 export type EdgeRuntime = (typeof EDGE_RUNTIMES)[keyof typeof EDGE_RUNTIMES];
 
+/**
+ * The `reason` of an `ended` session report from an edge shutting down gracefully: the matchmaker moves the
+ * player to another edge at once (a `moved` event) instead of ending the session.
+ */
+export const EDGE_SHUTDOWN_REASON = 'edge-shutdown';
+
 /** Load an edge reports every few seconds. */
 export const EdgeHeartbeatPayload = Type.Object(
   {

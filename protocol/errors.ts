@@ -129,6 +129,14 @@ export const ErrorCodes = {
     message: 'The payer’s available escrow deposit does not cover price × max minutes of a session.',
   },
   MM_BAD_GAME: { status: 400, message: 'The game manifest’s title or description is not acceptable text.' },
+  MM_EDGE_NOT_STAKED: {
+    status: 403,
+    message: 'The edge has no active stake (at least the minimum) in the staking registry.',
+  },
+  MM_CAPACITY_TOO_HIGH: {
+    status: 400,
+    message: 'The registration declares more concurrent sessions than this matchmaker allows an edge.',
+  },
 
   // --- checker (CHECKER_*) ---
   CHECKER_BAD_SIGNATURE: {

@@ -1,7 +1,7 @@
 // `npm start`: runs a whole Farplay network locally with embedded defaults — no external services.
 //
 //   - two local chains (anvil from npm: staking + payments), contracts deployed, a demo player funded
-//     and the demo edge staked;
+//     and both local edges staked (the matchmaker registers only staked edges);
 //   - three checkers (in-process stores) registered on the local chains, quorum 2: the matchmaker assigns
 //     them to every session, edges and pages send them their signed per-period QoS reports;
 //   - the matchmaker (in-process store) serving the player page and the API, with a faucet route for
@@ -98,7 +98,9 @@ async function startNetwork(staticDir: string, logger: Logger, closers: Closer[]
   const env: Record<string, string | undefined> = { ...process.env };
   if (!process.argv.includes('--no-chain')) {
     const periodMs = Number(flag('period-ms') ?? 60_000);
-    network = await startLocalBilling({ periodMs, logger, closers });
+    // Every local edge is staked: the matchmaker registers only edges with an active stake.
+    const extraEdges = LOCAL_EDGES.slice(1).map((spot) => privateKeyToAccount(localEdgeKey(spot.key)));
+    network = await startLocalBilling({ periodMs, logger, closers, extraEdges });
     const { chains } = network;
     chainKeys = [chains.privateKeys.edge];
     Object.assign(env, network.matchmakerEnv, { ...pick(process.env, 'FARPLAY_MM_') });

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import type { Address } from 'viem';
+import type { Address, LocalAccount } from 'viem';
 import { buildApp as buildChecker } from '../checker/buildApp.js';
 import { createLocalFaucet } from '../contracts-client/src/createLocalFaucet.js';
 import { type LocalChains, startLocalChains } from '../contracts-client/src/localChain.js';
@@ -32,6 +32,8 @@ export async function startLocalBilling(p: {
   periodMs: number;
   logger: Logger;
   closers: (() => Promise<void>)[];
+  /** More edge keys staked besides the demo edge's. */
+  extraEdges?: readonly LocalAccount[];
 }): Promise<LocalBilling> {
   const reportGraceMs = Math.min(10_000, Math.max(500, Math.floor(p.periodMs / 3)));
   const policy = qosPolicy({ periodMs: p.periodMs, reportGraceMs });
@@ -40,6 +42,7 @@ export async function startLocalBilling(p: {
     checkerCount: CHECKERS,
     quorum: QUORUM,
     policy,
+    ...(p.extraEdges ? { extraEdges: p.extraEdges } : {}),
   });
   p.closers.push(() => chains.close());
   const escrow = chains.payments.deployment.escrow as Address;
@@ -80,6 +83,8 @@ export async function startLocalBilling(p: {
       FARPLAY_MM_ESCROW_ADDRESS: escrow,
       FARPLAY_MM_STAKING_CHAIN_ID: String(chains.staking.chainId),
       FARPLAY_MM_STAKING_ADDRESS: staking,
+      // Only edges staked in that registry register.
+      FARPLAY_MM_STAKING_RPC_URL: chains.staking.rpcUrl,
       FARPLAY_MM_PAYMENTS_RPC_URL: chains.payments.rpcUrl,
     },
     async startEdge(edge, logger) {

@@ -155,11 +155,14 @@ export interface StartLocalChainsParameters {
   timelockDelay?: bigint;
   /** If set, also writes the two deployment files there (see `readDeployment`). */
   deploymentsDir?: string;
+  /** More edge keys the demo operator registers and stakes (the demo edge always is). */
+  extraEdges?: readonly LocalAccount[];
 }
 
 /**
  * For `npm start` and tests: starts anvil (two nodes by default), deploys everything on both chains,
- * deposits ATH into the escrow for the demo player and registers the demo edge with its operator's stake.
+ * deposits ATH into the escrow for the demo player and registers the demo edge (and `extraEdges`) with its
+ * operator's stake.
  */
 export async function startLocalChains(p: StartLocalChainsParameters = {}): Promise<LocalChains> {
   const separate = p.separate ?? true;
@@ -223,17 +226,20 @@ export async function startLocalChains(p: StartLocalChainsParameters = {}): Prom
       accounts.operator,
     );
     const stake = parseEther('1000');
+    const edges = [accounts.edge, ...(p.extraEdges ?? [])];
     await sendTx(operatorClients, {
       address: staking.token,
       abi: testATHAbi,
       functionName: 'mint',
-      args: [accounts.operator.address, stake],
+      args: [accounts.operator.address, stake * BigInt(edges.length)],
     });
-    await registerEdge(
-      operatorClients,
-      { address: stakingAddress, chainId: stakingNode.chainId, token: staking.token },
-      { edge: accounts.edge, cutBps: 1000, amount: stake },
-    );
+    for (const edge of edges) {
+      await registerEdge(
+        operatorClients,
+        { address: stakingAddress, chainId: stakingNode.chainId, token: staking.token },
+        { edge, cutBps: 1000, amount: stake },
+      );
+    }
 
     if (p.deploymentsDir !== undefined) {
       writeDeployment(staking, p.deploymentsDir);

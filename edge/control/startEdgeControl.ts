@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { LocalAccount } from 'viem';
 import type { SignedCapabilitySnapshot } from '../../protocol/capabilitySnapshot.js';
 import {
+  EDGE_SHUTDOWN_REASON,
   type EdgeHeartbeatPayload,
   type EdgeRegistrationPayload,
   type EdgeSessionReportPayload,
@@ -64,7 +65,10 @@ export interface EdgeControl {
   /** Resolves after the first successful registration. */
   readonly registered: Promise<void>;
   readonly closed: boolean;
-  /** Stops heartbeats and reports; idempotent. The matchmaker drops the edge after its TTL. */
+  /**
+   * Stops heartbeats, reports every running session ended (reason `edge-shutdown`: the matchmaker moves
+   * its player at once), then stops reporting; idempotent. The matchmaker drops the edge after its TTL.
+   */
   close(): Promise<void>;
 }
 
@@ -97,6 +101,7 @@ export function startEdgeControl(parameters: StartEdgeControlParameters): EdgeCo
   const base = parameters.matchmakerUrl.replace(/\/$/, '');
   let heartbeatMs = parameters.heartbeatMs ?? 2000;
   let closed = false;
+  let closing: Promise<void> | undefined;
   let timer: NodeJS.Timeout | undefined;
   let registering: Promise<void> | undefined;
   let resolveRegistered: () => void = () => {};
@@ -172,6 +177,9 @@ export function startEdgeControl(parameters: StartEdgeControlParameters): EdgeCo
       if (error instanceof MatchmakerRefused && error.body?.code === 'MM_UNKNOWN_EDGE') {
         logger?.warn('matchmaker forgot this edge; registering again');
         await ensureRegistered();
+        // At once, not a period later: the heartbeat names the running sessions, which the matchmaker
+        // re-creates before it fills this edge's slots again.
+        await heartbeat();
         return;
       }
       throw error;
@@ -179,7 +187,7 @@ export function startEdgeControl(parameters: StartEdgeControlParameters): EdgeCo
   }
 
   function schedule(delay: number): void {
-    if (closed) return;
+    if (closed || closing) return;
     timer = setTimeout(() => {
       const step = registering !== undefined ? registering : heartbeat();
       step
@@ -193,8 +201,18 @@ export function startEdgeControl(parameters: StartEdgeControlParameters): EdgeCo
     timer.unref?.();
   }
 
-  async function report(sessionId: string, event: 'started' | 'ended', reason: string): Promise<void> {
-    for (let attempt = 0; attempt < 3 && !closed; attempt++) {
+  /**
+   * Reports a session start or end, retrying with exponential backoff (250 ms doubling to 8 s, `attempts`
+   * times) while the matchmaker is unreachable, overloaded (429) or failing (5xx); a refusal (other 4xx) is
+   * final. Whatever is still lost is reconciled through the heartbeats, which name the running sessions.
+   */
+  async function report(
+    sessionId: string,
+    event: 'started' | 'ended',
+    reason: string,
+    attempts = 8,
+  ): Promise<void> {
+    for (let attempt = 0; attempt < attempts && !closed; attempt++) {
       const payload: EdgeSessionReportPayload = {
         edge: account.address,
         sessionId,
@@ -215,10 +233,13 @@ export function startEdgeControl(parameters: StartEdgeControlParameters): EdgeCo
             logger?.warn({ sessionId, code }, 'matchmaker has no reservation for this session; ending it');
             edge.endSession(sessionId, 'not-allocated');
           }
-          if (error.status < 500) return;
+          if (error.status < 500 && error.status !== 429) return;
         }
-        logger?.warn({ err: error, sessionId, event, attempt }, 'session report failed');
-        await new Promise((r) => setTimeout(r, 250 * (attempt + 1)));
+        logger?.warn({ err: error, sessionId, event, attempt }, 'session report failed; retrying');
+        if (attempt + 1 < attempts) {
+          const delay = Math.min(8000, 250 * 2 ** attempt) * (0.75 + 0.5 * Math.random());
+          await new Promise((r) => setTimeout(r, delay).unref?.());
+        }
       }
     }
   }
@@ -241,12 +262,22 @@ export function startEdgeControl(parameters: StartEdgeControlParameters): EdgeCo
     get closed() {
       return closed;
     },
-    async close() {
-      if (closed) return;
-      closed = true;
-      if (timer) clearTimeout(timer);
-      for (const off of unsubscribe) off();
-      await registering?.catch(() => {});
+    close() {
+      closing ??= (async () => {
+        if (timer) clearTimeout(timer);
+        for (const off of unsubscribe) off();
+        await registering?.catch(() => {});
+        // A graceful shutdown: tell the matchmaker every running session ends here, so it moves the
+        // players at once instead of after the edge's TTL (two tries each, in parallel).
+        const ids = edge.sessionIds();
+        if (ids.length > 0) {
+          logger?.info({ sessions: ids.length }, 'reporting sessions ended before shutting down');
+          await Promise.all(ids.map((id) => report(id, 'ended', EDGE_SHUTDOWN_REASON, 2).catch(() => {})));
+        }
+        closed = true;
+        if (timer) clearTimeout(timer);
+      })();
+      return closing;
     },
   };
 }

@@ -49,6 +49,8 @@ export interface PlayerContext {
   coordinate?: StoredCoordinate;
   lat?: number;
   lon?: number;
+  /** Hashed client address the measurements came from (coordinates learn from one source only so often). */
+  source?: string;
 }
 
 /** Session data the allocator writes; the store adds edgeId, state and createdAt. */
@@ -64,6 +66,8 @@ export interface SessionRecord extends SessionData {
   edgeId: string;
   /** `reserved` until the edge reports the start; a reservation expires, an active session does not. */
   state: 'reserved' | 'active';
+  /** Unix ms the session became active (memory store; the Redis store keeps it in the session hash). */
+  activatedAt?: number;
 }
 
 /** A game published by a studio. */
@@ -157,6 +161,17 @@ export interface MatchmakerStore {
   /** Ends a session and frees its slot; with `edgeId`, only if the session is on that edge. */
   release(sessionId: string, edgeId?: string): Promise<SessionRecord | 'unknown' | 'wrong-edge'>;
   getSession(sessionId: string): Promise<SessionRecord | null>;
+  /**
+   * Reconciles `edgeId`'s sessions with those its heartbeat says it runs: a running session the store does
+   * not know is re-created active on this edge (from `running`), a reservation of this edge that runs becomes
+   * active, and an active session of this edge that no longer runs and was activated before `activatedBefore`
+   * (unix ms) is released. Sessions on other edges are left alone.
+   */
+  reconcileSessions(
+    edgeId: string,
+    running: SessionData[],
+    activatedBefore: number,
+  ): Promise<{ restored: string[]; released: SessionRecord[] }>;
   /** Removes edges whose liveness expired, releasing their slots and dropping their coordinates; each dead edge is returned to exactly one caller. */
   reapDeadEdges(): Promise<DeadEdge[]>;
   /** Counts allocation requests per region (for pricing). */

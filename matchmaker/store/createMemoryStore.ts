@@ -207,6 +207,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MatchmakerS
       if (!held.has(sessionId)) return 'unknown';
       held.set(sessionId, Number.POSITIVE_INFINITY);
       s.state = 'active';
+      s.activatedAt = t;
       const entry = sessions.get(sessionId);
       if (entry) entry.expiresAt = Number.POSITIVE_INFINITY;
       return 'ok';
@@ -223,6 +224,40 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MatchmakerS
     async getSession(sessionId) {
       const s = getLiveSession(sessionId, now());
       return s ? structuredClone(s) : null;
+    },
+    async reconcileSessions(edgeId, running, activatedBefore) {
+      const t = now();
+      const held = liveSlots(edgeId, t);
+      const restored: string[] = [];
+      const released: SessionRecord[] = [];
+      const runs = new Set<string>();
+      for (const data of running) {
+        const sid = data.sessionId;
+        runs.add(sid);
+        const s = getLiveSession(sid, t);
+        if (s && (s.edgeId !== edgeId || s.state === 'active')) continue;
+        if (s) {
+          s.state = 'active';
+          s.activatedAt = t;
+        } else {
+          const record: SessionRecord = { ...copySession(data), edgeId, state: 'active', activatedAt: t };
+          sessions.set(sid, { record, expiresAt: Number.POSITIVE_INFINITY });
+        }
+        const entry = sessions.get(sid);
+        if (entry) entry.expiresAt = Number.POSITIVE_INFINITY;
+        held.set(sid, Number.POSITIVE_INFINITY);
+        restored.push(sid);
+      }
+      for (const [sid, expiry] of held) {
+        if (expiry !== Number.POSITIVE_INFINITY || runs.has(sid)) continue;
+        const s = getLiveSession(sid, t);
+        if (s && (s.activatedAt ?? 0) >= activatedBefore) continue;
+        held.delete(sid);
+        if (!s) continue;
+        sessions.delete(sid);
+        released.push(structuredClone(s));
+      }
+      return { restored, released };
     },
     async reapDeadEdges() {
       const t = now();

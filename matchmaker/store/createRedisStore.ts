@@ -1,5 +1,6 @@
 import { Redis } from 'ioredis';
 import { clampGeoLat } from '../geo.js';
+import { guardStore } from './guardStore.js';
 import {
   ACTIVE_SLOT_SCORE,
   DEMAND_BUCKET_MS,
@@ -25,6 +26,8 @@ export interface RedisStoreOptions {
    * instead of ioredis printing each one to the console.
    */
   onError?: (error: Error) => void;
+  /** A command that has no answer after this long fails (MM_STORE_UNAVAILABLE); default 1500 ms. */
+  commandTimeoutMs?: number;
 }
 
 // All scripts read the clock with TIME so that every instance agrees on expiry.
@@ -107,9 +110,55 @@ if owner ~= ARGV[2] then return 'wrong-edge' end
 local score = redis.call('ZSCORE', KEYS[2], ARGV[1])
 if not score or tonumber(score) <= now then return 'unknown' end
 redis.call('ZADD', KEYS[2], ARGV[3], ARGV[1])
-redis.call('HSET', KEYS[1], 'state', 'active')
+redis.call('HSET', KEYS[1], 'state', 'active', 'activatedAt', now)
 redis.call('PERSIST', KEYS[1])
 return 'ok'`;
+
+/**
+ * KEYS: slots(edge). ARGV: key prefix, edgeId, activatedBefore, activeScore, then (sessionId, sessionJson)
+ * pairs the edge runs. Re-creates the running sessions the store lost, activates this edge's running
+ * reservations, releases this edge's active sessions that no longer run (activated before activatedBefore).
+ * Returns {restored ids, {id, data, ...} released}.
+ */
+const RECONCILE = `${NOW}
+local p = ARGV[1]
+local edge = ARGV[2]
+local before = tonumber(ARGV[3])
+local score = ARGV[4]
+local runs = {}
+local restored = {}
+for i = 5, #ARGV - 1, 2 do
+  local sid = ARGV[i]
+  runs[sid] = true
+  local sk = p .. 'session:' .. sid
+  local h = redis.call('HMGET', sk, 'edgeId', 'state')
+  if not h[1] then
+    redis.call('HSET', sk, 'data', ARGV[i + 1], 'edgeId', edge, 'state', 'active', 'activatedAt', now)
+  elseif h[1] == edge and h[2] ~= 'active' then
+    redis.call('HSET', sk, 'state', 'active', 'activatedAt', now)
+    redis.call('PERSIST', sk)
+  end
+  if (not h[1]) or (h[1] == edge and h[2] ~= 'active') then
+    redis.call('ZADD', KEYS[1], score, sid)
+    table.insert(restored, sid)
+  end
+end
+local released = {}
+for _, sid in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], score, '+inf')) do
+  if not runs[sid] then
+    local sk = p .. 'session:' .. sid
+    local h = redis.call('HMGET', sk, 'data', 'activatedAt')
+    if not h[1] then
+      redis.call('ZREM', KEYS[1], sid)
+    elseif tonumber(h[2] or '0') < before then
+      redis.call('ZREM', KEYS[1], sid)
+      redis.call('DEL', sk)
+      table.insert(released, sid)
+      table.insert(released, h[1])
+    end
+  end
+end
+return {restored, released}`;
 
 /** KEYS: session. ARGV: sessionId, edgeId or '', slots key prefix. */
 const RELEASE = `
@@ -158,6 +207,7 @@ type Commands = {
   mmHold(numberOfKeys: number, ...args: (string | number)[]): Promise<number>;
   mmRelease(...args: (string | number)[]): Promise<string[]>;
   mmReap(...args: (string | number)[]): Promise<string[][]>;
+  mmReconcile(...args: (string | number)[]): Promise<[string[], string[]]>;
 };
 
 function defineCommands(redis: Redis): Redis & Commands {
@@ -168,6 +218,7 @@ function defineCommands(redis: Redis): Redis & Commands {
   redis.defineCommand('mmHold', { lua: HOLD });
   redis.defineCommand('mmRelease', { numberOfKeys: 1, lua: RELEASE });
   redis.defineCommand('mmReap', { numberOfKeys: 3, lua: REAP });
+  redis.defineCommand('mmReconcile', { numberOfKeys: 1, lua: RECONCILE });
   return redis as Redis & Commands;
 }
 
@@ -181,8 +232,21 @@ export function createRedisStore(options: RedisStoreOptions = {}): MatchmakerSto
   const url = options.url ?? 'redis://127.0.0.1:6379';
   const p = options.keyPrefix ?? 'farplay:mm:';
   const onError = options.onError ?? (() => {});
-  const redis = defineCommands(new Redis(url, { maxRetriesPerRequest: 2, enableAutoPipelining: true }));
+  // Fail fast while Redis is away: no offline queue once connected (a command then fails at once) and a
+  // short timeout for a server that hangs; the store turns either into MM_STORE_UNAVAILABLE.
+  const redis = defineCommands(
+    new Redis(url, {
+      maxRetriesPerRequest: 1,
+      enableAutoPipelining: true,
+      commandTimeout: options.commandTimeoutMs ?? 1500,
+      connectTimeout: 2000,
+    }),
+  );
   redis.on('error', onError);
+  // Until the first connection, commands wait for it (start-up); afterwards they fail fast.
+  redis.once('ready', () => {
+    redis.options.enableOfflineQueue = false;
+  });
   let subscriber: Redis | undefined;
   const listeners = new Set<(e: StoreEvent) => void>();
   let closed = false;
@@ -201,7 +265,7 @@ export function createRedisStore(options: RedisStoreOptions = {}): MatchmakerSto
     channel: `${p}events`,
   };
 
-  return {
+  return guardStore({
     kind: 'redis',
     get closed() {
       return closed;
@@ -326,6 +390,22 @@ export function createRedisStore(options: RedisStoreOptions = {}): MatchmakerSto
       if (!h[0] || !h[1]) return null;
       return toRecord(h[0], h[1], h[2]);
     },
+    async reconcileSessions(edgeId, running, activatedBefore) {
+      const pairs = running.flatMap((d) => [d.sessionId, JSON.stringify(d)]);
+      const [restored, released] = await redis.mmReconcile(
+        k.slots(edgeId),
+        p,
+        edgeId,
+        activatedBefore,
+        ACTIVE_SLOT_SCORE,
+        ...pairs,
+      );
+      const records: SessionRecord[] = [];
+      for (let i = 0; i + 1 < released.length; i += 2) {
+        records.push(toRecord(released[i + 1] as string, edgeId, 'active'));
+      }
+      return { restored, released: records };
+    },
     async reapDeadEdges() {
       const rows = await redis.mmReap(k.edges, k.geo, k.coords, p);
       return rows.map((row): DeadEdge => {
@@ -380,7 +460,8 @@ export function createRedisStore(options: RedisStoreOptions = {}): MatchmakerSto
     },
     subscribe(listener) {
       if (!subscriber) {
-        subscriber = redis.duplicate();
+        // Its own connection keeps the offline queue: SUBSCRIBE waits for it (and resubscribes after a drop).
+        subscriber = redis.duplicate({ enableOfflineQueue: true, commandTimeout: undefined });
         subscriber.on('error', onError);
         subscriber.on('message', (_channel: string, message: string) => {
           let event: StoreEvent;
@@ -409,7 +490,7 @@ export function createRedisStore(options: RedisStoreOptions = {}): MatchmakerSto
       subscriber?.disconnect();
       await redis.quit().catch(() => redis.disconnect());
     },
-  };
+  });
 }
 
 /** Deletes every key under `keyPrefix` (tests and benches clean up with it). */

@@ -8,6 +8,7 @@ import {
   playerKey,
   signedRegistration,
   signedReport,
+  TEST_BUILT_IN_GAMES,
   testPrefix,
 } from './matchmaker-support.js';
 
@@ -35,6 +36,7 @@ describe('two matchmaker instances on one Redis', () => {
     const { privateKey } = generateSessionKeyPair();
     const config = {
       logLevel: 'silent' as const,
+      builtInGameIds: TEST_BUILT_IN_GAMES,
       redisUrl,
       keyPrefix,
       sessionPrivateKey: privateKey,

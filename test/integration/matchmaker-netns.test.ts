@@ -9,7 +9,7 @@ import { SessionKey } from '../../player/src/SessionKey.js';
 import type { CreateSessionResponse, SessionEvent } from '../../protocol/playerApi.js';
 import { createNetLab, type NetLab } from '../tools/netlab/createNetLab.js';
 import { netLabUnsupportedReason } from '../tools/netlab/netLabUnsupportedReason.js';
-import { eventsUrl } from './matchmaker-support.js';
+import { eventsUrl, TEST_BUILT_IN_GAMES } from './matchmaker-support.js';
 
 // Real latency: edges in network namespaces 10, 40 and 80 ms (RTT) from the player, through L's link
 // emulator. The player probes them over the emulated network and must land on the nearest edge, on
@@ -51,7 +51,14 @@ describe.skipIf(unsupported !== null)('matchmaker over a real emulated network (
       ],
     });
     app = await buildApp({
-      config: { logLevel: 'silent', edgeTtlMs: 1500, reapMs: 100, refreshMs: 100, rateLimitMax: 100_000 },
+      config: {
+        logLevel: 'silent',
+        builtInGameIds: TEST_BUILT_IN_GAMES,
+        edgeTtlMs: 1500,
+        reapMs: 100,
+        refreshMs: 100,
+        rateLimitMax: 100_000,
+      },
     });
     await app.listen({ port: 0, host: '0.0.0.0' });
     const address = app.server.address();

@@ -17,6 +17,9 @@ export function newEdgeAccount(): LocalAccount {
   return privateKeyToAccount(generatePrivateKey());
 }
 
+/** The built-in game ids test matchmakers accept (`builtInGameIds`): the real ones and the test edges' `pong`. */
+export const TEST_BUILT_IN_GAMES = 'pong,breakout,latency-probe,latency-probe-30,stress';
+
 export const pongGame: GameInfo = {
   id: 'pong',
   title: 'Pong',

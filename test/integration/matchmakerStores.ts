@@ -3,7 +3,7 @@ import { type BuildAppOptions, buildApp, type MatchmakerApp } from '../../matchm
 import { createMemoryStore } from '../../matchmaker/store/createMemoryStore.js';
 import { createRedisStore, deleteRedisPrefix } from '../../matchmaker/store/createRedisStore.js';
 import type { MatchmakerStore } from '../../matchmaker/store/MatchmakerStore.js';
-import { testPrefix } from './matchmaker-support.js';
+import { TEST_BUILT_IN_GAMES, testPrefix } from './matchmaker-support.js';
 
 /** One of the two stores every matchmaker behaviour is tested against, for `describe.each`. */
 export type StoreKind = [name: 'memory' | 'redis', makeStore: () => MatchmakerStore];
@@ -12,7 +12,7 @@ export type StoreKind = [name: 'memory' | 'redis', makeStore: () => MatchmakerSt
 export interface MatchmakerStores {
   /** The in-process and the Redis store (a fresh key prefix each, deleted after the file). */
   storeKinds: StoreKind[];
-  /** Builds a matchmaker on a store and closes both after the test. */
+  /** Builds a matchmaker on a store (the test edges' `pong` among the built-in games) and closes both after the test. */
   build(options: BuildAppOptions): Promise<MatchmakerApp>;
   /** Closes `store` after the test (for stores a test wraps or builds itself). */
   own(store: MatchmakerStore): MatchmakerStore;
@@ -51,7 +51,10 @@ export function useMatchmakerStores(name: string): MatchmakerStores {
       ],
     ],
     async build(options) {
-      const app = await buildApp(options);
+      const app = await buildApp({
+        ...options,
+        config: { builtInGameIds: TEST_BUILT_IN_GAMES, ...options.config },
+      });
       apps.push(app);
       return app;
     },

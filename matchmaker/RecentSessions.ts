@@ -1,0 +1,46 @@
+import type { SessionData } from './store/MatchmakerStore.js';
+
+/**
+ * What this instance allocated lately (session id → its data), so a heartbeat that names a session the
+ * store lost (Redis restarted empty) can re-create it whole: game, owner key, player context. Bounded: the
+ * oldest entries go first. A session no instance remembers is re-created with what the edge said (its id).
+ */
+export class RecentSessions {
+  readonly #max: number;
+  readonly #sessions = new Map<string, SessionData>();
+  /** Sessions that ended here lately: a heartbeat signed before the end must not bring them back. */
+  readonly #ended = new Set<string>();
+
+  /** `max`: how many sessions are remembered (default 100,000). */
+  constructor(max = 100_000) {
+    this.#max = max;
+  }
+
+  remember(session: SessionData): void {
+    this.#sessions.delete(session.sessionId);
+    this.#sessions.set(session.sessionId, session);
+    if (this.#sessions.size > this.#max) {
+      const oldest = this.#sessions.keys().next().value;
+      if (oldest !== undefined) this.#sessions.delete(oldest);
+    }
+  }
+
+  /** The session ended: forgets its data and remembers (bounded) that it ended. */
+  ended(sessionId: string): void {
+    this.#sessions.delete(sessionId);
+    this.#ended.add(sessionId);
+    if (this.#ended.size > this.#max) {
+      const oldest = this.#ended.values().next().value;
+      if (oldest !== undefined) this.#ended.delete(oldest);
+    }
+  }
+
+  /**
+   * The remembered data of `sessionId`, else the least that can stand for it (no game, no owner);
+   * undefined if it ended here lately.
+   */
+  dataOf(sessionId: string): SessionData | undefined {
+    if (this.#ended.has(sessionId)) return undefined;
+    return this.#sessions.get(sessionId) ?? { sessionId, gameId: '', player: { measurements: [] } };
+  }
+}
