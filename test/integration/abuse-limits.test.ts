@@ -5,7 +5,13 @@ import type { EdgeServer } from '../../edge/http/EdgeServer.js';
 import { buildApp, type MatchmakerApp } from '../../matchmaker/buildApp.js';
 import type { MatchmakerConfig } from '../../matchmaker/config.js';
 import { startTestEdge } from './edge-support.js';
-import { newEdgeAccount, playerKey, signedHeartbeat, signedRegistration } from './matchmaker-support.js';
+import {
+  newEdgeAccount,
+  playerKey,
+  signedHeartbeat,
+  signedRegistration,
+  TEST_BUILT_IN_GAMES,
+} from './matchmaker-support.js';
 
 // Issue 8, "nobody starves the network": limits that protect the control plane, each answered with a
 // catalogue code — edges are limited by what they sign (not by the players behind their address), the
@@ -20,7 +26,10 @@ afterEach(async () => {
 });
 
 async function start(config: Partial<MatchmakerConfig> = {}): Promise<MatchmakerApp> {
-  const app = await buildApp({ config: { logLevel: 'silent', ...config } });
+  // The test edges' `pong` counts as a built-in game here.
+  const app = await buildApp({
+    config: { logLevel: 'silent', builtInGameIds: TEST_BUILT_IN_GAMES, ...config },
+  });
   apps.push(app);
   return app;
 }
