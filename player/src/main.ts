@@ -1,4 +1,4 @@
-import './style.css';
+import './styles/index.css';
 import type { GameInfo } from '../../protocol/playerApi.js';
 import { PlayerApi } from './api.js';
 import { PlayView } from './PlayView.js';
