@@ -41,9 +41,10 @@ function toggle(button: HTMLButtonElement, on: boolean, changed: (on: boolean) =
 }
 
 /**
- * The play view's control bar: back, connection dot, title, the keys hint (keyboard and mouse devices
- * only), the `account` slot the billing view fills with the wallet, then bitrate, stats, pad and
- * fullscreen. CSS turns it into a rail of icons on the left of a phone held sideways.
+ * The play view's control bar: back, connection dot, title (the view's heading), the keys hint
+ * (keyboard and mouse devices only; `#play-hint`, the stage's description), the `account` slot the
+ * billing view fills with the wallet, then bitrate, stats, pad and fullscreen. Every control has an
+ * accessible name; CSS turns the bar into a rail of icons on the left of a phone held sideways.
  */
 export class ControlBar {
   readonly element: HTMLElement;
@@ -59,7 +60,7 @@ export class ControlBar {
       class: 'status-dot',
       'data-state': 'starting',
       role: 'img',
-      'aria-label': 'Connection',
+      'aria-label': 'Connection: starting',
     });
     const stats = barButton('stats', 'Stats', 'stats');
     toggle(stats, options.statsOn, options.onStats);
@@ -88,16 +89,16 @@ export class ControlBar {
     const fullscreen = barButton('fullscreen', 'Fullscreen', 'fullscreen');
     fullscreen.addEventListener('click', options.onFullscreen);
     const hintText = controlHint(game, { touchOnly: options.touchOnly });
-    const hint = el('span', { class: 'hint' }, hintText ?? '');
+    const hint = el('span', { class: 'hint', id: 'play-hint' }, hintText ?? '');
     hint.hidden = hintText === undefined;
     const account = el('div', { class: 'account', 'data-slot': 'account' });
     account.hidden = true;
     this.element = el(
       'div',
-      { class: 'play-bar', role: 'toolbar', 'aria-label': 'Game controls' },
+      { class: 'play-bar', role: 'group', 'aria-label': 'Game controls' },
       back,
       this.dot,
-      el('span', { class: 'title' }, game.title),
+      el('h1', { class: 'title' }, game.title),
       hint,
       account,
       el('div', { class: 'bar-controls' }, quality, stats, pad, fullscreen),

@@ -16,10 +16,21 @@ export interface InputControllerOptions {
   pointerLock?: boolean;
   /** Called after every key press sent (seq of the keyDown), e.g. to time input-to-photon. */
   onKeySent?: (code: string, seq: number) => void;
+  /** Escape pressed with neither pointer lock nor fullscreen to leave (the play view leaves). */
+  onEscape?: () => void;
 }
 
 /** Keys whose browser default (scrolling, focus moves) would disturb play. */
 const SWALLOW = new Set(['Space', 'ArrowUp', 'ArrowDown', 'ArrowLeft', 'ArrowRight', 'Tab', 'Backspace']);
+
+/** Focused elements that take their own keys (a bar button, the bitrate list, an overlay action). */
+const CONTROLS = 'button, select, input, textarea, a[href], [contenteditable]';
+
+/**
+ * An Escape this soon (ms) after the browser itself ended pointer lock or fullscreen is the press it
+ * used to end them, not a second press: it does not leave the view.
+ */
+const ESCAPE_GRACE_MS = 250;
 
 /** How often a held gamepad state is re-sent, ms: the channel is unreliable, so state is repeated. */
 const GAMEPAD_REPEAT_MS = 250;
@@ -32,10 +43,15 @@ const GAMEPAD_LOOKUP_MS = 250;
 
 /**
  * Captures keyboard, mouse (with pointer lock), wheel, gamepad (polled each animation frame while one
- * is connected) and
- * touch, and sends them as input messages (protocol/input.ts). While a key is held its keyDown is re-sent
- * every HELD_KEY_REPEAT_MS, so a keyUp lost on the unreliable channel cannot leave it stuck on the edge.
- * Keys held when the page loses focus are released. `close()` removes every listener (idempotent).
+ * is connected) and touch, and sends them as input messages (protocol/input.ts). While a key is held
+ * its keyDown is re-sent every HELD_KEY_REPEAT_MS, so a keyUp lost on the unreliable channel cannot
+ * leave it stuck on the edge. Keys held when the page loses focus are released. `close()` removes
+ * every listener (idempotent).
+ *
+ * Keys go to the game unless a control has the keyboard focus (its keys are its own: Enter and Space
+ * press a bar button). Two keys are the page's: Escape leaves pointer lock, else fullscreen, else the
+ * play view (`onEscape`), and is never sent; Tab moves the focus as on any page unless the input is
+ * captured (pointer lock or fullscreen), where it goes to the game.
  */
 export class InputController {
   readonly #options: InputControllerOptions;
@@ -44,6 +60,10 @@ export class InputController {
   readonly #gamepads = new Map<number, { buttons: number; axes: number[]; sentAt: number }>();
   readonly #removers: (() => void)[] = [];
   #frame: number | undefined;
+  /** When the browser last ended pointer lock or fullscreen by itself (performance.now()). */
+  #captureEndedAt = Number.NEGATIVE_INFINITY;
+  /** This controller asked to leave pointer lock or fullscreen (on Escape). */
+  #releasing = false;
   #lookupTimer: ReturnType<typeof setTimeout> | undefined;
   #closed = false;
 
@@ -54,6 +74,13 @@ export class InputController {
     this.#listen(window, 'keydown', (event) => this.#onKey(event as KeyboardEvent, true));
     this.#listen(window, 'keyup', (event) => this.#onKey(event as KeyboardEvent, false));
     this.#listen(window, 'blur', () => this.releaseAll());
+    for (const type of ['pointerlockchange', 'fullscreenchange']) {
+      this.#listen(document, type, () => {
+        if (this.#captured()) return;
+        if (!this.#releasing) this.#captureEndedAt = performance.now();
+        this.#releasing = false;
+      });
+    }
     this.#listen(document, 'visibilitychange', () => {
       if (document.hidden) this.releaseAll();
     });
@@ -132,23 +159,53 @@ export class InputController {
     this.#removers.push(() => target.removeEventListener(type, listener, options));
   }
 
+  /** Pointer lock on the surface, or fullscreen: the player gave the game the input. */
+  #captured(): boolean {
+    return document.pointerLockElement === this.#options.surface || document.fullscreenElement !== null;
+  }
+
   #onKey(event: KeyboardEvent, down: boolean): void {
-    const target = event.target as HTMLElement | null;
-    if (target !== null && ['INPUT', 'TEXTAREA', 'SELECT'].includes(target.tagName)) return;
+    if (!down) {
+      // Only keys pressed here come up, wherever the focus went meanwhile (the Enter that started the
+      // game from the catalogue comes up here too, and is not the game's).
+      if (!this.#pressed.has(event.code)) return;
+      if (SWALLOW.has(event.code)) event.preventDefault();
+      this.releaseKey(event.code);
+      return;
+    }
+    const target = event.target instanceof Element ? event.target : null;
+    if (target !== null && ['INPUT', 'TEXTAREA'].includes(target.tagName)) return;
+    if (event.code === 'Escape') {
+      this.#onEscape(event);
+      return;
+    }
+    if (target?.closest(CONTROLS) && !target.closest('.touch-controls')) return;
     if (event.code === 'F11' || (event.ctrlKey && event.code === 'KeyR')) return;
+    if (event.code === 'Tab' && !this.#captured()) return;
     const key = keyCodeToId(event.code);
     if (key === 0) return;
     if (SWALLOW.has(event.code)) event.preventDefault();
-    if (down) {
-      if (event.repeat || this.#pressed.has(event.code)) return;
-      this.#pressed.add(event.code);
-      this.#heartbeat.down(key);
-      const seq = this.#options.send({ type: 'keyDown', key });
-      if (seq !== 0) this.#options.onKeySent?.(event.code, seq);
-    } else {
-      this.#pressed.delete(event.code);
-      this.#heartbeat.up(key);
-      this.#options.send({ type: 'keyUp', key });
+    if (event.repeat || this.#pressed.has(event.code)) return;
+    this.#pressed.add(event.code);
+    this.#heartbeat.down(key);
+    const seq = this.#options.send({ type: 'keyDown', key });
+    if (seq !== 0) this.#options.onKeySent?.(event.code, seq);
+  }
+
+  /** Escape leaves pointer lock, else fullscreen, else the view (browsers want it to free the input). */
+  #onEscape(event: KeyboardEvent): void {
+    if (event.repeat) return;
+    if (document.pointerLockElement === this.#options.surface) {
+      event.preventDefault();
+      this.#releasing = true;
+      document.exitPointerLock();
+    } else if (document.fullscreenElement !== null) {
+      event.preventDefault();
+      this.#releasing = true;
+      document.exitFullscreen().catch(() => {});
+    } else if (performance.now() - this.#captureEndedAt >= ESCAPE_GRACE_MS) {
+      event.preventDefault();
+      this.#options.onEscape?.();
     }
   }
 

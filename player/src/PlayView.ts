@@ -9,8 +9,8 @@ import { FrameProbe, type StampedFrame } from './FrameProbe.js';
 import { FullscreenPlay } from './FullscreenPlay.js';
 import { formatStats } from './formatStats.js';
 import { InputController } from './InputController.js';
-import { type OverlayAction, overlayBox } from './overlayBox.js';
 import { PlayLayout } from './PlayLayout.js';
+import { PlayOverlay } from './PlayOverlay.js';
 import { PlaySession, type PlaySessionReason } from './PlaySession.js';
 import { rememberedChoice } from './rememberedChoice.js';
 import { SessionKey } from './SessionKey.js';
@@ -57,7 +57,7 @@ export class PlayView {
   readonly #stage: HTMLElement;
   readonly #video: HTMLVideoElement;
   readonly #statsBox: HTMLPreElement;
-  readonly #overlay: HTMLElement;
+  readonly #overlay: PlayOverlay;
   readonly #dot: HTMLElement;
   readonly #pad: TouchPad;
   readonly #layout: PlayLayout;
@@ -98,8 +98,15 @@ export class PlayView {
 
     this.#video = el('video', { playsinline: '', autoplay: '', 'aria-label': `${game.title} stream` });
     const screen = el('div', { class: 'screen' }, this.#video);
-    this.#stage = el('div', { class: 'stage', tabindex: '0', 'aria-label': `${game.title}: the game` });
-    this.#statsBox = el('pre', { class: 'stats', 'aria-label': 'Stream statistics' });
+    // The game's surface: keys go to the game while it has the focus (Escape excepted, see InputController).
+    this.#stage = el('div', {
+      class: 'stage',
+      tabindex: '0',
+      role: 'application',
+      'aria-label': game.title,
+      'aria-describedby': 'play-hint play-escape',
+    });
+    this.#statsBox = el('pre', { class: 'stats', role: 'group', 'aria-label': 'Stream statistics' });
     this.#statsBox.hidden = !statsChoice.get(false);
     this.#fullscreen = new FullscreenPlay({
       touchOnly: this.#touchOnly,
@@ -108,14 +115,14 @@ export class PlayView {
     });
     const bill = el('div', { class: 'bill', 'data-slot': 'bill', hidden: '' });
     const side = el('div', { class: 'side' }, this.#fullscreen.prompt, this.#statsBox, bill);
-    this.#overlay = el('div', { class: 'overlay', role: 'status' });
+    this.#overlay = new PlayOverlay(this.#stage);
     this.#pad = new TouchPad({
       game,
       press: (code) => this.#input.pressKey(code, true),
       release: (code) => this.#input.releaseKey(code),
     });
     this.#pad.element.hidden = !this.#pad.useful || !padChoice.get(anyTouch);
-    this.#stage.append(screen, side, this.#pad.element, this.#overlay);
+    this.#stage.append(screen, side, this.#pad.element, this.#overlay.element);
     const bar = new ControlBar({
       game,
       touchOnly: this.#touchOnly,
@@ -138,7 +145,10 @@ export class PlayView {
         this.#applyBitrate();
         this.#stage.focus();
       },
-      onFullscreen: () => this.#fullscreen.toggle(),
+      onFullscreen: () => {
+        this.#fullscreen.toggle();
+        this.#stage.focus({ preventScroll: true }); // the bar is not shown in fullscreen: keys to the game
+      },
     });
     this.#dot = bar.dot;
     this.#root = el(
@@ -146,7 +156,12 @@ export class PlayView {
       { class: 'play', 'data-game': game.id, 'data-touch': String(this.#touchOnly) },
       bar.element,
       this.#stage,
+      el('span', { id: 'play-escape', class: 'visually-hidden' }, 'Escape goes back to the games.'),
     );
+    // A control clicked with a pointer gives the keys back to the game (keyboard use keeps the focus).
+    bar.element.addEventListener('click', (event) => {
+      if (event.detail > 0 && !this.#closed) this.#stage.focus({ preventScroll: true });
+    });
     options.container.replaceChildren(this.#root);
     this.#layout = new PlayLayout({
       stage: this.#stage,
@@ -162,6 +177,7 @@ export class PlayView {
       video: this.#video,
       send: (message) => this.#session?.sendInput(message) ?? 0,
       pointerLock: game.input.includes('mouse') && !this.#touchOnly,
+      onEscape: () => this.exit(),
       onKeySent: (_code, seq) => {
         this.#pendingKeys.push({ seq, sentAt: performance.now() });
         if (this.#pendingKeys.length > 256) this.#pendingKeys.shift();
@@ -219,17 +235,8 @@ export class PlayView {
         ? undefined
         : `${reason.code === undefined ? '' : `${reason.code}: `}${reason.message}`;
     this.#dot.dataset.state = state;
+    this.#dot.setAttribute('aria-label', `Connection: ${state}`);
     this.#root.dataset.state = state;
-  }
-
-  #showOverlay(title: string, text: string, actions: OverlayAction[] = [], busy = false): void {
-    this.#overlay.replaceChildren(overlayBox(title, text, actions, busy));
-    this.#overlay.hidden = false;
-  }
-
-  #hideOverlay(): void {
-    this.#overlay.hidden = true;
-    this.#overlay.replaceChildren();
   }
 
   /**
@@ -241,7 +248,7 @@ export class PlayView {
     clearTimeout(this.#retryTimer);
     const epoch = ++this.#epoch;
     this.#setState('starting');
-    this.#showOverlay(game.title, 'Finding the nearest edge…', [], true);
+    this.#overlay.show(game.title, 'Finding the nearest edge…', [], true);
     try {
       const candidates = await api.candidates(game.id);
       const measurements = await measureRtt(candidates);
@@ -278,7 +285,7 @@ export class PlayView {
     this.#connects++;
     this.#setState('connecting');
     const rtt = measuredRttMs === undefined ? '' : ` (${measuredRttMs.toFixed(1)} ms away)`;
-    this.#showOverlay(this.#options.game.title, `Connecting to edge ${session.edge.region}${rtt}…`, [], true);
+    this.#overlay.show(this.#options.game.title, `Connecting to edge ${session.edge.region}${rtt}…`, [], true);
     const options: ConstructorParameters<typeof PlaySession>[0] = {
       signalUrl: session.edge.signalUrl,
       token: session.token,
@@ -320,7 +327,7 @@ export class PlayView {
         this.#attempt = 0;
         this.#setState('playing');
         this.#applyBitrate();
-        this.#hideOverlay();
+        this.#overlay.hide();
       } else if (state === 'dropped') {
         this.#onDropped(reason ?? { message: 'The stream stopped.', retryable: true });
       } else if (state === 'ended') {
@@ -343,11 +350,11 @@ export class PlayView {
     ];
     const delay = reason.retryable ? RETRY_DELAYS_MS[this.#attempt] : undefined;
     if (delay === undefined) {
-      this.#showOverlay('Stream lost', reason.message, actions);
+      this.#overlay.show('Stream lost', reason.message, actions);
       return;
     }
     this.#attempt++;
-    this.#showOverlay(
+    this.#overlay.show(
       'Stream lost',
       `${reason.message} Reconnecting (attempt ${this.#attempt} of ${RETRY_DELAYS_MS.length})…`,
       actions,
@@ -361,7 +368,7 @@ export class PlayView {
     if (this.#closed) return;
     this.#setState('ended', { message, retryable: false });
     this.#closeEvents();
-    this.#showOverlay('Session ended', message, [
+    this.#overlay.show('Session ended', message, [
       {
         label: 'Play again',
         primary: true,

@@ -82,6 +82,8 @@ export class TouchPad {
     b.textContent = label;
     b.dataset.key = code;
     b.setAttribute('aria-label', name);
+    // A stand-in for keys under a finger: the keyboard has the real keys, so Tab skips it.
+    b.tabIndex = -1;
     b.style.gridArea = area;
     const press = (event: Event) => {
       event.preventDefault();

@@ -1,6 +1,7 @@
 import './styles/index.css';
 import type { GameInfo } from '../../protocol/playerApi.js';
 import { PlayerApi } from './api.js';
+import { gameCard } from './gameCard.js';
 import { PlayView } from './PlayView.js';
 import { hook } from './testHook.js';
 
@@ -30,91 +31,14 @@ const api = new PlayerApi(config.apiBase);
 const app = document.getElementById('app') as HTMLElement;
 let games: GameInfo[] | undefined;
 let view: PlayView | undefined;
-
-const PALETTES = [
-  ['#1f6feb', '#7ee787'],
-  ['#a371f7', '#ff7b72'],
-  ['#f0883e', '#ffd33d'],
-  ['#2ea043', '#39c5cf'],
-  ['#db61a2', '#79c0ff'],
-];
-
-function initials(title: string): string {
-  return title
-    .split(/\s+/)
-    .filter(Boolean)
-    .slice(0, 2)
-    .map((word) => word[0]?.toUpperCase() ?? '')
-    .join('');
-}
-
-function formatPrice(wei: string): string {
-  // ATH has 18 decimals; show up to 4 significant decimals.
-  const value = Number(BigInt(wei)) / 1e18;
-  if (value === 0) return 'free';
-  return `${value < 0.0001 ? value.toExponential(1) : value.toFixed(4).replace(/\.?0+$/, '')} ATH/min`;
-}
-
-function gameCard(game: GameInfo, index: number): HTMLElement {
-  const [from, to] = PALETTES[index % PALETTES.length] ?? ['#333', '#555'];
-  const item = document.createElement('li');
-  item.className = 'game-card';
-  item.tabIndex = 0;
-  item.dataset.gameId = game.id;
-  item.setAttribute('role', 'button');
-  item.setAttribute('aria-label', `Play ${game.title}`);
-  const art = document.createElement('div');
-  art.className = 'game-art';
-  art.style.background = `linear-gradient(135deg, ${from}, ${to})`;
-  art.textContent = initials(game.title);
-  if (game.thumbnailUrl !== undefined) {
-    // A real frame of the game (the edge renders it, or the studio's own picture); the letters on a
-    // gradient stay underneath for a picture that does not load.
-    const picture = document.createElement('img');
-    picture.alt = '';
-    picture.decoding = 'async';
-    picture.src = new URL(game.thumbnailUrl, `${api.base}/`).toString();
-    picture.addEventListener('error', () => picture.remove());
-    art.append(picture);
-  }
-  const title = document.createElement('h2');
-  title.textContent = game.title;
-  const description = document.createElement('p');
-  description.textContent = game.description;
-  const meta = document.createElement('div');
-  meta.className = 'game-meta';
-  const chips = [
-    `${game.width}×${game.height}`,
-    `${game.fps} fps`,
-    ...game.input,
-    formatPrice(game.pricePerMinute),
-  ];
-  for (const text of chips) {
-    const chip = document.createElement('span');
-    chip.className = 'chip';
-    chip.textContent = text;
-    meta.append(chip);
-  }
-  const cta = document.createElement('span');
-  cta.className = 'play-cta';
-  cta.textContent = '▶ Play';
-  item.append(art, title, description, meta, cta);
-  const play = () => {
-    window.location.hash = `#/play/${encodeURIComponent(game.id)}`;
-  };
-  item.addEventListener('click', play);
-  item.addEventListener('keydown', (event) => {
-    if (event.key === 'Enter' || event.key === ' ') {
-      event.preventDefault();
-      play();
-    }
-  });
-  return item;
-}
+/** The game of the play view shown (its tile gets the focus back on the way out). */
+let playingGameId: string | undefined;
 
 function notice(text: string, error = false): HTMLElement {
   const box = document.createElement('div');
   box.className = error ? 'notice error' : 'notice';
+  // Announced when it appears: an error at once, progress when the reader is idle.
+  box.setAttribute('role', error ? 'alert' : 'status');
   box.textContent = text;
   return box;
 }
@@ -124,7 +48,11 @@ async function loadGames(): Promise<GameInfo[]> {
   return games;
 }
 
-async function showCatalog(): Promise<void> {
+/**
+ * The catalogue; `focusGameId` (the game just left) gets the keyboard focus back, so a keyboard
+ * player lands where they were.
+ */
+async function showCatalog(focusGameId?: string): Promise<void> {
   hook.state = 'catalog';
   const section = document.createElement('section');
   section.className = 'catalog';
@@ -137,9 +65,15 @@ async function showCatalog(): Promise<void> {
     const list = await loadGames();
     const grid = document.createElement('ul');
     grid.className = 'game-grid';
-    for (const [index, game] of list.entries()) grid.append(gameCard(game, index));
+    for (const [index, game] of list.entries()) grid.append(gameCard({ game, index, apiBase: api.base }));
     section.replaceChildren(heading, list.length > 0 ? grid : notice('No games are published yet.'));
     hook.games = list.map((game) => game.id);
+    if (focusGameId !== undefined) {
+      const tile = [...grid.querySelectorAll<HTMLElement>('.game-card')].find(
+        (card) => card.dataset.gameId === focusGameId,
+      );
+      tile?.focus();
+    }
   } catch (error) {
     hook.state = 'error';
     hook.error = error instanceof Error ? error.message : String(error);
@@ -173,16 +107,18 @@ async function showGame(gameId: string): Promise<void> {
   };
   if (config.iceServers !== undefined) options.iceServers = config.iceServers;
   view = new PlayView(options);
+  playingGameId = game.id;
 }
 
 function route(): void {
+  const left = view === undefined ? undefined : playingGameId;
   view?.close();
   view = undefined;
   const match = /^#\/play\/([^/]+)$/.exec(window.location.hash);
   // The play view takes the whole window: the site header goes away while playing.
   document.body.dataset.view = match ? 'play' : 'catalog';
   if (match?.[1] !== undefined) void showGame(decodeURIComponent(match[1]));
-  else void showCatalog();
+  else void showCatalog(left);
 }
 
 window.addEventListener('hashchange', route);

@@ -9,6 +9,7 @@ import { createEdge } from '../../edge/createEdge.js';
 import type { EdgeServer } from '../../edge/http/EdgeServer.js';
 import { stampHeight } from '../../protocol/frameStamp.js';
 import { playerTestDistDir } from '../../scripts/buildPlayer.js';
+import { type AxeScan, axeScan, seriousViolations } from '../support/axeScan.js';
 import { type LaunchedChromium, launchChromium } from '../support/chromium.js';
 import { readHook, runInPage, takeSamples, until } from '../support/playerPage.js';
 
@@ -16,8 +17,9 @@ import { readHook, runInPage, takeSamples, until } from '../support/playerPage.j
 // real standalone edge: every control on screen and clear of the on-screen pad, the picture as large
 // as the screen allows without the frame-stamp strip, the stats overlay off until asked for (and
 // remembered), hints that fit the device, catalogue tiles that show the game, and a glass-to-glass
-// figure that is never negative. Screenshots of each state go to FARPLAY_ARTIFACTS (default
-// <tmpdir>/farplay-e2e-screens).
+// figure that is never negative. An axe-core scan of the catalogue and the play view in each finds no
+// serious or critical accessibility violation. Screenshots of each state and the scans (axe-*.json,
+// counts in axe.json) go to FARPLAY_ARTIFACTS (default <tmpdir>/farplay-e2e-screens).
 
 const artifacts = process.env.FARPLAY_ARTIFACTS ?? join(tmpdir(), 'farplay-e2e-screens');
 mkdirSync(artifacts, { recursive: true });
@@ -107,9 +109,21 @@ const figures: Record<string, number> = {};
 const share = (g: PlayGeometry) =>
   Math.round((1000 * g.screen.width * g.screen.height) / (g.viewport.width * g.viewport.height)) / 10;
 
-async function playBreakout(page: Page, url: string): Promise<void> {
+/** Violations by impact of every axe scan, written to the artifacts as axe.json. */
+const scans: Record<string, AxeScan['counts']> = {};
+
+/** Scans the page with axe-core (result saved as an artifact): no serious or critical violation. */
+async function expectAccessible(page: Page, name: string): Promise<void> {
+  const scan = await axeScan(page, name, artifacts);
+  scans[name] = scan.counts;
+  expect(seriousViolations(scan), `axe on ${name}`).toEqual([]);
+}
+
+/** Opens the catalogue (scanned with axe as `<scan>-catalog` when named) and plays Breakout from it. */
+async function playBreakout(page: Page, url: string, scan?: string): Promise<void> {
   await page.goto(`${url}/`);
   await page.waitForSelector('.game-card');
+  if (scan !== undefined) await expectAccessible(page, `${scan}-catalog`);
   await page.click('.game-card[data-game-id="breakout"]');
   await until(
     () => readHook(page, 'state'),
@@ -151,6 +165,7 @@ describe('the play page on phones and desktops', () => {
       join(artifacts, 'layout.json'),
       `${JSON.stringify({ pictureShareOfViewportPct: figures })}\n`,
     );
+    writeFileSync(join(artifacts, 'axe.json'), `${JSON.stringify({ violationsByImpact: scans }, null, 2)}\n`);
   });
 
   describe('a phone (390×844, touch)', () => {
@@ -187,10 +202,11 @@ describe('the play page on phones and desktops', () => {
 
     it('portrait: pad from the input map under the picture, every control on screen, no mouse hint, stats off', async () => {
       const page = await browser.context.newPage();
-      await playBreakout(page, url);
+      await playBreakout(page, url, 'phone-portrait');
       const g = await geometry(page);
       await page.screenshot({ path: join(artifacts, 'phone-portrait.png') });
       expectReachable(g);
+      await expectAccessible(page, 'phone-portrait-play');
       expectStampCropped(g);
       // Breakout reads left/right and one button: the pad has exactly those.
       expect(g.pad.map((button) => button.name).sort()).toEqual(['Launch', 'Left', 'Right']);
@@ -228,10 +244,11 @@ describe('the play page on phones and desktops', () => {
     it('landscape: a rail of controls, the picture takes the height, the pad clear of every control', async () => {
       const page = await browser.context.newPage();
       await page.setViewportSize({ width: 844, height: 390 });
-      await playBreakout(page, url);
+      await playBreakout(page, url, 'phone-landscape');
       const g = await geometry(page);
       await page.screenshot({ path: join(artifacts, 'phone-landscape.png') });
       expectReachable(g);
+      await expectAccessible(page, 'phone-landscape-play');
       expectStampCropped(g);
       expect(g.screen.height).toBeCloseTo(390, 0);
       expect(await page.isVisible('.rotate-prompt')).toBe(false);
@@ -259,7 +276,7 @@ describe('the play page on phones and desktops', () => {
 
     it('no stamp strip over Breakout, keys and mouse hint, stats off by default, glass-to-glass never negative', async () => {
       const page = await browser.context.newPage();
-      await playBreakout(page, url);
+      await playBreakout(page, url, 'desktop');
       const g = await geometry(page);
       await page.screenshot({ path: join(artifacts, 'desktop.png') });
       expectReachable(g);
@@ -287,6 +304,7 @@ describe('the play page on phones and desktops', () => {
       const withStats = await geometry(page);
       expectReachable(withStats);
       await page.screenshot({ path: join(artifacts, 'desktop-stats.png') });
+      await expectAccessible(page, 'desktop-play');
       figures.desktop = share(g);
       await page.close();
     });
