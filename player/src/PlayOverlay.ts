@@ -20,10 +20,7 @@ export class PlayOverlay {
   show(title: string, text: string, actions: OverlayAction[] = [], busy = false): void {
     const active = document.activeElement;
     const gameHadFocus =
-      active === null ||
-      active === document.body ||
-      active === this.#game ||
-      this.element.contains(active);
+      active === null || active === document.body || active === this.#game || this.element.contains(active);
     this.element.replaceChildren(overlayBox(title, text, actions, busy));
     this.element.hidden = false;
     if (gameHadFocus && actions.length > 0) this.element.querySelector('button')?.focus();

@@ -285,7 +285,12 @@ export class PlayView {
     this.#connects++;
     this.#setState('connecting');
     const rtt = measuredRttMs === undefined ? '' : ` (${measuredRttMs.toFixed(1)} ms away)`;
-    this.#overlay.show(this.#options.game.title, `Connecting to edge ${session.edge.region}${rtt}…`, [], true);
+    this.#overlay.show(
+      this.#options.game.title,
+      `Connecting to edge ${session.edge.region}${rtt}…`,
+      [],
+      true,
+    );
     const options: ConstructorParameters<typeof PlaySession>[0] = {
       signalUrl: session.edge.signalUrl,
       token: session.token,
