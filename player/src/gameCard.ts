@@ -35,9 +35,10 @@ export interface GameCardParameters {
 }
 
 /**
- * One catalogue tile: a list item holding a link to `#/play/<id>` (`.game-card`, named "Play <title>",
- * described by the game's description), so Tab reaches it, Enter follows it as any link, and Space
- * starts the game too, as on a button. The picture and the chips are decoration inside the link.
+ * One catalogue tile (`.game-card`, a list item): its heading holds the link to `#/play/<id>`, named
+ * by the title and described by the description, and stretched over the whole card (CSS), so a click
+ * anywhere plays, Tab reaches one link per game, Enter follows it as any link, and Space starts the
+ * game too, as on a button. The picture, the chips and the Play badge are decoration.
  */
 export function gameCard({ game, index, apiBase }: GameCardParameters): HTMLLIElement {
   const [from, to] = PALETTES[index % PALETTES.length] ?? ['#333', '#555'];
@@ -64,17 +65,12 @@ export function gameCard({ game, index, apiBase }: GameCardParameters): HTMLLIEl
   const link = el(
     'a',
     {
-      class: 'game-card',
+      class: 'game-link',
       href: `#/play/${encodeURIComponent(game.id)}`,
       'data-game-id': game.id,
-      'aria-label': `Play ${game.title}`,
       'aria-describedby': descriptionId,
     },
-    art,
-    el('h2', {}, game.title),
-    el('p', { id: descriptionId }, game.description),
-    meta,
-    el('span', { class: 'play-cta', 'aria-hidden': 'true' }, '▶ Play'),
+    game.title,
   );
   link.addEventListener('keydown', (event) => {
     // Links follow Enter by themselves; Space starts the game too, as on a button.
@@ -82,5 +78,13 @@ export function gameCard({ game, index, apiBase }: GameCardParameters): HTMLLIEl
     event.preventDefault();
     link.click();
   });
-  return el('li', { class: 'game-item' }, link);
+  return el(
+    'li',
+    { class: 'game-card', 'data-game-id': game.id },
+    art,
+    el('h2', {}, link),
+    el('p', { id: descriptionId }, game.description),
+    meta,
+    el('span', { class: 'play-cta', 'aria-hidden': 'true' }, '▶ Play'),
+  );
 }

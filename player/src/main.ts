@@ -69,7 +69,7 @@ async function showCatalog(focusGameId?: string): Promise<void> {
     section.replaceChildren(heading, list.length > 0 ? grid : notice('No games are published yet.'));
     hook.games = list.map((game) => game.id);
     if (focusGameId !== undefined) {
-      const tile = [...grid.querySelectorAll<HTMLElement>('.game-card')].find(
+      const tile = [...grid.querySelectorAll<HTMLElement>('.game-link')].find(
         (card) => card.dataset.gameId === focusGameId,
       );
       tile?.focus();

@@ -27,7 +27,7 @@ export interface AxeScan {
   name: string;
   url: string;
   violations: AxeViolation[];
-  incomplete: { id: string; impact: AxeImpact | null; nodes: number }[];
+  incomplete: { id: string; impact: AxeImpact | null; targets: string[] }[];
   /** Violations counted by impact. */
   counts: Record<AxeImpact, number>;
 }
@@ -60,7 +60,11 @@ export async function axeScan(page: Page, name: string, artifacts: string): Prom
     name,
     url: raw.url,
     violations: raw.violations,
-    incomplete: raw.incomplete.map((r) => ({ id: r.id, impact: r.impact, nodes: r.nodes.length })),
+    incomplete: raw.incomplete.map((r) => ({
+      id: r.id,
+      impact: r.impact,
+      targets: r.nodes.map((node) => node.target.join(' ')),
+    })),
     counts,
   };
   writeFileSync(join(artifacts, `axe-${name}.json`), `${JSON.stringify(scan, null, 2)}\n`);
