@@ -19,6 +19,12 @@ export interface ControlBarOptions {
   /** The bitrate chosen (kbit/s). */
   onBitrate: (kbps: number) => void;
   onFullscreen: () => void;
+  /**
+   * The game's surface (the stage): it gets the focus back, so the keys go to the game, after a
+   * control clicked with a pointer (keyboard use keeps the focus on the control) and after Fullscreen
+   * (the bar is not shown in fullscreen).
+   */
+  surface: HTMLElement;
 }
 
 /** A bar button: an icon and a label (the label hides on small screens; `aria-label` stays). */
@@ -87,7 +93,10 @@ export class ControlBar {
       if (quality.value !== '') options.onBitrate(Number(quality.value));
     });
     const fullscreen = barButton('fullscreen', 'Fullscreen', 'fullscreen');
-    fullscreen.addEventListener('click', options.onFullscreen);
+    fullscreen.addEventListener('click', () => {
+      options.onFullscreen();
+      options.surface.focus({ preventScroll: true });
+    });
     const hintText = controlHint(game, { touchOnly: options.touchOnly });
     const hint = el('span', { class: 'hint', id: 'play-hint' }, hintText ?? '');
     hint.hidden = hintText === undefined;
@@ -103,5 +112,11 @@ export class ControlBar {
       account,
       el('div', { class: 'bar-controls' }, quality, stats, pad, fullscreen),
     );
+    this.element.addEventListener('click', (event) => {
+      const target = event.target instanceof Element ? event.target : null;
+      if (event.detail === 0 || target?.closest('select, input, textarea') || !options.surface.isConnected)
+        return;
+      options.surface.focus({ preventScroll: true });
+    });
   }
 }

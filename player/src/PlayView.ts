@@ -145,10 +145,8 @@ export class PlayView {
         this.#applyBitrate();
         this.#stage.focus();
       },
-      onFullscreen: () => {
-        this.#fullscreen.toggle();
-        this.#stage.focus({ preventScroll: true }); // the bar is not shown in fullscreen: keys to the game
-      },
+      onFullscreen: () => this.#fullscreen.toggle(),
+      surface: this.#stage,
     });
     this.#dot = bar.dot;
     this.#root = el(
@@ -158,10 +156,6 @@ export class PlayView {
       this.#stage,
       el('span', { id: 'play-escape', class: 'visually-hidden' }, 'Escape goes back to the games.'),
     );
-    // A control clicked with a pointer gives the keys back to the game (keyboard use keeps the focus).
-    bar.element.addEventListener('click', (event) => {
-      if (event.detail > 0 && !this.#closed) this.#stage.focus({ preventScroll: true });
-    });
     options.container.replaceChildren(this.#root);
     this.#layout = new PlayLayout({
       stage: this.#stage,
@@ -285,12 +279,8 @@ export class PlayView {
     this.#connects++;
     this.#setState('connecting');
     const rtt = measuredRttMs === undefined ? '' : ` (${measuredRttMs.toFixed(1)} ms away)`;
-    this.#overlay.show(
-      this.#options.game.title,
-      `Connecting to edge ${session.edge.region}${rtt}…`,
-      [],
-      true,
-    );
+    const connecting = `Connecting to edge ${session.edge.region}${rtt}…`;
+    this.#overlay.show(this.#options.game.title, connecting, [], true);
     const options: ConstructorParameters<typeof PlaySession>[0] = {
       signalUrl: session.edge.signalUrl,
       token: session.token,
