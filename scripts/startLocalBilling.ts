@@ -86,6 +86,8 @@ export async function startLocalBilling(p: {
       // Only edges staked in that registry register.
       FARPLAY_MM_STAKING_RPC_URL: chains.staking.rpcUrl,
       FARPLAY_MM_PAYMENTS_RPC_URL: chains.payments.rpcUrl,
+      // A paid network: the page's wallet (funded by the faucet) must have its deposit in escrow.
+      FARPLAY_MM_REQUIRE_DEPOSIT: 'true',
     },
     async startEdge(edge, logger) {
       await faucet(edge.account.address);

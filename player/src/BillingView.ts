@@ -42,6 +42,7 @@ export class BillingView {
 
   /** Readies the wallet on a billed network; the payer address for the session request, or undefined. */
   async prepare(): Promise<Address | undefined> {
+    if (this.#wallet !== undefined) return this.#wallet.address;
     try {
       const ready = await preparePayment(this.#apiBase, (m) => this.#say(m));
       if (ready === undefined) return undefined;

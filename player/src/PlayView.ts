@@ -2,6 +2,7 @@ import { findError } from '../../protocol/errors.js';
 import type { CreateSessionResponse, GameInfo } from '../../protocol/playerApi.js';
 import type { QualityMessage } from '../../protocol/signaling.js';
 import { measureRtt, median, type PlayerApi } from './api.js';
+import { BillingView } from './BillingView.js';
 import { ControlBar } from './ControlBar.js';
 import { EdgeClock } from './EdgeClock.js';
 import { el } from './el.js';
@@ -75,6 +76,7 @@ export class PlayView {
   #current: CreateSessionResponse | undefined;
   /** The current session's key (SessionKey.ts): a new one per session request, kept when a session moves. */
   #key: SessionKey | undefined;
+  #billing: BillingView | undefined;
   #watch: SessionWatch | undefined;
   #statsTimer: ReturnType<typeof setInterval> | undefined;
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
@@ -157,6 +159,7 @@ export class PlayView {
       el('span', { id: 'play-escape', class: 'visually-hidden' }, 'Escape goes back to the games.'),
     );
     options.container.replaceChildren(this.#root);
+    this.#billing = new BillingView(options.api.base, this.#root);
     this.#layout = new PlayLayout({
       stage: this.#stage,
       screen,
@@ -208,6 +211,7 @@ export class PlayView {
     clearTimeout(this.#retryTimer);
     this.#session?.end();
     this.#session = undefined;
+    this.#billing?.close();
     this.#endAtMatchmaker();
     this.#edgeClock?.close();
     this.#closeEvents();
@@ -253,7 +257,9 @@ export class PlayView {
           ? undefined
           : { sessionId: replaces.sessionId, proof: await oldKey.signAct('replace', replaces) };
       const key = SessionKey.create();
-      const session = await api.createSession(game.id, measurements, key, replace);
+      const payer = await this.#billing?.prepare();
+      const session = await api.createSession(game.id, measurements, key, replace, payer);
+      await this.#billing?.begin(session, key);
       if (this.#closed || epoch !== this.#epoch) return;
       const rtt = measurements.find((m) => m.edgeId === session.edge.edgeId)?.rttMs;
       this.#connect(session, key, rtt);
@@ -295,6 +301,7 @@ export class PlayView {
       this.#edgeClockUrl = probeUrl;
     }
     this.#sampler = new StatsSampler(play.peerConnection);
+    this.#billing?.attach(play.peerConnection);
     play.on('session', (info) => {
       hook.encoder = info.encoder;
     });
@@ -431,6 +438,7 @@ export class PlayView {
     if (frame.captureToReceiveMs !== undefined) recordSample('captureToReceiveMs', frame.captureToReceiveMs);
     if (frame.processingMs !== undefined) recordSample('processingMs', frame.processingMs);
     this.#recentGlass.push(frame.glassToGlassMs);
+    this.#billing?.frameShown(frame.glassToGlassMs);
     if (this.#recentGlass.length > 60) this.#recentGlass.shift();
     const pending = this.#pendingKeys;
     while (pending.length > 0) {

@@ -36,14 +36,17 @@ export class PlayerApi {
   /**
    * POST /v1/sessions: allocates a slot on an edge for `key` (its address is the session's owner). When
    * reconnecting a dropped session, `replaces` names it and `replacesProof` is its key's signed 'replace'.
+   * `payer`: the page wallet whose escrow deposit pays (a billed network).
    */
   async createSession(
     gameId: string,
     measurements: RttMeasurement[],
     key: SessionKey,
     replace?: { sessionId: string; proof: SessionProof },
+    payer?: string,
   ): Promise<CreateSessionResponse> {
     const request: Record<string, unknown> = { gameId, measurements, sessionKey: key.address };
+    if (payer !== undefined) request.payer = payer;
     if (replace !== undefined) {
       request.replaces = replace.sessionId;
       request.replacesProof = replace.proof;
