@@ -26,7 +26,7 @@ import { readHook, until } from '../support/playerPage.js';
 // (two anvil chains, three checkers with quorum 2, a faucet). The page makes its local wallet, is funded by the
 // faucet, deposits, signs one grant, streams and reports each short period with its session key; the edge reports
 // too. The page's bill shows the checkers' verdicts; when the player leaves, the edge's agent settles and the
-// operator is paid exactly the periods the checkers billed.
+// operator is paid exactly the periods the checkers billed, to the wei.
 const PERIOD = 3000;
 const GRACE = 1500;
 const PRICE = 10n ** 15n;
@@ -167,7 +167,7 @@ describe('billing in the player page', () => {
       async () =>
         (await checker.evidence(billingId)) as {
           reports: { minute: number }[];
-          verdicts: { minute: number; billable: boolean }[];
+          verdicts: { minute: number; billable: boolean; reasons: string[]; figures: unknown }[];
           billableMinutes: number;
         },
       (e) => e.verdicts.length > 0 && e.verdicts.length === new Set(e.reports.map((r) => r.minute)).size,
@@ -183,7 +183,13 @@ describe('billing in the player page', () => {
       address: chains.payments.deployment.escrow as Address,
     };
     const paid = await paidMinutes(pub, escrow, chains.accounts.edge.address, billingId);
-    expect(paid).toBeGreaterThan(0);
+    // Both ends reported every period before the last (whether a period was good is the machine's QoS: on a
+    // loaded 2-core machine 720p30 falls below the policy's fps floor, and then nothing is paid, correctly).
+    const inner = evidence.verdicts.filter((v) => v.minute < evidence.verdicts.length - 1);
+    for (const v of inner) {
+      expect(v.reasons, JSON.stringify(v)).not.toContain('no-player-report');
+      expect(v.reasons, JSON.stringify(v)).not.toContain('no-edge-report');
+    }
     expect(paid).toBe(evidence.billableMinutes);
     expect(await readEdgeEarnings(pub, escrow, chains.accounts.edge.address, [billingId])).toBe(
       BigInt(paid) * PRICE,
