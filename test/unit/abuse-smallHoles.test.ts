@@ -1,8 +1,10 @@
+import type { IncomingMessage } from 'node:http';
 import { describe, expect, it } from 'vitest';
 import { matchmakerKeySource } from '../../edge/control/matchmakerKeySource.js';
 import { filterSdpCandidates, remoteCandidateAllowed } from '../../edge/session/remoteCandidateAllowed.js';
 import { parseStudioKeys } from '../../matchmaker/config.js';
 import { redactUrl } from '../../protocol/logRedactions.js';
+import { clientAddressOf, proxyTrust } from '../../protocol/proxyTrust.js';
 
 // Issue 8, smaller holes that need no running service.
 
@@ -74,5 +76,27 @@ describe('matchmaker token key', () => {
     expect(() => matchmakerKeySource({ matchmakerUrl: 'http://mm.example:8080' })).toThrow(
       expect.objectContaining({ code: 'EDGE_BAD_CONFIG' }),
     );
+  });
+});
+
+describe('client address of a WebSocket upgrade', () => {
+  const request = (peer: string, forwarded?: string) =>
+    ({
+      socket: { remoteAddress: peer },
+      headers: forwarded === undefined ? {} : { 'x-forwarded-for': forwarded },
+    }) as unknown as IncomingMessage;
+
+  it('believes X-Forwarded-For only hop by hop from trusted proxies', () => {
+    const none = proxyTrust('');
+    expect(clientAddressOf(request('203.0.113.5', '198.51.100.1'), none)).toBe('203.0.113.5');
+    const lb = proxyTrust('10.0.0.0/8, 2001:db8::1');
+    expect(clientAddressOf(request('10.1.2.3', '198.51.100.1'), lb)).toBe('198.51.100.1');
+    // A client cannot prepend its own "forwarded" address: only the proxy's own hop counts.
+    expect(clientAddressOf(request('10.1.2.3', '6.6.6.6, 198.51.100.1'), lb)).toBe('198.51.100.1');
+    expect(clientAddressOf(request('::ffff:10.9.9.9', '198.51.100.2'), lb)).toBe('198.51.100.2');
+    expect(clientAddressOf(request('203.0.113.5', '198.51.100.1'), lb)).toBe('203.0.113.5');
+    const twoHops = proxyTrust('2');
+    expect(clientAddressOf(request('10.0.0.1', '198.51.100.9, 10.0.0.2'), twoHops)).toBe('198.51.100.9');
+    expect(() => proxyTrust('10.0.0.0/8, not-an-address')).toThrow(/not-an-address/);
   });
 });
