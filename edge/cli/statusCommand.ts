@@ -125,7 +125,7 @@ export async function statusCommand(context: CliContext): Promise<number> {
   }
   // Settlement: minutes count once a checker quorum attests them, and are paid when the edge settles them.
   output.out(
-    '  minutes attested / paid / pending settlement, escrow earnings: none yet (this edge sends no per-minute QoS reports to checkers yet, so no minute is attested)',
+    '  minutes attested / paid / pending settlement, escrow earnings: none yet here (the running edge reports each minute to its checkers and settles, but does not publish those figures; its log has each settlement)',
   );
 
   if (reasons.length === 0) {
