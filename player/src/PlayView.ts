@@ -19,6 +19,7 @@ import { SessionWatch } from './SessionWatch.js';
 import { StatsSampler } from './StatsSampler.js';
 import { TouchPad } from './TouchPad.js';
 import { type AppState, hook, recordSample } from './testHook.js';
+import { timezoneLocation } from './timezoneLocation.js';
 
 /** Options of a PlayView. */
 export interface PlayViewOptions {
@@ -248,7 +249,12 @@ export class PlayView {
     this.#setState('starting');
     this.#overlay.show(game.title, 'Finding the nearest edge…', [], true);
     try {
-      const candidates = await api.candidates(game.id);
+      // A coarse hint from the time zone (no permission asked): the matchmaker probes that part of the world first.
+      const near = timezoneLocation(
+        Intl.DateTimeFormat().resolvedOptions().timeZone,
+        new Date().getTimezoneOffset(),
+      );
+      const candidates = await api.candidates(game.id, near);
       const measurements = await measureRtt(candidates);
       if (this.#closed || epoch !== this.#epoch) return;
       const oldKey = this.#key;
@@ -258,7 +264,7 @@ export class PlayView {
           : { sessionId: replaces.sessionId, proof: await oldKey.signAct('replace', replaces) };
       const key = SessionKey.create();
       const payer = await this.#billing?.prepare();
-      const session = await api.createSession(game.id, measurements, key, replace, payer);
+      const session = await api.createSession(game.id, measurements, key, replace, payer, near);
       await this.#billing?.begin(session, key);
       if (this.#closed || epoch !== this.#epoch) return;
       const rtt = measurements.find((m) => m.edgeId === session.edge.edgeId)?.rttMs;

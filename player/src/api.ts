@@ -9,6 +9,7 @@ import type {
 } from '../../protocol/playerApi.js';
 import { encodeSessionProof, type SessionProof } from '../../protocol/sessionProof.js';
 import type { SessionKey } from './SessionKey.js';
+import type { CoarseLocation } from './timezoneLocation.js';
 
 /**
  * Client of the player-facing API (protocol/playerApi.ts), served by the matchmaker or, in
@@ -28,8 +29,11 @@ export class PlayerApi {
   }
 
   /** POST /v1/candidates: edges that could host `gameId`. */
-  async candidates(gameId: string): Promise<Candidate[]> {
-    const body = await this.#json<CandidatesResponse>('POST', '/v1/candidates', { gameId });
+  async candidates(gameId: string, near?: CoarseLocation): Promise<Candidate[]> {
+    const body = await this.#json<CandidatesResponse>('POST', '/v1/candidates', {
+      gameId,
+      ...(near ? { lat: near.lat, lon: near.lon } : {}),
+    });
     return body.candidates;
   }
 
@@ -44,9 +48,14 @@ export class PlayerApi {
     key: SessionKey,
     replace?: { sessionId: string; proof: SessionProof },
     payer?: string,
+    near?: CoarseLocation,
   ): Promise<CreateSessionResponse> {
     const request: Record<string, unknown> = { gameId, measurements, sessionKey: key.address };
     if (payer !== undefined) request.payer = payer;
+    if (near) {
+      request.lat = near.lat;
+      request.lon = near.lon;
+    }
     if (replace !== undefined) {
       request.replaces = replace.sessionId;
       request.replacesProof = replace.proof;
