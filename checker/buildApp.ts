@@ -15,6 +15,7 @@ import {
 } from '../protocol/checkerApi.js';
 import { escrowDomain } from '../protocol/eip712.js';
 import { ErrorCodes, FarplayError } from '../protocol/errors.js';
+import { catalogueFrameworkErrors } from '../protocol/http/catalogueFrameworkErrors.js';
 import { rateLimitOptions } from '../protocol/http/rateLimitOptions.js';
 import { useCatalogueErrors } from '../protocol/http/useCatalogueErrors.js';
 import { qosPolicy } from '../protocol/qosPolicy.js';
@@ -74,6 +75,7 @@ export async function buildApp(options: BuildAppOptions = {}): Promise<FastifyIn
       ? { loggerInstance: options.logger }
       : { logger: { level: config.logLevel, redact: ['*.privateKey', '*.signature'] } }),
     bodyLimit: config.bodyLimit,
+    frameworkErrors: catalogueFrameworkErrors,
     // One line per report would be thousands a second; the checker logs what matters itself.
     logController: new LogController({ disableRequestLogging: true }),
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },

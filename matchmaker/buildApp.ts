@@ -7,6 +7,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyInstance, LogController } from 'fastify';
 import type { Logger } from 'pino';
 import { ErrorCodes } from '../protocol/errors.js';
+import { catalogueFrameworkErrors } from '../protocol/http/catalogueFrameworkErrors.js';
 import { rateLimitOptions } from '../protocol/http/rateLimitOptions.js';
 import { useCatalogueErrors } from '../protocol/http/useCatalogueErrors.js';
 import { LOG_REDACT_PATHS, redactedRequest } from '../protocol/logRedactions.js';
@@ -112,6 +113,7 @@ export async function buildApp(options: BuildAppOptions = {}): Promise<Matchmake
     bodyLimit: config.bodyLimit,
     // The client address (rate limits, reservation caps) through the configured trusted proxies only.
     trustProxy: trust,
+    frameworkErrors: catalogueFrameworkErrors,
     // Per-request lines would be one per heartbeat; the matchmaker logs what matters itself.
     logController: new LogController({ disableRequestLogging: true }),
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },

@@ -6,6 +6,7 @@ import fastify, {
   type RawServerDefault,
 } from 'fastify';
 import type { Logger } from 'pino';
+import { catalogueFrameworkErrors } from '../../protocol/http/catalogueFrameworkErrors.js';
 import { redactedRequest } from '../../protocol/logRedactions.js';
 import { MAX_SIGNAL_MESSAGE_BYTES } from '../../protocol/signaling.js';
 import type { Edge } from '../Edge.js';
@@ -30,6 +31,7 @@ export async function buildEdgeApp(edge: Edge, logger: Logger): Promise<EdgeApp>
     // Request lines never carry the WHEP `?token=` (or any secret query value): protocol/logRedactions.ts.
     loggerInstance: logger.child({}, { serializers: { req: redactedRequest } }),
     bodyLimit: MAX_SIGNAL_MESSAGE_BYTES,
+    frameworkErrors: catalogueFrameworkErrors,
   }).withTypeProvider<TypeBoxTypeProvider>();
   const upgrade = handleSignalUpgrade(app.server, edge);
   app.addHook('onClose', async () => upgrade.close());
