@@ -16,6 +16,7 @@ import { PlaySession, type PlaySessionReason } from './PlaySession.js';
 import { rememberedChoice } from './rememberedChoice.js';
 import { SessionKey } from './SessionKey.js';
 import { SessionWatch } from './SessionWatch.js';
+import { StallWatch } from './StallWatch.js';
 import { StatsSampler } from './StatsSampler.js';
 import { TouchPad } from './TouchPad.js';
 import { type AppState, hook, recordSample } from './testHook.js';
@@ -89,8 +90,7 @@ export class PlayView {
   #bitrateKbps: number | undefined;
   /** The edge's last bandwidth adaptation report (shown in the stats overlay). */
   #quality: QualityMessage | undefined;
-  #lastDecoded = { frames: -1, at: 0 };
-  #keyframeAskedAt = 0;
+  readonly #stall = new StallWatch();
   #closed = false;
 
   constructor(options: PlayViewOptions) {
@@ -473,7 +473,8 @@ export class PlayView {
       .sample(extra)
       .then((stats) => {
         if (sampler !== this.#sampler) return;
-        this.#askKeyframeOnStall(stats.framesDecoded);
+        if (this.#stall.check(stats.framesDecoded, hook.state === 'playing'))
+          this.#session?.control({ type: 'keyframe' });
         hook.stats = stats;
         hook.framesDecoded = stats.framesDecoded;
         this.#statsBox.textContent = formatStats(
@@ -484,23 +485,6 @@ export class PlayView {
         );
       })
       .catch(() => {});
-  }
-
-  /**
-   * Asks the edge for a keyframe when no frame was decoded for a second while connected (a lost
-   * keyframe or a decoder stuck after loss); at most one request every 2 s. The browser's own PLI
-   * usually gets there first; this covers the cases it does not.
-   */
-  #askKeyframeOnStall(framesDecoded: number): void {
-    const now = performance.now();
-    if (hook.state !== 'playing' || framesDecoded !== this.#lastDecoded.frames) {
-      this.#lastDecoded = { frames: framesDecoded, at: now };
-      return;
-    }
-    if (now - this.#lastDecoded.at >= 1000 && now - this.#keyframeAskedAt >= 2000) {
-      this.#keyframeAskedAt = now;
-      this.#session?.control({ type: 'keyframe' });
-    }
   }
 
   #applyBitrate(): void {
