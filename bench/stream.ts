@@ -15,18 +15,24 @@
 // `--chrome-zero-playout-delay` starts Chromium with the field trial WebRTC-ForcePlayoutDelay/min_ms:0,max_ms:0/
 // (what the playout-delay RTP header extension with min = max = 0 would do) to show what the receiver's
 // jitter buffer costs; the JSON then says `"chromeZeroPlayoutDelayTrial": true`. Not what users get.
+// `--runtime x11 --game <square|ltris|folder>` streams a native X11 game instead: a local matchmaker, the game
+// published into it with `farplay studio publish`, an edge running it under Xvfb (x11grab → I420 → the same
+// encoder); the edge stamps the captured frames like the built-in ones, so the same figures come out, plus
+//   captureMs           grab returned → frame ready in the encoder's planes (conversion + copy), on the edge
 // `--capacity` runs E1's bench/capacity.ts instead (`runCapacityBench`) and prints its line
 // (passes --window / --start / --max through).
 import { availableParallelism, loadavg } from 'node:os';
 import { pino } from 'pino';
 import { parseEdgeConfig } from '../edge/config.js';
 import { createEdge } from '../edge/createEdge.js';
+import type { Edge } from '../edge/Edge.js';
 import { builtInGames } from '../edge/games/builtInGames.js';
 import { latencyProbeGame } from '../edge/games/latencyProbe.js';
 import { ensurePlayerBuilt } from '../scripts/buildPlayer.js';
 import { launchChromium } from '../test/support/chromium.js';
 import { readHook, runInPage, takeSamples, until } from '../test/support/playerPage.js';
 import { runCapacityBench } from './capacity.js';
+import { startNativeStreamTarget } from './nativeStreamTarget.js';
 
 function arg(name: string): string | undefined {
   const index = process.argv.indexOf(`--${name}`);
@@ -83,26 +89,24 @@ async function runStream(): Promise<void> {
   const bitrate = numberArg('bitrate', 6000);
   const keyEveryMs = 250;
 
+  const runtime = arg('runtime') ?? 'builtin';
+  if (runtime !== 'builtin' && runtime !== 'x11')
+    throw new Error(`--runtime must be builtin or x11, got ${runtime}`);
   const { dir } = await ensurePlayerBuilt({ testHook: true });
-  const base = latencyProbeGame('0', fps);
-  const probe = {
-    ...base,
-    info: { ...base.info, id: 'bench-probe', title: 'Latency probe (bench)', width, height, fps },
-  };
-  const server = await createEdge({
-    config: parseEdgeConfig({
-      port: 0,
-      staticDir: dir,
-      capacity: 1,
-      videoBitrateKbps: bitrate,
-      logLevel: 'warn',
-      allowPrivateCandidates: true, // the player is on loopback
-    }),
-    logger: pino({ level: 'warn' }),
-    games: [...builtInGames(), probe],
-  });
-  const { edge } = server;
-  const url = await server.listen({ port: 0 });
+  const target =
+    runtime === 'x11'
+      ? await startNativeStreamTarget({
+          game: arg('game') ?? 'square',
+          width,
+          height,
+          fps,
+          bitrateKbps: bitrate,
+          staticDir: dir,
+          logger: pino({ level: 'warn' }),
+        })
+      : await startProbeTarget(dir, width, height, fps, bitrate);
+  const { edge } = target;
+  const url = target.pageUrl;
   const zeroPlayoutTrial = process.argv.includes('--chrome-zero-playout-delay');
   const browser = await launchChromium({
     viewport: { width: width + 40, height: height + 160 },
@@ -112,12 +116,13 @@ async function runStream(): Promise<void> {
     const page = await browser.context.newPage();
     page.on('pageerror', (error) => log(`page error: ${error.message}`));
     log(
-      `bench:stream ${width}x${height}@${fps} for ${seconds}s (+${warmup}s warm-up), edge ${url}, load ${loadavg()[0]?.toFixed(2)}`,
+      `bench:stream ${runtime} ${width}x${height}@${fps} for ${seconds}s (+${warmup}s warm-up), ${url}, load ${loadavg()[0]?.toFixed(2)}`,
     );
-    await page.goto(`${url}/#/play/bench-probe`);
+    await page.goto(url);
     await until(
       () => readHook(page, 'lastStamp'),
       (stamp) => stamp !== null,
+      { timeoutMs: 90_000, what: 'the first stamped frame' },
     );
     if ((await readHook(page, 'state')) !== 'playing') throw new Error('the stream did not start');
     await sleep(warmup * 1000);
@@ -167,6 +172,8 @@ async function runStream(): Promise<void> {
 
     const glass = percentiles(samples.glassToGlassMs);
     const result = {
+      runtime,
+      ...(runtime === 'x11' ? { game: (target as { gameId?: string }).gameId } : {}),
       encoder,
       width,
       height,
@@ -176,6 +183,9 @@ async function runStream(): Promise<void> {
       captureToReceiveMs: percentiles(samples.captureToReceiveMs),
       edgeMs: { p50: edgeStats.edgeMs.p50, p95: edgeStats.edgeMs.p95, p99: edgeStats.edgeMs.p99 },
       encodeMs: { p50: edgeStats.encodeMs.p50, p99: edgeStats.encodeMs.p99 },
+      ...(runtime === 'x11'
+        ? { captureMs: { p50: edgeStats.captureMs.p50, p99: edgeStats.captureMs.p99 } }
+        : {}),
       browserDecodeMs: percentiles(samples.processingMs),
       inputRttMs: percentiles(samples.inputRttMs),
       inputToPhotonMs: percentiles(samples.inputToPhotonMs),
@@ -193,8 +203,37 @@ async function runStream(): Promise<void> {
     console.log(JSON.stringify(result));
   } finally {
     await browser.close();
-    await server.close();
+    await target.close();
   }
+}
+
+/** The built-in target: a standalone edge with the latency-probe scene at the bench's size and rate. */
+async function startProbeTarget(
+  staticDir: string,
+  width: number,
+  height: number,
+  fps: number,
+  bitrate: number,
+): Promise<{ edge: Edge; pageUrl: string; close(): Promise<void> }> {
+  const base = latencyProbeGame('0', fps);
+  const probe = {
+    ...base,
+    info: { ...base.info, id: 'bench-probe', title: 'Latency probe (bench)', width, height, fps },
+  };
+  const server = await createEdge({
+    config: parseEdgeConfig({
+      port: 0,
+      staticDir,
+      capacity: 1,
+      videoBitrateKbps: bitrate,
+      logLevel: 'warn',
+      allowPrivateCandidates: true, // the player is on loopback
+    }),
+    logger: pino({ level: 'warn' }),
+    games: [...builtInGames(), probe],
+  });
+  const url = await server.listen({ port: 0 });
+  return { edge: server.edge, pageUrl: `${url}/#/play/bench-probe`, close: () => server.close() };
 }
 
 (process.argv.includes('--capacity') ? runCapacity() : runStream()).then(

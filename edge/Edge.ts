@@ -61,6 +61,8 @@ export interface EdgeStats {
   edgeMs: TimingSummary;
   /** Time inside the encoder per frame, ms. */
   encodeMs: TimingSummary;
+  /** Captured frames (native games): grab returned → ready in the encoder's planes, ms (count 0 without). */
+  captureMs: TimingSummary;
   sessions: StreamSessionStats[];
   /** Sessions ended since start, by close code. */
   endedByCode: Record<string, number>;
@@ -247,15 +249,18 @@ export class Edge extends TypedEmitter<EdgeEvents> {
   stats(): EdgeStats {
     const edge: number[] = [];
     const encode: number[] = [];
+    const capture: number[] = [];
     const sessions: StreamSessionStats[] = [];
     for (const session of this.#sessions.values()) {
       session.statistics.edgeTimes.collect(edge);
       session.statistics.encodeTimes.collect(encode);
+      session.statistics.captureTimes.collect(capture);
       sessions.push(session.stats());
     }
     return {
       edgeMs: summarize(edge),
       encodeMs: summarize(encode),
+      captureMs: summarize(capture),
       sessions,
       endedByCode: { ...this.#endedByCode },
     };

@@ -6,6 +6,8 @@ export interface PushedFrame {
   draw(target: YuvPlanes): void;
   /** Wall-clock ms at which the picture was captured (default: when it is pushed). */
   captureTimeMs?: number;
+  /** For a captured picture: grab returned → converted, ms (the pipeline adds the draw and records it). */
+  convertMs?: number;
 }
 
 /** Where a push source delivers its frames (the media pipeline). */

@@ -401,6 +401,8 @@ export class MediaPipeline extends TypedEmitter<MediaPipelineEvents> {
       this.#log.warn({ err: error }, 'a pushed frame failed to draw');
       return;
     }
+    if (frame.convertMs !== undefined)
+      this.#stats.recordCapture(frame.convertMs + this.#clock.now() - started);
     this.#encodeAndSend(encoder, planes, started, captureTimeMs).catch((error: unknown) =>
       this.#onError(error),
     );

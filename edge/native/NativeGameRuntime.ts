@@ -1,7 +1,6 @@
-import type { YuvPlanes } from '../../protocol/frameStamp.js';
 import type { InputMessage } from '../../protocol/input.js';
 import type { GameExit, GameRuntime } from '../games/GameRuntime.js';
-import type { FrameSink, PushFrameSource } from '../media/FrameSource.js';
+import type { FrameSink, PushedFrame, PushFrameSource } from '../media/FrameSource.js';
 import type { NativeGame } from './NativeGame.js';
 import type { CapturedFrame } from './X11Capture.js';
 
@@ -58,9 +57,10 @@ export class NativeGameRuntime implements GameRuntime {
   }
 }
 
-function pushed(frame: CapturedFrame): { draw(target: YuvPlanes): void; captureTimeMs: number } {
+function pushed(frame: CapturedFrame): PushedFrame {
   return {
     captureTimeMs: frame.captureTimeMs,
+    convertMs: frame.convertMs,
     draw: (target) => {
       const src = frame.planes;
       copyPlane(src.y, src.strideY, target.y, target.strideY, target.width, target.height);

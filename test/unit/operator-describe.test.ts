@@ -48,6 +48,7 @@ describe('operator wording', () => {
     const stats: EdgeStats = {
       edgeMs: timing,
       encodeMs: timing,
+      captureMs: timing,
       sessions: [
         session({ sessionId: 'b'.repeat(32), framesSent: 1800 }),
         session({ framesSent: 1200, framesDroppedBusy: 600 }),
