@@ -15,6 +15,7 @@ import {
   type StoreEvent,
 } from './MatchmakerStore.js';
 import { redisGames } from './redisGames.js';
+import { defineSessionCommands } from './redisSessionScripts.js';
 
 export interface RedisStoreOptions {
   /** redis:// URL (default redis://127.0.0.1:6379). */
@@ -30,198 +31,6 @@ export interface RedisStoreOptions {
   commandTimeoutMs?: number;
 }
 
-// All scripts read the clock with TIME so that every instance agrees on expiry.
-const NOW = `local __t = redis.call('TIME'); local now = tonumber(__t[1]) * 1000 + math.floor(tonumber(__t[2]) / 1000)`;
-
-/** KEYS: nonce, edge, alive, edges, geo. ARGV: edgeJson, ttlMs, nonceTtlMs, id, lon, lat, capacity. */
-const PUT_EDGE = `${NOW}
-if not redis.call('SET', KEYS[1], '1', 'NX', 'PX', ARGV[3]) then return 'replay' end
-redis.call('HSET', KEYS[2], 'json', ARGV[1], 'capacity', ARGV[7])
-redis.call('SET', KEYS[3], '1', 'PX', ARGV[2])
-redis.call('ZADD', KEYS[4], now + tonumber(ARGV[2]), ARGV[4])
-redis.call('GEOADD', KEYS[5], ARGV[5], ARGV[6], ARGV[4])
-return 'ok'`;
-
-/** KEYS: nonce, edges, alive, load. ARGV: id, loadJson, ttlMs, nonceTtlMs. */
-const HEARTBEAT = `${NOW}
-if not redis.call('ZSCORE', KEYS[2], ARGV[1]) then return 'unknown' end
-if not redis.call('SET', KEYS[1], '1', 'NX', 'PX', ARGV[4]) then return 'replay' end
-redis.call('SET', KEYS[4], ARGV[2])
-redis.call('SET', KEYS[3], '1', 'PX', ARGV[3])
-redis.call('ZADD', KEYS[2], now + tonumber(ARGV[3]), ARGV[1])
-return 'ok'`;
-
-/**
- * KEYS: session. ARGV: ttlMs, sessionJson, sessionId, key prefix, edgeIds... Reserves on the first live
- * candidate whose held slots (expired reservations dropped) are below capacity. The per-edge keys
- * (alive, slots, edge) are built here from the prefix, like REAP and RELEASE do (one Redis, not a
- * cluster): one allocation sends 1 key and ~12 arguments instead of 25 keys.
- */
-const RESERVE = `${NOW}
-if redis.call('EXISTS', KEYS[1]) == 1 then return false end
-local ttl = tonumber(ARGV[1])
-local p = ARGV[4]
-for i = 5, #ARGV do
-  local id = ARGV[i]
-  local slots = p .. 'slots:' .. id
-  if redis.call('EXISTS', p .. 'alive:' .. id) == 1 then
-    local cap = tonumber(redis.call('HGET', p .. 'edge:' .. id, 'capacity') or '0')
-    redis.call('ZREMRANGEBYSCORE', slots, '-inf', now)
-    if redis.call('ZCARD', slots) < cap then
-      redis.call('ZADD', slots, now + ttl, ARGV[3])
-      redis.call('HSET', KEYS[1], 'data', ARGV[2], 'edgeId', id, 'state', 'reserved')
-      redis.call('PEXPIRE', KEYS[1], ttl)
-      return id
-    end
-  end
-end
-return false`;
-
-/**
- * KEYS: hold:<holder>... ARGV: sessionId, ttlMs, session key prefix, max per KEY... A holder's earlier
- * sessions count while their session hash says 'reserved' (expired, started or ended ones are dropped);
- * returns the 1-based index of the first holder at its limit (nothing recorded), or 0 when all took it.
- */
-const HOLD = `${NOW}
-local sid = ARGV[1]
-local ttl = tonumber(ARGV[2])
-for i, key in ipairs(KEYS) do
-  redis.call('ZREMRANGEBYSCORE', key, '-inf', now)
-  local held = 0
-  for _, other in ipairs(redis.call('ZRANGE', key, 0, -1)) do
-    if other ~= sid then
-      if redis.call('HGET', ARGV[3] .. other, 'state') == 'reserved' then held = held + 1
-      else redis.call('ZREM', key, other) end
-    end
-  end
-  if held >= tonumber(ARGV[3 + i]) then return i end
-end
-for _, key in ipairs(KEYS) do
-  redis.call('ZADD', key, now + ttl, sid)
-  redis.call('PEXPIRE', key, ttl)
-end
-return 0`;
-
-/** KEYS: session, slots(edge). ARGV: sessionId, edgeId, activeScore. */
-const ACTIVATE = `${NOW}
-local owner = redis.call('HGET', KEYS[1], 'edgeId')
-if not owner then return 'unknown' end
-if owner ~= ARGV[2] then return 'wrong-edge' end
-local score = redis.call('ZSCORE', KEYS[2], ARGV[1])
-if not score or tonumber(score) <= now then return 'unknown' end
-redis.call('ZADD', KEYS[2], ARGV[3], ARGV[1])
-redis.call('HSET', KEYS[1], 'state', 'active', 'activatedAt', now)
-redis.call('PERSIST', KEYS[1])
-return 'ok'`;
-
-/**
- * KEYS: slots(edge). ARGV: key prefix, edgeId, activatedBefore, activeScore, then (sessionId, sessionJson)
- * pairs the edge runs. Re-creates the running sessions the store lost, activates this edge's running
- * reservations, releases this edge's active sessions that no longer run (activated before activatedBefore).
- * Returns {restored ids, {id, data, ...} released}.
- */
-const RECONCILE = `${NOW}
-local p = ARGV[1]
-local edge = ARGV[2]
-local before = tonumber(ARGV[3])
-local score = ARGV[4]
-local runs = {}
-local restored = {}
-for i = 5, #ARGV - 1, 2 do
-  local sid = ARGV[i]
-  runs[sid] = true
-  local sk = p .. 'session:' .. sid
-  local h = redis.call('HMGET', sk, 'edgeId', 'state')
-  if not h[1] then
-    redis.call('HSET', sk, 'data', ARGV[i + 1], 'edgeId', edge, 'state', 'active', 'activatedAt', now)
-  elseif h[1] == edge and h[2] ~= 'active' then
-    redis.call('HSET', sk, 'state', 'active', 'activatedAt', now)
-    redis.call('PERSIST', sk)
-  end
-  if (not h[1]) or (h[1] == edge and h[2] ~= 'active') then
-    redis.call('ZADD', KEYS[1], score, sid)
-    table.insert(restored, sid)
-  end
-end
-local released = {}
-for _, sid in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], score, '+inf')) do
-  if not runs[sid] then
-    local sk = p .. 'session:' .. sid
-    local h = redis.call('HMGET', sk, 'data', 'activatedAt')
-    if not h[1] then
-      redis.call('ZREM', KEYS[1], sid)
-    elseif tonumber(h[2] or '0') < before then
-      redis.call('ZREM', KEYS[1], sid)
-      redis.call('DEL', sk)
-      table.insert(released, sid)
-      table.insert(released, h[1])
-    end
-  end
-end
-return {restored, released}`;
-
-/** KEYS: session. ARGV: sessionId, edgeId or '', slots key prefix. */
-const RELEASE = `
-local h = redis.call('HMGET', KEYS[1], 'data', 'edgeId', 'state')
-if not h[1] then return {'unknown'} end
-if ARGV[2] ~= '' and h[2] ~= ARGV[2] then return {'wrong-edge'} end
-redis.call('ZREM', ARGV[3] .. h[2], ARGV[1])
-redis.call('DEL', KEYS[1])
-return {'ok', h[1], h[2], h[3]}`;
-
-/**
- * KEYS: edges, geo, coords. ARGV: key prefix. Drops edges past their deadline with their slots, sessions
- * and coordinates (a registry of ever-seen ids would otherwise grow without bound).
- * (Builds per-edge keys from the prefix: fine on one Redis, not on a cluster.)
- */
-const REAP = `${NOW}
-local p = ARGV[1]
-local dead = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, 200)
-local out = {}
-for _, id in ipairs(dead) do
-  redis.call('ZREM', KEYS[1], id)
-  redis.call('ZREM', KEYS[2], id)
-  redis.call('HDEL', KEYS[3], id)
-  local slots = p .. 'slots:' .. id
-  local sids = redis.call('ZRANGEBYSCORE', slots, now, '+inf')
-  local entry = {id}
-  for _, sid in ipairs(sids) do
-    local sk = p .. 'session:' .. sid
-    local h = redis.call('HMGET', sk, 'data', 'state')
-    if h[1] then
-      table.insert(entry, h[1])
-      table.insert(entry, h[2])
-    end
-    redis.call('DEL', sk)
-  end
-  redis.call('DEL', slots, p .. 'edge:' .. id, p .. 'load:' .. id, p .. 'alive:' .. id)
-  table.insert(out, entry)
-end
-return out`;
-
-type Commands = {
-  mmPutEdge(...args: (string | number)[]): Promise<string>;
-  mmHeartbeat(...args: (string | number)[]): Promise<string>;
-  mmReserve(...args: (string | number)[]): Promise<string | null>;
-  mmActivate(...args: (string | number)[]): Promise<string>;
-  mmHold(numberOfKeys: number, ...args: (string | number)[]): Promise<number>;
-  mmRelease(...args: (string | number)[]): Promise<string[]>;
-  mmReap(...args: (string | number)[]): Promise<string[][]>;
-  mmReconcile(...args: (string | number)[]): Promise<[string[], string[]]>;
-};
-
-function defineCommands(redis: Redis): Redis & Commands {
-  redis.defineCommand('mmPutEdge', { numberOfKeys: 5, lua: PUT_EDGE });
-  redis.defineCommand('mmHeartbeat', { numberOfKeys: 4, lua: HEARTBEAT });
-  redis.defineCommand('mmReserve', { numberOfKeys: 1, lua: RESERVE });
-  redis.defineCommand('mmActivate', { numberOfKeys: 2, lua: ACTIVATE });
-  redis.defineCommand('mmHold', { lua: HOLD });
-  redis.defineCommand('mmRelease', { numberOfKeys: 1, lua: RELEASE });
-  redis.defineCommand('mmReap', { numberOfKeys: 3, lua: REAP });
-  redis.defineCommand('mmReconcile', { numberOfKeys: 1, lua: RECONCILE });
-  return redis as Redis & Commands;
-}
-
 function toRecord(data: string, edgeId: string, state: string | null | undefined): SessionRecord {
   const d = JSON.parse(data) as SessionData;
   return { ...d, edgeId, state: state === 'active' ? 'active' : 'reserved' };
@@ -234,7 +43,7 @@ export function createRedisStore(options: RedisStoreOptions = {}): MatchmakerSto
   const onError = options.onError ?? (() => {});
   // Fail fast while Redis is away: no offline queue once connected (a command then fails at once) and a
   // short timeout for a server that hangs; the store turns either into MM_STORE_UNAVAILABLE.
-  const redis = defineCommands(
+  const redis = defineSessionCommands(
     new Redis(url, {
       maxRetriesPerRequest: 1,
       enableAutoPipelining: true,
