@@ -6,11 +6,9 @@
 //
 // Set-up, fair for a 2-core machine: the matchmaker runs as its own process (`matchmaker/main.ts`, as in
 // production); this process is only the load generator. Each client loop holds one keep-alive HTTP/1.1
-// connection and sends one request at a time (no pipelining) through a minimal client (`Connection`):
-// node:http's client cost 0.08–0.14 ms of CPU per allocation (this one 0.03–0.06 ms, the server
-// ~0.25 ms), and on two cores that CPU came out of the server's share. `cpuMsPerAllocation` reports the CPU
-// the server process(es) and this client spent per allocation: it stays comparable when other work
-// shares the machine, where the rate does not.
+// connection, one request at a time, through a minimal client (`Connection`; node:http's cost 0.08–0.14 ms
+// of CPU per allocation, taken from the server's share on two cores). `cpuMsPerAllocation` (server and
+// client CPU per allocation) stays comparable when other work shares the machine, where the rate does not.
 //
 // Env: BENCH_SECONDS (default 5), BENCH_CLIENTS (default 32), BENCH_EDGES (default 1000),
 // FARPLAY_BENCH_REDIS_URL (default redis://127.0.0.1:6379/15), BENCH_NODE_ARGS (extra node flags for the
