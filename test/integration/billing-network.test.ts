@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import { type Address, type Hex, parseEther } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp as buildChecker } from '../../checker/buildApp.js';
 import { CheckerClient } from '../../checker/client/CheckerClient.js';
 import { testATHAbi } from '../../contracts-client/src/abis/TestATH.js';
@@ -18,7 +18,15 @@ import {
   readEdgeEarnings,
   signGrant,
 } from '../../contracts-client/src/escrow.js';
-import { localAccounts, localPrivateKey } from '../../contracts-client/src/localChain.js';
+import {
+  type AnvilNode,
+  LOCAL_PAYMENTS_CHAIN_ID,
+  LOCAL_STAKING_CHAIN_ID,
+  localAccounts,
+  localPrivateKey,
+  startAnvil,
+} from '../../contracts-client/src/localChain.js';
+import type { ChainClients } from '../../contracts-client/src/tx.js';
 import { sendTx } from '../../contracts-client/src/tx.js';
 import { type RunningEdgeBilling, startEdgeBilling } from '../../edge/billing/startEdgeBilling.js';
 import { parseEdgeConfig } from '../../edge/config.js';
@@ -47,10 +55,13 @@ const WITHHELD = 2;
 const policy = qosPolicy({ periodMs: PERIOD, reportGraceMs: GRACE });
 const accounts = localAccounts();
 const edgeKey = localPrivateKey(3);
-const paymentsChain = localChain(inject('paymentsChainId'), inject('paymentsRpcUrl'));
-const stakingChain = localChain(inject('stakingChainId'), inject('stakingRpcUrl'));
-const payAdmin = createChainClients(paymentsChain, accounts.deployer);
-const stakeAdmin = createChainClients(stakingChain, accounts.deployer);
+// Chains of its own: other test files move the shared chains' clocks (withdrawal and unbonding delays), which
+// would expire this test's grant between its periods and its settlement.
+const nodes: AnvilNode[] = [];
+let paymentsChain: ReturnType<typeof localChain>;
+let stakingChain: ReturnType<typeof localChain>;
+let payAdmin: ChainClients;
+let stakeAdmin: ChainClients;
 
 let escrow: EscrowRef;
 let stakingAddress: Address;
@@ -63,6 +74,14 @@ let control: EdgeControl;
 let billing: RunningEdgeBilling;
 
 beforeAll(async () => {
+  const pays = await startAnvil({ chainId: LOCAL_PAYMENTS_CHAIN_ID });
+  nodes.push(pays);
+  const stakes = await startAnvil({ chainId: LOCAL_STAKING_CHAIN_ID });
+  nodes.push(stakes);
+  paymentsChain = localChain(pays.chainId, pays.rpcUrl);
+  stakingChain = localChain(stakes.chainId, stakes.rpcUrl);
+  payAdmin = createChainClients(paymentsChain, accounts.deployer);
+  stakeAdmin = createChainClients(stakingChain, accounts.deployer);
   const set: CheckerSet = {
     checkers: sortAddresses(accounts.checkers.slice(0, 3).map((c) => c.address)),
     quorum: 2,
@@ -114,7 +133,7 @@ beforeAll(async () => {
       escrowAddress: escrow.address,
       stakingChainId: stakingChain.id,
       stakingAddress,
-      paymentsRpcUrl: inject('paymentsRpcUrl'),
+      paymentsRpcUrl: nodes[0]?.rpcUrl ?? '',
       requireDeposit: true,
       grantMaxMinutes: 50,
     },
@@ -148,7 +167,7 @@ beforeAll(async () => {
     periodMs: PERIOD,
     reportGraceMs: GRACE,
     staking: { chainId: stakingChain.id, address: stakingAddress },
-    payments: { chainId: escrow.chainId, rpcUrl: inject('paymentsRpcUrl'), escrow: escrow.address },
+    payments: { chainId: escrow.chainId, rpcUrl: nodes[0]?.rpcUrl ?? '', escrow: escrow.address },
     withhold: (_sessionId, minute) => minute === WITHHELD,
   });
 }, 120_000);
@@ -161,6 +180,7 @@ afterAll(async () => {
   await Promise.all(checkers.map((c) => c.close()));
   checkers = [];
   checkerUrls = [];
+  for (const node of nodes.splice(0)) await node.close();
 });
 
 async function requestSession(body: Record<string, unknown>): Promise<Response> {
