@@ -1,8 +1,5 @@
-import { afterAll, afterEach, describe, expect, inject, it } from 'vitest';
-import { buildApp, type MatchmakerApp } from '../../matchmaker/buildApp.js';
-import { createMemoryStore } from '../../matchmaker/store/createMemoryStore.js';
-import { createRedisStore, deleteRedisPrefix } from '../../matchmaker/store/createRedisStore.js';
-import type { MatchmakerStore } from '../../matchmaker/store/MatchmakerStore.js';
+import { describe, expect, it } from 'vitest';
+import type { MatchmakerApp } from '../../matchmaker/buildApp.js';
 import type { GameInfo } from '../../protocol/playerApi.js';
 import {
   newEdgeAccount,
@@ -10,35 +7,13 @@ import {
   pongGame,
   signedRegistration,
   TEST_BUILT_IN_GAMES,
-  testPrefix,
 } from './matchmaker-support.js';
+import { useMatchmakerStores } from './matchmakerStores.js';
 
 // Issue 8: edges never add to the catalogue, built-in ids are reserved, a game id belongs to one studio,
 // and titles and descriptions are plain text.
-const redisUrl = inject('redisUrl');
-const prefixes: string[] = [];
-const apps: MatchmakerApp[] = [];
-const stores: MatchmakerStore[] = [];
 
-const storeKinds: [string, () => MatchmakerStore][] = [
-  ['memory', () => createMemoryStore()],
-  [
-    'redis',
-    () => {
-      const keyPrefix = testPrefix('catalogue');
-      prefixes.push(keyPrefix);
-      return createRedisStore({ url: redisUrl, keyPrefix });
-    },
-  ],
-];
-
-afterEach(async () => {
-  for (const app of apps.splice(0)) await app.close();
-  for (const store of stores.splice(0)) await store.close();
-});
-afterAll(async () => {
-  for (const p of prefixes) await deleteRedisPrefix(redisUrl, p);
-});
+const { storeKinds, build } = useMatchmakerStores('catalogue');
 
 const manifest = {
   id: 'space-race',
@@ -55,8 +30,7 @@ const manifest = {
 describe.each(storeKinds)('catalogue (%s store)', (_kind, makeStore) => {
   async function start(): Promise<MatchmakerApp> {
     const store = makeStore();
-    stores.push(store);
-    const app = await buildApp({
+    const app = await build({
       store,
       config: {
         logLevel: 'silent',
@@ -64,7 +38,6 @@ describe.each(storeKinds)('catalogue (%s store)', (_kind, makeStore) => {
         studioApiKeys: 'acme=acme-key,umbrella=umbrella-key',
       },
     });
-    apps.push(app);
     await app.ready();
     return app;
   }

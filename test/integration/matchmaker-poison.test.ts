@@ -1,9 +1,5 @@
 import type { LocalAccount } from 'viem';
-import { afterAll, afterEach, describe, expect, inject, it } from 'vitest';
-import { buildApp, type MatchmakerApp } from '../../matchmaker/buildApp.js';
-import { createMemoryStore } from '../../matchmaker/store/createMemoryStore.js';
-import { createRedisStore, deleteRedisPrefix } from '../../matchmaker/store/createRedisStore.js';
-import type { MatchmakerStore } from '../../matchmaker/store/MatchmakerStore.js';
+import { describe, expect, it } from 'vitest';
 import type { Candidate, CreateSessionResponse } from '../../protocol/playerApi.js';
 import {
   newEdgeAccount,
@@ -11,36 +7,14 @@ import {
   signedRegistration,
   signedReport,
   TEST_BUILT_IN_GAMES,
-  testPrefix,
 } from './matchmaker-support.js';
+import { useMatchmakerStores } from './matchmakerStores.js';
 
 // Issue 8, "coordinates cannot be poisoned": 150 session requests carrying fake RTTs once moved the
 // predicted RTT from Paris to eu-west from 4 ms to 23,832 ms. Now no prediction moves by more than 5 ms,
 // whether the lying requests are refused, never connect, or really start.
-const redisUrl = inject('redisUrl');
-const prefixes: string[] = [];
-const apps: MatchmakerApp[] = [];
-const stores: MatchmakerStore[] = [];
 
-const storeKinds: [string, () => MatchmakerStore][] = [
-  ['memory', () => createMemoryStore()],
-  [
-    'redis',
-    () => {
-      const keyPrefix = testPrefix('poison');
-      prefixes.push(keyPrefix);
-      return createRedisStore({ url: redisUrl, keyPrefix });
-    },
-  ],
-];
-
-afterEach(async () => {
-  for (const app of apps.splice(0)) await app.close();
-  for (const store of stores.splice(0)) await store.close();
-});
-afterAll(async () => {
-  for (const p of prefixes) await deleteRedisPrefix(redisUrl, p);
-});
+const { storeKinds, build } = useMatchmakerStores('poison');
 
 const SITES = {
   paris: { region: 'eu-west', lat: 48.86, lon: 2.35 },
@@ -53,8 +27,7 @@ const PLAYERS = [SITES.paris, SITES.london, SITES.madrid];
 describe.each(storeKinds)('coordinates under 150 lying session requests (%s store)', (_kind, makeStore) => {
   it('moves no predicted RTT by more than 5 ms', async () => {
     const store = makeStore();
-    stores.push(store);
-    const app = await buildApp({
+    const app = await build({
       store,
       config: {
         logLevel: 'silent',
@@ -66,7 +39,6 @@ describe.each(storeKinds)('coordinates under 150 lying session requests (%s stor
         reapMs: 3_600_000,
       },
     });
-    apps.push(app);
     await app.ready();
     const edges = new Map<string, LocalAccount>();
     for (const site of Object.values(SITES)) {
