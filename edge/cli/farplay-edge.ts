@@ -2,11 +2,10 @@
 // farplay-edge: the operator's tool. Takes a machine from nothing to earning: init, doctor, bench, stake,
 // register, status, run, service install, unstake, withdraw. Every failure is one line with its code and what to do.
 import { pathToFileURL } from 'node:url';
-import { findError } from '../../protocol/errors.js';
 import type { CliContext } from './CliContext.js';
-import { streamOutput } from './CliOutput.js';
 import { doctorCommand } from './doctorCommand.js';
 import { initCommand } from './initCommand.js';
+import { type CliInvocation, runMain, runReportingErrors } from './runCli.js';
 
 type Command = (context: CliContext) => Promise<number>;
 
@@ -70,45 +69,19 @@ const FIXES: Partial<Record<string, string>> = {
 };
 
 /** Runs one farplay-edge command line; resolves with the exit code. */
-export async function runFarplayEdge(
-  context: Omit<CliContext, 'args'> & { argv: string[] },
-): Promise<number> {
+export async function runFarplayEdge(context: CliInvocation): Promise<number> {
   const [name, ...args] = context.argv;
   const command = name ? COMMANDS[name] : undefined;
   if (!command) {
     for (const line of USAGE) context.output.err(line);
     return name === undefined || name === '--help' || name === 'help' ? 0 : 2;
   }
-  try {
-    return await (await command.run())({ ...context, args });
-  } catch (error) {
-    const known = findError(error);
-    if (known) {
-      context.output.err(`✗ ${known.message} [${known.code}]`);
-      const fix = FIXES[known.code];
-      if (fix) context.output.err(`    fix: ${fix}`);
-    } else {
-      context.output.err(`✗ ${error instanceof Error ? error.message : String(error)}`);
-    }
-    return 1;
-  }
+  return runReportingErrors(async () => (await command.run())({ ...context, args }), context, FIXES);
 }
 
 /** The process entry: runs `process.argv` and exits with the command's code. */
 export function main(): void {
-  runFarplayEdge({
-    argv: process.argv.slice(2),
-    env: process.env,
-    output: streamOutput(process.stdout, process.stderr),
-    stdin: process.stdin,
-    stderr: process.stderr,
-  }).then(
-    (code) => process.exit(code),
-    (error: unknown) => {
-      process.stderr.write(`farplay-edge failed: ${String(error)}\n`);
-      process.exit(1);
-    },
-  );
+  runMain('farplay-edge', runFarplayEdge);
 }
 
 // `tsx edge/cli/farplay-edge.ts …`; the installed `farplay-edge` bin goes through farplay-edge.mjs.

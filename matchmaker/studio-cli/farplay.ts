@@ -3,8 +3,7 @@
 // is one line with its code and what to do.
 import { pathToFileURL } from 'node:url';
 import type { CliContext } from '../../edge/cli/CliContext.js';
-import { streamOutput } from '../../edge/cli/CliOutput.js';
-import { findError } from '../../protocol/errors.js';
+import { type CliInvocation, runMain, runReportingErrors } from '../../edge/cli/runCli.js';
 import { loginCommand } from './loginCommand.js';
 import { pinCommand } from './pinCommand.js';
 import { publishCommand } from './publishCommand.js';
@@ -44,7 +43,7 @@ const FIXES: Partial<Record<string, string>> = {
 };
 
 /** Runs one `farplay` command line; resolves with the exit code. */
-export async function runFarplay(context: Omit<CliContext, 'args'> & { argv: string[] }): Promise<number> {
+export async function runFarplay(context: CliInvocation): Promise<number> {
   const [group, name, ...args] = context.argv;
   const command = group === 'studio' && name ? STUDIO_COMMANDS[name] : undefined;
   if (!command) {
@@ -52,36 +51,12 @@ export async function runFarplay(context: Omit<CliContext, 'args'> & { argv: str
     const help = (word: string | undefined) => word === undefined || word === '--help' || word === 'help';
     return help(group) || (group === 'studio' && help(name)) ? 0 : 2;
   }
-  try {
-    return await command.run({ ...context, args });
-  } catch (error) {
-    const known = findError(error);
-    if (known) {
-      context.output.err(`✗ ${known.message} [${known.code}]`);
-      const fix = FIXES[known.code];
-      if (fix) context.output.err(`    fix: ${fix}`);
-    } else {
-      context.output.err(`✗ ${error instanceof Error ? error.message : String(error)}`);
-    }
-    return 1;
-  }
+  return runReportingErrors(() => command.run({ ...context, args }), context, FIXES);
 }
 
 /** The process entry: runs `process.argv` and exits with the command's code. */
 export function main(): void {
-  runFarplay({
-    argv: process.argv.slice(2),
-    env: process.env,
-    output: streamOutput(process.stdout, process.stderr),
-    stdin: process.stdin,
-    stderr: process.stderr,
-  }).then(
-    (code) => process.exit(code),
-    (error: unknown) => {
-      process.stderr.write(`farplay failed: ${String(error)}\n`);
-      process.exit(1);
-    },
-  );
+  runMain('farplay', runFarplay);
 }
 
 // `tsx matchmaker/studio-cli/farplay.ts …`; the installed `farplay` bin goes through farplay.mjs.
