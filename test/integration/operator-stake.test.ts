@@ -1,21 +1,20 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { erc20Abi } from 'viem';
-import { privateKeyToAccount } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { localChain } from '../../contracts-client/src/chains.js';
-import { sortAddresses } from '../../contracts-client/src/checkers.js';
 import { createChainClients } from '../../contracts-client/src/clients.js';
-import { deployStakingChain } from '../../contracts-client/src/deploy.js';
-import { type Deployment, writeDeployment } from '../../contracts-client/src/deployment.js';
+import type { Deployment } from '../../contracts-client/src/deployment.js';
 import { localAccounts } from '../../contracts-client/src/localChain.js';
-import { decryptKeystore } from '../../edge/operator/decryptKeystore.js';
 import { type RunningMatchmaker, startMatchmaker } from '../../matchmaker/startMatchmaker.js';
 import { signCapabilitySnapshot } from '../../protocol/capabilitySnapshot.js';
-import { qosPolicyHash } from '../../protocol/qosPolicy.js';
 import { newEdgeAccount, signedRegistration } from './matchmaker-support.js';
-import { runCli } from './operator-support.js';
+import {
+  deployOperatorChain,
+  initOperatorEdge,
+  type OperatorChain,
+  ownerAddressOf,
+  runCli,
+} from './operator-support.js';
 
 const rpcUrl = inject('stakingRpcUrl');
 const chainId = inject('stakingChainId');
@@ -24,45 +23,13 @@ const PASSPHRASE = 'operator stake passphrase';
 const env = { FARPLAY_EDGE_KEYSTORE_PASSPHRASE: PASSPHRASE };
 
 let matchmaker: RunningMatchmaker;
-let deploymentsDir: string;
+let operatorChain: OperatorChain;
 let deployment: Deployment;
-
-async function initEdge(): Promise<string> {
-  const dir = join(mkdtempSync(join(tmpdir(), 'farplay-stake-')), 'edge');
-  const init = await runCli(
-    [
-      'init',
-      '--dir',
-      dir,
-      '--matchmaker',
-      matchmaker.url,
-      '--staking-rpc',
-      rpcUrl,
-      '--staking-chain-id',
-      String(chainId),
-      '--deployments',
-      deploymentsDir,
-      '--scrypt-n',
-      '1024',
-    ],
-    env,
-  );
-  expect(init.code).toBe(0);
-  return dir;
-}
+const initEdge = () => initOperatorEdge(operatorChain, env, matchmaker.url);
 
 beforeAll(async () => {
-  deploymentsDir = mkdtempSync(join(tmpdir(), 'farplay-stake-deploy-'));
-  const accounts = localAccounts();
-  deployment = await deployStakingChain(createChainClients(chain, accounts.deployer), {
-    checkerSet: {
-      checkers: sortAddresses(accounts.checkers.map((c) => c.address)),
-      quorum: 3,
-      policyHash: qosPolicyHash(),
-    },
-    timelockDelay: 60n,
-  });
-  writeDeployment(deployment, deploymentsDir);
+  operatorChain = await deployOperatorChain(rpcUrl, chainId);
+  deployment = operatorChain.deployment;
   matchmaker = await startMatchmaker({ port: 0, logLevel: 'silent' });
 });
 
@@ -94,9 +61,7 @@ describe('farplay-edge stake', () => {
     expect(text).toMatch(/^✓ confirmed: edge 0x[0-9a-fA-F]{40} is active with 1000 ATH staked/m);
     expect(first.code).toBe(0);
 
-    const ownerAddress = privateKeyToAccount(
-      decryptKeystore(readFileSync(join(dir, 'owner-key.json'), 'utf8'), PASSPHRASE),
-    ).address;
+    const ownerAddress = ownerAddressOf(dir, PASSPHRASE);
     const client = createChainClients(chain, localAccounts().deployer).publicClient;
     const balance = () =>
       client.readContract({

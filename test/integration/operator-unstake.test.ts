@@ -1,18 +1,17 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createTestClient, erc20Abi, http } from 'viem';
-import { privateKeyToAccount } from 'viem/accounts';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { localChain } from '../../contracts-client/src/chains.js';
-import { sortAddresses } from '../../contracts-client/src/checkers.js';
 import { createChainClients } from '../../contracts-client/src/clients.js';
-import { deployStakingChain } from '../../contracts-client/src/deploy.js';
-import { type Deployment, writeDeployment } from '../../contracts-client/src/deployment.js';
+import type { Deployment } from '../../contracts-client/src/deployment.js';
 import { localAccounts } from '../../contracts-client/src/localChain.js';
-import { decryptKeystore } from '../../edge/operator/decryptKeystore.js';
-import { qosPolicyHash } from '../../protocol/qosPolicy.js';
-import { runCli } from './operator-support.js';
+import {
+  deployOperatorChain,
+  initOperatorEdge,
+  type OperatorChain,
+  ownerAddressOf,
+  runCli,
+} from './operator-support.js';
 
 const rpcUrl = inject('stakingRpcUrl');
 const chainId = inject('stakingChainId');
@@ -22,48 +21,19 @@ const env = { FARPLAY_EDGE_KEYSTORE_PASSPHRASE: PASSPHRASE };
 /** 2 days 6 hours: the registry's unbonding delay in this test. */
 const UNBONDING_S = 2 * 86_400 + 6 * 3_600;
 
-let deploymentsDir: string;
+let operatorChain: OperatorChain;
 let deployment: Deployment;
 
 beforeAll(async () => {
-  deploymentsDir = mkdtempSync(join(tmpdir(), 'farplay-unstake-deploy-'));
-  const accounts = localAccounts();
-  deployment = await deployStakingChain(createChainClients(chain, accounts.deployer), {
-    checkerSet: {
-      checkers: sortAddresses(accounts.checkers.map((c) => c.address)),
-      quorum: 3,
-      policyHash: qosPolicyHash(),
-    },
-    timelockDelay: 60n,
-    unbondingDelay: BigInt(UNBONDING_S),
-  });
-  writeDeployment(deployment, deploymentsDir);
+  operatorChain = await deployOperatorChain(rpcUrl, chainId, { unbondingDelay: BigInt(UNBONDING_S) });
+  deployment = operatorChain.deployment;
 });
 
 describe('farplay-edge unstake and withdraw', () => {
   it('unstakes with the delay in plain words, refuses to withdraw early, then pays the stake back', async () => {
-    const dir = join(mkdtempSync(join(tmpdir(), 'farplay-unstake-')), 'edge');
-    const init = await runCli(
-      [
-        'init',
-        '--dir',
-        dir,
-        '--staking-rpc',
-        rpcUrl,
-        '--staking-chain-id',
-        String(chainId),
-        '--deployments',
-        deploymentsDir,
-        '--scrypt-n',
-        '1024',
-      ],
-      env,
-    );
-    expect(init.code).toBe(0);
+    const dir = await initOperatorEdge(operatorChain, env);
     const owner = ['--config', join(dir, 'edge.json'), '--owner-keystore', join(dir, 'owner-key.json')];
-    const ownerAddress = privateKeyToAccount(
-      decryptKeystore(readFileSync(join(dir, 'owner-key.json'), 'utf8'), PASSPHRASE),
-    ).address;
+    const ownerAddress = ownerAddressOf(dir, PASSPHRASE);
     const publicClient = createChainClients(chain, localAccounts().deployer).publicClient;
     const balance = () =>
       publicClient.readContract({
