@@ -1,30 +1,26 @@
-import { keccak256, type LocalAccount, toHex } from 'viem';
+import type { LocalAccount } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { CheckerSet } from '../../contracts-client/src/checkers.js';
 import {
   delegate,
   delegationOf,
-  type Evidence,
-  registerEdge,
   type StakingRef,
-  signQosReport,
-  signSlashOrder,
   slash,
   stakeOf,
   unbond,
   withdrawUnbonded,
 } from '../../contracts-client/src/staking.js';
-import { type QosReport, QosRole, type SlashOrder } from '../../protocol/eip712.js';
 import { expectCode } from '../support/expectCode.js';
 import {
   ATH,
   admin,
   balanceOf,
   chainNow,
-  checkers,
+  conflictingReportsSlash,
   deployStakingFixture,
   fundedAccount,
+  stakedEdge,
   testClient,
 } from './staking-support.js';
 
@@ -38,56 +34,17 @@ const player = privateKeyToAccount(generatePrivateKey()).address;
 const finder = privateKeyToAccount(generatePrivateKey()).address;
 
 /** A fresh edge registered by a fresh operator with `stake` (and `extra` more ATH in the operator's wallet). */
-async function newEdge(stake: bigint, extra = 0n) {
-  const edge = privateKeyToAccount(generatePrivateKey());
-  const operator = await fundedAccount(staking, stake + extra);
-  await registerEdge(operator.clients, staking, { edge, cutBps: 0, amount: stake });
-  return { edge, operator };
-}
+const newEdge = (stake: bigint, extra = 0n) => stakedEdge(staking, stake, extra);
 
 /** Two conflicting edge reports for `minute` and a checker quorum over the order. */
-async function slashWith(edge: LocalAccount, minute: number, bps: number, deadline?: bigint) {
-  const sessionId = keccak256(toHex(`slashing-${edge.address}`));
-  const evidence = await Promise.all(
-    [3600, 1800].map(async (frames) => {
-      const report: QosReport = {
-        sessionId,
-        minute,
-        role: QosRole.edge,
-        metrics: {
-          frames,
-          bitrateKbps: 8000,
-          encodeTimeUs: 4000,
-          rttMs: 20,
-          jitterMs: 0,
-          lossPpm: 0,
-          freezeMs: 0,
-        },
-      };
-      return { report, signature: await signQosReport(edge, staking, report) } satisfies Evidence;
-    }),
-  );
-  const order: SlashOrder = {
-    edge: edge.address,
-    sessionId,
+const slashWith = (edge: LocalAccount, minute: number, bps: number, deadline?: bigint) =>
+  conflictingReportsSlash(staking, set, edge, {
     minute,
     bps,
     player,
     finder,
-    deadline: deadline ?? (await chainNow()) + 3600n,
-  };
-  const signatures = await Promise.all(
-    checkers
-      .slice(0, 3)
-      .map(async (c) => ({ signer: c.address, signature: await signSlashOrder(c, staking, order) })),
-  );
-  return {
-    order,
-    evidence: evidence as unknown as readonly [Evidence, Evidence],
-    signatures,
-    checkerSet: set,
-  };
-}
+    ...(deadline ? { deadline } : {}),
+  });
 
 beforeAll(async () => {
   ({ staking, set } = await deployStakingFixture({ unbondingDelay: UNBONDING }));

@@ -1,24 +1,8 @@
-import { type Address, createTestClient, http, keccak256, type LocalAccount, parseEther, toHex } from 'viem';
-import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
-import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
-import { testATHAbi } from '../../contracts-client/src/abis/TestATH.js';
-import { localChain } from '../../contracts-client/src/chains.js';
-import { type CheckerSet, sortAddresses } from '../../contracts-client/src/checkers.js';
-import { createChainClients } from '../../contracts-client/src/clients.js';
-import { deployStakingChain } from '../../contracts-client/src/deploy.js';
-import { localAccounts } from '../../contracts-client/src/localChain.js';
-import {
-  type Evidence,
-  registerEdge,
-  type StakingRef,
-  signQosReport,
-  signSlashOrder,
-  slash,
-} from '../../contracts-client/src/staking.js';
-import { sendTx } from '../../contracts-client/src/tx.js';
+import type { LocalAccount } from 'viem';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import type { CheckerSet } from '../../contracts-client/src/checkers.js';
+import { registerEdge, type StakingRef, slash } from '../../contracts-client/src/staking.js';
 import { buildApp, type MatchmakerApp } from '../../matchmaker/buildApp.js';
-import { type QosReport, QosRole, type SlashOrder } from '../../protocol/eip712.js';
-import { qosPolicyHash } from '../../protocol/qosPolicy.js';
 import {
   newEdgeAccount,
   playerKey,
@@ -26,77 +10,31 @@ import {
   signedRegistration,
   TEST_BUILT_IN_GAMES,
 } from './matchmaker-support.js';
+import {
+  ATH,
+  admin,
+  chainId,
+  conflictingReportsSlash,
+  deployStakingFixture,
+  fundedAccount,
+  rpcUrl,
+} from './staking-support.js';
 
 // Issue 8, "only accountable edges get players": on a real anvil StakingRegistry, an unstaked key cannot
 // register, a staked one can, and one slashed below the minimum stake leaves allocation.
-const rpcUrl = inject('stakingRpcUrl');
-const chainId = inject('stakingChainId');
-const chain = localChain(chainId, rpcUrl);
-const accounts = localAccounts();
-const admin = createChainClients(chain, accounts.deployer);
-const testClient = createTestClient({ mode: 'anvil', chain, transport: http(rpcUrl) });
-const checkers = [...accounts.checkers].sort((a, b) => (BigInt(a.address) < BigInt(b.address) ? -1 : 1));
-const ATH = 10n ** 18n;
-
 let staking: StakingRef;
 let set: CheckerSet;
 let app: MatchmakerApp;
 
 /** Registers `edge` on chain with `stake` from a fresh funded operator. */
 async function stakeEdge(edge: LocalAccount, stake: bigint): Promise<void> {
-  const operator = privateKeyToAccount(generatePrivateKey());
-  await testClient.setBalance({ address: operator.address, value: parseEther('1') });
-  await sendTx(admin, {
-    address: staking.token,
-    abi: testATHAbi,
-    functionName: 'mint',
-    args: [operator.address, stake],
-  });
-  await registerEdge(createChainClients(chain, operator), staking, { edge, cutBps: 0, amount: stake });
+  const operator = await fundedAccount(staking, stake);
+  await registerEdge(operator.clients, staking, { edge, cutBps: 0, amount: stake });
 }
 
 /** Slashes `bps` of `edge`'s pool with two conflicting signed reports and a checker quorum. */
 async function slashEdge(edge: LocalAccount, bps: number): Promise<void> {
-  const sessionId = keccak256(toHex(`stake-test-${edge.address}`));
-  const evidence = await Promise.all(
-    [3600, 1800].map(async (frames) => {
-      const report: QosReport = {
-        sessionId,
-        minute: 1,
-        role: QosRole.edge,
-        metrics: {
-          frames,
-          bitrateKbps: 8000,
-          encodeTimeUs: 4000,
-          rttMs: 20,
-          jitterMs: 0,
-          lossPpm: 0,
-          freezeMs: 0,
-        },
-      };
-      return { report, signature: await signQosReport(edge, staking, report) } satisfies Evidence;
-    }),
-  );
-  const order: SlashOrder = {
-    edge: edge.address,
-    sessionId,
-    minute: 1,
-    bps,
-    player: privateKeyToAccount(generatePrivateKey()).address,
-    finder: privateKeyToAccount(generatePrivateKey()).address,
-    deadline: (await admin.publicClient.getBlock()).timestamp + 3600n,
-  };
-  const signatures = await Promise.all(
-    checkers
-      .slice(0, 3)
-      .map(async (c) => ({ signer: c.address, signature: await signSlashOrder(c, staking, order) })),
-  );
-  await slash(admin, staking, {
-    order,
-    evidence: evidence as unknown as readonly [Evidence, Evidence],
-    signatures,
-    checkerSet: set,
-  });
+  await slash(admin, staking, await conflictingReportsSlash(staking, set, edge, { minute: 1, bps }));
 }
 
 async function register(account: LocalAccount, capacity = 4) {
@@ -115,14 +53,7 @@ async function liveEdgeIds(): Promise<string[]> {
 }
 
 beforeAll(async () => {
-  set = { checkers: sortAddresses(checkers.map((c) => c.address)), quorum: 3, policyHash: qosPolicyHash() };
-  const d = await deployStakingChain(admin, {
-    checkerSet: set,
-    minStake: 1000n * ATH,
-    unbondingDelay: 86_400n,
-    timelockDelay: 600n,
-  });
-  staking = { address: d.staking as Address, chainId, token: d.token };
+  ({ staking, set } = await deployStakingFixture({ unbondingDelay: 86_400n }));
   app = await buildApp({
     config: {
       logLevel: 'silent',

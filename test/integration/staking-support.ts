@@ -1,4 +1,4 @@
-import { type Address, createTestClient, http, type LocalAccount, parseEther } from 'viem';
+import { type Address, createTestClient, http, keccak256, type LocalAccount, parseEther, toHex } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { inject } from 'vitest';
 import { testATHAbi } from '../../contracts-client/src/abis/TestATH.js';
@@ -7,14 +7,21 @@ import { type CheckerSet, sortAddresses } from '../../contracts-client/src/check
 import { createChainClients } from '../../contracts-client/src/clients.js';
 import { deployStakingChain } from '../../contracts-client/src/deploy.js';
 import { localAccounts } from '../../contracts-client/src/localChain.js';
-import type { StakingRef } from '../../contracts-client/src/staking.js';
+import {
+  type Evidence,
+  registerEdge,
+  type StakingRef,
+  signQosReport,
+  signSlashOrder,
+} from '../../contracts-client/src/staking.js';
 import { type ChainClients, sendTx } from '../../contracts-client/src/tx.js';
+import { type QosReport, QosRole, type SlashOrder } from '../../protocol/eip712.js';
 import { qosPolicyHash } from '../../protocol/qosPolicy.js';
 
 // What the StakingRegistry tests share: the staking chain the test setup started, its well-known
 // accounts, and a fresh deployment per file.
 
-const rpcUrl = inject('stakingRpcUrl');
+export const rpcUrl = inject('stakingRpcUrl');
 export const chainId = inject('stakingChainId');
 export const chain = localChain(chainId, rpcUrl);
 export const accounts = localAccounts();
@@ -77,4 +84,64 @@ export async function fundedAccount(
   await testClient.setBalance({ address: account.address, value: parseEther('1') });
   await mint(staking, account.address, tokens);
   return { account, clients: createChainClients(chain, account) };
+}
+
+/** A fresh edge key registered on `staking` by a fresh operator with `stake` (and `extra` more ATH in its wallet). */
+export async function stakedEdge(staking: StakingRef, stake: bigint, extra = 0n) {
+  const edge = privateKeyToAccount(generatePrivateKey());
+  const operator = await fundedAccount(staking, stake + extra);
+  await registerEdge(operator.clients, staking, { edge, cutBps: 0, amount: stake });
+  return { edge, operator };
+}
+
+/**
+ * The arguments of `slash` for `bps` of `edge`'s pool: two conflicting reports the edge signed for `minute`
+ * (3,600 and 1,800 frames) and the first three checkers' signatures over the order.
+ */
+export async function conflictingReportsSlash(
+  staking: StakingRef,
+  set: CheckerSet,
+  edge: LocalAccount,
+  order: { minute: number; bps: number; player?: Address; finder?: Address; deadline?: bigint },
+) {
+  const sessionId = keccak256(toHex(`slashing-${edge.address}`));
+  const evidence = await Promise.all(
+    [3600, 1800].map(async (frames) => {
+      const report: QosReport = {
+        sessionId,
+        minute: order.minute,
+        role: QosRole.edge,
+        metrics: {
+          frames,
+          bitrateKbps: 8000,
+          encodeTimeUs: 4000,
+          rttMs: 20,
+          jitterMs: 0,
+          lossPpm: 0,
+          freezeMs: 0,
+        },
+      };
+      return { report, signature: await signQosReport(edge, staking, report) } satisfies Evidence;
+    }),
+  );
+  const slashOrder: SlashOrder = {
+    edge: edge.address,
+    sessionId,
+    minute: order.minute,
+    bps: order.bps,
+    player: order.player ?? privateKeyToAccount(generatePrivateKey()).address,
+    finder: order.finder ?? privateKeyToAccount(generatePrivateKey()).address,
+    deadline: order.deadline ?? (await chainNow()) + 3600n,
+  };
+  const signatures = await Promise.all(
+    checkers
+      .slice(0, 3)
+      .map(async (c) => ({ signer: c.address, signature: await signSlashOrder(c, staking, slashOrder) })),
+  );
+  return {
+    order: slashOrder,
+    evidence: evidence as unknown as readonly [Evidence, Evidence],
+    signatures,
+    checkerSet: set,
+  };
 }
