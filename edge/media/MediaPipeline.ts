@@ -417,7 +417,7 @@ export class MediaPipeline extends TypedEmitter<MediaPipelineEvents> {
     const sender = this.#videoSender;
     if (!sender) return;
     const control = this.#rateControl;
-    if (control?.congested) {
+    if (control && !control.admitFrame()) {
       this.#droppedCongested++;
       return;
     }
@@ -434,7 +434,9 @@ export class MediaPipeline extends TypedEmitter<MediaPipelineEvents> {
     const rtpTimestamp = (this.#rtpBase + Math.round(started * (VIDEO_CLOCK_RATE / 1000))) >>> 0;
     const encodeStart = this.#clock.now();
     const unit = await encoder.encode(rtpTimestamp, keyframe);
-    this.#stats.recordEncoded(this.#clock.now() - encodeStart, unit !== null);
+    const encodeMs = this.#clock.now() - encodeStart;
+    this.#stats.recordEncoded(encodeMs, unit !== null);
+    control?.recordEncode(encodeMs);
     if (!unit || this.#closed) return;
     const packets = this.#packetizer.packetize(unit, rtpTimestamp);
     const first = packets[0];

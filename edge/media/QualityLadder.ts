@@ -52,6 +52,8 @@ export class QualityLadder {
   readonly #upAfterMs: number;
   readonly #upMargin: number;
   #index = 0;
+  /** The highest rung (index) the CPU allows: the estimate does not climb above it. */
+  #cpuTop = 0;
   #belowSinceMs = -1;
   #aboveSinceMs = -1;
   #lastChangeMs = Number.NEGATIVE_INFINITY;
@@ -110,7 +112,7 @@ export class QualityLadder {
       };
     }
     this.#belowSinceMs = -1;
-    const higher = this.#rungs[this.#index - 1];
+    const higher = this.#index > this.#cpuTop ? this.#rungs[this.#index - 1] : undefined;
     if (!higher) return undefined;
     const upNeed = this.needBps(higher) * this.#upMargin;
     if (estimateBps < upNeed) {
@@ -129,8 +131,38 @@ export class QualityLadder {
     };
   }
 
+  /** True while the CPU keeps the picture under the top rung (`stepDownForCpu` without `releaseCpu`). */
+  get cpuLimited(): boolean {
+    return this.#cpuTop > 0;
+  }
+
+  /** The rung above the current one, if any. */
+  get higher(): QualityRung | undefined {
+    return this.#rungs[this.#index - 1];
+  }
+
+  /**
+   * One rung down because the encoder, not the network, is short of time (`why` says how); the estimate
+   * cannot lift the picture back above this rung until `releaseCpu`. Undefined at the bottom rung.
+   */
+  stepDownForCpu(nowMs: number, why: string): QualityChange | undefined {
+    if (this.#index >= this.#rungs.length - 1) return undefined;
+    const from = this.rung;
+    this.#move(this.#index + 1, nowMs);
+    this.#cpuTop = this.#index;
+    return { rung: this.rung, direction: 'down', reason: `CPU: ${why} at ${this.#label(from)}` };
+  }
+
+  /** The CPU has headroom again: the estimate may lift the picture one rung higher. Returns false at the top. */
+  releaseCpu(): boolean {
+    if (this.#cpuTop === 0) return false;
+    this.#cpuTop = Math.min(this.#cpuTop, this.#index) - 1;
+    return true;
+  }
+
   /** Starts over from `top` (the player resized). */
   reset(nowMs: number): void {
+    this.#cpuTop = 0;
     this.#move(0, nowMs);
   }
 

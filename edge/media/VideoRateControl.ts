@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { RTCRtpSender, RtpPacket } from 'werift';
 import { TypedEmitter } from '../../protocol/TypedEmitter.js';
+import { CpuHeadroom } from './CpuHeadroom.js';
 import { CongestionController } from './congestion/CongestionController.js';
 import type { EstimateReason, SendSideEstimate } from './congestion/SendSideEstimator.js';
 import type { PacerClock } from './FramePacer.js';
@@ -51,6 +52,12 @@ export interface VideoRateControlStats extends QualityReport {
   retransmitted: number;
   pacerMaxWaitMs: number;
   queueMs: number;
+  /** Mean encode time ÷ frame interval over the last second (≥ 0.8: the CPU is the bottleneck). */
+  encodeLoad: number;
+  /** The encoder's bitrate limit from the CPU, kbit/s (null: none). */
+  cpuCapKbps: number | null;
+  /** The encoder's bitrate, kbit/s: the target under the CPU's cap. */
+  encoderKbps: number;
 }
 
 export type VideoRateControlEvents = {
@@ -70,8 +77,6 @@ const REPORT_MS = 1000;
 const SATURATED_SHARE = 0.6;
 /** A frame queued behind this much pacing, ms, is not encoded (the estimate is above the path). */
 const MAX_QUEUE_MS = 120;
-/** Most the encoder's bitrate is raised to make up for frames the edge could not encode (CPU). */
-const MAX_FPS_COMPENSATION = 3;
 /** Share of the estimate retransmissions may take. */
 const RETRANSMIT_SHARE = 0.5;
 
@@ -114,8 +119,9 @@ export class VideoRateControl extends TypedEmitter<VideoRateControlEvents> {
   /** Encoded bytes of the last second: (ms, bytes) pairs. */
   readonly #encoded: Array<{ ms: number; bytes: number }> = [];
   #encodedBytes = 0;
-  /** What the encoder was last given, kbit/s (the target, raised while frames are being skipped). */
+  /** What the encoder was last given, kbit/s (the target under the CPU's cap). */
   #encoderKbps: number;
+  readonly #cpu: CpuHeadroom;
   #closed = false;
 
   constructor(options: VideoRateControlOptions) {
@@ -128,6 +134,7 @@ export class VideoRateControl extends TypedEmitter<VideoRateControlEvents> {
     this.#encoderKbps = options.startKbps;
     this.#rung = { ...options.top };
     this.#ladder = new QualityLadder({ top: options.top });
+    this.#cpu = new CpuHeadroom(options.clock);
     this.#nacks = new NackResponder({
       sender: options.video,
       clock: options.clock,
@@ -161,11 +168,18 @@ export class VideoRateControl extends TypedEmitter<VideoRateControlEvents> {
   }
 
   /**
-   * True when the next frame should not be encoded: the pacer still holds more than ~120 ms of video
-   * (sending more would only add delay).
+   * False when the next frame should not be encoded: the pacer still holds more than ~120 ms of video
+   * (sending more would only add delay). Counted, so such skips are not taken for a short CPU.
    */
-  get congested(): boolean {
-    return this.#controller.queueMs > MAX_QUEUE_MS;
+  admitFrame(): boolean {
+    if (this.#controller.queueMs <= MAX_QUEUE_MS) return true;
+    this.#cpu.recordCongestedSkip();
+    return false;
+  }
+
+  /** One frame spent `encodeMs` in the encoder (the CPU headroom is judged from these). */
+  recordEncode(encodeMs: number): void {
+    this.#cpu.recordEncode(encodeMs);
   }
 
   stats(): VideoRateControlStats {
@@ -179,6 +193,9 @@ export class VideoRateControl extends TypedEmitter<VideoRateControlEvents> {
       retransmitted: this.#nacks.stats.resent,
       pacerMaxWaitMs: Math.round(pacer.maxWaitMs),
       queueMs: Math.round(this.#controller.queueMs),
+      encodeLoad: Math.round(this.#cpu.load.load * 100) / 100,
+      cpuCapKbps: this.#cpu.capKbps,
+      encoderKbps: this.#encoderKbps,
     };
   }
 
@@ -197,6 +214,7 @@ export class VideoRateControl extends TypedEmitter<VideoRateControlEvents> {
     this.#ladder = new QualityLadder({ top });
     this.#rung = { ...top };
     this.#lastRungMs = this.#clock.now();
+    this.#cpu.reset();
   }
 
   /** Paces one encoded frame out (`bytes` is its size); resolves when its last packet has left. */
@@ -239,29 +257,44 @@ export class VideoRateControl extends TypedEmitter<VideoRateControlEvents> {
       this.#targetKbps = target;
       if (target < previous * 0.85) this.#reason = this.#estimateReason(estimate);
     }
-    // The encoder budgets each frame at its nominal rate: when the edge skips frames (a busy CPU), its
-    // output falls short of the target, the sender looks application-limited and the estimate can
-    // never grow. Raise what it is given by the share of frames that did not make it.
-    this.#encodedKbps(now); // drops what is older than a second
-    const frames = this.#encoded.length;
-    const fullWindow = (this.#encoded[0]?.ms ?? now) <= now - 900;
-    const compensation =
-      fullWindow && frames >= 5 ? Math.min(MAX_FPS_COMPENSATION, Math.max(1, this.#rung.fps / frames)) : 1;
-    const encoderKbps = Math.min(maxKbps, Math.round(this.#targetKbps * compensation));
+    // No bitrate is added for frames the CPU skipped: a dearer frame only starves the CPU further.
+    const cpuRung = this.#judgeCpu(now);
+    const encoderKbps = Math.max(minKbps, Math.min(this.#targetKbps, this.#cpu.capKbps ?? maxKbps));
     if (encoderKbps < this.#encoderKbps || encoderKbps > this.#encoderKbps * 1.02) {
       this.#encoderKbps = encoderKbps;
       this.#options.setBitrate(encoderKbps);
     }
-    if (this.#options.adaptResolution) this.#climbLadder(now, Math.min(estimate.bps, cap * 1000));
+    if (cpuRung) this.#applyRung(cpuRung, now);
+    else if (this.#options.adaptResolution) this.#climbLadder(now, Math.min(estimate.bps, cap * 1000));
     const moved = Math.abs(this.#targetKbps - this.#reportedTargetKbps) > 0.2 * this.#reportedTargetKbps;
     if (forceReport || moved || now - this.#lastReportMs >= REPORT_MS) this.#emitReport(now);
+  }
+
+  /** The CPU's say (`CpuHeadroom`): a bitrate cap, a rung down, or the next rung up allowed again. */
+  #judgeCpu(now: number): QualityChange | undefined {
+    const ladder = this.#ladder;
+    const rung = this.#rung;
+    const higher = ladder.cpuLimited ? ladder.higher : undefined;
+    const decision = this.#cpu.judge({
+      fps: rung.fps,
+      pixels: rung.width * rung.height,
+      ...(higher ? { higher: { fps: higher.fps, pixels: higher.width * higher.height } } : {}),
+      encoderKbps: this.#encoderKbps,
+      targetKbps: this.#targetKbps,
+      floorKbps: Math.max(this.#options.minKbps, ladder.needBps(ladder.rung) / 2000),
+      canStepDown:
+        this.#options.adaptResolution && !this.#reopening && now - this.#lastRungMs >= RUNG_INTERVAL_MS,
+    });
+    if (decision.reason) this.#reason = decision.reason;
+    if (decision.release) ladder.releaseCpu();
+    return decision.stepDown === undefined ? undefined : ladder.stepDownForCpu(now, decision.stepDown);
   }
 
   #climbLadder(now: number, availableBps: number): void {
     if (this.#reopening || now - this.#lastRungMs < RUNG_INTERVAL_MS) return;
     const need = this.#ladder.needBps(this.#ladder.rung);
     // An encoder well under its target has what it needs: the scene is simple, the picture can stay.
-    const saturated = this.#encodedKbps(now) >= SATURATED_SHARE * this.#targetKbps;
+    const saturated = this.#encodedKbps(now) >= SATURATED_SHARE * this.#encoderKbps;
     const change = this.#ladder.update(saturated ? availableBps : Math.max(availableBps, need), now);
     if (change) this.#applyRung(change, now);
   }
@@ -282,6 +315,7 @@ export class VideoRateControl extends TypedEmitter<VideoRateControlEvents> {
       .finally(() => {
         this.#reopening = false;
         this.#lastRungMs = this.#clock.now();
+        this.#cpu.reset();
         this.#emitReport(this.#clock.now());
       });
   }

@@ -56,18 +56,37 @@ describe('transport-cc feedback', () => {
       seq,
       arrivalUs: i === 1 ? undefined : 50_000 + i,
     }));
+    // 65535 is missing, not lost yet: it may only be late (jitter reorders packets).
     const results = history.onFeedback({ feedbackCount: 0, packets }, 10);
-    expect(results.map((r) => r.seq)).toEqual([65534, 65535, 65536, 65537]);
-    expect(results.map((r) => r.size)).toEqual([1001, 1002, 1003, 1004]);
-    expect(results[1]?.arrivalTimeMs).toBeUndefined();
-    // Reported again: only the packet first reported lost that has now arrived comes back.
+    expect(results.map((r) => r.seq)).toEqual([65534, 65536, 65537]);
+    expect(results.map((r) => r.size)).toEqual([1001, 1003, 1004]);
+    // Reported again: only the packet first reported missing that has now arrived comes back.
     const again = history.onFeedback(
       { feedbackCount: 1, packets: packets.map((p) => ({ ...p, arrivalUs: 60_000 })) },
       10,
     );
-    expect(again.map((r) => r.seq)).toEqual([65535]);
+    expect(again.map((r) => [r.seq, r.arrivalTimeMs])).toEqual([[65535, 60]]);
     // Too old to matter.
     expect(history.onFeedback({ feedbackCount: 2, packets: [{ seq: 2, arrivalUs: 1 }] }, 5000)).toEqual([]);
+  });
+
+  it('reports a missing packet lost once one sent 100 ms after it has arrived, and only then', () => {
+    const history = new SendHistory();
+    for (let i = 0; i < 30; i++) history.onPacketSent(i, 1000, i * 10);
+    const report = (seqs: number[], lost: number[]) => ({
+      feedbackCount: 0,
+      packets: seqs.map((seq) => ({
+        seq,
+        arrivalUs: lost.includes(seq) ? undefined : seq * 10_000 + 20_000,
+      })),
+    });
+    const first = history.onFeedback(report([0, 1, 2, 3, 4, 5], [2]), 80);
+    expect(first.filter((r) => r.arrivalTimeMs === undefined)).toEqual([]);
+    // Packet 12 (sent 120 ms, 100 ms after packet 2) has arrived and 2 has not: now it is lost, once.
+    const second = history.onFeedback(report([6, 7, 8, 9, 10, 11, 12], []), 160);
+    expect(second.filter((r) => r.arrivalTimeMs === undefined).map((r) => r.seq)).toEqual([2]);
+    const third = history.onFeedback(report([13, 14], []), 170);
+    expect(third.filter((r) => r.arrivalTimeMs === undefined)).toEqual([]);
   });
 });
 
@@ -117,6 +136,17 @@ describe('send-side estimator on a simulated link', () => {
       link: () => ({ capacityBps: 20 * MBIT, delayMs: 30, jitterMs: 10 }),
     });
     for (const sample of run.samples.filter((s) => s.ms >= 3000)) {
+      expect(sample.estimateBps).toBeGreaterThan(12 * MBIT);
+    }
+  });
+
+  it('does not take packets reordered by jitter for lost ones (a late packet is reported again)', () => {
+    const run = simulateLink({
+      durationMs: 10_000,
+      link: () => ({ capacityBps: 20 * MBIT, delayMs: 30, jitterMs: 10, reorder: true }),
+    });
+    for (const sample of run.samples.filter((s) => s.ms >= 3000)) {
+      expect(sample.reason).not.toBe('loss');
       expect(sample.estimateBps).toBeGreaterThan(12 * MBIT);
     }
   });

@@ -11,6 +11,8 @@ export interface LinkState {
   delayMs: number;
   jitterMs?: number;
   loss?: number;
+  /** Jitter may reorder packets (like netlab's per-packet delay), default false. */
+  reorder?: boolean;
 }
 
 export interface SimulationOptions {
@@ -50,8 +52,9 @@ interface Packet {
 
 /**
  * A sender (frames at 60 fps sized to 0.9 × the estimate, paced by `PacketPacer`) and a receiver
- * sending transport-cc feedback, joined by a bottleneck with a tail-drop queue, delay, jitter (no
- * reordering) and random loss. Deterministic for a seed; no real time passes.
+ * sending transport-cc feedback, joined by a bottleneck with a tail-drop queue, delay, jitter (reordering
+ * when the link says so) and random loss. Like Chromium's, the receiver reports a gap as not received
+ * and reports a late packet again once it arrives. Deterministic for a seed; no real time passes.
  */
 export function simulateLink(options: SimulationOptions): SimulationResult {
   const clock = new SyncClock();
@@ -72,6 +75,8 @@ export function simulateLink(options: SimulationOptions): SimulationResult {
   let sent = 0;
   let maxQueueDelayMs = 0;
   const arrivals = new Map<number, number>();
+  /** Numbers reported not received (a late arrival rewinds the next feedback to it). */
+  const missing = new Set<number>();
   const delivered: Array<{ ms: number; size: number }> = [];
   const feedbacks: Array<{
     at: number;
@@ -83,6 +88,9 @@ export function simulateLink(options: SimulationOptions): SimulationResult {
     const number = seq;
     seq = (seq + 1) & 0xffff;
     sent++;
+    // Forget the number half the sequence space away (reports never reach that far back).
+    arrivals.delete((number + 0x8000) & 0xffff);
+    missing.delete((number + 0x8000) & 0xffff);
     estimator.onPacketSent(number, size, now, clusterId, padding);
     const link = options.link(now);
     const queueDelay = Math.max(0, linkFreeAt - now);
@@ -95,8 +103,10 @@ export function simulateLink(options: SimulationOptions): SimulationResult {
     linkFreeAt = departure;
     if (random() < (link.loss ?? 0)) return;
     const jitter = (link.jitterMs ?? 0) * (random() * 2 - 1);
-    const arrival = Math.max(lastArrival, departure + link.delayMs + jitter);
-    lastArrival = arrival;
+    const arrival = link.reorder
+      ? departure + link.delayMs + jitter
+      : Math.max(lastArrival, departure + link.delayMs + jitter);
+    lastArrival = Math.max(lastArrival, arrival);
     arrivals.set(number, arrival);
     delivered.push({ ms: departure, size });
   };
@@ -116,6 +126,11 @@ export function simulateLink(options: SimulationOptions): SimulationResult {
   const sendFeedback = (): void => {
     const now = clock.now();
     const highest = (seq - 1) & 0xffff;
+    for (const number of missing) {
+      const arrival = arrivals.get(number);
+      if (arrival === undefined || arrival > now) continue;
+      if (((nextBase - number) & 0xffff) < 0x8000) nextBase = number;
+    }
     // Only numbers whose fate the receiver can know: those that should have arrived by now.
     const count = (highest - nextBase + 1 + 0x10000) & 0xffff;
     let known = 0;
@@ -128,10 +143,14 @@ export function simulateLink(options: SimulationOptions): SimulationResult {
     const statuses: number[] = [];
     const times: number[] = [];
     for (let i = 0; i < known; i++) {
-      const arrival = arrivals.get((base + i) & 0xffff);
-      arrivals.delete((base + i) & 0xffff);
-      statuses.push(arrival === undefined || arrival > now ? 0 : 1);
-      if (arrival !== undefined && arrival <= now) times.push(arrival);
+      const number = (base + i) & 0xffff;
+      const arrival = arrivals.get(number);
+      const received = arrival !== undefined && arrival <= now;
+      statuses.push(received ? 1 : 0);
+      if (received) {
+        times.push(arrival);
+        missing.delete(number);
+      } else missing.add(number);
     }
     nextBase = (base + known) & 0xffff;
     const referenceMs = Math.floor((times[0] ?? now) / 64) * 64;
