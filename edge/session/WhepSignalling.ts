@@ -2,6 +2,7 @@ import type { RTCPeerConnection } from 'werift';
 import { FarplayError } from '../../protocol/errors.js';
 import type { EdgeMessage } from '../../protocol/signaling.js';
 import { TypedEmitter } from '../../protocol/TypedEmitter.js';
+import { acceptBundleOnly } from './acceptBundleOnly.js';
 import { filterSdpCandidates } from './remoteCandidateAllowed.js';
 import type { NegotiatedMedia, SessionSignalling, SessionSignallingEvents } from './SessionSignalling.js';
 
@@ -16,10 +17,13 @@ export class WhepSignalling extends TypedEmitter<SessionSignallingEvents> implem
   readonly kind = 'whep';
   readonly #offerSdp: string;
 
-  /** `allowPrivateCandidates`: keep the viewer's loopback/private/link-local candidates (remoteCandidateAllowed.ts). */
+  /**
+   * `allowPrivateCandidates`: keep the viewer's loopback/private/link-local candidates
+   * (remoteCandidateAllowed.ts). Bundle-only sections (max-bundle offers) join the BUNDLE group.
+   */
   constructor(offerSdp: string, allowPrivateCandidates: boolean) {
     super();
-    this.#offerSdp = filterSdpCandidates(offerSdp, allowPrivateCandidates);
+    this.#offerSdp = acceptBundleOnly(filterSdpCandidates(offerSdp, allowPrivateCandidates));
   }
 
   /**

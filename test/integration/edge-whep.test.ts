@@ -16,8 +16,31 @@ afterAll(async () => {
   await server?.close();
 });
 
+/**
+ * An offer as GStreamer's webrtcbin sends it with max-bundle: every section but the first has port 0
+ * and `a=bundle-only`, and no transport attributes or candidates of its own (RFC 8843, JSEP).
+ */
+function makeBundleOnly(offer: string): string {
+  const [session, ...sections] = offer.split(/\r\nm=/);
+  const transport = /^a=(ice-ufrag|ice-pwd|ice-options|fingerprint|setup|candidate|end-of-candidates|rtcp:)/;
+  const rest = sections.slice(1).map((section) =>
+    section
+      .split('\r\n')
+      .filter((line) => !transport.test(line))
+      .map((line, index) => (index === 0 ? line.replace(/^(\w+) \d+ /, '$1 0 ') : line))
+      .concat('a=bundle-only')
+      .join('\r\n'),
+  );
+  return [session, sections[0], ...rest].join('\r\nm=').replace(/(\r\n)*$/, '\r\n');
+}
+
 /** A third-party WHEP viewer: recvonly video + audio, offer with all candidates. */
-async function whepOffer(): Promise<{ peer: RTCPeerConnection; offer: string; frames: () => number }> {
+async function whepOffer(): Promise<{
+  peer: RTCPeerConnection;
+  offer: string;
+  frames: () => number;
+  audioPackets: () => number;
+}> {
   const peer = new RTCPeerConnection({
     iceAdditionalHostAddresses: ['127.0.0.1'],
     iceFilterCandidatePair: (pair) => pair.localCandidate.host === '127.0.0.1',
@@ -35,16 +58,27 @@ async function whepOffer(): Promise<{ peer: RTCPeerConnection; offer: string; fr
     },
   });
   let frames = 0;
+  let audioPackets = 0;
   const video = peer.addTransceiver('video', { direction: 'recvonly' });
-  peer.addTransceiver('audio', { direction: 'recvonly' });
+  const audio = peer.addTransceiver('audio', { direction: 'recvonly' });
   video.onTrack.subscribe((track) => {
     track.onReceiveRtp.subscribe((rtp) => {
       if (rtp.header.marker) frames++;
     });
   });
+  audio.onTrack.subscribe((track) => {
+    track.onReceiveRtp.subscribe(() => {
+      audioPackets++;
+    });
+  });
   await peer.setLocalDescription(await peer.createOffer());
   await eventually(() => peer.iceGatheringState === 'complete', 5_000, 'gathering');
-  return { peer, offer: peer.localDescription?.sdp ?? '', frames: () => frames };
+  return {
+    peer,
+    offer: peer.localDescription?.sdp ?? '',
+    frames: () => frames,
+    audioPackets: () => audioPackets,
+  };
 }
 
 describe('WHEP endpoint', () => {
@@ -62,7 +96,11 @@ describe('WHEP endpoint', () => {
       const location = response.headers.get('location');
       expect(location).toBe(`/v1/whep/${session.sessionId}`);
       await viewer.peer.setRemoteDescription({ type: 'answer', sdp: await response.text() });
-      await eventually(() => viewer.frames() > 10, 15_000, 'WHEP frames');
+      await eventually(
+        () => viewer.frames() > 10 && viewer.audioPackets() > 10,
+        15_000,
+        'WHEP video and audio',
+      );
       const wrong = await fetch(`${edge.url}${location}`, {
         method: 'DELETE',
         headers: { authorization: 'Bearer nope' },
@@ -76,6 +114,41 @@ describe('WHEP endpoint', () => {
       await eventually(() => edge.info().activeSessions === 0, 5_000, 'WHEP session ended');
     } finally {
       await viewer.peer.close();
+    }
+  });
+
+  it('streams audio too to a viewer whose offer makes audio bundle-only (max-bundle, as GStreamer sends)', async () => {
+    const session = edge.createSession('breakout');
+    const viewer = await whepOffer();
+    try {
+      const offer = makeBundleOnly(viewer.offer);
+      expect(offer).toMatch(/\r\nm=audio 0 [^\r]*\r\n(.*\r\n)*a=bundle-only\r\n/);
+      const response = await fetch(`${edge.url}/v1/whep`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/sdp', authorization: `Bearer ${session.token}` },
+        body: offer,
+      });
+      expect(response.status).toBe(201);
+      const answer = await response.text();
+      // Audio is answered sending, inside the BUNDLE group with video.
+      const audioSection = answer.slice(answer.indexOf('\r\nm=audio'));
+      expect(audioSection).toMatch(/^\r\nm=audio [1-9]\d* /);
+      expect(audioSection).toMatch(/\r\na=sendonly\r\n/);
+      const audioMid = /\r\na=mid:(\S+)/.exec(audioSection)?.[1];
+      expect(answer).toMatch(new RegExp(`a=group:BUNDLE [^\r]*\\b${audioMid}\\b`));
+      await viewer.peer.setRemoteDescription({ type: 'answer', sdp: answer });
+      await eventually(
+        () => viewer.frames() > 10 && viewer.audioPackets() > 10,
+        15_000,
+        'WHEP video and audio',
+      );
+    } finally {
+      await viewer.peer.close();
+      await fetch(`${edge.url}/v1/whep/${session.sessionId}`, {
+        method: 'DELETE',
+        headers: { authorization: `Bearer ${session.token}` },
+      });
+      await eventually(() => edge.info().activeSessions === 0, 5_000, 'WHEP session ended');
     }
   });
 
