@@ -24,8 +24,10 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { deleteRedisPrefix } from '../matchmaker/store/createRedisStore.js';
+import { deploymentOf } from '../protocol/deployment.js';
 import { type EdgeRegistrationPayload, randomNonce, signEdgeMessage } from '../protocol/edgeRegistration.js';
 import { generateSessionKeyPair } from '../protocol/sessionToken.js';
+import { PONG } from '../test/tools/FakeEdge.js';
 import {
   evaluateAllocation,
   evaluateVivaldi,
@@ -389,6 +391,8 @@ async function main(): Promise<void> {
     edges.push({ id: account.address.toLowerCase(), node });
     return account;
   });
+  const sessionKeys = generateSessionKeyPair();
+  const deployment = deploymentOf(sessionKeys.publicKey);
   const signRegistration = async (i: number) => {
     const node = edgeNodes[i] as number;
     const account = accounts[i] as (typeof accounts)[number];
@@ -406,20 +410,10 @@ async function main(): Promise<void> {
       pricePerMinute: String(1_000_000_000_000_000 + (i % 7) * 100_000_000_000_000),
       version: 'bench',
       publicUrl: `http://edge${i}.bench.invalid:8443`,
-      games: [
-        {
-          id: 'pong',
-          title: 'Pong',
-          description: '',
-          width: 640,
-          height: 360,
-          fps: 30,
-          pricePerMinute: '1000',
-          input: ['keyboard'],
-        },
-      ],
+      games: [{ ...PONG, input: [...PONG.input] }],
       issuedAt: Date.now(),
       nonce: randomNonce(),
+      deployment,
     };
     return { payload, signature: await signEdgeMessage(account, 'EdgeRegistration', payload) };
   };
@@ -429,7 +423,7 @@ async function main(): Promise<void> {
   for (const store of stores) {
     const keyPrefix = `farplay:bench:${randomBytes(4).toString('hex')}:`;
     const instances = store === 'redis' ? redisInstances : 1;
-    const sessionPrivateKey = generateSessionKeyPair().privateKey;
+    const sessionPrivateKey = sessionKeys.privateKey;
     const servers = await Promise.all(
       Array.from({ length: instances }, () => startServer(store, keyPrefix, sessionPrivateKey)),
     );

@@ -38,6 +38,8 @@ export interface EdgeRegistryOptions {
   stakes?: StakeGate | undefined;
   /** Sessions this instance allocated, to re-create whole what the store lost. */
   recent: RecentSessions;
+  /** This deployment's id: edge messages signed for another deployment are refused. */
+  deployment: string;
 }
 
 /**
@@ -57,6 +59,13 @@ export class EdgeRegistry {
   readonly #perEdge: RateBuckets;
   readonly #stakes: StakeGate | undefined;
   readonly #recent: RecentSessions;
+  readonly #deployment: string;
+  /**
+   * The in-process store forgets the nonces it saw when the matchmaker restarts: messages issued before this
+   * instance started are then refused, so none signed before the restart can be replayed after it. Redis
+   * keeps the nonces (for twice the freshness window), so a Redis-backed instance needs no such floor.
+   */
+  readonly #notBefore: number | undefined;
   /** Edges that said they are shutting down → until when they are not offered. */
   readonly #draining = new Map<string, number>();
   #edges: EdgeState[] = [];
@@ -77,6 +86,8 @@ export class EdgeRegistry {
     });
     this.#stakes = options.stakes;
     this.#recent = options.recent;
+    this.#deployment = options.deployment;
+    this.#notBefore = options.store.kind === 'memory' ? Date.now() : undefined;
     this.#index = this.#indexOf([]);
   }
 
@@ -319,8 +330,13 @@ export class EdgeRegistry {
     );
   }
 
-  #check(body: { signature: string }): { signature: string; maxAgeMs: number } {
-    return { signature: body.signature, maxAgeMs: this.#config.messageMaxAgeMs };
+  #check(body: { signature: string }) {
+    return {
+      signature: body.signature,
+      maxAgeMs: this.#config.messageMaxAgeMs,
+      deployment: this.#deployment,
+      ...(this.#notBefore !== undefined ? { notBefore: this.#notBefore } : {}),
+    };
   }
 
   /**

@@ -110,6 +110,7 @@ export class Matchmaker {
       catalogue: this.#catalogue,
       stakes: stakeGateOf(config),
       recent,
+      deployment: options.deployment,
     });
     this.#billing = options.billing ?? new Billing(config);
     this.#allocator = new Allocator({

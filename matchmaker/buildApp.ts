@@ -1,4 +1,4 @@
-import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
+import { createPublicKey, type KeyObject } from 'node:crypto';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import rateLimit from '@fastify/rate-limit';
 import fastifyStatic from '@fastify/static';
@@ -6,6 +6,7 @@ import swagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyInstance, LogController } from 'fastify';
 import type { Logger } from 'pino';
+import { deploymentOf } from '../protocol/deployment.js';
 import { ErrorCodes } from '../protocol/errors.js';
 import { catalogueFrameworkErrors } from '../protocol/http/catalogueFrameworkErrors.js';
 import { rateLimitOptions } from '../protocol/http/rateLimitOptions.js';
@@ -96,7 +97,7 @@ export async function buildApp(options: BuildAppOptions = {}): Promise<Matchmake
     .toString('base64url');
   const metrics = createMetrics();
   // Names this deployment (every instance sharing the token key): session-key proofs are bound to it.
-  const deployment = `mm-${createHash('sha256').update(sessionPublicKey).digest('hex').slice(0, 32)}`;
+  const deployment = deploymentOf(sessionPublicKey);
   const trust = proxyTrust(config.trustProxy);
 
   const app: MatchmakerApp = Fastify({

@@ -1,22 +1,27 @@
 import Type, { type Static } from 'typebox';
 import { type Address, type Hex, type LocalAccount, recoverTypedDataAddress } from 'viem';
 import { SignedCapabilitySnapshot } from './capabilitySnapshot.js';
+import { deploymentSalt } from './deployment.js';
 import { FarplayError } from './errors.js';
 import { GameInfo } from './playerApi.js';
 
 /**
  * Edge ↔ matchmaker control messages, signed by the edge's node key (secp256k1; its address is
  * the edge id) as EIP-712 typed data: registration, heartbeat and session start/end reports.
- * Each carries `issuedAt` (unix ms) and a random 32-byte `nonce`; the matchmaker refuses a message
- * older than its freshness window or whose nonce it has seen (replay).
+ * Each carries `issuedAt` (unix ms), a random 32-byte `nonce` and the `deployment` it is meant for (the
+ * matchmaker's id, protocol/deployment.ts; the EIP-712 domain's `salt` is derived from it): the matchmaker
+ * refuses a message for another deployment (`MM_WRONG_DEPLOYMENT`), older than its freshness window, or whose
+ * nonce it has seen (replay).
  *
  * JSON form: `{ payload, signature }` with the payload's fields as below. Coordinates are JSON
  * numbers on the wire and signed as integer micro-degrees (`Math.round(deg * 1e6)`);
  * `encodeHeadroom` is signed as integer thousandths.
  */
 
-/** EIP-712 domain of every edge control message (off-chain: no chainId, no contract). */
-export const edgeControlDomain = { name: 'Farplay Matchmaker', version: '1' } as const;
+/** EIP-712 domain of the edge control messages for one deployment (off-chain: no chainId, no contract). */
+export function edgeControlDomain(deployment: string) {
+  return { name: 'Farplay Matchmaker', version: '2', salt: deploymentSalt(deployment) } as const;
+}
 
 /** EIP-712 types of the edge control messages. */
 export const edgeControlTypes = {
@@ -69,6 +74,8 @@ const AddressString = Type.String({ pattern: '^0x[0-9a-fA-F]{40}$' });
 const NonceString = Type.String({ pattern: '^0x[0-9a-fA-F]{64}$' });
 const SignatureString = Type.String({ pattern: '^0x[0-9a-fA-F]{130}$' });
 const IssuedAt = Type.Integer({ minimum: 0, maximum: 8_640_000_000_000_000 });
+/** The matchmaker deployment a message is for (protocol/deployment.ts `deploymentOf`). */
+const Deployment = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_-]+$' });
 
 /** What an edge tells the matchmaker about itself. */
 export const EdgeRegistrationPayload = Type.Object(
@@ -97,6 +104,7 @@ export const EdgeRegistrationPayload = Type.Object(
     ),
     issuedAt: IssuedAt,
     nonce: NonceString,
+    deployment: Deployment,
   },
   { additionalProperties: false },
 );
@@ -129,6 +137,7 @@ export const EdgeHeartbeatPayload = Type.Object(
     ),
     issuedAt: IssuedAt,
     nonce: NonceString,
+    deployment: Deployment,
   },
   { additionalProperties: false },
 );
@@ -143,6 +152,7 @@ export const EdgeSessionReportPayload = Type.Object(
     reason: Type.String({ maxLength: 256 }),
     issuedAt: IssuedAt,
     nonce: NonceString,
+    deployment: Deployment,
   },
   { additionalProperties: false },
 );
@@ -233,7 +243,12 @@ function typedData<K extends Kind>(kind: K, payload: PayloadOf<K>) {
       : kind === 'EdgeHeartbeat'
         ? heartbeatMessage(payload as EdgeHeartbeatPayload)
         : sessionReportMessage(payload as EdgeSessionReportPayload);
-  return { domain: edgeControlDomain, types: edgeControlTypes, primaryType: kind, message } as const;
+  return {
+    domain: edgeControlDomain(payload.deployment),
+    types: edgeControlTypes,
+    primaryType: kind,
+    message,
+  } as const;
 }
 
 /** Signs an edge control message with the edge's node key. */
@@ -250,6 +265,13 @@ export interface VerifyEdgeMessageParameters<K extends Kind> {
   kind: K;
   payload: PayloadOf<K>;
   signature: string;
+  /** This matchmaker's deployment id: a message for another is refused (`MM_WRONG_DEPLOYMENT`). */
+  deployment: string;
+  /**
+   * Messages issued before this instant (unix ms) are refused as stale: a matchmaker whose store forgot the
+   * nonces it saw (in-process, restarted) sets its start time, so nothing signed before the restart replays.
+   */
+  notBefore?: number;
   /** Now, unix ms (default: the clock). */
   now?: number;
   /** Largest age (and future skew) accepted, ms (default 60 000). */
@@ -258,7 +280,8 @@ export interface VerifyEdgeMessageParameters<K extends Kind> {
 
 /**
  * Verifies an edge control message: fresh (`issuedAt` within `maxAgeMs` of now) and signed by the
- * key of `payload.edge`. Throws FarplayError `MM_STALE_MESSAGE` or `MM_BAD_SIGNATURE`.
+ * key of `payload.edge`, for this deployment. Throws FarplayError `MM_WRONG_DEPLOYMENT`, `MM_STALE_MESSAGE` or
+ * `MM_BAD_SIGNATURE`.
  * Replay (a nonce seen before) is the store's job: it claims `payload.nonce` atomically.
  */
 export async function verifyEdgeMessage<K extends Kind>(
@@ -267,6 +290,18 @@ export async function verifyEdgeMessage<K extends Kind>(
   const { kind, payload, signature } = parameters;
   const now = parameters.now ?? Date.now();
   const maxAge = parameters.maxAgeMs ?? 60_000;
+  if (payload.deployment !== parameters.deployment) {
+    throw new FarplayError(
+      'MM_WRONG_DEPLOYMENT',
+      `${kind} is signed for deployment ${payload.deployment}; this matchmaker is ${parameters.deployment}`,
+      { details: { deployment: parameters.deployment } },
+    );
+  }
+  if (parameters.notBefore !== undefined && payload.issuedAt < parameters.notBefore) {
+    throw new FarplayError('MM_STALE_MESSAGE', `${kind} was issued before this matchmaker started`, {
+      details: { issuedAt: payload.issuedAt, notBefore: parameters.notBefore },
+    });
+  }
   if (Math.abs(now - payload.issuedAt) > maxAge) {
     throw new FarplayError('MM_STALE_MESSAGE', `${kind} issuedAt is more than ${maxAge} ms from now`, {
       details: { issuedAt: payload.issuedAt, now },

@@ -82,6 +82,10 @@ export const ErrorCodes = {
   MM_BAD_SIGNATURE: { status: 401, message: 'The edge message is not signed by the edge it names.' },
   MM_STALE_MESSAGE: { status: 400, message: 'The edge message was issued too long ago or in the future.' },
   MM_REPLAY: { status: 409, message: 'This edge message (nonce) has been seen before.' },
+  MM_WRONG_DEPLOYMENT: {
+    status: 403,
+    message: 'The edge message is signed for another matchmaker deployment (another session-token key).',
+  },
   MM_UNKNOWN_EDGE: { status: 404, message: 'No live edge with this id; register first.' },
   MM_UNKNOWN_GAME: { status: 404, message: 'No such game in the catalogue.' },
   MM_UNKNOWN_SESSION: { status: 404, message: 'No such session (it ended, expired or never existed).' },

@@ -10,6 +10,11 @@ import { CandidatesRequest, GameInfo } from './playerApi.js';
 export const MatchmakerInfo = Type.Object({
   /** Ed25519 public key (base64url spki) that verifies session tokens. */
   sessionPublicKey: Type.String(),
+  /**
+   * The deployment id edge messages are signed for (protocol/deployment.ts): derived from `sessionPublicKey`;
+   * an edge computes it from the key it pins rather than trusting this field.
+   */
+  deployment: Type.String(),
   heartbeatMs: Type.Integer(),
   edgeTtlMs: Type.Integer(),
   reservationTtlMs: Type.Integer(),

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { LocalAccount } from 'viem';
 import type { SignedCapabilitySnapshot } from '../../protocol/capabilitySnapshot.js';
+import { deploymentOf } from '../../protocol/deployment.js';
 import {
   EDGE_SHUTDOWN_REASON,
   type EdgeHeartbeatPayload,
@@ -36,6 +37,8 @@ export interface ControlledEdgeInfo {
 /** What edge/control needs of an edge; `Edge` (edge/Edge.ts) is one. */
 export interface ControlledEdge {
   readonly id: string;
+  /** The matchmaker's session-token key this edge pins (its deployment signs every control message). */
+  readonly sessionPublicKey: string;
   /** The edge's base URL once it listens (its publicUrl when configured). */
   readonly url: string | undefined;
   info(): ControlledEdgeInfo;
@@ -52,6 +55,11 @@ export interface StartEdgeControlParameters {
   account: LocalAccount;
   /** Matchmaker base URL, e.g. http://127.0.0.1:8080. */
   matchmakerUrl: string;
+  /**
+   * The deployment every message is signed for (default: derived from `edge.sessionPublicKey`, the key the
+   * edge pins), so a message this edge signs is refused by any other matchmaker (MM_WRONG_DEPLOYMENT).
+   */
+  deployment?: string;
   /** Heartbeat period, ms (default: what the matchmaker asks for, 2000). */
   heartbeatMs?: number;
   /** Software version reported (default 'farplay-edge/0.1.0'). */
@@ -99,6 +107,7 @@ class MatchmakerRefused extends Error {
 export function startEdgeControl(parameters: StartEdgeControlParameters): EdgeControl {
   const { edge, account, logger } = parameters;
   const base = parameters.matchmakerUrl.replace(/\/$/, '');
+  const deployment = parameters.deployment ?? deploymentOf(edge.sessionPublicKey);
   let heartbeatMs = parameters.heartbeatMs ?? 2000;
   let closed = false;
   let closing: Promise<void> | undefined;
@@ -140,6 +149,7 @@ export function startEdgeControl(parameters: StartEdgeControlParameters): EdgeCo
       ...(info.runtimes?.length ? { runtimes: [...info.runtimes] } : {}),
       issuedAt: Date.now(),
       nonce: randomNonce(),
+      deployment,
     };
     const signature = await signEdgeMessage(account, 'EdgeRegistration', payload);
     const answer = (await post('/v1/edges/register', {
@@ -169,6 +179,7 @@ export function startEdgeControl(parameters: StartEdgeControlParameters): EdgeCo
       activeSessionIds: edge.sessionIds().slice(0, 1024),
       issuedAt: Date.now(),
       nonce: randomNonce(),
+      deployment,
     };
     const signature = await signEdgeMessage(account, 'EdgeHeartbeat', payload);
     try {
@@ -220,6 +231,7 @@ export function startEdgeControl(parameters: StartEdgeControlParameters): EdgeCo
         reason: reason.slice(0, 256),
         issuedAt: Date.now(),
         nonce: randomNonce(),
+        deployment,
       };
       const signature = await signEdgeMessage(account, 'EdgeSessionReport', payload);
       try {

@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { onRequestHookHandler, onSendHookHandler } from 'fastify';
+import { deploymentOf } from '../../protocol/deployment.js';
 import {
   SignedEdgeHeartbeat,
   SignedEdgeRegistration,
@@ -52,6 +53,7 @@ export const edgeRoutes: FastifyPluginAsyncTypebox<EdgeRoutesOptions> = async (a
     },
     async () => ({
       sessionPublicKey,
+      deployment: deploymentOf(sessionPublicKey),
       heartbeatMs: config.heartbeatMs,
       edgeTtlMs: config.edgeTtlMs,
       reservationTtlMs: config.reservationTtlMs,

@@ -4,6 +4,7 @@ import WebSocket from 'ws';
 import type { EdgeServer } from '../../edge/http/EdgeServer.js';
 import { buildApp, type MatchmakerApp } from '../../matchmaker/buildApp.js';
 import type { MatchmakerConfig } from '../../matchmaker/config.js';
+import { TEST_SESSION_KEYS } from '../tools/testDeployment.js';
 import { startTestEdge } from './edge-support.js';
 import {
   newEdgeAccount,
@@ -28,7 +29,12 @@ afterEach(async () => {
 async function start(config: Partial<MatchmakerConfig> = {}): Promise<MatchmakerApp> {
   // The test edges' `pong` counts as a built-in game here.
   const app = await buildApp({
-    config: { logLevel: 'silent', builtInGameIds: TEST_BUILT_IN_GAMES, ...config },
+    config: {
+      logLevel: 'silent',
+      builtInGameIds: TEST_BUILT_IN_GAMES,
+      sessionPrivateKey: TEST_SESSION_KEYS.privateKey,
+      ...config,
+    },
   });
   apps.push(app);
   return app;

@@ -4,6 +4,7 @@ import { startEdgeControl } from '../../edge/control/startEdgeControl.js';
 import { buildApp, type MatchmakerApp } from '../../matchmaker/buildApp.js';
 import type { CreateSessionResponse, SessionEvent } from '../../protocol/playerApi.js';
 import { FakeEdge } from '../tools/FakeEdge.js';
+import { TEST_SESSION_KEYS } from '../tools/testDeployment.js';
 import { newEdgeAccount, playerKey, signedRegistration, TEST_BUILT_IN_GAMES } from './matchmaker-support.js';
 
 // Issue 8: a refused or failed `started`/`ended` report is retried with backoff (and reconciled through
@@ -21,6 +22,7 @@ async function startApp(): Promise<MatchmakerApp> {
     config: {
       logLevel: 'silent',
       builtInGameIds: TEST_BUILT_IN_GAMES,
+      sessionPrivateKey: TEST_SESSION_KEYS.privateKey,
       edgeTtlMs: 60_000,
       heartbeatMs: 60_000,
     },

@@ -5,6 +5,7 @@ import { buildApp, type MatchmakerApp } from '../../matchmaker/buildApp.js';
 import { ErrorCodes } from '../../protocol/errors.js';
 import type { CreateSessionResponse } from '../../protocol/playerApi.js';
 import { FuzzValues } from '../tools/FuzzValues.js';
+import { TEST_SESSION_KEYS } from '../tools/testDeployment.js';
 import { startTestEdge } from './edge-support.js';
 import {
   newEdgeAccount,
@@ -101,6 +102,7 @@ beforeAll(async () => {
     config: {
       logLevel: 'silent',
       builtInGameIds: TEST_BUILT_IN_GAMES,
+      sessionPrivateKey: TEST_SESSION_KEYS.privateKey,
       studioApiKeys: 'acme=acme-key',
       rateLimitMax: 1_000_000,
       upgradeRateLimitMax: 1_000_000,

@@ -2,7 +2,7 @@ import { Redis } from 'ioredis';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { buildApp, type MatchmakerApp } from '../../matchmaker/buildApp.js';
 import { deleteRedisPrefix } from '../../matchmaker/store/createRedisStore.js';
-import { generateSessionKeyPair } from '../../protocol/sessionToken.js';
+import { TEST_SESSION_KEYS } from '../tools/testDeployment.js';
 import {
   newEdgeAccount,
   playerKey,
@@ -33,13 +33,12 @@ async function heldSlots(edgeIds: string[]): Promise<Record<string, string[]>> {
 
 describe('two matchmaker instances on one Redis', () => {
   it('never double-books a slot under concurrent allocation and leaks none after release or expiry', async () => {
-    const { privateKey } = generateSessionKeyPair();
     const config = {
       logLevel: 'silent' as const,
       builtInGameIds: TEST_BUILT_IN_GAMES,
       redisUrl,
       keyPrefix,
-      sessionPrivateKey: privateKey,
+      sessionPrivateKey: TEST_SESSION_KEYS.privateKey,
       // Long enough that no reservation expires (and no edge, which never heartbeats here, dies)
       // during the bursts below on a loaded machine.
       reservationTtlMs: 10_000,

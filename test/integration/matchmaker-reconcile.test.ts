@@ -9,6 +9,7 @@ import { createRedisStore, deleteRedisPrefix } from '../../matchmaker/store/crea
 import type { MatchmakerStore } from '../../matchmaker/store/MatchmakerStore.js';
 import { randomNonce, signEdgeMessage } from '../../protocol/edgeRegistration.js';
 import type { CreateSessionResponse } from '../../protocol/playerApi.js';
+import { TEST_DEPLOYMENT, TEST_SESSION_KEYS } from '../tools/testDeployment.js';
 import {
   newEdgeAccount,
   playerKey,
@@ -38,6 +39,7 @@ afterAll(async () => {
 const CONFIG: Partial<MatchmakerConfig> = {
   logLevel: 'silent',
   builtInGameIds: TEST_BUILT_IN_GAMES,
+  sessionPrivateKey: TEST_SESSION_KEYS.privateKey,
   rateLimitMax: 100_000,
   // Sessions activated more than two heartbeat periods ago are freed when the edge stops naming them.
   heartbeatMs: 100,
@@ -77,6 +79,7 @@ function edgeOf(app: MatchmakerApp, account: LocalAccount = newEdgeAccount()) {
           activeSessionIds: running,
           issuedAt: Date.now(),
           nonce: randomNonce(),
+          deployment: TEST_DEPLOYMENT,
         };
         const signature = await signEdgeMessage(account, 'EdgeHeartbeat', payload);
         return post('/v1/edges/heartbeat', { payload, signature });

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { CheckerSet } from '../../contracts-client/src/checkers.js';
 import { registerEdge, type StakingRef, slash } from '../../contracts-client/src/staking.js';
 import { buildApp, type MatchmakerApp } from '../../matchmaker/buildApp.js';
+import { TEST_SESSION_KEYS } from '../tools/testDeployment.js';
 import {
   newEdgeAccount,
   playerKey,
@@ -58,6 +59,7 @@ beforeAll(async () => {
     config: {
       logLevel: 'silent',
       builtInGameIds: TEST_BUILT_IN_GAMES,
+      sessionPrivateKey: TEST_SESSION_KEYS.privateKey,
       stakingRpcUrl: rpcUrl,
       stakingChainId: chainId,
       stakingAddress: staking.address,

@@ -11,6 +11,7 @@ import {
 } from '../../protocol/edgeRegistration.js';
 import type { CreateSessionResponse, GameInfo } from '../../protocol/playerApi.js';
 import { encodeSessionProof } from '../../protocol/sessionProof.js';
+import { TEST_DEPLOYMENT } from '../tools/testDeployment.js';
 
 /** Test helpers shared by the matchmaker test files: edge keys and signed edge messages. */
 export function newEdgeAccount(): LocalAccount {
@@ -49,6 +50,7 @@ export async function signedRegistration(
     games: [pongGame],
     issuedAt: Date.now(),
     nonce: randomNonce(),
+    deployment: TEST_DEPLOYMENT,
     ...overrides,
   };
   return { payload, signature: await signEdgeMessage(account, 'EdgeRegistration', payload) };
@@ -58,8 +60,10 @@ export async function signedHeartbeat(
   account: LocalAccount,
   load: { activeSessions?: number; freeSlots?: number; encodeHeadroom?: number } = {},
   issuedAt = Date.now(),
+  deployment = TEST_DEPLOYMENT,
 ): Promise<SignedEdgeHeartbeat> {
   const payload = {
+    deployment,
     edge: account.address,
     activeSessions: load.activeSessions ?? 0,
     freeSlots: load.freeSlots ?? 4,
@@ -75,8 +79,10 @@ export async function signedReport(
   sessionId: string,
   event: 'started' | 'ended',
   reason = '',
+  deployment = TEST_DEPLOYMENT,
 ): Promise<SignedEdgeSessionReport> {
   const payload = {
+    deployment,
     edge: account.address,
     sessionId,
     event,

@@ -3,6 +3,7 @@ import { type BuildAppOptions, buildApp, type MatchmakerApp } from '../../matchm
 import { createMemoryStore } from '../../matchmaker/store/createMemoryStore.js';
 import { createRedisStore, deleteRedisPrefix } from '../../matchmaker/store/createRedisStore.js';
 import type { MatchmakerStore } from '../../matchmaker/store/MatchmakerStore.js';
+import { TEST_SESSION_KEYS } from '../tools/testDeployment.js';
 import { TEST_BUILT_IN_GAMES, testPrefix } from './matchmaker-support.js';
 
 /** One of the two stores every matchmaker behaviour is tested against, for `describe.each`. */
@@ -16,6 +17,11 @@ export interface MatchmakerStores {
   build(options: BuildAppOptions): Promise<MatchmakerApp>;
   /** Closes `store` after the test (for stores a test wraps or builds itself). */
   own(store: MatchmakerStore): MatchmakerStore;
+  /**
+   * A maker of stores on one state, as instances or restarts see it: Redis stores on one key prefix (what
+   * another instance or a restarted one reads); in-process, a fresh empty store each call (what a restart has).
+   */
+  sameState(kind: StoreKind[0]): () => MatchmakerStore;
 }
 
 /**
@@ -38,22 +44,28 @@ export function useMatchmakerStores(name: string): MatchmakerStores {
     stores.push(store);
     return store;
   };
+  const redisStore = (keyPrefix = testPrefix(name)): MatchmakerStore => {
+    if (!prefixes.includes(keyPrefix)) prefixes.push(keyPrefix);
+    return own(createRedisStore({ url: redisUrl, keyPrefix }));
+  };
   return {
     storeKinds: [
       ['memory', () => own(createMemoryStore())],
-      [
-        'redis',
-        () => {
-          const keyPrefix = testPrefix(name);
-          prefixes.push(keyPrefix);
-          return own(createRedisStore({ url: redisUrl, keyPrefix }));
-        },
-      ],
+      ['redis', () => redisStore()],
     ],
+    sameState(kind) {
+      if (kind === 'memory') return () => own(createMemoryStore());
+      const keyPrefix = testPrefix(name);
+      return () => redisStore(keyPrefix);
+    },
     async build(options) {
       const app = await buildApp({
         ...options,
-        config: { builtInGameIds: TEST_BUILT_IN_GAMES, ...options.config },
+        config: {
+          builtInGameIds: TEST_BUILT_IN_GAMES,
+          sessionPrivateKey: TEST_SESSION_KEYS.privateKey,
+          ...options.config,
+        },
       });
       apps.push(app);
       return app;

@@ -7,6 +7,7 @@ import type { Deployment } from '../../contracts-client/src/deployment.js';
 import { localAccounts } from '../../contracts-client/src/localChain.js';
 import { type RunningMatchmaker, startMatchmaker } from '../../matchmaker/startMatchmaker.js';
 import { signCapabilitySnapshot } from '../../protocol/capabilitySnapshot.js';
+import { TEST_SESSION_KEYS } from '../tools/testDeployment.js';
 import { newEdgeAccount, signedRegistration } from './matchmaker-support.js';
 import {
   deployOperatorChain,
@@ -30,7 +31,11 @@ const initEdge = () => initOperatorEdge(operatorChain, env, matchmaker.url);
 beforeAll(async () => {
   operatorChain = await deployOperatorChain(rpcUrl, chainId);
   deployment = operatorChain.deployment;
-  matchmaker = await startMatchmaker({ port: 0, logLevel: 'silent' });
+  matchmaker = await startMatchmaker({
+    port: 0,
+    logLevel: 'silent',
+    sessionPrivateKey: TEST_SESSION_KEYS.privateKey,
+  });
 });
 
 afterAll(async () => {

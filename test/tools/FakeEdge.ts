@@ -2,6 +2,7 @@ import type { ControlledEdge, ControlledEdgeInfo } from '../../edge/control/star
 import type { EdgeEvents } from '../../edge/Edge.js';
 import type { GameInfo } from '../../protocol/playerApi.js';
 import { TypedEmitter } from '../../protocol/TypedEmitter.js';
+import { TEST_SESSION_KEYS } from './testDeployment.js';
 
 /** A catalogue entry for a game only fake edges run. */
 export const PONG: GameInfo = {
@@ -24,6 +25,8 @@ export interface FakeEdgeOptions {
   lon?: number;
   capacity?: number;
   games?: GameInfo[];
+  /** The matchmaker key it pins (default: the test matchmakers' `TEST_SESSION_KEYS`). */
+  sessionPublicKey?: string;
 }
 
 /**
@@ -33,6 +36,7 @@ export interface FakeEdgeOptions {
 export class FakeEdge extends TypedEmitter<EdgeEvents> implements ControlledEdge {
   readonly id: string;
   readonly url: string;
+  readonly sessionPublicKey: string;
   /** Sessions running (tests set it). */
   active = 0;
   /** Sessions edge/control ended, in order. */
@@ -43,6 +47,7 @@ export class FakeEdge extends TypedEmitter<EdgeEvents> implements ControlledEdge
     super();
     this.id = options.id;
     this.url = options.url;
+    this.sessionPublicKey = options.sessionPublicKey ?? TEST_SESSION_KEYS.publicKey;
     this.#options = options;
   }
 

@@ -20,15 +20,18 @@ describe('heartbeats carry the edge’s running session ids, signed', () => {
       activeSessionIds: ['s-1', 's-2'],
       issuedAt: Date.now(),
       nonce: randomNonce(),
+      deployment: 'mm-test',
     };
     expect(Value.Check(EdgeHeartbeatPayload, payload)).toBe(true);
     const signature = await signEdgeMessage(account, 'EdgeHeartbeat', payload);
-    await expect(verifyEdgeMessage({ kind: 'EdgeHeartbeat', payload, signature })).resolves.toBeUndefined();
+    await expect(
+      verifyEdgeMessage({ kind: 'EdgeHeartbeat', payload, signature, deployment: 'mm-test' }),
+    ).resolves.toBeUndefined();
     for (const activeSessionIds of [['s-1', 's-3'], ['s-1', 's-2', 's-3'], ['s-1'], undefined]) {
       const { activeSessionIds: _, ...rest } = payload;
       const changed = activeSessionIds ? { ...rest, activeSessionIds } : rest;
       await expect(
-        verifyEdgeMessage({ kind: 'EdgeHeartbeat', payload: changed, signature }),
+        verifyEdgeMessage({ kind: 'EdgeHeartbeat', payload: changed, signature, deployment: 'mm-test' }),
       ).rejects.toMatchObject({
         code: 'MM_BAD_SIGNATURE',
       });

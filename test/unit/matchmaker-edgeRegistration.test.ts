@@ -10,6 +10,7 @@ import {
 import { findError } from '../../protocol/errors.js';
 
 const account = privateKeyToAccount(generatePrivateKey());
+const deployment = 'mm-test-deployment';
 
 function heartbeat(overrides: Partial<EdgeHeartbeatPayload> = {}): EdgeHeartbeatPayload {
   return {
@@ -19,6 +20,7 @@ function heartbeat(overrides: Partial<EdgeHeartbeatPayload> = {}): EdgeHeartbeat
     encodeHeadroom: 0.75,
     issuedAt: Date.now(),
     nonce: randomNonce(),
+    deployment,
     ...overrides,
   };
 }
@@ -27,7 +29,9 @@ describe('signed edge messages', () => {
   it('verifies a message signed by the edge it names', async () => {
     const payload = heartbeat();
     const signature = await signEdgeMessage(account, 'EdgeHeartbeat', payload);
-    await expect(verifyEdgeMessage({ kind: 'EdgeHeartbeat', payload, signature })).resolves.toBeUndefined();
+    await expect(
+      verifyEdgeMessage({ kind: 'EdgeHeartbeat', payload, signature, deployment }),
+    ).resolves.toBeUndefined();
   });
 
   it('refuses a changed payload, another key, or another message kind', async () => {
@@ -37,13 +41,14 @@ describe('signed edge messages', () => {
       kind: 'EdgeHeartbeat',
       payload: { ...payload, freeSlots: 99 },
       signature,
+      deployment,
     });
     await expect(changed).rejects.toSatisfy((e) => findError(e, 'MM_BAD_SIGNATURE') !== undefined);
     const other = privateKeyToAccount(generatePrivateKey());
     const foreign = await signEdgeMessage(other, 'EdgeHeartbeat', payload);
-    await expect(verifyEdgeMessage({ kind: 'EdgeHeartbeat', payload, signature: foreign })).rejects.toSatisfy(
-      (e) => findError(e, 'MM_BAD_SIGNATURE') !== undefined,
-    );
+    await expect(
+      verifyEdgeMessage({ kind: 'EdgeHeartbeat', payload, signature: foreign, deployment }),
+    ).rejects.toSatisfy((e) => findError(e, 'MM_BAD_SIGNATURE') !== undefined);
     const report = {
       edge: account.address,
       sessionId: 's',
@@ -51,12 +56,13 @@ describe('signed edge messages', () => {
       reason: '',
       issuedAt: payload.issuedAt,
       nonce: payload.nonce,
+      deployment,
     };
     await expect(
-      verifyEdgeMessage({ kind: 'EdgeSessionReport', payload: report, signature }),
+      verifyEdgeMessage({ kind: 'EdgeSessionReport', payload: report, signature, deployment }),
     ).rejects.toSatisfy((e) => findError(e, 'MM_BAD_SIGNATURE') !== undefined);
     await expect(
-      verifyEdgeMessage({ kind: 'EdgeHeartbeat', payload, signature: `0x${'00'.repeat(65)}` }),
+      verifyEdgeMessage({ kind: 'EdgeHeartbeat', payload, signature: `0x${'00'.repeat(65)}`, deployment }),
     ).rejects.toSatisfy((e) => findError(e, 'MM_BAD_SIGNATURE') !== undefined);
   });
 
@@ -65,9 +71,38 @@ describe('signed edge messages', () => {
       const payload = heartbeat({ issuedAt });
       const signature = await signEdgeMessage(account, 'EdgeHeartbeat', payload);
       await expect(
-        verifyEdgeMessage({ kind: 'EdgeHeartbeat', payload, signature, maxAgeMs: 60_000 }),
+        verifyEdgeMessage({ kind: 'EdgeHeartbeat', payload, signature, maxAgeMs: 60_000, deployment }),
       ).rejects.toSatisfy((e) => findError(e, 'MM_STALE_MESSAGE') !== undefined);
     }
+  });
+});
+
+describe('edge messages are bound to one matchmaker deployment', () => {
+  it('refuses a message signed for another deployment, even with its name rewritten', async () => {
+    const payload = heartbeat({ deployment: 'mm-other' });
+    const signature = await signEdgeMessage(account, 'EdgeHeartbeat', payload);
+    await expect(
+      verifyEdgeMessage({ kind: 'EdgeHeartbeat', payload, signature, deployment }),
+    ).rejects.toSatisfy((e) => findError(e, 'MM_WRONG_DEPLOYMENT') !== undefined);
+    // The deployment is in the signed domain: renaming it breaks the signature.
+    await expect(
+      verifyEdgeMessage({
+        kind: 'EdgeHeartbeat',
+        payload: { ...payload, deployment },
+        signature,
+        deployment,
+      }),
+    ).rejects.toSatisfy((e) => findError(e, 'MM_BAD_SIGNATURE') !== undefined);
+  });
+
+  it('refuses a message issued before `notBefore` (a restarted in-process matchmaker)', async () => {
+    const payload = heartbeat({ issuedAt: Date.now() - 1000 });
+    const signature = await signEdgeMessage(account, 'EdgeHeartbeat', payload);
+    const check = { kind: 'EdgeHeartbeat' as const, payload, signature, deployment };
+    await expect(verifyEdgeMessage({ ...check, notBefore: Date.now() })).rejects.toSatisfy(
+      (e) => findError(e, 'MM_STALE_MESSAGE') !== undefined,
+    );
+    await expect(verifyEdgeMessage({ ...check, notBefore: payload.issuedAt })).resolves.toBeUndefined();
   });
 });
 

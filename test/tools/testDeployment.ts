@@ -1,0 +1,11 @@
+import { deploymentOf } from '../../protocol/deployment.js';
+import { generateSessionKeyPair } from '../../protocol/sessionToken.js';
+
+/**
+ * The session-token key pair test matchmakers share (one per test file), so the signed edge messages the
+ * test helpers make are for their deployment. A test that needs another deployment builds a matchmaker
+ * with a key of its own.
+ */
+export const TEST_SESSION_KEYS = generateSessionKeyPair();
+/** The deployment of matchmakers built with `TEST_SESSION_KEYS` (what test edge messages are signed for). */
+export const TEST_DEPLOYMENT = deploymentOf(TEST_SESSION_KEYS.publicKey);
