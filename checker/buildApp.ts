@@ -288,6 +288,31 @@ export async function buildApp(options: BuildAppOptions = {}): Promise<FastifyIn
     async (request) => checker.evidence(request.params.sessionId as Hex),
   );
 
+  // The verdicts alone (with the policy they apply): what an operator's `farplay-edge status` reads to say which
+  // metric failed. Public like the evidence they are part of (anyone may re-check a verdict), only lighter.
+  app.get(
+    '/v1/sessions/:sessionId/verdicts',
+    {
+      schema: {
+        summary: 'The session’s per-minute verdicts with their reasons and figures, and the policy applied',
+        params: SessionParams,
+        querystring: Type.Object({ since: Type.Optional(Type.String({ pattern: '^[0-9]{1,5}$' })) }),
+      },
+    },
+    async (request) => {
+      const e = await checker.evidence(request.params.sessionId as Hex);
+      const since = Number(request.query.since ?? 0);
+      return {
+        checker: e.checker,
+        sessionId: e.session.sessionId,
+        billableMinutes: e.billableMinutes,
+        policy: e.policy,
+        policyHash: e.policyHash,
+        verdicts: e.verdicts.filter((v) => v.minute >= since),
+      };
+    },
+  );
+
   app.options('/*', { schema: { hide: true } }, async (_request, reply) => reply.status(204).send());
   app.addHook('onClose', async () => {
     await checker.close();

@@ -125,6 +125,8 @@ export class Edge extends TypedEmitter<EdgeEvents> {
   readonly encoderProbe: ProbeEncodersResult;
   /** The Ed25519 public key (base64url spki) session tokens verify with (its own when standalone). */
   readonly sessionPublicKey: string;
+  /** The settlement figures behind the operator's `GET /v1/earnings`; set by the billing (none: billing off). */
+  earningsSource: (() => Promise<unknown>) | undefined;
   readonly #log: Logger;
   readonly #games: Map<string, GameDefinition>;
   readonly #packageGames: PackageGameSource | undefined;

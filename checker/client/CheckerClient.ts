@@ -1,5 +1,6 @@
 import type { Hex } from 'viem';
 import { type ErrorCode, ErrorCodes, FarplayError } from '../../protocol/errors.js';
+import type { QosPolicy } from '../../protocol/qosPolicy.js';
 import type { GrantJson, SignedQosReport } from '../../protocol/qosReport.js';
 import type { DecidedVerdict, SignedAttestationRecord } from '../Checker.js';
 import type { SignedAttestationBatch } from '../signAttestationBatch.js';
@@ -10,6 +11,16 @@ export interface ReportAnswer {
   role: number;
   verdict: DecidedVerdict | null;
   attestation: SignedAttestationRecord | null;
+}
+
+/** What a checker answers to `GET /v1/sessions/:id/verdicts`. */
+export interface SessionVerdicts {
+  checker: Hex;
+  sessionId: Hex;
+  billableMinutes: number;
+  policy: QosPolicy;
+  policyHash: Hex;
+  verdicts: DecidedVerdict[];
 }
 
 /**
@@ -90,6 +101,11 @@ export class CheckerClient {
   /** Everything behind the session's verdicts (see checker/README.md). */
   evidence(sessionId: Hex): Promise<Record<string, unknown>> {
     return this.#call('GET', `/v1/sessions/${sessionId}/evidence`);
+  }
+
+  /** The session's verdicts from minute `since` on (default all), with the policy this checker applies. */
+  verdicts(sessionId: Hex, since = 0): Promise<SessionVerdicts> {
+    return this.#call('GET', `/v1/sessions/${sessionId}/verdicts${since > 0 ? `?since=${since}` : ''}`);
   }
 
   health(): Promise<{ ok: boolean; checker: Hex; policyHash: Hex; periodMs: number; store: string }> {

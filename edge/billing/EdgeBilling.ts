@@ -61,6 +61,7 @@ export class EdgeBilling {
       logger: this.#p.logger.child({ sessionId }),
       ...(withhold ? { withhold: (minute: number) => withhold(sessionId, minute) } : {}),
       ...(this.#p.post ? { post: this.#p.post } : {}),
+      onPeriod: () => this.#p.agent?.periodClosed(billingSessionId(sessionId)),
     });
     this.#reporters.set(sessionId, reporter);
     this.#p.agent?.track(billingSessionId(sessionId), checkers);

@@ -23,6 +23,8 @@ export interface EdgeQosReporterParameters {
   post?: QosReportPost;
   /** How often the reporter looks whether the stream has started, ms (default 50). */
   pollMs?: number;
+  /** Told at each period's close, reported or withheld (the operator's minutes played). */
+  onPeriod?: () => void;
 }
 
 /**
@@ -86,6 +88,7 @@ export class EdgeQosReporter {
   }
 
   #sample(): QosPeriodFigures {
+    this.#p.onPeriod?.();
     const period = this.#p.session.statistics.takePeriod();
     return {
       metrics: toQosMetrics(period),

@@ -10,12 +10,13 @@ import {
   domainOf,
   type EscrowRef,
   paidMinutes,
+  readEdgeEarnings,
   type SessionSettlement,
   settle,
 } from '../../contracts-client/src/escrow.js';
 import type { ChainClients } from '../../contracts-client/src/tx.js';
 import { attestationBatchTypes, type Grant, grantHash } from '../../protocol/eip712.js';
-import { findError } from '../../protocol/errors.js';
+import { type ErrorCode, findError } from '../../protocol/errors.js';
 import { grantFromJson } from '../../protocol/qosReport.js';
 
 export interface SettlementAgentParameters {
@@ -45,6 +46,39 @@ export interface SessionMoney {
   /** attested − paid. */
   pending: number;
   ended: boolean;
+  /** Periods the edge reported (played), when it started and ended (unix ms). */
+  played: number;
+  startedAt: number;
+  endedAt?: number;
+  /** The grant's price per minute, wei (known once the agent has read the grant). */
+  pricePerMinute?: bigint;
+  /** The session's checkers (base URLs). */
+  checkers: string[];
+}
+
+/** Minutes of the current UTC day (sessions started, periods played, minutes attested and paid that day). */
+export interface DayTotals {
+  /** YYYY-MM-DD (UTC). */
+  day: string;
+  sessions: number;
+  played: number;
+  attested: number;
+  paid: number;
+}
+
+/** The agent's last settlement transaction. */
+export interface SettlementRecord {
+  /** `sending`: sent, no receipt yet; `mined`: paid; `failed`: refused before or by the chain (`code`). */
+  state: 'sending' | 'mined' | 'failed';
+  /** When it was sent (unix ms). */
+  at: number;
+  kind: 'batch' | 'single';
+  sessions: number;
+  minutes: number;
+  txHash?: Hex;
+  block?: bigint;
+  code?: ErrorCode;
+  message?: string;
 }
 
 interface Tracked {
@@ -53,8 +87,15 @@ interface Tracked {
   grant?: { grant: Grant; grantSignature: Hex };
   attested: number;
   paid: number;
+  played: number;
+  startedAt: number;
   endedAt?: number;
 }
+
+/** Sessions whose earnings `earnings()` reads back (the escrow keeps them per 8-session word). */
+const EARNING_SESSIONS = 512;
+
+const utcDay = (ms: number) => new Date(ms).toISOString().slice(0, 10);
 
 /**
  * The edge's settlement agent: tracks its sessions, and at each session's end and at least every `everyMs`
@@ -68,6 +109,10 @@ export class SettlementAgent {
   readonly #timers = new Set<NodeJS.Timeout>();
   #round: Promise<void> = Promise.resolve();
   #closed = false;
+  #today: DayTotals = { day: utcDay(Date.now()), sessions: 0, played: 0, attested: 0, paid: 0 };
+  #last: SettlementRecord | undefined;
+  /** Sessions paid something (most recent last), for `earnings()`. */
+  readonly #paidSessions = new Set<Hex>();
 
   constructor(p: SettlementAgentParameters) {
     this.#p = p;
@@ -89,7 +134,92 @@ export class SettlementAgent {
       checkers: checkerUrls.map((u) => new CheckerClient(u, timeout)),
       attested: 0,
       paid: 0,
+      played: 0,
+      startedAt: Date.now(),
     });
+    this.#count('sessions', 1);
+  }
+
+  /** The edge closed one of the session's periods (reported or not): one more minute played. */
+  periodClosed(sessionId: Hex): void {
+    const t = this.#sessions.get(sessionId.toLowerCase());
+    if (t === undefined) return;
+    t.played += 1;
+    this.#count('played', 1);
+  }
+
+  #count(field: Exclude<keyof DayTotals, 'day'>, n: number): void {
+    const day = utcDay(Date.now());
+    if (this.#today.day !== day) this.#today = { day, sessions: 0, played: 0, attested: 0, paid: 0 };
+    this.#today[field] += n;
+  }
+
+  #setAttested(t: Tracked, minutes: number): void {
+    if (minutes > t.attested) this.#count('attested', minutes - t.attested);
+    t.attested = Math.max(t.attested, minutes);
+  }
+
+  #setPaid(t: Tracked, minutes: number): void {
+    if (minutes > t.paid) this.#count('paid', minutes - t.paid);
+    t.paid = Math.max(t.paid, minutes);
+    if (t.paid > 0) {
+      this.#paidSessions.delete(t.sessionId);
+      this.#paidSessions.add(t.sessionId);
+      if (this.#paidSessions.size > EARNING_SESSIONS) {
+        const [oldest] = this.#paidSessions;
+        if (oldest !== undefined) this.#paidSessions.delete(oldest);
+      }
+    }
+  }
+
+  /** Today's totals (UTC day). */
+  today(): DayTotals {
+    this.#count('played', 0);
+    return { ...this.#today };
+  }
+
+  /** The last settlement transaction (none yet: undefined). */
+  lastSettlement(): SettlementRecord | undefined {
+    return this.#last === undefined ? undefined : { ...this.#last };
+  }
+
+  /** The edge's gross unwithdrawn escrow earnings on the sessions this agent saw paid (read from the chain), wei. */
+  earnings(): Promise<bigint> {
+    const ids = [...this.#paidSessions];
+    if (ids.length === 0) return Promise.resolve(0n);
+    const edge = this.#p.clients.walletClient.account?.address;
+    if (edge === undefined) throw new Error('the settlement wallet has no account');
+    return readEdgeEarnings(this.#p.clients.publicClient, this.#p.escrow, edge, ids);
+  }
+
+  /** Payments-chain reads (the current block, for confirmations). */
+  get publicClient() {
+    return this.#p.clients.publicClient;
+  }
+
+  /**
+   * Reads what a quorum of each unsettled session's checkers attested and what the escrow paid, without settling
+   * (the operator's status between rounds). Runs between rounds.
+   */
+  refresh(): Promise<void> {
+    this.#round = this.#round.then(
+      () => this.#refresh(),
+      () => this.#refresh(),
+    );
+    return this.#round;
+  }
+
+  async #refresh(): Promise<void> {
+    if (this.#closed || this.#sessions.size === 0) return;
+    const set = await this.#p.checkerSet();
+    await Promise.all(
+      [...this.#sessions.values()].map(async (t) => {
+        if (t.endedAt !== undefined && t.paid > 0 && t.paid >= t.attested) return;
+        await this.#prepare(t, set).catch((err: unknown) =>
+          this.#p.logger.debug({ err, sessionId: t.sessionId }, 'cannot read the session’s attestations'),
+        );
+      }),
+    );
   }
 
   /** The session ended: settle it once its last minutes are decided. */
@@ -113,6 +243,11 @@ export class SettlementAgent {
       paid: t.paid,
       pending: Math.max(0, t.attested - t.paid),
       ended: t.endedAt !== undefined,
+      played: t.played,
+      startedAt: t.startedAt,
+      ...(t.endedAt !== undefined ? { endedAt: t.endedAt } : {}),
+      ...(t.grant !== undefined ? { pricePerMinute: t.grant.grant.pricePerMinute } : {}),
+      checkers: t.checkers.map((c) => c.url),
     }));
   }
 
@@ -153,11 +288,14 @@ export class SettlementAgent {
       escrow: this.#p.escrow,
     });
     if (q === null) return undefined;
-    t.attested = Math.max(t.attested, q.minutes);
+    this.#setAttested(t, q.minutes);
     t.grant ??= await this.#grant(t);
     const { grant, grantSignature } = t.grant;
     if (grantHash(grant) !== q.grantHash) return undefined;
-    t.paid = await paidMinutes(this.#p.clients.publicClient, this.#p.escrow, grant.edge, t.sessionId);
+    this.#setPaid(
+      t,
+      await paidMinutes(this.#p.clients.publicClient, this.#p.escrow, grant.edge, t.sessionId),
+    );
     if (q.minutes <= t.paid) return undefined;
     return {
       settlement: { grant, grantSignature, minutes: q.minutes },
@@ -185,15 +323,17 @@ export class SettlementAgent {
     const log = this.#p.logger;
     const batchSigs = await this.#batchSignatures(due, set);
     if (batchSigs !== undefined) {
+      const record = this.#sending('batch', due);
       try {
         const result = await batchSettle(this.#p.clients, this.#p.escrow, {
           sessions: due.map((d) => d.settlement),
           attestations: batchSigs,
           checkerSet: set,
         });
+        this.#mined(record, result.receipt);
         const skipped = new Set(result.skipped.map((s) => s.index));
         due.forEach((d, i) => {
-          if (!skipped.has(i)) d.t.paid = d.settlement.minutes;
+          if (!skipped.has(i)) this.#setPaid(d.t, d.settlement.minutes);
         });
         log.info(
           { sessions: due.length, skipped: result.skipped, gasUsed: result.receipt.gasUsed.toString() },
@@ -201,25 +341,53 @@ export class SettlementAgent {
         );
         return;
       } catch (err) {
+        this.#failed(record, err);
         log.warn({ err: findError(err) ?? err }, 'batch settlement failed; settling session by session');
       }
     }
     for (const d of due) {
+      const record = this.#sending('single', [d]);
       try {
-        await settle(this.#p.clients, this.#p.escrow, {
+        const receipt = await settle(this.#p.clients, this.#p.escrow, {
           ...d.settlement,
           attestations: d.attestations,
           checkerSet: set,
         });
-        d.t.paid = d.settlement.minutes;
+        this.#mined(record, receipt);
+        this.#setPaid(d.t, d.settlement.minutes);
         log.info({ sessionId: d.t.sessionId, minutes: d.settlement.minutes }, 'settled a session');
       } catch (err) {
+        this.#failed(record, err);
         log.warn(
           { err: findError(err) ?? err, sessionId: d.t.sessionId },
           'settlement failed; retrying later',
         );
       }
     }
+  }
+
+  #sending(
+    kind: SettlementRecord['kind'],
+    due: { t: Tracked; settlement: SessionSettlement }[],
+  ): SettlementRecord {
+    const minutes = due.reduce((sum, d) => sum + d.settlement.minutes - d.t.paid, 0);
+    this.#last = { state: 'sending', at: Date.now(), kind, sessions: due.length, minutes };
+    return this.#last;
+  }
+
+  #mined(record: SettlementRecord, receipt: { transactionHash: Hex; blockNumber: bigint }): void {
+    record.state = 'mined';
+    record.txHash = receipt.transactionHash;
+    record.block = receipt.blockNumber;
+  }
+
+  #failed(record: SettlementRecord, err: unknown): void {
+    const known = findError(err);
+    record.state = 'failed';
+    record.code = known?.code ?? 'INTERNAL';
+    record.message = known?.message ?? String(err);
+    const hash = (known?.details as { hash?: Hex } | undefined)?.hash;
+    if (hash !== undefined) record.txHash = hash;
   }
 
   /** A quorum of valid AttestationBatch signatures over `due` in order, or undefined. */

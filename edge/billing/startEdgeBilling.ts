@@ -6,6 +6,7 @@ import { createChainClients } from '../../contracts-client/src/clients.js';
 import { stakingDomain } from '../../protocol/eip712.js';
 import type { Edge } from '../Edge.js';
 import { EdgeBilling } from './EdgeBilling.js';
+import { readEarnings } from './readEarnings.js';
 import { SettlementAgent } from './SettlementAgent.js';
 
 export interface StartEdgeBillingParameters {
@@ -33,7 +34,8 @@ export interface RunningEdgeBilling {
 
 /**
  * Wires an edge's billing: per-session QoS reports signed with its node key, and a settlement agent that pays its
- * gas with the same key on the payments chain and reads the escrow's checker set there.
+ * gas with the same key on the payments chain and reads the escrow's checker set there; the edge's operator-only
+ * `GET /v1/earnings` answers from them.
  */
 export function startEdgeBilling(p: StartEdgeBillingParameters): RunningEdgeBilling {
   const clients = createChainClients(localChain(p.payments.chainId, p.payments.rpcUrl), p.edge.account);
@@ -54,11 +56,14 @@ export function startEdgeBilling(p: StartEdgeBillingParameters): RunningEdgeBill
     agent,
     ...(p.withhold ? { withhold: p.withhold } : {}),
   });
+  const source = () => readEarnings({ agent, edge: p.edge.account.address });
+  p.edge.earningsSource = source;
   let closing: Promise<void> | undefined;
   return {
     billing,
     agent,
     close() {
+      if (p.edge.earningsSource === source) p.edge.earningsSource = undefined;
       closing ??= billing.close().then(() => agent.close());
       return closing;
     },

@@ -3,8 +3,10 @@ import { type Address, formatEther } from 'viem';
 import { privateKeyToAddress } from 'viem/accounts';
 import { delegationOf, pendingRewards } from '../../contracts-client/src/staking.js';
 import { findError } from '../../protocol/errors.js';
+import type { EdgeEarnings, NoEarnings } from '../billing/readEarnings.js';
 import type { EdgeStats } from '../Edge.js';
 import { describeDuration } from '../operator/describeDuration.js';
+import { describeEarnings, describeFailingQos } from '../operator/describeEarnings.js';
 import { describeLiveSessions } from '../operator/describeLiveSessions.js';
 import { loadNodeKey } from '../operator/loadNodeKey.js';
 import { readCapability } from '../operator/readCapability.js';
@@ -21,7 +23,10 @@ interface LiveEdge {
   url: string;
 }
 
-/** `farplay-edge status`: on-chain registration and stake, rewards, the matchmaker's view, and why the edge is not earning. */
+/**
+ * `farplay-edge status`: on-chain registration and stake, rewards, the matchmaker's view, the running edge's sessions
+ * and money (minutes played, attested, paid, pending, escrow earnings), and why the edge is not earning.
+ */
 export async function statusCommand(context: CliContext): Promise<number> {
   const { values } = parseArgs({ args: context.args, options: { config: { type: 'string' } }, strict: true });
   const { output } = context;
@@ -117,16 +122,24 @@ export async function statusCommand(context: CliContext): Promise<number> {
       output.out(
         `  sessions: ${live.live} open (${live.streaming} streaming), ${live.ended} ended since the edge started; ${live.minutesPlayed.toFixed(1)} minutes played by the open ones`,
       );
-      for (const failing of live.failing) reasons.push(`failing QoS: ${failing}`);
+      // The edge's own view of its encoder: a hint only; whether a minute is paid is the checkers' verdict.
+      for (const failing of live.failing) output.out(`  warning: ${failing}`);
+      // Settlement: minutes count once a checker quorum attests them, and are paid when the edge settles them.
+      const earnings = await get<EdgeEarnings | NoEarnings>('/v1/earnings');
+      if (!earnings.billing) {
+        output.out('  earnings: billing is off on this edge');
+        reasons.push(
+          'billing is off: set paymentsRpcUrl and the deployment files so the edge reports and settles',
+        );
+      } else {
+        for (const line of describeEarnings(earnings)) output.out(line);
+        for (const failing of describeFailingQos(earnings)) reasons.push(`failing QoS: ${failing}`);
+      }
     }
   } catch {
-    output.out(`  sessions: the edge does not answer at ${edgeUrl}`);
+    output.out(`  sessions, earnings: the edge does not answer at ${edgeUrl}`);
     reasons.push(`the edge is not running at ${edgeUrl}: start it (\`farplay-edge run\` or its service)`);
   }
-  // Settlement: minutes count once a checker quorum attests them, and are paid when the edge settles them.
-  output.out(
-    '  minutes attested / paid / pending settlement, escrow earnings: none yet here (the running edge reports each minute to its checkers and settles, but does not publish those figures; its log has each settlement)',
-  );
 
   if (reasons.length === 0) {
     output.out('✓ earning: registered, staked and live');

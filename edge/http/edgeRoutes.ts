@@ -72,6 +72,15 @@ export const edgeRoutes: FastifyPluginAsyncTypebox<EdgeRoutesOptions> = async (a
     return stats;
   });
 
+  // The operator's money (edge/billing/readEarnings.ts): minutes played, attested, paid and pending per session and
+  // today, the checkers' recent verdicts, the last settlement transaction, the escrow earnings. Operator-only like
+  // the stats (it lists the sessions' billing ids); `{ billing: false }` when the edge does not bill.
+  app.get('/v1/earnings', async (request) => {
+    if (!isLoopback(request.socket.remoteAddress)) throw new FarplayError('EDGE_OPERATOR_ONLY');
+    const source = edge.earningsSource;
+    return source === undefined ? { billing: false } : source();
+  });
+
   // RTT probe for the player's candidate measurement: empty 204, CORS open, never cached. It carries
   // the edge's clock (unix ms, the clock frame stamps use) so the player can estimate the offset
   // between its clock and ours (NTP-style) for glass-to-glass latency.

@@ -92,7 +92,7 @@ describe('farplay-edge stake', () => {
     expect(statusText).toMatch(
       /this edge is not running at http:\/\/127\.0\.0\.1:\d+|the edge is not running at http:\/\/127\.0\.0\.1:\d+: start it/,
     );
-    expect(statusText).toMatch(/minutes attested \/ paid \/ pending settlement, escrow earnings: none yet/);
+    expect(statusText).toMatch(/sessions, earnings: the edge does not answer at http:\/\/127\.0\.0\.1:\d+/);
   });
 });
 

@@ -1,8 +1,11 @@
 import { describe, expect, it } from 'vitest';
+import type { EdgeEarnings, OperatorVerdict } from '../../edge/billing/readEarnings.js';
 import type { EdgeStats } from '../../edge/Edge.js';
 import { describeDuration } from '../../edge/operator/describeDuration.js';
+import { describeFailingQos } from '../../edge/operator/describeEarnings.js';
 import { describeLiveSessions } from '../../edge/operator/describeLiveSessions.js';
 import type { StreamSessionStats } from '../../edge/session/StreamSession.js';
+import { QOS_POLICY } from '../../protocol/qosPolicy.js';
 
 function session(over: Partial<StreamSessionStats>): StreamSessionStats {
   return {
@@ -63,5 +66,64 @@ describe('operator wording', () => {
     expect(live.failing[0]).toMatch(
       /^session aaaaaaaaaaaa… sends 67 % of its 30 fps \(metric: frames sent vs target, policy minTargetFpsRatio 90 %\)/,
     );
+  });
+});
+
+describe('the checkers’ verdicts as reasons not to earn', () => {
+  const earnings = (latest: OperatorVerdict, endedAt?: number): EdgeEarnings => ({
+    billing: true,
+    edge: '0x0000000000000000000000000000000000000001',
+    asOf: 0,
+    today: { day: '2026-11-30', sessions: 1, played: 3, attested: 2, paid: 2 },
+    pending: 0,
+    lastSettlement: null,
+    escrow: { earningsWei: '0' },
+    sessions: [
+      {
+        sessionId: `0x${'ab'.repeat(32)}`,
+        played: 3,
+        attested: 2,
+        paid: 2,
+        pending: 0,
+        ended: endedAt !== undefined,
+        startedAt: 0,
+        ...(endedAt !== undefined ? { endedAt } : {}),
+        qos: {
+          checker: `0x${'cd'.repeat(20)}`,
+          decided: 3,
+          billable: 2,
+          latest,
+          failing: [latest],
+          policy: QOS_POLICY,
+        },
+      },
+    ],
+  });
+  const figures = { expectedFrames: 1800, deliveredFrames: 900, freezeMs: 0, rttMs: 20, lossPpm: 0 };
+
+  it('names each failing metric with its figure against the policy', () => {
+    const [line] = describeFailingQos(
+      earnings({
+        minute: 2,
+        billable: false,
+        reasons: ['below-target-fps', 'loss'],
+        figures: { ...figures, lossPpm: 80_000 },
+      }),
+      1000,
+    );
+    expect(line).toContain('session 0xabababab… minute 2 (checker 0xcdcdcdcd…)');
+    expect(line).toContain(
+      'metric delivered fps: 900 of the 1800 frames the target fps asks for (policy 90 %)',
+    );
+    expect(line).toContain('metric loss: 8.0 % of packets (policy at most 5.0 %)');
+  });
+
+  it('says nothing for a billable last minute or a session that ended over an hour ago', () => {
+    expect(describeFailingQos(earnings({ minute: 2, billable: true, reasons: [], figures }), 1000)).toEqual(
+      [],
+    );
+    const old = earnings({ minute: 2, billable: false, reasons: ['rtt'], figures }, 0);
+    expect(describeFailingQos(old, 3_600_001)).toEqual([]);
+    expect(describeFailingQos(old, 1000)).toHaveLength(1);
   });
 });
