@@ -151,6 +151,15 @@ describe('send-side estimator on a simulated link', () => {
     }
   });
 
+  it("does not count padding the receiver drops (as Chromium's SRTP replay check does) as loss", () => {
+    const run = simulateLink({
+      durationMs: 10_000,
+      link: () => ({ capacityBps: 20 * MBIT, delayMs: 15, dropPadding: true }),
+      demandBps: () => 2 * MBIT,
+    });
+    expect(run.samples.filter((s) => s.reason === 'loss')).toEqual([]);
+  });
+
   it('finds a restored link while application-limited (ALR probes), e.g. an encoder short of CPU', () => {
     const run = simulateLink({
       durationMs: 24_000,

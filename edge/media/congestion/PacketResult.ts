@@ -8,6 +8,8 @@ export interface PacketResult {
   size: number;
   /** Probe cluster the packet belonged to, -1 for none. */
   probeClusterId: number;
+  /** A padding copy of a packet sent before (a receiver may drop it: see SendSideEstimator). */
+  padding: boolean;
   /** Arrival time on the receiver's clock, ms (only differences mean anything); undefined = lost. */
   arrivalTimeMs: number | undefined;
 }

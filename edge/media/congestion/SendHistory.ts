@@ -36,6 +36,7 @@ export class SendHistory {
   readonly #sendTime: Float64Array;
   readonly #size: Uint32Array;
   readonly #cluster: Int32Array;
+  readonly #padding: Uint8Array;
   readonly #reported: Uint8Array;
   /** Last unwrapped sequence number sent, -1 before the first. */
   #lastSeq = -1;
@@ -53,10 +54,17 @@ export class SendHistory {
     this.#size = new Uint32Array(capacity);
     this.#cluster = new Int32Array(capacity);
     this.#reported = new Uint8Array(capacity);
+    this.#padding = new Uint8Array(capacity);
   }
 
   /** Records packet `seq16` (the 16-bit number on the wire); returns its unwrapped number. */
-  onPacketSent(seq16: number, size: number, sendTimeMs: number, probeClusterId = -1): number {
+  onPacketSent(
+    seq16: number,
+    size: number,
+    sendTimeMs: number,
+    probeClusterId = -1,
+    padding = false,
+  ): number {
     const seq = this.#unwrap(seq16, this.#lastSeq);
     if (seq > this.#lastSeq) this.#lastSeq = seq;
     const slot = seq & this.#mask;
@@ -65,6 +73,7 @@ export class SendHistory {
     this.#size[slot] = size;
     this.#cluster[slot] = probeClusterId;
     this.#reported[slot] = NONE;
+    this.#padding[slot] = padding ? 1 : 0;
     return seq;
   }
 
@@ -126,6 +135,7 @@ export class SendHistory {
       sendTimeMs: this.#sendTime[slot] ?? 0,
       size: this.#size[slot] ?? 0,
       probeClusterId: this.#cluster[slot] ?? -1,
+      padding: this.#padding[slot] === 1,
       arrivalTimeMs,
     };
   }

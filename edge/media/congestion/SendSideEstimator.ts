@@ -72,6 +72,8 @@ export class SendSideEstimator {
   /** (time, acknowledged rate) of the last 2 s, for large-drop detection. */
   readonly #recent: Array<{ ms: number; bps: number }> = [];
   #lastMs = 0;
+  /** The receiver has acknowledged a padding packet (Chromium never does: see onTransportFeedback). */
+  #paddingReceived = false;
 
   constructor(options: SendSideEstimatorOptions = {}) {
     this.#minBps = options.minBps ?? 300_000;
@@ -120,7 +122,7 @@ export class SendSideEstimator {
    * packets; `padding` ones are not media demand (they do not end an application-limited period).
    */
   onPacketSent(seq16: number, size: number, nowMs: number, probeClusterId = -1, padding = false): void {
-    this.#history.onPacketSent(seq16, size, nowMs, probeClusterId);
+    this.#history.onPacketSent(seq16, size, nowMs, probeClusterId, padding);
     if (!padding) this.#alr.onMediaSent(size, nowMs);
   }
 
@@ -128,15 +130,24 @@ export class SendSideEstimator {
   onTransportFeedback(feedback: TransportFeedbackLike, nowMs: number): number {
     const results = this.#history.onFeedback(readTransportFeedback(feedback), nowMs);
     if (results.length === 0) return this.#bps;
+    if (!this.#paddingReceived)
+      this.#paddingReceived = results.some((r) => r.padding && r.arrivalTimeMs !== undefined);
     let lost = 0;
+    let counted = 0;
     let probeBps: number | undefined;
     let probeId = -1;
     for (const result of results) {
       if (result.arrivalTimeMs === undefined) {
+        // Padding re-sends a media packet as it was (same SSRC and sequence number): Chromium's SRTP replay
+        // check drops it before its transport-cc accounting, so it is always reported missing. Not loss,
+        // unless this receiver has shown it takes padding (then a lost one is a queue's drop).
+        if (result.padding && !this.#paddingReceived) continue;
         lost++;
+        counted++;
         if (result.probeClusterId >= 0) this.#probeResults.onPacket(result, nowMs);
         continue;
       }
+      counted++;
       this.#acked.onPacket(result.arrivalTimeMs, result.size);
       const delta = this.#interArrival.onPacket(result.sendTimeMs, result.arrivalTimeMs);
       if (delta) this.#trendline.update(delta.sendDeltaMs, delta.arrivalDeltaMs, delta.arrivalTimeMs, nowMs);
@@ -171,7 +182,7 @@ export class SendSideEstimator {
               ? change
               : this.#reason;
     }
-    const cut = this.#loss.onFeedback(lost, results.length, this.#aimd.bps, nowMs);
+    const cut = this.#loss.onFeedback(lost, counted, this.#aimd.bps, nowMs);
     let bps = this.#aimd.bps;
     if (this.#loss.boundBps < bps) {
       bps = Math.max(this.#minBps, this.#loss.boundBps);

@@ -13,6 +13,8 @@ export interface LinkState {
   loss?: number;
   /** Jitter may reorder packets (like netlab's per-packet delay), default false. */
   reorder?: boolean;
+  /** The receiver drops padding (re-sent copies), as Chromium's SRTP replay check does; default false. */
+  dropPadding?: boolean;
 }
 
 export interface SimulationOptions {
@@ -101,6 +103,7 @@ export function simulateLink(options: SimulationOptions): SimulationResult {
     }
     const departure = Math.max(now, linkFreeAt) + (size * 8000) / link.capacityBps;
     linkFreeAt = departure;
+    if (padding && link.dropPadding) return;
     if (random() < (link.loss ?? 0)) return;
     const jitter = (link.jitterMs ?? 0) * (random() * 2 - 1);
     const arrival = link.reorder
