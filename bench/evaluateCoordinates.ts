@@ -1,14 +1,13 @@
+import { type Coordinate, CoordinateModel } from '../matchmaker/coordinates.js';
+import { haversineKm } from '../matchmaker/geo.js';
 import {
-  type Coordinate,
-  CoordinateModel,
   geoCoordinate,
   originCoordinate,
   predictionScore,
   predictRtt,
   solveCoordinate,
   vivaldiUpdate,
-} from '../matchmaker/coordinates.js';
-import { haversineKm } from '../matchmaker/geo.js';
+} from '../protocol/networkCoordinates.js';
 
 /**
  * Offline evaluation of the matchmaker's network coordinates on a latency matrix (bench/matchmaker.ts,

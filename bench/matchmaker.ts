@@ -1,15 +1,12 @@
-// `npm run bench:matchmaker`: 1,000 registered edges, concurrent HTTP clients asking for candidates
-// and sessions (phase 1: the player flow candidates → session; phase 2: allocations alone, replaying
-// phase 1's measurements — allocationsPerSec/allocateMs come from phase 2), against Redis and the
-// in-process store; then the prediction error of the network coordinates on a synthetic latency matrix
-// (1,200 nodes) and on a measured RTT matrix such as PlanetLab-490 (path in FARPLAY_RTT_MATRIX, if present).
-//
-// Set-up, fair for a 2-core machine: the matchmaker runs as its own process (`matchmaker/main.ts`, as in
-// production); this process is only the load generator. Each client loop holds one keep-alive HTTP/1.1
-// connection, one request at a time, through a minimal client (`Connection`; node:http's cost 0.08–0.14 ms
-// of CPU per allocation, taken from the server's share on two cores). `cpuMsPerAllocation` (server and
-// client CPU per allocation) stays comparable when other work shares the machine, where the rate does not.
-//
+// `npm run bench:matchmaker`: 1,000 registered edges, concurrent HTTP clients asking for candidates and
+// sessions (phase 1: candidates → session; phase 2: allocations alone, replaying phase 1's measurements —
+// allocationsPerSec/allocateMs come from phase 2), against Redis and the in-process store; then coordinate
+// prediction error and allocation regret through the real path (`regret`, bench/allocationRegret.ts) on a
+// synthetic matrix (1,200 nodes) and a measured one such as PlanetLab-490 (path in FARPLAY_RTT_MATRIX).
+// Set-up, fair for 2 cores: the matchmaker runs as its own process (`matchmaker/main.ts`); this one only
+// generates load: one keep-alive HTTP/1.1 connection per client loop, one request at a time, through a
+// minimal client (`Connection`; node:http costs 0.08–0.14 ms CPU per allocation, taken from the server's
+// share). `cpuMsPerAllocation` (server, client) stays comparable when other work shares the machine.
 // Env: BENCH_SECONDS (default 5), BENCH_CLIENTS (default 32), BENCH_EDGES (default 1000),
 // FARPLAY_BENCH_REDIS_URL (default redis://127.0.0.1:6379/15), BENCH_NODE_ARGS (extra node flags for the
 // matchmaker process, e.g. --cpu-prof), BENCH_STORES (default redis,memory), BENCH_REDIS_INSTANCES
@@ -28,6 +25,7 @@ import { deploymentOf } from '../protocol/deployment.js';
 import { type EdgeRegistrationPayload, randomNonce, signEdgeMessage } from '../protocol/edgeRegistration.js';
 import { generateSessionKeyPair } from '../protocol/sessionToken.js';
 import { PONG } from '../test/tools/FakeEdge.js';
+import { measureRegret } from './allocationRegret.js';
 import {
   evaluateAllocation,
   evaluateVivaldi,
@@ -458,6 +456,8 @@ async function main(): Promise<void> {
     return;
   }
 
+  // Allocation regret through the real path (bench/allocationRegret.ts): today's one round vs two rounds.
+  out.regret = { synthetic: await measureRegret(syntheticMatrix(1200, 1), { edges: 50, players: 400 }) };
   const synthetic = evaluateAllocation(matrix, { edges: 200 });
   const syntheticVivaldi = evaluateVivaldi(matrix, { rounds: 600 });
   console.log(
@@ -471,7 +471,8 @@ async function main(): Promise<void> {
   if (planetlab !== '' && existsSync(planetlab)) {
     const pl = parseMatrix(readFileSync(planetlab, 'utf8'));
     const vivaldi = evaluateVivaldi(pl, { rounds: 400 });
-    const allocation = evaluateAllocation(pl, { edges: 50 });
+    const allocation = await measureRegret(pl, { edges: 50 });
+    (out.regret as Record<string, unknown>).planetlab = allocation;
     console.log(
       `planetlab (490 nodes): Vivaldi held-out ${JSON.stringify(vivaldi)}; allocation ${JSON.stringify(allocation)}`,
     );
@@ -480,7 +481,6 @@ async function main(): Promise<void> {
       p90: vivaldi.p90,
       relP50: vivaldi.relP50,
       relP90: vivaldi.relP90,
-      firstTimePlayer5Probes: allocation,
     };
   } else {
     console.log(`planetlab matrix not found at ${planetlab}; skipped`);

@@ -8,10 +8,11 @@ import {
   verifyEdgeMessage,
 } from '../protocol/edgeRegistration.js';
 import { FarplayError } from '../protocol/errors.js';
+import { geoCoordinate } from '../protocol/networkCoordinates.js';
 import { RateBuckets } from '../protocol/RateBuckets.js';
 import type { Catalogue } from './Catalogue.js';
 import type { MatchmakerConfig } from './config.js';
-import { type CoordinateModel, geoCoordinate } from './coordinates.js';
+import type { CoordinateModel } from './coordinates.js';
 import { EdgeIndex } from './EdgeIndex.js';
 import type { MatchmakerMetrics } from './metrics.js';
 import { freeSlots, type Pricing } from './Pricing.js';

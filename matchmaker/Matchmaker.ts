@@ -8,6 +8,7 @@ import {
   type SignedEdgeSessionReport,
 } from '../protocol/edgeRegistration.js';
 import { FarplayError } from '../protocol/errors.js';
+import { geoCoordinate } from '../protocol/networkCoordinates.js';
 import type {
   Candidate,
   CandidatesRequest,
@@ -28,7 +29,7 @@ import { Billing, type NetworkBilling } from './Billing.js';
 import { Catalogue } from './Catalogue.js';
 import { chainStakeReader } from './chainStakeReader.js';
 import type { MatchmakerConfig } from './config.js';
-import { CoordinateModel, geoCoordinate } from './coordinates.js';
+import { CoordinateModel } from './coordinates.js';
 import { EdgeRegistry } from './EdgeRegistry.js';
 import { Failover } from './Failover.js';
 import { type CandidateFilters, findCandidates } from './findCandidates.js';
@@ -270,7 +271,9 @@ export class Matchmaker {
       if (lon !== undefined) player.lon = lon;
       // Whom the measurements came from: the coordinates learn from one source only so often.
       if (client !== undefined) player.source = learningSource(client);
-      const initial = lat !== undefined && lon !== undefined ? geoCoordinate(lat, lon) : undefined;
+      // The page's own fit (protocol/probeEdges.ts) is the best start; else its location hint.
+      const initial =
+        request.coordinate ?? (lat !== undefined && lon !== undefined ? geoCoordinate(lat, lon) : undefined);
       // Solve only: the edges learn from these measurements once the session really starts (EdgeRegistry).
       const coordinate = this.#coordinates.solve(
         player.measurements.map((m) => ({ edgeId: m.edgeId.toLowerCase(), rttMs: m.rttMs })),

@@ -1,6 +1,7 @@
 import Type, { type Static } from 'typebox';
 import { Check } from 'typebox/value';
 import { SessionBilling } from './billingSession.js';
+import { NetworkCoordinate } from './networkCoordinates.js';
 import { SessionKeyAddress, SessionProof } from './sessionProof.js';
 
 /**
@@ -80,6 +81,15 @@ export const CandidatesRequest = Type.Object({
   lon: Type.Optional(Type.Number({ minimum: -180, maximum: 180 })),
   /** How many candidates to return (default 5). */
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 16 })),
+  /**
+   * Round 1 of a cold player's probing (protocol/probeEdges.ts): edges spread over the coordinate space
+   * (farthest-point, from the one nearest the hint) instead of the nearest ones, so the probes locate it.
+   */
+  landmarks: Type.Optional(Type.Boolean()),
+  /** The player's fitted coordinate (round 2, or a returning player's): ranked by the RTT it predicts. */
+  coordinate: Type.Optional(NetworkCoordinate),
+  /** Edges already probed, left out. */
+  exclude: Type.Optional(Type.Array(Type.String({ maxLength: 128 }), { maxItems: 32 })),
 });
 export type CandidatesRequest = Static<typeof CandidatesRequest>;
 
@@ -94,6 +104,8 @@ export const Candidate = Type.Object({
   priceMultiplier: Type.Number(),
   /** The matchmaker's predicted RTT in ms, if it has one. */
   predictedRttMs: Type.Optional(Type.Number()),
+  /** The edge's network coordinate: the page fits its own from its probes with it. */
+  coordinate: Type.Optional(NetworkCoordinate),
 });
 export type Candidate = Static<typeof Candidate>;
 
@@ -121,6 +133,8 @@ export const CreateSessionRequest = Type.Object({
   /** Coarse location hint: where the player's coordinate fit starts (and kept for failover). */
   lat: Type.Optional(Type.Number({ minimum: -90, maximum: 90 })),
   lon: Type.Optional(Type.Number({ minimum: -180, maximum: 180 })),
+  /** The coordinate the page fitted from its probes: where the matchmaker's own fit starts. */
+  coordinate: Type.Optional(NetworkCoordinate),
   /** The wallet that will sign the session's grant: on a paid network its escrow deposit must cover it. */
   payer: Type.Optional(Type.String({ pattern: '^0x[0-9a-fA-F]{40}$' })),
 });

@@ -1,13 +1,14 @@
 import { findError } from '../../protocol/errors.js';
 import type { CreateSessionResponse, GameInfo } from '../../protocol/playerApi.js';
 import type { QualityMessage } from '../../protocol/signaling.js';
-import { measureRtt, median, type PlayerApi } from './api.js';
+import { median, type PlayerApi } from './api.js';
 import { BillingView } from './BillingView.js';
 import { ControlBar } from './ControlBar.js';
 import { EdgeClock } from './EdgeClock.js';
 import { el } from './el.js';
 import { FrameProbe, type StampedFrame } from './FrameProbe.js';
 import { FullscreenPlay } from './FullscreenPlay.js';
+import { findEdge } from './findEdge.js';
 import { formatStats } from './formatStats.js';
 import { InputController } from './InputController.js';
 import { PlayLayout } from './PlayLayout.js';
@@ -254,8 +255,7 @@ export class PlayView {
         Intl.DateTimeFormat().resolvedOptions().timeZone,
         new Date().getTimezoneOffset(),
       );
-      const candidates = await api.candidates(game.id, near);
-      const measurements = await measureRtt(candidates);
+      const { measurements, coordinate } = await findEdge(api, game.id, near);
       if (this.#closed || epoch !== this.#epoch) return;
       const oldKey = this.#key;
       const replace =
@@ -264,7 +264,7 @@ export class PlayView {
           : { sessionId: replaces.sessionId, proof: await oldKey.signAct('replace', replaces) };
       const key = SessionKey.create();
       const payer = await this.#billing?.prepare();
-      const session = await api.createSession(game.id, measurements, key, replace, payer, near);
+      const session = await api.createSession(game.id, measurements, key, replace, payer, near, coordinate);
       await this.#billing?.begin(session, key);
       if (this.#closed || epoch !== this.#epoch) return;
       const rtt = measurements.find((m) => m.edgeId === session.edge.edgeId)?.rttMs;

@@ -1,4 +1,5 @@
 import { type ErrorCode, ErrorCodes, FarplayError } from '../../protocol/errors.js';
+import type { NetworkCoordinate } from '../../protocol/networkCoordinates.js';
 import type {
   Candidate,
   CandidatesResponse,
@@ -7,6 +8,7 @@ import type {
   ListGamesResponse,
   RttMeasurement,
 } from '../../protocol/playerApi.js';
+import type { ProbeRoundRequest } from '../../protocol/probeEdges.js';
 import { encodeSessionProof, type SessionProof } from '../../protocol/sessionProof.js';
 import type { SessionKey } from './SessionKey.js';
 import type { CoarseLocation } from './timezoneLocation.js';
@@ -28,11 +30,16 @@ export class PlayerApi {
     return body.games;
   }
 
-  /** POST /v1/candidates: edges that could host `gameId`. */
-  async candidates(gameId: string, near?: CoarseLocation): Promise<Candidate[]> {
+  /** POST /v1/candidates: edges that could host `gameId` (`round`: landmarks, or ranked from a coordinate). */
+  async candidates(
+    gameId: string,
+    near?: CoarseLocation,
+    round: ProbeRoundRequest = {},
+  ): Promise<Candidate[]> {
     const body = await this.#json<CandidatesResponse>('POST', '/v1/candidates', {
       gameId,
       ...(near ? { lat: near.lat, lon: near.lon } : {}),
+      ...round,
     });
     return body.candidates;
   }
@@ -49,8 +56,10 @@ export class PlayerApi {
     replace?: { sessionId: string; proof: SessionProof },
     payer?: string,
     near?: CoarseLocation,
+    coordinate?: NetworkCoordinate,
   ): Promise<CreateSessionResponse> {
     const request: Record<string, unknown> = { gameId, measurements, sessionKey: key.address };
+    if (coordinate !== undefined) request.coordinate = coordinate;
     if (payer !== undefined) request.payer = payer;
     if (near) {
       request.lat = near.lat;
@@ -121,7 +130,7 @@ export function errorFromBody(status: number, body: unknown): FarplayError {
 
 /** Options of `measureRtt`. */
 export interface MeasureRttOptions {
-  /** Probes per candidate after one warm-up (default 5). */
+  /** Probes per candidate after one warm-up (default 2; the smallest is reported). */
   samples?: number;
   /** Give up on one probe after this many ms (default 2000). */
   timeoutMs?: number;
@@ -129,13 +138,13 @@ export interface MeasureRttOptions {
 
 /**
  * Measures the RTT to each candidate: one warm-up GET (connection set-up), then `samples` GETs of
- * its probeUrl; the median is reported. Candidates that do not answer are left out.
+ * its probeUrl; the smallest is reported (queueing only ever adds). Candidates that do not answer are left out.
  */
 export async function measureRtt(
   candidates: readonly Candidate[],
   options: MeasureRttOptions = {},
 ): Promise<RttMeasurement[]> {
-  const samples = options.samples ?? 5;
+  const samples = options.samples ?? 2;
   const timeoutMs = options.timeoutMs ?? 2000;
   const results = await Promise.all(
     candidates.map(async (candidate): Promise<RttMeasurement | undefined> => {
@@ -155,7 +164,7 @@ export async function measureRtt(
         }
         if (i > 0) times.push(performance.now() - started);
       }
-      return { edgeId: candidate.edgeId, rttMs: Math.round(median(times) * 100) / 100 };
+      return { edgeId: candidate.edgeId, rttMs: Math.round(Math.min(...times) * 100) / 100 };
     }),
   );
   return results.filter((result): result is RttMeasurement => result !== undefined);

@@ -5,16 +5,11 @@ import {
   seededRandom,
   syntheticMatrix,
 } from '../../bench/evaluateCoordinates.js';
-import {
-  type Coordinate,
-  CoordinateModel,
-  geoCoordinate,
-  predictRtt,
-  solveCoordinate,
-} from '../../matchmaker/coordinates.js';
+import { type Coordinate, CoordinateModel } from '../../matchmaker/coordinates.js';
 import { priceMultiplier } from '../../matchmaker/priceMultiplier.js';
 import { spreadOverRegions } from '../../matchmaker/spreadOverRegions.js';
 import type { EdgeState } from '../../matchmaker/store/MatchmakerStore.js';
+import { geoCoordinate, predictRtt, solveCoordinate } from '../../protocol/networkCoordinates.js';
 
 describe('network coordinates', () => {
   it('seeds edges from geography: Paris–London predicted far below Paris–Tokyo', () => {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { seededRandom } from '../../bench/evaluateCoordinates.js';
-import { type Coordinate, CoordinateModel, geoCoordinate, predictRtt } from '../../matchmaker/coordinates.js';
+import { type Coordinate, CoordinateModel } from '../../matchmaker/coordinates.js';
+import { geoCoordinate, predictRtt } from '../../protocol/networkCoordinates.js';
 
 // Issue 8: the matchmaker's edges learn only from plausible, agreeing measurements, a few per source, and
 // stay near their anchors; honest players agreeing with each other still teach them.

@@ -1,0 +1,104 @@
+import { describe, expect, it } from 'vitest';
+import { haversineKm } from '../../matchmaker/geo.js';
+import type { NetworkCoordinate } from '../../protocol/networkCoordinates.js';
+import type { Candidate, CreateSessionResponse, RttMeasurement } from '../../protocol/playerApi.js';
+import { probeEdges } from '../../protocol/probeEdges.js';
+import { newEdgeAccount, playerKey, signedRegistration } from './matchmaker-support.js';
+import { useMatchmakerStores } from './matchmakerStores.js';
+
+const { storeKinds, build } = useMatchmakerStores('probe');
+
+/** Twelve edges over four continents. */
+const PLACES = [
+  ['eu-west', 48.85, 2.35],
+  ['eu-north', 59.33, 18.06],
+  ['eu-south', 41.9, 12.5],
+  ['us-east', 40.71, -74.0],
+  ['us-central', 41.88, -87.63],
+  ['us-west', 37.77, -122.42],
+  ['sa-east', -23.55, -46.63],
+  ['ap-northeast', 35.68, 139.69],
+  ['ap-southeast', 1.35, 103.82],
+  ['ap-south', 19.08, 72.88],
+  ['au-east', -33.87, 151.21],
+  ['af-south', -26.2, 28.05],
+] as const;
+
+/** A player's RTT to a place: fibre over the great circle (×1.5 path inflation) plus 4 ms of access. */
+const rttTo = (player: { lat: number; lon: number }, lat: number, lon: number) =>
+  4 + (haversineKm(player.lat, player.lon, lat, lon) / 200_000) * 1000 * 2 * 1.5;
+
+describe.each(storeKinds)('two probe rounds through the matchmaker (%s store)', (_kind, makeStore) => {
+  it('a player with no location probes spread landmarks, then its nearest edges, and gets the nearest edge; it returns warm', async () => {
+    const app = await build({ store: makeStore(), config: { logLevel: 'silent' }, random: () => 0.5 });
+    const places = new Map<string, readonly [string, number, number]>();
+    for (const place of PLACES) {
+      const account = newEdgeAccount();
+      const [region, lat, lon] = place;
+      const res = await app.inject({
+        method: 'POST',
+        url: '/v1/edges/register',
+        payload: await signedRegistration(account, { region, lat, lon }),
+      });
+      expect(res.statusCode, res.body).toBe(200);
+      places.set(account.address.toLowerCase(), place);
+    }
+    await app.matchmaker.refresh();
+    const player = { lat: 45.76, lon: 4.84 }; // Lyon: Paris is the nearest edge
+    const rounds: Candidate[][] = [];
+    const play = async (remembered?: NetworkCoordinate) => {
+      rounds.length = 0;
+      const found = await probeEdges(
+        {
+          async candidates(round) {
+            const res = await app.inject({
+              method: 'POST',
+              url: '/v1/candidates',
+              payload: { gameId: 'pong', ...round },
+            });
+            expect(res.statusCode, res.body).toBe(200);
+            return (res.json() as { candidates: Candidate[] }).candidates;
+          },
+          async probe(candidates) {
+            rounds.push([...candidates]);
+            return candidates.map((c): RttMeasurement => {
+              const [, lat, lon] = places.get(c.edgeId) ?? ['', 0, 0];
+              return { edgeId: c.edgeId, rttMs: rttTo(player, lat, lon) };
+            });
+          },
+        },
+        { remembered },
+      );
+      const res = await app.inject({
+        method: 'POST',
+        url: '/v1/sessions',
+        payload: {
+          gameId: 'pong',
+          measurements: found.measurements,
+          coordinate: found.coordinate,
+          sessionKey: playerKey(),
+        },
+      });
+      expect(res.statusCode, res.body).toBe(200);
+      return { found, session: res.json() as CreateSessionResponse };
+    };
+
+    const cold = await play();
+    // Round 1: landmarks on different continents, each with the coordinate the page fits against.
+    const landmarks = rounds[0] ?? [];
+    expect(landmarks.length).toBe(4);
+    expect(new Set(landmarks.map((c) => c.region.split('-')[0])).size).toBeGreaterThanOrEqual(3);
+    expect(landmarks.every((c) => c.coordinate !== undefined)).toBe(true);
+    // Round 2: ranked from the fitted coordinate; the whole path stays within 10 probes.
+    expect(rounds.length).toBe(2);
+    expect(cold.found.measurements.length).toBeLessThanOrEqual(10);
+    expect(cold.session.edge.region).toBe('eu-west');
+    expect(cold.found.coordinate).toBeDefined();
+
+    // A returning player starts from its coordinate: its first round already holds the nearest edge.
+    const warm = await play(cold.found.coordinate);
+    expect(rounds[0]?.map((c) => c.region)).toContain('eu-west');
+    expect(warm.found.measurements.length).toBeLessThan(cold.found.measurements.length);
+    expect(warm.session.edge.region).toBe('eu-west');
+  });
+});
