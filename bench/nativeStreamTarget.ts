@@ -14,6 +14,7 @@ import { NativeGameCatalog } from '../edge/native/NativeGameCatalog.js';
 import { PackageCache } from '../edge/packages/PackageCache.js';
 import { type RunningMatchmaker, startMatchmaker } from '../matchmaker/startMatchmaker.js';
 import { runFarplay } from '../matchmaker/studio-cli/farplay.js';
+import { deploymentOf } from '../protocol/deployment.js';
 import { buildNativeGamePackage } from '../test/support/nativeGame.js';
 
 /** Options of `startNativeStreamTarget`. */
@@ -115,14 +116,18 @@ export async function startNativeStreamTarget(
     closers.push(() => {
       for (const d of dirs) rmSync(d, { recursive: true, force: true });
     });
+    const key = generatePrivateKey();
     const catalog = new NativeGameCatalog({
       matchmakerUrl: matchmaker.url,
-      packages: new PackageCache({ dir: dirs[0] as string, matchmakerUrl: matchmaker.url }),
+      packages: new PackageCache({
+        dir: dirs[0] as string,
+        matchmakerUrl: matchmaker.url,
+        auth: { account: privateKeyToAccount(key), deployment: deploymentOf(matchmaker.sessionPublicKey) },
+      }),
       runtimeDir: dirs[1] as string,
       logger: options.logger,
     });
     closers.push(() => catalog.close());
-    const key = generatePrivateKey();
     const server: EdgeServer = await createEdge({
       config: parseEdgeConfig({
         port: 0,

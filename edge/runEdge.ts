@@ -1,8 +1,9 @@
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Logger, pino } from 'pino';
-import { privateKeyToAccount } from 'viem/accounts';
+import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { readDeployment } from '../contracts-client/src/deployment.js';
+import { deploymentOf } from '../protocol/deployment.js';
 import { findError } from '../protocol/errors.js';
 import { LOG_REDACT_PATHS } from '../protocol/logRedactions.js';
 import { type RunningEdgeBilling, startEdgeBilling } from './billing/startEdgeBilling.js';
@@ -68,6 +69,11 @@ export async function runEdge(env: Record<string, string | undefined>): Promise<
           packages: new PackageCache({
             dir: join(tmpdir(), 'farplay-packages'),
             matchmakerUrl,
+            // Downloads are signed by the node key for the matchmaker's deployment (registered edges only).
+            auth: {
+              account: privateKeyToAccount((config.nodePrivateKey ?? generatePrivateKey()) as `0x${string}`),
+              deployment: deploymentOf(config.matchmakerPublicKey ?? ''),
+            },
             logger: logger.child({ part: 'packages' }),
           }),
           runtimeDir: join(tmpdir(), `farplay-native-${process.pid}`),

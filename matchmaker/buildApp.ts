@@ -21,6 +21,7 @@ import { billingRoutes, type Faucet } from './http/billingRoutes.js';
 import { edgeRoutes } from './http/edgeRoutes.js';
 import { gameRoutes } from './http/gameRoutes.js';
 import { operationRoutes } from './http/operationRoutes.js';
+import { packageAccess } from './http/packageAccess.js';
 import { packageRoutes } from './http/packageRoutes.js';
 import { attachSessionEventsSocket } from './http/sessionEventsSocket.js';
 import { sessionRoutes } from './http/sessionRoutes.js';
@@ -170,7 +171,17 @@ export async function buildApp(options: BuildAppOptions = {}): Promise<Matchmake
   await app.register(sessionRoutes, { matchmaker });
   await app.register(billingRoutes, { matchmaker, ...(options.faucet ? { faucet: options.faucet } : {}) });
   await app.register(gameRoutes, { matchmaker, packages, studioKeys });
-  await app.register(packageRoutes, { packages, studioKeys, packageLimit: config.packageLimit });
+  await app.register(packageRoutes, {
+    packages,
+    studioKeys,
+    packageLimit: config.packageLimit,
+    mayDownload: packageAccess({
+      matchmaker,
+      publicKey: createPublicKey(sessionKey),
+      deployment,
+      maxAgeMs: config.messageMaxAgeMs,
+    }),
+  });
   await app.register(studioRoutes, { matchmaker, studioKeys });
   if (config.staticDir) {
     await app.register(fastifyStatic, {

@@ -82,6 +82,11 @@ export const ErrorCodes = {
   MM_BAD_SIGNATURE: { status: 401, message: 'The edge message is not signed by the edge it names.' },
   MM_STALE_MESSAGE: { status: 400, message: 'The edge message was issued too long ago or in the future.' },
   MM_REPLAY: { status: 409, message: 'This edge message (nonce) has been seen before.' },
+  MM_PACKAGE_FORBIDDEN: {
+    status: 403,
+    message:
+      'Only a registered edge (a signed request) or a player with a session token of a game using this package may download it.',
+  },
   MM_WRONG_DEPLOYMENT: {
     status: 403,
     message: 'The edge message is signed for another matchmaker deployment (another session-token key).',

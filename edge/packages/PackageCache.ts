@@ -2,7 +2,9 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
+import type { LocalAccount } from 'viem';
 import { FarplayError } from '../../protocol/errors.js';
+import { PACKAGE_AUTH_HEADER, signPackageDownload } from '../../protocol/packageDownload.js';
 import { unpackTar } from './unpackTar.js';
 
 /** Options of a PackageCache. */
@@ -11,6 +13,11 @@ export interface PackageCacheOptions {
   dir: string;
   /** Base URL of the matchmaker the packages are downloaded from (GET /v1/packages/:sha256). */
   matchmakerUrl: string;
+  /**
+   * The edge's node key and the matchmaker's deployment: each download is signed with them
+   * (protocol/packageDownload.ts); the matchmaker serves packages to registered edges only.
+   */
+  auth: { account: LocalAccount; deployment: string };
   /** Most bytes of unpacked packages kept; least recently used ones not in use go first (default 10 GiB). */
   maxBytes?: number;
   /** Largest package download, bytes (default 512 MiB). */
@@ -162,16 +169,23 @@ export class PackageCache {
     const limit = this.#options.maxDownloadBytes ?? 512 * 1024 ** 2;
     let response: Response;
     try {
+      const { account, deployment } = this.#options.auth;
       response = await fetch(url, {
+        headers: { [PACKAGE_AUTH_HEADER]: await signPackageDownload(account, deployment, sha256) },
         signal: AbortSignal.timeout(this.#options.downloadTimeoutMs ?? 120_000),
       });
     } catch (cause) {
       throw new FarplayError('EDGE_PACKAGE_UNAVAILABLE', `cannot reach ${url.origin}`, { cause });
     }
     if (!response.ok || !response.body) {
-      throw new FarplayError('EDGE_PACKAGE_UNAVAILABLE', `the matchmaker answered ${response.status}`, {
-        details: { sha256, status: response.status },
-      });
+      const code = ((await response.json().catch(() => undefined)) as { code?: string } | undefined)?.code;
+      throw new FarplayError(
+        'EDGE_PACKAGE_UNAVAILABLE',
+        `the matchmaker answered ${response.status} ${code ?? ''}`,
+        {
+          details: { sha256, status: response.status, ...(code ? { code } : {}) },
+        },
+      );
     }
     const hash = createHash('sha256');
     const chunks: Buffer[] = [];

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyRequest } from 'fastify';
 import Type from 'typebox';
 import { FarplayError } from '../../protocol/errors.js';
 import { PackageUploaded } from '../../protocol/matchmakerApi.js';
@@ -13,6 +14,8 @@ export interface PackageRoutesOptions {
   studioKeys: ReadonlyMap<string, string>;
   /** Largest package, bytes. */
   packageLimit: number;
+  /** Refuses (MM_PACKAGE_FORBIDDEN) a download by anyone but an edge or a player of a game using the package. */
+  mayDownload: (request: FastifyRequest, sha256: string) => Promise<void>;
 }
 
 const Sha256 = Type.String({ pattern: '^[0-9a-f]{64}$' });
@@ -69,11 +72,13 @@ export const packageRoutes: FastifyPluginAsyncTypebox<PackageRoutesOptions> = as
     {
       schema: {
         tags: ['edges'],
-        summary: 'Download a package by sha256 (edges verify the hash)',
+        summary:
+          'Download a package by sha256 (edges verify the hash): registered edges (x-farplay-edge-auth) and players of its game (Bearer session token)',
         params: Type.Object({ sha256: Sha256 }),
       },
     },
     async (request, reply) => {
+      await options.mayDownload(request, request.params.sha256);
       const bytes = await packages.get(request.params.sha256);
       if (!bytes) throw new FarplayError('MM_UNKNOWN_PACKAGE');
       return reply.type('application/octet-stream').send(bytes);

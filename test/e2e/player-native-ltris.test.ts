@@ -16,6 +16,7 @@ import { NativeGameCatalog } from '../../edge/native/NativeGameCatalog.js';
 import { PackageCache } from '../../edge/packages/PackageCache.js';
 import { type RunningMatchmaker, startMatchmaker } from '../../matchmaker/startMatchmaker.js';
 import { runFarplay } from '../../matchmaker/studio-cli/farplay.js';
+import { deploymentOf } from '../../protocol/deployment.js';
 import { playerTestDistDir } from '../../scripts/buildPlayer.js';
 import { type LaunchedChromium, launchChromium } from '../support/chromium.js';
 import { nativeToolsMissing } from '../support/nativeGame.js';
@@ -142,7 +143,11 @@ describe.skipIf(missing.length > 0)(
       };
       catalog = new NativeGameCatalog({
         matchmakerUrl: matchmaker.url,
-        packages: new PackageCache({ dir: tmp(), matchmakerUrl: matchmaker.url }),
+        packages: new PackageCache({
+          dir: tmp(),
+          matchmakerUrl: matchmaker.url,
+          auth: { account: privateKeyToAccount(key), deployment: deploymentOf(matchmaker.sessionPublicKey) },
+        }),
         runtimeDir: tmp(),
         logger,
       });

@@ -13,6 +13,7 @@ import { probeEncoders } from '../../edge/media/probeEncoders.js';
 import { NativeGameCatalog } from '../../edge/native/NativeGameCatalog.js';
 import { PackageCache } from '../../edge/packages/PackageCache.js';
 import { buildApp } from '../../matchmaker/buildApp.js';
+import { deploymentOf } from '../../protocol/deployment.js';
 import { keyCodeToId } from '../../protocol/input.js';
 import type { CreateSessionResponse } from '../../protocol/playerApi.js';
 import { buildNativeGamePackage, nativeToolsMissing } from '../support/nativeGame.js';
@@ -94,7 +95,11 @@ describe.skipIf(missing.length > 0)('native games end to end: studio → matchma
     };
     catalog = new NativeGameCatalog({
       matchmakerUrl: mmUrl,
-      packages: new PackageCache({ dir: tmp(), matchmakerUrl: mmUrl }),
+      packages: new PackageCache({
+        dir: tmp(),
+        matchmakerUrl: mmUrl,
+        auth: { account: privateKeyToAccount(key), deployment: deploymentOf(app.sessionPublicKey) },
+      }),
       runtimeDir: tmp(),
     });
     server = await createEdge({

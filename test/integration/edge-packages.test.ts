@@ -18,6 +18,14 @@ import { unpackTar } from '../../edge/packages/unpackTar.js';
 import { buildApp, type MatchmakerApp } from '../../matchmaker/buildApp.js';
 import { createMemoryStore } from '../../matchmaker/store/createMemoryStore.js';
 import { findError } from '../../protocol/errors.js';
+import { PACKAGE_AUTH_HEADER, signPackageDownload } from '../../protocol/packageDownload.js';
+import {
+  generateSessionKeyPair,
+  importSessionPrivateKey,
+  signSessionToken,
+} from '../../protocol/sessionToken.js';
+import { TEST_DEPLOYMENT, TEST_SESSION_KEYS } from '../tools/testDeployment.js';
+import { newEdgeAccount, signedRegistration } from './matchmaker-support.js';
 
 const auth = { authorization: 'Bearer acme-key' };
 
@@ -58,12 +66,27 @@ describe('edge package cache: fetched from the matchmaker, verified, unpacked sa
     dataDir = tempDir();
     app = await buildApp({
       store: createMemoryStore(),
-      config: { logLevel: 'silent', studioApiKeys: 'acme=acme-key', dataDir },
+      config: {
+        logLevel: 'silent',
+        studioApiKeys: 'acme=acme-key',
+        dataDir,
+        sessionPrivateKey: TEST_SESSION_KEYS.privateKey,
+      },
     });
     await app.listen({ host: '127.0.0.1', port: 0 });
     const address = app.server.address() as { port: number };
     url = `http://127.0.0.1:${address.port}`;
+    // Packages go to registered edges only: this one downloads them.
+    const registered = await app.inject({
+      method: 'POST',
+      url: '/v1/edges/register',
+      payload: await signedRegistration(edge),
+    });
+    expect(registered.statusCode).toBe(200);
+    await app.matchmaker.refresh();
   });
+  const edge = newEdgeAccount();
+  const cacheAuth = { account: edge, deployment: TEST_DEPLOYMENT };
   afterAll(async () => {
     await app.close();
     for (const d of dirs) rmSync(d, { recursive: true, force: true });
@@ -82,8 +105,8 @@ describe('edge package cache: fetched from the matchmaker, verified, unpacked sa
   it('downloads a published package once for concurrent first uses, unpacks it with its execute bits, and reuses it', async () => {
     const sha = await upload(pack({ 'run.sh': '#!/bin/sh\necho hi\n', 'data/level1.txt': 'level one' }));
     let downloads = 0;
-    const cache = new PackageCache({ dir: tempDir(), matchmakerUrl: url });
-    const counting = new PackageCache({ dir: tempDir(), matchmakerUrl: url });
+    const cache = new PackageCache({ dir: tempDir(), matchmakerUrl: url, auth: cacheAuth });
+    const counting = new PackageCache({ dir: tempDir(), matchmakerUrl: url, auth: cacheAuth });
     const originalFetch = globalThis.fetch;
     globalThis.fetch = ((...args: Parameters<typeof fetch>) => {
       downloads++;
@@ -115,22 +138,84 @@ describe('edge package cache: fetched from the matchmaker, verified, unpacked sa
     const stored = join(dataDir, 'packages', sha);
     writeFileSync(stored, pack({ 'game.sh': '#!/bin/sh\necho owned\n' }));
     const dir = tempDir();
-    const cache = new PackageCache({ dir, matchmakerUrl: url });
+    const cache = new PackageCache({ dir, matchmakerUrl: url, auth: cacheAuth });
     const error = await cache.acquire(sha).catch((e: unknown) => e);
     expect(findError(error)?.code).toBe('EDGE_PACKAGE_HASH_MISMATCH');
     expect(await cache.list()).toEqual([]);
     expect(existsSync(join(dir, sha))).toBe(false);
 
-    const missing = await new PackageCache({ dir, matchmakerUrl: url })
+    const missing = await new PackageCache({ dir, matchmakerUrl: url, auth: cacheAuth })
       .acquire('a'.repeat(64))
       .catch((e: unknown) => e);
     expect(findError(missing)?.code).toBe('EDGE_PACKAGE_UNAVAILABLE');
   });
 
+  it('serves a package only to a registered edge or a player of a game using it (MM_PACKAGE_FORBIDDEN)', async () => {
+    const sha = await upload(pack({ 'game.sh': '#!/bin/sh\necho secret\n' }));
+    const published = await app.inject({
+      method: 'POST',
+      url: '/v1/studio/games',
+      headers: auth,
+      payload: {
+        id: 'acme-secret',
+        title: 'Secret',
+        description: 'A studio game',
+        width: 640,
+        height: 360,
+        fps: 30,
+        pricePerMinute: '1000',
+        input: ['keyboard'],
+        runtime: 'package',
+        command: './game.sh',
+        packageSha256: sha,
+      },
+    });
+    expect(published.statusCode, published.body).toBe(200);
+    await app.matchmaker.refresh();
+    const get = (headers: Record<string, string>) => fetch(`${url}/v1/packages/${sha}`, { headers });
+    const codeOf = async (r: Response) => [r.status, ((await r.json()) as { code: string }).code];
+    // Anyone: refused before a byte is sent.
+    expect(await codeOf(await get({}))).toEqual([403, 'MM_PACKAGE_FORBIDDEN']);
+    // An edge key that is not registered here, a signature for another package, another deployment.
+    const stranger = newEdgeAccount();
+    for (const header of [
+      await signPackageDownload(stranger, TEST_DEPLOYMENT, sha),
+      await signPackageDownload(edge, TEST_DEPLOYMENT, 'b'.repeat(64)),
+      await signPackageDownload(edge, 'mm-elsewhere', sha),
+      'garbage',
+    ])
+      expect(await codeOf(await get({ [PACKAGE_AUTH_HEADER]: header }))).toEqual([
+        403,
+        'MM_PACKAGE_FORBIDDEN',
+      ]);
+    // The registered edge gets the bytes.
+    const byEdge = await get({
+      [PACKAGE_AUTH_HEADER]: await signPackageDownload(edge, TEST_DEPLOYMENT, sha),
+    });
+    expect(byEdge.status).toBe(200);
+    // A player's session token: of this game, yes; of another game, expired, or signed by another key, no.
+    const now = Math.floor(Date.now() / 1000);
+    const key = importSessionPrivateKey(TEST_SESSION_KEYS.privateKey);
+    const token = (gameId: string, exp = now + 60, k = key) =>
+      signSessionToken({ sid: 's-1', gameId, edgeId: edge.address, iat: now, exp }, k);
+    expect((await get({ authorization: `Bearer ${token('acme-secret')}` })).status).toBe(200);
+    const otherKey = importSessionPrivateKey(generateSessionKeyPair().privateKey);
+    for (const t of [token('pong'), token('acme-secret', now - 60), token('acme-secret', now + 60, otherKey)])
+      expect(await codeOf(await get({ authorization: `Bearer ${t}` }))).toEqual([
+        403,
+        'MM_PACKAGE_FORBIDDEN',
+      ]);
+  });
+
   it('evicts the least recently used idle package beyond its byte bound, never one in use', async () => {
     const big = (tag: string): Buffer => pack({ [`${tag}.bin`]: tag.repeat(40_000) });
     const [a, b, c] = [await upload(big('a')), await upload(big('b')), await upload(big('c'))];
-    const cache = new PackageCache({ dir: tempDir(), matchmakerUrl: url, maxBytes: 100_000 });
+    const cache = new PackageCache({
+      dir: tempDir(),
+      matchmakerUrl: url,
+      auth: cacheAuth,
+      maxBytes: 100_000,
+    });
     const la = await cache.acquire(a);
     const lb = await cache.acquire(b);
     lb.release();

@@ -7,6 +7,7 @@ import { SessionKey } from '../../player/src/SessionKey.js';
 import type { CreateSessionResponse, SessionEvent } from '../../protocol/playerApi.js';
 import { importSessionPublicKey, verifySessionToken } from '../../protocol/sessionToken.js';
 import { FakeEdge } from '../tools/FakeEdge.js';
+import { testPlayerAuth } from '../tools/testDeployment.js';
 import {
   eventsUrl,
   newEdgeAccount,
@@ -281,7 +282,8 @@ describe.each(storeKinds)('matchmaker app (%s store)', (_kind, makeStore) => {
     expect(up.statusCode).toBe(200);
     const { sha256 } = up.json() as { sha256: string };
     expect(sha256).toMatch(/^[0-9a-f]{64}$/);
-    expect((await app.inject({ url: `/v1/packages/${sha256}` })).rawPayload.equals(pkg)).toBe(true);
+    // Nobody may download it before a game uses it (packages go to edges and that game's players only).
+    expect((await app.inject({ url: `/v1/packages/${sha256}` })).json().code).toBe('MM_PACKAGE_FORBIDDEN');
 
     const manifest = {
       id: 'space-race',
@@ -322,6 +324,11 @@ describe.each(storeKinds)('matchmaker app (%s store)', (_kind, makeStore) => {
     await app.matchmaker.refresh();
     const ids = ((await app.inject({ url: '/v1/games' })).json().games as { id: string }[]).map((g) => g.id);
     expect(ids).toEqual(expect.arrayContaining(['pong', 'space-race']));
+    const download = await app.inject({
+      url: `/v1/packages/${sha256}`,
+      headers: testPlayerAuth('space-race'),
+    });
+    expect(download.rawPayload.equals(pkg)).toBe(true);
     // A package game runs only on edges that advertise the x11 runtime: the pong-only edge cannot take it.
     const refused = await app.inject({
       method: 'POST',

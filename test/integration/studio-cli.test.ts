@@ -10,6 +10,7 @@ import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../matchmaker/buildApp.js';
 import { runFarplay } from '../../matchmaker/studio-cli/farplay.js';
+import { TEST_SESSION_KEYS, testPlayerAuth } from '../tools/testDeployment.js';
 
 /** What one `farplay` run printed and returned. */
 interface StudioRun {
@@ -73,7 +74,12 @@ function field(run: StudioRun, name: string): string | undefined {
 
 beforeAll(async () => {
   app = await buildApp({
-    config: { logLevel: 'silent', studioApiKeys: 'acme=acme-key,umbrella=umbrella-key', refreshMs: 100 },
+    config: {
+      logLevel: 'silent',
+      studioApiKeys: 'acme=acme-key,umbrella=umbrella-key',
+      refreshMs: 100,
+      sessionPrivateKey: TEST_SESSION_KEYS.privateKey,
+    },
   });
   mmUrl = await app.listen({ port: 0, host: '127.0.0.1' });
   home = mkdtempSync(join(tmpdir(), 'farplay-studio-home-'));
@@ -140,7 +146,11 @@ describe('farplay studio against a real matchmaker', () => {
     expect(field(first, 'version')).toBe('1');
     expect(first.progress.at(-1)).toContain('100%');
     // The matchmaker holds exactly the package printed, and it unpacks to the folder without farplay.json.
-    const stored = Buffer.from(await (await fetch(`${mmUrl}/v1/packages/${sha256}`)).arrayBuffer());
+    const stored = Buffer.from(
+      await (
+        await fetch(`${mmUrl}/v1/packages/${sha256}`, { headers: testPlayerAuth('sleeper') })
+      ).arrayBuffer(),
+    );
     expect(createHash('sha256').update(stored).digest('hex')).toBe(sha256);
     const tar = gunzipSync(stored).toString('latin1');
     expect(tar).toContain('./run.sh');
