@@ -122,7 +122,11 @@ interface CheckerProcess {
 }
 
 function startChecker(privateKey: Hex, escrow: EscrowRef): Promise<CheckerProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'checker/main.ts')], {
+  // BENCH_CPU_PROF=dir writes each checker's V8 CPU profile there (`node --cpu-prof`).
+  const prof = process.env.BENCH_CPU_PROF
+    ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`]
+    : [];
+  const child = spawn(process.execPath, [...prof, '--import', 'tsx', join(root, 'checker/main.ts')], {
     cwd: root,
     env: {
       ...process.env,

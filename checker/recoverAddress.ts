@@ -1,5 +1,6 @@
 import secp256k1 from 'secp256k1';
-import { type Address, bytesToHex, keccak256 } from 'viem';
+import { type Address, bytesToHex } from 'viem';
+import { keccak256Bytes } from '../protocol/keccak256Bytes.js';
 
 /** secp256k1n / 2: signatures with a larger s are the malleable twin (the contracts refuse them too). */
 const HALF_N = 0x7fffffffffffffffffffffffffffffff5d576e7357a4501ddfe92f46681b20a0n;
@@ -24,7 +25,7 @@ export function recoverAddress(digest: Uint8Array, signature: string): Address |
     const key = Buffer.from(pub.buffer, pub.byteOffset, pub.byteLength).toString('latin1');
     let address = addresses.get(key);
     if (address === undefined) {
-      address = bytesToHex(keccak256(pub.subarray(1), 'bytes').subarray(12)) as Address;
+      address = bytesToHex(keccak256Bytes(pub.subarray(1)).subarray(12)) as Address;
       // The same few keys (an edge, a session key) sign again and again: keep their addresses (a keccak each).
       if (addresses.size >= ADDRESS_CACHE) addresses.clear();
       addresses.set(key, address);

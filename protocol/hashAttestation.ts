@@ -1,12 +1,12 @@
-import { type Hex, hexToBytes, keccak256 } from 'viem';
+import { type Hex, hexToBytes } from 'viem';
 import type { Attestation } from './eip712.js';
+import { keccak256Bytes } from './keccak256Bytes.js';
 
 /** keccak256("Attestation(bytes32 sessionId,bytes32 grantHash,uint32 minutes,bytes32 policyHash)"). */
-const ATTESTATION_TYPEHASH = keccak256(
+const ATTESTATION_TYPEHASH = keccak256Bytes(
   new TextEncoder().encode(
     'Attestation(bytes32 sessionId,bytes32 grantHash,uint32 minutes,bytes32 policyHash)',
   ),
-  'bytes',
 );
 
 /**
@@ -20,5 +20,5 @@ export function hashAttestation(attestation: Attestation): Uint8Array {
   buf.set(hexToBytes(attestation.grantHash as Hex, { size: 32 }), 64);
   new DataView(buf.buffer).setUint32(124, attestation.minutes);
   buf.set(hexToBytes(attestation.policyHash as Hex, { size: 32 }), 128);
-  return keccak256(buf, 'bytes');
+  return keccak256Bytes(buf);
 }

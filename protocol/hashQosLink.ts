@@ -1,4 +1,4 @@
-import { bytesToHex, domainSeparator, type Hex, hexToBytes, keccak256, type TypedDataDomain } from 'viem';
+import { bytesToHex, domainSeparator, type Hex, hexToBytes, type TypedDataDomain } from 'viem';
 import {
   type QosDetail,
   type QosLink,
@@ -8,6 +8,7 @@ import {
   qosMetricsTypes,
   qosReportTypes,
 } from './eip712.js';
+import { keccak256Bytes } from './keccak256Bytes.js';
 
 /**
  * The EIP-712 hashes of a QoS link computed directly (fixed layouts, one keccak per struct), about 50x faster than
@@ -35,8 +36,7 @@ function encodeType(types: Types, primary: string): string {
 }
 
 const enc = new TextEncoder();
-const typeHash = (types: Types, primary: string) =>
-  keccak256(enc.encode(encodeType(types, primary)), 'bytes');
+const typeHash = (types: Types, primary: string) => keccak256Bytes(enc.encode(encodeType(types, primary)));
 
 const METRICS_TYPEHASH = typeHash(qosMetricsTypes, 'QosMetrics');
 const REPORT_TYPEHASH = typeHash(qosReportTypes, 'QosReport');
@@ -61,7 +61,7 @@ function structOfUints(typehash: Uint8Array, values: readonly number[]): Uint8Ar
   values.forEach((v, i) => {
     putUint(buf, 32 * (i + 1), v);
   });
-  return keccak256(buf, 'bytes');
+  return keccak256Bytes(buf);
 }
 
 /** The struct hashes of one link: the link (its chain hash), the bare report (slashing evidence) and its metrics. */
@@ -84,7 +84,7 @@ export function hashQosLink(link: QosLink): QosLinkHashes {
   putUint(rb, 64, r.minute);
   putUint(rb, 96, r.role);
   rb.set(metrics, 128);
-  const report = keccak256(rb, 'bytes');
+  const report = keccak256Bytes(rb);
   const detail = structOfUints(
     DETAIL_TYPEHASH,
     DETAIL_KEYS.map((k) => link.detail[k]),
@@ -95,7 +95,7 @@ export function hashQosLink(link: QosLink): QosLinkHashes {
   lb.set(hexToBytes(link.prev, { size: 32 }), 64);
   putUint(lb, 96, link.closedAt);
   lb.set(detail, 128);
-  return { link: keccak256(lb, 'bytes'), report, metrics };
+  return { link: keccak256Bytes(lb), report, metrics };
 }
 
 /** The EIP-712 domain separator as bytes (compute once per domain). */
@@ -110,7 +110,7 @@ export function typedDigest(separator: Uint8Array, structHash: Uint8Array): Uint
   buf[1] = 0x01;
   buf.set(separator, 2);
   buf.set(structHash, 34);
-  return keccak256(buf, 'bytes');
+  return keccak256Bytes(buf);
 }
 
 /** Bytes as 0x-hex. */
