@@ -4,7 +4,8 @@
 //   2. attestMs: from a minute's close (both ends report at once) to each checker's attestation of it;
 //      quorumMs: from a minute's close to the second checker's attestation (a 2-of-3 quorum);
 //   3. gasPerBilledMinute: a 60-minute session reported to all three, a quorum collected, settled by the real
-//      SessionEscrow.settle; the receipt's gas over 60.
+//      SessionEscrow.settle; the receipt's gas over 60 (gasPerBilledMinuteSharedWord: a second session of the
+//      same edge whose id shares the first one's ledger word).
 // The last line is one JSON object.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -97,10 +98,11 @@ async function newSession(
   player: LocalAccount,
   edgeKey: Hex,
   n: number,
+  sessionId: Hex = keccak256(toHex(`bench-${n}-${Date.now()}`)),
 ): Promise<Session> {
   const sessionKey = generatePrivateKey();
   const grant: Grant = {
-    sessionId: keccak256(toHex(`bench-${n}-${Date.now()}`)),
+    sessionId,
     player: player.address,
     edge: privateKeyToAccount(edgeKey).address,
     pricePerMinute: parseEther('0.001'),
@@ -316,39 +318,59 @@ async function main(): Promise<void> {
       `quorum: ${quorumMs.length} minutes, attestMs ${JSON.stringify(attest)}, quorumMs ${JSON.stringify(quorum)}`,
     );
 
-    // 3. A 60-minute session settled once through the real escrow.
-    const g = await newSession(escrow, accounts.player, edgeKey, 99_999);
-    await Promise.all(checkers.map((c) => c.client.openSession(grantToJson(g.grant), g.grantSignature)));
+    // 3. Two 60-minute sessions of one edge, each settled once through the real escrow. Their ids differ only in
+    // the low 3 bits, so they share the edge's ledger word (SessionEscrow: word = sessionId >> 3): the first
+    // settlement writes a fresh word (22 100 gas for the zero-to-non-zero SSTORE), the second an existing one
+    // (5 000). Today's network draws each session's id at random (protocol/billingSession.ts), so every session
+    // pays the fresh word: `gasPerBilledMinute` is that figure, `gasPerBilledMinuteSharedWord` the other.
+    const wordBase = BigInt(keccak256(toHex(`bench-word-${Date.now()}`))) & ~7n;
+    const gs = [
+      await newSession(escrow, accounts.player, edgeKey, 99_998, toHex(wordBase, { size: 32 })),
+      await newSession(escrow, accounts.player, edgeKey, 99_999, toHex(wordBase | 1n, { size: 32 })),
+    ];
+    await Promise.all(
+      gs.flatMap((g) => checkers.map((c) => c.client.openSession(grantToJson(g.grant), g.grantSignature))),
+    );
     const gOpened = Date.now();
     for (let m = 0; m < 60; m++) {
       const acceptableAt = gOpened + (m + 1) * PERIOD - policy.maxClockSkewMs;
       await new Promise((r) => setTimeout(r, Math.max(0, acceptableAt - Date.now())));
-      const edge = g.edge.next(m, edgeMetrics);
-      const player = g.player.next(m, playerMetrics);
       await Promise.all(
-        checkers.map(async (c) => {
-          await c.client.report(g.grant.sessionId, edge);
-          await c.client.report(g.grant.sessionId, player);
+        gs.map(async (g) => {
+          const edge = g.edge.next(m, edgeMetrics);
+          const player = g.player.next(m, playerMetrics);
+          await Promise.all(
+            checkers.map(async (c) => {
+              await c.client.report(g.grant.sessionId, edge);
+              await c.client.report(g.grant.sessionId, player);
+            }),
+          );
         }),
       );
     }
-    const q = await collectAttestations({
-      checkers: checkers.map((c) => c.client),
-      sessionId: g.grant.sessionId,
-      quorum: 2,
-      escrow,
-    });
-    if (q === null || q.minutes !== 60) throw new Error(`no quorum for 60 minutes: ${JSON.stringify(q)}`);
-    const receipt = await settle(admin, escrow, {
-      grant: g.grant,
-      grantSignature: g.grantSignature,
-      minutes: q.minutes,
-      attestations: q.attestations,
-      checkerSet: set,
-    });
-    const gasPerBilledMinute = Math.round(Number(receipt.gasUsed) / 60);
+    const gas: bigint[] = [];
+    for (const g of gs) {
+      const q = await collectAttestations({
+        checkers: checkers.map((c) => c.client),
+        sessionId: g.grant.sessionId,
+        quorum: 2,
+        escrow,
+      });
+      if (q === null || q.minutes !== 60) throw new Error(`no quorum for 60 minutes: ${JSON.stringify(q)}`);
+      const receipt = await settle(admin, escrow, {
+        grant: g.grant,
+        grantSignature: g.grantSignature,
+        minutes: q.minutes,
+        attestations: q.attestations,
+        checkerSet: set,
+      });
+      gas.push(receipt.gasUsed);
+    }
+    const [freshGas, sharedGas] = gas as [bigint, bigint];
+    const gasPerBilledMinute = Math.round(Number(freshGas) / 60);
+    const gasPerBilledMinuteSharedWord = Math.round(Number(sharedGas) / 60);
     console.log(
-      `settlement: 60 minutes, 2 of 3 attestations, gas ${receipt.gasUsed} → ${gasPerBilledMinute} per billed minute`,
+      `settlement: 60 minutes, 2 of 3 attestations, gas ${freshGas} (fresh ledger word) → ${gasPerBilledMinute} per billed minute; ${sharedGas} (word shared with an earlier session of the edge) → ${gasPerBilledMinuteSharedWord}`,
     );
 
     console.log(
@@ -358,7 +380,9 @@ async function main(): Promise<void> {
         attestMs: attest,
         quorumMs: quorum,
         gasPerBilledMinute,
-        settleGas: Number(receipt.gasUsed),
+        gasPerBilledMinuteSharedWord,
+        settleGas: Number(freshGas),
+        settleGasSharedWord: Number(sharedGas),
         checkers: 3,
         quorum: 2,
         periodMs: PERIOD,
