@@ -1,12 +1,14 @@
 import { type Address, createPublicClient, type Hex, http, type PublicClient } from 'viem';
 import { CheckerClient } from '../checker/client/CheckerClient.js';
 import { localChain } from '../contracts-client/src/chains.js';
+import { checkerRegistryOf, readCheckerEndpoints } from '../contracts-client/src/checkers.js';
 import { verifyGrant } from '../contracts-client/src/escrow.js';
 import { getPlayerBalance } from '../contracts-client/src/getPlayerBalance.js';
 import { billingSessionId, type SessionBilling } from '../protocol/billingSession.js';
 import { FarplayError } from '../protocol/errors.js';
 import { type GrantJson, grantFromJson } from '../protocol/qosReport.js';
 import { assignCheckers } from './assignCheckers.js';
+import { CheckerDirectory, type ReadCheckers } from './CheckerDirectory.js';
 import type { MatchmakerConfig } from './config.js';
 
 /** What the page learns before asking for a session (`GET /v1/billing`). */
@@ -27,31 +29,85 @@ export type AvailableDeposit = (player: Address) => Promise<bigint>;
 /**
  * The matchmaker's part of billing: on a paid network, the payer's deposit must cover the session before a slot is
  * reserved; every allocated session gets its checkers (derived from its id), named in its token for the edge and
- * in the answer for the page with the price, the period and the chains.
+ * in the answer for the page with the price, the period and the chains. The checkers come from the staking
+ * chain's CheckerRegistry (each registered checker's published endpoint, read every `checkerRefreshMs`), or from
+ * `checkerUrls` when that is set (a network without a registry).
  */
 export class Billing {
   readonly #config: Readonly<MatchmakerConfig>;
   readonly #urls: string[];
+  readonly #directory: CheckerDirectory | undefined;
   readonly #available: AvailableDeposit | undefined;
   readonly #faucet: boolean;
 
   constructor(
     config: Readonly<MatchmakerConfig>,
-    options: { available?: AvailableDeposit; faucet?: boolean } = {},
+    options: {
+      available?: AvailableDeposit;
+      faucet?: boolean;
+      /** Reads the registered checkers; default: the staking chain's CheckerRegistry, when no checkerUrls. */
+      readCheckers?: ReadCheckers;
+      /** Told when a registry read fails. */
+      onError?: (error: unknown) => void;
+    } = {},
   ) {
     this.#config = config;
     this.#urls = config.checkerUrls
       .split(',')
       .map((u) => u.trim().replace(/\/$/, ''))
       .filter((u) => u !== '');
+    const read = this.#urls.length > 0 ? undefined : (options.readCheckers ?? this.#readRegistry());
+    this.#directory =
+      read === undefined
+        ? undefined
+        : new CheckerDirectory({
+            read,
+            refreshMs: config.checkerRefreshMs,
+            ...(options.onError ? { onError: options.onError } : {}),
+          });
     this.#faucet = options.faucet ?? false;
     this.#available = options.available ?? (config.paymentsRpcUrl ? this.#readDeposit() : undefined);
     if (config.requireDeposit && (!this.enabled || this.#available === undefined)) {
       throw new FarplayError(
         'MM_BAD_CONFIG',
-        'requireDeposit needs checkerUrls, escrowAddress, stakingAddress and paymentsRpcUrl',
+        'requireDeposit needs checkers (checkerUrls, or stakingRpcUrl for the registry), escrowAddress, stakingAddress and paymentsRpcUrl',
       );
     }
+  }
+
+  /** The staking chain's CheckerRegistry (found from the StakingRegistry), when a staking RPC is configured. */
+  #readRegistry(): ReadCheckers | undefined {
+    const c = this.#config;
+    if (!c.stakingRpcUrl || !c.stakingAddress || !c.escrowAddress) return undefined;
+    const client = createPublicClient({
+      chain: localChain(c.stakingChainId, c.stakingRpcUrl),
+      transport: http(c.stakingRpcUrl, { retryCount: 1 }),
+    }) as PublicClient;
+    let registry: Address | undefined;
+    return async () => {
+      registry ??= await checkerRegistryOf(client, c.stakingAddress as Address);
+      return readCheckerEndpoints(client, registry);
+    };
+  }
+
+  /** Reads the checker registry (when checkers come from it) and keeps reading it every `checkerRefreshMs`. */
+  start(): Promise<void> {
+    return this.#directory?.start() ?? Promise.resolve();
+  }
+
+  /** Reads the checker registry now (no-op with configured checkerUrls); the new list applies to the next session. */
+  async refreshCheckers(): Promise<readonly string[]> {
+    return this.#directory === undefined ? this.#urls : this.#directory.refresh();
+  }
+
+  /** Stops reading the registry. Idempotent. */
+  close(): void {
+    this.#directory?.close();
+  }
+
+  /** The checkers sessions are assigned from now. */
+  get checkerUrls(): readonly string[] {
+    return this.#directory?.urls ?? this.#urls;
   }
 
   #readDeposit(): AvailableDeposit {
@@ -63,9 +119,13 @@ export class Billing {
     return async (player) => (await getPlayerBalance(client, escrow, player)).available;
   }
 
-  /** True when sessions are billed (checkers and both contracts configured). */
+  /** True when sessions are billed (a checker source and both contracts configured). */
   get enabled(): boolean {
-    return this.#urls.length > 0 && this.#config.escrowAddress !== '' && this.#config.stakingAddress !== '';
+    return (
+      (this.#urls.length > 0 || this.#directory !== undefined) &&
+      this.#config.escrowAddress !== '' &&
+      this.#config.stakingAddress !== ''
+    );
   }
 
   /** What pages need before asking for a session. */
@@ -89,9 +149,12 @@ export class Billing {
 
   /**
    * On a paid network: the payer named, and its available deposit covering `maxPricePerMinute` × maxMinutes
-   * (the dearest edge that could be allocated). MM_PAYMENT_REQUIRED / MM_INSUFFICIENT_DEPOSIT otherwise.
+   * (the dearest edge that could be allocated). MM_PAYMENT_REQUIRED / MM_INSUFFICIENT_DEPOSIT otherwise; on any billed
+   * network, MM_NO_CHECKERS while no checker is known.
    */
   async checkDeposit(payer: string | undefined, maxPricePerMinute: () => bigint): Promise<void> {
+    // Before any slot is reserved: a billed session needs checkers (MM_NO_CHECKERS otherwise, from assign).
+    if (this.enabled && this.checkerUrls.length === 0) throw new FarplayError('MM_NO_CHECKERS');
     if (!this.#config.requireDeposit || this.#available === undefined) return;
     if (payer === undefined) throw new FarplayError('MM_PAYMENT_REQUIRED');
     const need = maxPricePerMinute() * BigInt(this.#config.grantMaxMinutes);
@@ -161,7 +224,10 @@ export class Billing {
   ): { checkers: { urls: string[]; quorum: number }; billing: SessionBilling } | undefined {
     if (!this.enabled) return undefined;
     const c = this.#config;
-    const urls = assignCheckers(sessionId, this.#urls, c.checkersPerSession);
+    const registered = this.checkerUrls;
+    // A billed network never hands out an unbilled session: no known checker is an error, not a free session.
+    if (registered.length === 0) throw new FarplayError('MM_NO_CHECKERS');
+    const urls = assignCheckers(sessionId, registered, c.checkersPerSession);
     const quorum = Math.min(urls.length, c.checkerQuorum || Math.floor(urls.length / 2) + 1);
     return {
       checkers: { urls, quorum },

@@ -146,6 +146,7 @@ export class Matchmaker {
   /** Reads the registry once and starts the refresh and failover loops. */
   async start(): Promise<void> {
     await this.refresh();
+    await this.#billing.start();
     const every = (ms: number, fn: () => Promise<unknown>) => {
       const timer = setInterval(() => {
         fn().catch((error: unknown) => this.#log.warn({ err: error }, 'matchmaker background task failed'));
@@ -399,6 +400,7 @@ export class Matchmaker {
     this.#closed = true;
     for (const t of this.#timers) clearInterval(t);
     this.#timers = [];
+    this.#billing.close();
     this.#events.close();
     await this.#registry.settled();
   }

@@ -88,10 +88,15 @@ export const MatchmakerConfig = Type.Object({
    */
   requireSessionKey: Type.Boolean({ default: true }),
   /**
-   * Billing (issue 9). The checkers sessions are assigned from (base URLs, comma-separated); empty = sessions are
-   * not billed. Each session gets `checkersPerSession` of them, chosen from its id (the edge cannot choose).
+   * Billing (issue 9). The checkers sessions are assigned from (base URLs, comma-separated); empty = the checkers
+   * the staking chain's CheckerRegistry lists (with `stakingRpcUrl`), else sessions are not billed. Each session gets `checkersPerSession` of them, chosen from its id (the edge cannot choose).
    */
   checkerUrls: Type.String({ default: '' }),
+  /**
+   * With no `checkerUrls`: how often the staking chain's CheckerRegistry (registered checkers and the endpoints they
+   * published) is read again, ms. A checker removed there is not assigned after the next read.
+   */
+  checkerRefreshMs: Type.Integer({ minimum: 100, default: 30_000 }),
   checkersPerSession: Type.Integer({ minimum: 1, maximum: 16, default: 3 }),
   /** Attestations that settle a minute (the escrow's quorum); 0 = a majority of the session's checkers. */
   checkerQuorum: Type.Integer({ minimum: 0, maximum: 16, default: 0 }),

@@ -100,6 +100,11 @@ export const ErrorCodes = {
   MM_FORBIDDEN: { status: 403, message: 'This game belongs to another studio.' },
   MM_UNKNOWN_PACKAGE: { status: 404, message: 'No package with this sha256 has been uploaded.' },
   MM_BAD_CONFIG: { status: 500, message: 'The matchmaker configuration is invalid.' },
+  MM_NO_CHECKERS: {
+    status: 503,
+    message:
+      'Sessions here are billed, but no checker is registered with a published endpoint right now; retry shortly.',
+  },
   MM_PACKAGE_MISMATCH: { status: 400, message: 'The uploaded package does not hash to the sha256 given.' },
   MM_PACKAGE_STORE_FULL: {
     status: 507,
@@ -253,6 +258,10 @@ export const ErrorCodes = {
   },
   CHAIN_EVIDENCE_USED: { status: 409, message: 'This evidence has already been used to slash.' },
   CHAIN_SLASH_EXPIRED: { status: 409, message: 'The slash order’s deadline has passed.' },
+  CHAIN_ENDPOINT_TOO_LONG: {
+    status: 422,
+    message: 'The checker endpoint URL is longer than the CheckerRegistry takes (MAX_ENDPOINT bytes).',
+  },
   CHAIN_POOL_DEPLETED: {
     status: 409,
     message: 'The edge’s stake pool was slashed (almost) to nothing and takes no new stake.',

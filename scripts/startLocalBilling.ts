@@ -1,7 +1,11 @@
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Address, LocalAccount } from 'viem';
+import { privateKeyToAccount } from 'viem/accounts';
 import { buildApp as buildChecker } from '../checker/buildApp.js';
+import { localChain } from '../contracts-client/src/chains.js';
+import { publishCheckerEndpoint } from '../contracts-client/src/checkers.js';
+import { createChainClients } from '../contracts-client/src/clients.js';
 import { createLocalFaucet } from '../contracts-client/src/createLocalFaucet.js';
 import { type LocalChains, startLocalChains } from '../contracts-client/src/localChain.js';
 import { type RunningEdgeBilling, startEdgeBilling } from '../edge/billing/startEdgeBilling.js';
@@ -26,7 +30,8 @@ const QUORUM = 2;
 
 /**
  * Starts the two local chains with a checker set of three demo checkers (quorum 2) and the policy of `periodMs`,
- * the three checkers (in-process stores, loopback, any free port) and a faucet; pushes their closers.
+ * the three checkers (in-process stores, loopback, any free port; each publishes its URL in the staking chain's
+ * CheckerRegistry with its own key, where the matchmaker reads them) and a faucet; pushes their closers.
  */
 export async function startLocalBilling(p: {
   periodMs: number;
@@ -62,7 +67,14 @@ export async function startLocalBilling(p: {
       logger: p.logger.child({ part: 'checker', checker: i + 1 }),
     });
     p.closers.push(() => app.close());
-    checkerUrls.push(await app.listen({ host: '127.0.0.1', port: 0 }));
+    const url = await app.listen({ host: '127.0.0.1', port: 0 });
+    checkerUrls.push(url);
+    const key = chains.privateKeys.checkers[i] as `0x${string}`;
+    await publishCheckerEndpoint(
+      createChainClients(localChain(chains.staking.chainId, chains.staking.rpcUrl), privateKeyToAccount(key)),
+      chains.staking.deployment.checkerRegistry,
+      url,
+    );
   }
   const faucet = createLocalFaucet({
     chainId: chains.payments.chainId,
@@ -75,7 +87,7 @@ export async function startLocalBilling(p: {
     checkerUrls,
     faucet,
     matchmakerEnv: {
-      FARPLAY_MM_CHECKER_URLS: checkerUrls.join(','),
+      // No FARPLAY_MM_CHECKER_URLS: the matchmaker assigns the checkers the staking chain's registry lists.
       FARPLAY_MM_CHECKERS_PER_SESSION: String(CHECKERS),
       FARPLAY_MM_CHECKER_QUORUM: String(QUORUM),
       FARPLAY_MM_QOS_PERIOD_MS: String(p.periodMs),

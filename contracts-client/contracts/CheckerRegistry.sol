@@ -95,8 +95,37 @@ abstract contract CheckerConfig is Ownable {
 }
 
 /// @title CheckerRegistry: the standalone checker config (staking chain), owned by a TimelockController.
+/// @notice Also where checkers publish their endpoints: each registered checker sets, from its own key, the base URL
+/// of its HTTP API; matchmakers assign sessions from `endpoints()`. A removed checker drops out of `endpoints()`
+/// (its stored URL is kept but no longer listed). Only here, not in the escrow's CheckerConfig: every function the
+/// escrow has lengthens the dispatch before `settle`.
 contract CheckerRegistry is CheckerConfig {
+    error EndpointTooLong(uint256 length);
+
+    event EndpointChanged(address indexed checker, string endpoint);
+
+    /// @notice Longest endpoint URL, bytes.
+    uint256 public constant MAX_ENDPOINT = 256;
+
+    /// @notice The base URL a checker published ("" when none).
+    mapping(address checker => string) public endpointOf;
+
     constructor(address owner_, address[] memory checkers_, uint256 quorum_, bytes32 policyHash_) Ownable(owner_) {
         _set(checkers_, quorum_, policyHash_);
+    }
+
+    /// @notice Publishes (or clears, with "") the caller's endpoint; the caller must be a current checker.
+    function setEndpoint(string calldata endpoint) external {
+        if (!isChecker(msg.sender)) revert UnknownChecker(msg.sender);
+        if (bytes(endpoint).length > MAX_ENDPOINT) revert EndpointTooLong(bytes(endpoint).length);
+        endpointOf[msg.sender] = endpoint;
+        emit EndpointChanged(msg.sender, endpoint);
+    }
+
+    /// @notice The current checkers, ascending, with the endpoint each published ("" when none).
+    function endpoints() external view returns (address[] memory list, string[] memory urls) {
+        list = _checkers;
+        urls = new string[](list.length);
+        for (uint256 i; i < list.length; ++i) urls[i] = endpointOf[list[i]];
     }
 }

@@ -25,6 +25,8 @@ export const REVERT_CODES: Readonly<Record<string, ErrorCode>> = {
   BelowQuorum: 'CHAIN_BELOW_QUORUM',
   SignersNotAscending: 'CHAIN_SIGNERS_UNSORTED',
   NotChecker: 'CHAIN_NOT_CHECKER',
+  UnknownChecker: 'CHAIN_NOT_CHECKER',
+  EndpointTooLong: 'CHAIN_ENDPOINT_TOO_LONG',
   StaleCheckerSet: 'CHAIN_STALE_CHECKER_SET',
   WithdrawalLocked: 'CHAIN_WITHDRAWAL_LOCKED',
   WithdrawalExpired: 'CHAIN_WITHDRAWAL_EXPIRED',

@@ -1,6 +1,7 @@
 import { type Address, encodeFunctionData, type Hex, type PublicClient, zeroHash } from 'viem';
 import { checkerRegistryAbi } from './abis/CheckerRegistry.js';
 import { sessionEscrowAbi } from './abis/SessionEscrow.js';
+import { stakingRegistryAbi } from './abis/StakingRegistry.js';
 import { timelockControllerAbi } from './abis/TimelockController.js';
 import { type ChainClients, sendTx } from './tx.js';
 
@@ -19,6 +20,44 @@ export async function readCheckerSet(publicClient: PublicClient, registry: Addre
     publicClient.readContract({ address: registry, abi: checkerRegistryAbi, functionName: 'policyHash' }),
   ]);
   return { checkers, quorum: Number(quorum), policyHash };
+}
+
+/** A registered checker and the base URL it published in the CheckerRegistry ("" when none). */
+export interface CheckerEndpoint {
+  checker: Address;
+  endpoint: string;
+}
+
+/** Reads the registry's current checkers with their published endpoints (one call, `endpoints()`). */
+export async function readCheckerEndpoints(
+  publicClient: PublicClient,
+  registry: Address,
+): Promise<CheckerEndpoint[]> {
+  const [list, urls] = await publicClient.readContract({
+    address: registry,
+    abi: checkerRegistryAbi,
+    functionName: 'endpoints',
+  });
+  return list.map((checker, i) => ({ checker, endpoint: urls[i] ?? '' }));
+}
+
+/** The CheckerRegistry a StakingRegistry verifies its checker quorums against. */
+export function checkerRegistryOf(publicClient: PublicClient, staking: Address): Promise<Address> {
+  return publicClient.readContract({
+    address: staking,
+    abi: stakingRegistryAbi,
+    functionName: 'checkerRegistry',
+  });
+}
+
+/** Publishes the sending checker's endpoint (base URL of its HTTP API) in the registry; "" clears it. */
+export function publishCheckerEndpoint(clients: ChainClients, registry: Address, endpoint: string) {
+  return sendTx(clients, {
+    address: registry,
+    abi: checkerRegistryAbi,
+    functionName: 'setEndpoint',
+    args: [endpoint],
+  });
 }
 
 /** Addresses sorted ascending, as the registry requires. */
