@@ -8,7 +8,9 @@
 //   captureToReceiveMs  capture → last packet of the frame received by the browser (rVFC receiveTime):
 //                       the same path without the display tick
 //   edgeMs              frame ready → its last RTP packet sent (edge.stats()), encodeMs: time in the encoder
-//   inputRttMs          data-channel ping → pong (player ↔ edge)
+//   inputRttMs          data-channel ping → pong (player ↔ edge); inputLegsMs splits it: pageToEdge = the page's
+//                       ping send → the edge's pong send (one system clock; the page's performance.now() is
+//                       coarsened to 0.1 ms), edgeToPageP50 = inputRtt p50 − pageToEdge p50
 //   inputToPhotonMs     keyDown sent → first displayed frame whose stamp shows that key's seq
 //   deliveredFps        frames decoded per second (getStats), displayedFps: stamped frames presented / s
 //   edgeCpuCores        CPU time of this process (edge + the playwright driver, which idles) / wall time
@@ -33,6 +35,7 @@ import { launchChromium } from '../test/support/chromium.js';
 import { readHook, runInPage, takeSamples, until } from '../test/support/playerPage.js';
 import { runCapacityBench } from './capacity.js';
 import { startNativeStreamTarget } from './nativeStreamTarget.js';
+import { recordPongLegs } from './pongLegs.js';
 
 function arg(name: string): string | undefined {
   const index = process.argv.indexOf(`--${name}`);
@@ -108,6 +111,7 @@ async function runStream(): Promise<void> {
   const { edge } = target;
   const url = target.pageUrl;
   const zeroPlayoutTrial = process.argv.includes('--chrome-zero-playout-delay');
+  const legs = recordPongLegs();
   const browser = await launchChromium({
     viewport: { width: width + 40, height: height + 160 },
     extraArgs: zeroPlayoutTrial ? ['--force-fieldtrials=WebRTC-ForcePlayoutDelay/min_ms:0,max_ms:0/'] : [],
@@ -136,6 +140,8 @@ async function runStream(): Promise<void> {
       { stepMs: 10 },
     );
     await takeSamples(page);
+    const pageTimeOrigin = await runInPage<number>(page, '() => performance.timeOrigin');
+    legs.takePageToEdge(pageTimeOrigin);
     edge.resetTimings();
     const started = performance.now();
     const cpuStart = process.cpuUsage();
@@ -164,6 +170,7 @@ async function runStream(): Promise<void> {
     const edgeStats = edge.stats();
     const session = edgeStats.sessions[0];
     const samples = await takeSamples(page);
+    const pageToEdge = percentiles(legs.takePageToEdge(pageTimeOrigin));
     await sleep(300); // the last key presses show up a little after the window
     samples.inputToPhotonMs.push(...(await takeSamples(page)).inputToPhotonMs);
     const stats = await readHook(page, 'stats');
@@ -171,6 +178,7 @@ async function runStream(): Promise<void> {
     await page.close();
 
     const glass = percentiles(samples.glassToGlassMs);
+    const inputRtt = percentiles(samples.inputRttMs);
     const result = {
       runtime,
       ...(runtime === 'x11' ? { game: (target as { gameId?: string }).gameId } : {}),
@@ -187,7 +195,8 @@ async function runStream(): Promise<void> {
         ? { captureMs: { p50: edgeStats.captureMs.p50, p99: edgeStats.captureMs.p99 } }
         : {}),
       browserDecodeMs: percentiles(samples.processingMs),
-      inputRttMs: percentiles(samples.inputRttMs),
+      inputRttMs: inputRtt,
+      inputLegsMs: { pageToEdge, edgeToPageP50: round(inputRtt.p50 - pageToEdge.p50) },
       inputToPhotonMs: percentiles(samples.inputToPhotonMs),
       deliveredFps: round((endDecoded - startDecoded) / elapsed),
       displayedFps: round(glass.count / elapsed),
@@ -202,6 +211,7 @@ async function runStream(): Promise<void> {
     };
     console.log(JSON.stringify(result));
   } finally {
+    legs.stop();
     await browser.close();
     await target.close();
   }
