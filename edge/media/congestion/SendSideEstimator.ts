@@ -72,8 +72,9 @@ export class SendSideEstimator {
   /** (time, acknowledged rate) of the last 2 s, for large-drop detection. */
   readonly #recent: Array<{ ms: number; bps: number }> = [];
   #lastMs = 0;
-  /** The receiver has acknowledged a padding packet (Chromium never does: see onTransportFeedback). */
-  #paddingReceived = false;
+  /** Padding packets the receiver acknowledged and reported missing (Chromium drops most: see onTransportFeedback). */
+  #paddingAcked = 0;
+  #paddingMissing = 0;
 
   constructor(options: SendSideEstimatorOptions = {}) {
     this.#minBps = options.minBps ?? 300_000;
@@ -130,8 +131,6 @@ export class SendSideEstimator {
   onTransportFeedback(feedback: TransportFeedbackLike, nowMs: number): number {
     const results = this.#history.onFeedback(readTransportFeedback(feedback), nowMs);
     if (results.length === 0) return this.#bps;
-    if (!this.#paddingReceived)
-      this.#paddingReceived = results.some((r) => r.padding && r.arrivalTimeMs !== undefined);
     let lost = 0;
     let counted = 0;
     let probeBps: number | undefined;
@@ -139,15 +138,19 @@ export class SendSideEstimator {
     for (const result of results) {
       if (result.arrivalTimeMs === undefined) {
         // Padding re-sends a media packet as it was (same SSRC and sequence number): Chromium's SRTP replay
-        // check drops it before its transport-cc accounting, so it is always reported missing. Not loss,
-        // unless this receiver has shown it takes padding (then a lost one is a queue's drop).
-        if (result.padding && !this.#paddingReceived) continue;
+        // check drops it before its transport-cc accounting, so it is reported missing (unless the original
+        // was lost). Not loss, unless this receiver takes most padding (then a lost one is a queue's drop).
+        if (result.padding) {
+          this.#paddingMissing++;
+          if (this.#paddingAcked <= this.#paddingMissing) continue;
+        }
         lost++;
         counted++;
         if (result.probeClusterId >= 0) this.#probeResults.onPacket(result, nowMs);
         continue;
       }
       counted++;
+      if (result.padding) this.#paddingAcked++;
       this.#acked.onPacket(result.arrivalTimeMs, result.size);
       const delta = this.#interArrival.onPacket(result.sendTimeMs, result.arrivalTimeMs);
       if (delta) this.#trendline.update(delta.sendDeltaMs, delta.arrivalDeltaMs, delta.arrivalTimeMs, nowMs);
