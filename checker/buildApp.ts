@@ -9,6 +9,7 @@ import { generatePrivateKey } from 'viem/accounts';
 import {
   CheckerHealth,
   CheckerSessionInfo,
+  MinuteReports,
   OpenSessionRequest,
   ReportAccepted,
   SignedAttestation,
@@ -198,6 +199,31 @@ export async function buildApp(options: BuildAppOptions = {}): Promise<FastifyIn
       },
     },
     async (request) => checker.submitReport(request.params.sessionId as Hex, request.body as SignedQosReport),
+  );
+  app.get(
+    '/v1/sessions/:sessionId/minutes/:minute',
+    {
+      schema: {
+        summary: 'Which sides’ reports of one minute this checker holds (edges poll it for the player’s)',
+        params: Type.Object({
+          sessionId: Bytes32,
+          minute: Type.String({ pattern: '^(0|[1-9][0-9]{0,4})$' }),
+        }),
+        response: { 200: MinuteReports, ...errors },
+      },
+    },
+    async (request) => {
+      const sessionId = request.params.sessionId as Hex;
+      if ((await store.getSession(sessionId)) === null) throw new FarplayError('CHECKER_UNKNOWN_SESSION');
+      const minute = Number(request.params.minute);
+      const { edge, player } = await store.minuteReports(sessionId, minute);
+      return {
+        sessionId: sessionId.toLowerCase(),
+        minute,
+        edge: edge !== undefined,
+        player: player !== undefined,
+      };
+    },
   );
   app.get(
     '/v1/sessions/:sessionId/attestation',

@@ -132,6 +132,12 @@ export const EdgeConfig = Type.Object({
    */
   qosPeriodMs: Type.Integer({ minimum: 100, default: 60_000 }),
   qosReportGraceMs: Type.Integer({ minimum: 10, default: 10_000 }),
+  /**
+   * A billed session streams this long (from its first frame) without its grant open at a quorum of its checkers before it is paused
+   * (EDGE_GRANT_REQUIRED), ms. The player's report of each period must reach a quorum within `qosReportGraceMs` of
+   * the period's close, or the stream is paused (EDGE_PLAYER_REPORTS_MISSING) until it does.
+   */
+  grantGraceMs: Type.Integer({ minimum: 100, default: 15_000 }),
   /** A settlement round at least this often, ms (default hourly); also at each session's end. */
   settleEveryMs: Type.Integer({ minimum: 1000, default: 3_600_000 }),
 });

@@ -146,6 +146,7 @@ function startBillingIfConfigured(
       staking: { chainId: config.stakingChainId, address: staking.staking },
       payments: { chainId: config.paymentsChainId, rpcUrl: config.paymentsRpcUrl, escrow: payments.escrow },
       settleEveryMs: config.settleEveryMs,
+      grantGraceMs: config.grantGraceMs,
     });
   } catch (err) {
     logger.warn({ err }, 'billing off: no usable deployment files');

@@ -1,4 +1,4 @@
-import Type from 'typebox';
+import Type, { type Static } from 'typebox';
 import { AddressHex, Bytes32, GrantJson, Signature65 } from './qosReport.js';
 
 /**
@@ -76,3 +76,15 @@ export const CheckerHealth = Type.Object({
   periodMs: Type.Integer(),
   store: Type.String(),
 });
+
+/**
+ * `GET /v1/sessions/:sessionId/minutes/:minute`: which sides' reports of one minute this checker holds (late ones
+ * included). Edges poll it to learn whether the player reported the last period (they pause the stream if not).
+ */
+export const MinuteReports = Type.Object({
+  sessionId: Bytes32,
+  minute: Type.Integer(),
+  edge: Type.Boolean(),
+  player: Type.Boolean(),
+});
+export type MinuteReports = Static<typeof MinuteReports>;

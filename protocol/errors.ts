@@ -64,6 +64,16 @@ export const ErrorCodes = {
     message: 'The native game crashed (killed by a signal); the session ended.',
   },
   EDGE_GAME_EXITED: { status: 410, message: 'The native game exited on its own; the session ended.' },
+  EDGE_PLAYER_REPORTS_MISSING: {
+    status: 402,
+    message:
+      'The stream is paused: the player’s QoS report for the last period has not reached a quorum of the session’s checkers in time. It resumes when the report arrives.',
+  },
+  EDGE_GRANT_REQUIRED: {
+    status: 402,
+    message:
+      'The stream is paused: no grant naming this edge is open at a quorum of the session’s checkers. It resumes when the page’s grant is accepted.',
+  },
   EDGE_PACKAGE_UNAVAILABLE: {
     status: 502,
     message: 'The game package could not be downloaded from the matchmaker.',

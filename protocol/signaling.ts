@@ -10,7 +10,8 @@ import { Check } from 'typebox/value';
  * `input` data channel, see protocol/input.ts); the player answers with `answer`; both sides trickle
  * `candidate`s (a `null` candidate means end of candidates). Control while playing: `keyframe`,
  * `bitrate` (a cap on the adaptive bitrate), `resize`, `ping` (answered by `pong` with the same `t`),
- * `end`. While streaming the edge reports its bandwidth adaptation with `quality`. The edge ends the
+ * `end`. While streaming the edge reports its bandwidth adaptation with `quality`; on a billed network it may
+ * `paused` the stream (code and message) and `resumed` it. The edge ends the
  * session with `ended` and closes the socket with `SignalCloseCodes.ENDED` (1000).
  */
 
@@ -107,6 +108,21 @@ export const QualityMessage = Type.Object({
 });
 export type QualityMessage = Static<typeof QualityMessage>;
 
+/**
+ * The edge paused the stream (billing, issue 9): it stops sending video and audio but keeps the connection and
+ * the game; `code` (protocol/errors.ts) and `message` say why. `resumed` follows when the cause is gone.
+ */
+export const PausedMessage = Type.Object({
+  type: Type.Literal('paused'),
+  code: Type.String(),
+  message: Type.String(),
+});
+export type PausedMessage = Static<typeof PausedMessage>;
+
+/** The stream is sent again after a `paused` (a keyframe comes first). */
+export const ResumedMessage = Type.Object({ type: Type.Literal('resumed') });
+export type ResumedMessage = Static<typeof ResumedMessage>;
+
 export const EdgeMessage = Type.Union([
   SessionMessage,
   OfferMessage,
@@ -115,6 +131,8 @@ export const EdgeMessage = Type.Union([
   ErrorMessage,
   EndedMessage,
   QualityMessage,
+  PausedMessage,
+  ResumedMessage,
 ]);
 export type EdgeMessage = Static<typeof EdgeMessage>;
 

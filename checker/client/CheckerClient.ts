@@ -1,4 +1,5 @@
 import type { Hex } from 'viem';
+import type { MinuteReports } from '../../protocol/checkerApi.js';
 import { type ErrorCode, ErrorCodes, FarplayError } from '../../protocol/errors.js';
 import type { QosPolicy } from '../../protocol/qosPolicy.js';
 import type { GrantJson, SignedQosReport } from '../../protocol/qosReport.js';
@@ -96,6 +97,11 @@ export class CheckerClient {
   /** The grant the session was opened with, and the player's signature over it. */
   grant(sessionId: Hex): Promise<{ grant: GrantJson; grantSignature: Hex }> {
     return this.#call('GET', `/v1/sessions/${sessionId}/grant`);
+  }
+
+  /** Which sides' reports of `minute` the checker holds (late ones included). */
+  minuteReports(sessionId: Hex, minute: number): Promise<MinuteReports> {
+    return this.#call('GET', `/v1/sessions/${sessionId}/minutes/${minute}`);
   }
 
   /** Everything behind the session's verdicts (see checker/README.md). */

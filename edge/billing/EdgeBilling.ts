@@ -3,6 +3,7 @@ import type { Hex, TypedDataDomain } from 'viem';
 import { billingSessionId } from '../../protocol/billingSession.js';
 import type { QosReportPost } from '../../protocol/QosOutbox.js';
 import type { Edge } from '../Edge.js';
+import { BillingGate } from './BillingGate.js';
 import { EdgeQosReporter } from './EdgeQosReporter.js';
 import type { SettlementAgent } from './SettlementAgent.js';
 
@@ -20,16 +21,24 @@ export interface EdgeBillingParameters {
   post?: QosReportPost;
   /** How long an ended session's undelivered reports are still retried, ms (default 1 day). */
   flushMs?: number;
+  /**
+   * Pause sessions that cannot be paid (`BillingGate`): no grant at a quorum of checkers within `grantGraceMs` of
+   * the start, or the player's report of a period not at a quorum within `reportDeadlineMs` of its close.
+   * Undefined: never pause.
+   */
+  gate?: { grantGraceMs: number; reportDeadlineMs: number; pollMs?: number };
 }
 
 /**
  * The edge's billing: for every session whose token names checkers, an `EdgeQosReporter` signs and sends a QoS
  * report per period; when the session ends the period clock stops, the queued reports keep going out (retried
- * until each checker takes them, never dropped while the edge runs), and the settlement agent settles it.
+ * until each checker takes them, never dropped while the edge runs), and the settlement agent settles it. With
+ * `gate`, a session that cannot be paid (no grant, the player's reports withheld) is paused (`BillingGate`).
  */
 export class EdgeBilling {
   readonly #p: EdgeBillingParameters;
   readonly #reporters = new Map<string, EdgeQosReporter>();
+  readonly #gates = new Map<string, BillingGate>();
   readonly #offs: (() => void)[] = [];
   #closed = false;
 
@@ -37,7 +46,8 @@ export class EdgeBilling {
     this.#p = p;
     this.#offs.push(
       p.edge.on('sessionStarted', (e) => {
-        if (e.checkers !== undefined && e.checkers.length > 0) this.#start(e.sessionId, e.checkers);
+        if (e.checkers !== undefined && e.checkers.length > 0)
+          this.#start(e.sessionId, e.checkers, e.quorum ?? e.checkers.length);
       }),
       p.edge.on('sessionEnded', (e) => void this.#end(e.sessionId)),
     );
@@ -48,10 +58,28 @@ export class EdgeBilling {
     return this.#reporters.get(sessionId);
   }
 
-  #start(sessionId: string, checkers: readonly string[]): void {
+  #start(sessionId: string, checkers: readonly string[], quorum: number): void {
     const session = this.#p.edge.session(sessionId);
     if (this.#closed || session === undefined) return;
     const withhold = this.#p.withhold;
+    const g = this.#p.gate;
+    // The gate starts with the stream (the first frame sent): connecting does not use up the grant's grace.
+    const startGate = () => {
+      if (g === undefined || this.#closed || session.closed) return;
+      this.#gates.set(
+        sessionId,
+        new BillingGate({
+          stream: session,
+          sessionId: billingSessionId(sessionId),
+          checkers,
+          quorum,
+          edge: this.#p.edge.account.address,
+          grantGraceMs: g.grantGraceMs,
+          reportDeadlineMs: g.reportDeadlineMs,
+          ...(g.pollMs !== undefined ? { pollMs: g.pollMs } : {}),
+        }),
+      );
+    };
     const reporter = new EdgeQosReporter({
       session,
       checkers,
@@ -62,12 +90,16 @@ export class EdgeBilling {
       ...(withhold ? { withhold: (minute: number) => withhold(sessionId, minute) } : {}),
       ...(this.#p.post ? { post: this.#p.post } : {}),
       onPeriod: () => this.#p.agent?.periodClosed(billingSessionId(sessionId)),
+      onStarted: startGate,
+      onPeriodClosed: (minute: number) => this.#gates.get(sessionId)?.periodClosed(minute),
     });
     this.#reporters.set(sessionId, reporter);
     this.#p.agent?.track(billingSessionId(sessionId), checkers);
   }
 
   async #end(sessionId: string): Promise<void> {
+    this.#gates.get(sessionId)?.close();
+    this.#gates.delete(sessionId);
     const reporter = this.#reporters.get(sessionId);
     if (reporter === undefined) return;
     await reporter.stop();
@@ -87,6 +119,8 @@ export class EdgeBilling {
     if (this.#closed) return;
     this.#closed = true;
     for (const off of this.#offs) off();
+    for (const gate of this.#gates.values()) gate.close();
+    this.#gates.clear();
     await Promise.all([...this.#reporters.values()].map((r) => r.close()));
     this.#reporters.clear();
   }

@@ -25,6 +25,10 @@ export interface EdgeQosReporterParameters {
   pollMs?: number;
   /** Told at each period's close, reported or withheld (the operator's minutes played). */
   onPeriod?: () => void;
+  /** Told when the period clock starts (the first frame sent). */
+  onStarted?: () => void;
+  /** Told each period the edge closes (reported or withheld), with its number (the billing gate). */
+  onPeriodClosed?: (minute: number) => void;
 }
 
 /**
@@ -73,6 +77,7 @@ export class EdgeQosReporter {
         p.session.statistics.takePeriod();
         this.#reporter.start();
         this.#stopPoll();
+        p.onStarted?.();
       } else if (p.session.closed) this.#stopPoll();
     }, p.pollMs ?? 50);
   }
@@ -90,6 +95,7 @@ export class EdgeQosReporter {
   #sample(): QosPeriodFigures {
     this.#p.onPeriod?.();
     const period = this.#p.session.statistics.takePeriod();
+    this.#p.onPeriodClosed?.(this.#reporter.minute - 1);
     return {
       metrics: toQosMetrics(period),
       detail: {

@@ -23,6 +23,11 @@ export interface StartEdgeBillingParameters {
   settleEveryMs?: number;
   /** Periods not to report, per session (operators, tests). */
   withhold?: (sessionId: string, minute: number) => boolean;
+  /**
+   * A session streams this long (from its first frame) without a grant naming this edge at a quorum of its checkers before it is paused,
+   * ms (default 15 000). The player's report of a period must reach a quorum within `reportGraceMs` of its close.
+   */
+  grantGraceMs?: number;
 }
 
 /** A running edge billing: reporters per session and the settlement agent. */
@@ -33,9 +38,9 @@ export interface RunningEdgeBilling {
 }
 
 /**
- * Wires an edge's billing: per-session QoS reports signed with its node key, and a settlement agent that pays its
- * gas with the same key on the payments chain and reads the escrow's checker set there; the edge's operator-only
- * `GET /v1/earnings` answers from them.
+ * Wires an edge's billing: per-session QoS reports signed with its node key, the gate that pauses a session without
+ * a grant or the player's reports, and a settlement agent that pays its gas with the same key on the payments chain
+ * and reads the escrow's checker set there; the edge's operator-only `GET /v1/earnings` answers from them.
  */
 export function startEdgeBilling(p: StartEdgeBillingParameters): RunningEdgeBilling {
   const clients = createChainClients(localChain(p.payments.chainId, p.payments.rpcUrl), p.edge.account);
@@ -55,6 +60,7 @@ export function startEdgeBilling(p: StartEdgeBillingParameters): RunningEdgeBill
     logger: p.logger.child({ part: 'qos' }),
     agent,
     ...(p.withhold ? { withhold: p.withhold } : {}),
+    gate: { grantGraceMs: p.grantGraceMs ?? 15_000, reportDeadlineMs: p.reportGraceMs },
   });
   const source = () => readEarnings({ agent, edge: p.edge.account.address });
   p.edge.earningsSource = source;

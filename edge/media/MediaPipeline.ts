@@ -120,6 +120,7 @@ export class MediaPipeline extends TypedEmitter<MediaPipelineEvents> {
   #audioSamples = 0;
   #pushDroppedBusy = 0;
   #started = false;
+  #paused = false;
   #closed = false;
 
   constructor(options: MediaPipelineOptions) {
@@ -232,6 +233,21 @@ export class MediaPipeline extends TypedEmitter<MediaPipelineEvents> {
       onError,
     });
     this.#audioPacer.start();
+  }
+
+  /** Stops sending video and audio (the game, encoders and peer stay); `resume()` starts again with a keyframe. */
+  pause(): void {
+    this.#paused = true;
+  }
+
+  resume(): void {
+    if (!this.#paused) return;
+    this.#paused = false;
+    this.#keyframeRequested = true;
+  }
+
+  get paused(): boolean {
+    return this.#paused;
   }
 
   /** The next frame is an IDR. */
@@ -415,7 +431,7 @@ export class MediaPipeline extends TypedEmitter<MediaPipelineEvents> {
     captureTimeMs: number,
   ): Promise<void> {
     const sender = this.#videoSender;
-    if (!sender) return;
+    if (!sender || this.#paused) return;
     const control = this.#rateControl;
     if (control && !control.admitFrame()) {
       this.#droppedCongested++;
@@ -469,6 +485,7 @@ export class MediaPipeline extends TypedEmitter<MediaPipelineEvents> {
     const sender = this.#audioSender;
     if (!encoder || !sender || this.#closed) return;
     this.#source.mixAudio(encoder.pcm);
+    if (this.#paused) return;
     const pts = this.#audioSamples;
     this.#audioSamples += OPUS_FRAME_SAMPLES;
     const packet = await encoder.encode(pts);

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { RTCPeerConnection, RTCRtpSender } from 'werift';
-import { ErrorCodes, FarplayError, findError } from '../../protocol/errors.js';
+import { type ErrorCode, ErrorCodes, FarplayError, findError } from '../../protocol/errors.js';
 import type { GameInfo } from '../../protocol/playerApi.js';
 import { AUTO_BITRATE_KBPS, SignalCloseCodes } from '../../protocol/signaling.js';
 import { TypedEmitter } from '../../protocol/TypedEmitter.js';
@@ -97,6 +97,7 @@ export class StreamSession extends TypedEmitter<StreamSessionEvents> {
   #disconnectTimer: NodeJS.Timeout | undefined;
   /** The negotiated senders; media starts on them once the peer connects. */
   #senders: { video: RTCRtpSender; audio: RTCRtpSender | undefined } | undefined;
+  #paused: { code: ErrorCode; message: string } | undefined;
   #closed = false;
 
   constructor(options: StreamSessionOptions) {
@@ -124,6 +125,32 @@ export class StreamSession extends TypedEmitter<StreamSessionEvents> {
 
   get state(): StreamSessionStats['state'] {
     return this.#state;
+  }
+
+  /** Why the stream is paused (billing: edge/billing/BillingGate.ts), or undefined while it is sent. */
+  get paused(): { code: ErrorCode; message: string } | undefined {
+    return this.#paused;
+  }
+
+  /**
+   * Stops sending video and audio, keeping the connection, the game and input, and tells the player why (`paused`
+   * with `code`). A new code replaces the old one; `resume()` sends again.
+   */
+  pause(code: ErrorCode, message: string = ErrorCodes[code].message): void {
+    if (this.#closed || this.#paused?.code === code) return;
+    this.#paused = { code, message };
+    this.#media?.pause();
+    this.#signalling.send({ type: 'paused', code, message });
+    this.#log.info({ code }, 'stream paused');
+  }
+
+  /** Sends the stream again after `pause` (a keyframe first) and tells the player (`resumed`). */
+  resume(): void {
+    if (this.#closed || this.#paused === undefined) return;
+    this.#paused = undefined;
+    this.#media?.resume();
+    this.#signalling.send({ type: 'resumed' });
+    this.#log.info('stream resumed');
   }
 
   /** Counters and current settings. */
@@ -268,6 +295,7 @@ export class StreamSession extends TypedEmitter<StreamSessionEvents> {
       ...(this.#options.openVideoEncoder ? { openVideoEncoder: this.#options.openVideoEncoder } : {}),
     });
     this.#media = media;
+    if (this.#paused !== undefined) media.pause();
     media.on('quality', (report) => this.#signalling.send({ type: 'quality', ...report }));
     media.on('failed', () =>
       this.#fail({

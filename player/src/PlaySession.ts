@@ -39,6 +39,8 @@ export interface PlaySessionEvents {
   inputRtt: number;
   /** The edge's bandwidth adaptation report. */
   quality: QualityMessage;
+  /** The edge paused the stream (billing: why, with its code), or resumed it (null). */
+  paused: PlaySessionReason | null;
 }
 
 /** Options of a PlaySession. */
@@ -318,6 +320,14 @@ export class PlaySession {
         return;
       case 'quality':
         this.#emit('quality', message);
+        return;
+      case 'paused': {
+        const code = catalogueCode(message.code);
+        this.#emit('paused', { message: message.message, retryable: true, ...(code ? { code } : {}) });
+        return;
+      }
+      case 'resumed':
+        this.#emit('paused', null);
         return;
       case 'error': {
         this.#lastError = { message: message.message, retryable: true };

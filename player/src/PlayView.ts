@@ -19,6 +19,7 @@ import { SessionKey } from './SessionKey.js';
 import { SessionWatch } from './SessionWatch.js';
 import { StallWatch } from './StallWatch.js';
 import { StatsSampler } from './StatsSampler.js';
+import { showPause } from './showPause.js';
 import { TouchPad } from './TouchPad.js';
 import { type AppState, hook, recordSample } from './testHook.js';
 import { timezoneLocation } from './timezoneLocation.js';
@@ -311,6 +312,7 @@ export class PlayView {
     play.on('session', (info) => {
       hook.encoder = info.encoder;
     });
+    play.on('paused', (why) => showPause(this.#overlay, why));
     play.on('quality', (quality) => {
       this.#quality = quality;
       hook.quality = quality;
@@ -410,7 +412,11 @@ export class PlayView {
       onMoved: (moved) => {
         if (this.#closed) return;
         this.#attempt = 0;
-        this.#connect(moved, key);
+        // Another edge is another billed session: its grant (one signature) before its stream.
+        void this.#billing?.begin(moved, key).then(
+          () => this.#closed || this.#connect(moved, key),
+          (e: unknown) => this.#onDropped({ message: `The moved session: ${String(e)}`, retryable: true }),
+        );
       },
       onEnded: (reason) => {
         if (this.#closed) return;
