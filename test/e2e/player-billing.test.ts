@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
+import type { Route } from 'playwright-core';
 import type { Address, Hex } from 'viem';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp as buildChecker } from '../../checker/buildApp.js';
@@ -194,5 +195,43 @@ describe('billing in the player page', () => {
     expect(await readEdgeEarnings(pub, escrow, chains.accounts.edge.address, [billingId])).toBe(
       BigInt(paid) * PRICE,
     );
+  });
+
+  it('pauses the stream with a clear message while the page’s reports are held back, and plays again when they go out', async () => {
+    const page = await browser.context.newPage();
+    // The page's reports to the checkers are held in the browser (as a page that withholds them would), then sent.
+    const held: Route[] = [];
+    let holding = false;
+    await page.route('**/v1/sessions/*/reports', (route) => {
+      if (holding && route.request().method() === 'POST') held.push(route);
+      else void route.continue();
+    });
+    await page.goto(`${matchmaker.url}/#/play/latency-probe-30`);
+    await until(
+      () => readHook(page, 'state'),
+      (state) => state === 'playing',
+      { timeoutMs: 90_000, what: 'the billed stream to play' },
+    );
+    await until(
+      () => page.locator('.bill li').count(),
+      (n) => n >= 1,
+      { timeoutMs: 60_000, what: 'a first verdict in the page' },
+    );
+    holding = true;
+    const overlay = page.locator('.overlay');
+    await overlay.getByText('Stream paused').waitFor({ timeout: 60_000 });
+    expect(await overlay.textContent()).toContain('EDGE_PLAYER_REPORTS_MISSING');
+    expect(await page.isVisible('.overlay')).toBe(true);
+    const decodedAtPause = (await readHook(page, 'framesDecoded')) as number;
+
+    holding = false;
+    for (const route of held.splice(0)) await route.continue().catch(() => {});
+    await overlay.getByText('Stream paused').waitFor({ state: 'hidden', timeout: 60_000 });
+    await until(
+      () => readHook(page, 'framesDecoded'),
+      (n) => (n as number) > decodedAtPause + 10,
+      { timeoutMs: 30_000, what: 'frames after the resume' },
+    );
+    await page.close();
   });
 });
