@@ -135,7 +135,7 @@ export class Edge extends TypedEmitter<EdgeEvents> {
   readonly #thumbnails = new Map<string, Promise<Buffer | undefined>>();
   readonly #sessions = new Map<string, StreamSession>();
   /** Tokens whose session was admitted: each works once (until it expires). */
-  readonly #spentTokens = new SpentTokens();
+  readonly #spentTokens: SpentTokens;
   readonly #verifyKey: ReturnType<typeof importSessionPublicKey>;
   readonly #signKey: ReturnType<typeof importSessionPrivateKey> | undefined;
   readonly #clock: PacerClock | undefined;
@@ -173,6 +173,7 @@ export class Edge extends TypedEmitter<EdgeEvents> {
       this.#signKey = importSessionPrivateKey(pair.privateKey);
     }
     if (config.publicUrl) this.#url = config.publicUrl.replace(/\/$/, '');
+    this.#spentTokens = new SpentTokens({ file: config.spentTokensFile });
   }
 
   /** Base URL of the edge (publicUrl, or the address it listens on), once known. */

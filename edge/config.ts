@@ -115,6 +115,11 @@ export const EdgeConfig = Type.Object({
   ownerAddress: Type.Optional(Type.String({ pattern: '^0x[0-9a-fA-F]{40}$' })),
   /** Capability snapshot signed by the node key (`farplay-edge bench`), sent with each registration. */
   capabilityFile: Type.Optional(Type.String({ minLength: 1 })),
+  /**
+   * File of the session tokens this edge has used (each works once), kept across restarts and pruned as they
+   * expire (`farplay-edge init`: `spent-tokens` beside the config). Unset: in memory only.
+   */
+  spentTokensFile: Type.Optional(Type.String({ minLength: 1 })),
   /** Folder for downloaded game packages (default .farplay/packages). */
   packageCacheDir: Type.String({ default: '.farplay/packages' }),
   /** Staking chain JSON-RPC URL and id, where the edge's stake and on-chain registration live. */
@@ -183,6 +188,7 @@ const PATH_FIELDS = [
   'keystorePassphraseFile',
   'capabilityFile',
   'packageCacheDir',
+  'spentTokensFile',
   'deploymentsDir',
   'staticDir',
 ] as const;

@@ -83,6 +83,7 @@ export async function initCommand(context: CliContext): Promise<number> {
     ownerAddress: owner,
     capabilityFile: 'capability.json',
     packageCacheDir: 'packages',
+    spentTokensFile: 'spent-tokens',
   };
   const config: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(fields)) if (value !== undefined) config[key] = value;
@@ -91,7 +92,13 @@ export async function initCommand(context: CliContext): Promise<number> {
   for (const key of Object.keys(config)) {
     if (
       key in parsed &&
-      !['keystoreFile', 'keystorePassphraseFile', 'capabilityFile', 'packageCacheDir'].includes(key)
+      ![
+        'keystoreFile',
+        'keystorePassphraseFile',
+        'capabilityFile',
+        'packageCacheDir',
+        'spentTokensFile',
+      ].includes(key)
     ) {
       config[key] = (parsed as Record<string, unknown>)[key];
     }
