@@ -16,7 +16,7 @@
 // stamps read in the page), the estimate and quality changes the edge reported. Last line: one JSON.
 import { ensurePlayerBuilt } from '../scripts/buildPlayer.js';
 import { type LaunchedChromium, launchChromium } from '../test/support/chromium.js';
-import { readHook, takeSamples, until } from '../test/support/playerPage.js';
+import { askForStamps, readHook, takeSamples, until } from '../test/support/playerPage.js';
 import { NetLabEdge } from '../test/tools/NetLabEdge.js';
 import { createNetLab, type NetLab } from '../test/tools/netlab/createNetLab.js';
 import { netLabUnsupportedReason } from '../test/tools/netlab/netLabUnsupportedReason.js';
@@ -166,6 +166,7 @@ async function main(): Promise<void> {
   const { dir } = await ensurePlayerBuilt({ testHook: true });
   const lab = await createNetLab({ hosts: [{ name: 'root' }, { name: 'edge' }] });
   const browser = await launchChromium({ viewport: { width: 1320, height: 880 } });
+  await askForStamps(browser.context); // glass-to-glass per phase reads the frame stamps
   const results: Record<string, Record<string, Record<string, unknown>>> = {};
   try {
     for (const mode of modes) {

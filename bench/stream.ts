@@ -32,7 +32,7 @@ import { builtInGames } from '../edge/games/builtInGames.js';
 import { latencyProbeGame } from '../edge/games/latencyProbe.js';
 import { ensurePlayerBuilt } from '../scripts/buildPlayer.js';
 import { launchChromium } from '../test/support/chromium.js';
-import { readHook, runInPage, takeSamples, until } from '../test/support/playerPage.js';
+import { askForStamps, readHook, runInPage, takeSamples, until } from '../test/support/playerPage.js';
 import { runCapacityBench } from './capacity.js';
 import { startNativeStreamTarget } from './nativeStreamTarget.js';
 import { recordPongLegs } from './pongLegs.js';
@@ -117,6 +117,7 @@ async function runStream(): Promise<void> {
     extraArgs: zeroPlayoutTrial ? ['--force-fieldtrials=WebRTC-ForcePlayoutDelay/min_ms:0,max_ms:0/'] : [],
   });
   try {
+    await askForStamps(browser.context); // glass-to-glass and input-to-photon read the frame stamps
     const page = await browser.context.newPage();
     page.on('pageerror', (error) => log(`page error: ${error.message}`));
     log(

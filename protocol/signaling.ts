@@ -9,9 +9,9 @@ import { Check } from 'typebox/value';
  * Flow: the edge sends `session`, then `offer` (sendonly H.264 video, Opus audio and the negotiated
  * `input` data channel, see protocol/input.ts); the player answers with `answer`; both sides trickle
  * `candidate`s (a `null` candidate means end of candidates). Control while playing: `keyframe`,
- * `bitrate` (a cap on the adaptive bitrate), `resize`, `ping` (answered by `pong` with the same `t`),
- * `end`. While streaming the edge reports its bandwidth adaptation with `quality`; on a billed network it may
- * `paused` the stream (code and message) and `resumed` it. The edge ends the
+ * `bitrate` (a cap on the adaptive bitrate), `resize`, `stamps` (frame stamps on or off), `ping`
+ * (answered by `pong` with the same `t`), `end`. While streaming the edge reports its bandwidth adaptation
+ * with `quality`; on a billed network it may `paused` the stream (code and message) and `resumed` it. The edge ends the
  * session with `ended` and closes the socket with `SignalCloseCodes.ENDED` (1000).
  */
 
@@ -169,6 +169,14 @@ export const ResizeMessage = Type.Object({
 });
 export type ResizeMessage = Static<typeof ResizeMessage>;
 
+/**
+ * Frame stamps on or off (default off): while on, the edge paints the time-code strip
+ * (protocol/frameStamp.ts) into the top of every frame from the next one on, for the player's latency
+ * overlay or a benchmark. Sent before the answer, it holds from the first frame.
+ */
+export const StampsMessage = Type.Object({ type: Type.Literal('stamps'), on: Type.Boolean() });
+export type StampsMessage = Static<typeof StampsMessage>;
+
 /** Signalling round trip; the edge answers `pong` with the same `t`. */
 export const PingMessage = Type.Object({ type: Type.Literal('ping'), t: Type.Number() });
 export type PingMessage = Static<typeof PingMessage>;
@@ -183,6 +191,7 @@ export const PlayerMessage = Type.Union([
   KeyframeMessage,
   BitrateMessage,
   ResizeMessage,
+  StampsMessage,
   PingMessage,
   EndMessage,
 ]);

@@ -73,7 +73,8 @@ export class Breakout implements SoftwareGame {
   }
 
   #top(): number {
-    // Leave the frame-stamp strip and a HUD line free at the top.
+    // A HUD line, under the band the frame-stamp strip takes when the session asks for stamps (the
+    // player's latency overlay): kept when stamps are off so the field does not move when they toggle.
     return stampHeight(this.#width) / this.#width + 0.05;
   }
 

@@ -37,6 +37,8 @@ export interface StreamReceiverOptions {
    * TransportFeedbackSender (werift's own receiver writes messages that do not parse). Default false.
    */
   transportCc?: boolean;
+  /** Ask the edge for frame stamps from the first frame (`stamps` message; default false). */
+  stamps?: boolean;
 }
 
 /**
@@ -67,6 +69,7 @@ export class StreamReceiver {
   readonly #channel;
   #seq = 0;
   /** Re-sends keyDown for held keys, as the page does (protocol/input.ts). */
+  readonly #stampsWanted: boolean;
   readonly #heartbeat = new HeldKeyHeartbeat((key) => this.#send({ type: 'keyDown', key }));
   #parts: Buffer[] = [];
   #fragment: Buffer | undefined;
@@ -77,6 +80,7 @@ export class StreamReceiver {
   #transportFeedback: TransportFeedbackSender | undefined;
 
   constructor(options: StreamReceiverOptions) {
+    this.#stampsWanted = options.stamps ?? false;
     const loopbackOnly = options.loopbackOnly ?? true;
     this.peer = new RTCPeerConnection({
       iceAdditionalHostAddresses: ['127.0.0.1'],
@@ -146,8 +150,10 @@ export class StreamReceiver {
   }
 
   async #onSignal(message: EdgeMessage): Promise<void> {
-    if (message.type === 'session') this.session = message;
-    else if (message.type === 'offer') {
+    if (message.type === 'session') {
+      this.session = message;
+      if (this.#stampsWanted) this.sendSignal({ type: 'stamps', on: true });
+    } else if (message.type === 'offer') {
       await this.peer.setRemoteDescription({ type: 'offer', sdp: message.sdp });
       const answer = await this.peer.createAnswer();
       await this.peer.setLocalDescription(answer);

@@ -1,5 +1,5 @@
 import type { RTCPeerConnection, RTCRtpSender } from 'werift';
-import type { BitrateMessage, EdgeMessage, ResizeMessage } from '../../protocol/signaling.js';
+import type { BitrateMessage, EdgeMessage, ResizeMessage, StampsMessage } from '../../protocol/signaling.js';
 import type { InputTransport } from './InputChannel.js';
 import type { SessionFailure } from './SessionFailure.js';
 
@@ -23,11 +23,16 @@ export interface NegotiatedMedia {
 }
 
 /** Player requests the session acts on (everything else is the signalling's own business). */
-export type ControlMessage = { type: 'keyframe' } | BitrateMessage | ResizeMessage | { type: 'end' };
+export type ControlMessage =
+  | { type: 'keyframe' }
+  | BitrateMessage
+  | ResizeMessage
+  | StampsMessage
+  | { type: 'end' };
 
 /** Events of a session's signalling. */
 export type SessionSignallingEvents = {
-  /** A player request for the session (keyframe, bitrate, resize, end). */
+  /** A player request for the session (keyframe, bitrate, resize, stamps, end). */
   control: [message: ControlMessage];
   /** The player broke the protocol or a limit: the session ends with this failure. */
   failed: [failure: SessionFailure];

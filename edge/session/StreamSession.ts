@@ -91,6 +91,8 @@ export class StreamSession extends TypedEmitter<StreamSessionEvents> {
   #state: StreamSessionStats['state'] = 'starting';
   #game: GameRuntime | undefined;
   #media: MediaPipeline | undefined;
+  /** The player asked for frame stamps (its latency overlay, a benchmark). */
+  #stamps = false;
   #peer: RTCPeerConnection | undefined;
   #input: InputHandler | undefined;
   #connectTimer: NodeJS.Timeout | undefined;
@@ -280,6 +282,7 @@ export class StreamSession extends TypedEmitter<StreamSessionEvents> {
       audioBitrateKbps: config.audioBitrateKbps,
       zeroPlayoutDelay: config.zeroPlayoutDelay,
       stats: this.statistics,
+      stamps: this.#stamps,
       ...(config.congestionControl
         ? {
             rateControl: {
@@ -390,6 +393,10 @@ export class StreamSession extends TypedEmitter<StreamSessionEvents> {
           );
         }
         await this.#media?.resize(message.width, message.height);
+        return;
+      case 'stamps':
+        this.#stamps = message.on;
+        this.#media?.setStamps(message.on);
         return;
       case 'end':
         this.close('ended by player', SignalCloseCodes.ENDED);

@@ -41,6 +41,8 @@ type VideoWithFrameCallback = HTMLVideoElement & {
  * rendering update for every video frame (60 a second), work that input events would queue behind.
  */
 const MISSES_BEFORE_IDLE = 30;
+/** Frames in a row without a stamp before the stream counts as unstamped (one misread is not enough). */
+const UNSTAMPED_RUN = 5;
 const IDLE_PERIOD_MS = 500;
 /** Pixel formats whose first plane is full-resolution luma (what `readFrameStampLuma` reads). */
 const LUMA_FIRST_FORMATS: ReadonlySet<string> = new Set(['I420', 'I420A', 'I422', 'I444', 'NV12']);
@@ -62,6 +64,7 @@ export class FrameProbe {
   readonly #video: VideoWithFrameCallback;
   readonly #onFrame: (frame: StampedFrame) => void;
   readonly #edgeClock: () => ClockOffsetEstimate | undefined;
+  readonly #onUnstamped: () => void;
   readonly #canvas = document.createElement('canvas');
   readonly #context: CanvasRenderingContext2D | null;
   #handle: number | undefined;
@@ -81,16 +84,19 @@ export class FrameProbe {
 
   /**
    * `edgeClock` gives the current estimate of the edge clock's offset from this page's (see EdgeClock);
-   * without one the two clocks are taken as equal.
+   * without one the two clocks are taken as equal. `onUnstamped` is called when `UNSTAMPED_RUN` frames
+   * in a row carried no stamp (the edge stopped stamping), and again on every further miss.
    */
   constructor(
     video: HTMLVideoElement,
     onFrame: (frame: StampedFrame) => void,
     edgeClock: () => ClockOffsetEstimate | undefined = () => undefined,
+    onUnstamped: () => void = () => {},
   ) {
     this.#video = video as VideoWithFrameCallback;
     this.#onFrame = onFrame;
     this.#edgeClock = edgeClock;
+    this.#onUnstamped = onUnstamped;
     this.#context = this.#canvas.getContext('2d', { willReadFrequently: true, alpha: false });
     if (FrameProbe.supported) this.#schedule();
   }
@@ -131,6 +137,7 @@ export class FrameProbe {
     if (this.#closed) return;
     if (stamp === null) {
       this.#misses++;
+      if (this.#misses >= UNSTAMPED_RUN) this.#onUnstamped();
       return;
     }
     this.#misses = 0;

@@ -28,8 +28,8 @@ function place(element: HTMLElement, box: Box): void {
 /**
  * Keeps the play stage laid out (`layoutStage`) as the window, the side panel or the pad change size:
  * the picture as large as the stage allows without covering the side panel, and without covering the
- * pad unless the screen leaves no room for it (a phone held sideways). Once the stream is known to
- * carry frame stamps (`cropStamp`), the stamp strip at the top of every frame is cropped out of view.
+ * pad unless the screen leaves no room for it (a phone held sideways). While the stream carries frame
+ * stamps (`cropStamp`: the overlay or a benchmark asked), the stamp strip at the top is cropped out of view.
  * `close()` stops watching (idempotent).
  */
 export class PlayLayout {
@@ -56,10 +56,10 @@ export class PlayLayout {
     return this.#layout;
   }
 
-  /** Hides the frame-stamp strip at the top of the picture (the stream carries stamps). */
-  cropStamp(): void {
-    if (this.#cropStamp) return;
-    this.#cropStamp = true;
+  /** Hides the frame-stamp strip at the top of the picture while the stream carries stamps. */
+  cropStamp(on: boolean): void {
+    if (this.#cropStamp === on) return;
+    this.#cropStamp = on;
     this.schedule();
   }
 

@@ -23,6 +23,7 @@ import { showPause } from './showPause.js';
 import { TouchPad } from './TouchPad.js';
 import { type AppState, hook, recordSample } from './testHook.js';
 import { timezoneLocation } from './timezoneLocation.js';
+import { askForStamps } from './wantsStamps.js';
 
 /** Options of a PlayView. */
 export interface PlayViewOptions {
@@ -54,7 +55,7 @@ const padChoice = rememberedChoice('farplay.touchPad');
  * the picture takes the largest area that covers neither the on-screen pad nor the side panel (stats,
  * prompts, and the `bill` slot the billing view fills); the bar has an `account` slot for the wallet.
  * On a touch device, play goes fullscreen and asks for landscape (a prompt to turn the device where the
- * browser cannot lock it). The stats overlay is off until asked for; both toggles are remembered.
+ * browser cannot lock it). The stats overlay is off until asked for (frame stamps only while it is on).
  */
 export class PlayView {
   readonly #options: PlayViewOptions;
@@ -138,6 +139,7 @@ export class PlayView {
       onStats: (on) => {
         this.#statsBox.hidden = !on;
         statsChoice.set(on);
+        askForStamps(this.#session, !this.#statsBox.hidden);
         this.#layout.update();
       },
       onPad: (on) => {
@@ -187,6 +189,7 @@ export class PlayView {
       this.#video,
       (frame) => this.#onStampedFrame(frame),
       () => this.#edgeClock?.estimate,
+      () => this.#layout.cropStamp(false),
     );
     hook.sendKey = (code) => this.#input.pressKey(code);
     hook.gameId = game.id;
@@ -311,6 +314,7 @@ export class PlayView {
     this.#billing?.attach(play.peerConnection);
     play.on('session', (info) => {
       hook.encoder = info.encoder;
+      askForStamps(this.#session, !this.#statsBox.hidden);
     });
     play.on('paused', (why) => showPause(this.#overlay, why));
     play.on('quality', (quality) => {
@@ -444,7 +448,7 @@ export class PlayView {
   }
 
   #onStampedFrame(frame: StampedFrame): void {
-    this.#layout.cropStamp();
+    this.#layout.cropStamp(true);
     hook.lastStamp = { ...frame.stamp, glassToGlassMs: frame.glassToGlassMs };
     recordSample('glassToGlassMs', frame.glassToGlassMs);
     if (frame.captureToReceiveMs !== undefined) recordSample('captureToReceiveMs', frame.captureToReceiveMs);
@@ -470,6 +474,7 @@ export class PlayView {
   #sampleStats(): void {
     const sampler = this.#sampler;
     hook.framesPresented = this.#probe.presentedFrames;
+    if (hook.framesPresented > 0) this.#billing?.frameShown(); // the period clock starts, stamps or not
     if (sampler === undefined || this.#session?.closed !== false) return;
     const extra: { inputRttMs?: number; glassToGlassMs?: number } = {};
     if (this.#recentInputRtt.length > 0) extra.inputRttMs = median(this.#recentInputRtt);

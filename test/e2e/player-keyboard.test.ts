@@ -7,7 +7,7 @@ import type { EdgeServer } from '../../edge/http/EdgeServer.js';
 import { stampHeight } from '../../protocol/frameStamp.js';
 import { playerTestDistDir } from '../../scripts/buildPlayer.js';
 import { type LaunchedChromium, launchChromium } from '../support/chromium.js';
-import { lumaAt, readHook, runInPage, until } from '../support/playerPage.js';
+import { askForStamps, lumaAt, readHook, runInPage, until } from '../support/playerPage.js';
 
 // The player with a keyboard alone, in Debian Chromium against a real standalone edge: Tab reaches a
 // tile with a focus ring one can see, Enter plays it, the game's keys reach the game, the controls
@@ -74,6 +74,7 @@ describe('the player with a keyboard alone', () => {
     });
     url = await server.listen({ port: 0 });
     browser = await launchChromium({ viewport: { width: 1280, height: 800 } });
+    await askForStamps(browser.context); // the probe scene's stamps carry the applied input seq
   });
 
   afterEach(async () => {

@@ -15,7 +15,7 @@ import { readHook, runInPage, takeSamples, until } from '../support/playerPage.j
 
 // The play page as a phone (390×844 and 844×390, touch) and a desktop (1280×800) show it, against a
 // real standalone edge: every control on screen and clear of the on-screen pad, the picture as large
-// as the screen allows without the frame-stamp strip, the stats overlay off until asked for (and
+// as the screen allows with no frame-stamp strip (stamps only while the stats overlay asks), the stats overlay off until asked for (and
 // remembered), hints that fit the device, catalogue tiles that show the game, and a glass-to-glass
 // figure that is never negative. An axe-core scan of the catalogue and the play view in each finds no
 // serious or critical accessibility violation. Screenshots of each state and the scans (axe-*.json,
@@ -95,13 +95,37 @@ function expectReachable(g: PlayGeometry): void {
   if (g.side) expect(overlap(g.side, g.screen), 'side panel clear of the picture').toBe(false);
 }
 
-/** The picture shows no frame-stamp strip: the frame clips exactly the strip off the video's top. */
+/** Stamps on (the overlay asked): the frame clips exactly the stamp strip off the video's top. */
 function expectStampCropped(g: PlayGeometry): void {
   const scale = g.video.width / 1280;
   expect(g.screenClips).toBe(true);
   expect(g.screen.y - g.video.y).toBeCloseTo(stampHeight(1280) * scale, 0);
   expect(g.video.x).toBeCloseTo(g.screen.x, 0);
   expect(g.video.width).toBeCloseTo(g.screen.width, 0);
+}
+
+/** Stamps off: the whole picture is shown, nothing cropped (there is no strip to hide). */
+function expectWholePicture(g: PlayGeometry): void {
+  expect(g.video.y).toBeCloseTo(g.screen.y, 0);
+  expect(g.video.height).toBeCloseTo(g.screen.height, 0);
+  expect(g.video.width).toBeCloseTo(g.screen.width, 0);
+}
+
+/** Waits until the page has presented `frames` more frames. */
+async function presented(page: Page, frames: number): Promise<void> {
+  const from = (await readHook(page, 'framesPresented')) ?? 0;
+  await until(
+    () => readHook(page, 'framesPresented'),
+    (count) => (count ?? 0) >= from + frames,
+    { what: `${frames} presented frames` },
+  );
+}
+
+/** Two animation frames: the layout scheduled by the last change is applied. */
+function settle(page: Page): Promise<unknown> {
+  return page.evaluate(
+    'new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve)))',
+  );
 }
 
 /** The picture's share of the viewport (%) in each case, written to the artifacts as layout.json. */
@@ -130,15 +154,10 @@ async function playBreakout(page: Page, url: string, scan?: string): Promise<voi
     (state) => state === 'playing' || state === 'dropped' || state === 'error',
   );
   expect(await readHook(page, 'state')).toBe('playing');
-  // Stamps read (so the strip is cropped) and the layout settled on the real picture size.
-  await until(
-    () => readHook(page, 'lastStamp'),
-    (stamp) => stamp !== null,
-  );
+  // Frames presented and the layout settled on the real picture size.
   await page.waitForFunction('document.querySelector(".screen video").videoWidth > 0');
-  await page.evaluate(
-    'new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve)))',
-  );
+  await presented(page, 10);
+  await settle(page);
 }
 
 describe('the play page on phones and desktops', () => {
@@ -207,7 +226,7 @@ describe('the play page on phones and desktops', () => {
       await page.screenshot({ path: join(artifacts, 'phone-portrait.png') });
       expectReachable(g);
       await expectAccessible(page, 'phone-portrait-play');
-      expectStampCropped(g);
+      expectWholePicture(g);
       // Breakout reads left/right and one button: the pad has exactly those.
       expect(g.pad.map((button) => button.name).sort()).toEqual(['Launch', 'Left', 'Right']);
       for (const button of g.pad)
@@ -249,7 +268,7 @@ describe('the play page on phones and desktops', () => {
       await page.screenshot({ path: join(artifacts, 'phone-landscape.png') });
       expectReachable(g);
       await expectAccessible(page, 'phone-landscape-play');
-      expectStampCropped(g);
+      expectWholePicture(g);
       expect(g.screen.height).toBeCloseTo(390, 0);
       expect(await page.isVisible('.rotate-prompt')).toBe(false);
       await page.click('button[data-action="stats"]');
@@ -274,13 +293,16 @@ describe('the play page on phones and desktops', () => {
       await browser?.close();
     });
 
-    it('no stamp strip over Breakout, keys and mouse hint, stats off by default, glass-to-glass never negative', async () => {
+    it('no stamp strip over Breakout until the stats overlay asks, keys and mouse hint, stats off by default, glass-to-glass never negative', async () => {
       const page = await browser.context.newPage();
       await playBreakout(page, url, 'desktop');
       const g = await geometry(page);
       await page.screenshot({ path: join(artifacts, 'desktop.png') });
       expectReachable(g);
-      expectStampCropped(g);
+      // Stats off: the edge stamps nothing (the page reads every presented frame and finds no stamp).
+      await presented(page, 30);
+      expect(await readHook(page, 'lastStamp')).toBeNull();
+      expectWholePicture(g);
       expect(g.pad).toEqual([]);
       expect(g.hint).toMatch(/Click the game to capture the mouse/);
       expect(g.hint).toMatch(/Space: Launch/);
@@ -288,6 +310,14 @@ describe('the play page on phones and desktops', () => {
       expect(await page.isVisible('button[data-action="touch"]')).toBe(false);
 
       await page.click('button[data-action="stats"]');
+      // The overlay asks for stamps: they arrive and the strip is cropped out of view.
+      await until(
+        () => readHook(page, 'lastStamp'),
+        (stamp) => stamp !== null,
+        { what: 'a stamped frame once the overlay is open' },
+      );
+      await settle(page);
+      expectStampCropped(await geometry(page));
       await takeSamples(page);
       // A few seconds of play: every frame's glass-to-glass (edge clock moved onto the page's) is ≥ 0.
       const started = Date.now();
@@ -305,6 +335,13 @@ describe('the play page on phones and desktops', () => {
       expectReachable(withStats);
       await page.screenshot({ path: join(artifacts, 'desktop-stats.png') });
       await expectAccessible(page, 'desktop-play');
+      // Overlay closed: stamps stop and the whole picture comes back.
+      await page.click('button[data-action="stats"]');
+      await until(
+        () => geometry(page),
+        (closed) => Math.abs(closed.video.y - closed.screen.y) < 0.5,
+        { what: 'the whole picture once the overlay is closed' },
+      );
       figures.desktop = share(g);
       await page.close();
     });

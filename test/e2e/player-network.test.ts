@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { StreamSessionStats } from '../../edge/session/StreamSession.js';
 import { ensurePlayerBuilt } from '../../scripts/buildPlayer.js';
 import { type LaunchedChromium, launchChromium } from '../support/chromium.js';
-import { readHook, until } from '../support/playerPage.js';
+import { askForStamps, readHook, until } from '../support/playerPage.js';
 import { NetLabEdge } from '../tools/NetLabEdge.js';
 import { createNetLab, type NetLab } from '../tools/netlab/createNetLab.js';
 import { netLabUnsupportedReason } from '../tools/netlab/netLabUnsupportedReason.js';
@@ -68,6 +68,7 @@ describe.skipIf(unsupported !== null)('the stream on an emulated link (netlab, C
     });
     edge = await NetLabEdge.start(lab.host('edge'), { staticDir: dir });
     browser = await launchChromium({ viewport: { width: 1320, height: 880 } });
+    await askForStamps(browser.context); // glass-to-glass through the emulated link
   });
 
   afterAll(async () => {

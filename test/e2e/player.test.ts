@@ -9,7 +9,7 @@ import type { EdgeServer } from '../../edge/http/EdgeServer.js';
 import { stampHeight } from '../../protocol/frameStamp.js';
 import { playerDistDir, playerTestDistDir } from '../../scripts/buildPlayer.js';
 import { type LaunchedChromium, launchChromium } from '../support/chromium.js';
-import { colorAt, lumaAt, readHook, runInPage, until } from '../support/playerPage.js';
+import { askForStamps, colorAt, lumaAt, readHook, runInPage, until } from '../support/playerPage.js';
 
 // The player in Debian Chromium against a real standalone edge (x264, werift) serving the built bundle
 // (test/setup/player.global.ts builds it). Everything a user sees: the catalog, a playing stream,
@@ -44,6 +44,8 @@ describe('player in Chromium against a standalone edge', () => {
   beforeAll(async () => {
     ({ server, edge, url } = await startEdge());
     browser = await launchChromium({ hasTouch: true });
+    // The latency-probe tests read frame stamps (input seq, glass-to-glass): the page asks for them.
+    await askForStamps(browser.context);
   });
 
   afterEach(async () => {

@@ -149,7 +149,7 @@ describe.skipIf(missing.length > 0)('native games end to end: studio → matchma
     return (await res.json()) as CreateSessionResponse;
   }
 
-  it('streams the published game: frames arrive and change, a key press moves the square, sound arrives', async () => {
+  it('streams the published game: frames arrive and change, a key press moves the square, sound arrives, stamps only on request', async () => {
     const s = await session('square');
     let x: number | null = null;
     let decoded = 0;
@@ -157,6 +157,7 @@ describe.skipIf(missing.length > 0)('native games end to end: studio → matchma
       signalUrl: s.edge.signalUrl,
       token: s.token,
       decode: true,
+      stamps: false,
       onDecodedFrame: (luma, stride, width, height) => {
         decoded++;
         x = squareX(luma, stride, width, height);
@@ -172,6 +173,10 @@ describe.skipIf(missing.length > 0)('native games end to end: studio → matchma
       }
       await until(() => (x ?? 0) > before + 0.1, 'the square to move right in the stream');
       await until(() => player.audioPackets > 20, 'audio packets');
+      // Not asked for: no captured frame carried the time-code strip; asked for, they do.
+      expect(player.stamps).toEqual([]);
+      player.sendSignal({ type: 'stamps', on: true });
+      await until(() => player.stamps.length >= 5, 'stamped frames once asked for');
     } finally {
       await player.close();
     }

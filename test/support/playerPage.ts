@@ -4,6 +4,14 @@ import type { FarplayHookState, LatencySamples } from '../../player/src/hookType
 // Node-side helpers to drive the player page (tests and benches). This tsconfig has no DOM lib, so
 // page scripts are written as JavaScript source and run as `(<source>)(<JSON args>)`.
 
+/**
+ * Makes every player page of `target` ask the edge for frame stamps (localStorage `farplay.stamps`), as a
+ * benchmark does: glass-to-glass, input-to-photon and `lastStamp` need them; without, frames carry none.
+ */
+export async function askForStamps(target: Pick<Page, 'addInitScript'>): Promise<void> {
+  await target.addInitScript("localStorage.setItem('farplay.stamps', 'on')");
+}
+
 /** Runs `source` (a JS function expression) in the page with `arg` (JSON) and returns its result. */
 export function runInPage<T>(page: Page, source: string, arg?: unknown): Promise<T> {
   return page.evaluate(`(${source})(${arg === undefined ? '' : JSON.stringify(arg)})`) as Promise<T>;

@@ -6,7 +6,10 @@ import { type FrameStamp, readFrameStampLuma } from '../../protocol/frameStamp.j
 export type { UnsequencedInput } from '../../edge/operator/StreamReceiver.js';
 
 export interface NodePlayerOptions extends StreamReceiverOptions {
-  /** Decode the H.264 (node-av) and read each frame's stamp (default false: count frames only). */
+  /**
+   * Decode the H.264 (node-av) and read each frame's stamp (default false: count frames only). A decoding
+   * player asks the edge for stamps unless `stamps` is false.
+   */
   decode?: boolean;
   /** Rewrites the SDP answer before it is sent (abuse tests: name candidates the player does not have). */
   answerSdp?: (sdp: string) => string;
@@ -32,7 +35,7 @@ export class NodePlayer extends StreamReceiver {
   #closedFlag = false;
 
   constructor(options: NodePlayerOptions) {
-    super(options);
+    super({ ...options, stamps: options.stamps ?? options.decode ?? false });
     this.#options = options;
     if (options.decode) {
       this.#decoderReady = this.#openDecoder();
