@@ -91,8 +91,11 @@ export interface EdgeParameters {
 export interface PackageGameSource {
   /** The package runtimes it runs, advertised at registration (e.g. ['x11']). */
   readonly runtimes: readonly string[];
-  /** The game `gameId` as an edge game, or null when there is no such package game. */
-  definition(gameId: string): Promise<GameDefinition | null>;
+  /**
+   * The game `gameId` as an edge game — its version `version` when given (what the session token names),
+   * else the one served now — or null when there is no such package game (or version).
+   */
+  definition(gameId: string, version?: number): Promise<GameDefinition | null>;
 }
 
 /** A token that passed the checks, with what its session needs. */
@@ -130,7 +133,10 @@ export class Edge extends TypedEmitter<EdgeEvents> {
   readonly #log: Logger;
   readonly #games: Map<string, GameDefinition>;
   readonly #packageGames: PackageGameSource | undefined;
-  /** Package games resolved for admitted tokens, by id (kept apart: registration lists built-in games). */
+  /**
+   * Package games resolved for tokens, by `packageGameKey` (id and version; kept apart: registration lists
+   * built-in games). A version never changes, so its entry is reused; an unversioned one is looked up again.
+   */
   readonly #packageDefinitions = new Map<string, GameDefinition>();
   readonly #thumbnails = new Map<string, Promise<Buffer | undefined>>();
   readonly #sessions = new Map<string, StreamSession>();
@@ -320,16 +326,24 @@ export class Edge extends TypedEmitter<EdgeEvents> {
    */
   async prepareGame(token: string | null): Promise<void> {
     if (!this.#packageGames || !this.#verifyKey) return;
-    let gameId: string;
+    let claims: SessionClaims;
     try {
-      gameId = verifySessionToken({ token, publicKey: this.#verifyKey, edgeId: this.id }).gameId;
+      claims = verifySessionToken({ token, publicKey: this.#verifyKey, edgeId: this.id });
     } catch {
       return;
     }
-    if (this.#games.has(gameId) || this.#packageDefinitions.has(gameId)) return;
+    const { gameId, gv } = claims;
+    const key = packageGameKey(claims);
+    if (this.#games.has(gameId) || (gv !== undefined && this.#packageDefinitions.has(key))) return;
     try {
-      const definition = await this.#packageGames.definition(gameId);
-      if (definition) this.#packageDefinitions.set(gameId, definition);
+      const definition = await this.#packageGames.definition(gameId, gv);
+      if (definition) this.#packageDefinitions.set(key, definition);
+      else this.#packageDefinitions.delete(key);
+      // Bounded: the oldest entries go (a Map iterates in insertion order).
+      for (const old of this.#packageDefinitions.keys()) {
+        if (this.#packageDefinitions.size <= 256) break;
+        this.#packageDefinitions.delete(old);
+      }
     } catch (error) {
       this.#log.warn({ err: error, gameId }, 'cannot look up the package game');
     }
@@ -432,7 +446,7 @@ export class Edge extends TypedEmitter<EdgeEvents> {
         findError(error) ?? new FarplayError('EDGE_BAD_TOKEN'),
       );
     }
-    const game = this.#games.get(claims.gameId) ?? this.#packageDefinitions.get(claims.gameId);
+    const game = this.#games.get(claims.gameId) ?? this.#packageDefinitions.get(packageGameKey(claims));
     if (!game)
       throw new AdmissionRefused(SignalCloseCodes.UNKNOWN_GAME, new FarplayError('EDGE_UNKNOWN_GAME'));
     if (this.#sessions.has(claims.sid)) {
@@ -481,4 +495,9 @@ export class Edge extends TypedEmitter<EdgeEvents> {
     });
     return session;
   }
+}
+
+/** Where a token's package game is kept: `id@version`, or the bare id for a token without a version. */
+function packageGameKey(claims: SessionClaims): string {
+  return claims.gv === undefined ? claims.gameId : `${claims.gameId}@${claims.gv}`;
 }

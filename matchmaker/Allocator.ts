@@ -116,9 +116,12 @@ export class Allocator {
     const state = this.#registry.index.get(record.edgeId);
     if (!state) throw new FarplayError('INTERNAL', 'reserved an edge missing from the registry view');
     const billed = this.#billing?.assign(record.sessionId, record.edgeId, this.#priceOf(record.edgeId));
+    // A studio game's version is signed in: the edge runs the version the catalogue serves now.
+    const gameVersion = this.#catalogue.manifest(record.gameId)?.version;
     const answer = mintSessionToken({
       sessionId: record.sessionId,
       gameId: record.gameId,
+      ...(gameVersion !== undefined ? { gameVersion } : {}),
       edge: { edgeId: record.edgeId, region: state.edge.region, url: state.edge.publicUrl },
       privateKey: this.#sessionKey,
       ttlSeconds: this.#config.tokenTtlS,

@@ -85,6 +85,12 @@ export class Catalogue {
     return this.#published.find((g) => g.game.id === gameId);
   }
 
+  /** Version `version` of a studio's game (served or not, while it is not unpublished), or undefined. */
+  async manifestVersion(gameId: string, version: number): Promise<PublishedGame | undefined> {
+    if (this.#builtIn.has(gameId)) return undefined;
+    return (await this.#store.gameVersions(gameId))?.versions.find((v) => v.version === version);
+  }
+
   /**
    * Publishes a new version of a studio's game and returns its number: MM_RESERVED_GAME_ID for a built-in
    * game's id, MM_BAD_GAME for text the catalogue would not show, MM_FORBIDDEN if the id belongs to another

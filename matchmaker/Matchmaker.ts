@@ -224,6 +224,11 @@ export class Matchmaker {
     return this.#catalogue.manifest(gameId);
   }
 
+  /** Version `version` of a studio's game (what a session token names), or undefined. */
+  manifestVersion(gameId: string, version: number): Promise<PublishedGame | undefined> {
+    return this.#catalogue.manifestVersion(gameId, version);
+  }
+
   /** Publishes a new version of a studio's game and returns its number; other instances show it from their next refresh on. */
   publishGame(game: PublishedGame): Promise<number> {
     return this.#catalogue.publish(game);

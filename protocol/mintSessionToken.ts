@@ -6,6 +6,8 @@ import { signSessionToken } from './sessionToken.js';
 export interface MintSessionTokenParameters {
   sessionId: string;
   gameId: string;
+  /** The version of a studio's game the session plays (signed in as `gv`). */
+  gameVersion?: number;
   edge: {
     edgeId: string;
     region: string;
@@ -41,6 +43,7 @@ export function mintSessionToken(parameters: MintSessionTokenParameters): MintSe
       iat,
       exp,
       ...(parameters.checkers ? { chk: [...parameters.checkers.urls], q: parameters.checkers.quorum } : {}),
+      ...(parameters.gameVersion !== undefined ? { gv: parameters.gameVersion } : {}),
     },
     parameters.privateKey,
   );

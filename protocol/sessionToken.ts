@@ -27,6 +27,11 @@ export interface SessionClaims {
   chk?: string[];
   /** How many of `chk` settle a minute. */
   q?: number;
+  /**
+   * The version of a studio's game the session plays (the one the catalogue served when it was
+   * allocated): the edge fetches that manifest, so a pin or a new version applies from the next session.
+   */
+  gv?: number;
 }
 
 const PREFIX = 'v1';
@@ -126,6 +131,7 @@ function isSessionClaims(value: unknown): value is SessionClaims {
       (Array.isArray(v.chk) &&
         v.chk.length <= 16 &&
         v.chk.every((u) => typeof u === 'string' && /^https?:\/\//.test(u) && u.length <= 256))) &&
-    (v.q === undefined || (Number.isInteger(v.q) && (v.q as number) >= 1))
+    (v.q === undefined || (Number.isInteger(v.q) && (v.q as number) >= 1)) &&
+    (v.gv === undefined || (Number.isInteger(v.gv) && (v.gv as number) >= 1))
   );
 }

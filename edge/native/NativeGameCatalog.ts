@@ -18,7 +18,7 @@ export interface NativeGameCatalogOptions {
   /** Folder for per-session state (homes, audio); each session's part is removed at its end. */
   runtimeDir: string;
   limits?: SandboxCgroupLimits;
-  /** How long a fetched manifest is reused, ms (default 30 s). */
+  /** How long a manifest fetched without a version is reused, ms (default 30 s; a version is kept). */
   manifestTtlMs?: number;
   logger?: Logger;
 }
@@ -39,8 +39,9 @@ export function missingNativeTools(): string[] {
 }
 
 /**
- * The studio games this edge can start: each manifest is fetched from the matchmaker by game id (and
- * reused for a short while), its package taken from the PackageCache (downloaded and verified on first
+ * The studio games this edge can start: each manifest is fetched from the matchmaker by game id and the
+ * version the session token names (a version never changes, so it is kept; one fetched without a version
+ * is reused for a short while), its package taken from the PackageCache (downloaded and verified on first
  * use), and the game started as a NativeGame behind a NativeGameRuntime. The package is held for as long
  * as the session runs.
  */
@@ -56,9 +57,12 @@ export class NativeGameCatalog implements PackageGameSource {
     this.#options = options;
   }
 
-  /** The game `gameId` as an edge game, or null if the matchmaker has no package game by that id. */
-  async definition(gameId: string): Promise<GameDefinition | null> {
-    const manifest = await this.#manifest(gameId);
+  /**
+   * The game `gameId` (its version `version` when given, else the one served now) as an edge game, or
+   * null if the matchmaker has no package game by that id and version.
+   */
+  async definition(gameId: string, version?: number): Promise<GameDefinition | null> {
+    const manifest = await this.#manifest(gameId, version);
     if (manifest?.runtime !== 'package' || !manifest.packageSha256 || !manifest.command) return null;
     const {
       runtime: _runtime,
@@ -113,10 +117,13 @@ export class NativeGameCatalog implements PackageGameSource {
     this.#live.clear();
   }
 
-  async #manifest(gameId: string): Promise<PublishedManifest | null> {
-    const cached = this.#manifests.get(gameId);
-    if (cached && Date.now() - cached.at < (this.#options.manifestTtlMs ?? 30_000)) return cached.manifest;
+  async #manifest(gameId: string, version?: number): Promise<PublishedManifest | null> {
+    const key = version === undefined ? gameId : `${gameId}@${version}`;
+    const cached = this.#manifests.get(key);
+    const ttl = version === undefined ? (this.#options.manifestTtlMs ?? 30_000) : Number.POSITIVE_INFINITY;
+    if (cached && Date.now() - cached.at < ttl) return cached.manifest;
     const url = new URL(`/v1/games/${encodeURIComponent(gameId)}/manifest`, this.#options.matchmakerUrl);
+    if (version !== undefined) url.searchParams.set('version', String(version));
     let response: Response;
     try {
       response = await fetch(url, { signal: AbortSignal.timeout(10_000) });
@@ -135,7 +142,19 @@ export class NativeGameCatalog implements PackageGameSource {
       );
     }
     const manifest = (await response.json()) as PublishedManifest;
-    this.#manifests.set(gameId, { manifest, at: Date.now() });
+    if (manifest.id !== gameId || (version !== undefined && manifest.version !== version)) {
+      throw new FarplayError(
+        'EDGE_PACKAGE_UNAVAILABLE',
+        `the matchmaker answered another game than ${key} for the manifest`,
+      );
+    }
+    this.#manifests.delete(key);
+    this.#manifests.set(key, { manifest, at: Date.now() });
+    // Bounded: the oldest entries go (a Map iterates in insertion order).
+    for (const old of this.#manifests.keys()) {
+      if (this.#manifests.size <= 256) break;
+      this.#manifests.delete(old);
+    }
     return manifest;
   }
 }

@@ -28,14 +28,24 @@ export const gameRoutes: FastifyPluginAsyncTypebox<GameRoutesOptions> = async (a
     {
       schema: {
         tags: ['edges'],
-        summary: "A published game's manifest (edges start package games from it)",
+        summary:
+          "A published game's manifest (edges start package games from it): the version served now, or `version` (what a session token names)",
         params: Type.Object({ gameId: Type.String({ minLength: 1, maxLength: 64 }) }),
+        querystring: Type.Object({ version: Type.Optional(Type.String({ pattern: '^[1-9][0-9]{0,8}$' })) }),
         response: { 200: PublishedManifest, ...errorResponses },
       },
     },
     async (request) => {
-      const published = matchmaker.manifest(request.params.gameId);
-      if (!published) throw new FarplayError('MM_UNKNOWN_GAME', `no published game ${request.params.gameId}`);
+      const { gameId } = request.params;
+      const version = request.query.version === undefined ? undefined : Number(request.query.version);
+      const published =
+        version === undefined
+          ? matchmaker.manifest(gameId)
+          : await matchmaker.manifestVersion(gameId, version);
+      if (!published) {
+        const what = version === undefined ? `game ${gameId}` : `version ${version} of ${gameId}`;
+        throw new FarplayError('MM_UNKNOWN_GAME', `no published ${what}`);
+      }
       const { game, ...rest } = published;
       return { ...game, ...rest };
     },

@@ -48,7 +48,31 @@ describe.skipIf(missing.length > 0)('native games end to end: studio → matchma
   let control: EdgeControl;
   let catalog: NativeGameCatalog;
   let gameDir: string;
+  let sha256: string;
   const dirs: string[] = [];
+
+  /** Publishes a version of game `id` (the test game at `width`×`height`) and returns its number. */
+  async function publish(id: string, command: string, width = 640, height = 360): Promise<number> {
+    const res = await fetch(`${mmUrl}/v1/studio/games`, {
+      method: 'POST',
+      headers: auth,
+      body: JSON.stringify({
+        id,
+        title: `Square (${id})`,
+        description: 'A small X11 test game',
+        width,
+        height,
+        fps: 30,
+        pricePerMinute: '0',
+        input: ['keyboard', 'mouse'],
+        runtime: 'package',
+        command,
+        packageSha256: sha256,
+      }),
+    });
+    expect(res.status, await res.clone().text()).toBe(200);
+    return ((await res.json()) as { version: number }).version;
+  }
 
   beforeAll(async () => {
     app = await buildApp({
@@ -62,30 +86,9 @@ describe.skipIf(missing.length > 0)('native games end to end: studio → matchma
       headers: { authorization: 'Bearer acme-key', 'content-type': 'application/octet-stream' },
       body: archive,
     });
-    const { sha256 } = (await up.json()) as { sha256: string };
-    for (const [id, command] of [
-      ['square', './game --fps 30'],
-      ['crashy', './game --fps 30 --crash-after-frames 60'],
-    ] as const) {
-      const res = await fetch(`${mmUrl}/v1/studio/games`, {
-        method: 'POST',
-        headers: auth,
-        body: JSON.stringify({
-          id,
-          title: `Square (${id})`,
-          description: 'A small X11 test game',
-          width: 640,
-          height: 360,
-          fps: 30,
-          pricePerMinute: '0',
-          input: ['keyboard', 'mouse'],
-          runtime: 'package',
-          command,
-          packageSha256: sha256,
-        }),
-      });
-      expect(res.status, await res.text()).toBe(200);
-    }
+    ({ sha256 } = (await up.json()) as { sha256: string });
+    await publish('square', './game --fps 30');
+    await publish('crashy', './game --fps 30 --crash-after-frames 60');
 
     const key = generatePrivateKey();
     const tmp = (): string => {
@@ -180,6 +183,38 @@ describe.skipIf(missing.length > 0)('native games end to end: studio → matchma
     } finally {
       await player.close();
     }
+  });
+
+  it('a new version or a pin applies from the next session (the token names the version the edge fetches)', async () => {
+    /** Plays one session of `versioned` until frames arrive; returns the picture width it runs at. */
+    const play = async (): Promise<number | undefined> => {
+      const s = await session('versioned');
+      const player = new NodePlayer({ signalUrl: s.edge.signalUrl, token: s.token });
+      try {
+        await until(() => player.framesReceived > 3, 'frames of the versioned game');
+        return player.session?.width;
+      } finally {
+        await player.close();
+      }
+    };
+    expect(await publish('versioned', './game --fps 30', 640, 360)).toBe(1);
+    expect(await play()).toBe(640);
+    // v2 is another picture size; published and pinned, the very next session runs it (the edge
+    // cached v1's manifest a moment ago).
+    expect(await publish('versioned', './game --fps 30', 480, 272)).toBe(2);
+    const pin = async (version: number): Promise<void> => {
+      const res = await fetch(`${mmUrl}/v1/studio/games/versioned/pin`, {
+        method: 'POST',
+        headers: auth,
+        body: JSON.stringify({ version }),
+      });
+      expect(res.status, await res.text()).toBe(200);
+    };
+    await pin(2);
+    expect(await play()).toBe(480);
+    // Pinned back to v1: the next session is v1 again.
+    await pin(1);
+    expect(await play()).toBe(640);
   });
 
   it('ends the session with EDGE_GAME_CRASHED when the game crashes', async () => {
