@@ -133,10 +133,7 @@ export class Edge extends TypedEmitter<EdgeEvents> {
   readonly #log: Logger;
   readonly #games: Map<string, GameDefinition>;
   readonly #packageGames: PackageGameSource | undefined;
-  /**
-   * Package games resolved for tokens, by `packageGameKey` (id and version; kept apart: registration lists
-   * built-in games). A version never changes, so its entry is reused; an unversioned one is looked up again.
-   */
+  /** Package games by `packageGameKey` (a version never changes: reused; unversioned: looked up again). */
   readonly #packageDefinitions = new Map<string, GameDefinition>();
   readonly #thumbnails = new Map<string, Promise<Buffer | undefined>>();
   readonly #sessions = new Map<string, StreamSession>();
