@@ -48,8 +48,6 @@ export interface MediaPipelineOptions {
   /** Send the playout-delay extension when the player accepted it. */
   zeroPlayoutDelay: boolean;
   stats: SessionStats;
-  /** Paint the frame stamp into each frame (default false; the player's overlay or a benchmark asks). */
-  stamps?: boolean;
   /**
    * Transport-wide congestion control: when set and the player negotiated transport-cc, the estimate
    * drives the bitrate (and the picture) under the player's cap; otherwise the bitrate is fixed.
@@ -119,7 +117,6 @@ export class MediaPipeline extends TypedEmitter<MediaPipelineEvents> {
   #pendingSize: { width: number; height: number } | undefined;
   #resizeTimer: unknown;
   #frameNumber = 0;
-  #stamps: boolean;
   #audioSamples = 0;
   #pushDroppedBusy = 0;
   #started = false;
@@ -140,13 +137,10 @@ export class MediaPipeline extends TypedEmitter<MediaPipelineEvents> {
     this.#height = options.height;
     this.#fps = options.fps;
     this.#bitrateKbps = options.videoBitrateKbps;
-    this.#stamps = options.stamps ?? false;
   }
 
-  /** Frame stamps on or off from the next frame. */
-  setStamps(on: boolean): void {
-    this.#stamps = on;
-  }
+  /** Paint the frame stamp into each frame from the next one (default off; the player's overlay or a benchmark asks). */
+  stamps = false;
 
   /** Frame rate being encoded (the game's, or a lower ladder rung's). */
   get fps(): number {
@@ -447,7 +441,7 @@ export class MediaPipeline extends TypedEmitter<MediaPipelineEvents> {
       return;
     }
     const frame = this.#frameNumber++;
-    if (this.#stamps) writeFrameStamp(planes, { frame, captureTimeMs, inputSeq: this.#stats.lastInputSeq });
+    if (this.stamps) writeFrameStamp(planes, { frame, captureTimeMs, inputSeq: this.#stats.lastInputSeq });
     const keyframe =
       this.#keyframeRequested ||
       (this.#keyframeWanted && started - this.#lastKeyframeMs >= KEYFRAME_MIN_INTERVAL_MS);

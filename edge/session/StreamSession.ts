@@ -282,7 +282,6 @@ export class StreamSession extends TypedEmitter<StreamSessionEvents> {
       audioBitrateKbps: config.audioBitrateKbps,
       zeroPlayoutDelay: config.zeroPlayoutDelay,
       stats: this.statistics,
-      stamps: this.#stamps,
       ...(config.congestionControl
         ? {
             rateControl: {
@@ -298,6 +297,7 @@ export class StreamSession extends TypedEmitter<StreamSessionEvents> {
       ...(this.#options.openVideoEncoder ? { openVideoEncoder: this.#options.openVideoEncoder } : {}),
     });
     this.#media = media;
+    media.stamps = this.#stamps;
     if (this.#paused !== undefined) media.pause();
     media.on('quality', (report) => this.#signalling.send({ type: 'quality', ...report }));
     media.on('failed', () =>
@@ -396,7 +396,7 @@ export class StreamSession extends TypedEmitter<StreamSessionEvents> {
         return;
       case 'stamps':
         this.#stamps = message.on;
-        this.#media?.setStamps(message.on);
+        if (this.#media) this.#media.stamps = message.on;
         return;
       case 'end':
         this.close('ended by player', SignalCloseCodes.ENDED);

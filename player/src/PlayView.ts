@@ -11,6 +11,7 @@ import { FullscreenPlay } from './FullscreenPlay.js';
 import { findEdge } from './findEdge.js';
 import { formatStats } from './formatStats.js';
 import { InputController } from './InputController.js';
+import { InputToPhoton } from './InputToPhoton.js';
 import { PlayLayout } from './PlayLayout.js';
 import { PlayOverlay } from './PlayOverlay.js';
 import { PlaySession, type PlaySessionReason } from './PlaySession.js';
@@ -40,8 +41,6 @@ export interface PlayViewOptions {
 /** Automatic reconnect attempts after a drop, with these delays (ms); then only the button. */
 const RETRY_DELAYS_MS = [500, 1000, 2000, 4000, 8000];
 const STATS_PERIOD_MS = 500;
-/** Key presses not seen in a stamp within this time are forgotten (input-to-photon). */
-const PENDING_KEY_TTL_MS = 5000;
 /** The remembered toggles: stats overlay (off until asked for) and touch pad (on for touch screens). */
 const statsChoice = rememberedChoice('farplay.statsOverlay');
 const padChoice = rememberedChoice('farplay.touchPad');
@@ -73,7 +72,7 @@ export class PlayView {
   readonly #touchOnly: boolean;
   readonly #recentInputRtt: number[] = [];
   readonly #recentGlass: number[] = [];
-  readonly #pendingKeys: { seq: number; sentAt: number }[] = [];
+  readonly #inputToPhoton = new InputToPhoton();
   #session: PlaySession | undefined;
   #sampler: StatsSampler | undefined;
   #edgeClock: EdgeClock | undefined;
@@ -181,8 +180,7 @@ export class PlayView {
       pointerLock: game.input.includes('mouse') && !this.#touchOnly,
       onEscape: () => this.exit(),
       onKeySent: (_code, seq) => {
-        this.#pendingKeys.push({ seq, sentAt: performance.now() });
-        if (this.#pendingKeys.length > 256) this.#pendingKeys.shift();
+        this.#inputToPhoton.sent(seq, performance.now());
       },
     });
     this.#probe = new FrameProbe(
@@ -456,19 +454,9 @@ export class PlayView {
     this.#recentGlass.push(frame.glassToGlassMs);
     this.#billing?.frameShown(frame.glassToGlassMs);
     if (this.#recentGlass.length > 60) this.#recentGlass.shift();
-    const pending = this.#pendingKeys;
-    while (pending.length > 0) {
-      const first = pending[0];
-      if (first === undefined) break;
-      if (first.seq <= frame.stamp.inputSeq) {
-        recordSample('inputToPhotonMs', frame.displayTime - first.sentAt);
-        pending.shift();
-      } else if (frame.displayTime - first.sentAt > PENDING_KEY_TTL_MS) {
-        pending.shift();
-      } else {
-        break;
-      }
-    }
+    this.#inputToPhoton.shown(frame.stamp.inputSeq, frame.displayTime, (ms) =>
+      recordSample('inputToPhotonMs', ms),
+    );
   }
 
   #sampleStats(): void {
