@@ -9,17 +9,15 @@ import { signGrant } from '../../contracts-client/src/escrow.js';
 import { EdgeBilling } from '../../edge/billing/EdgeBilling.js';
 import type { EdgeServer } from '../../edge/http/EdgeServer.js';
 import { billingSessionId } from '../../protocol/billingSession.js';
-import { type Grant, QosRole, stakingDomain } from '../../protocol/eip712.js';
+import { type Grant, stakingDomain } from '../../protocol/eip712.js';
 import { mintSessionToken } from '../../protocol/mintSessionToken.js';
-import { PeriodicQosReporter } from '../../protocol/PeriodicQosReporter.js';
 import { postQosReport } from '../../protocol/postQosReport.js';
-import { QosOutbox } from '../../protocol/QosOutbox.js';
-import { QosReportChain } from '../../protocol/QosReportChain.js';
 import { grantToJson } from '../../protocol/qosReport.js';
 import { generateSessionKeyPair, importSessionPrivateKey } from '../../protocol/sessionToken.js';
 import type { EdgeMessage } from '../../protocol/signaling.js';
 import { expectCode } from '../support/expectCode.js';
 import { NodePlayer } from '../tools/NodePlayer.js';
+import { nodePlayerReports } from '../tools/nodePlayerReports.js';
 import { startTestEdge } from './edge-support.js';
 
 // The billing gate (issue 9): an edge streams a billed session only while it can be paid. Three real checkers
@@ -143,40 +141,20 @@ describe('the billing gate', () => {
     let release: () => void = () => {};
     let held: Promise<void> | undefined;
     let firstDelivered = 0;
-    const outbox = new QosOutbox({
+    const p = new NodePlayer({ signalUrl: session.edge.signalUrl, token: session.token });
+    const { reporter, outbox } = nodePlayerReports({
+      player: p,
+      sessionId: grant.sessionId,
+      sessionKey,
       checkers: checkerUrls,
-      onEvent: (e) => {
-        if (e.kind === 'delivered' && e.minute === 0) firstDelivered++;
-      },
+      staking,
+      periodMs: PERIOD,
       post: async (url, report) => {
         if (held !== undefined) await held;
         return postQosReport(url, report);
       },
-    });
-    const p = new NodePlayer({ signalUrl: session.edge.signalUrl, token: session.token });
-    let lastFrames = 0;
-    const reporter = new PeriodicQosReporter({
-      chain: new QosReportChain({
-        sessionId: grant.sessionId,
-        role: QosRole.player,
-        signer: sessionKey,
-        domain: stakingDomain(staking.chainId, staking.address),
-      }),
-      outbox,
-      periodMs: PERIOD,
-      sample: () => {
-        const frames = p.framesReceived - lastFrames;
-        lastFrames = p.framesReceived;
-        const metrics = {
-          frames,
-          bitrateKbps: 0,
-          encodeTimeUs: 0,
-          rttMs: 5,
-          jitterMs: 1,
-          lossPpm: 0,
-          freezeMs: 0,
-        };
-        return { metrics, detail: {} };
+      onEvent: (e) => {
+        if (e.kind === 'delivered' && e.minute === 0) firstDelivered++;
       },
     });
     try {
