@@ -153,7 +153,12 @@ export async function buildApp(options: BuildAppOptions = {}): Promise<Matchmake
   });
   await app.register(
     rateLimit,
-    rateLimitOptions({ max: config.rateLimitMax, windowMs: config.rateLimitWindowMs }),
+    // With Redis, one bucket per client address for every instance (the same store, the same prefix).
+    rateLimitOptions({
+      max: config.rateLimitMax,
+      windowMs: config.rateLimitWindowMs,
+      shared: store.sharedCounters,
+    }),
   );
 
   await app.register(operationRoutes, { metrics, operatorToken: config.operatorToken });

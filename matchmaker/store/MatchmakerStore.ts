@@ -1,3 +1,4 @@
+import type { Redis } from 'ioredis';
 import type { GameInfo, RttMeasurement, SessionEvent } from '../../protocol/playerApi.js';
 
 /** What the matchmaker knows about an edge from its signed registration; `id` is its lower-case address. */
@@ -132,6 +133,11 @@ export interface ReserveParameters {
  */
 export interface MatchmakerStore {
   readonly kind: 'memory' | 'redis';
+  /**
+   * Where request counters shared by every instance on this store live (the per-address rate limits): the
+   * Redis connection and a key prefix. Absent for the in-process store (each instance counts alone).
+   */
+  readonly sharedCounters?: { redis: Redis; keyPrefix: string };
   /** Registers or re-registers an edge and marks it live for `ttlMs`; 'replay' if the nonce was seen. */
   putEdge(edge: EdgeRecord, nonce: string, ttlMs: number, nonceTtlMs: number): Promise<'ok' | 'replay'>;
   /** Records load and extends liveness; 'unknown' if the edge is not registered (or was declared dead). */

@@ -76,6 +76,7 @@ export function createRedisStore(options: RedisStoreOptions = {}): MatchmakerSto
 
   return guardStore({
     kind: 'redis',
+    sharedCounters: { redis, keyPrefix: `${p}rl:` },
     get closed() {
       return closed;
     },

@@ -6,15 +6,21 @@ export interface RateLimitSettings {
   max: number;
   /** The window, in milliseconds. */
   windowMs: number;
+  /**
+   * Counters in Redis (ioredis client and key prefix), so every instance of a service shares one bucket per
+   * address; default: in process memory. While Redis is away requests are not refused for the limit.
+   */
+  shared?: { redis: unknown; keyPrefix: string } | undefined;
 }
 
 /**
  * Options for `@fastify/rate-limit` shared by every Farplay service: one global bucket per client
  * address, answering a catalogue `RATE_LIMITED` body that says when to retry.
  */
-export function rateLimitOptions({ max, windowMs }: RateLimitSettings): RateLimitPluginOptions {
+export function rateLimitOptions({ max, windowMs, shared }: RateLimitSettings): RateLimitPluginOptions {
   return {
     global: true,
+    ...(shared ? { redis: shared.redis, nameSpace: shared.keyPrefix, skipOnError: true } : {}),
     max,
     timeWindow: windowMs,
     errorResponseBuilder: (_request, context) => ({
