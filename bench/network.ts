@@ -10,7 +10,8 @@
 //   cap2    (optional) a steady 2 Mbit/s uplink, RTT 20 ms
 //   cap4    (optional) a steady 4 Mbit/s uplink, RTT 20 ms
 // Per scenario: reactMs (link drop → the edge's send rate over 300 ms under the link rate), rampMs
-// (link back → send rate ≥ 80 % of the link or of the encoder's target), freezeCount / freezeMs
+// (link back → send rate ≥ 80 % of the link or of the encoder's target), estimateRampMs (link back → the
+// estimate ≥ 80 % of the link: the network side alone, when a short CPU keeps the encoder under it), freezeCount / freezeMs
 // (Chromium's inbound-rtp freezes during the window), deliveredFps per phase (frames decoded),
 // send / receive Mbit/s per phase, glass-to-glass and capture → receive {p50, p95} per phase (frame
 // stamps read in the page), the estimate and quality changes the edge reported. Last line: one JSON.
@@ -316,6 +317,7 @@ function summarize(
   });
   let reactMs: number | undefined;
   let rampMs: number | undefined;
+  let estimateRampMs: number | undefined;
   const drop = scenario.changes[0];
   const back = scenario.changes[1];
   if (drop !== undefined) {
@@ -335,15 +337,18 @@ function summarize(
     for (let i = 0; i < polls.length; i++) {
       const poll = polls[i];
       if (!poll || poll.s < back) continue;
+      if (estimateRampMs === undefined && (poll.estimateKbps ?? 0) >= 0.8 * link)
+        estimateRampMs = Math.round((poll.s - back) * 1000);
       const rate = sendKbps(polls, i, 0.5);
       const target = poll.bitrateKbps;
       if (
+        rampMs === undefined &&
         rate !== undefined &&
         (rate >= 0.8 * link || (target > 0 && rate >= 0.8 * target && target >= link * 0.8))
       ) {
         rampMs = Math.round((poll.s - back) * 1000);
-        break;
       }
+      if (rampMs !== undefined && estimateRampMs !== undefined) break;
     }
   }
   const reasons = [...new Set(polls.map((p) => p.qualityReason).filter((r) => r !== undefined))];
@@ -353,6 +358,7 @@ function summarize(
     lossPct: scenario.lossPct,
     reactMs: drop === undefined ? undefined : (reactMs ?? null),
     rampMs: back === undefined ? undefined : (rampMs ?? null),
+    estimateRampMs: back === undefined ? undefined : (estimateRampMs ?? null),
     freezeCount: first && last ? last.inbound.freezeCount - first.inbound.freezeCount : 0,
     freezeMs: first && last ? Math.round(last.inbound.freezeMs - first.inbound.freezeMs) : 0,
     packetsLost: first && last ? last.inbound.packetsLost - first.inbound.packetsLost : 0,
