@@ -10,7 +10,7 @@ import type { EdgeRegistry } from './EdgeRegistry.js';
 import { newSessionId } from './newSessionId.js';
 import type { RecentSessions } from './RecentSessions.js';
 import { rankEdges } from './rankEdges.js';
-import type { MatchmakerStore, PlayerContext, SessionRecord } from './store/MatchmakerStore.js';
+import type { HoldLimit, MatchmakerStore, PlayerContext, SessionRecord } from './store/MatchmakerStore.js';
 
 export interface AllocatorOptions {
   store: MatchmakerStore;
@@ -69,12 +69,17 @@ export class Allocator {
     return need === null ? null : index.gameMask(need);
   }
 
-  /** Reserves a slot on the best edge for the player (never on `exclude`); MM_NO_CAPACITY if none has one. */
+  /**
+   * Reserves a slot on the best edge for the player (never on `exclude`); MM_NO_CAPACITY if none has one.
+   * `holds`: the caps of unconnected reservations it counts against, checked in the same store step
+   * (MM_RESERVATION_LIMIT over one, nothing reserved).
+   */
   async allocate(
     gameId: string,
     player: PlayerContext,
     owner: string | undefined,
     exclude?: string,
+    holds: HoldLimit[] = [],
   ): Promise<CreateSessionResponse> {
     const measured = new Map(player.measurements.map((m) => [m.edgeId.toLowerCase(), m.rttMs]));
     const sessionId = newSessionId();
@@ -97,7 +102,16 @@ export class Allocator {
         candidates: batch,
         session,
         reservationTtlMs: this.#config.reservationTtlMs,
+        ...(holds.length > 0 ? { holds } : {}),
       });
+      if (record && 'overLimit' in record) {
+        throw new FarplayError(
+          'MM_RESERVATION_LIMIT',
+          record.overLimit.startsWith('key:')
+            ? 'this session key already holds the most unconnected reservations allowed'
+            : 'this client address already holds the most unconnected reservations allowed',
+        );
+      }
       if (record) {
         this.#recent.remember(session);
         this.#registry.index.adjustUsed(record.edgeId, +1);

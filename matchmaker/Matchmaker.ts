@@ -309,8 +309,15 @@ export class Matchmaker {
         }
         return dearest;
       });
-      const session = await this.#allocator.allocate(request.gameId, player, owner);
-      await this.#holdReservation(session.sessionId, owner, client);
+      // Capped per session key and client address, in the reservation's own store step, so requests that
+      // never connect cannot hold the network's slots (MM_RESERVATION_LIMIT).
+      const holds = reservationHolders({
+        owner,
+        client,
+        maxPerKey: this.#config.maxReservationsPerKey,
+        maxPerClient: this.#config.maxReservationsPerClient,
+      });
+      const session = await this.#allocator.allocate(request.gameId, player, owner, undefined, holds);
       this.#metrics.allocations.inc({ result: 'ok' });
       return session;
     } catch (error) {
@@ -320,31 +327,6 @@ export class Matchmaker {
     } finally {
       this.#metrics.allocateSeconds.observe((performance.now() - started) / 1000);
     }
-  }
-
-  /**
-   * Counts a new reservation against its session key's and client address's caps of unconnected
-   * reservations (in the store, so across instances); over a cap it is released at once and the request
-   * refused with MM_RESERVATION_LIMIT, so requests that never connect cannot hold the network's slots.
-   */
-  async #holdReservation(sessionId: string, owner: string | undefined, client: string | undefined) {
-    const limits = reservationHolders({
-      owner,
-      client,
-      maxPerKey: this.#config.maxReservationsPerKey,
-      maxPerClient: this.#config.maxReservationsPerClient,
-    });
-    if (limits.length === 0) return;
-    const full = await this.#store.holdReservation(sessionId, limits, this.#config.reservationTtlMs);
-    if (full === null) return;
-    const released = await this.#store.release(sessionId);
-    if (typeof released !== 'string') this.#registry.index.adjustUsed(released.edgeId, -1);
-    throw new FarplayError(
-      'MM_RESERVATION_LIMIT',
-      full.startsWith('key:')
-        ? 'this session key already holds the most unconnected reservations allowed'
-        : 'this client address already holds the most unconnected reservations allowed',
-    );
   }
 
   /** The session's current record, or MM_UNKNOWN_SESSION. */

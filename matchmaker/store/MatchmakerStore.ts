@@ -125,7 +125,15 @@ export interface ReserveParameters {
   session: SessionData;
   /** How long the slot is held before the edge reports the start, ms. */
   reservationTtlMs: number;
+  /**
+   * Holders the reservation counts against (a session key, a client address), each with its cap of
+   * unconnected reservations: checked and recorded in the same atomic step (nothing is reserved over a cap).
+   */
+  holds?: HoldLimit[];
 }
+
+/** `reserve`'s answer: the reservation, null when no candidate has room, or the holder already at its cap. */
+export type ReserveResult = SessionRecord | { overLimit: string } | null;
 
 /**
  * The matchmaker's whole shared state. Every multi-key change is atomic (one critical section in
@@ -154,16 +162,15 @@ export interface MatchmakerStore {
   listEdges(): Promise<EdgeState[]>;
   /** Ids of live edges within `radiusKm` of a point, nearest first. */
   edgesNear(lat: number, lon: number, radiusKm: number, limit: number): Promise<string[]>;
-  /** Atomically reserves a slot on the first candidate with room; null if none has. */
-  reserve(parameters: ReserveParameters): Promise<SessionRecord | null>;
+  /**
+   * Atomically reserves a slot on the first candidate with room (null if none has), unless a holder of
+   * `holds` already holds its most unconnected reservations (a holder's earlier sessions count while they
+   * are still reserved: not started, not ended, not expired): then `{ overLimit: holder }` and nothing is
+   * recorded.
+   */
+  reserve(parameters: ReserveParameters): Promise<ReserveResult>;
   /** Reservation → active, reported by the session's edge. */
   activate(sessionId: string, edgeId: string): Promise<'ok' | 'unknown' | 'wrong-edge'>;
-  /**
-   * Counts the reserved session `sessionId` against each holder's limit of unconnected reservations, atomically:
-   * a holder's earlier sessions count while they are still reserved (not started, not ended, not expired).
-   * Returns the first holder already at its limit (nothing is recorded then), or null when all took it.
-   */
-  holdReservation(sessionId: string, limits: HoldLimit[], ttlMs: number): Promise<string | null>;
   /** Ends a session and frees its slot; with `edgeId`, only if the session is on that edge. */
   release(sessionId: string, edgeId?: string): Promise<SessionRecord | 'unknown' | 'wrong-edge'>;
   getSession(sessionId: string): Promise<SessionRecord | null>;

@@ -7,6 +7,7 @@ import {
   type EdgeLoad,
   type EdgeRecord,
   type EdgeState,
+  type HoldLimit,
   type MatchmakerStore,
   type ReserveParameters,
   type SessionData,
@@ -37,7 +38,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MatchmakerS
   const nextExpiry = new Map<string, number>();
   const sessions = new Map<string, { record: SessionRecord; expiresAt: number }>();
   /** holder → session id → hold expiry (ms): unconnected reservations per session key / client address. */
-  const holds = new Map<string, Map<string, number>>();
+  const holdsOf = new Map<string, Map<string, number>>();
   const nonces = new Map<string, number>();
   const demandBuckets = new Map<string, number>();
   const coordinates = new Map<string, StoredCoordinate>();
@@ -52,14 +53,29 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MatchmakerS
     lastSweep = t;
     for (const [key, expiry] of nonces) if (expiry <= t) nonces.delete(key);
     for (const [key, s] of sessions) if (s.expiresAt <= t) sessions.delete(key);
-    for (const [holder, held] of holds) {
+    for (const [holder, held] of holdsOf) {
       for (const [sid, expiry] of held) if (expiry <= t || !getLiveSession(sid, t)) held.delete(sid);
-      if (held.size === 0) holds.delete(holder);
+      if (held.size === 0) holdsOf.delete(holder);
     }
     const oldest = Math.floor(t / DEMAND_BUCKET_MS) - 60;
     for (const key of demandBuckets.keys()) {
       if (Number(key.slice(key.lastIndexOf('|') + 1)) < oldest) demandBuckets.delete(key);
     }
+  }
+
+  /** The first holder already at its cap of unconnected reservations (stale entries dropped), if any. */
+  function overLimit(sessionId: string, limits: readonly HoldLimit[], t: number): string | undefined {
+    sweepNonces(t);
+    for (const { holder, max } of limits) {
+      const held = holdsOf.get(holder);
+      if (!held) continue;
+      for (const [sid, expiry] of held) {
+        if (sid !== sessionId && (expiry <= t || getLiveSession(sid, t)?.state !== 'reserved'))
+          held.delete(sid);
+      }
+      if (held.size - (held.has(sessionId) ? 1 : 0) >= max) return holder;
+    }
+    return undefined;
   }
 
   function claim(key: string, ttlMs: number, t: number): boolean {
@@ -157,9 +173,11 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MatchmakerS
       hits.sort((a, b) => a.d2 - b.d2);
       return hits.slice(0, limit).map((h) => h.id);
     },
-    async reserve({ candidates, session, reservationTtlMs }: ReserveParameters) {
+    async reserve({ candidates, session, reservationTtlMs, holds = [] }: ReserveParameters) {
       const t = now();
       if (getLiveSession(session.sessionId, t)) return null;
+      const over = overLimit(session.sessionId, holds, t);
+      if (over !== undefined) return { overLimit: over };
       for (const edgeId of candidates) {
         if (!isLive(edgeId, t)) continue;
         const capacity = edges.get(edgeId)?.edge.capacity ?? 0;
@@ -172,29 +190,15 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MatchmakerS
         );
         const record: SessionRecord = { ...copySession(session), edgeId, state: 'reserved' };
         sessions.set(session.sessionId, { record, expiresAt: t + reservationTtlMs });
+        for (const { holder } of holds) {
+          let list = holdsOf.get(holder);
+          if (!list) {
+            list = new Map();
+            holdsOf.set(holder, list);
+          }
+          list.set(session.sessionId, t + reservationTtlMs);
+        }
         return { ...record };
-      }
-      return null;
-    },
-    async holdReservation(sessionId, limits, ttlMs) {
-      const t = now();
-      sweepNonces(t);
-      for (const { holder, max } of limits) {
-        const held = holds.get(holder);
-        if (!held) continue;
-        for (const [sid, expiry] of held) {
-          if (sid !== sessionId && (expiry <= t || getLiveSession(sid, t)?.state !== 'reserved'))
-            held.delete(sid);
-        }
-        if (held.size - (held.has(sessionId) ? 1 : 0) >= max) return holder;
-      }
-      for (const { holder } of limits) {
-        let held = holds.get(holder);
-        if (!held) {
-          held = new Map();
-          holds.set(holder, held);
-        }
-        held.set(sessionId, t + ttlMs);
       }
       return null;
     },

@@ -156,29 +156,23 @@ export function createRedisStore(options: RedisStoreOptions = {}): MatchmakerSto
       const alive = await redis.mget(ids.map((id) => k.alive(id)));
       return ids.filter((_, i) => alive[i] !== null);
     },
-    async reserve({ candidates, session, reservationTtlMs }) {
+    async reserve({ candidates, session, reservationTtlMs, holds = [] }) {
       if (candidates.length === 0) return null;
-      const edgeId = await redis.mmReserve(
+      const answer = await redis.mmReserve(
+        1 + holds.length,
         k.session(session.sessionId),
+        ...holds.map((l) => k.hold(l.holder)),
         reservationTtlMs,
         JSON.stringify(session),
         session.sessionId,
         p,
+        holds.length,
+        ...holds.map((l) => l.max),
         ...candidates,
       );
-      return edgeId ? { ...structuredClone(session), edgeId, state: 'reserved' } : null;
-    },
-    async holdReservation(sessionId, limits, ttlMs) {
-      if (limits.length === 0) return null;
-      const i = await redis.mmHold(
-        limits.length,
-        ...limits.map((l) => k.hold(l.holder)),
-        sessionId,
-        ttlMs,
-        `${p}session:`,
-        ...limits.map((l) => l.max),
-      );
-      return i > 0 ? (limits[i - 1]?.holder ?? null) : null;
+      if (!answer) return null;
+      if (answer.startsWith('limit:')) return { overLimit: holds[Number(answer.slice(6)) - 1]?.holder ?? '' };
+      return { ...structuredClone(session), edgeId: answer, state: 'reserved' };
     },
     async activate(sessionId, edgeId) {
       const r = await redis.mmActivate(

@@ -25,55 +25,51 @@ redis.call('ZADD', KEYS[2], now + tonumber(ARGV[3]), ARGV[1])
 return 'ok'`;
 
 /**
- * KEYS: session. ARGV: ttlMs, sessionJson, sessionId, key prefix, edgeIds... Reserves on the first live
- * candidate whose held slots (expired reservations dropped) are below capacity. The per-edge keys
- * (alive, slots, edge) are built here from the prefix, like REAP and RELEASE do (one Redis, not a
- * cluster): one allocation sends 1 key and ~12 arguments instead of 25 keys.
+ * KEYS: session, hold:<holder>... ARGV: ttlMs, sessionJson, sessionId, key prefix, holder count n, max per
+ * holder (n), edgeIds... One allocation, one round trip: first the holders' caps of unconnected reservations
+ * (a holder's earlier sessions count while their session hash says 'reserved'; expired, started or ended ones
+ * are dropped) — a holder at its cap answers 'limit:<i>' (1-based) and nothing is recorded; then the first
+ * live candidate whose held slots (expired reservations dropped) are below capacity gets the slot, the
+ * session hash and a place in every holder's set. The per-edge keys (alive, slots, edge) are built here from
+ * the prefix, like REAP and RELEASE do (one Redis, not a cluster).
  */
 const RESERVE = `${NOW}
 if redis.call('EXISTS', KEYS[1]) == 1 then return false end
 local ttl = tonumber(ARGV[1])
+local sid = ARGV[3]
 local p = ARGV[4]
-for i = 5, #ARGV do
-  local id = ARGV[i]
+local n = tonumber(ARGV[5])
+for i = 1, n do
+  local key = KEYS[1 + i]
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', now)
+  local held = 0
+  for _, other in ipairs(redis.call('ZRANGE', key, 0, -1)) do
+    if other ~= sid then
+      if redis.call('HGET', p .. 'session:' .. other, 'state') == 'reserved' then held = held + 1
+      else redis.call('ZREM', key, other) end
+    end
+  end
+  if held >= tonumber(ARGV[5 + i]) then return 'limit:' .. i end
+end
+for c = 6 + n, #ARGV do
+  local id = ARGV[c]
   local slots = p .. 'slots:' .. id
   if redis.call('EXISTS', p .. 'alive:' .. id) == 1 then
     local cap = tonumber(redis.call('HGET', p .. 'edge:' .. id, 'capacity') or '0')
     redis.call('ZREMRANGEBYSCORE', slots, '-inf', now)
     if redis.call('ZCARD', slots) < cap then
-      redis.call('ZADD', slots, now + ttl, ARGV[3])
+      redis.call('ZADD', slots, now + ttl, sid)
       redis.call('HSET', KEYS[1], 'data', ARGV[2], 'edgeId', id, 'state', 'reserved')
       redis.call('PEXPIRE', KEYS[1], ttl)
+      for i = 1, n do
+        redis.call('ZADD', KEYS[1 + i], now + ttl, sid)
+        redis.call('PEXPIRE', KEYS[1 + i], ttl)
+      end
       return id
     end
   end
 end
 return false`;
-
-/**
- * KEYS: hold:<holder>... ARGV: sessionId, ttlMs, session key prefix, max per KEY... A holder's earlier
- * sessions count while their session hash says 'reserved' (expired, started or ended ones are dropped);
- * returns the 1-based index of the first holder at its limit (nothing recorded), or 0 when all took it.
- */
-const HOLD = `${NOW}
-local sid = ARGV[1]
-local ttl = tonumber(ARGV[2])
-for i, key in ipairs(KEYS) do
-  redis.call('ZREMRANGEBYSCORE', key, '-inf', now)
-  local held = 0
-  for _, other in ipairs(redis.call('ZRANGE', key, 0, -1)) do
-    if other ~= sid then
-      if redis.call('HGET', ARGV[3] .. other, 'state') == 'reserved' then held = held + 1
-      else redis.call('ZREM', key, other) end
-    end
-  end
-  if held >= tonumber(ARGV[3 + i]) then return i end
-end
-for _, key in ipairs(KEYS) do
-  redis.call('ZADD', key, now + ttl, sid)
-  redis.call('PEXPIRE', key, ttl)
-end
-return 0`;
 
 /** KEYS: session, slots(edge). ARGV: sessionId, edgeId, activeScore. */
 const ACTIVATE = `${NOW}
@@ -176,9 +172,8 @@ return out`;
 export type SessionCommands = {
   mmPutEdge(...args: (string | number)[]): Promise<string>;
   mmHeartbeat(...args: (string | number)[]): Promise<string>;
-  mmReserve(...args: (string | number)[]): Promise<string | null>;
+  mmReserve(numberOfKeys: number, ...args: (string | number)[]): Promise<string | null>;
   mmActivate(...args: (string | number)[]): Promise<string>;
-  mmHold(numberOfKeys: number, ...args: (string | number)[]): Promise<number>;
   mmRelease(...args: (string | number)[]): Promise<string[]>;
   mmReap(...args: (string | number)[]): Promise<string[][]>;
   mmReconcile(...args: (string | number)[]): Promise<[string[], string[]]>;
@@ -188,9 +183,8 @@ export type SessionCommands = {
 export function defineSessionCommands(redis: Redis): Redis & SessionCommands {
   redis.defineCommand('mmPutEdge', { numberOfKeys: 5, lua: PUT_EDGE });
   redis.defineCommand('mmHeartbeat', { numberOfKeys: 4, lua: HEARTBEAT });
-  redis.defineCommand('mmReserve', { numberOfKeys: 1, lua: RESERVE });
+  redis.defineCommand('mmReserve', { lua: RESERVE });
   redis.defineCommand('mmActivate', { numberOfKeys: 2, lua: ACTIVATE });
-  redis.defineCommand('mmHold', { lua: HOLD });
   redis.defineCommand('mmRelease', { numberOfKeys: 1, lua: RELEASE });
   redis.defineCommand('mmReap', { numberOfKeys: 3, lua: REAP });
   redis.defineCommand('mmReconcile', { numberOfKeys: 1, lua: RECONCILE });

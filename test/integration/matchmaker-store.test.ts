@@ -92,7 +92,7 @@ describe.each(implementations)('matchmaker store contract: %s', (_name, make) =>
       session: session('s2'),
       reservationTtlMs: 5000,
     });
-    expect(r2?.edgeId).toBe('0xb');
+    expect(r2).toMatchObject({ edgeId: '0xb' });
     // A session id is never booked twice.
     expect(
       await store.reserve({ candidates: ['0xb'], session: session('s2'), reservationTtlMs: 5000 }),
@@ -122,28 +122,24 @@ describe.each(implementations)('matchmaker store contract: %s', (_name, make) =>
     ).not.toBeNull();
   });
 
-  it('holds unconnected reservations per holder: up to the limit, counting only sessions still reserved', async () => {
+  it('holds unconnected reservations per holder in the reservation itself: up to the cap, counting only sessions still reserved', async () => {
     await store.putEdge(edge('0xa', { capacity: 8 }), 'h1', 5000, 60_000);
-    const reserve = (sid: string) =>
-      store.reserve({ candidates: ['0xa'], session: session(sid), reservationTtlMs: 5000 });
-    const limits = [
-      { holder: 'key:0xk', max: 2 },
-      { holder: 'ip:192.0.2.1', max: 3 },
-    ];
-    for (const sid of ['h-1', 'h-2', 'h-3']) await reserve(sid);
-    expect(await store.holdReservation('h-1', limits, 5000)).toBeNull();
-    expect(await store.holdReservation('h-2', limits, 5000)).toBeNull();
-    // The key is full; nothing is recorded for the refused one (the address still has room).
-    expect(await store.holdReservation('h-3', limits, 5000)).toBe('key:0xk');
-    expect(await store.holdReservation('h-3', [{ holder: 'ip:192.0.2.1', max: 3 }], 5000)).toBeNull();
-    expect(await store.holdReservation('h-4', [{ holder: 'ip:192.0.2.1', max: 3 }], 5000)).toBe(
-      'ip:192.0.2.1',
-    );
+    const reserve = (sid: string, holds: { holder: string; max: number }[]) =>
+      store.reserve({ candidates: ['0xa'], session: session(sid), reservationTtlMs: 5000, holds });
+    const key = { holder: 'key:0xk', max: 2 };
+    const ip = { holder: 'ip:192.0.2.1', max: 3 };
+    expect(await reserve('h-1', [key, ip])).toMatchObject({ sessionId: 'h-1', edgeId: '0xa' });
+    expect(await reserve('h-2', [key, ip])).toMatchObject({ sessionId: 'h-2' });
+    // The key is full: refused, and nothing is recorded for it (no slot, no session, the address still has room).
+    expect(await reserve('h-3', [key, ip])).toEqual({ overLimit: 'key:0xk' });
+    expect(await store.getSession('h-3')).toBeNull();
+    expect((await store.listEdges())[0]?.usedSlots).toBe(2);
+    expect(await reserve('h-3', [ip])).toMatchObject({ sessionId: 'h-3' });
+    expect(await reserve('h-4', [ip])).toEqual({ overLimit: 'ip:192.0.2.1' });
     // A started session and an ended one stop counting.
     expect(await store.activate('h-1', '0xa')).toBe('ok');
     await store.release('h-2');
-    await reserve('h-5');
-    expect(await store.holdReservation('h-5', limits, 5000)).toBeNull();
+    expect(await reserve('h-5', [key, ip])).toMatchObject({ sessionId: 'h-5' });
   });
 
   it('releases a session only from its own edge', async () => {
