@@ -23,6 +23,10 @@ export interface ProbeEdgesOptions {
   maxProbes?: number;
   /** Probes of a warm player's first round (default 4). */
   warmProbes?: number;
+  /** Probes per later round (default: all that are left). */
+  perRound?: number;
+  /** Most probe rounds (default 2). */
+  rounds?: number;
 }
 
 export interface ProbeEdgesResult {
@@ -30,7 +34,7 @@ export interface ProbeEdgesResult {
   measurements: RttMeasurement[];
   /** The player's coordinate fitted from them (to keep for the next session), if any edge had one. */
   coordinate: NetworkCoordinate | undefined;
-  /** Probe rounds run (1 or 2). */
+  /** Probe rounds run. */
   rounds: number;
 }
 
@@ -50,14 +54,8 @@ export async function probeEdges(
   const remembered = options.remembered;
   const coordinates = new Map<string, NetworkCoordinate>();
   const measurements: RttMeasurement[] = [];
-  const round = async (request: ProbeRoundRequest) => {
-    const listed = (await transport.candidates(request)).filter(
-      (c) => !measurements.some((m) => m.edgeId === c.edgeId),
-    );
+  const learn = (listed: readonly Candidate[]) => {
     for (const c of listed) if (c.coordinate) coordinates.set(c.edgeId, c.coordinate);
-    const fresh = listed.slice(0, maxProbes - measurements.length);
-    measurements.push(...(fresh.length > 0 ? await transport.probe(fresh) : []));
-    return listed;
   };
   const fit = (initial: NetworkCoordinate | undefined) => {
     const anchors = measurements.flatMap((m) => {
@@ -67,35 +65,49 @@ export async function probeEdges(
     return anchors.length === 0 ? initial : solveCoordinate(anchors, initial);
   };
 
-  const first = remembered
-    ? await round({ coordinate: remembered, limit: Math.min(maxProbes, options.warmProbes ?? 4) })
-    : await round({ landmarks: true, limit: Math.min(maxProbes, options.landmarks ?? 4) });
-  if (first.length === 0 || coordinates.size === 0) {
-    return { measurements, coordinate: fit(remembered ?? options.initial), rounds: 1 };
-  }
+  const first = (
+    await transport.candidates(
+      remembered
+        ? { coordinate: remembered, limit: Math.min(maxProbes, options.warmProbes ?? 4) }
+        : { landmarks: true, limit: Math.min(maxProbes, options.landmarks ?? 4) },
+    )
+  ).slice(0, maxProbes);
+  learn(first);
+  if (first.length > 0) measurements.push(...(await transport.probe(first)));
   let coordinate = fit(remembered ?? options.initial);
-  const left = maxProbes - measurements.length;
-  if (coordinate === undefined || left <= 0) return { measurements, coordinate, rounds: 1 };
-  const second = await transport.candidates({
-    coordinate,
-    exclude: measurements.map((m) => m.edgeId),
-    limit: left,
-  });
-  for (const c of second) if (c.coordinate) coordinates.set(c.edgeId, c.coordinate);
-  // A warm player probes again only edges the fit says could beat its best measured one (its margin:
-  // a fit from a few probes is over-confident); a cold player's landmarks were chosen to locate it, not
-  // to be near it, so it probes the best predicted whatever they say.
-  const best = Math.min(...measurements.map((m) => m.rttMs));
-  const fit1 = coordinate;
-  const worth = second.filter((c) => {
-    const edge = coordinates.get(c.edgeId);
-    if (!remembered || !edge) return true;
-    const predicted = predictRtt(fit1, edge);
-    return predicted - Math.max(3, 0.3 * predicted) < best;
-  });
-  if (worth.length > 0) {
-    measurements.push(...(await transport.probe(worth.slice(0, left))));
+  let rounds = 1;
+  // Later rounds: the best predicted edges not probed yet, `perRound` at a time, refitting after each. A
+  // warm player (and any player after its second round) probes only those the fit says could beat its best
+  // measured one (with a margin: a fit from a few probes is over-confident); a cold player's landmarks were
+  // chosen to locate it, not to be near it, so its second round probes the best predicted whatever they say.
+  const maxRounds = options.rounds ?? 2;
+  while (
+    coordinate !== undefined &&
+    coordinates.size > 0 &&
+    measurements.length < maxProbes &&
+    rounds < maxRounds
+  ) {
+    const left = maxProbes - measurements.length;
+    const listed = await transport.candidates({
+      coordinate,
+      exclude: measurements.map((m) => m.edgeId),
+      limit: Math.min(left, options.perRound ?? left),
+    });
+    learn(listed);
+    const best = Math.min(...measurements.map((m) => m.rttMs));
+    const from = coordinate;
+    const worth = listed.filter((c) => {
+      const edge = coordinates.get(c.edgeId);
+      if ((!remembered && rounds === 1) || !edge) return true;
+      const predicted = predictRtt(from, edge);
+      return predicted - Math.max(3, 0.3 * predicted) < best;
+    });
+    if (worth.length === 0) break;
+    const probed = await transport.probe(worth.slice(0, left));
+    if (probed.length === 0) break;
+    measurements.push(...probed);
     coordinate = fit(coordinate);
+    rounds++;
   }
-  return { measurements, coordinate, rounds: worth.length > 0 ? 2 : 1 };
+  return { measurements, coordinate, rounds };
 }
