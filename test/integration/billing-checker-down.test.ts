@@ -2,7 +2,13 @@ import { parseEther } from 'viem';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CheckerClient } from '../../checker/client/CheckerClient.js';
 import { paidMinutes, readEdgeEarnings } from '../../contracts-client/src/escrow.js';
-import { type BillingNetwork, playBilledSession, startBillingNetwork } from './billing-network-support.js';
+import {
+  type BilledEvidence,
+  type BillingNetwork,
+  playBilledSession,
+  settleUntilPaid,
+  startBillingNetwork,
+} from './billing-network-support.js';
 
 // k of n decide: a session's three checkers (quorum 2) lose one mid-session — its server stops answering while
 // both ends keep reporting to it — and the edge's settlement agent still settles every minute the two others
@@ -30,17 +36,9 @@ describe('a checker down mid-session', () => {
     const dead = new CheckerClient(net.checkerUrls[DOWN.index] as string, 2_000);
     await expect(dead.evidence(grant.sessionId)).rejects.toThrow();
 
-    type Evidence = { verdicts: { minute: number; billable: boolean }[]; billableMinutes: number };
     const { billing, payAdmin, escrow } = net;
-    let evidence = (await alive[0]?.evidence(grant.sessionId)) as Evidence;
-    for (let round = 0; round < 20; round++) {
-      await billing.agent.settleNow();
-      evidence = (await alive[0]?.evidence(grant.sessionId)) as Evidence;
-      const settled = await paidMinutes(payAdmin.publicClient, escrow, grant.edge, grant.sessionId);
-      if (settled > 0 && settled === evidence.billableMinutes) break;
-      await new Promise((r) => setTimeout(r, 500));
-    }
-    const other = (await alive[1]?.evidence(grant.sessionId)) as Evidence;
+    const { evidence } = await settleUntilPaid(net, grant, alive[0] as CheckerClient);
+    const other = (await alive[1]?.evidence(grant.sessionId)) as BilledEvidence;
     // Minutes after the checker went down were decided and billed by the two that remain.
     const late = evidence.verdicts.filter((v) => v.minute >= DOWN.afterPeriods + 1 && v.billable);
     expect(late.length, JSON.stringify(evidence.verdicts)).toBeGreaterThan(0);

@@ -3,12 +3,13 @@ import { pino } from 'pino';
 import type { Address, Hex } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { buildApp as buildChecker } from '../../checker/buildApp.js';
+import type { CheckerClient } from '../../checker/client/CheckerClient.js';
 import { testATHAbi } from '../../contracts-client/src/abis/TestATH.js';
 import { localChain } from '../../contracts-client/src/chains.js';
 import { type CheckerSet, sortAddresses } from '../../contracts-client/src/checkers.js';
 import { createChainClients } from '../../contracts-client/src/clients.js';
 import { deployPaymentsChain, deployStakingChain } from '../../contracts-client/src/deploy.js';
-import { depositFor, type EscrowRef, signGrant } from '../../contracts-client/src/escrow.js';
+import { depositFor, type EscrowRef, paidMinutes, signGrant } from '../../contracts-client/src/escrow.js';
 import {
   type AnvilNode,
   LOCAL_PAYMENTS_CHAIN_ID,
@@ -338,4 +339,33 @@ export async function playBilledSession(
   if (down === undefined) await net.billing.billing.reporter(session.sessionId)?.outbox.drained();
   outbox.close();
   return { session, grant };
+}
+
+/** A checker's evidence as these tests read it. */
+export type BilledEvidence = {
+  verdicts: { minute: number; billable: boolean; reasons: string[] }[];
+  billableMinutes: number;
+};
+
+/**
+ * Runs the edge's settlement rounds until the chain holds what `checker` billed for the session (a round can find a
+ * checker still deciding the last minute, or a transaction fail; the agent retries). Returns that checker's
+ * evidence and the minutes paid on chain.
+ */
+export async function settleUntilPaid(
+  net: BillingNetwork,
+  grant: Grant,
+  checker: CheckerClient,
+): Promise<{ evidence: BilledEvidence; paid: number }> {
+  const { billing, payAdmin, escrow } = net;
+  let evidence = (await checker.evidence(grant.sessionId)) as BilledEvidence;
+  let paid = 0;
+  for (let round = 0; round < 20; round++) {
+    await billing.agent.settleNow();
+    evidence = (await checker.evidence(grant.sessionId)) as BilledEvidence;
+    paid = await paidMinutes(payAdmin.publicClient, escrow, grant.edge, grant.sessionId);
+    if (paid > 0 && paid === evidence.billableMinutes) break;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  return { evidence, paid };
 }

@@ -11,6 +11,7 @@ import {
   playBilledSession,
   postGrant,
   requestSession,
+  settleUntilPaid,
   startBillingNetwork,
 } from './billing-network-support.js';
 
@@ -82,21 +83,8 @@ describe('billing on the running network', () => {
       .balance;
     const { grant } = await playBilledSession(net, { periods: 5 });
     const clients = net.checkerUrls.map((u) => new CheckerClient(u));
-    // The agent settles in rounds and retries what a round could not settle (a checker still deciding the
-    // last minute, a transaction that failed): run rounds until the chain holds what the checkers billed.
-    type Evidence = {
-      verdicts: { minute: number; billable: boolean; reasons: string[] }[];
-      billableMinutes: number;
-    };
     const { billing, payAdmin, escrow } = net;
-    let evidence = (await clients[0]?.evidence(grant.sessionId)) as Evidence;
-    for (let round = 0; round < 20; round++) {
-      await billing.agent.settleNow();
-      evidence = (await clients[0]?.evidence(grant.sessionId)) as Evidence;
-      const settled = await paidMinutes(payAdmin.publicClient, escrow, grant.edge, grant.sessionId);
-      if (settled > 0 && settled === evidence.billableMinutes) break;
-      await new Promise((r) => setTimeout(r, 500));
-    }
+    const { evidence } = await settleUntilPaid(net, grant, clients[0] as CheckerClient);
     const withheld = evidence.verdicts.find((v) => v.minute === WITHHELD);
     expect(withheld?.billable).toBe(false);
     expect(withheld?.reasons).toContain('no-edge-report');
