@@ -2,10 +2,15 @@ import type { Address } from 'viem';
 import type { CreateSessionResponse } from '../../protocol/playerApi.js';
 import type { QosReportSigner } from '../../protocol/QosReportChain.js';
 import { BilledPlay } from './BilledPlay.js';
+import {
+  connectPageWallet,
+  depositWithProgress,
+  type NetworkBillingInfo,
+  topUpLocal,
+} from './connectPageWallet.js';
 import { el } from './el.js';
 import { formatAth } from './formatAth.js';
 import type { PageWallet } from './PageWallet.js';
-import { preparePayment } from './preparePayment.js';
 
 interface Verdict {
   minute: number;
@@ -23,6 +28,7 @@ export class BillingView {
   readonly #account: HTMLElement | null;
   readonly #bill: HTMLElement | null;
   #wallet: PageWallet | undefined;
+  #network: NetworkBillingInfo | undefined;
   #available = 0n;
   #play: BilledPlay | undefined;
   #timer: ReturnType<typeof setInterval> | undefined;
@@ -34,25 +40,70 @@ export class BillingView {
     this.#bill = root.querySelector<HTMLElement>('[data-slot="bill"]');
   }
 
-  #say(text: string): void {
-    if (this.#account === null) return;
-    this.#account.hidden = false;
-    this.#account.textContent = text;
+  /** The account slot: which wallet pays, its balances, a Deposit button, and the last progress or error. */
+  #say(text: string, error = false): void {
+    const slot = this.#account;
+    if (slot === null) return;
+    slot.hidden = false;
+    const wallet = this.#wallet;
+    const status = el(
+      'span',
+      { class: error ? 'wallet-status error' : 'wallet-status', role: 'status' },
+      text,
+    );
+    if (wallet === undefined) {
+      slot.replaceChildren(status);
+      return;
+    }
+    const kind = wallet.kind === 'injected' ? 'Injected wallet' : 'Local wallet';
+    const deposit = el('button', { type: 'button', class: 'wallet-deposit' }, 'Deposit 10 ATH');
+    deposit.addEventListener('click', () => void this.#deposit());
+    slot.replaceChildren(
+      el('span', { class: 'wallet-kind', 'data-kind': wallet.kind }, kind),
+      ` ${wallet.address.slice(0, 10)}… `,
+      deposit,
+      status,
+    );
   }
 
-  /** Readies the wallet on a billed network; the payer address for the session request, or undefined. */
-  async prepare(): Promise<Address | undefined> {
-    if (this.#wallet !== undefined) return this.#wallet.address;
+  async #showBalances(): Promise<void> {
+    const wallet = this.#wallet;
+    if (wallet === undefined) return;
+    const b = await wallet.balances();
+    this.#available = b.available;
+    this.#say(`${formatAth(b.ath)} ATH in the wallet, ${formatAth(b.available)} ATH available in escrow`);
+  }
+
+  async #deposit(): Promise<void> {
+    const wallet = this.#wallet;
+    if (wallet === undefined) return;
     try {
-      const ready = await preparePayment(this.#apiBase, (m) => this.#say(m));
-      if (ready === undefined) return undefined;
-      this.#wallet = ready.wallet;
-      this.#available = (await ready.wallet.balances()).available;
-      return ready.wallet.address;
+      await depositWithProgress(wallet, (m) => this.#say(m));
+      await this.#showBalances();
     } catch (error) {
-      this.#say(`Wallet: ${error instanceof Error ? error.message : String(error)}`);
-      return undefined;
+      this.#say(error instanceof Error ? error.message : String(error), true);
     }
+  }
+
+  /**
+   * Readies the wallet on a billed network (injected where the browser has one, else local; topped up from the
+   * faucet on local chains); the payer address for the session request, or undefined when unbilled.
+   */
+  async prepare(): Promise<Address | undefined> {
+    try {
+      if (this.#wallet === undefined) {
+        const ready = await connectPageWallet(this.#apiBase);
+        if (ready === undefined) return undefined;
+        this.#wallet = ready.wallet;
+        this.#network = ready.network;
+      }
+      if (this.#network !== undefined)
+        await topUpLocal(this.#wallet, this.#network, this.#apiBase, (m) => this.#say(m));
+      await this.#showBalances();
+    } catch (error) {
+      this.#say(`Wallet: ${error instanceof Error ? error.message : String(error)}`, true);
+    }
+    return this.#wallet?.address;
   }
 
   /** A billed session: signs its grant (no prompt with the local wallet) and starts the live bill. */

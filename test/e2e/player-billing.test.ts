@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import type { Route } from 'playwright-core';
 import type { Address, Hex } from 'viem';
+import { privateKeyToAccount } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp as buildChecker } from '../../checker/buildApp.js';
 import { CheckerClient } from '../../checker/client/CheckerClient.js';
@@ -9,7 +10,11 @@ import { localChain } from '../../contracts-client/src/chains.js';
 import { createChainClients } from '../../contracts-client/src/clients.js';
 import { createLocalFaucet } from '../../contracts-client/src/createLocalFaucet.js';
 import { paidMinutes, readEdgeEarnings } from '../../contracts-client/src/escrow.js';
-import { type LocalChains, startLocalChains } from '../../contracts-client/src/localChain.js';
+import {
+  type LocalChains,
+  localPrivateKey,
+  startLocalChains,
+} from '../../contracts-client/src/localChain.js';
 import { type RunningEdgeBilling, startEdgeBilling } from '../../edge/billing/startEdgeBilling.js';
 import { parseEdgeConfig } from '../../edge/config.js';
 import { type EdgeControl, startEdgeControl } from '../../edge/control/startEdgeControl.js';
@@ -154,6 +159,8 @@ describe('billing in the player page', () => {
       { timeoutMs: 60_000, what: 'three verdicts in the page' },
     );
     expect(await page.textContent('.bill')).toMatch(/Minutes played \d+ · billed \d+/);
+    // No injected wallet in this browser: the page's own local wallet pays, and says so.
+    expect(await page.textContent('.wallet-kind')).toBe('Local wallet');
     await page.close();
 
     const checker = new CheckerClient(urls0());
@@ -231,6 +238,74 @@ describe('billing in the player page', () => {
       () => readHook(page, 'framesDecoded'),
       (n) => (n as number) > decodedAtPause + 10,
       { timeoutMs: 30_000, what: 'frames after the resume' },
+    );
+    await page.close();
+  });
+
+  it('pays with an injected EIP-1193 wallet: shows it, reports a refused deposit, deposits on the button, signs the grant', async () => {
+    // The test page's window.ethereum forwards JSON-RPC to the payments anvil, where this account is unlocked
+    // (eth_sendTransaction, eth_signTypedData_v4); its first transaction is refused as a user would refuse it.
+    const injected = privateKeyToAccount(localPrivateKey(11)).address;
+    const page = await browser.context.newPage();
+    await page.addInitScript(`(() => {
+      const rpcUrl = ${JSON.stringify(chains.payments.rpcUrl)};
+      const account = ${JSON.stringify(injected)};
+      let refuseNext = true;
+      let id = 0;
+      window.ethereum = {
+        async request({ method, params }) {
+          if (method === 'eth_requestAccounts' || method === 'eth_accounts') return [account];
+          if (method === 'eth_sendTransaction' && refuseNext) {
+            refuseNext = false;
+            throw Object.assign(new Error('User rejected the request.'), { code: 4001 });
+          }
+          const res = await fetch(rpcUrl, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({ jsonrpc: '2.0', id: ++id, method, params: params ?? [] }),
+          });
+          const json = await res.json();
+          if (json.error) throw Object.assign(new Error(json.error.message), { code: json.error.code });
+          return json.result;
+        },
+      };
+    })();`);
+    await page.goto(`${matchmaker.url}/#/play/latency-probe-30`);
+    await page
+      .locator('.wallet-status.error')
+      .getByText('User rejected the request')
+      .waitFor({ timeout: 60_000 });
+    expect(await page.textContent('.wallet-kind')).toBe('Injected wallet');
+    expect(await page.textContent('[data-slot="account"]')).toContain(injected.slice(0, 10));
+
+    await page.getByRole('button', { name: 'Deposit 10 ATH' }).click();
+    // Approve + deposit through the wallet (the page's retries may top up too: at least the 10 ATH are in escrow).
+    await until(
+      () => page.textContent('[data-slot="account"]'),
+      (text) => Number(/([0-9.]+) ATH available in escrow/.exec(text ?? '')?.[1] ?? 0) >= 10,
+      { timeoutMs: 60_000, what: 'the deposit in escrow' },
+    );
+    // The session request was refused without the deposit; a reconnect now plays, with a grant the wallet signed.
+    await until(
+      async () => {
+        const state = await readHook(page, 'state');
+        if (state === 'dropped')
+          await page
+            .getByRole('button', { name: 'Reconnect' })
+            .click({ timeout: 2000 })
+            .catch(() => {});
+        return state;
+      },
+      (state) => state === 'playing',
+      { timeoutMs: 90_000, what: 'the stream paid by the injected wallet to play' },
+    );
+    const billingId = billingSessionId((await readHook(page, 'sessionId')) as string) as Hex;
+    const opened = await new CheckerClient(urls0()).grant(billingId);
+    expect(opened.grant.player.toLowerCase()).toBe(injected.toLowerCase());
+    await until(
+      () => page.locator('.bill li').count(),
+      (n) => n >= 1,
+      { timeoutMs: 60_000, what: 'a verdict in the page' },
     );
     await page.close();
   });
