@@ -16,6 +16,7 @@ import {
 import { type EdgeMessage, SignalCloseCodes } from '../protocol/signaling.js';
 import { TypedEmitter } from '../protocol/TypedEmitter.js';
 import type { EdgeConfig } from './config.js';
+import type { EdgeEvents } from './EdgeEvents.js';
 import type { GameDefinition } from './games/GameRuntime.js';
 import { renderThumbnail } from './games/renderThumbnail.js';
 import type { PacerClock } from './media/FramePacer.js';
@@ -68,12 +69,7 @@ export interface EdgeStats {
   endedByCode: Record<string, number>;
 }
 
-/** Events of an Edge. */
-export type EdgeEvents = {
-  /** `checkers`/`quorum`: from the token, where its per-period QoS reports go (edge/billing/). */
-  sessionStarted: [{ sessionId: string; gameId: string; checkers?: string[]; quorum?: number }];
-  sessionEnded: [{ sessionId: string; reason: string; code: number }];
-};
+export type { EdgeEvents };
 
 /** What an Edge is built from (see `createEdge`). */
 export interface EdgeParameters {
@@ -489,6 +485,7 @@ export class Edge extends TypedEmitter<EdgeEvents> {
       sessionId: claims.sid,
       gameId: game.info.id,
       ...(claims.chk ? { checkers: claims.chk, quorum: claims.q ?? claims.chk.length } : {}),
+      ...(claims.own ? { owner: claims.own } : {}),
     });
     return session;
   }

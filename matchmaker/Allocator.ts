@@ -139,6 +139,7 @@ export class Allocator {
       edge: { edgeId: record.edgeId, region: state.edge.region, url: state.edge.publicUrl },
       privateKey: this.#sessionKey,
       ttlSeconds: this.#config.tokenTtlS,
+      owner: record.owner,
       ...(billed ? { checkers: billed.checkers } : {}),
     });
     return { ...answer, deployment: this.#deployment, ...(billed ? { billing: billed.billing } : {}) };

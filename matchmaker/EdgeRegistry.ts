@@ -244,7 +244,8 @@ export class EdgeRegistry {
     if (result === 'replay') throw new FarplayError('MM_REPLAY', 'heartbeat nonce seen before');
     if (result === 'unknown')
       throw new FarplayError('MM_UNKNOWN_EDGE', 'edge is not registered; register again');
-    if (p.activeSessionIds !== undefined) await this.#reconcile(p.edge.toLowerCase(), p.activeSessionIds);
+    if (p.activeSessionIds !== undefined)
+      await this.#reconcile(p.edge.toLowerCase(), p.activeSessionIds, p.activeSessionOwners ?? []);
   }
 
   /**
@@ -253,12 +254,15 @@ export class EdgeRegistry {
    * `ended` report was lost) — those activated at least two heartbeat periods ago, so a session that
    * started after this heartbeat was signed is not freed. The players of freed sessions are told.
    */
-  async #reconcile(edgeId: string, ids: readonly string[]): Promise<void> {
+  async #reconcile(edgeId: string, ids: readonly string[], owners: readonly string[]): Promise<void> {
     const capacity = this.#index.get(edgeId)?.edge.capacity ?? this.#config.maxEdgeCapacity;
     const running: SessionData[] = [];
-    for (const id of new Set(ids)) {
+    for (const [i, id] of ids.entries()) {
       const data = this.#recent.dataOf(id);
-      if (data && running.length < capacity) running.push(data);
+      if (!data || running.length >= capacity || running.some((r) => r.sessionId === id)) continue;
+      // Not allocated here (another instance, or before a restart): the owner comes from the session's token.
+      const owner = owners[i];
+      running.push(data.owner === undefined && owner ? { ...data, owner } : data);
     }
     const activatedBefore = Date.now() - 2 * this.#config.heartbeatMs;
     const { restored, released } = await this.#store.reconcileSessions(edgeId, running, activatedBefore);

@@ -57,6 +57,7 @@ export const edgeControlTypes = {
     { name: 'freeSlots', type: 'uint32' },
     { name: 'encodeHeadroomMilli', type: 'uint32' },
     { name: 'sessionIds', type: 'string' },
+    { name: 'sessionOwners', type: 'string' },
     { name: 'issuedAt', type: 'uint64' },
     { name: 'nonce', type: 'bytes32' },
   ],
@@ -134,6 +135,13 @@ export const EdgeHeartbeatPayload = Type.Object(
      */
     activeSessionIds: Type.Optional(
       Type.Array(Type.String({ minLength: 1, maxLength: 128, pattern: '^[^\\n]+$' }), { maxItems: 1024 }),
+    ),
+    /**
+     * The session key owning each of `activeSessionIds` (same order; '' when its token named none), from the
+     * tokens: a matchmaker that re-creates a session from a heartbeat keeps its owner. Signed newline-joined.
+     */
+    activeSessionOwners: Type.Optional(
+      Type.Array(Type.String({ pattern: '^(0x[0-9a-f]{40})?$' }), { maxItems: 1024 }),
     ),
     issuedAt: IssuedAt,
     nonce: NonceString,
@@ -213,6 +221,7 @@ function heartbeatMessage(p: EdgeHeartbeatPayload) {
     freeSlots: p.freeSlots,
     encodeHeadroomMilli: Math.round(p.encodeHeadroom * 1000),
     sessionIds: (p.activeSessionIds ?? []).join('\n'),
+    sessionOwners: (p.activeSessionOwners ?? []).join('\n'),
     issuedAt: BigInt(p.issuedAt),
     nonce: p.nonce as Hex,
   };

@@ -20,6 +20,8 @@ export interface MintSessionTokenParameters {
   ttlSeconds: number;
   /** Now, unix ms (default Date.now()). */
   nowMs?: number;
+  /** The session key that owns the session (signed in as `own`). */
+  owner?: string | undefined;
   /** The session's checkers and quorum, signed into the token for the edge (protocol/billingSession.ts). */
   checkers?: { urls: readonly string[]; quorum: number };
 }
@@ -44,6 +46,7 @@ export function mintSessionToken(parameters: MintSessionTokenParameters): MintSe
       exp,
       ...(parameters.checkers ? { chk: [...parameters.checkers.urls], q: parameters.checkers.quorum } : {}),
       ...(parameters.gameVersion !== undefined ? { gv: parameters.gameVersion } : {}),
+      ...(parameters.owner ? { own: parameters.owner.toLowerCase() } : {}),
     },
     parameters.privateKey,
   );

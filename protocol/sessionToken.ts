@@ -27,6 +27,8 @@ export interface SessionClaims {
   chk?: string[];
   /** How many of `chk` settle a minute. */
   q?: number;
+  /** The session key's address (lower case) that owns the session; edges report it in heartbeats. */
+  own?: string;
   /**
    * The version of a studio's game the session plays (the one the catalogue served when it was
    * allocated): the edge fetches that manifest, so a pin or a new version applies from the next session.
@@ -127,6 +129,7 @@ function isSessionClaims(value: unknown): value is SessionClaims {
     v.edgeId.length <= 128 &&
     Number.isInteger(v.iat) &&
     Number.isInteger(v.exp) &&
+    (v.own === undefined || (typeof v.own === 'string' && /^0x[0-9a-f]{40}$/.test(v.own))) &&
     (v.chk === undefined ||
       (Array.isArray(v.chk) &&
         v.chk.length <= 16 &&

@@ -108,6 +108,8 @@ export function startEdgeControl(parameters: StartEdgeControlParameters): EdgeCo
   const { edge, account, logger } = parameters;
   const base = parameters.matchmakerUrl.replace(/\/$/, '');
   const deployment = parameters.deployment ?? deploymentOf(edge.sessionPublicKey);
+  /** The session key of each running session (from its token), named in heartbeats. */
+  const owners = new Map<string, string>();
   let heartbeatMs = parameters.heartbeatMs ?? 2000;
   let closed = false;
   let closing: Promise<void> | undefined;
@@ -171,12 +173,14 @@ export function startEdgeControl(parameters: StartEdgeControlParameters): EdgeCo
 
   async function heartbeat(): Promise<void> {
     const info = edge.info();
+    const ids = edge.sessionIds().slice(0, 1024);
     const payload: EdgeHeartbeatPayload = {
       edge: account.address,
       activeSessions: info.activeSessions,
       freeSlots: info.freeSlots,
       encodeHeadroom: Math.max(0, info.encodeHeadroom),
-      activeSessionIds: edge.sessionIds().slice(0, 1024),
+      activeSessionIds: ids,
+      activeSessionOwners: ids.map((id) => owners.get(id) ?? ''),
       issuedAt: Date.now(),
       nonce: randomNonce(),
       deployment,
@@ -257,8 +261,14 @@ export function startEdgeControl(parameters: StartEdgeControlParameters): EdgeCo
   }
 
   const unsubscribe = [
-    edge.on('sessionStarted', (e) => report(e.sessionId, 'started', '').catch(() => {})),
-    edge.on('sessionEnded', (e) => report(e.sessionId, 'ended', e.reason).catch(() => {})),
+    edge.on('sessionStarted', (e) => {
+      if (e.owner) owners.set(e.sessionId, e.owner);
+      report(e.sessionId, 'started', '').catch(() => {});
+    }),
+    edge.on('sessionEnded', (e) => {
+      owners.delete(e.sessionId);
+      report(e.sessionId, 'ended', e.reason).catch(() => {});
+    }),
   ];
 
   ensureRegistered().then(

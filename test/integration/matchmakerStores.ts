@@ -9,6 +9,9 @@ import { TEST_BUILT_IN_GAMES, testPrefix } from './matchmaker-support.js';
 /** One of the two stores every matchmaker behaviour is tested against, for `describe.each`. */
 export type StoreKind = [name: 'memory' | 'redis', makeStore: () => MatchmakerStore];
 
+/** Makes stores on one state; `flush` empties that state (Redis restarted empty; in-process: nothing to do). */
+export type SameState = (() => MatchmakerStore) & { flush(): Promise<void> };
+
 /** What `useMatchmakerStores` gives a test file. */
 export interface MatchmakerStores {
   /** The in-process and the Redis store (a fresh key prefix each, deleted after the file). */
@@ -21,7 +24,7 @@ export interface MatchmakerStores {
    * A maker of stores on one state, as instances or restarts see it: Redis stores on one key prefix (what
    * another instance or a restarted one reads); in-process, a fresh empty store each call (what a restart has).
    */
-  sameState(kind: StoreKind[0]): () => MatchmakerStore;
+  sameState(kind: StoreKind[0]): SameState;
 }
 
 /**
@@ -54,9 +57,11 @@ export function useMatchmakerStores(name: string): MatchmakerStores {
       ['redis', () => redisStore()],
     ],
     sameState(kind) {
-      if (kind === 'memory') return () => own(createMemoryStore());
+      if (kind === 'memory') return Object.assign(() => own(createMemoryStore()), { flush: async () => {} });
       const keyPrefix = testPrefix(name);
-      return () => redisStore(keyPrefix);
+      return Object.assign(() => redisStore(keyPrefix), {
+        flush: () => deleteRedisPrefix(redisUrl, keyPrefix),
+      });
     },
     async build(options) {
       const app = await buildApp({

@@ -1,0 +1,8 @@
+/** Events of an Edge. */
+export type EdgeEvents = {
+  /** From the token: `checkers`/`quorum` (where QoS reports go, edge/billing/), `owner` (the session key). */
+  sessionStarted: [
+    { sessionId: string; gameId: string; checkers?: string[]; quorum?: number; owner?: string },
+  ];
+  sessionEnded: [{ sessionId: string; reason: string; code: number }];
+};
