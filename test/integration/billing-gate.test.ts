@@ -3,7 +3,6 @@ import { pino } from 'pino';
 import type { Address, Hex } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp as buildChecker } from '../../checker/buildApp.js';
 import { CheckerClient } from '../../checker/client/CheckerClient.js';
 import { signGrant } from '../../contracts-client/src/escrow.js';
 import { EdgeBilling } from '../../edge/billing/EdgeBilling.js';
@@ -18,6 +17,7 @@ import type { EdgeMessage } from '../../protocol/signaling.js';
 import { expectCode } from '../support/expectCode.js';
 import { NodePlayer } from '../tools/NodePlayer.js';
 import { nodePlayerReports } from '../tools/nodePlayerReports.js';
+import { OFFCHAIN_CHAINS, startCheckers } from './checker-support.js';
 import { startTestEdge } from './edge-support.js';
 
 // The billing gate (issue 9): an edge streams a billed session only while it can be paid. Three real checkers
@@ -27,8 +27,7 @@ import { startTestEdge } from './edge-support.js';
 // learns both from the checkers (GET /v1/sessions/:id/grant and /minutes/:m), never from the player.
 const PERIOD = 2000;
 const GRACE = 1000;
-const escrow = { chainId: 31338, address: '0x00000000000000000000000000000000000e5c40' as Address };
-const staking = { chainId: 31337, address: '0x0000000000000000000000000000000000057a4e' as Address };
+const { escrow, staking } = OFFCHAIN_CHAINS;
 const tokenKeys = generateSessionKeyPair();
 const player = privateKeyToAccount(generatePrivateKey());
 
@@ -39,22 +38,11 @@ let billing: EdgeBilling;
 let counter = 0;
 
 beforeAll(async () => {
-  for (let i = 0; i < 3; i++) {
-    const app = await buildChecker({
-      config: {
-        periodMs: PERIOD,
-        reportGraceMs: GRACE,
-        sweepMs: 50,
-        paymentsChainId: escrow.chainId,
-        escrowAddress: escrow.address,
-        stakingChainId: staking.chainId,
-        stakingAddress: staking.address,
-        logLevel: 'silent',
-      },
-    });
-    checkers.push(app);
-    checkerUrls.push(await app.listen({ host: '127.0.0.1', port: 0 }));
-  }
+  ({ apps: checkers, urls: checkerUrls } = await startCheckers({
+    count: 3,
+    periodMs: PERIOD,
+    graceMs: GRACE,
+  }));
   edge = await startTestEdge({ matchmakerPublicKey: tokenKeys.publicKey });
   billing = new EdgeBilling({
     edge: edge.edge,

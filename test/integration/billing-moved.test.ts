@@ -3,7 +3,6 @@ import { pino } from 'pino';
 import type { Address, Hex } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp as buildChecker } from '../../checker/buildApp.js';
 import { CheckerClient } from '../../checker/client/CheckerClient.js';
 import { signGrant } from '../../contracts-client/src/escrow.js';
 import { localPrivateKey } from '../../contracts-client/src/localChain.js';
@@ -16,6 +15,7 @@ import type { CreateSessionResponse, SessionEvent } from '../../protocol/playerA
 import { grantToJson } from '../../protocol/qosReport.js';
 import { NodePlayer } from '../tools/NodePlayer.js';
 import { nodePlayerReports } from '../tools/nodePlayerReports.js';
+import { OFFCHAIN_CHAINS, startCheckers } from './checker-support.js';
 import { startTestEdge } from './edge-support.js';
 
 // A billed session moved to another edge is billed there under a grant of its own: a matchmaker with three checkers
@@ -25,8 +25,7 @@ import { startTestEdge } from './edge-support.js';
 // the new session reach them, with no pause. No chain is needed: the checkers verify grants and reports offline.
 const PERIOD = 2000;
 const GRACE = 1000;
-const escrow = { chainId: 31338, address: '0x00000000000000000000000000000000000e5c40' as Address };
-const staking = { chainId: 31337, address: '0x0000000000000000000000000000000000057a4e' as Address };
+const { escrow, staking } = OFFCHAIN_CHAINS;
 const player = privateKeyToAccount(generatePrivateKey());
 const logger = pino({ level: process.env.EDGE_TEST_LOG ?? 'silent' });
 
@@ -43,22 +42,11 @@ let mmUrl: string;
 const edges: BilledEdge[] = [];
 
 beforeAll(async () => {
-  for (let i = 0; i < 3; i++) {
-    const app = await buildChecker({
-      config: {
-        periodMs: PERIOD,
-        reportGraceMs: GRACE,
-        sweepMs: 50,
-        paymentsChainId: escrow.chainId,
-        escrowAddress: escrow.address,
-        stakingChainId: staking.chainId,
-        stakingAddress: staking.address,
-        logLevel: 'silent',
-      },
-    });
-    checkers.push(app);
-    checkerUrls.push(await app.listen({ host: '127.0.0.1', port: 0 }));
-  }
+  ({ apps: checkers, urls: checkerUrls } = await startCheckers({
+    count: 3,
+    periodMs: PERIOD,
+    graceMs: GRACE,
+  }));
   mm = await buildMatchmaker({
     config: {
       logLevel: 'silent',

@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
 import { type Address, type Hex, keccak256, type LocalAccount, toHex } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
+import { buildApp as buildChecker } from '../../checker/buildApp.js';
 import { signGrant } from '../../contracts-client/src/escrow.js';
 import { escrowDomain, type Grant, type QosMetrics, QosRole, stakingDomain } from '../../protocol/eip712.js';
 import { QosReportChain } from '../../protocol/QosReportChain.js';
@@ -89,3 +91,38 @@ export async function newSession(
 /** The escrow domain of `chains` (for verifying attestations). */
 export const escrowDomainOf = (chains: TestChains) =>
   escrowDomain(chains.escrow.chainId, chains.escrow.address);
+
+/** Contract addresses for checkers of a test that needs no chain: they only bind the checkers' signatures. */
+export const OFFCHAIN_CHAINS: TestChains = {
+  escrow: { chainId: 31338, address: '0x00000000000000000000000000000000000e5c40' },
+  staking: { chainId: 31337, address: '0x0000000000000000000000000000000000057a4e' },
+};
+
+/** `count` in-process checkers (memory stores) listening on 127.0.0.1 with a short policy; close each app after. */
+export async function startCheckers(o: {
+  count: number;
+  periodMs: number;
+  graceMs: number;
+  chains?: TestChains;
+}): Promise<{ apps: FastifyInstance[]; urls: string[] }> {
+  const chains = o.chains ?? OFFCHAIN_CHAINS;
+  const apps: FastifyInstance[] = [];
+  const urls: string[] = [];
+  for (let i = 0; i < o.count; i++) {
+    const app = await buildChecker({
+      config: {
+        periodMs: o.periodMs,
+        reportGraceMs: o.graceMs,
+        sweepMs: 50,
+        paymentsChainId: chains.escrow.chainId,
+        escrowAddress: chains.escrow.address,
+        stakingChainId: chains.staking.chainId,
+        stakingAddress: chains.staking.address,
+        logLevel: 'silent',
+      },
+    });
+    apps.push(app);
+    urls.push(await app.listen({ host: '127.0.0.1', port: 0 }));
+  }
+  return { apps, urls };
+}
