@@ -15,12 +15,18 @@ import { writeDeployment } from '../contracts-client/src/deployment.js';
 import { depositFor } from '../contracts-client/src/escrow.js';
 import { localAccounts } from '../contracts-client/src/localChain.js';
 import { sendTx } from '../contracts-client/src/tx.js';
-import { qosPolicyHash } from '../protocol/qosPolicy.js';
+import { qosPolicy, qosPolicyHash } from '../protocol/qosPolicy.js';
 
 const log = pino({ name: 'compose-deploy' });
 const stakingRpc = process.env.FARPLAY_STAKING_RPC_URL ?? 'http://127.0.0.1:18545';
 const paymentsRpc = process.env.FARPLAY_PAYMENTS_RPC_URL ?? 'http://127.0.0.1:18546';
 const dir = process.env.FARPLAY_DEPLOYMENTS_DIR ?? '/deployments';
+// The published policy's period and report grace (the checkers', matchmakers' and edges' settings in
+// docker-compose.yml): their hash is the escrow's and registry's, or no attestation settles.
+const policy = qosPolicy({
+  periodMs: Number(process.env.FARPLAY_QOS_PERIOD_MS ?? 60_000),
+  reportGraceMs: Number(process.env.FARPLAY_QOS_REPORT_GRACE_MS ?? 10_000),
+});
 
 async function waitForChain(rpcUrl: string): Promise<void> {
   for (let attempt = 0; attempt < 120; attempt++) {
@@ -45,7 +51,7 @@ async function main(): Promise<void> {
   const checkerSet = {
     checkers: sortAddresses(accounts.checkers.map((c) => c.address)),
     quorum: 3,
-    policyHash: qosPolicyHash(),
+    policyHash: qosPolicyHash(policy),
   };
   if (!existsSync(join(dir, '31337-staking.json'))) {
     const clients = createChainClients(localChain(31337, stakingRpc), accounts.deployer);

@@ -45,6 +45,8 @@ export interface EarningsSession {
   endedAt?: number;
   pricePerMinute?: string;
   paidWei?: string;
+  /** The session's checkers (base URLs). */
+  checkers: string[];
   qos: SessionQos;
 }
 
@@ -149,6 +151,7 @@ async function describeSession(m: SessionMoney, timeoutMs: number): Promise<Earn
           paidWei: (m.pricePerMinute * BigInt(m.paid)).toString(),
         }
       : {}),
+    checkers: m.checkers,
     qos: await readQos(m, timeoutMs),
   };
 }

@@ -4,6 +4,8 @@ import { mkdirSync, openSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { EarningsSession, EdgeEarnings } from '../../edge/billing/readEarnings.js';
+import { QosRole } from '../../protocol/eip712.js';
 import { generateSessionKeyPair } from '../../protocol/sessionToken.js';
 import { type LaunchedChromium, launchChromium } from '../support/chromium.js';
 import { composeUnsupportedReason, type DockerEngine, ensureDockerEngine } from '../support/dockerEngine.js';
@@ -20,6 +22,9 @@ const root = fileURLToPath(new URL('../..', import.meta.url));
 const logDir = join(root, '.farplay', 'compose-e2e');
 const project = 'farplay-e2e';
 const matchmakerUrl = 'http://127.0.0.1:18080';
+const edgePorts = [18701, 18702];
+/** Short billed periods, so the played session's first QoS reports reach its checkers within seconds. */
+const PERIOD_MS = 4000;
 const unsupported = composeUnsupportedReason();
 
 interface LiveEdge {
@@ -50,6 +55,37 @@ async function liveEdges(): Promise<LiveEdge[]> {
   }
 }
 
+/** The billed sessions the compose edges know (their operator-only /v1/earnings: the test runs on their host). */
+async function billedSessions(): Promise<EarningsSession[]> {
+  const all: EarningsSession[] = [];
+  for (const port of edgePorts) {
+    try {
+      const response = await fetch(`http://127.0.0.1:${port}/v1/earnings`, {
+        signal: AbortSignal.timeout(5000),
+      });
+      const earnings = (await response.json()) as EdgeEarnings | { billing: false };
+      if (earnings.billing) all.push(...earnings.sessions);
+    } catch {
+      // that edge does not answer (yet)
+    }
+  }
+  return all;
+}
+
+/** How many of the edge's signed reports of `sessionId` the checker at `url` accepted. */
+async function edgeReportsAt(url: string, sessionId: string): Promise<number> {
+  try {
+    const response = await fetch(`${url}/v1/sessions/${sessionId}/evidence`, {
+      signal: AbortSignal.timeout(5000),
+    });
+    if (!response.ok) return 0;
+    const { reports } = (await response.json()) as { reports: { role: number }[] };
+    return reports.filter((r) => r.role === QosRole.edge).length;
+  } catch {
+    return 0;
+  }
+}
+
 async function answers(url: string): Promise<boolean> {
   try {
     return (await fetch(url, { signal: AbortSignal.timeout(2000) })).ok;
@@ -63,7 +99,11 @@ describe.skipIf(unsupported !== undefined)(
   () => {
     let engine: DockerEngine | undefined;
     let browser: LaunchedChromium | undefined;
-    const composeEnv = { FARPLAY_MM_SESSION_PRIVATE_KEY: generateSessionKeyPair().privateKey };
+    const composeEnv = {
+      FARPLAY_MM_SESSION_PRIVATE_KEY: generateSessionKeyPair().privateKey,
+      FARPLAY_QOS_PERIOD_MS: String(PERIOD_MS),
+      FARPLAY_QOS_REPORT_GRACE_MS: '2000',
+    };
     const compose = (args: string[], log: string) =>
       run('docker-compose', ['-p', project, ...args], log, composeEnv);
 
@@ -126,6 +166,21 @@ describe.skipIf(unsupported !== undefined)(
         what: 'the matchmaker to count the session on an edge',
       });
       expect(busy.reduce((sum, edge) => sum + edge.usedSlots, 0)).toBe(1);
+
+      // Billed as in `npm start`: the matchmaker assigned the session its three checkers (named in its token, so
+      // the edge tracks it) and the edge's signed per-period reports reach every one of them.
+      const [billed] = await until(billedSessions, (list) => list.length === 1, {
+        timeoutMs: 30_000,
+        what: 'the edge to track the session for billing',
+      });
+      expect(billed?.checkers.sort()).toEqual([18095, 18096, 18097].map((p) => `http://127.0.0.1:${p}`));
+      for (const url of billed?.checkers ?? []) {
+        await until(
+          () => edgeReportsAt(url, billed?.sessionId ?? ''),
+          (n) => n >= 1,
+          { timeoutMs: 60_000, stepMs: 500, what: `the edge's QoS report at ${url}` },
+        );
+      }
 
       // The player leaves: the page ends the session, the edge frees the slot and heartbeats it.
       await page.click('[data-action="back"]');

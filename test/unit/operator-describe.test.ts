@@ -88,6 +88,7 @@ describe('the checkers’ verdicts as reasons not to earn', () => {
         ended: endedAt !== undefined,
         startedAt: 0,
         ...(endedAt !== undefined ? { endedAt } : {}),
+        checkers: ['http://127.0.0.1:1'],
         qos: {
           checker: `0x${'cd'.repeat(20)}`,
           decided: 3,
