@@ -1,6 +1,7 @@
 // Part of scripts/compose-smoke.sh: waits until both compose edges are live at the matchmaker, allocates a
 // session through it, streams for a few seconds to a werift receiver in Node and prints one JSON line.
 
+import { localAccounts } from '../contracts-client/src/localChain.js';
 import { StreamReceiver } from '../edge/operator/StreamReceiver.js';
 import { SessionKey } from '../player/src/SessionKey.js';
 import type { CreateSessionResponse, ListGamesResponse } from '../protocol/playerApi.js';
@@ -36,7 +37,14 @@ async function main(): Promise<void> {
   const session = await json<CreateSessionResponse>('/v1/sessions', {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ gameId: game.id, measurements: [], sessionKey: key.address }),
+    // The network is paid: the demo player the deploy step funded pays (no grant is signed here, so the
+    // checkers do not bill this session).
+    body: JSON.stringify({
+      gameId: game.id,
+      measurements: [],
+      sessionKey: key.address,
+      payer: localAccounts().player.address,
+    }),
   });
   out(`session ${session.sessionId} on ${session.edge.region} (${session.edge.url})`);
   const player = new StreamReceiver({ signalUrl: session.edge.signalUrl, token: session.token });
