@@ -131,6 +131,11 @@ export const EdgeConfig = Type.Object({
   /** Folder of contract deployment files `<chainId>-<role>.json` (default .farplay/deployments). */
   deploymentsDir: Type.String({ default: '.farplay/deployments' }),
   /**
+   * Where undelivered QoS reports are kept (one append-only file per edge, `<edge id>.jsonl`), so a restart or a
+   * crash loses none (default '.farplay/qos-outbox').
+   */
+  qosOutboxDir: Type.String({ default: '.farplay/qos-outbox' }),
+  /**
    * Billing (issue 9): the published QoS policy's period and report grace, ms (the checkers' settings). With
    * `paymentsRpcUrl` and the deployment files, `edge/main.ts` reports each period to the session's checkers and
    * settles the attested minutes.
@@ -190,6 +195,7 @@ const PATH_FIELDS = [
   'packageCacheDir',
   'spentTokensFile',
   'deploymentsDir',
+  'qosOutboxDir',
   'staticDir',
 ] as const;
 

@@ -147,6 +147,7 @@ function startBillingIfConfigured(
       payments: { chainId: config.paymentsChainId, rpcUrl: config.paymentsRpcUrl, escrow: payments.escrow },
       settleEveryMs: config.settleEveryMs,
       grantGraceMs: config.grantGraceMs,
+      outboxFile: join(config.qosOutboxDir, `${edge.id.toLowerCase()}.jsonl`),
     });
   } catch (err) {
     logger.warn({ err }, 'billing off: no usable deployment files');

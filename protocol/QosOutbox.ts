@@ -15,6 +15,27 @@ export interface QosOutboxParameters {
   maxBackoffMs?: number;
   /** Told about every refusal that drops a report and every failed attempt (logging). */
   onEvent?: (event: QosOutboxEvent) => void;
+  /** Where queued reports are kept until each checker took them (an edge's file); none = memory only. */
+  journal?: QosOutboxJournal;
+}
+
+/**
+ * Durable storage of an outbox's queue (the edge keeps an append-only file, edge/billing/QosOutboxFile.ts): every
+ * report queued, and every report a checker took or refused for good, so a restarted process resends the rest in
+ * order (`QosOutbox.resume`).
+ */
+export interface QosOutboxJournal {
+  /** `report` was queued for `checkers`; returns the key `done` names it by. */
+  queued(report: SignedQosReport, checkers: readonly string[]): number;
+  /** The report `key` needs no more sending to `checker` (taken, or refused for good). */
+  done(key: number, checker: string): void;
+}
+
+/** A report still owed to one checker, as a journal recovered it. */
+export interface QosOutboxEntry {
+  checker: string;
+  key: number;
+  report: SignedQosReport;
 }
 
 /** What happened to one report at one checker. */
@@ -41,9 +62,15 @@ const FINAL: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'PAYLOAD_TOO_LARGE',
 ]);
 
+interface Queued {
+  report: SignedQosReport;
+  /** The journal's key (-1 without a journal). */
+  key: number;
+}
+
 interface Lane {
   url: string;
-  queue: SignedQosReport[];
+  queue: Queued[];
   attempt: number;
   timer: ReturnType<typeof setTimeout> | undefined;
   running: boolean;
@@ -61,6 +88,7 @@ export class QosOutbox {
   readonly #backoffMs: number;
   readonly #maxBackoffMs: number;
   readonly #onEvent: (event: QosOutboxEvent) => void;
+  readonly #journal: QosOutboxJournal | undefined;
   readonly #idle = new Set<() => void>();
   #closed = false;
 
@@ -70,6 +98,7 @@ export class QosOutbox {
     this.#backoffMs = p.backoffMs ?? 250;
     this.#maxBackoffMs = p.maxBackoffMs ?? 10_000;
     this.#onEvent = p.onEvent ?? (() => {});
+    this.#journal = p.journal;
   }
 
   /** Reports not yet taken, per checker URL. */
@@ -80,10 +109,30 @@ export class QosOutbox {
   /** Queues `report` for every checker and starts sending. */
   push(report: SignedQosReport): void {
     if (this.#closed) return;
+    const key =
+      this.#journal?.queued(
+        report,
+        this.#lanes.map((l) => l.url),
+      ) ?? -1;
     for (const lane of this.#lanes) {
-      lane.queue.push(report);
+      lane.queue.push({ report, key });
       if (lane.timer === undefined) void this.#drain(lane);
     }
+  }
+
+  /**
+   * Queues reports a journal kept from an earlier process, in the order given (the journal's), ahead of nothing
+   * new, and starts sending; entries for a checker this outbox does not have are ignored.
+   */
+  resume(entries: readonly QosOutboxEntry[]): void {
+    if (this.#closed) return;
+    for (const entry of entries) {
+      const lane = this.#lanes.find((l) => l.url === entry.checker);
+      if (lane === undefined) continue;
+      lane.queue.push({ report: entry.report, key: entry.key });
+    }
+    for (const lane of this.#lanes)
+      if (lane.timer === undefined && lane.queue.length > 0) void this.#drain(lane);
   }
 
   /** Resolves when every queue is empty (or the outbox is closed). */
@@ -122,7 +171,7 @@ export class QosOutbox {
     lane.running = true;
     try {
       while (!this.#closed && lane.queue.length > 0) {
-        const report = lane.queue[0] as SignedQosReport;
+        const { report, key } = lane.queue[0] as Queued;
         const minute = report.link.report.minute;
         try {
           const answer = await this.#post(lane.url, report);
@@ -144,6 +193,7 @@ export class QosOutbox {
         }
         lane.attempt = 0;
         lane.queue.shift();
+        if (key >= 0) this.#journal?.done(key, lane.url);
       }
     } finally {
       lane.running = false;

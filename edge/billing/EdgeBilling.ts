@@ -1,10 +1,11 @@
 import type { Logger } from 'pino';
 import type { Hex, TypedDataDomain } from 'viem';
 import { billingSessionId } from '../../protocol/billingSession.js';
-import type { QosReportPost } from '../../protocol/QosOutbox.js';
+import { QosOutbox, type QosReportPost } from '../../protocol/QosOutbox.js';
 import type { Edge } from '../Edge.js';
 import { BillingGate } from './BillingGate.js';
 import { EdgeQosReporter } from './EdgeQosReporter.js';
+import type { QosOutboxFile, RecoveredOutbox } from './QosOutboxFile.js';
 import type { SettlementAgent } from './SettlementAgent.js';
 
 export interface EdgeBillingParameters {
@@ -27,6 +28,8 @@ export interface EdgeBillingParameters {
    * Undefined: never pause.
    */
   gate?: { grantGraceMs: number; reportDeadlineMs: number; pollMs?: number };
+  /** The reports' file (QosOutboxFile.open) and what it recovered from an earlier process, resent in order. */
+  outboxFile?: { file: QosOutboxFile; recovered: readonly RecoveredOutbox[] };
 }
 
 /**
@@ -40,6 +43,8 @@ export class EdgeBilling {
   readonly #reporters = new Map<string, EdgeQosReporter>();
   readonly #gates = new Map<string, BillingGate>();
   readonly #offs: (() => void)[] = [];
+  /** Outboxes of sessions of an earlier process, resending what it queued. */
+  readonly #replays = new Set<QosOutbox>();
   #closed = false;
 
   constructor(p: EdgeBillingParameters) {
@@ -51,6 +56,33 @@ export class EdgeBilling {
       }),
       p.edge.on('sessionEnded', (e) => void this.#end(e.sessionId)),
     );
+    for (const recovered of p.outboxFile?.recovered ?? []) void this.#replay(recovered);
+  }
+
+  /** Resends, in order, what an earlier process of this edge queued for a session, and settles that session. */
+  async #replay(recovered: RecoveredOutbox): Promise<void> {
+    const file = this.#p.outboxFile?.file;
+    if (file === undefined) return;
+    const log = this.#p.logger.child({ sessionId: recovered.sessionId });
+    const outbox = new QosOutbox({
+      checkers: recovered.checkers,
+      journal: file.journal(recovered.sessionId),
+      ...(this.#p.post ? { post: this.#p.post } : {}),
+      onEvent: (e) => {
+        if (e.kind === 'dropped') log.warn(e, 'checker refused a QoS report for good');
+      },
+    });
+    this.#replays.add(outbox);
+    log.info({ reports: recovered.entries.length }, 'resending the QoS reports an earlier run queued');
+    const billingId = billingSessionId(recovered.sessionId);
+    this.#p.agent?.track(billingId, recovered.checkers);
+    this.#p.agent?.ended(billingId);
+    outbox.resume(recovered.entries);
+    const timer = setTimeout(() => outbox.close(), this.#p.flushMs ?? 86_400_000);
+    timer.unref();
+    await outbox.drained();
+    clearTimeout(timer);
+    this.#replays.delete(outbox);
   }
 
   /** The reporter of a running (or still flushing) session. */
@@ -92,6 +124,7 @@ export class EdgeBilling {
       onPeriod: () => this.#p.agent?.periodClosed(billingSessionId(sessionId)),
       onStarted: startGate,
       onPeriodClosed: (minute: number) => this.#gates.get(sessionId)?.periodClosed(minute),
+      ...(this.#p.outboxFile ? { journal: this.#p.outboxFile.file.journal(sessionId) } : {}),
     });
     this.#reporters.set(sessionId, reporter);
     this.#p.agent?.track(billingSessionId(sessionId), checkers);
@@ -123,5 +156,8 @@ export class EdgeBilling {
     this.#gates.clear();
     await Promise.all([...this.#reporters.values()].map((r) => r.close()));
     this.#reporters.clear();
+    for (const outbox of this.#replays) outbox.close();
+    this.#replays.clear();
+    this.#p.outboxFile?.file.close();
   }
 }

@@ -3,7 +3,7 @@ import type { LocalAccount, TypedDataDomain } from 'viem';
 import { billingSessionId } from '../../protocol/billingSession.js';
 import { QosRole } from '../../protocol/eip712.js';
 import { PeriodicQosReporter, type QosPeriodFigures } from '../../protocol/PeriodicQosReporter.js';
-import { QosOutbox, type QosReportPost } from '../../protocol/QosOutbox.js';
+import { QosOutbox, type QosOutboxJournal, type QosReportPost } from '../../protocol/QosOutbox.js';
 import { QosReportChain } from '../../protocol/QosReportChain.js';
 import type { StreamSession } from '../session/StreamSession.js';
 import { toQosMetrics } from '../session/toQosMetrics.js';
@@ -29,6 +29,8 @@ export interface EdgeQosReporterParameters {
   onStarted?: () => void;
   /** Told each period the edge closes (reported or withheld), with its number (the billing gate). */
   onPeriodClosed?: (minute: number) => void;
+  /** Keeps the queued reports on disk until each checker took them (QosOutboxFile); none = memory only. */
+  journal?: QosOutboxJournal;
 }
 
 /**
@@ -50,6 +52,7 @@ export class EdgeQosReporter {
     this.outbox = new QosOutbox({
       checkers: p.checkers,
       ...(p.post ? { post: p.post } : {}),
+      ...(p.journal ? { journal: p.journal } : {}),
       onEvent: (e) => {
         if (e.kind === 'dropped') log.warn(e, 'checker refused a QoS report for good');
         else if (e.kind === 'retry' && e.attempt % 5 === 1)

@@ -6,6 +6,7 @@ import { createChainClients } from '../../contracts-client/src/clients.js';
 import { stakingDomain } from '../../protocol/eip712.js';
 import type { Edge } from '../Edge.js';
 import { EdgeBilling } from './EdgeBilling.js';
+import { QosOutboxFile } from './QosOutboxFile.js';
 import { readEarnings } from './readEarnings.js';
 import { SettlementAgent } from './SettlementAgent.js';
 
@@ -28,6 +29,11 @@ export interface StartEdgeBillingParameters {
    * ms (default 15 000). The player's report of a period must reach a quorum within `reportGraceMs` of its close.
    */
   grantGraceMs?: number;
+  /**
+   * The append-only file queued QoS reports are kept in until each checker took them (edge/billing/QosOutboxFile.ts);
+   * what an earlier run left there is resent first. None = memory only.
+   */
+  outboxFile?: string;
 }
 
 /** A running edge billing: reporters per session and the settlement agent. */
@@ -54,6 +60,7 @@ export function startEdgeBilling(p: StartEdgeBillingParameters): RunningEdgeBill
     ...(p.settleEveryMs !== undefined ? { everyMs: p.settleEveryMs } : {}),
   });
   const billing = new EdgeBilling({
+    ...(p.outboxFile !== undefined ? { outboxFile: QosOutboxFile.open(p.outboxFile) } : {}),
     edge: p.edge,
     domain: stakingDomain(p.staking.chainId, p.staking.address),
     periodMs: p.periodMs,

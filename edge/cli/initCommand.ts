@@ -84,6 +84,7 @@ export async function initCommand(context: CliContext): Promise<number> {
     capabilityFile: 'capability.json',
     packageCacheDir: 'packages',
     spentTokensFile: 'spent-tokens',
+    qosOutboxDir: 'qos-outbox',
   };
   const config: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(fields)) if (value !== undefined) config[key] = value;
@@ -98,6 +99,7 @@ export async function initCommand(context: CliContext): Promise<number> {
         'capabilityFile',
         'packageCacheDir',
         'spentTokensFile',
+        'qosOutboxDir',
       ].includes(key)
     ) {
       config[key] = (parsed as Record<string, unknown>)[key];

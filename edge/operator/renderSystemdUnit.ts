@@ -47,6 +47,7 @@ export function renderSystemdUnit(input: SystemdUnitInput): string {
     'FARPLAY_EDGE_KEYSTORE_PASSPHRASE_FILE=%d/passphrase',
     ...(input.capabilityFile ? ['FARPLAY_EDGE_CAPABILITY_FILE=%d/capability.json'] : []),
     `FARPLAY_EDGE_PACKAGE_CACHE_DIR=%C/${input.name}/packages`,
+    `FARPLAY_EDGE_QOS_OUTBOX_DIR=%S/${input.name}/qos-outbox`,
     `HOME=%S/${input.name}`,
     `XDG_RUNTIME_DIR=%t/${input.name}`,
     'NODE_ENV=production',

@@ -1,9 +1,25 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
+import { pino } from 'pino';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { afterEach, describe, expect, it } from 'vitest';
 import { buildApp } from '../../checker/buildApp.js';
 import { CheckerClient } from '../../checker/client/CheckerClient.js';
+import { EdgeBilling } from '../../edge/billing/EdgeBilling.js';
+import { QosOutboxFile } from '../../edge/billing/QosOutboxFile.js';
+import { parseEdgeConfig } from '../../edge/config.js';
+import { createEdge } from '../../edge/createEdge.js';
+import { probeEncoders } from '../../edge/media/probeEncoders.js';
+import { billingSessionId } from '../../protocol/billingSession.js';
+import { stakingDomain } from '../../protocol/eip712.js';
 import { QosOutbox, type QosOutboxEvent } from '../../protocol/QosOutbox.js';
+import { until } from '../support/playerPage.js';
 import { goodMinute, newSession, type TestChains } from './checker-support.js';
 
 // A side's reports reach every checker in order, even one that is down when they are signed: they are kept and
@@ -14,7 +30,8 @@ const chains: TestChains = {
   staking: { chainId: 31337, address: privateKeyToAccount(generatePrivateKey()).address },
 };
 const player = privateKeyToAccount(generatePrivateKey());
-const edge = privateKeyToAccount(generatePrivateKey());
+const edgeKey = generatePrivateKey();
+const edge = privateKeyToAccount(edgeKey);
 const good = goodMinute(PERIOD);
 const apps: FastifyInstance[] = [];
 // The checkers' clock is far ahead: every minute has closed when its report arrives.
@@ -102,5 +119,86 @@ describe('QosOutbox', () => {
     outbox.close();
     expect(events.map((e) => e.kind)).toEqual(['dropped', 'delivered']);
     expect(events[0]).toMatchObject({ code: 'CHECKER_BAD_SIGNATURE' });
+  });
+});
+
+describe('the edge’s QoS outbox file', () => {
+  it('keeps reports queued for a down checker across an edge crash and delivers every one, in order, after the restart', async () => {
+    const sessionId = `restart-${Date.now()}`;
+    const s = await newSession(chains, player, edge, { sessionId: billingSessionId(sessionId) });
+    const down = await checker();
+    const port = Number(new URL(down.url).port);
+    await down.app.close();
+    const dir = mkdtempSync(join(tmpdir(), 'farplay-outbox-'));
+    const file = join(dir, 'edge.jsonl');
+    try {
+      // The first edge process queues four reports for the checker that is down, then is killed.
+      const child = spawn(
+        process.execPath,
+        ['--import', 'tsx', fileURLToPath(new URL('./billing-outbox-edge-process.ts', import.meta.url))],
+        {
+          env: {
+            ...process.env,
+            OUTBOX_EDGE: JSON.stringify({
+              file,
+              sessionId,
+              checker: down.url,
+              edgeKey,
+              staking: chains.staking,
+              periodMs: PERIOD,
+              count: 4,
+            }),
+          },
+          stdio: ['ignore', 'pipe', 'inherit'],
+        },
+      );
+      const [line] = (await once(createInterface({ input: child.stdout }), 'line')) as [string];
+      expect(line).toBe(`queued ${JSON.stringify({ [down.url]: 4 })}`);
+      child.kill('SIGKILL');
+      await once(child, 'exit');
+
+      // The checker comes back on its address; the restarted edge's billing resends what the file holds.
+      const back = await checker(port);
+      const client = new CheckerClient(back.url);
+      await client.openSession(s.grantJson, s.grantSignature);
+      const server = await createEdge({
+        config: parseEdgeConfig({ port: 0, nodePrivateKey: edgeKey, logLevel: 'silent' }),
+        logger: pino({ level: 'silent' }),
+        encoderProbe: await probeEncoders({ candidates: ['libx264'] }),
+      });
+      const opened = QosOutboxFile.open(file);
+      expect(
+        opened.recovered.map((r) => [r.sessionId, r.entries.map((e) => e.report.link.report.minute)]),
+      ).toEqual([[sessionId, [0, 1, 2, 3]]]);
+      const billing = new EdgeBilling({
+        edge: server.edge,
+        domain: stakingDomain(chains.staking.chainId, chains.staking.address),
+        periodMs: PERIOD,
+        logger: pino({ level: 'silent' }),
+        outboxFile: opened,
+      });
+      type Evidence = { reports: { minute: number; role: number; late: boolean }[] };
+      const evidence = await until(
+        async () => (await client.evidence(s.grant.sessionId)) as unknown as Evidence,
+        (e) => e.reports.filter((r) => r.role === 0).length === 4,
+        { timeoutMs: 30_000, what: 'the four edge reports at the checker' },
+      );
+      // The checker takes a side's chain only in order (CHECKER_CHAIN_BROKEN otherwise): all four, minute by minute.
+      const edgeReports = evidence.reports.filter((r) => r.role === 0);
+      expect(edgeReports.map((r) => r.minute)).toEqual([0, 1, 2, 3]);
+      await until(
+        () => opened.file.owed,
+        (n) => n === 0,
+        { what: 'the file to owe nothing' },
+      );
+      await billing.close();
+      await server.close();
+      // Nothing is owed any more: a third start has nothing to resend.
+      const again = QosOutboxFile.open(file);
+      expect(again.recovered).toEqual([]);
+      again.file.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
