@@ -4,9 +4,13 @@ import { join } from 'node:path';
 import { formatEther, parseEther } from 'viem';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CheckerClient } from '../../checker/client/CheckerClient.js';
-import { paidMinutes } from '../../contracts-client/src/escrow.js';
 import type { EdgeEarnings } from '../../edge/billing/readEarnings.js';
-import { type BillingNetwork, playBilledSession, startBillingNetwork } from './billing-network-support.js';
+import {
+  type BillingNetwork,
+  playBilledSession,
+  settleUntilPaid,
+  startBillingNetwork,
+} from './billing-network-support.js';
 import { runCli } from './operator-support.js';
 
 // What an operator sees of the money: the edge's loopback-only /v1/earnings and `farplay-edge status` read the
@@ -37,17 +41,14 @@ describe('the operator’s earnings', () => {
       playerFigures: (minute) => (minute >= BAD_FROM ? { rttMs: 400 } : {}),
     });
     const checker = new CheckerClient(net.checkerUrls[0] ?? '');
-    const { verdicts, billableMinutes } = await checker.verdicts(grant.sessionId);
+    const { verdicts } = await checker.verdicts(grant.sessionId);
     expect(
       verdicts.filter((v) => v.minute >= BAD_FROM).every((v) => v.reasons.includes('rtt')),
       JSON.stringify(verdicts),
     ).toBe(true);
-    for (let round = 0; round < 20; round++) {
-      await net.billing.agent.settleNow();
-      const paid = await paidMinutes(net.payAdmin.publicClient, net.escrow, grant.edge, grant.sessionId);
-      if (paid === billableMinutes) break;
-      await new Promise((r) => setTimeout(r, 500));
-    }
+    const { evidence, paid } = await settleUntilPaid(net, grant, checker);
+    const billableMinutes = evidence.billableMinutes;
+    expect(paid).toBe(billableMinutes);
 
     // Operator-only: another machine gets 403.
     const remote = await net.edge.app.inject({ url: '/v1/earnings', remoteAddress: '203.0.113.7' });
