@@ -12,7 +12,7 @@ import {
   vivaldiUpdate,
 } from '../protocol/networkCoordinates.js';
 import type { Candidate, CreateSessionResponse, RttMeasurement } from '../protocol/playerApi.js';
-import { probeEdges } from '../protocol/probeEdges.js';
+import { type ProbeEdgesResult, probeEdges } from '../protocol/probeEdges.js';
 import { generateSessionKeyPair } from '../protocol/sessionToken.js';
 import { PONG } from '../test/tools/FakeEdge.js';
 import { type LatencyMatrix, rttOf, seededRandom } from './evaluateCoordinates.js';
@@ -23,8 +23,8 @@ import { type LatencyMatrix, rttOf, seededRandom } from './evaluateCoordinates.j
  * does what the page does — `POST /v1/candidates`, probes (answered from the matrix), `POST /v1/sessions` —
  * and the regret of the answer: the allocated edge's true RTT minus the best edge's. Strategies: `today`
  * (one round of 5 candidates, the page before two-round probing) and `twoRounds` (protocol/probeEdges.ts,
- * the page's path now), each for cold players and, for `twoRounds`, warm ones (the coordinate their cold
- * session fitted). Probing time is simulated: a round lasts as long as its slowest probe, one warm-up
+ * the page's path now), each for cold players and, for `twoRounds`, warm ones (what their cold session left:
+ * the fitted coordinate, the best 2 edges and the ids probed). Probing time is simulated: a round lasts as long as its slowest probe, one warm-up
  * request on a new connection (2 RTT) plus one sample.
  */
 export interface RegretFigures {
@@ -212,7 +212,7 @@ async function runPlayers(
     today.push(regretOf(await session(measure(offered.candidates))));
 
     // Two rounds, cold then warm (the coordinate the cold session fitted, as the page keeps it).
-    let remembered: NetworkCoordinate | undefined;
+    let last: ProbeEdgesResult | undefined;
     for (const [figures, start] of [
       [cold, undefined],
       [warm, 'remembered'],
@@ -235,14 +235,20 @@ async function runPlayers(
           },
         },
         {
-          remembered: start ? remembered : undefined,
+          ...(start && last
+            ? {
+                remembered: last.coordinate,
+                rememberedEdges: last.best,
+                probedBefore: last.measurements.map((m) => m.edgeId),
+              }
+            : {}),
           initial: near ? geoCoordinate(near.lat, near.lon) : undefined,
         },
       );
       figures.regret.push(regretOf(await session(result.measurements, result.coordinate)));
       figures.probes.push(result.measurements.length);
       figures.ms.push(probeMs);
-      remembered = result.coordinate;
+      last = result;
     }
   }
   const summary = (f: typeof cold) => ({

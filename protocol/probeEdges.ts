@@ -15,6 +15,13 @@ export interface ProbeEdgesTransport {
 export interface ProbeEdgesOptions {
   /** The coordinate this page fitted in an earlier session (a returning player starts warm). */
   remembered?: NetworkCoordinate | undefined;
+  /**
+   * The best edges this page measured last time (`ProbeEdgesResult.best`): a warm player probes them again
+   * and explores the best predicted edges it has not probed before, so each session can only do better.
+   */
+  rememberedEdges?: readonly Candidate[] | undefined;
+  /** Edge ids probed last time (`ProbeEdgesResult.measurements`): a warm round 1 looks past them. */
+  probedBefore?: readonly string[] | undefined;
   /** Where a cold fit starts (e.g. the geography of the page's location hint). */
   initial?: NetworkCoordinate | undefined;
   /** Landmarks a cold player probes first (default 4: a 3-D coordinate + height). */
@@ -34,6 +41,8 @@ export interface ProbeEdgesResult {
   measurements: RttMeasurement[];
   /** The player's coordinate fitted from them (to keep for the next session), if any edge had one. */
   coordinate: NetworkCoordinate | undefined;
+  /** The best measured edges (at most 2), to remember for the next session. */
+  best: Candidate[];
   /** Probe rounds run. */
   rounds: number;
 }
@@ -65,14 +74,22 @@ export async function probeEdges(
     return anchors.length === 0 ? initial : solveCoordinate(anchors, initial);
   };
 
-  const first = (
-    await transport.candidates(
-      remembered
-        ? { coordinate: remembered, limit: Math.min(maxProbes, options.warmProbes ?? 4) }
-        : { landmarks: true, limit: Math.min(maxProbes, options.landmarks ?? 4) },
-    )
-  ).slice(0, maxProbes);
+  const again = remembered ? (options.rememberedEdges ?? []).slice(0, 2) : [];
+  const listed = await transport.candidates(
+    remembered
+      ? {
+          coordinate: remembered,
+          limit: Math.min(maxProbes - again.length, options.warmProbes ?? 4),
+          exclude: [...new Set([...again.map((c) => c.edgeId), ...(options.probedBefore ?? [])])].slice(
+            0,
+            32,
+          ),
+        }
+      : { landmarks: true, limit: Math.min(maxProbes, options.landmarks ?? 4) },
+  );
+  const first = [...again, ...listed].slice(0, maxProbes);
   learn(first);
+  const seen = new Map(first.map((c) => [c.edgeId, c]));
   if (first.length > 0) measurements.push(...(await transport.probe(first)));
   let coordinate = fit(remembered ?? options.initial);
   let rounds = 1;
@@ -88,15 +105,16 @@ export async function probeEdges(
     rounds < maxRounds
   ) {
     const left = maxProbes - measurements.length;
-    const listed = await transport.candidates({
+    const more = await transport.candidates({
       coordinate,
       exclude: measurements.map((m) => m.edgeId),
       limit: Math.min(left, options.perRound ?? left),
     });
-    learn(listed);
+    learn(more);
+    for (const c of more) seen.set(c.edgeId, c);
     const best = Math.min(...measurements.map((m) => m.rttMs));
     const from = coordinate;
-    const worth = listed.filter((c) => {
+    const worth = more.filter((c) => {
       const edge = coordinates.get(c.edgeId);
       if ((!remembered && rounds === 1) || !edge) return true;
       const predicted = predictRtt(from, edge);
@@ -109,5 +127,12 @@ export async function probeEdges(
     coordinate = fit(coordinate);
     rounds++;
   }
-  return { measurements, coordinate, rounds };
+  const best = [...measurements]
+    .sort((x, y) => x.rttMs - y.rttMs)
+    .slice(0, 2)
+    .flatMap((m) => {
+      const c = seen.get(m.edgeId);
+      return c ? [c] : [];
+    });
+  return { measurements, coordinate, best, rounds };
 }

@@ -1,11 +1,11 @@
 import { Check } from 'typebox/value';
 import { geoCoordinate, NetworkCoordinate } from '../../protocol/networkCoordinates.js';
-import type { RttMeasurement } from '../../protocol/playerApi.js';
+import { Candidate, type RttMeasurement } from '../../protocol/playerApi.js';
 import { probeEdges } from '../../protocol/probeEdges.js';
 import { measureRtt, type PlayerApi } from './api.js';
 import type { CoarseLocation } from './timezoneLocation.js';
 
-/** localStorage key of the coordinate this page fitted (per matchmaker: coordinates are its own). */
+/** localStorage key of what this page's last probing left (per matchmaker: coordinates are its own). */
 const storageKey = (api: PlayerApi) => `farplay.coordinate:${api.base}`;
 /** A remembered coordinate older than this starts cold again (edges move, players travel). */
 const MAX_AGE_MS = 30 * 24 * 3600_000;
@@ -20,44 +20,66 @@ export interface FoundEdges {
 
 /**
  * The page's probing before a session request (protocol/probeEdges.ts, the path the matchmaker bench
- * measures): a returning player starts from the coordinate it fitted last time (localStorage), a new one
- * from landmark edges; probes go through `measureRtt` (a warm-up and two samples per edge). The fitted
- * coordinate is kept for the next session.
+ * measures): a returning player starts from what its last probing left in localStorage (its fitted
+ * coordinate, its best 2 edges, the edges it probed), a new one from landmark edges; probes go through
+ * `measureRtt` (a warm-up and two samples per edge).
  */
 export async function findEdge(
   api: PlayerApi,
   gameId: string,
   near: CoarseLocation | undefined,
 ): Promise<FoundEdges> {
-  const remembered = readCoordinate(api);
+  const last = readLast(api);
   const found = await probeEdges(
     {
       candidates: (round) => api.candidates(gameId, near, round),
       probe: (candidates) => measureRtt(candidates),
     },
-    { remembered, initial: near ? geoCoordinate(near.lat, near.lon) : undefined },
+    {
+      remembered: last?.coordinate,
+      rememberedEdges: last?.best,
+      probedBefore: last?.probed,
+      initial: near ? geoCoordinate(near.lat, near.lon) : undefined,
+    },
   );
-  if (found.coordinate) writeCoordinate(api, found.coordinate);
-  return { measurements: found.measurements, coordinate: found.coordinate, warm: remembered !== undefined };
+  if (found.coordinate) {
+    writeLast(api, {
+      coordinate: found.coordinate,
+      best: found.best,
+      probed: found.measurements.map((m) => m.edgeId),
+    });
+  }
+  return { measurements: found.measurements, coordinate: found.coordinate, warm: last !== undefined };
 }
 
-function readCoordinate(api: PlayerApi): NetworkCoordinate | undefined {
+/** What the page keeps between sessions: its coordinate, its best 2 edges and the edges it probed. */
+interface LastProbes {
+  coordinate: NetworkCoordinate;
+  best: Candidate[];
+  probed: string[];
+}
+
+function readLast(api: PlayerApi): LastProbes | undefined {
   try {
-    const saved = JSON.parse(localStorage.getItem(storageKey(api)) ?? 'null') as {
-      coordinate?: unknown;
-      savedAt?: unknown;
-    } | null;
+    const saved = JSON.parse(localStorage.getItem(storageKey(api)) ?? 'null') as
+      | (Partial<Record<keyof LastProbes, unknown>> & { savedAt?: unknown })
+      | null;
     if (!saved || typeof saved.savedAt !== 'number' || Date.now() - saved.savedAt > MAX_AGE_MS)
       return undefined;
-    return Check(NetworkCoordinate, saved.coordinate) ? saved.coordinate : undefined;
+    if (!Check(NetworkCoordinate, saved.coordinate)) return undefined;
+    const best = Array.isArray(saved.best) ? saved.best.filter((c) => Check(Candidate, c)).slice(0, 2) : [];
+    const probed = Array.isArray(saved.probed)
+      ? saved.probed.filter((id): id is string => typeof id === 'string').slice(0, 16)
+      : [];
+    return { coordinate: saved.coordinate, best, probed };
   } catch {
     return undefined; // storage blocked or garbage: start cold
   }
 }
 
-function writeCoordinate(api: PlayerApi, coordinate: NetworkCoordinate): void {
+function writeLast(api: PlayerApi, last: LastProbes): void {
   try {
-    localStorage.setItem(storageKey(api), JSON.stringify({ coordinate, savedAt: Date.now() }));
+    localStorage.setItem(storageKey(api), JSON.stringify({ ...last, savedAt: Date.now() }));
   } catch {
     // storage blocked (private mode): the next session starts cold
   }

@@ -1,8 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { haversineKm } from '../../matchmaker/geo.js';
-import type { NetworkCoordinate } from '../../protocol/networkCoordinates.js';
 import type { Candidate, CreateSessionResponse, RttMeasurement } from '../../protocol/playerApi.js';
-import { probeEdges } from '../../protocol/probeEdges.js';
+import { type ProbeEdgesResult, probeEdges } from '../../protocol/probeEdges.js';
 import { newEdgeAccount, playerKey, signedRegistration } from './matchmaker-support.js';
 import { useMatchmakerStores } from './matchmakerStores.js';
 
@@ -46,7 +45,7 @@ describe.each(storeKinds)('two probe rounds through the matchmaker (%s store)', 
     await app.matchmaker.refresh();
     const player = { lat: 45.76, lon: 4.84 }; // Lyon: Paris is the nearest edge
     const rounds: Candidate[][] = [];
-    const play = async (remembered?: NetworkCoordinate) => {
+    const play = async (last?: ProbeEdgesResult) => {
       rounds.length = 0;
       const found = await probeEdges(
         {
@@ -67,7 +66,13 @@ describe.each(storeKinds)('two probe rounds through the matchmaker (%s store)', 
             });
           },
         },
-        { remembered },
+        last
+          ? {
+              remembered: last.coordinate,
+              rememberedEdges: last.best,
+              probedBefore: last.measurements.map((m) => m.edgeId),
+            }
+          : {},
       );
       const res = await app.inject({
         method: 'POST',
@@ -95,8 +100,10 @@ describe.each(storeKinds)('two probe rounds through the matchmaker (%s store)', 
     expect(cold.session.edge.region).toBe('eu-west');
     expect(cold.found.coordinate).toBeDefined();
 
-    // A returning player starts from its coordinate: its first round already holds the nearest edge.
-    const warm = await play(cold.found.coordinate);
+    // A returning player starts from what it kept: its first round already holds the nearest edge.
+    // It keeps its best edges: Paris first.
+    expect(cold.found.best[0]?.region).toBe('eu-west');
+    const warm = await play(cold.found);
     expect(rounds[0]?.map((c) => c.region)).toContain('eu-west');
     expect(warm.found.measurements.length).toBeLessThan(cold.found.measurements.length);
     expect(warm.session.edge.region).toBe('eu-west');
