@@ -27,12 +27,17 @@ export interface NativeStreamTargetOptions {
   bitrateKbps: number;
   /** The built player page to serve. */
   staticDir: string;
+  /** Sessions the edge takes at once (default 1; the capacity bench raises it). */
+  capacity?: number;
   logger: Logger;
 }
 
 /** A native game ready to be played: the page URL to open and the edge that runs it. */
 export interface NativeStreamTarget {
   edge: Edge;
+  /** The edge's HTTP base URL and the matchmaker's. */
+  edgeUrl: string;
+  matchmakerUrl: string;
   /** The play page of the game, served by the matchmaker. */
   pageUrl: string;
   gameId: string;
@@ -133,7 +138,7 @@ export async function startNativeStreamTarget(
         port: 0,
         nodePrivateKey: key,
         matchmakerPublicKey: matchmaker.sessionPublicKey,
-        capacity: 1,
+        capacity: options.capacity ?? 1,
         videoBitrateKbps: options.bitrateKbps,
         logLevel: 'warn',
         allowPrivateCandidates: true, // the player is on loopback
@@ -141,7 +146,7 @@ export async function startNativeStreamTarget(
       logger: options.logger,
       packageGames: catalog,
     });
-    await server.listen({ host: '127.0.0.1', port: 0 });
+    const edgeUrl = await server.listen({ host: '127.0.0.1', port: 0 });
     closers.push(() => server.close());
     const control: EdgeControl = startEdgeControl({
       edge: server.edge,
@@ -154,6 +159,8 @@ export async function startNativeStreamTarget(
     await control.registered;
     return {
       edge: server.edge,
+      edgeUrl,
+      matchmakerUrl: matchmaker.url,
       gameId: manifest.id,
       pageUrl: `${matchmaker.url}/#/play/${encodeURIComponent(manifest.id)}`,
       close,

@@ -30,6 +30,8 @@ import { createEdge } from '../edge/createEdge.js';
 import type { Edge } from '../edge/Edge.js';
 import { builtInGames } from '../edge/games/builtInGames.js';
 import { latencyProbeGame } from '../edge/games/latencyProbe.js';
+import { SessionKey } from '../player/src/SessionKey.js';
+import type { CreateSessionResponse } from '../protocol/playerApi.js';
 import { ensurePlayerBuilt } from '../scripts/buildPlayer.js';
 import { launchChromium } from '../test/support/chromium.js';
 import { askForStamps, readHook, runInPage, takeSamples, until } from '../test/support/playerPage.js';
@@ -79,8 +81,48 @@ async function runCapacity(): Promise<void> {
   if (window !== undefined) options.windowSeconds = Number(window);
   if (start !== undefined) options.start = Number(start);
   if (max !== undefined) options.max = Number(max);
-  const result = await runCapacityBench(options);
-  console.log(JSON.stringify(result));
+  if ((arg('runtime') ?? 'builtin') !== 'x11') {
+    console.log(JSON.stringify(await runCapacityBench(options)));
+    return;
+  }
+  // A native game at 720p30: published into a local matchmaker, allocated to one in-process x11 edge (the
+  // receivers share this process with it), every session through POST /v1/sessions.
+  const { dir } = await ensurePlayerBuilt({ testHook: true });
+  const game = { width: 1280, height: 720, fps: 30 };
+  const target = await startNativeStreamTarget({
+    game: arg('game') ?? 'square',
+    ...game,
+    bitrateKbps: numberArg('bitrate', 6000),
+    staticDir: dir,
+    capacity: options.max ?? 16,
+    logger: pino({ level: 'warn' }),
+  });
+  try {
+    const result = await runCapacityBench({
+      ...options,
+      edgeUrl: target.edgeUrl,
+      sessions: {
+        encoder: target.edge.encoderProbe.selected ?? 'none',
+        game: { id: target.gameId, ...game },
+        createSession: async () => {
+          const response = await fetch(`${target.matchmakerUrl}/v1/sessions`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({
+              gameId: target.gameId,
+              measurements: [],
+              sessionKey: SessionKey.create().address,
+            }),
+          });
+          if (!response.ok) throw new Error(`POST /v1/sessions: ${response.status} ${await response.text()}`);
+          return (await response.json()) as CreateSessionResponse;
+        },
+      },
+    });
+    console.log(JSON.stringify({ runtime: 'x11', game: target.gameId, loadAverage: loadavg(), ...result }));
+  } finally {
+    await target.close();
+  }
 }
 
 async function runStream(): Promise<void> {

@@ -24,12 +24,24 @@ export interface CapacityBenchOptions {
   threshold?: number;
   /** Use a running standalone edge at this URL instead of starting one. */
   edgeUrl?: string;
+  /**
+   * Sessions from elsewhere than a standalone edge's own API, e.g. a matchmaker allocating a studio's native
+   * game to an edge already running (`edgeUrl` is then its URL, for `/v1/stats`).
+   */
+  sessions?: CapacitySessionSource;
   /** Extra FARPLAY_EDGE_* variables for the edge process. */
   edgeEnv?: Record<string, string>;
   /** Progress lines (default: stderr). */
   log?: (line: string) => void;
   /** Called as the bench moves on: each step's session count and how much of its window has passed (0..1). */
   onProgress?: (progress: CapacityProgress) => void;
+}
+
+/** Where the bench's sessions come from when it is not a standalone edge (CapacityBenchOptions.sessions). */
+export interface CapacitySessionSource {
+  encoder: string;
+  game: { id: string; width: number; height: number; fps: number };
+  createSession(): Promise<CreateSessionResponse>;
 }
 
 /** Where a running capacity bench is. */
@@ -142,22 +154,25 @@ async function getJson<T>(url: string, init?: RequestInit): Promise<T> {
 
 /** Measures the concurrent sessions this machine sustains; see CapacityBenchOptions for defaults. */
 export async function measureCapacity(options: CapacityBenchOptions = {}): Promise<CapacityBenchResult> {
-  const gameId = options.gameId ?? 'latency-probe-30';
+  const gameId = options.sessions?.game.id ?? options.gameId ?? 'latency-probe-30';
   const windowSeconds = options.windowSeconds ?? 10;
   const warmupSeconds = options.warmupSeconds ?? 3;
   const start = options.start ?? 1;
   const max = options.max ?? 16;
   const threshold = options.threshold ?? 0.95;
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const source = options.sessions;
   const started = options.edgeUrl ? undefined : await startEdgeProcess(max, options.edgeEnv ?? {});
   const edgeUrl = (options.edgeUrl ?? started?.url ?? '').replace(/\/$/, '');
   const players: StreamReceiver[] = [];
   const steps: CapacityStep[] = [];
   try {
-    const info = await getJson<{
-      encoder: string;
-      games: Array<{ id: string; width: number; height: number; fps: number }>;
-    }>(`${edgeUrl}/v1/edge`);
+    const info = source
+      ? { encoder: source.encoder, games: [source.game] }
+      : await getJson<{
+          encoder: string;
+          games: Array<{ id: string; width: number; height: number; fps: number }>;
+        }>(`${edgeUrl}/v1/edge`);
     const game = info.games.find((g) => g.id === gameId);
     if (!game) throw new Error(`the edge has no game ${gameId}`);
     log(
@@ -171,11 +186,13 @@ export async function measureCapacity(options: CapacityBenchOptions = {}): Promi
       progress('starting', count);
       while (players.length > count) await players.pop()?.close();
       while (players.length < count) {
-        const session = await getJson<CreateSessionResponse>(`${edgeUrl}/v1/sessions`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({ gameId, measurements: [] }),
-        });
+        const session = source
+          ? await source.createSession()
+          : await getJson<CreateSessionResponse>(`${edgeUrl}/v1/sessions`, {
+              method: 'POST',
+              headers: { 'content-type': 'application/json' },
+              body: JSON.stringify({ gameId, measurements: [] }),
+            });
         const player = new StreamReceiver({ signalUrl: session.edge.signalUrl, token: session.token });
         players.push(player);
         await player.waitFor(() => player.framesReceived > 0, 20_000, 'first frame');
