@@ -22,7 +22,8 @@
 // encoder); the edge stamps the captured frames like the built-in ones, so the same figures come out, plus
 //   captureMs           grab returned → frame ready in the encoder's planes (conversion + copy), on the edge
 // `--capacity` runs E1's bench/capacity.ts instead (`runCapacityBench`) and prints its line
-// (passes --window / --start / --max through).
+// (passes --window / --start / --max through); with `--runtime x11 --game <id>` its sessions are the native
+// game at 720p30 through a local matchmaker and one in-process x11 edge.
 import { availableParallelism, loadavg } from 'node:os';
 import { pino } from 'pino';
 import { parseEdgeConfig } from '../edge/config.js';
