@@ -168,12 +168,12 @@ export class Billing {
 
   /**
    * Checks a page's grant for an allocated session — it names the session's on-chain id, its edge and its session
-   * key, is signed by its player for this escrow, and the player's available deposit covers price × maxMinutes — and
+   * key, pays at least the edge's own price (`minPricePerMinute`), is signed by its player for this escrow, and the player's available deposit covers price × maxMinutes — and
    * opens the session at its checkers with it (MM_BAD_GRANT / MM_INSUFFICIENT_DEPOSIT otherwise). Returns how many
    * checkers took it; fewer than the quorum is `MM_BAD_GRANT` with their answers.
    */
   async acceptGrant(
-    session: { sessionId: string; edgeId: string; owner?: string | undefined },
+    session: { sessionId: string; edgeId: string; owner?: string | undefined; minPricePerMinute?: bigint },
     json: GrantJson,
     grantSignature: Hex,
   ): Promise<{ checkers: string[]; opened: number }> {
@@ -187,7 +187,11 @@ export class Billing {
           ? 'edge'
           : session.owner !== undefined && grant.sessionKey.toLowerCase() !== session.owner.toLowerCase()
             ? 'sessionKey'
-            : undefined;
+            : grant.pricePerMinute < (session.minPricePerMinute ?? 0n)
+              ? 'pricePerMinute'
+              : undefined;
+    if (wrong === 'pricePerMinute')
+      throw new FarplayError('MM_BAD_GRANT', "the grant's pricePerMinute is below the edge's price");
     if (wrong !== undefined)
       throw new FarplayError('MM_BAD_GRANT', `the grant's ${wrong} is not this session's`);
     const escrow = { chainId: this.#config.paymentsChainId, address: this.#config.escrowAddress as Address };

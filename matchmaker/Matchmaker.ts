@@ -172,7 +172,10 @@ export class Matchmaker {
   /** Checks a page's grant for a session and opens the session at its checkers (matchmaker/Billing.ts). */
   async acceptGrant(sessionId: string, grant: GrantJson, grantSignature: Hex) {
     const record = await this.session(sessionId);
-    return this.#billing.acceptGrant(record, grant, grantSignature);
+    const edge = this.#registry.index.get(record.edgeId)?.edge;
+    // The edge's own price is the floor: the regional multiplier only ever raises it.
+    const minPricePerMinute = BigInt(edge?.pricePerMinute ?? '0');
+    return this.#billing.acceptGrant({ ...record, minPricePerMinute }, grant, grantSignature);
   }
 
   /** Billing as pages see it before asking for a session. */

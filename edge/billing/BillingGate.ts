@@ -10,8 +10,8 @@ export interface GatedStream {
 
 /** What the gate asks one checker. */
 interface GateChecker {
-  /** The edge the session's open grant names, or undefined when the checker has no such session. */
-  grantEdge(sessionId: Hex): Promise<string | undefined>;
+  /** The edge and price the session's open grant names, or undefined when the checker has no such session. */
+  grant(sessionId: Hex): Promise<{ edge: string; pricePerMinute: bigint } | undefined>;
   /** True when the checker holds the player's report of `minute`. */
   hasPlayerReport(sessionId: Hex, minute: number): Promise<boolean>;
 }
@@ -25,6 +25,8 @@ export interface BillingGateParameters {
   quorum: number;
   /** This edge's node address: the grant must name it. */
   edge: string;
+  /** This edge's own price, ATH wei per minute: a grant paying less does not count (default 0). */
+  minPricePerMinute?: bigint;
   /** How long the session may stream (from now) before a grant naming this edge is open at a quorum, ms. */
   grantGraceMs: number;
   /** How long after the edge closes a period the player's report of it may take to reach a quorum, ms. */
@@ -35,7 +37,7 @@ export interface BillingGateParameters {
 
 /**
  * A billed session's gate (issue 9): the operator streams only while it can be paid. It asks the session's
- * checkers — never the page — whether a grant naming this edge is open (within `grantGraceMs` of the session's
+ * checkers — never the page — whether a grant naming this edge at no less than its price is open (within `grantGraceMs` of the session's
  * start) and whether the player's report of each period reached a quorum (within `reportDeadlineMs` of the
  * period's close). When either is missing the stream is paused (`EDGE_GRANT_REQUIRED`,
  * `EDGE_PLAYER_REPORTS_MISSING`) with the connection kept, and resumed as soon as the checkers have it, so an
@@ -97,7 +99,10 @@ export class BillingGate {
       const { sessionId, quorum } = this.#p;
       if (!this.#granted) {
         const edge = this.#p.edge.toLowerCase();
-        const yes = await this.#count((c) => c.grantEdge(sessionId).then((e) => e?.toLowerCase() === edge));
+        const floor = this.#p.minPricePerMinute ?? 0n;
+        const yes = await this.#count((c) =>
+          c.grant(sessionId).then((g) => g?.edge.toLowerCase() === edge && g.pricePerMinute >= floor),
+        );
         // Periods closed before the grant was open could not be reported (the checkers had no session): forgiven.
         if (yes >= quorum) {
           this.#granted = true;
@@ -143,9 +148,9 @@ export class BillingGate {
 function httpGateChecker(url: string): GateChecker {
   const client = new CheckerClient(url, 2000);
   return {
-    grantEdge: (sessionId) =>
+    grant: (sessionId) =>
       client.grant(sessionId).then(
-        (g) => g.grant.edge,
+        (g) => ({ edge: g.grant.edge, pricePerMinute: BigInt(g.grant.pricePerMinute) }),
         () => undefined,
       ),
     hasPlayerReport: (sessionId, minute) => client.minuteReports(sessionId, minute).then((r) => r.player),

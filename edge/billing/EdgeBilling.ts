@@ -106,6 +106,7 @@ export class EdgeBilling {
           checkers,
           quorum,
           edge: this.#p.edge.account.address,
+          minPricePerMinute: BigInt(this.#p.edge.config.pricePerMinute),
           grantGraceMs: g.grantGraceMs,
           reportDeadlineMs: g.reportDeadlineMs,
           ...(g.pollMs !== undefined ? { pollMs: g.pollMs } : {}),

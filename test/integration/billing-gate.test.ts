@@ -43,7 +43,8 @@ beforeAll(async () => {
     periodMs: PERIOD,
     graceMs: GRACE,
   }));
-  edge = await startTestEdge({ matchmakerPublicKey: tokenKeys.publicKey });
+  // The edge's price is 1000 wei a minute: a grant paying less does not count.
+  edge = await startTestEdge({ matchmakerPublicKey: tokenKeys.publicKey, pricePerMinute: '1000' });
   billing = new EdgeBilling({
     edge: edge.edge,
     domain: stakingDomain(staking.chainId, staking.address),
@@ -62,7 +63,7 @@ afterAll(async () => {
 });
 
 /** A billed session on the edge (its token names the three checkers, quorum 2) and its grant, not opened yet. */
-async function billedSession() {
+async function billedSession(pricePerMinute = 1000n) {
   const sessionId = `gate-${Date.now()}-${counter++}`;
   const session = mintSessionToken({
     sessionId,
@@ -77,7 +78,7 @@ async function billedSession() {
     sessionId: billingSessionId(sessionId),
     player: player.address,
     edge: edge.edge.id as Address,
-    pricePerMinute: 1000n,
+    pricePerMinute,
     maxMinutes: 100,
     expiry: BigInt(Math.floor(Date.now() / 1000) + 3600),
     sessionKey: sessionKey.address,
@@ -117,6 +118,26 @@ describe('the billing gate', () => {
       await p.waitFor(() => pauses(p).some((m) => m.type === 'resumed'), 20_000, 'the resume');
       const atResume = p.framesReceived;
       await p.waitFor(() => p.framesReceived > atResume + 10, 20_000, 'frames after the resume');
+    } finally {
+      await p.close();
+    }
+  });
+
+  it('keeps the stream paused while the only open grant pays less than the edge’s price', async () => {
+    const { session, openGrant } = await billedSession(999n);
+    const p = new NodePlayer({ signalUrl: session.edge.signalUrl, token: session.token });
+    try {
+      await p.waitFor(() => p.session !== undefined, 20_000, 'the session message');
+      p.sendSignal({ type: 'resize', width: 320, height: 180 });
+      await openGrant();
+      await p.waitFor(() => p.framesReceived > 0, 20_000, 'the first frame');
+      await p.waitFor(() => pauses(p).length > 0, 20_000, 'the pause');
+      expect(pauses(p)[0]).toMatchObject({ type: 'paused', code: 'EDGE_GRANT_REQUIRED' });
+      // The checkers hold the grant, but it underpays: a whole period later the stream is still paused.
+      const reporter = billing.reporter(session.sessionId);
+      const periods = reporter?.periods ?? 0;
+      await p.waitFor(() => (reporter?.periods ?? 0) > periods, 20_000, 'a period while paused');
+      expect(pauses(p).some((m) => m.type === 'resumed')).toBe(false);
     } finally {
       await p.close();
     }

@@ -55,7 +55,7 @@ describe('billing on the running network', () => {
     expect(((await poor.json()) as { code: string }).code).toBe('MM_INSUFFICIENT_DEPOSIT');
   });
 
-  it('the matchmaker checks the grant: another session key than the session’s is refused', async () => {
+  it('the matchmaker checks the grant: another session key than the session’s, or less than the edge’s price, is refused', async () => {
     const sessionKey = privateKeyToAccount(generatePrivateKey());
     const res = await requestSession(net, { payer: accounts.player.address, sessionKey: sessionKey.address });
     expect(res.status, await res.clone().text()).toBe(200);
@@ -73,6 +73,19 @@ describe('billing on the running network', () => {
       await signGrant(accounts.player, net.escrow, stranger),
     );
     expect(((await refused.json()) as { code: string }).code).toBe('MM_BAD_GRANT');
+    // A grant paying less than the edge's own price is refused too.
+    const cheap = { ...grant, pricePerMinute: BigInt(b?.pricePerMinute ?? '0') - 1n };
+    const underpaid = await postGrant(
+      net,
+      session,
+      cheap,
+      await signGrant(accounts.player, net.escrow, cheap),
+    );
+    expect(underpaid.status).toBe(400);
+    expect((await underpaid.json()) as { code: string; message: string }).toMatchObject({
+      code: 'MM_BAD_GRANT',
+      message: expect.stringContaining('below the edge'),
+    });
     const accepted = await postGrant(net, session, grant);
     expect(accepted.status, await accepted.clone().text()).toBe(200);
     expect(((await accepted.json()) as { opened: number }).opened).toBe(3);
