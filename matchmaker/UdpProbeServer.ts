@@ -1,5 +1,6 @@
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { once } from 'node:events';
+import { stunBindingResponse } from './stunBinding.js';
 
 /** The request an edge sends: `FARPLAY-PROBE <nonce>` padded to at least UDP_PROBE_MIN_BYTES. */
 export const UDP_PROBE_PREFIX = 'FARPLAY-PROBE ';
@@ -15,6 +16,9 @@ export interface UdpProbeServerOptions {
 }
 
 /**
+ * Also a STUN server (Binding requests only, RFC 8489): edges and pages may name `stun:<matchmaker host>:<port>`
+ * as their ICE server, so a public edge learns its server-reflexive address without a third party's STUN.
+ *
  * Answers an edge's UDP probe from a second socket (another source port), to the address and port the probe
  * came from: the answer arrives only if this edge machine takes unsolicited UDP from outside, as WebRTC
  * peers need (a port-restricted NAT or a firewall that only passes replies drops it). The answer
@@ -63,7 +67,14 @@ export class UdpProbeServer {
   }
 
   #onMessage(message: Buffer, from: RemoteInfo): void {
-    if (this.#closed || message.length < UDP_PROBE_MIN_BYTES || message.length > 512) return;
+    if (this.#closed) return;
+    // STUN Binding requests are answered from the socket they came to (what ICE needs for a srflx candidate).
+    const stun = stunBindingResponse(message, from.address, from.port);
+    if (stun) {
+      this.#listen.send(stun, from.port, from.address, () => {});
+      return;
+    }
+    if (message.length < UDP_PROBE_MIN_BYTES || message.length > 512) return;
     const text = message.toString('latin1');
     if (!text.startsWith(UDP_PROBE_PREFIX)) return;
     const nonce = text.slice(UDP_PROBE_PREFIX.length).split(' ')[0] ?? '';
