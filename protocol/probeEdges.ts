@@ -66,7 +66,7 @@ export async function probeEdges(
   const learn = (listed: readonly Candidate[]) => {
     for (const c of listed) if (c.coordinate) coordinates.set(c.edgeId, c.coordinate);
   };
-  const fit = (initial: NetworkCoordinate | undefined) => {
+  const fitCoordinate = (initial: NetworkCoordinate | undefined) => {
     const anchors = measurements.flatMap((m) => {
       const coordinate = coordinates.get(m.edgeId);
       return coordinate ? [{ coordinate, rttMs: m.rttMs }] : [];
@@ -91,7 +91,7 @@ export async function probeEdges(
   learn(first);
   const seen = new Map(first.map((c) => [c.edgeId, c]));
   if (first.length > 0) measurements.push(...(await transport.probe(first)));
-  let coordinate = fit(remembered ?? options.initial);
+  let coordinate = fitCoordinate(remembered ?? options.initial);
   let rounds = 1;
   // Later rounds: the best predicted edges not probed yet, `perRound` at a time, refitting after each. A
   // warm player (and any player after its second round) probes only those the fit says could beat its best
@@ -124,7 +124,7 @@ export async function probeEdges(
     const probed = await transport.probe(worth.slice(0, left));
     if (probed.length === 0) break;
     measurements.push(...probed);
-    coordinate = fit(coordinate);
+    coordinate = fitCoordinate(coordinate);
     rounds++;
   }
   const best = [...measurements]
