@@ -157,6 +157,7 @@ export async function startNativeStreamTarget(
     });
     closers.push(() => control.close());
     await control.registered;
+    await waitUntilListed(matchmaker.url, server.edge.id);
     return {
       edge: server.edge,
       edgeUrl,
@@ -169,4 +170,17 @@ export async function startNativeStreamTarget(
     await close();
     throw error;
   }
+}
+
+/** Waits (≤ 10 s) until the matchmaker lists `edgeId` as live: allocations go only to edges its index holds. */
+async function waitUntilListed(matchmakerUrl: string, edgeId: string): Promise<void> {
+  const until = Date.now() + 10_000;
+  while (Date.now() < until) {
+    const listed = (await (await fetch(`${matchmakerUrl}/v1/edges`)).json()) as {
+      edges: { edgeId: string }[];
+    };
+    if (listed.edges.some((e) => e.edgeId.toLowerCase() === edgeId.toLowerCase())) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`the matchmaker did not list edge ${edgeId} within 10 s`);
 }
