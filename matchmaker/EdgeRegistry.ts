@@ -2,6 +2,7 @@ import type { BaseLogger } from 'pino';
 import {
   EDGE_SHUTDOWN_REASON,
   type EdgeRegistrationPayload,
+  MAX_EDGE_PEERS,
   type SignedEdgeHeartbeat,
   type SignedEdgeRegistration,
   type SignedEdgeSessionReport,
@@ -220,8 +221,11 @@ export class EdgeRegistry {
     return { edgeId };
   }
 
-  /** Verifies and stores a heartbeat (load, liveness). */
-  async heartbeat(body: SignedEdgeHeartbeat): Promise<void> {
+  /**
+   * Verifies and stores a heartbeat (load, liveness), learns the edge's coordinate from its RTTs to other
+   * edges, and returns up to `MAX_EDGE_PEERS` other live edges (chosen at random) for it to measure next.
+   */
+  async heartbeat(body: SignedEdgeHeartbeat): Promise<{ edgeId: string; url: string }[]> {
     const p = body.payload;
     await this.#verified(
       'heartbeat',
@@ -244,8 +248,26 @@ export class EdgeRegistry {
     if (result === 'replay') throw new FarplayError('MM_REPLAY', 'heartbeat nonce seen before');
     if (result === 'unknown')
       throw new FarplayError('MM_UNKNOWN_EDGE', 'edge is not registered; register again');
+    const edgeId = p.edge.toLowerCase();
     if (p.activeSessionIds !== undefined)
-      await this.#reconcile(p.edge.toLowerCase(), p.activeSessionIds, p.activeSessionOwners ?? []);
+      await this.#reconcile(edgeId, p.activeSessionIds, p.activeSessionOwners ?? []);
+    if (p.peerRtts && p.peerRtts.length > 0)
+      this.#coordinates.learnPeers(
+        edgeId,
+        p.peerRtts.map((r) => ({ edgeId: r.edge.toLowerCase(), rttMs: r.rttMs })),
+      );
+    return this.#peersFor(edgeId);
+  }
+
+  /** Up to `MAX_EDGE_PEERS` other live edges, a random pick (partial Fisher–Yates). */
+  #peersFor(edgeId: string): { edgeId: string; url: string }[] {
+    const others = this.#edges.filter((e) => e.edge.id !== edgeId);
+    const n = Math.min(MAX_EDGE_PEERS, others.length);
+    for (let i = 0; i < n; i++) {
+      const j = i + Math.floor(Math.random() * (others.length - i));
+      [others[i], others[j]] = [others[j] as EdgeState, others[i] as EdgeState];
+    }
+    return others.slice(0, n).map((e) => ({ edgeId: e.edge.id, url: e.edge.publicUrl }));
   }
 
   /**

@@ -198,8 +198,8 @@ export class Matchmaker {
     return this.#registry.registerEdge(body);
   }
 
-  /** Verifies and stores a heartbeat (load, liveness). */
-  heartbeat(body: SignedEdgeHeartbeat): Promise<void> {
+  /** Verifies and stores a heartbeat (load, liveness, RTTs to peers); returns the peers to measure next. */
+  heartbeat(body: SignedEdgeHeartbeat): Promise<{ edgeId: string; url: string }[]> {
     return this.#registry.heartbeat(body);
   }
 

@@ -28,6 +28,13 @@ const MAX_RESIDUAL_MS = 10;
 /** Lessons one source gives per window (`learn`). */
 const LEARN_PER_SOURCE = 3;
 const LEARN_WINDOW_MS = 10 * 60_000;
+/** Step constant of an edge's update from its RTTs to other edges (`learnPeers`): Vivaldi's usual 0.25. */
+const PEER_CC = 0.25;
+/**
+ * RTT light in fibre needs per ms of coordinate distance between two geographic seeds: a seed's ms are km / 66
+ * (RTT_MS_PER_KM), light's round trip km / 100.
+ */
+const LIGHT_RTT_PER_SEED_MS = 0.66;
 
 /**
  * Whether one player's RTTs to several edges can all be true: the difference of two of them cannot much
@@ -141,6 +148,33 @@ export class CoordinateModel {
   }
 
   /**
+   * Refines edge `edgeId` from its own RTTs to other edges (edge-to-edge anchors, from its signed heartbeat).
+   * Only the reporter moves (each edge places itself, as in Vivaldi), so an edge's measurements never move
+   * another edge. A measurement is dropped when implausible: not in (0, 1000] ms, to an unknown edge or to
+   * itself, or faster than light in fibre between the two edges' geographic seeds. Each step is bounded (the
+   * residual is clamped to ±10 ms) and the edge stays within `anchorRadiusMs` of its geography.
+   * Returns how many measurements were used.
+   */
+  learnPeers(edgeId: string, measurements: readonly Measurement[]): number {
+    const self = this.#coordinates.get(edgeId);
+    const home = this.#home.get(edgeId);
+    if (!self || !home) return 0;
+    let used = 0;
+    for (const a of this.#anchors(measurements)) {
+      if (a.edgeId === edgeId || a.rttMs > MAX_PLAUSIBLE_RTT_MS) continue;
+      const peerHome = this.#home.get(a.edgeId);
+      if (peerHome && a.rttMs < LIGHT_RTT_PER_SEED_MS * seedDistance(home, peerHome)) continue;
+      const predicted = predictRtt(self, a.coordinate);
+      const target = Math.min(predicted + MAX_RESIDUAL_MS, Math.max(predicted - MAX_RESIDUAL_MS, a.rttMs));
+      vivaldiUpdate(self, a.coordinate, target, { cc: PEER_CC, ce: 0.25 }, this.#random);
+      this.#keepNearAnchor(edgeId, self);
+      used++;
+    }
+    if (used > 0) this.#dirty.add(edgeId);
+    return used;
+  }
+
+  /**
    * Solves the player's coordinate from its measurements, then refines each measured edge trusting every
    * measurement (simulations and benches; the matchmaker uses `solve` and `learn`).
    */
@@ -233,6 +267,13 @@ export class CoordinateModel {
     this.#home.delete(edgeId);
     this.#dirty.delete(edgeId);
   }
+}
+
+/** Euclidean distance (ms) between two coordinates' `v`, heights left out. */
+function seedDistance(a: Coordinate, b: Coordinate): number {
+  let d2 = 0;
+  for (let i = 0; i < a.v.length; i++) d2 += ((a.v[i] ?? 0) - (b.v[i] ?? 0)) ** 2;
+  return Math.sqrt(d2);
 }
 
 /** A deep copy of a coordinate (structuredClone's result, a fraction of its cost). */

@@ -58,6 +58,8 @@ export const edgeControlTypes = {
     { name: 'encodeHeadroomMilli', type: 'uint32' },
     { name: 'sessionIds', type: 'string' },
     { name: 'sessionOwners', type: 'string' },
+    { name: 'peers', type: 'address[]' },
+    { name: 'peerRttsMicro', type: 'uint64[]' },
     { name: 'issuedAt', type: 'uint64' },
     { name: 'nonce', type: 'bytes32' },
   ],
@@ -121,6 +123,24 @@ export type EdgeRuntime = (typeof EDGE_RUNTIMES)[keyof typeof EDGE_RUNTIMES];
  */
 export const EDGE_SHUTDOWN_REASON = 'edge-shutdown';
 
+/** Most peers the matchmaker asks an edge to measure, and most peer RTTs one heartbeat may carry. */
+export const MAX_EDGE_PEERS = 4;
+
+/**
+ * One edge's RTT to another edge (the minimum of a few timed requests to the peer's `/health`): the
+ * matchmaker uses it to place the reporting edge's network coordinate (edge-to-edge anchors).
+ */
+export const EdgePeerRtt = Type.Object(
+  {
+    /** The peer's edge id (its address). */
+    edge: AddressString,
+    /** ms; signed as integer microseconds. The matchmaker ignores implausible values. */
+    rttMs: Type.Number({ minimum: 0, maximum: 60_000 }),
+  },
+  { additionalProperties: false },
+);
+export type EdgePeerRtt = Static<typeof EdgePeerRtt>;
+
 /** Load an edge reports every few seconds. */
 export const EdgeHeartbeatPayload = Type.Object(
   {
@@ -143,6 +163,11 @@ export const EdgeHeartbeatPayload = Type.Object(
     activeSessionOwners: Type.Optional(
       Type.Array(Type.String({ pattern: '^(0x[0-9a-f]{40})?$' }), { maxItems: 1024 }),
     ),
+    /**
+     * The edge's RTTs to the peers the matchmaker named in an earlier heartbeat answer (optional, at most
+     * `MAX_EDGE_PEERS`). Signed as two lists: the peers' addresses and the RTTs in integer microseconds.
+     */
+    peerRtts: Type.Optional(Type.Array(EdgePeerRtt, { maxItems: MAX_EDGE_PEERS })),
     issuedAt: IssuedAt,
     nonce: NonceString,
     deployment: Deployment,
@@ -222,6 +247,8 @@ function heartbeatMessage(p: EdgeHeartbeatPayload) {
     encodeHeadroomMilli: Math.round(p.encodeHeadroom * 1000),
     sessionIds: (p.activeSessionIds ?? []).join('\n'),
     sessionOwners: (p.activeSessionOwners ?? []).join('\n'),
+    peers: (p.peerRtts ?? []).map((r) => r.edge as Address),
+    peerRttsMicro: (p.peerRtts ?? []).map((r) => BigInt(Math.round(r.rttMs * 1000))),
     issuedAt: BigInt(p.issuedAt),
     nonce: p.nonce as Hex,
   };

@@ -33,6 +33,15 @@ export const RegisterEdgeResponse = Type.Object({
 });
 export type RegisterEdgeResponse = Static<typeof RegisterEdgeResponse>;
 
+/** POST /v1/edges/heartbeat answer: the peers (other live edges) the edge should measure its RTT to. */
+export const HeartbeatResponse = Type.Object({
+  ok: Type.Boolean(),
+  peers: Type.Optional(
+    Type.Array(Type.Object({ edgeId: Type.String(), url: Type.String() }), { maxItems: 4 }),
+  ),
+});
+export type HeartbeatResponse = Static<typeof HeartbeatResponse>;
+
 /** POST /v1/candidates body: the player request plus optional filters. */
 export const CandidatesQuery = Type.Object({
   ...CandidatesRequest.properties,

@@ -7,7 +7,12 @@ import {
   SignedEdgeSessionReport,
 } from '../../protocol/edgeRegistration.js';
 import { FarplayError } from '../../protocol/errors.js';
-import { ListEdgesResponse, MatchmakerInfo, RegisterEdgeResponse } from '../../protocol/matchmakerApi.js';
+import {
+  HeartbeatResponse,
+  ListEdgesResponse,
+  MatchmakerInfo,
+  RegisterEdgeResponse,
+} from '../../protocol/matchmakerApi.js';
 import { RateBuckets } from '../../protocol/RateBuckets.js';
 import type { MatchmakerConfig } from '../config.js';
 import type { Matchmaker } from '../Matchmaker.js';
@@ -84,14 +89,15 @@ export const edgeRoutes: FastifyPluginAsyncTypebox<EdgeRoutesOptions> = async (a
       ...signed,
       schema: {
         tags: ['edges'],
-        summary: 'Heartbeat with load (signed); MM_UNKNOWN_EDGE means register again',
+        summary:
+          'Heartbeat with load and RTTs to peers (signed); answers the peers to measure next. MM_UNKNOWN_EDGE means register again',
         body: SignedEdgeHeartbeat,
-        response: { 200: Ok, ...errorResponses },
+        response: { 200: HeartbeatResponse, ...errorResponses },
       },
     },
     async (request) => {
-      await matchmaker.heartbeat(request.body);
-      return { ok: true };
+      const peers = await matchmaker.heartbeat(request.body);
+      return { ok: true, peers };
     },
   );
   app.post(

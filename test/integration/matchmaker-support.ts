@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { generatePrivateKey, type LocalAccount, privateKeyToAccount } from 'viem/accounts';
 import { SessionKey } from '../../player/src/SessionKey.js';
 import {
+  type EdgePeerRtt,
   type EdgeRegistrationPayload,
   randomNonce,
   type SignedEdgeHeartbeat,
@@ -58,11 +59,17 @@ export async function signedRegistration(
 
 export async function signedHeartbeat(
   account: LocalAccount,
-  load: { activeSessions?: number; freeSlots?: number; encodeHeadroom?: number } = {},
+  load: {
+    activeSessions?: number;
+    freeSlots?: number;
+    encodeHeadroom?: number;
+    peerRtts?: EdgePeerRtt[];
+  } = {},
   issuedAt = Date.now(),
   deployment = TEST_DEPLOYMENT,
 ): Promise<SignedEdgeHeartbeat> {
   const payload = {
+    ...(load.peerRtts ? { peerRtts: load.peerRtts } : {}),
     deployment,
     edge: account.address,
     activeSessions: load.activeSessions ?? 0,
