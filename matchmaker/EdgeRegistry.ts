@@ -251,11 +251,15 @@ export class EdgeRegistry {
     const edgeId = p.edge.toLowerCase();
     if (p.activeSessionIds !== undefined)
       await this.#reconcile(edgeId, p.activeSessionIds, p.activeSessionOwners ?? []);
-    if (p.peerRtts && p.peerRtts.length > 0)
-      this.#coordinates.learnPeers(
+    if (p.peerRtts && p.peerRtts.length > 0) {
+      const used = this.#coordinates.learnPeers(
         edgeId,
         p.peerRtts.map((r) => ({ edgeId: r.edge.toLowerCase(), rttMs: r.rttMs })),
       );
+      if (used > 0) this.#metrics.edgePeerRtts.inc({ result: 'used' }, used);
+      if (used < p.peerRtts.length)
+        this.#metrics.edgePeerRtts.inc({ result: 'implausible' }, p.peerRtts.length - used);
+    }
     return this.#peersFor(edgeId);
   }
 

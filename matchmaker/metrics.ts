@@ -23,6 +23,12 @@ export function createMetrics() {
       labelNames: ['kind', 'result'] as const,
       registers: [registry],
     }),
+    edgePeerRtts: new Counter({
+      name: 'farplay_mm_edge_peer_rtts_total',
+      help: 'Edge-to-edge RTTs from heartbeats, by result (used, or implausible and dropped).',
+      labelNames: ['result'] as const,
+      registers: [registry],
+    }),
     failovers: new Counter({
       name: 'farplay_mm_failovers_total',
       help: 'Sessions on a lost edge, by result (moved, ended).',

@@ -11,9 +11,10 @@ import {
   signEdgeMessage,
 } from '../../protocol/edgeRegistration.js';
 import type { ErrorBody } from '../../protocol/errors.js';
-import type { MatchmakerInfo } from '../../protocol/matchmakerApi.js';
+import type { HeartbeatResponse, MatchmakerInfo } from '../../protocol/matchmakerApi.js';
 import type { GameInfo } from '../../protocol/playerApi.js';
 import type { EdgeEvents } from '../Edge.js';
+import { PeerRtts } from './PeerRtts.js';
 
 /** The figures edge/control registers and heartbeats (what `Edge.info()` gives). */
 export interface ControlledEdgeInfo {
@@ -62,6 +63,11 @@ export interface StartEdgeControlParameters {
   deployment?: string;
   /** Heartbeat period, ms (default: what the matchmaker asks for, 2000). */
   heartbeatMs?: number;
+  /**
+   * How often the edge measures the peers the matchmaker names (edge-to-edge coordinate anchors), ms
+   * (default 30 000).
+   */
+  peerProbeMs?: number;
   /** Software version reported (default 'farplay-edge/0.1.0'). */
   version?: string;
   /** Capability snapshot (`farplay-edge bench`) sent with each registration; the matchmaker checks capacity against it. */
@@ -111,6 +117,7 @@ export function startEdgeControl(parameters: StartEdgeControlParameters): EdgeCo
   /** The session key of each running session (from its token), named in heartbeats. */
   const owners = new Map<string, string>();
   let heartbeatMs = parameters.heartbeatMs ?? 2000;
+  const peerRtts = new PeerRtts({ everyMs: parameters.peerProbeMs ?? 30_000 });
   let closed = false;
   let closing: Promise<void> | undefined;
   let timer: NodeJS.Timeout | undefined;
@@ -174,6 +181,7 @@ export function startEdgeControl(parameters: StartEdgeControlParameters): EdgeCo
   async function heartbeat(): Promise<void> {
     const info = edge.info();
     const ids = edge.sessionIds().slice(0, 1024);
+    const measured = peerRtts.take();
     const payload: EdgeHeartbeatPayload = {
       edge: account.address,
       activeSessions: info.activeSessions,
@@ -181,14 +189,17 @@ export function startEdgeControl(parameters: StartEdgeControlParameters): EdgeCo
       encodeHeadroom: Math.max(0, info.encodeHeadroom),
       activeSessionIds: ids,
       activeSessionOwners: ids.map((id) => owners.get(id) ?? ''),
+      ...(measured.length > 0 ? { peerRtts: measured } : {}),
       issuedAt: Date.now(),
       nonce: randomNonce(),
       deployment,
     };
     const signature = await signEdgeMessage(account, 'EdgeHeartbeat', payload);
     try {
-      await post('/v1/edges/heartbeat', { payload, signature });
+      const answer = (await post('/v1/edges/heartbeat', { payload, signature })) as HeartbeatResponse;
+      peerRtts.measure(answer?.peers).catch((error: unknown) => logger?.warn({ err: error }, 'peer RTTs'));
     } catch (error) {
+      peerRtts.restore(measured);
       if (error instanceof MatchmakerRefused && error.body?.code === 'MM_UNKNOWN_EDGE') {
         logger?.warn('matchmaker forgot this edge; registering again');
         await ensureRegistered();

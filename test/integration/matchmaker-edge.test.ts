@@ -1,8 +1,9 @@
 import { pino } from 'pino';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import WebSocket from 'ws';
 import { parseEdgeConfig } from '../../edge/config.js';
+import { measurePeerRtt } from '../../edge/control/PeerRtts.js';
 import { type EdgeControl, startEdgeControl } from '../../edge/control/startEdgeControl.js';
 import { createEdge } from '../../edge/createEdge.js';
 import type { EdgeServer } from '../../edge/http/EdgeServer.js';
@@ -54,6 +55,7 @@ describe('matchmaker with real edges', () => {
         account: privateKeyToAccount(key),
         matchmakerUrl: mmUrl,
         heartbeatMs: 300,
+        peerProbeMs: 0,
       });
       await control.registered;
       edges.push({ server, control });
@@ -110,6 +112,24 @@ describe('matchmaker with real edges', () => {
     await expect.poll(() => state(session.sessionId), { timeout: 10_000 }).toBe('active');
     await player.close();
     await expect.poll(() => state(session.sessionId), { timeout: 10_000 }).toBe('MM_UNKNOWN_SESSION');
+  });
+
+  it('edges time each other and report the RTTs in their signed heartbeats', async () => {
+    const peer = edges[1]?.server.url as string;
+    const rtt = await measurePeerRtt(peer);
+    expect(rtt).toBeGreaterThan(0);
+    expect(rtt).toBeLessThan(1000);
+    expect(await measurePeerRtt('http://127.0.0.1:9', 1, 500)).toBeUndefined();
+    // Each edge measures the one the matchmaker names and sends it; loopback (< 1 ms) between Paris and
+    // Stockholm is faster than light, so the matchmaker counts it and drops it.
+    await vi.waitFor(
+      async () => {
+        const text = (await app.inject({ url: '/metrics' })).body;
+        const dropped = /farplay_mm_edge_peer_rtts_total\{result="implausible"\} (\d+)/.exec(text)?.[1];
+        expect(Number(dropped ?? 0)).toBeGreaterThanOrEqual(2);
+      },
+      { timeout: 20_000, interval: 200 },
+    );
   });
 
   it('moves the player to the other edge when its edge dies', async () => {
