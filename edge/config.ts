@@ -72,8 +72,16 @@ export const EdgeConfig = Type.Object({
   adaptResolution: Type.Boolean({ default: true }),
   /** Opus bitrate in kbit/s (default 64). */
   audioBitrateKbps: Type.Integer({ minimum: 6, maximum: 510, default: 64 }),
-  /** ICE servers handed to each peer connection (default none: host candidates only). */
+  /**
+   * ICE servers handed to each peer connection (default none: with a matchmaker, its STUN responder, see
+   * `matchmakerStun`; without one, host candidates only).
+   */
   iceServers: Type.Array(IceServer, { default: [] }),
+  /**
+   * With `matchmakerUrl` and no `iceServers`, use the matchmaker's UDP probe port as STUN server
+   * (`stun:<matchmaker host>:<port of GET /v1/operator/udp-probe>`; default true).
+   */
+  matchmakerStun: Type.Boolean({ default: true }),
   /** Extra host candidate addresses, e.g. loopback (default ['127.0.0.1']). */
   iceAdditionalHostAddresses: Type.Array(Type.String(), { default: ['127.0.0.1'] }),
   /**

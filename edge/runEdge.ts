@@ -9,6 +9,7 @@ import { LOG_REDACT_PATHS } from '../protocol/logRedactions.js';
 import { type RunningEdgeBilling, startEdgeBilling } from './billing/startEdgeBilling.js';
 import { type EdgeConfig, loadEdgeConfig, parseEdgeConfig } from './config.js';
 import { matchmakerKeySource } from './control/matchmakerKeySource.js';
+import { resolveIceServers } from './control/matchmakerStun.js';
 import { fetchMatchmakerInfo, startEdgeControl } from './control/startEdgeControl.js';
 import { createEdge } from './createEdge.js';
 import type { Edge } from './Edge.js';
@@ -59,6 +60,9 @@ export async function runEdge(env: Record<string, string | undefined>): Promise<
     );
     config = parseEdgeConfig({ ...config, matchmakerPublicKey: info.sessionPublicKey });
   }
+  // No ICE servers configured: the matchmaker's STUN responder (no third party) when it has one.
+  const iceServers = await resolveIceServers(config, logger);
+  if (iceServers !== config.iceServers) config = parseEdgeConfig({ ...config, iceServers });
   // Native studio games need a matchmaker (manifests, packages) and the Debian tools; else built-ins only.
   const missingTools = matchmakerUrl ? missingNativeTools() : [];
   if (missingTools.length > 0) logger.warn({ missingTools }, 'native games off: tools missing');

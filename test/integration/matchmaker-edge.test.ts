@@ -3,6 +3,7 @@ import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import WebSocket from 'ws';
 import { parseEdgeConfig } from '../../edge/config.js';
+import { resolveIceServers } from '../../edge/control/matchmakerStun.js';
 import { measurePeerRtt } from '../../edge/control/PeerRtts.js';
 import { type EdgeControl, startEdgeControl } from '../../edge/control/startEdgeControl.js';
 import { createEdge } from '../../edge/createEdge.js';
@@ -26,6 +27,13 @@ describe('matchmaker with real edges', () => {
     app = await buildApp({ config: { logLevel: 'silent', edgeTtlMs: 2000, refreshMs: 100, reapMs: 100 } });
     mmUrl = await app.listen({ port: 0, host: '127.0.0.1' });
     const encoderProbe = await probeEncoders();
+    // As runEdge does with no ICE servers configured: the matchmaker's STUN responder.
+    const iceServers = await resolveIceServers({
+      iceServers: [],
+      matchmakerUrl: mmUrl,
+      matchmakerStun: true,
+    });
+    expect(iceServers).toHaveLength(1);
     for (const [region, lat, lon] of [
       ['eu-west', 48.85, 2.35],
       ['eu-north', 59.33, 18.06],
@@ -37,6 +45,7 @@ describe('matchmaker with real edges', () => {
           nodePrivateKey: key,
           matchmakerPublicKey: app.sessionPublicKey,
           iceAllowedAddresses: ['127.0.0.1'],
+          iceServers,
           allowPrivateCandidates: true, // players on loopback
           logLevel: 'silent',
           capacity: 2,
