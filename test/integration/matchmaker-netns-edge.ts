@@ -1,12 +1,13 @@
 // A minimal edge process for matchmaker-netns.test.ts, run inside a network namespace: the edge's
 // probe endpoint (GET /v1/probe → 204, CORS) and the real edge/control client (signed registration,
-// heartbeats). Args: matchmakerUrl, listenIp, region, lat, lon, capacity. Prints {"id","url"} once up.
+// heartbeats). Args: matchmakerUrl, listenIp, region, lat, lon, capacity, the matchmaker's session public key
+// (the deployment its messages are signed for). Prints {"id","url"} once up.
 import { createServer } from 'node:http';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { startEdgeControl } from '../../edge/control/startEdgeControl.js';
 import { FakeEdge } from '../tools/FakeEdge.js';
 
-const [matchmakerUrl, ip, region, lat, lon, capacity] = process.argv.slice(2) as string[];
+const [matchmakerUrl, ip, region, lat, lon, capacity, sessionPublicKey] = process.argv.slice(2) as string[];
 const account = privateKeyToAccount(generatePrivateKey());
 const server = createServer((req, res) => {
   res.setHeader('access-control-allow-origin', '*');
@@ -25,6 +26,7 @@ server.listen(0, '0.0.0.0', () => {
     lat: Number(lat),
     lon: Number(lon),
     capacity: Number(capacity),
+    sessionPublicKey: sessionPublicKey as string,
   });
   const control = startEdgeControl({
     edge,

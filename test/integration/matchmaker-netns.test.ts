@@ -82,6 +82,8 @@ describe.skipIf(unsupported !== null)('matchmaker over a real emulated network (
           '50',
           '10',
           String(capacity),
+          // The edge pins this matchmaker's token key: its messages are signed for this deployment.
+          app.sessionPublicKey,
         ],
         { stdio: ['ignore', 'pipe', 'inherit'], cwd: join(here, '../..') },
       );
