@@ -4,24 +4,12 @@ import { localChain } from '../contracts-client/src/chains.js';
 import { checkerRegistryOf, readCheckerEndpoints } from '../contracts-client/src/checkers.js';
 import { verifyGrant } from '../contracts-client/src/escrow.js';
 import { getPlayerBalance } from '../contracts-client/src/getPlayerBalance.js';
-import { billingSessionId, type SessionBilling } from '../protocol/billingSession.js';
+import { billingSessionId, type NetworkBilling, type SessionBilling } from '../protocol/billingSession.js';
 import { FarplayError } from '../protocol/errors.js';
 import { type GrantJson, grantFromJson } from '../protocol/qosReport.js';
 import { assignCheckers } from './assignCheckers.js';
 import { CheckerDirectory, type ReadCheckers } from './CheckerDirectory.js';
 import type { MatchmakerConfig } from './config.js';
-
-/** What the page learns before asking for a session (`GET /v1/billing`). */
-export interface NetworkBilling {
-  enabled: boolean;
-  requireDeposit: boolean;
-  periodMs: number;
-  maxMinutes: number;
-  escrow?: { chainId: number; address: string };
-  staking?: { chainId: number; address: string };
-  paymentsRpcUrl?: string;
-  faucet: boolean;
-}
 
 /** Reads a player's available escrow deposit, ATH wei. */
 export type AvailableDeposit = (player: Address) => Promise<bigint>;

@@ -1,6 +1,7 @@
 import { createHash, type KeyObject } from 'node:crypto';
 import type { BaseLogger } from 'pino';
 import type { Hex } from 'viem';
+import type { NetworkBilling } from '../protocol/billingSession.js';
 import {
   EDGE_SHUTDOWN_REASON,
   type SignedEdgeHeartbeat,
@@ -25,7 +26,7 @@ import {
   verifySessionAct,
 } from '../protocol/sessionProof.js';
 import { Allocator } from './Allocator.js';
-import { Billing, type NetworkBilling } from './Billing.js';
+import { Billing } from './Billing.js';
 import { Catalogue } from './Catalogue.js';
 import { chainStakeReader } from './chainStakeReader.js';
 import type { MatchmakerConfig } from './config.js';

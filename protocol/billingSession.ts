@@ -44,3 +44,19 @@ export const SessionBilling = Type.Object({
   faucet: Type.Optional(Type.Boolean()),
 });
 export type SessionBilling = Static<typeof SessionBilling>;
+
+/** What the page learns before asking for a session (`GET /v1/billing`). */
+export const NetworkBilling = Type.Object({
+  /** Sessions are billed (checkers assigned, both ends report). */
+  enabled: Type.Boolean(),
+  /** A session needs a payer whose escrow deposit covers it. */
+  requireDeposit: Type.Boolean(),
+  periodMs: Type.Integer({ minimum: 0 }),
+  maxMinutes: Type.Integer({ minimum: 0 }),
+  escrow: Type.Optional(ChainContract),
+  staking: Type.Optional(ChainContract),
+  paymentsRpcUrl: Type.Optional(Type.String({ maxLength: 512 })),
+  /** `POST /v1/faucet` funds page wallets (local chains only). */
+  faucet: Type.Boolean(),
+});
+export type NetworkBilling = Static<typeof NetworkBilling>;

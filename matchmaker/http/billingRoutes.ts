@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
 import type { Address, Hex } from 'viem';
+import { NetworkBilling } from '../../protocol/billingSession.js';
 import { GrantJson, Signature65 } from '../../protocol/qosReport.js';
 import type { Matchmaker } from '../Matchmaker.js';
 import { errorResponses, SessionParams } from './schemas.js';
@@ -26,7 +27,13 @@ export const billingRoutes: FastifyPluginAsyncTypebox<BillingRoutesOptions> = as
 ) => {
   app.get(
     '/v1/billing',
-    { schema: { tags: ['players'], summary: 'Whether sessions are billed, the chains, period and faucet' } },
+    {
+      schema: {
+        tags: ['players'],
+        summary: 'Whether sessions are billed, the chains, period and faucet',
+        response: { 200: NetworkBilling },
+      },
+    },
     async () => matchmaker.billing(),
   );
   app.post(

@@ -1,17 +1,9 @@
+import type { NetworkBilling } from '../../protocol/billingSession.js';
 import { formatAth } from './formatAth.js';
 import { type Eip1193Provider, PageWallet } from './PageWallet.js';
 
-/** What `GET /v1/billing` answers (matchmaker/Billing.ts `NetworkBilling`). */
-export interface NetworkBillingInfo {
-  enabled: boolean;
-  requireDeposit: boolean;
-  periodMs: number;
-  maxMinutes: number;
-  escrow?: { chainId: number; address: string };
-  staking?: { chainId: number; address: string };
-  paymentsRpcUrl?: string;
-  faucet: boolean;
-}
+/** What `GET /v1/billing` answers. */
+export type NetworkBillingInfo = NetworkBilling;
 
 /** ATH wei the page deposits when its escrow deposit is below it (the faucet's grant on local chains; the button). */
 export const PAGE_DEPOSIT = 10n * 10n ** 18n;
