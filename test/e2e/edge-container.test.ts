@@ -1,7 +1,6 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdirSync, mkdtempSync, openSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,6 +16,7 @@ import { type RunningMatchmaker, startMatchmaker } from '../../matchmaker/startM
 import { playerTestDistDir } from '../../scripts/buildPlayer.js';
 import { type LaunchedChromium, launchChromium } from '../support/chromium.js';
 import { composeUnsupportedReason, type DockerEngine, ensureDockerEngine } from '../support/dockerEngine.js';
+import { freePort } from '../support/freePort.js';
 import { readHook, until } from '../support/playerPage.js';
 
 // A fresh machine image of the edge: a container from the compose image (Debian, Node, the checkout; no Xvfb)
@@ -33,16 +33,6 @@ const unsupported = composeUnsupportedReason();
 interface CliRun {
   code: number;
   text: string;
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
-  server.close();
-  await once(server, 'close');
-  return port;
 }
 
 describe.skipIf(unsupported !== undefined)(

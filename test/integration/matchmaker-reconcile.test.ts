@@ -1,5 +1,4 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import type { LocalAccount } from 'viem';
 import { afterAll, afterEach, describe, expect, inject, it, vi } from 'vitest';
 import { buildApp, type MatchmakerApp } from '../../matchmaker/buildApp.js';
@@ -9,6 +8,7 @@ import { createRedisStore, deleteRedisPrefix } from '../../matchmaker/store/crea
 import type { MatchmakerStore } from '../../matchmaker/store/MatchmakerStore.js';
 import { randomNonce, signEdgeMessage } from '../../protocol/edgeRegistration.js';
 import type { CreateSessionResponse } from '../../protocol/playerApi.js';
+import { freePort } from '../support/freePort.js';
 import { TEST_DEPLOYMENT, TEST_SESSION_KEYS } from '../tools/testDeployment.js';
 import {
   newEdgeAccount,
@@ -189,18 +189,6 @@ describe('Redis restarts empty under live sessions', () => {
     expect(over.body.code).toBe('MM_NO_CAPACITY');
   });
 });
-
-/** A free TCP port on loopback. */
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** Starts a throwaway redis-server (no persistence) on `port`; resolves once it accepts connections. */
 async function startRedis(port: number): Promise<ChildProcess> {

@@ -1,7 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,6 +19,7 @@ import { sendTx } from '../../contracts-client/src/tx.js';
 import { decryptKeystore } from '../../edge/operator/decryptKeystore.js';
 import { type RunningMatchmaker, startMatchmaker } from '../../matchmaker/startMatchmaker.js';
 import { qosPolicyHash } from '../../protocol/qosPolicy.js';
+import { freePort } from '../support/freePort.js';
 import { runCli } from './operator-support.js';
 
 const rpcUrl = inject('stakingRpcUrl');
@@ -34,16 +34,6 @@ let configFile: string;
 let deploymentsDir: string;
 let stakingToken: `0x${string}`;
 let stakingAddress: `0x${string}`;
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
-  server.close();
-  await once(server, 'close');
-  return port;
-}
 
 beforeAll(async () => {
   deploymentsDir = mkdtempSync(join(tmpdir(), 'farplay-op-deploy-'));
