@@ -57,9 +57,11 @@ export class PageWallet {
   readonly #network: WalletNetwork;
   readonly #public;
   readonly #wallet;
+  readonly #provider: Eip1193Provider | undefined;
 
   private constructor(network: WalletNetwork, account: LocalAccount | Address, provider?: Eip1193Provider) {
     this.kind = provider === undefined ? 'local' : 'injected';
+    this.#provider = provider;
     this.#account = account;
     this.address = typeof account === 'string' ? account : account.address;
     this.#network = network;
@@ -129,11 +131,51 @@ export class PageWallet {
   }
 
   /**
+   * Puts an injected wallet on the payments chain before it sends or signs for it: asks it to switch
+   * (`wallet_switchEthereumChain`), and when it does not know the chain (error 4902) adds it with the network's RPC
+   * (`wallet_addEthereumChain`) and switches. Nothing to do for the local wallet. Throws a short message naming the
+   * chain when the user refuses or the wallet cannot switch.
+   */
+  async ensureChain(): Promise<void> {
+    const provider = this.#provider;
+    if (provider === undefined) return;
+    const want = this.#network.escrow.chainId;
+    const current = Number(await provider.request({ method: 'eth_chainId' }));
+    if (current === want) return;
+    const chainId = `0x${want.toString(16)}`;
+    try {
+      try {
+        await provider.request({ method: 'wallet_switchEthereumChain', params: [{ chainId }] });
+      } catch (error) {
+        const rpc = this.#network.paymentsRpcUrl;
+        if (errorCode(error) !== UNRECOGNIZED_CHAIN || rpc === undefined) throw error;
+        await provider.request({
+          method: 'wallet_addEthereumChain',
+          params: [
+            {
+              chainId,
+              chainName: `Farplay payments (${want})`,
+              nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 },
+              rpcUrls: [rpc],
+            },
+          ],
+        });
+        await provider.request({ method: 'wallet_switchEthereumChain', params: [{ chainId }] });
+      }
+    } catch (error) {
+      throw new Error(`switch the wallet to chain ${want}: ${shortReason(error)}`, { cause: error });
+    }
+    const now = Number(await provider.request({ method: 'eth_chainId' }));
+    if (now !== want) throw new Error(`the wallet stayed on chain ${now}; Farplay pays on chain ${want}`);
+  }
+
+  /**
    * Approves and deposits `amount` ATH wei into the escrow; `onStep` tells which transaction is waiting. Throws
    * with a short message when the wallet refuses or a transaction reverts.
    */
   async deposit(amount: bigint, onStep: (step: 'approve' | 'deposit') => void = () => {}): Promise<void> {
     try {
+      await this.ensureChain();
       const token = await this.#public.readContract({ address: this.#escrow, abi, functionName: 'token' });
       onStep('approve');
       const approve = await this.#wallet.writeContract({
@@ -158,8 +200,12 @@ export class PageWallet {
     }
   }
 
-  /** Signs the session's grant (one signature per session; no prompt with a local wallet). */
-  signGrant(grant: Grant): Promise<Hex> {
+  /**
+   * Signs the session's grant (one signature per session; no prompt with a local wallet). An injected wallet is put
+   * on the payments chain first: wallets refuse typed data whose domain names another chain.
+   */
+  async signGrant(grant: Grant): Promise<Hex> {
+    await this.ensureChain();
     return this.#wallet.signTypedData({
       account: this.#account,
       domain: escrowDomain(this.#network.escrow.chainId, this.#escrow),
@@ -168,6 +214,18 @@ export class PageWallet {
       message: grant,
     });
   }
+}
+
+/** EIP-1193 / EIP-3085: the wallet does not know the chain it was asked to switch to. */
+const UNRECOGNIZED_CHAIN = 4902;
+
+/** The EIP-1193 error code of `error` (also when viem wrapped it), if any. */
+function errorCode(error: unknown): number | undefined {
+  for (let e = error; e !== null && typeof e === 'object'; e = (e as { cause?: unknown }).cause) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'number') return code;
+  }
+  return undefined;
 }
 
 /** viem's short message (e.g. "User rejected the request."), else the error's own. */

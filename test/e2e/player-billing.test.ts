@@ -245,16 +245,38 @@ describe('billing in the player page', () => {
   it('pays with an injected EIP-1193 wallet: shows it, reports a refused deposit, deposits on the button, signs the grant', async () => {
     // The test page's window.ethereum forwards JSON-RPC to the payments anvil, where this account is unlocked
     // (eth_sendTransaction, eth_signTypedData_v4); its first transaction is refused as a user would refuse it.
+    // Like a wallet a player brings, it starts on another chain (1) and does not know the payments chain: the page
+    // must add it (wallet_addEthereumChain) and switch before it sends or signs.
     const injected = privateKeyToAccount(localPrivateKey(11)).address;
+    const payments = `0x${chains.payments.chainId.toString(16)}`;
     const page = await browser.context.newPage();
     await page.addInitScript(`(() => {
       const rpcUrl = ${JSON.stringify(chains.payments.rpcUrl)};
       const account = ${JSON.stringify(injected)};
+      const payments = ${JSON.stringify(payments)};
       let refuseNext = true;
       let id = 0;
+      let chainId = '0x1';
+      const known = new Set(['0x1']);
+      window.__walletCalls = [];
       window.ethereum = {
         async request({ method, params }) {
           if (method === 'eth_requestAccounts' || method === 'eth_accounts') return [account];
+          if (method === 'eth_chainId') return chainId;
+          if (method === 'wallet_addEthereumChain') {
+            window.__walletCalls.push({ method, chainId: params[0].chainId, rpcUrls: params[0].rpcUrls });
+            known.add(params[0].chainId);
+            return null;
+          }
+          if (method === 'wallet_switchEthereumChain') {
+            window.__walletCalls.push({ method, chainId: params[0].chainId });
+            if (!known.has(params[0].chainId))
+              throw Object.assign(new Error('Unrecognized chain ID'), { code: 4902 });
+            chainId = params[0].chainId;
+            return null;
+          }
+          if ((method === 'eth_sendTransaction' || method === 'eth_signTypedData_v4') && chainId !== payments)
+            throw Object.assign(new Error('wrong chain for ' + method), { code: 4901 });
           if (method === 'eth_sendTransaction' && refuseNext) {
             refuseNext = false;
             throw Object.assign(new Error('User rejected the request.'), { code: 4001 });
@@ -302,6 +324,13 @@ describe('billing in the player page', () => {
     const billingId = billingSessionId((await readHook(page, 'sessionId')) as string) as Hex;
     const opened = await new CheckerClient(urls0()).grant(billingId);
     expect(opened.grant.player.toLowerCase()).toBe(injected.toLowerCase());
+    // The page asked the wallet to switch, was told the chain is unknown, added it with the network's RPC, switched.
+    const calls = (await page.evaluate('window.__walletCalls')) as { method: string; chainId: string }[];
+    expect(calls.slice(0, 3)).toEqual([
+      { method: 'wallet_switchEthereumChain', chainId: payments },
+      { method: 'wallet_addEthereumChain', chainId: payments, rpcUrls: [chains.payments.rpcUrl] },
+      { method: 'wallet_switchEthereumChain', chainId: payments },
+    ]);
     await until(
       () => page.locator('.bill li').count(),
       (n) => n >= 1,
