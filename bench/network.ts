@@ -14,7 +14,10 @@
 // estimate ≥ 80 % of the link: the network side alone, when a short CPU keeps the encoder under it), freezeCount / freezeMs
 // (Chromium's inbound-rtp freezes during the window), deliveredFps per phase (frames decoded),
 // send / receive Mbit/s per phase, glass-to-glass and capture → receive {p50, p95} per phase (frame
-// stamps read in the page), the estimate and quality changes the edge reported. Last line: one JSON.
+// stamps read in the page), the estimate and quality changes the edge reported, and the edge's own
+// frame counters per phase and in all (`edgeFrames`: sent, dropped busy / late / congested, keyframes,
+// PLIs, NACKs, ladder moves `rungChanges` and encoder re-opens `reopens`; `maxQueueMs`: the pacer's
+// queue). Last line: one JSON.
 import { ensurePlayerBuilt } from '../scripts/buildPlayer.js';
 import { type LaunchedChromium, launchChromium } from '../test/support/chromium.js';
 import { askForStamps, readHook, takeSamples, until } from '../test/support/playerPage.js';
@@ -142,8 +145,23 @@ interface Inbound {
   height: number;
 }
 
+/** The edge's own frame counters (cumulative), to see where frames go. */
+interface EdgeFrames {
+  sent: number;
+  droppedBusy: number;
+  droppedLate: number;
+  droppedCongested: number;
+  keyframes: number;
+  plis: number;
+  nacks: number;
+  rungChanges: number;
+  reopens: number;
+}
+
 interface Poll {
   s: number;
+  edge: EdgeFrames;
+  queueMs: number;
   bytesSent: number;
   bitrateKbps: number;
   estimateKbps: number | undefined;
@@ -253,6 +271,18 @@ async function runScenario(
     const session = stats.sessions[0];
     polls.push({
       s,
+      edge: {
+        sent: session?.framesSent ?? 0,
+        droppedBusy: session?.framesDroppedBusy ?? 0,
+        droppedLate: session?.framesDroppedLate ?? 0,
+        droppedCongested: session?.framesDroppedCongested ?? 0,
+        keyframes: session?.keyframes ?? 0,
+        plis: (session?.plis ?? 0) + (session?.firs ?? 0),
+        nacks: session?.nacks ?? 0,
+        rungChanges: session?.congestion?.rungChanges ?? 0,
+        reopens: session?.congestion?.reopens ?? 0,
+      },
+      queueMs: session?.congestion?.queueMs ?? 0,
       bytesSent: Number(session?.bytesSent ?? 0),
       bitrateKbps: Number(session?.bitrateKbps ?? 0),
       estimateKbps: session?.congestion?.estimateKbps,
@@ -270,6 +300,14 @@ async function runScenario(
     { what: 'the session to end' },
   );
   return summarize(scenario, phases, polls, phaseSamples);
+}
+
+/** Edge counters between two polls (b − a). */
+function edgeDelta(a: Poll | undefined, b: Poll | undefined): EdgeFrames | undefined {
+  if (!a || !b) return undefined;
+  const delta = { ...b.edge };
+  for (const key of Object.keys(delta) as Array<keyof EdgeFrames>) delta[key] -= a.edge[key];
+  return delta;
 }
 
 /** Send rate (kbit/s) over the `windowS` before poll `i`. */
@@ -313,6 +351,8 @@ function summarize(
       glassToGlassMs: percentiles(phaseSamples?.glassToGlassMs ?? []),
       captureToReceiveMs: percentiles(phaseSamples?.captureToReceiveMs ?? []),
       size: b ? `${b.inbound.width}x${b.inbound.height}` : '',
+      edgeFrames: edgeDelta(a, b),
+      maxQueueMs: Math.max(0, ...inside.map((p) => p.queueMs)),
     };
   });
   let reactMs: number | undefined;
@@ -369,6 +409,7 @@ function summarize(
         : 0,
     glassToGlassMs: percentiles(samples.flatMap((sample) => sample.glassToGlassMs)),
     captureToReceiveMs: percentiles(samples.flatMap((sample) => sample.captureToReceiveMs)),
+    edgeFrames: edgeDelta(first, last),
     phases: perPhase,
     estimateKbps: polls.filter((_, i) => i % 10 === 0).map((p) => p.estimateKbps ?? p.bitrateKbps),
     reasons: reasons.slice(0, 12),

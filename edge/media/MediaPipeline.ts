@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import { H264Packetizer, OpusPacketizer, type RTCRtpSender } from 'werift';
+import { FarplayError } from '../../protocol/errors.js';
 import { writeFrameStamp, type YuvPlanes } from '../../protocol/frameStamp.js';
 import { TypedEmitter } from '../../protocol/TypedEmitter.js';
 import {
@@ -111,7 +112,12 @@ export class MediaPipeline extends TypedEmitter<MediaPipelineEvents> {
   /** The receiver asked for an IDR (PLI/FIR): granted at most every KEYFRAME_MIN_INTERVAL_MS. */
   #keyframeWanted = false;
   #lastKeyframeMs = Number.NEGATIVE_INFINITY;
-  #resizing = false;
+  /** An encoder is being opened for another size (in the background: frames go on meanwhile). */
+  #opening = false;
+  /** The opened encoder of the next size, swapped in before the next frame the current one is idle for. */
+  #nextVideo: { encoder: H264Encoder; width: number; height: number } | undefined;
+  /** Encoders opened for another size (player resizes and ladder steps). */
+  #reopens = 0;
   /** When the last re-open started (clock ms), and the size waiting for the next allowed one. */
   #lastResizeAt = Number.NEGATIVE_INFINITY;
   #pendingSize: { width: number; height: number } | undefined;
@@ -165,9 +171,14 @@ export class MediaPipeline extends TypedEmitter<MediaPipelineEvents> {
     return this.#height;
   }
 
-  /** The video encoder's current target bitrate, kbit/s. */
+  /** The video's current target bitrate, kbit/s. */
   get bitrateKbps(): number {
-    return this.#video?.bitrateKbps ?? this.#bitrateKbps;
+    return this.#bitrateKbps;
+  }
+
+  /** Encoders opened for another size since start (player resizes and ladder steps). */
+  get reopens(): number {
+    return this.#reopens;
   }
 
   /** Video frames skipped because the encoder was still busy with the previous one. */
@@ -258,10 +269,31 @@ export class MediaPipeline extends TypedEmitter<MediaPipelineEvents> {
     this.#keyframeRequested = true;
   }
 
-  /** Changes the video bitrate from the next frame. */
+  /**
+   * Changes the video bitrate from the next frame, on the running encoder (libx264 and NVENC
+   * reconfigure between frames: no re-open, no keyframe).
+   */
   setBitrate(kbps: number): void {
     this.#bitrateKbps = kbps;
-    this.#video?.setBitrate(kbps);
+    this.#video?.setBitrate(this.#encoderKbps());
+  }
+
+  /**
+   * What the encoder is told: the encoder always runs at the game's rate, and its rate control spends
+   * bitrate ÷ its fps per frame whatever the timestamps say (x264 does), so a lower-fps rung, which
+   * encodes one frame in `#decimate`, gives it the target × `#decimate` to keep the target per second.
+   */
+  #encoderKbps(): number {
+    return this.#bitrateKbps * this.#decimate;
+  }
+
+  /** A lower (or the full) frame rate: frames are skipped, the encoder stays (no re-open, no keyframe). */
+  #setFps(fps: number): void {
+    const decimate = Math.max(1, Math.round(this.#options.fps / fps));
+    this.#fps = fps;
+    if (decimate === this.#decimate) return;
+    this.#decimate = decimate;
+    this.#video?.setBitrate(this.#encoderKbps());
   }
 
   /**
@@ -275,16 +307,17 @@ export class MediaPipeline extends TypedEmitter<MediaPipelineEvents> {
   }
 
   /**
-   * Swaps in an encoder of the new size (frames in between are skipped), tells the source and forces a
-   * keyframe. Re-opening an encoder is costly: at most one per RESIZE_INTERVAL_MS; a resize sooner waits
-   * for the interval to end and only the latest waiting size is opened. A resize while another is opening,
-   * or to the current size, does nothing. Throws the encoder's FarplayError when the new one does not
-   * open (the old one keeps running; a waiting resize that fails is logged).
+   * Opens an encoder of the new size in the background while the current one keeps encoding, then swaps
+   * it in before the next frame (the source draws at the new size from it, which is a keyframe): no frame
+   * is skipped for the re-open. At most one re-open per RESIZE_INTERVAL_MS; a resize sooner waits for
+   * the interval to end and only the latest waiting size is opened. A resize to the current size does
+   * nothing. Throws the encoder's FarplayError when the new one does not open (the old one keeps
+   * running; a waiting resize that fails is logged).
    */
   async resize(width: number, height: number): Promise<void> {
     if (this.#closed) return;
     const wait = this.#lastResizeAt + MediaPipeline.RESIZE_INTERVAL_MS - this.#clock.now();
-    if (wait > 0 || this.#resizing) {
+    if (wait > 0 || this.#opening) {
       this.#pendingSize = { width, height };
       this.#resizeTimer ??= this.#clock.setTimeout(
         () => {
@@ -301,36 +334,71 @@ export class MediaPipeline extends TypedEmitter<MediaPipelineEvents> {
       );
       return;
     }
-    if ((width === this.#width && height === this.#height) || !this.#video) return;
     const fps = this.#options.fps;
-    if (await this.#reopen(width, height, fps)) this.#rateControl?.setTop({ width, height, fps });
+    const next = this.#nextVideo;
+    const same = next ? next.width === width && next.height === height : this.#isSize(width, height);
+    if (same || !this.#video) {
+      // Back to the current size while another one waits to be swapped in: that one is dropped.
+      if (next && this.#isSize(width, height)) this.#dropNextVideo();
+      return;
+    }
+    if (await this.#reopen(width, height)) {
+      this.#setFps(fps);
+      this.#rateControl?.setTop({ width, height, fps });
+    }
   }
 
-  /** Swaps in an encoder for `width`×`height` at `fps`; false when another swap was running. */
-  async #reopen(width: number, height: number, fps: number): Promise<boolean> {
-    const current = this.#video;
-    if (this.#resizing || !current) return false;
+  #isSize(width: number, height: number): boolean {
+    return width === this.#width && height === this.#height;
+  }
+
+  #dropNextVideo(): void {
+    this.#nextVideo?.encoder.close();
+    this.#nextVideo = undefined;
+  }
+
+  /**
+   * Opens an encoder for `width`×`height` off the frame path (the open runs on the thread pool while the
+   * current encoder goes on); `#swapVideo` puts it in place before a frame. False when another open was
+   * running or the pipeline closed meanwhile. Throws the open's FarplayError.
+   */
+  async #reopen(width: number, height: number): Promise<boolean> {
+    if (this.#opening || !this.#video) return false;
     this.#lastResizeAt = this.#clock.now();
-    this.#resizing = true;
+    this.#opening = true;
     try {
-      const next = await this.#openVideo(this.#videoOptions(width, height, current.bitrateKbps, fps));
+      const encoder = await this.#openVideo(this.#videoOptions(width, height, this.#encoderKbps()));
       if (this.#closed) {
-        next.close();
+        encoder.close();
         return false;
       }
-      current.close();
-      this.#video = next;
-      const resized = width !== this.#width || height !== this.#height;
-      this.#width = width;
-      this.#height = height;
-      this.#fps = fps;
-      this.#decimate = Math.max(1, Math.round(this.#options.fps / fps));
-      if (resized) this.#source.resize(width, height);
-      this.#keyframeRequested = true;
+      this.#dropNextVideo();
+      this.#nextVideo = { encoder, width, height };
+      this.#reopens++;
       return true;
     } finally {
-      this.#resizing = false;
+      this.#opening = false;
     }
+  }
+
+  /**
+   * Before a frame: puts the encoder opened for the next size in place once the current one is idle
+   * (so frames never leave out of order), with the latest bitrate; tells the source the size and asks
+   * for the keyframe the new encoder starts with. Returns the encoder for this frame.
+   */
+  #swapVideo(): H264Encoder | undefined {
+    const next = this.#nextVideo;
+    const current = this.#video;
+    if (!next || current?.busy) return current;
+    this.#nextVideo = undefined;
+    current?.close();
+    next.encoder.setBitrate(this.#encoderKbps());
+    this.#video = next.encoder;
+    this.#width = next.width;
+    this.#height = next.height;
+    this.#source.resize(next.width, next.height);
+    this.#keyframeRequested = true;
+    return next.encoder;
   }
 
   #startRateControl(video: RTCRtpSender, audio: RTCRtpSender | undefined): void {
@@ -348,7 +416,16 @@ export class MediaPipeline extends TypedEmitter<MediaPipelineEvents> {
       adaptResolution: settings.adaptResolution,
       setBitrate: (kbps) => this.setBitrate(kbps),
       setRung: async (rung: QualityRung) => {
-        await this.#reopen(rung.width, rung.height, rung.fps);
+        // The frame rate needs no new encoder; another size does (unless it is already waiting).
+        const next = this.#nextVideo;
+        let reopened = false;
+        if (this.#isSize(rung.width, rung.height)) this.#dropNextVideo();
+        else if (!next || next.width !== rung.width || next.height !== rung.height) {
+          reopened = await this.#reopen(rung.width, rung.height);
+          if (!reopened) throw new FarplayError('EDGE_ENCODER_FAILED', 'another encoder is being opened');
+        }
+        this.#setFps(rung.fps);
+        return reopened;
       },
       logger: this.#log,
     });
@@ -362,6 +439,7 @@ export class MediaPipeline extends TypedEmitter<MediaPipelineEvents> {
     if (this.#closed) return;
     this.#closed = true;
     if (this.#resizeTimer !== undefined) this.#clock.clearTimeout(this.#resizeTimer);
+    this.#dropNextVideo();
     this.#videoPacer?.stop();
     this.#audioPacer?.stop();
     this.#rateControl?.close();
@@ -370,12 +448,13 @@ export class MediaPipeline extends TypedEmitter<MediaPipelineEvents> {
     this.#audio?.close();
   }
 
-  #videoOptions(width: number, height: number, bitrateKbps: number, fps = this.#fps): H264EncoderOptions {
+  /** The encoder always runs at the game's rate (a lower-fps rung skips frames, see `#encoderKbps`). */
+  #videoOptions(width: number, height: number, bitrateKbps: number): H264EncoderOptions {
     return {
       codec: this.#options.encoder,
       width,
       height,
-      fps,
+      fps: this.#options.fps,
       bitrateKbps,
       threads: this.#options.threads,
     };
@@ -390,8 +469,9 @@ export class MediaPipeline extends TypedEmitter<MediaPipelineEvents> {
   async #pullVideoFrame(): Promise<void> {
     const source = this.#source;
     if (source.delivery !== 'pull') return;
-    const encoder = this.#video;
-    if (!encoder || this.#closed || this.#resizing) return;
+    if (this.#closed) return;
+    const encoder = this.#swapVideo();
+    if (!encoder) return;
     // A lower-fps rung: the clock keeps the game's rate, only every n-th slot is encoded.
     if (this.#decimate > 1 && this.#pullSlot++ % this.#decimate !== 0) return;
     const started = this.#clock.now();
@@ -402,9 +482,10 @@ export class MediaPipeline extends TypedEmitter<MediaPipelineEvents> {
   }
 
   #pushVideoFrame(frame: PushedFrame): void {
-    const encoder = this.#video;
-    if (!encoder || this.#closed) return;
-    if (this.#resizing || encoder.busy) {
+    if (this.#closed) return;
+    const encoder = this.#swapVideo();
+    if (!encoder) return;
+    if (encoder.busy) {
       this.#pushDroppedBusy++;
       return;
     }

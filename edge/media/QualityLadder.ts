@@ -18,7 +18,17 @@ export interface QualityLadderOptions {
   upMargin?: number;
   /** Smallest height a resolution step goes to (default 270), then fps halves. */
   minHeight?: number;
+  /**
+   * A step down this soon after a step up, ms, was a flap: the next step up waits twice as long (up to
+   * 8 × `upAfterMs`; default 10 000). The penalty ends once no step up has happened for a minute.
+   */
+  flapWindowMs?: number;
 }
+
+/** Longest the up hold grows to after flaps, as a multiple of `upAfterMs`. */
+const MAX_UP_PENALTY = 8;
+/** A step up this long after the previous one starts with no flap penalty, ms. */
+const FLAP_FORGET_MS = 60_000;
 
 /** Why the ladder moved (the player's overlay shows it). */
 export interface QualityChange {
@@ -43,7 +53,7 @@ function mbps(bps: number): string {
  * The quality ladder: when the bandwidth estimate stays below what the current resolution needs, step
  * the resolution down (then the frame rate), and back up one rung at a time once the estimate has
  * comfortably covered the next rung for a while. Hysteresis in both time and rate, so a noisy estimate
- * does not make the picture pump. Pure logic on caller-supplied time.
+ * does not make the picture pump, and a step up undone within `flapWindowMs` doubles the next up hold. Pure logic on caller-supplied time.
  */
 export class QualityLadder {
   readonly #rungs: QualityRung[];
@@ -57,12 +67,20 @@ export class QualityLadder {
   #belowSinceMs = -1;
   #aboveSinceMs = -1;
   #lastChangeMs = Number.NEGATIVE_INFINITY;
+  readonly #flapWindowMs: number;
+  #lastUpMs = Number.NEGATIVE_INFINITY;
+  /** The up hold's multiplier (doubles on each flap). */
+  #upPenalty = 1;
+  /** Sum and count of the estimates while below the current rung's need (the step picks by their mean). */
+  #belowSum = 0;
+  #belowCount = 0;
 
   constructor(options: QualityLadderOptions) {
     this.#bitsPerPixel = options.bitsPerPixel ?? 0.1;
     this.#downAfterMs = options.downAfterMs ?? 1000;
     this.#upAfterMs = options.upAfterMs ?? 4000;
     this.#upMargin = options.upMargin ?? 1.3;
+    this.#flapWindowMs = options.flapWindowMs ?? 10_000;
     const minHeight = options.minHeight ?? 270;
     const { top } = options;
     const rungs: QualityRung[] = [];
@@ -91,24 +109,39 @@ export class QualityLadder {
     return rung.width * rung.height * rung.fps * this.#bitsPerPixel;
   }
 
+  /** How long the estimate must hold above the next rung before a step up, ms (grows with flaps). */
+  get upAfterMs(): number {
+    return this.#upAfterMs * this.#upPenalty;
+  }
+
   /** Feeds the current estimate; returns a change when the ladder moves. */
   update(estimateBps: number, nowMs: number): QualityChange | undefined {
     const current = this.rung;
     const need = this.needBps(current);
     if (estimateBps < need && this.#index < this.#rungs.length - 1) {
       this.#aboveSinceMs = -1;
-      if (this.#belowSinceMs < 0) this.#belowSinceMs = nowMs;
+      if (this.#belowSinceMs < 0) {
+        this.#belowSinceMs = nowMs;
+        this.#belowSum = 0;
+        this.#belowCount = 0;
+      }
+      this.#belowSum += estimateBps;
+      this.#belowCount++;
       if (nowMs - this.#belowSinceMs < this.#downAfterMs) return undefined;
-      // Straight to the highest rung the estimate covers (or the bottom one).
+      // Straight to the highest rung the estimate covers (or the bottom one), judged by its mean over
+      // the hold: a moment's dip (a loss burst when the link drops) does not send the picture to the bottom.
+      const mean = this.#belowSum / this.#belowCount;
       let next = this.#index + 1;
-      while (next < this.#rungs.length - 1 && this.needBps(this.#rungs[next] as QualityRung) > estimateBps)
-        next++;
+      while (next < this.#rungs.length - 1 && this.needBps(this.#rungs[next] as QualityRung) > mean) next++;
       const held = nowMs - this.#belowSinceMs;
+      if (nowMs - this.#lastUpMs < this.#flapWindowMs) {
+        this.#upPenalty = Math.min(MAX_UP_PENALTY, this.#upPenalty * 2);
+      }
       this.#move(next, nowMs);
       return {
         rung: this.rung,
         direction: 'down',
-        reason: `estimate ${mbps(estimateBps)} < ${mbps(need)} needed for ${this.#label(current)} for ${(held / 1000).toFixed(1)} s`,
+        reason: `estimate ${mbps(mean)} < ${mbps(need)} needed for ${this.#label(current)} for ${(held / 1000).toFixed(1)} s`,
       };
     }
     this.#belowSinceMs = -1;
@@ -120,14 +153,15 @@ export class QualityLadder {
       return undefined;
     }
     if (this.#aboveSinceMs < 0) this.#aboveSinceMs = nowMs;
-    if (nowMs - this.#aboveSinceMs < this.#upAfterMs || nowMs - this.#lastChangeMs < this.#upAfterMs) {
-      return undefined;
-    }
+    if (nowMs - this.#lastUpMs >= FLAP_FORGET_MS) this.#upPenalty = 1;
+    const hold = this.upAfterMs;
+    if (nowMs - this.#aboveSinceMs < hold || nowMs - this.#lastChangeMs < hold) return undefined;
     this.#move(this.#index - 1, nowMs);
+    this.#lastUpMs = nowMs;
     return {
       rung: this.rung,
       direction: 'up',
-      reason: `estimate ${mbps(estimateBps)} ≥ ${mbps(upNeed)} for ${this.#label(higher)} for ${(this.#upAfterMs / 1000).toFixed(1)} s`,
+      reason: `estimate ${mbps(estimateBps)} ≥ ${mbps(upNeed)} for ${this.#label(higher)} for ${(hold / 1000).toFixed(1)} s`,
     };
   }
 

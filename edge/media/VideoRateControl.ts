@@ -25,8 +25,11 @@ export interface VideoRateControlOptions {
   adaptResolution: boolean;
   /** Sets the encoder's target bitrate, kbit/s. */
   setBitrate: (kbps: number) => void;
-  /** Re-opens the encoder at `rung`; resolves when done (rejects when the encoder does not open). */
-  setRung: (rung: QualityRung) => Promise<void>;
+  /**
+   * Moves the picture to `rung`: a new size opens a new encoder (off the frame path), a new frame rate
+   * only skips frames. Resolves true when an encoder was opened; rejects when it does not open.
+   */
+  setRung: (rung: QualityRung) => Promise<boolean>;
   logger: Logger;
 }
 
@@ -48,6 +51,8 @@ export interface VideoRateControlStats extends QualityReport {
   appLimited: boolean;
   feedbacks: number;
   rungChanges: number;
+  /** Encoders opened by the ladder (a frame-rate step opens none). */
+  reopens: number;
   /** Packets re-sent for the player's NACKs (RTX when negotiated). */
   retransmitted: number;
   pacerMaxWaitMs: number;
@@ -115,6 +120,7 @@ export class VideoRateControl extends TypedEmitter<VideoRateControlEvents> {
   #reason = 'start';
   #rung: QualityRung;
   #rungChanges = 0;
+  #reopens = 0;
   #reopening = false;
   /** Encoded bytes of the last second: (ms, bytes) pairs. */
   readonly #encoded: Array<{ ms: number; bytes: number }> = [];
@@ -190,6 +196,7 @@ export class VideoRateControl extends TypedEmitter<VideoRateControlEvents> {
       appLimited: this.#controller.estimate.appLimited,
       feedbacks: this.#controller.feedbacks,
       rungChanges: this.#rungChanges,
+      reopens: this.#reopens,
       retransmitted: this.#nacks.stats.resent,
       pacerMaxWaitMs: Math.round(pacer.maxWaitMs),
       queueMs: Math.round(this.#controller.queueMs),
@@ -308,7 +315,8 @@ export class VideoRateControl extends TypedEmitter<VideoRateControlEvents> {
     this.#options.logger.info({ rung, direction: change.direction, reason: change.reason }, 'quality step');
     this.#options
       .setRung(rung)
-      .then(() => {
+      .then((reopened) => {
+        if (reopened) this.#reopens++;
         this.#rung = { ...rung };
       })
       .catch((error: unknown) => this.#options.logger.warn({ err: error }, 'quality step failed'))

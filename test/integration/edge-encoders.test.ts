@@ -135,6 +135,50 @@ describe('H.264 encoder selection (real FFmpeg via node-av)', () => {
     await expect(encoder.encode(0, false)).rejects.toMatchObject({ code: 'EDGE_ENCODER_FAILED' });
   });
 
+  it('follows a bitrate change on the running encoder: the output drops within frames, with no keyframe or new SPS', async () => {
+    const encoder = await H264Encoder.open({
+      codec: 'libx264',
+      width: 640,
+      height: 360,
+      fps: 60,
+      bitrateKbps: 4000,
+    });
+    try {
+      // Noise needs every bit it is given, so the output size shows the rate control's target.
+      let seed = 1;
+      const sizes: number[] = [];
+      const types: number[][] = [];
+      for (let i = 0; i < 120; i++) {
+        const { y, u, v } = encoder.planes;
+        for (const plane of [y, u, v]) {
+          for (let j = 0; j < plane.length; j++) {
+            seed = (seed * 1_103_515_245 + 12_345) >>> 0;
+            plane[j] = seed >>> 24;
+          }
+        }
+        if (i === 60) encoder.setBitrate(500);
+        const unit = await encoder.encode(i * 1500, i === 0);
+        expect(unit).not.toBeNull();
+        sizes.push((unit as Buffer).length);
+        types.push(nalTypes(unit as Buffer));
+      }
+      const kbps = (from: number, to: number) =>
+        (sizes.slice(from, to).reduce((sum, size) => sum + size, 0) * 8 * 60) / (to - from) / 1000;
+      // Settled before the change (~4 Mbit/s), and after it (~0.5 Mbit/s): the same encoder followed.
+      expect(kbps(30, 60)).toBeGreaterThan(3000);
+      expect(kbps(90, 120)).toBeLessThan(700);
+      expect(kbps(90, 120)).toBeGreaterThan(300);
+      // Only the first frame is an IDR with SPS/PPS: the change re-opened nothing.
+      expect(types[0]).toEqual(expect.arrayContaining([7, 8, 5]));
+      for (const nals of types.slice(1)) {
+        expect(nals).not.toContain(5);
+        expect(nals).not.toContain(7);
+      }
+    } finally {
+      encoder.close();
+    }
+  });
+
   it('H.264 and Opus share one busy rule: a second encode while one is in flight is refused', async () => {
     const video = await H264Encoder.open({
       codec: 'libx264',

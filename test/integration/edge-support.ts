@@ -3,13 +3,20 @@ import { type EdgeConfigInput, parseEdgeConfig } from '../../edge/config.js';
 import { createEdge } from '../../edge/createEdge.js';
 import type { Edge } from '../../edge/Edge.js';
 import type { EdgeServer } from '../../edge/http/EdgeServer.js';
+import type { OpenVideoEncoder } from '../../edge/media/MediaPipeline.js';
 import { type ProbeEncodersResult, probeEncoders } from '../../edge/media/probeEncoders.js';
 import { NodePlayer, type NodePlayerOptions } from '../tools/NodePlayer.js';
 
 let probe: Promise<ProbeEncodersResult> | undefined;
 
-/** A listening standalone edge on 127.0.0.1:0 that only uses loopback ICE candidates. */
-export async function startTestEdge(config: EdgeConfigInput = {}): Promise<EdgeServer> {
+/**
+ * A listening standalone edge on 127.0.0.1:0 that only uses loopback ICE candidates (`openVideoEncoder`:
+ * how its sessions open H.264 encoders, default the real H264Encoder.open).
+ */
+export async function startTestEdge(
+  config: EdgeConfigInput = {},
+  openVideoEncoder?: OpenVideoEncoder,
+): Promise<EdgeServer> {
   probe ??= probeEncoders();
   const server = await createEdge({
     config: parseEdgeConfig({
@@ -23,6 +30,7 @@ export async function startTestEdge(config: EdgeConfigInput = {}): Promise<EdgeS
     }),
     logger: pino({ level: process.env.EDGE_TEST_LOG ?? 'silent' }),
     encoderProbe: await probe,
+    ...(openVideoEncoder ? { openVideoEncoder } : {}),
   });
   await server.listen({ host: '127.0.0.1', port: 0 });
   return server;

@@ -61,4 +61,30 @@ describe('quality ladder', () => {
     expect(low.rung.height).toBe(360);
     for (let ms = 2000; ms < 20_000; ms += 500) expect(low.update(3.5 * MBIT, ms)).toBeUndefined();
   });
+
+  it('picks the rung by the mean estimate over the hold, so a dip at its end does not send it to the bottom', () => {
+    const ladder = new QualityLadder({ top });
+    for (let ms = 0; ms < 1000; ms += 100) ladder.update(2.5 * MBIT, ms);
+    // The last sample is a loss burst's dip: the mean (~2.3 Mbit/s) still covers 640×360@60.
+    expect(ladder.update(0.4 * MBIT, 1000)?.rung).toEqual({ width: 640, height: 360, fps: 60 });
+  });
+
+  it('does not flap: a step up undone within 10 s doubles the hold before the next one', () => {
+    const ladder = new QualityLadder({ top, upAfterMs: 4000 });
+    ladder.update(2 * MBIT, 0);
+    expect(ladder.update(2 * MBIT, 1000)?.rung.height).toBe(360);
+    const moves: Array<{ ms: number; direction: string }> = [];
+    // The link swings: good for 9 s (enough for one step up), then short for 2 s, again and again.
+    for (let ms = 1500; ms <= 60_000; ms += 250) {
+      const good = (ms - 1500) % 11_000 < 9000;
+      const change = ladder.update((good ? 5 : 2) * MBIT, ms);
+      if (change) moves.push({ ms, direction: change.direction });
+    }
+    const ups = moves.filter((m) => m.direction === 'up');
+    // Without the penalty each 11 s cycle would go up and down again (5 ups); with it the hold grows
+    // to 8 s, then 16 s, longer than the good spells: two ups, then the picture stays down.
+    expect(ups.length).toBe(2);
+    expect(ladder.upAfterMs).toBe(16_000);
+    expect(ladder.rung.height).toBe(360);
+  });
 });
