@@ -11,7 +11,9 @@
 // FARPLAY_BENCH_REDIS_URL (default redis://127.0.0.1:6379/15), BENCH_NODE_ARGS (extra node flags for the
 // matchmaker process, e.g. --cpu-prof), BENCH_STORES (default redis,memory), BENCH_REDIS_INSTANCES
 // (matchmaker processes on the Redis store, client connections spread over them; default 1),
-// BENCH_COORDINATES=0 (store figures only, skip the coordinate evaluation). Last line: one JSON object.
+// BENCH_COORDINATES=0 (store figures only, skip the coordinate evaluation), BENCH_HEARTBEAT_MS (default 2000,
+// the matchmaker's heartbeat period: every edge sends a signed heartbeat that often through both phases;
+// 0 = none). Last line: one JSON object.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
@@ -19,10 +21,18 @@ import { Agent, request } from 'node:http';
 import { connect, createServer, type Socket } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { hexToBytes } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
+import { signDigest } from '../checker/signDigest.js';
 import { deleteRedisPrefix } from '../matchmaker/store/createRedisStore.js';
 import { deploymentOf } from '../protocol/deployment.js';
-import { type EdgeRegistrationPayload, randomNonce, signEdgeMessage } from '../protocol/edgeRegistration.js';
+import {
+  type EdgeHeartbeatPayload,
+  type EdgeRegistrationPayload,
+  edgeMessageDigest,
+  randomNonce,
+  signEdgeMessage,
+} from '../protocol/edgeRegistration.js';
 import { generateSessionKeyPair } from '../protocol/sessionToken.js';
 import { PONG } from '../test/tools/FakeEdge.js';
 import { measureRegret } from './allocationRegret.js';
@@ -43,6 +53,8 @@ const edgeCount = Number(process.env.BENCH_EDGES ?? 1000);
 /** Matchmaker processes sharing the Redis store (the in-process store is one process by nature). */
 const redisInstances = Number(process.env.BENCH_REDIS_INSTANCES ?? 1);
 const redisUrl = process.env.FARPLAY_BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379/15';
+/** Every edge heartbeats this often during the load (the matchmaker's default period); 0 = no heartbeats. */
+const heartbeatMs = Number(process.env.BENCH_HEARTBEAT_MS ?? 2000);
 
 async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -128,7 +140,7 @@ class Connection {
 
   request(method: string, path: string, body?: unknown): Promise<{ status: number; body: Buffer }> {
     if (this.#error) return Promise.reject(this.#error);
-    const payload = body === undefined ? '' : JSON.stringify(body);
+    const payload = body === undefined ? '' : typeof body === 'string' ? body : JSON.stringify(body);
     const head = `${method} ${path} HTTP/1.1\r\n${this.#head}${
       payload ? `content-type: application/json\r\ncontent-length: ${Buffer.byteLength(payload)}\r\n` : ''
     }\r\n`;
@@ -237,6 +249,73 @@ async function registerEdges(
       }
     }),
   );
+}
+
+/**
+ * Keeps every edge heartbeating once per `heartbeatMs` (spread evenly over the period) until `stop()`, over
+ * 8 connections. Heartbeats are signed ahead of time (libsecp256k1 over the EIP-712 digest), so the load
+ * generator spends its CPU on sending, not signing; each is fresh (issuedAt) for the server's 60 s window.
+ */
+function startHeartbeats(
+  port: number,
+  keys: { edge: string; privateKey: Uint8Array }[],
+  deployment: string,
+  durationMs: number,
+): { stop(): Promise<{ sent: number; failed: number; lateMsP99: number }> } {
+  if (heartbeatMs <= 0 || keys.length === 0) {
+    return { stop: async () => ({ sent: 0, failed: 0, lateMsP99: 0 }) };
+  }
+  const rounds = Math.ceil(durationMs / heartbeatMs) + 1;
+  const bodies: string[] = [];
+  for (let r = 0; r < rounds; r++) {
+    for (const { edge, privateKey } of keys) {
+      const payload: EdgeHeartbeatPayload = {
+        edge,
+        activeSessions: 0,
+        freeSlots: 200,
+        encodeHeadroom: 4,
+        activeSessionIds: [],
+        activeSessionOwners: [],
+        issuedAt: Date.now(),
+        nonce: randomNonce(),
+        deployment,
+      };
+      const signature = signDigest(privateKey, hexToBytes(edgeMessageDigest('EdgeHeartbeat', payload)));
+      bodies.push(JSON.stringify({ payload, signature }));
+    }
+  }
+  const start = performance.now();
+  const gap = heartbeatMs / keys.length;
+  let next = 0;
+  let stopped = false;
+  let sent = 0;
+  let failed = 0;
+  const late: number[] = [];
+  const loops = Array.from({ length: 8 }, async () => {
+    const connection = new Connection(port);
+    try {
+      while (!stopped && next < bodies.length) {
+        const i = next++;
+        const due = start + i * gap;
+        const wait = due - performance.now();
+        if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+        else late.push(-wait);
+        if (stopped) break;
+        const res = await connection.request('POST', '/v1/edges/heartbeat', bodies[i]);
+        sent++;
+        if (res.status !== 200) failed++;
+      }
+    } finally {
+      connection.close();
+    }
+  });
+  return {
+    async stop() {
+      stopped = true;
+      await Promise.all(loops);
+      return { sent, failed, lateMsP99: round2(late.length > 0 ? percentile(late, 0.99) : 0) };
+    },
+  };
 }
 
 interface Measured {
@@ -384,9 +463,12 @@ async function main(): Promise<void> {
   const edgeNodes = Array.from({ length: edgeCount }, (_, i) => i % matrix.n);
   const players = Array.from({ length: matrix.n }, (_, i) => i);
   const edges: Edge[] = [];
+  const edgeKeys: { edge: string; privateKey: Uint8Array }[] = [];
   const accounts = edgeNodes.map((node) => {
-    const account = privateKeyToAccount(generatePrivateKey());
+    const privateKey = generatePrivateKey();
+    const account = privateKeyToAccount(privateKey);
     edges.push({ id: account.address.toLowerCase(), node });
+    edgeKeys.push({ edge: account.address, privateKey: hexToBytes(privateKey) });
     return account;
   });
   const sessionKeys = generateSessionKeyPair();
@@ -433,15 +515,15 @@ async function main(): Promise<void> {
       await new Promise((r) => setTimeout(r, 700)); // one registry refresh
       t = performance.now();
       serverPids = servers.map((x) => x.child.pid ?? 0);
-      const figures = {
-        instances,
-        ...(await runLoad(
-          servers.map((x) => x.port),
-          matrix,
-          edges,
-          players,
-        )),
-      };
+      // Edges heartbeat through both phases (each phase: 1 s warm-up + BENCH_SECONDS), as live edges do.
+      const heartbeats = startHeartbeats(port, edgeKeys, deployment, 2 * (seconds + 1) * 1000 + 5000);
+      const load = await runLoad(
+        servers.map((x) => x.port),
+        matrix,
+        edges,
+        players,
+      );
+      const figures = { instances, ...load, heartbeats: { periodMs: heartbeatMs, ...(await heartbeats.stop()) } };
       console.log(`${store}: ${JSON.stringify(figures)}`);
       out[store] = figures;
     } finally {

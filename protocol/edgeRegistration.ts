@@ -1,5 +1,5 @@
 import Type, { type Static } from 'typebox';
-import { type Address, type Hex, type LocalAccount, recoverTypedDataAddress } from 'viem';
+import { type Address, type Hex, hashTypedData, type LocalAccount, recoverTypedDataAddress } from 'viem';
 import { SignedCapabilitySnapshot } from './capabilitySnapshot.js';
 import { deploymentSalt } from './deployment.js';
 import { FarplayError } from './errors.js';
@@ -295,6 +295,12 @@ export async function signEdgeMessage<K extends Kind>(
 ): Promise<Hex> {
   // biome-ignore lint/suspicious/noExplicitAny: the three typed-data shapes are checked by the builders above
   return account.signTypedData(typedData(kind, payload) as any);
+}
+
+/** The EIP-712 digest an edge control message is signed over (what `signEdgeMessage` signs). */
+export function edgeMessageDigest<K extends Kind>(kind: K, payload: PayloadOf<K>): Hex {
+  // biome-ignore lint/suspicious/noExplicitAny: see signEdgeMessage
+  return hashTypedData(typedData(kind, payload) as any);
 }
 
 export interface VerifyEdgeMessageParameters<K extends Kind> {
