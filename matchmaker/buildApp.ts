@@ -15,7 +15,12 @@ import { LOG_REDACT_PATHS, redactedRequest } from '../protocol/logRedactions.js'
 import { proxyTrust } from '../protocol/proxyTrust.js';
 import { generateSessionKeyPair, importSessionPrivateKey } from '../protocol/sessionToken.js';
 import { type AvailableDeposit, Billing } from './Billing.js';
-import { defaultMatchmakerConfig, type MatchmakerConfig, parseStudioKeys } from './config.js';
+import {
+  defaultMatchmakerConfig,
+  type MatchmakerConfig,
+  parseRedisClusterNodes,
+  parseStudioKeys,
+} from './config.js';
 import { createPackageStore, type PackageStore } from './createPackageStore.js';
 import { billingRoutes, type Faucet } from './http/billingRoutes.js';
 import { edgeRoutes } from './http/edgeRoutes.js';
@@ -79,9 +84,10 @@ export async function buildApp(options: BuildAppOptions = {}): Promise<Matchmake
   const ownsStore = options.store === undefined;
   const store =
     options.store ??
-    (config.redisUrl
+    (config.redisUrl || config.redisCluster
       ? createRedisStore({
           url: config.redisUrl,
+          cluster: parseRedisClusterNodes(config.redisCluster),
           keyPrefix: config.keyPrefix,
           // Called only once connected or retrying, after `app` below exists.
           onError: (err) => app.log.warn({ err }, 'redis connection error'),

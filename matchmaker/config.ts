@@ -8,6 +8,11 @@ export const MatchmakerConfig = Type.Object({
   logLevel: LogLevel,
   /** Redis URL; empty = the in-process store. */
   redisUrl: Type.String({ default: '' }),
+  /**
+   * Redis Cluster start-up nodes, `host:port,host:port` (any few of its nodes); non-empty = the store runs on
+   * that cluster (redisUrl is then ignored).
+   */
+  redisCluster: Type.String({ default: '', pattern: '^([^,:\\s]+:\\d{1,5}(,[^,:\\s]+:\\d{1,5})*)?$' }),
   /** Prefix of every Redis key. */
   keyPrefix: Type.String({ default: 'farplay:mm:' }),
   /** Ed25519 session-token key (base64url pkcs8); empty = a fresh one per start (single-instance only). */
@@ -151,6 +156,15 @@ export function defaultMatchmakerConfig(
 /** Reads FARPLAY_MM_* from `env`, applies defaults, validates (the error names the field), deep-freezes. */
 export function parseMatchmakerConfig(env: Record<string, string | undefined>): Readonly<MatchmakerConfig> {
   return matchmakerConfig.fromEnv(env);
+}
+
+/** Parses `redisCluster` (`host:port,host:port`, checked by the schema) into the cluster's start-up nodes. */
+export function parseRedisClusterNodes(spec: string): { host: string; port: number }[] {
+  if (spec === '') return [];
+  return spec.split(',').map((node) => {
+    const colon = node.lastIndexOf(':');
+    return { host: node.slice(0, colon), port: Number(node.slice(colon + 1)) };
+  });
 }
 
 /** Parses `studio=key,studio2=key2` into key → studio (a key may itself contain `=`, e.g. base64 padding). */

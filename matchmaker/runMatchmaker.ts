@@ -25,7 +25,11 @@ export async function runMatchmaker(
   });
   const mm = await startMatchmaker(config, logger, extra);
   logger.info(
-    { url: mm.url, store: config.redisUrl ? 'redis' : 'memory', sessionPublicKey: mm.sessionPublicKey },
+    {
+      url: mm.url,
+      store: config.redisCluster ? 'redis-cluster' : config.redisUrl ? 'redis' : 'memory',
+      sessionPublicKey: mm.sessionPublicKey,
+    },
     'matchmaker listening',
   );
   const stop = () => {

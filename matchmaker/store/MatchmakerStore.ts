@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import type { GameInfo, RttMeasurement, SessionEvent } from '../../protocol/playerApi.js';
 
 /** What the matchmaker knows about an edge from its signed registration; `id` is its lower-case address. */
@@ -145,7 +145,7 @@ export interface MatchmakerStore {
    * Where request counters shared by every instance on this store live (the per-address rate limits): the
    * Redis connection and a key prefix. Absent for the in-process store (each instance counts alone).
    */
-  readonly sharedCounters?: { redis: Redis; keyPrefix: string };
+  readonly sharedCounters?: { redis: Redis | Cluster; keyPrefix: string };
   /** Registers or re-registers an edge and marks it live for `ttlMs`; 'replay' if the nonce was seen. */
   putEdge(edge: EdgeRecord, nonce: string, ttlMs: number, nonceTtlMs: number): Promise<'ok' | 'replay'>;
   /** Records load and extends liveness; 'unknown' if the edge is not registered (or was declared dead). */

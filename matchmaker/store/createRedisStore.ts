@@ -1,4 +1,4 @@
-import { Redis } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
 import { clampGeoLat } from '../geo.js';
 import { guardStore } from './guardStore.js';
 import {
@@ -17,10 +17,22 @@ import {
 import { redisGames } from './redisGames.js';
 import { defineSessionCommands } from './redisSessionScripts.js';
 
+/** A Redis Cluster node to start from (any few of the cluster's nodes; the client finds the rest). */
+export interface RedisClusterNode {
+  host: string;
+  port: number;
+}
+
 export interface RedisStoreOptions {
-  /** redis:// URL (default redis://127.0.0.1:6379). */
+  /** redis:// URL (default redis://127.0.0.1:6379); ignored with `cluster`. */
   url?: string;
-  /** Prefix of every key and the events channel (default 'farplay:mm:'). */
+  /** Redis Cluster start-up nodes: the store runs on the cluster instead of one Redis at `url`. */
+  cluster?: readonly RedisClusterNode[];
+  /**
+   * Prefix of every key and the events channel (default 'farplay:mm:'). On a cluster the store's keys go under
+   * a hash tag (`{farplay:mm:}edge:…`, or the prefix as given if it already holds one), so every key a script
+   * touches is in one slot; the per-address rate-limit counters stay outside it and spread over the cluster.
+   */
   keyPrefix?: string;
   /**
    * Connection errors (ioredis reconnects by itself; commands meanwhile reject). Default: ignored,
@@ -36,27 +48,47 @@ function toRecord(data: string, edgeId: string, state: string | null | undefined
   return { ...d, edgeId, state: state === 'active' ? 'active' : 'reserved' };
 }
 
+/**
+ * The key prefix the store's keys use: on a cluster, `prefix` inside a hash tag (`{prefix}`) unless it already
+ * has one — Redis Cluster hashes only the tag, so all of one deployment's keys share a slot and every script
+ * (reserve, reap, release, reconcile, games) stays atomic. On one Redis the prefix as given (keys unchanged).
+ */
+export function storeKeyPrefix(prefix: string, cluster: boolean): string {
+  return !cluster || /\{[^}]+\}/.test(prefix) ? prefix : `{${prefix}}`;
+}
+
+/** An ioredis client on one Redis or a cluster (the store and its helpers take either). */
+export type RedisClient = Redis | Cluster;
+
+/** Connects to `url`, or to the cluster `nodes` when given, with the store's fail-fast settings. */
+export function connectRedis(
+  url: string,
+  nodes: readonly RedisClusterNode[] | undefined,
+  commandTimeoutMs = 1500,
+): RedisClient {
+  // Fail fast while Redis is away: no offline queue once connected (a command then fails at once) and a
+  // short timeout for a server that hangs; the store turns either into MM_STORE_UNAVAILABLE.
+  const common = { maxRetriesPerRequest: 1, commandTimeout: commandTimeoutMs, connectTimeout: 2000 };
+  if (nodes && nodes.length > 0) {
+    return new Cluster([...nodes], { enableAutoPipelining: true, redisOptions: common });
+  }
+  return new Redis(url, { ...common, enableAutoPipelining: true });
+}
+
 /** The Redis store (ioredis): several matchmaker instances share it. Liveness is TTL keys, location GEO. */
 export function createRedisStore(options: RedisStoreOptions = {}): MatchmakerStore {
   const url = options.url ?? 'redis://127.0.0.1:6379';
-  const p = options.keyPrefix ?? 'farplay:mm:';
+  const onCluster = (options.cluster?.length ?? 0) > 0;
+  const plain = options.keyPrefix ?? 'farplay:mm:';
+  const p = storeKeyPrefix(plain, onCluster);
   const onError = options.onError ?? (() => {});
-  // Fail fast while Redis is away: no offline queue once connected (a command then fails at once) and a
-  // short timeout for a server that hangs; the store turns either into MM_STORE_UNAVAILABLE.
-  const redis = defineSessionCommands(
-    new Redis(url, {
-      maxRetriesPerRequest: 1,
-      enableAutoPipelining: true,
-      commandTimeout: options.commandTimeoutMs ?? 1500,
-      connectTimeout: 2000,
-    }),
-  );
+  const redis = defineSessionCommands(connectRedis(url, options.cluster, options.commandTimeoutMs));
   redis.on('error', onError);
   // Until the first connection, commands wait for it (start-up); afterwards they fail fast.
   redis.once('ready', () => {
     redis.options.enableOfflineQueue = false;
   });
-  let subscriber: Redis | undefined;
+  let subscriber: RedisClient | undefined;
   const listeners = new Set<(e: StoreEvent) => void>();
   let closed = false;
   const k = {
@@ -76,7 +108,8 @@ export function createRedisStore(options: RedisStoreOptions = {}): MatchmakerSto
 
   return guardStore({
     kind: 'redis',
-    sharedCounters: { redis, keyPrefix: `${p}rl:` },
+    // One key per client address, touched alone: outside the hash tag, so on a cluster they spread.
+    sharedCounters: { redis, keyPrefix: `${plain.replace(/[{}]/g, '')}rl:` },
     get closed() {
       return closed;
     },
@@ -265,7 +298,10 @@ export function createRedisStore(options: RedisStoreOptions = {}): MatchmakerSto
     subscribe(listener) {
       if (!subscriber) {
         // Its own connection keeps the offline queue: SUBSCRIBE waits for it (and resubscribes after a drop).
-        subscriber = redis.duplicate({ enableOfflineQueue: true, commandTimeout: undefined });
+        subscriber =
+          redis instanceof Cluster
+            ? new Cluster([...(options.cluster ?? [])], { enableOfflineQueue: true })
+            : redis.duplicate({ enableOfflineQueue: true, commandTimeout: undefined });
         subscriber.on('error', onError);
         subscriber.on('message', (_channel: string, message: string) => {
           let event: StoreEvent;
@@ -297,17 +333,36 @@ export function createRedisStore(options: RedisStoreOptions = {}): MatchmakerSto
   });
 }
 
-/** Deletes every key under `keyPrefix` (tests and benches clean up with it). */
-export async function deleteRedisPrefix(url: string, keyPrefix: string): Promise<void> {
-  const redis = new Redis(url, { maxRetriesPerRequest: 2 });
+/**
+ * Deletes every key under `keyPrefix` (tests and benches clean up with it): on one Redis at `url`, or on every
+ * master of the cluster `nodes` (the store's hash-tagged keys and the counters outside the tag alike).
+ */
+export async function deleteRedisPrefix(
+  url: string,
+  keyPrefix: string,
+  nodes?: readonly RedisClusterNode[],
+): Promise<void> {
+  const client =
+    nodes && nodes.length > 0
+      ? new Cluster([...nodes], { redisOptions: { maxRetriesPerRequest: 2 } })
+      : new Redis(url, { maxRetriesPerRequest: 2 });
+  const plain = keyPrefix.replace(/[{}]/g, '');
+  const patterns = [...new Set([`${keyPrefix}*`, `{${plain}}*`, `${plain}*`])];
   try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${keyPrefix}*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length > 0) await redis.del(...keys);
-    } while (cursor !== '0');
+    if (client instanceof Cluster) await new Promise<void>((r) => client.once('ready', () => r()));
+    const servers = client instanceof Cluster ? client.nodes('master') : [client];
+    for (const server of servers) {
+      for (const pattern of patterns) {
+        let cursor = '0';
+        do {
+          const [next, keys] = await server.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+          cursor = next;
+          // One key per DEL: on a cluster the keys of one page may sit in different slots.
+          for (const key of keys) await client.del(key);
+        } while (cursor !== '0');
+      }
+    }
   } finally {
-    redis.disconnect();
+    client.disconnect();
   }
 }

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './createRedisStore.js';
 import type { GameChange, GameVersions, MatchmakerStore, PublishedGame } from './MatchmakerStore.js';
 
 // Keys (under the store's prefix): games (hash id → live version JSON, what the catalogue reads),
@@ -74,13 +74,13 @@ type GameCommands = {
 
 /** The MatchmakerStore's game methods on Redis (`p` is the store's key prefix). */
 export function redisGames(
-  client: Redis,
+  client: RedisClient,
   p: string,
 ): Pick<MatchmakerStore, 'putGame' | 'listGames' | 'gameVersions' | 'pinGame' | 'unpublishGame'> {
   client.defineCommand('mmPutGame', { numberOfKeys: 5, lua: PUT_GAME });
   client.defineCommand('mmPinGame', { numberOfKeys: 4, lua: PIN_GAME });
   client.defineCommand('mmUnpublishGame', { numberOfKeys: 4, lua: UNPUBLISH_GAME });
-  const redis = client as Redis & GameCommands;
+  const redis = client as RedisClient & GameCommands;
   const k = {
     games: `${p}games`,
     owners: `${p}gameowners`,

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './createRedisStore.js';
 
 // The matchmaker's Redis store scripts: edges, heartbeats, reservations, holds, activation, release, reaping and
 // reconciliation, each one atomic on the server (createRedisStore.ts calls them).
@@ -31,7 +31,8 @@ return 'ok'`;
  * are dropped) — a holder at its cap answers 'limit:<i>' (1-based) and nothing is recorded; then the first
  * live candidate whose held slots (expired reservations dropped) are below capacity gets the slot, the
  * session hash and a place in every holder's set. The per-edge keys (alive, slots, edge) are built here from
- * the prefix, like REAP and RELEASE do (one Redis, not a cluster).
+ * the prefix, like REAP and RELEASE do: on a Redis Cluster that prefix is a hash tag (createRedisStore.ts
+ * `storeKeyPrefix`), so they are in the declared keys' slot, which is what Cluster checks.
  */
 const RESERVE = `${NOW}
 if redis.call('EXISTS', KEYS[1]) == 1 then return false end
@@ -141,7 +142,8 @@ return {'ok', h[1], h[2], h[3]}`;
 /**
  * KEYS: edges, geo, coords. ARGV: key prefix. Drops edges past their deadline with their slots, sessions
  * and coordinates (a registry of ever-seen ids would otherwise grow without bound).
- * (Builds per-edge keys from the prefix: fine on one Redis, not on a cluster.)
+ * (Builds per-edge and session keys from the prefix — the session ids are only known inside the script — all
+ * in the declared keys' slot on a cluster, the prefix being a hash tag there.)
  */
 const REAP = `${NOW}
 local p = ARGV[1]
@@ -180,7 +182,7 @@ export type SessionCommands = {
 };
 
 /** Registers the matchmaker's Lua scripts on `redis` (each runs atomically on the server). */
-export function defineSessionCommands(redis: Redis): Redis & SessionCommands {
+export function defineSessionCommands<R extends RedisClient>(redis: R): R & SessionCommands {
   redis.defineCommand('mmPutEdge', { numberOfKeys: 5, lua: PUT_EDGE });
   redis.defineCommand('mmHeartbeat', { numberOfKeys: 4, lua: HEARTBEAT });
   redis.defineCommand('mmReserve', { lua: RESERVE });
@@ -188,5 +190,5 @@ export function defineSessionCommands(redis: Redis): Redis & SessionCommands {
   redis.defineCommand('mmRelease', { numberOfKeys: 1, lua: RELEASE });
   redis.defineCommand('mmReap', { numberOfKeys: 3, lua: REAP });
   redis.defineCommand('mmReconcile', { numberOfKeys: 1, lua: RECONCILE });
-  return redis as Redis & SessionCommands;
+  return redis as R & SessionCommands;
 }

@@ -1,12 +1,16 @@
-import { afterAll, afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
 import { createMemoryStore } from '../../matchmaker/store/createMemoryStore.js';
 import { createRedisStore, deleteRedisPrefix } from '../../matchmaker/store/createRedisStore.js';
 import type { EdgeRecord, MatchmakerStore, StoreEvent } from '../../matchmaker/store/MatchmakerStore.js';
+import { type LocalRedisCluster, startRedisCluster } from '../support/redisCluster.js';
 import { pongGame, sleep, testPrefix } from './matchmaker-support.js';
 
-// One contract suite, run against both store implementations (the Redis one on the real server).
+// One contract suite, run against every store: in-process, Redis (the real server) and Redis Cluster (three
+// real redis-server masters in cluster mode on loopback, started here and ended after the file).
 const redisUrl = inject('redisUrl');
 const prefixes: string[] = [];
+const clusterPrefixes: string[] = [];
+let cluster: LocalRedisCluster | undefined;
 
 const implementations: [string, () => MatchmakerStore][] = [
   ['memory', () => createMemoryStore()],
@@ -18,10 +22,24 @@ const implementations: [string, () => MatchmakerStore][] = [
       return createRedisStore({ url: redisUrl, keyPrefix });
     },
   ],
+  [
+    'redis-cluster',
+    () => {
+      const keyPrefix = testPrefix('store');
+      clusterPrefixes.push(keyPrefix);
+      return createRedisStore({ cluster: cluster?.nodes ?? [], keyPrefix });
+    },
+  ],
 ];
+
+beforeAll(async () => {
+  cluster = await startRedisCluster();
+});
 
 afterAll(async () => {
   for (const p of prefixes) await deleteRedisPrefix(redisUrl, p);
+  for (const p of clusterPrefixes) await deleteRedisPrefix('', p, cluster?.nodes);
+  await cluster?.stop();
 });
 
 function edge(id: string, overrides: Partial<EdgeRecord> = {}): EdgeRecord {

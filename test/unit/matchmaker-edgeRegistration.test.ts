@@ -1,6 +1,11 @@
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { describe, expect, it } from 'vitest';
-import { defaultMatchmakerConfig, parseMatchmakerConfig, parseStudioKeys } from '../../matchmaker/config.js';
+import {
+  defaultMatchmakerConfig,
+  parseMatchmakerConfig,
+  parseRedisClusterNodes,
+  parseStudioKeys,
+} from '../../matchmaker/config.js';
 import {
   type EdgeHeartbeatPayload,
   randomNonce,
@@ -119,6 +124,21 @@ describe('matchmaker config', () => {
   it('stops on bad config with a message naming the variable', () => {
     expect(() => parseMatchmakerConfig({ FARPLAY_MM_PORT: 'eighty' })).toThrow(/FARPLAY_MM_PORT/);
     expect(() => parseMatchmakerConfig({ FARPLAY_MM_EDGE_TTL_MS: '10' })).toThrow(/FARPLAY_MM_EDGE_TTL_MS/);
+  });
+
+  it('reads Redis Cluster nodes and refuses a list that is not host:port pairs', () => {
+    const config = parseMatchmakerConfig({ FARPLAY_MM_REDIS_CLUSTER: '10.0.0.1:7000,redis-b:7001' });
+    expect(parseRedisClusterNodes(config.redisCluster)).toEqual([
+      { host: '10.0.0.1', port: 7000 },
+      { host: 'redis-b', port: 7001 },
+    ]);
+    expect(parseRedisClusterNodes(defaultMatchmakerConfig().redisCluster)).toEqual([]);
+    expect(() => parseMatchmakerConfig({ FARPLAY_MM_REDIS_CLUSTER: 'redis://a:7000' })).toThrow(
+      /FARPLAY_MM_REDIS_CLUSTER/,
+    );
+    expect(() => parseMatchmakerConfig({ FARPLAY_MM_REDIS_CLUSTER: 'a:7000,' })).toThrow(
+      /FARPLAY_MM_REDIS_CLUSTER/,
+    );
   });
 
   it('parses studio API keys', () => {
