@@ -3,6 +3,7 @@ import { availableParallelism } from 'node:os';
 import type { Logger } from 'pino';
 import type { LocalAccount } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
+import { billingSessionId } from '../protocol/billingSession.js';
 import { FarplayError, findError } from '../protocol/errors.js';
 import { mintSessionToken } from '../protocol/mintSessionToken.js';
 import type { CreateSessionResponse, GameInfo } from '../protocol/playerApi.js';
@@ -484,7 +485,13 @@ export class Edge extends TypedEmitter<EdgeEvents> {
     this.emit('sessionStarted', {
       sessionId: claims.sid,
       gameId: game.info.id,
-      ...(claims.chk ? { checkers: claims.chk, quorum: claims.q ?? claims.chk.length } : {}),
+      ...(claims.chk
+        ? {
+            checkers: claims.chk,
+            quorum: claims.q ?? claims.chk.length,
+            billingId: claims.bid ?? billingSessionId(claims.sid),
+          }
+        : {}),
       ...(claims.own ? { owner: claims.own } : {}),
     });
     return session;

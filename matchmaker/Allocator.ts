@@ -97,7 +97,16 @@ export class Allocator {
       });
       if (ranked.length === 0) break;
       const batch = ranked.map((r) => r.state.edge.id);
-      const session = { sessionId, gameId, player, ...(owner ? { owner } : {}) };
+      // The on-chain id comes from the best candidate's run (the store nearly always reserves there; on another
+      // edge the id is as unique, its ledger word just not shared).
+      const billingId = this.#billing?.billingIdFor(batch[0] as string, sessionId);
+      const session = {
+        sessionId,
+        gameId,
+        player,
+        ...(owner ? { owner } : {}),
+        ...(billingId ? { billingId } : {}),
+      };
       const record = await this.#store.reserve({
         candidates: batch,
         session,
@@ -129,7 +138,12 @@ export class Allocator {
   #sessionResponse(record: SessionRecord): CreateSessionResponse {
     const state = this.#registry.index.get(record.edgeId);
     if (!state) throw new FarplayError('INTERNAL', 'reserved an edge missing from the registry view');
-    const billed = this.#billing?.assign(record.sessionId, record.edgeId, this.#priceOf(record.edgeId));
+    const billed = this.#billing?.assign(
+      record.sessionId,
+      record.edgeId,
+      this.#priceOf(record.edgeId),
+      record.billingId,
+    );
     // A studio game's version is signed in: the edge runs the version the catalogue serves now.
     const gameVersion = this.#catalogue.manifest(record.gameId)?.version;
     const answer = mintSessionToken({
@@ -140,7 +154,7 @@ export class Allocator {
       privateKey: this.#sessionKey,
       ttlSeconds: this.#config.tokenTtlS,
       owner: record.owner,
-      ...(billed ? { checkers: billed.checkers } : {}),
+      ...(billed ? { checkers: billed.checkers, billingId: billed.billing.sessionId } : {}),
     });
     return { ...answer, deployment: this.#deployment, ...(billed ? { billing: billed.billing } : {}) };
   }

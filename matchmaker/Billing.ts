@@ -8,6 +8,7 @@ import { billingSessionId, type NetworkBilling, type SessionBilling } from '../p
 import { FarplayError } from '../protocol/errors.js';
 import { type GrantJson, grantFromJson } from '../protocol/qosReport.js';
 import { assignCheckers } from './assignCheckers.js';
+import { BillingRuns } from './BillingRuns.js';
 import { CheckerDirectory, type ReadCheckers } from './CheckerDirectory.js';
 import type { MatchmakerConfig } from './config.js';
 
@@ -27,6 +28,7 @@ export class Billing {
   readonly #directory: CheckerDirectory | undefined;
   readonly #available: AvailableDeposit | undefined;
   readonly #faucet: boolean;
+  readonly #runs = new BillingRuns();
 
   constructor(
     config: Readonly<MatchmakerConfig>,
@@ -155,17 +157,32 @@ export class Billing {
   }
 
   /**
-   * Checks a page's grant for an allocated session — it names the session's on-chain id, its edge and its session
+   * The on-chain id of a session about to be reserved on `edgeId` (the next lane of the edge's run,
+   * `BillingRuns`); undefined when sessions are not billed.
+   */
+  billingIdFor(edgeId: string, sessionId: string): string | undefined {
+    return this.enabled ? this.#runs.next(edgeId, sessionId) : undefined;
+  }
+
+  /**
+   * Checks a page's grant for an allocated session — it names the session's on-chain id (the one allocated with
+   * it; `billingSessionId(sid)` for a session recorded without one), its edge and its session
    * key, pays at least the edge's own price (`minPricePerMinute`), is signed by its player for this escrow, and the player's available deposit covers price × maxMinutes — and
    * opens the session at its checkers with it (MM_BAD_GRANT / MM_INSUFFICIENT_DEPOSIT otherwise). Returns how many
    * checkers took it; fewer than the quorum is `MM_BAD_GRANT` with their answers.
    */
   async acceptGrant(
-    session: { sessionId: string; edgeId: string; owner?: string | undefined; minPricePerMinute?: bigint },
+    session: {
+      sessionId: string;
+      edgeId: string;
+      owner?: string | undefined;
+      billingId?: string | undefined;
+      minPricePerMinute?: bigint;
+    },
     json: GrantJson,
     grantSignature: Hex,
   ): Promise<{ checkers: string[]; opened: number }> {
-    const assigned = this.assign(session.sessionId, session.edgeId, '0');
+    const assigned = this.assign(session.sessionId, session.edgeId, '0', session.billingId);
     if (assigned === undefined) throw new FarplayError('MM_BAD_GRANT', 'sessions are not billed here');
     const grant = grantFromJson(json);
     const wrong =
@@ -208,11 +225,15 @@ export class Billing {
     return { checkers: urls, opened };
   }
 
-  /** The session's checkers (for its token) and its billing (for the answer); undefined when unbilled. */
+  /**
+   * The session's checkers (for its token) and its billing (for the answer), its on-chain id `billingId` (the
+   * one `billingIdFor` allocated; default `billingSessionId(sessionId)`); undefined when unbilled.
+   */
   assign(
     sessionId: string,
     edgeAddress: string,
     pricePerMinute: string,
+    billingId?: string,
   ): { checkers: { urls: string[]; quorum: number }; billing: SessionBilling } | undefined {
     if (!this.enabled) return undefined;
     const c = this.#config;
@@ -224,7 +245,7 @@ export class Billing {
     return {
       checkers: { urls, quorum },
       billing: {
-        sessionId: billingSessionId(sessionId),
+        sessionId: (billingId ?? billingSessionId(sessionId)).toLowerCase(),
         edge: edgeAddress,
         pricePerMinute,
         maxMinutes: c.grantMaxMinutes,

@@ -7,9 +7,33 @@ import { type Hex, keccak256, stringToHex } from 'viem';
  * session token carries the checkers to the edge.
  */
 
-/** The on-chain session id (bytes32) of a matchmaker session id: keccak256("farplay-session:" ‖ sid). */
+/**
+ * The on-chain session id (bytes32) of a session whose token names no `bid`: keccak256("farplay-session:" ‖ sid).
+ * Such an id gets a ledger word of its own in the SessionEscrow (a fresh 22 100-gas word at settlement); the
+ * matchmaker hands out ids in runs instead (`billingRunId`).
+ */
 export function billingSessionId(sessionId: string): Hex {
   return keccak256(stringToHex(`farplay-session:${sessionId}`));
+}
+
+/** Sessions per SessionEscrow ledger word: ids that differ only in their low 3 bits share one word per edge. */
+export const BILLING_RUN_LENGTH = 8;
+
+/**
+ * The on-chain id of the `lane`-th session (0‥7) of a run of one edge's sessions, the run named by the session id
+ * that opened it: (keccak256("farplay-billing-run:" ‖ runSid) with the low 3 bits cleared) | lane. The run's 8
+ * sessions share one ledger word, so 7 of 8 settlements write a warm word. Only the matchmaker allocates runs
+ * (`matchmaker/BillingRuns.ts`), from its own fresh session ids, each lane once, and signs the id into the session
+ * token (`bid`) and answers it to the page, whose grant must name it: neither end chooses an id, so no one can
+ * make a session share another's lane. The "farplay-billing-run:" prefix keeps run ids apart from
+ * `billingSessionId`'s.
+ */
+export function billingRunId(runSid: string, lane: number): Hex {
+  if (!Number.isInteger(lane) || lane < 0 || lane >= BILLING_RUN_LENGTH)
+    throw new RangeError(`billing run lane ${lane} is not 0..${BILLING_RUN_LENGTH - 1}`);
+  const base =
+    BigInt(keccak256(stringToHex(`farplay-billing-run:${runSid}`))) & ~BigInt(BILLING_RUN_LENGTH - 1);
+  return `0x${(base | BigInt(lane)).toString(16).padStart(64, '0')}`;
 }
 
 /** A contract on a chain. */

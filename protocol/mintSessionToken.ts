@@ -24,6 +24,8 @@ export interface MintSessionTokenParameters {
   owner?: string | undefined;
   /** The session's checkers and quorum, signed into the token for the edge (protocol/billingSession.ts). */
   checkers?: { urls: readonly string[]; quorum: number };
+  /** The session's on-chain billing id, signed in as `bid` (protocol/billingSession.ts). */
+  billingId?: string;
 }
 
 /** The result is what `POST /v1/sessions` answers. */
@@ -47,6 +49,7 @@ export function mintSessionToken(parameters: MintSessionTokenParameters): MintSe
       ...(parameters.checkers ? { chk: [...parameters.checkers.urls], q: parameters.checkers.quorum } : {}),
       ...(parameters.gameVersion !== undefined ? { gv: parameters.gameVersion } : {}),
       ...(parameters.owner ? { own: parameters.owner.toLowerCase() } : {}),
+      ...(parameters.billingId ? { bid: parameters.billingId.toLowerCase() } : {}),
     },
     parameters.privateKey,
   );

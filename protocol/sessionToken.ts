@@ -34,6 +34,8 @@ export interface SessionClaims {
    * allocated): the edge fetches that manifest, so a pin or a new version applies from the next session.
    */
   gv?: number;
+  /** The session's on-chain billing id (bytes32, lower case; `protocol/billingSession.ts`), with `chk`. */
+  bid?: string;
 }
 
 const PREFIX = 'v1';
@@ -135,6 +137,7 @@ function isSessionClaims(value: unknown): value is SessionClaims {
         v.chk.length <= 16 &&
         v.chk.every((u) => typeof u === 'string' && /^https?:\/\//.test(u) && u.length <= 256))) &&
     (v.q === undefined || (Number.isInteger(v.q) && (v.q as number) >= 1)) &&
-    (v.gv === undefined || (Number.isInteger(v.gv) && (v.gv as number) >= 1))
+    (v.gv === undefined || (Number.isInteger(v.gv) && (v.gv as number) >= 1)) &&
+    (v.bid === undefined || (typeof v.bid === 'string' && /^0x[0-9a-f]{64}$/.test(v.bid)))
   );
 }

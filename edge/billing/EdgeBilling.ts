@@ -52,7 +52,12 @@ export class EdgeBilling {
     this.#offs.push(
       p.edge.on('sessionStarted', (e) => {
         if (e.checkers !== undefined && e.checkers.length > 0)
-          this.#start(e.sessionId, e.checkers, e.quorum ?? e.checkers.length);
+          this.#start(
+            e.sessionId,
+            (e.billingId ?? billingSessionId(e.sessionId)) as Hex,
+            e.checkers,
+            e.quorum ?? e.checkers.length,
+          );
       }),
       p.edge.on('sessionEnded', (e) => void this.#end(e.sessionId)),
     );
@@ -74,7 +79,7 @@ export class EdgeBilling {
     });
     this.#replays.add(outbox);
     log.info({ reports: recovered.entries.length }, 'resending the QoS reports an earlier run queued');
-    const billingId = billingSessionId(recovered.sessionId);
+    const billingId = recovered.billingId;
     this.#p.agent?.track(billingId, recovered.checkers);
     this.#p.agent?.ended(billingId);
     outbox.resume(recovered.entries);
@@ -90,7 +95,7 @@ export class EdgeBilling {
     return this.#reporters.get(sessionId);
   }
 
-  #start(sessionId: string, checkers: readonly string[], quorum: number): void {
+  #start(sessionId: string, billingId: Hex, checkers: readonly string[], quorum: number): void {
     const session = this.#p.edge.session(sessionId);
     if (this.#closed || session === undefined) return;
     const withhold = this.#p.withhold;
@@ -102,7 +107,7 @@ export class EdgeBilling {
         sessionId,
         new BillingGate({
           stream: session,
-          sessionId: billingSessionId(sessionId),
+          sessionId: billingId,
           checkers,
           quorum,
           edge: this.#p.edge.account.address,
@@ -115,6 +120,7 @@ export class EdgeBilling {
     };
     const reporter = new EdgeQosReporter({
       session,
+      billingId,
       checkers,
       account: this.#p.edge.account,
       domain: this.#p.domain,
@@ -122,13 +128,13 @@ export class EdgeBilling {
       logger: this.#p.logger.child({ sessionId }),
       ...(withhold ? { withhold: (minute: number) => withhold(sessionId, minute) } : {}),
       ...(this.#p.post ? { post: this.#p.post } : {}),
-      onPeriod: () => this.#p.agent?.periodClosed(billingSessionId(sessionId)),
+      onPeriod: () => this.#p.agent?.periodClosed(billingId),
       onStarted: startGate,
       onPeriodClosed: (minute: number) => this.#gates.get(sessionId)?.periodClosed(minute),
       ...(this.#p.outboxFile ? { journal: this.#p.outboxFile.file.journal(sessionId) } : {}),
     });
     this.#reporters.set(sessionId, reporter);
-    this.#p.agent?.track(billingSessionId(sessionId), checkers);
+    this.#p.agent?.track(billingId, checkers);
   }
 
   async #end(sessionId: string): Promise<void> {
@@ -137,7 +143,7 @@ export class EdgeBilling {
     const reporter = this.#reporters.get(sessionId);
     if (reporter === undefined) return;
     await reporter.stop();
-    this.#p.agent?.ended(billingSessionId(sessionId) as Hex);
+    this.#p.agent?.ended(reporter.billingId);
     const timer = setTimeout(() => {
       reporter.outbox.close();
       if (this.#reporters.get(sessionId) === reporter) this.#reporters.delete(sessionId);

@@ -1,6 +1,5 @@
 import type { Logger } from 'pino';
-import type { LocalAccount, TypedDataDomain } from 'viem';
-import { billingSessionId } from '../../protocol/billingSession.js';
+import type { Hex, LocalAccount, TypedDataDomain } from 'viem';
 import { QosRole } from '../../protocol/eip712.js';
 import { PeriodicQosReporter, type QosPeriodFigures } from '../../protocol/PeriodicQosReporter.js';
 import { QosOutbox, type QosOutboxJournal, type QosReportPost } from '../../protocol/QosOutbox.js';
@@ -10,6 +9,8 @@ import { toQosMetrics } from '../session/toQosMetrics.js';
 
 export interface EdgeQosReporterParameters {
   session: StreamSession;
+  /** The session's on-chain billing id (its token's `bid`; protocol/billingSession.ts). */
+  billingId: Hex;
   /** The session's checkers (from its token). */
   checkers: readonly string[];
   /** The node key. */
@@ -60,7 +61,7 @@ export class EdgeQosReporter {
       },
     });
     const chain = new QosReportChain({
-      sessionId: billingSessionId(p.session.sessionId),
+      sessionId: p.billingId,
       role: QosRole.edge,
       signer: p.account,
       domain: p.domain,
@@ -83,6 +84,11 @@ export class EdgeQosReporter {
         p.onStarted?.();
       } else if (p.session.closed) this.#stopPoll();
     }, p.pollMs ?? 50);
+  }
+
+  /** The session's on-chain billing id. */
+  get billingId(): Hex {
+    return this.#p.billingId;
   }
 
   /** Periods closed so far. */

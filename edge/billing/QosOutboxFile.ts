@@ -17,6 +17,8 @@ import type { SignedQosReport } from '../../protocol/qosReport.js';
 export interface RecoveredOutbox {
   /** The edge's session id. */
   sessionId: string;
+  /** The session's on-chain billing id (the one its queued reports name). */
+  billingId: `0x${string}`;
   checkers: string[];
   /** In the order they were queued, per checker. */
   entries: QosOutboxEntry[];
@@ -84,7 +86,12 @@ export class QosOutboxFile {
       if (record === undefined || record.owed.size === 0) continue;
       let session = sessions.get(record.s);
       if (session === undefined) {
-        session = { sessionId: record.s, checkers: [...record.c], entries: [] };
+        session = {
+          sessionId: record.s,
+          billingId: record.r.link.report.sessionId as `0x${string}`,
+          checkers: [...record.c],
+          entries: [],
+        };
         sessions.set(record.s, session);
       }
       for (const checker of record.c) {

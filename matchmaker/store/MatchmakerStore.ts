@@ -61,6 +61,8 @@ export interface SessionData {
   player: PlayerContext;
   /** Lower-case address of the session key that must sign acts on the session (protocol/sessionProof.ts). */
   owner?: string;
+  /** The session's on-chain id (billed sessions; matchmaker/BillingRuns.ts): what its grant must name. */
+  billingId?: string;
 }
 
 export interface SessionRecord extends SessionData {

@@ -354,5 +354,6 @@ function copySession(session: SessionData): SessionData {
   if (session.player.lon !== undefined) player.lon = session.player.lon;
   const copy: SessionData = { sessionId: session.sessionId, gameId: session.gameId, player };
   if (session.owner !== undefined) copy.owner = session.owner;
+  if (session.billingId !== undefined) copy.billingId = session.billingId;
   return copy;
 }

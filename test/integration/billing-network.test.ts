@@ -89,6 +89,25 @@ describe('billing on the running network', () => {
     const accepted = await postGrant(net, session, grant);
     expect(accepted.status, await accepted.clone().text()).toBe(200);
     expect(((await accepted.json()) as { opened: number }).opened).toBe(3);
+
+    // The next session on the edge gets the next on-chain id of the edge's run (one SessionEscrow ledger word for
+    // both), and its grant must name that id: naming the first session's (to be paid nothing, the first one's
+    // minutes already paid) is refused.
+    const nextKey = privateKeyToAccount(generatePrivateKey());
+    const res2 = await requestSession(net, { payer: accounts.player.address, sessionKey: nextKey.address });
+    expect(res2.status, await res2.clone().text()).toBe(200);
+    const next = (await res2.json()) as CreateSessionResponse;
+    const [id1, id2] = [BigInt(b?.sessionId ?? 0), BigInt(next.billing?.sessionId ?? 0)];
+    expect(id2).not.toBe(id1);
+    expect(id2 >> 3n).toBe(id1 >> 3n);
+    const nextGrant = grantOf(next, nextKey.address);
+    const stolen = { ...nextGrant, sessionId: grant.sessionId };
+    const collided = await postGrant(net, next, stolen);
+    expect((await collided.json()) as { code: string; message: string }).toMatchObject({
+      code: 'MM_BAD_GRANT',
+      message: expect.stringContaining('sessionId'),
+    });
+    expect((await postGrant(net, next, nextGrant)).status).toBe(200);
   });
 
   it('pays the operator exactly the attested periods and leaves the one the edge withheld unpaid', async () => {
