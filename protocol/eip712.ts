@@ -248,6 +248,41 @@ export interface SlashOrder {
   deadline: bigint;
 }
 
+/** EIP-712 types of a RefutedSlash order (the kind is the type name). */
+export const refutedSlashTypes = {
+  RefutedSlash: [
+    { name: 'edge', type: 'address' },
+    { name: 'sessionId', type: 'bytes32' },
+    { name: 'minute', type: 'uint32' },
+    { name: 'bps', type: 'uint16' },
+    { name: 'player', type: 'address' },
+    { name: 'sessionKey', type: 'address' },
+    { name: 'finder', type: 'address' },
+    { name: 'deadline', type: 'uint64' },
+    { name: 'edgeReport', type: 'bytes32' },
+    { name: 'playerReport', type: 'bytes32' },
+  ],
+} as const;
+
+/**
+ * What a checker quorum signs to slash `edge` for a claim the player's side refutes (`StakingRegistry.slashRefuted`):
+ * the fields of a SlashOrder, the grant's `sessionKey` (which signed the player's report) and the struct hashes of
+ * the two reports — the edge's bare `QosReport` (`edgeReport`) and the player's `QosLink` (`playerReport`) of
+ * session+minute.
+ */
+export interface RefutedSlashOrder {
+  edge: Address;
+  sessionId: Hex;
+  minute: number;
+  bps: number;
+  player: Address;
+  sessionKey: Address;
+  finder: Address;
+  deadline: bigint;
+  edgeReport: Hex;
+  playerReport: Hex;
+}
+
 /** EIP-712 types of an EdgeBond (the edge key agreeing to be staked by its operator). */
 export const edgeBondTypes = {
   EdgeBond: [
@@ -287,6 +322,16 @@ export function attestationBatchDigest(domain: TypedDataDomain, batch: Attestati
 /** EIP-712 struct hash of the metrics: what a slash transaction carries instead of the full metrics. */
 export function qosMetricsHash(metrics: QosMetrics): Hex {
   return hashStruct({ types: qosMetricsTypes, primaryType: 'QosMetrics', data: metrics });
+}
+
+/** EIP-712 struct hash of a link's details: what `slashRefuted` carries instead of the full QosDetail. */
+export function qosDetailHash(detail: QosDetail): Hex {
+  return hashStruct({ types: qosDetailTypes, primaryType: 'QosDetail', data: detail });
+}
+
+/** EIP-712 struct hash of a bare QoS report (what the edge's `reportSignature` signs). */
+export function qosReportHash(report: QosReport): Hex {
+  return hashStruct({ types: qosReportTypes, primaryType: 'QosReport', data: report });
 }
 
 /** Digest the StakingRegistry computes for a QoS report. */

@@ -212,6 +212,11 @@ export const ErrorCodes = {
   },
   CHECKER_BEYOND_GRANT: { status: 422, message: 'The minute is beyond the grant’s maximum minutes.' },
   CHECKER_BAD_CONFIG: { status: 500, message: 'The checker configuration is invalid.' },
+  CHECKER_NOT_REFUTED: {
+    status: 409,
+    message:
+      'This checker has not recorded a refuted claim for that minute (not decided yet, or its reports differ): it signs no slash order for it.',
+  },
   CHECKER_NOT_ATTESTED: {
     status: 409,
     message: 'This checker has not attested that many minutes under that grant for a session of the batch.',
@@ -264,7 +269,17 @@ export const ErrorCodes = {
   },
   CHAIN_INVALID_EVIDENCE: {
     status: 422,
-    message: 'The slashing evidence is not two different reports signed by the edge for one minute.',
+    message:
+      'The slashing evidence is not two different reports signed by the edge for one minute (or, for a refuted claim, not the edge’s signed report of the order’s session and minute).',
+  },
+  CHAIN_INVALID_PLAYER_REPORT: {
+    status: 422,
+    message:
+      'The player’s report is not signed by the session key the slash order names, or is not the order’s session and minute.',
+  },
+  CHAIN_NOT_REFUTED: {
+    status: 422,
+    message: 'The player’s signed frame count is not below the edge’s claim: nothing is refuted.',
   },
   CHAIN_EVIDENCE_USED: { status: 409, message: 'This evidence has already been used to slash.' },
   CHAIN_SLASH_EXPIRED: { status: 409, message: 'The slash order’s deadline has passed.' },

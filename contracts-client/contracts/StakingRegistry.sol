@@ -28,6 +28,49 @@ struct SlashOrder {
     uint64 deadline;
 }
 
+/// @notice One minute's QoS metrics exactly as signed (protocol/eip712.ts `QosMetrics`).
+struct QosMetrics {
+    uint32 frames;
+    uint32 bitrateKbps;
+    uint32 encodeTimeUs;
+    uint32 rttMs;
+    uint32 jitterMs;
+    uint32 lossPpm;
+    uint32 freezeMs;
+}
+
+/// @notice The edge's QosReport (role 0) of the order's session and minute, metrics in full, signed by the edge key.
+struct EdgeClaim {
+    QosMetrics metrics;
+    Sig sig;
+}
+
+/// @notice The player's QosLink of the order's session and minute (its report has role 1), signed by the session key.
+/// @dev `detailHash` is the EIP-712 struct hash of the link's QosDetail (not needed on chain beyond the hash).
+struct PlayerLink {
+    QosMetrics metrics;
+    bytes32 prev;
+    uint64 closedAt;
+    bytes32 detailHash;
+    Sig sig;
+}
+
+/// @notice What a checker quorum signs to slash an edge whose claim the player's signed report refutes: like
+/// SlashOrder, plus the session key the quorum vouches for (from the player's grant) and the struct hashes of the
+/// two reports (the edge's QosReport, the player's QosLink). The type name is the kind ("RefutedSlash").
+struct RefutedSlashOrder {
+    address edge;
+    bytes32 sessionId;
+    uint32 minute;
+    uint16 bps;
+    address player;
+    address sessionKey;
+    address finder;
+    uint64 deadline;
+    bytes32 edgeReport;
+    bytes32 playerReport;
+}
+
 /// @title StakingRegistry: operator stake per edge node, delegation with an operator cut, unbonding, slashing.
 /// @notice Each edge is a pool of shares over its staked tokens. Rewards accrue per active share through a
 /// cumulative index; slashing lowers the tokens behind every share (active or unbonding) pro rata, so the
@@ -49,6 +92,10 @@ contract StakingRegistry is EIP712, CheckerQuorum {
     /// @notice The pool's tokens per share fell below 1e-9 (or to 0) through slashing: it takes no new stake.
     error PoolDepleted(address edge);
     error InvalidEvidence();
+    /// @notice The player's link is not the session key's (role 1) report of the order's session and minute.
+    error InvalidPlayerReport();
+    /// @notice The player's signed frame count is not below the edge's claim: nothing is refuted.
+    error NotRefuted(uint32 edgeFrames, uint32 playerFrames);
     error EvidenceUsed(bytes32 evidenceKey);
     error BadSlashShare(uint16 bps);
     error SlashOrderExpired(uint64 deadline);
@@ -63,6 +110,9 @@ contract StakingRegistry is EIP712, CheckerQuorum {
     event Slashed(
         address indexed edge, bytes32 indexed sessionId, uint32 minute, uint256 amount, uint256 toPlayer, uint256 toFinder, uint256 burned
     );
+    event SlashedRefuted(
+        address indexed edge, bytes32 indexed sessionId, uint32 minute, uint256 amount, uint256 toPlayer, uint256 toFinder, uint256 burned
+    );
 
     bytes32 public constant EDGE_BOND_TYPEHASH = keccak256("EdgeBond(address edge,address operator,uint16 cutBps)");
     bytes32 public constant QOS_METRICS_TYPEHASH = keccak256(
@@ -74,9 +124,16 @@ contract StakingRegistry is EIP712, CheckerQuorum {
     bytes32 public constant SLASH_TYPEHASH = keccak256(
         "Slash(address edge,bytes32 sessionId,uint32 minute,uint16 bps,address player,address finder,uint64 deadline)"
     );
+    bytes32 public constant QOS_LINK_TYPEHASH = keccak256(
+        "QosLink(QosReport report,bytes32 prev,uint64 closedAt,QosDetail detail)QosDetail(uint32 targetFps,uint32 framesEncoded,uint32 framesDropped,uint32 encodeP99Us,uint32 nackCount,uint32 pliCount,uint32 keyframes,uint32 freezeCount,uint32 jitterBufferMs,uint32 glassP50Ms,uint32 glassP99Ms,uint32 glassSamples)QosMetrics(uint32 frames,uint32 bitrateKbps,uint32 encodeTimeUs,uint32 rttMs,uint32 jitterMs,uint32 lossPpm,uint32 freezeMs)QosReport(bytes32 sessionId,uint32 minute,uint8 role,QosMetrics metrics)"
+    );
+    bytes32 public constant REFUTED_SLASH_TYPEHASH = keccak256(
+        "RefutedSlash(address edge,bytes32 sessionId,uint32 minute,uint16 bps,address player,address sessionKey,address finder,uint64 deadline,bytes32 edgeReport,bytes32 playerReport)"
+    );
     /// @notice Tokens are "burned" by sending them here: ATH need not expose burn().
     address public constant BURN_ADDRESS = 0x000000000000000000000000000000000000dEaD;
     uint8 public constant ROLE_EDGE = 0;
+    uint8 public constant ROLE_PLAYER = 1;
     uint256 private constant ACC = 1e36;
     /// @dev Shares start 1:1 with tokens; a pool whose shares outnumber its tokens more than this (slashed below
     /// 1e-9 tokens a share) is depleted, so a new stake's shares stay far inside uint128.
@@ -245,18 +302,77 @@ contract StakingRegistry is EIP712, CheckerQuorum {
         _requireCurrentSet(set);
         _verifyQuorum(_hashTypedDataV4(keccak256(abi.encode(SLASH_TYPEHASH, order))), sigs, set);
 
-        if (p.totalStake == 0) revert PoolDepleted(order.edge);
-        uint256 amount = uint256(p.totalStake) * order.bps / 10_000;
         evidenceUsed[key] = true;
-        p.totalStake -= uint128(amount);
-
-        uint256 toPlayer = amount * playerBps / 10_000;
-        uint256 toFinder = amount * finderBps / 10_000;
-        uint256 burned = amount - toPlayer - toFinder;
-        if (toPlayer > 0) token.safeTransfer(order.player, toPlayer);
-        if (toFinder > 0) token.safeTransfer(order.finder, toFinder);
-        if (burned > 0) token.safeTransfer(BURN_ADDRESS, burned);
+        (uint256 amount, uint256 toPlayer, uint256 toFinder, uint256 burned) =
+            _takeSlash(p, order.edge, order.bps, order.player, order.finder);
         emit Slashed(order.edge, order.sessionId, order.minute, amount, toPlayer, toFinder, burned);
+    }
+
+    /// @notice Slashes `order.bps` of `order.edge`'s pool for a claim the player's side refutes: the edge's signed
+    /// QosReport (role 0) of the session and minute claims more frames than the player's QosLink (role 1) of the same
+    /// minute, signed by the session key the order names, says were decoded. What the chain verifies: both
+    /// signatures, that both reports are of the order's session and minute, and that the player's count is below the
+    /// edge's. What the checker quorum vouches for by signing the RefutedSlash order (over both report hashes): that
+    /// `sessionKey` and `player` are the session's grant's, and that the gap crosses the published policy's refute
+    /// ratio. One refuted slash per (edge, session): a player's word alone can cost an edge at most one per session.
+    function slashRefuted(
+        RefutedSlashOrder calldata order,
+        EdgeClaim calldata edgeClaim,
+        PlayerLink calldata playerLink,
+        Sig[] calldata sigs,
+        CheckerSet calldata set
+    ) external {
+        Pool storage p = pools[order.edge];
+        if (p.operator == address(0)) revert UnknownEdge(order.edge);
+        if (block.timestamp > order.deadline) revert SlashOrderExpired(order.deadline);
+        if (order.bps == 0 || order.bps > 10_000) revert BadSlashShare(order.bps);
+
+        bytes32 edgeReport = keccak256(
+            abi.encode(
+                QOS_REPORT_TYPEHASH,
+                order.sessionId,
+                order.minute,
+                ROLE_EDGE,
+                keccak256(abi.encode(QOS_METRICS_TYPEHASH, edgeClaim.metrics))
+            )
+        );
+        if (edgeReport != order.edgeReport || _recover(edgeReport, edgeClaim.sig) != order.edge) {
+            revert InvalidEvidence();
+        }
+        bytes32 playerReport = keccak256(
+            abi.encode(
+                QOS_LINK_TYPEHASH,
+                keccak256(
+                    abi.encode(
+                        QOS_REPORT_TYPEHASH,
+                        order.sessionId,
+                        order.minute,
+                        ROLE_PLAYER,
+                        keccak256(abi.encode(QOS_METRICS_TYPEHASH, playerLink.metrics))
+                    )
+                ),
+                playerLink.prev,
+                playerLink.closedAt,
+                playerLink.detailHash
+            )
+        );
+        if (
+            playerReport != order.playerReport || order.sessionKey == address(0)
+                || _recover(playerReport, playerLink.sig) != order.sessionKey
+        ) revert InvalidPlayerReport();
+        if (playerLink.metrics.frames >= edgeClaim.metrics.frames) {
+            revert NotRefuted(edgeClaim.metrics.frames, playerLink.metrics.frames);
+        }
+        bytes32 key = keccak256(abi.encode(REFUTED_SLASH_TYPEHASH, order.edge, order.sessionId));
+        if (evidenceUsed[key]) revert EvidenceUsed(key);
+
+        _requireCurrentSet(set);
+        _verifyQuorum(_hashTypedDataV4(keccak256(abi.encode(REFUTED_SLASH_TYPEHASH, order))), sigs, set);
+
+        evidenceUsed[key] = true;
+        (uint256 amount, uint256 toPlayer, uint256 toFinder, uint256 burned) =
+            _takeSlash(p, order.edge, order.bps, order.player, order.finder);
+        emit SlashedRefuted(order.edge, order.sessionId, order.minute, amount, toPlayer, toFinder, burned);
     }
 
     // ------------------------------------------------------------------ views
@@ -320,6 +436,23 @@ contract StakingRegistry is EIP712, CheckerQuorum {
     function _sharesToTokens(Pool storage p, uint256 shares) private view returns (uint256) {
         uint256 total = p.totalShares;
         return total == 0 ? 0 : shares * p.totalStake / total;
+    }
+
+    /// @dev Takes `bps` of the pool's stake and splits it: `playerBps` to the player, `finderBps` to the finder, the
+    /// rest burned.
+    function _takeSlash(Pool storage p, address edge, uint16 bps, address player, address finder)
+        private
+        returns (uint256 amount, uint256 toPlayer, uint256 toFinder, uint256 burned)
+    {
+        if (p.totalStake == 0) revert PoolDepleted(edge);
+        amount = uint256(p.totalStake) * bps / 10_000;
+        p.totalStake -= uint128(amount);
+        toPlayer = amount * playerBps / 10_000;
+        toFinder = amount * finderBps / 10_000;
+        burned = amount - toPlayer - toFinder;
+        if (toPlayer > 0) token.safeTransfer(player, toPlayer);
+        if (toFinder > 0) token.safeTransfer(finder, toFinder);
+        if (burned > 0) token.safeTransfer(BURN_ADDRESS, burned);
     }
 
     function _reportSigner(SlashOrder calldata order, SignedReport calldata r) private view returns (address) {

@@ -39,6 +39,8 @@ export const REVERT_CODES: Readonly<Record<string, ErrorCode>> = {
   EdgeInactive: 'CHAIN_UNKNOWN_EDGE',
   InvalidEvidence: 'CHAIN_INVALID_EVIDENCE',
   EvidenceUsed: 'CHAIN_EVIDENCE_USED',
+  InvalidPlayerReport: 'CHAIN_INVALID_PLAYER_REPORT',
+  NotRefuted: 'CHAIN_NOT_REFUTED',
   SlashOrderExpired: 'CHAIN_SLASH_EXPIRED',
   PoolDepleted: 'CHAIN_POOL_DEPLETED',
   ZeroTreasury: 'CHAIN_BAD_CONFIG',

@@ -1,9 +1,21 @@
-import type { Address, Hex, LocalAccount, PublicClient, TypedDataDomain } from 'viem';
+import {
+  type Address,
+  encodeAbiParameters,
+  type Hex,
+  keccak256,
+  type LocalAccount,
+  type PublicClient,
+  type TypedDataDomain,
+} from 'viem';
 import {
   edgeBondTypes,
+  type QosLink,
   type QosReport,
+  qosDetailHash,
   qosMetricsHash,
   qosReportTypes,
+  type RefutedSlashOrder,
+  refutedSlashTypes,
   type SlashOrder,
   slashTypes,
   stakingDomain,
@@ -157,6 +169,90 @@ export function slash(
         policyHash: p.checkerSet.policyHash,
       },
     ],
+  });
+}
+
+/** A checker signs a refuted-claim slash order. */
+export function signRefutedSlashOrder(
+  checker: LocalAccount,
+  staking: StakingRef,
+  order: RefutedSlashOrder,
+): Promise<Hex> {
+  return checker.signTypedData({
+    domain: stakingDomainOf(staking),
+    types: refutedSlashTypes,
+    primaryType: 'RefutedSlash',
+    message: order,
+  });
+}
+
+/** The evidence of a refuted claim: the edge's signed bare report and the player's signed link of the same minute. */
+export interface RefutedEvidence {
+  edge: { report: QosReport; signature: Hex };
+  player: { link: QosLink; signature: Hex };
+}
+
+/**
+ * Slashes an edge whose claim the player's signed report refutes (`StakingRegistry.slashRefuted`): the edge's
+ * report, the player's link (signed by the order's session key) and a checker quorum over the RefutedSlash order.
+ */
+export function slashRefuted(
+  clients: ChainClients,
+  staking: StakingRef,
+  p: {
+    order: RefutedSlashOrder;
+    evidence: RefutedEvidence;
+    signatures: readonly CheckerSignature[];
+    checkerSet: CheckerSet;
+  },
+) {
+  const { edge, player } = p.evidence;
+  return sendTx(clients, {
+    address: staking.address,
+    abi: stakingRegistryAbi,
+    functionName: 'slashRefuted',
+    args: [
+      p.order,
+      { metrics: edge.report.metrics, sig: toSig(edge.signature) },
+      {
+        metrics: player.link.report.metrics,
+        prev: player.link.prev,
+        closedAt: BigInt(player.link.closedAt),
+        detailHash: qosDetailHash(player.link.detail),
+        sig: toSig(player.signature),
+      },
+      sortBySigner(p.signatures),
+      {
+        checkers: [...p.checkerSet.checkers],
+        quorum: BigInt(p.checkerSet.quorum),
+        policyHash: p.checkerSet.policyHash,
+      },
+    ],
+  });
+}
+
+/** The key under which `slashRefuted` marks its evidence used: one refuted slash per (edge, session). */
+export function refutedEvidenceKey(edge: Address, sessionId: Hex): Hex {
+  const typehash = keccak256(
+    new TextEncoder().encode(
+      `RefutedSlash(${refutedSlashTypes.RefutedSlash.map((f) => `${f.type} ${f.name}`).join(',')})`,
+    ),
+  );
+  return keccak256(
+    encodeAbiParameters(
+      [{ type: 'bytes32' }, { type: 'address' }, { type: 'bytes32' }],
+      [typehash, edge, sessionId],
+    ),
+  );
+}
+
+/** True once the evidence under `key` has slashed (`refutedEvidenceKey`, or the equivocation key). */
+export function isEvidenceUsed(publicClient: PublicClient, staking: StakingRef, key: Hex): Promise<boolean> {
+  return publicClient.readContract({
+    address: staking.address,
+    abi: stakingRegistryAbi,
+    functionName: 'evidenceUsed',
+    args: [key],
   });
 }
 

@@ -7,6 +7,7 @@ import {
   delegationOf,
   type StakingRef,
   slash,
+  slashRefuted,
   stakeOf,
   unbond,
   withdrawUnbonded,
@@ -20,6 +21,7 @@ import {
   conflictingReportsSlash,
   deployStakingFixture,
   fundedAccount,
+  refutedClaimSlash,
   stakedEdge,
   testClient,
 } from './staking-support.js';
@@ -121,3 +123,86 @@ describe('StakingRegistry slashing (audit findings 3 and 5)', () => {
     expect(await balanceOf(staking, operator.account.address)).toBe(wallet);
   });
 });
+
+describe('StakingRegistry.slashRefuted (an edge claim the player’s signed report refutes)', () => {
+  /** The edge's report claiming 60 fps, the player's 20 fps under its session key, three checkers' signatures. */
+  const refuted = (edge: LocalAccount, o: Partial<Parameters<typeof refutedClaimSlash>[3]> = {}) =>
+    refutedClaimSlash(staking, set, edge, { minute: 2, bps: 1000, player, finder, ...o });
+  const pool = async (edge: LocalAccount, operator: { account: { address: `0x${string}` } }) =>
+    (await stakeOf(admin.publicClient, staking, edge.address, operator.account.address)).active;
+
+  it('slashes bps of the pool and pays the player and the finder their shares to the wei, the rest burned', async () => {
+    const { edge, operator } = await newEdge(1000n * ATH);
+    const balances = () => Promise.all([player, finder, BURN].map((a) => balanceOf(staking, a)));
+    const [player0, finder0, burn0] = await balances();
+    const receipt = await slashRefuted(admin, staking, await refuted(edge, { bps: 1234 }));
+    // 12.34 % of 1 000 ATH = 123.4 ATH: 50 % to the player, 10 % to the finder, 40 % burned.
+    const amount = (1000n * ATH * 1234n) / 10_000n;
+    const toPlayer = (amount * 5000n) / 10_000n;
+    const toFinder = (amount * 1000n) / 10_000n;
+    expect(await pool(edge, operator)).toBe(1000n * ATH - amount);
+    expect(await balances()).toEqual([
+      (player0 ?? 0n) + toPlayer,
+      (finder0 ?? 0n) + toFinder,
+      (burn0 ?? 0n) + amount - toPlayer - toFinder,
+    ]);
+    // Two report signatures, three checker signatures, three transfers (133 352 gas measured with a 3-of-5 set).
+    expect(receipt.gasUsed).toBeLessThan(150_000n);
+  });
+
+  it('slashes once per edge and session: the same evidence or another refuted minute of it is refused', async () => {
+    const { edge, operator } = await newEdge(1000n * ATH);
+    const first = await refuted(edge, { minute: 1 });
+    await slashRefuted(admin, staking, first);
+    await expectCode(slashRefuted(admin, staking, first), 'CHAIN_EVIDENCE_USED');
+    const sameSession = await refuted(edge, { minute: 3, sessionId: first.order.sessionId });
+    await expectCode(slashRefuted(admin, staking, sameSession), 'CHAIN_EVIDENCE_USED');
+    expect(await pool(edge, operator)).toBe(900n * ATH);
+    // The refuted kind has its own key: an equivocation of the same session and minute still slashes.
+    await slash(admin, staking, await slashWith(edge, 1, 1000));
+    expect(await pool(edge, operator)).toBe(810n * ATH);
+  });
+
+  it('refuses a player report not signed by the session key the order names, and edge evidence not the edge’s', async () => {
+    const { edge, operator } = await newEdge(1000n * ATH);
+    const stranger = privateKeyToAccount(generatePrivateKey());
+    await expectCode(
+      slashRefuted(admin, staking, await refuted(edge, { playerSigner: stranger })),
+      'CHAIN_INVALID_PLAYER_REPORT',
+    );
+    const forged = await refuted(edge);
+    const other = await refuted(stranger, { sessionId: forged.order.sessionId });
+    await expectCode(
+      slashRefuted(admin, staking, {
+        ...forged,
+        evidence: { ...forged.evidence, edge: other.evidence.edge },
+      }),
+      'CHAIN_INVALID_EVIDENCE',
+    );
+    // A player link of another minute does not match the order's hash either.
+    const moved = await refuted(edge, { minute: 4, sessionId: forged.order.sessionId });
+    await expectCode(
+      slashRefuted(admin, staking, {
+        ...forged,
+        evidence: { ...forged.evidence, player: moved.evidence.player },
+      }),
+      'CHAIN_INVALID_PLAYER_REPORT',
+    );
+    expect(await pool(edge, operator)).toBe(1000n * ATH);
+  });
+
+  it('refuses an order below the checker quorum, and a player count that does not refute the claim', async () => {
+    const { edge, operator } = await newEdge(1000n * ATH);
+    await expectCode(slashRefuted(admin, staking, await refuted(edge, { signers: 2 })), 'CHAIN_BELOW_QUORUM');
+    await expectCode(
+      slashRefuted(admin, staking, await refuted(edge, { edgeFrames: 1800, playerFrames: 1800 })),
+      'CHAIN_NOT_REFUTED',
+    );
+    expect(await pool(edge, operator)).toBe(1000n * ATH);
+    // The refused attempts used nothing up.
+    await slashRefuted(admin, staking, await refuted(edge));
+    expect(await pool(edge, operator)).toBe(900n * ATH);
+  });
+});
+
+const BURN = '0x000000000000000000000000000000000000dEaD' as const;

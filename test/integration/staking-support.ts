@@ -1,4 +1,13 @@
-import { type Address, createTestClient, http, keccak256, type LocalAccount, parseEther, toHex } from 'viem';
+import {
+  type Address,
+  createTestClient,
+  type Hex,
+  http,
+  keccak256,
+  type LocalAccount,
+  parseEther,
+  toHex,
+} from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { inject } from 'vitest';
 import { testATHAbi } from '../../contracts-client/src/abis/TestATH.js';
@@ -9,13 +18,26 @@ import { deployStakingChain } from '../../contracts-client/src/deploy.js';
 import { localAccounts } from '../../contracts-client/src/localChain.js';
 import {
   type Evidence,
+  type RefutedEvidence,
   registerEdge,
   type StakingRef,
   signQosReport,
+  signRefutedSlashOrder,
   signSlashOrder,
+  stakingDomainOf,
 } from '../../contracts-client/src/staking.js';
 import { type ChainClients, sendTx } from '../../contracts-client/src/tx.js';
-import { type QosReport, QosRole, type SlashOrder } from '../../protocol/eip712.js';
+import {
+  type QosLink,
+  type QosMetrics,
+  type QosReport,
+  QosRole,
+  qosLinkHash,
+  qosReportHash,
+  type RefutedSlashOrder,
+  type SlashOrder,
+} from '../../protocol/eip712.js';
+import { QosReportChain } from '../../protocol/QosReportChain.js';
 import { qosPolicyHash } from '../../protocol/qosPolicy.js';
 
 // What the StakingRegistry tests share: the staking chain the test setup started, its well-known
@@ -144,4 +166,87 @@ export async function conflictingReportsSlash(
     signatures,
     checkerSet: set,
   };
+}
+
+/** Metrics of one minute with `frames` (the other figures of a good link). */
+const metricsWith = (frames: number): QosMetrics => ({
+  frames,
+  bitrateKbps: 8000,
+  encodeTimeUs: 4000,
+  rttMs: 20,
+  jitterMs: 0,
+  lossPpm: 0,
+  freezeMs: 0,
+});
+
+/**
+ * The arguments of `slashRefuted` for `bps` of `edge`'s pool: the edge's report of `minute` claiming `edgeFrames`
+ * (default 3,600: 60 fps), the player's link of the same minute (`playerFrames`, default 1,200: 20 fps) signed by
+ * `playerSigner` (default the session key the order names), and the first `signers` (default 3) checkers'
+ * signatures over the order.
+ */
+export async function refutedClaimSlash(
+  staking: StakingRef,
+  set: CheckerSet,
+  edge: LocalAccount,
+  order: {
+    minute: number;
+    bps: number;
+    player: Address;
+    finder: Address;
+    sessionId?: Hex;
+    edgeFrames?: number;
+    playerFrames?: number;
+    playerSigner?: LocalAccount;
+    signers?: number;
+  },
+) {
+  const sessionId = order.sessionId ?? keccak256(toHex(`refuted-${edge.address}-${order.minute}`));
+  const sessionKey = privateKeyToAccount(generatePrivateKey());
+  const domain = stakingDomainOf(staking);
+  const report: QosReport = {
+    sessionId,
+    minute: order.minute,
+    role: QosRole.edge,
+    metrics: metricsWith(order.edgeFrames ?? 3600),
+  };
+  const playerChain = new QosReportChain({
+    sessionId,
+    role: QosRole.player,
+    signer: order.playerSigner ?? sessionKey,
+    domain,
+  });
+  // The player's chain up to the minute: the link carries the previous link's hash as on the wire.
+  let signed = await playerChain.next(0, metricsWith(order.playerFrames ?? 1200), {}, 1_000);
+  for (let m = 1; m <= order.minute; m++) {
+    signed = await playerChain.next(
+      m,
+      metricsWith(order.playerFrames ?? 1200),
+      { freezeCount: m },
+      1_000 + m,
+    );
+  }
+  const evidence: RefutedEvidence = {
+    edge: { report, signature: await signQosReport(edge, staking, report) },
+    player: { link: signed.link as QosLink, signature: signed.linkSignature as Hex },
+  };
+  const slashOrder: RefutedSlashOrder = {
+    edge: edge.address,
+    sessionId,
+    minute: order.minute,
+    bps: order.bps,
+    player: order.player,
+    sessionKey: sessionKey.address,
+    finder: order.finder,
+    deadline: (await chainNow()) + 3600n,
+    edgeReport: qosReportHash(report),
+    playerReport: qosLinkHash(signed.link),
+  };
+  const signatures = await Promise.all(
+    checkers.slice(0, order.signers ?? 3).map(async (c) => ({
+      signer: c.address,
+      signature: await signRefutedSlashOrder(c, staking, slashOrder),
+    })),
+  );
+  return { order: slashOrder, evidence, signatures, checkerSet: set };
 }
