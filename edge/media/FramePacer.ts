@@ -18,6 +18,8 @@ export interface FramePacerStats {
   frames: number;
   /** Frame slots skipped because the previous frame was still being encoded or sent. */
   droppedBusy: number;
+  /** Slots that found the previous frame busy and fired as soon as it was done (within half a slot). */
+  caughtUp: number;
   /** Frame slots skipped because the loop woke up late (event loop blocked). */
   droppedLate: number;
 }
@@ -27,7 +29,8 @@ export interface FramePacerOptions {
   clock?: PacerClock;
   /**
    * Makes, encodes and sends one frame for slot `index`, due at `dueMs`. While its promise is pending
-   * the next slots are dropped, never queued.
+   * the next slots are not fired; the latest of them fires when it settles if that is within half a
+   * slot of its time, the others are dropped, never queued.
    */
   onFrame: (index: number, dueMs: number) => Promise<void> | void;
   /** Called when `onFrame` throws or rejects; the pacer keeps running. */
@@ -36,8 +39,11 @@ export interface FramePacerOptions {
 
 /**
  * Fires frames at a fixed rate from a drift-free schedule (slot n is due at start + n/fps, not "last
- * tick + interval"). A slot whose predecessor is still in flight is dropped and counted; after a stall
- * the pacer jumps to the current slot instead of bursting through the missed ones.
+ * tick + interval"). A slot whose predecessor is still in flight waits for it: it fires the moment the
+ * predecessor is done if that is within half a slot of its due time (an encode a little over one frame
+ * interval — a busy CPU — then costs a few ms of lateness instead of every other frame), otherwise it is
+ * dropped and counted; only the latest waiting slot is kept. After a stall the pacer jumps to the
+ * current slot instead of bursting through the missed ones.
  */
 export class FramePacer {
   readonly #clock: PacerClock;
@@ -49,7 +55,9 @@ export class FramePacer {
   #timer: unknown;
   #running = false;
   #inFlight = false;
-  readonly #stats: FramePacerStats = { frames: 0, droppedBusy: 0, droppedLate: 0 };
+  /** The latest slot that found a frame in flight: fired when that one settles, if still fresh. */
+  #waiting: { index: number; due: number } | undefined;
+  readonly #stats: FramePacerStats = { frames: 0, droppedBusy: 0, droppedLate: 0, caughtUp: 0 };
 
   constructor(options: FramePacerOptions) {
     this.#clock = options.clock ?? systemClock;
@@ -86,6 +94,7 @@ export class FramePacer {
 
   stop(): void {
     this.#running = false;
+    this.#dropWaiting();
     if (this.#timer !== undefined) this.#clock.clearTimeout(this.#timer);
     this.#timer = undefined;
   }
@@ -99,13 +108,33 @@ export class FramePacer {
     if (current > this.#slot) this.#stats.droppedLate += current - this.#slot;
     const due = this.#startMs + current * this.#interval;
     if (this.#inFlight) {
-      this.#stats.droppedBusy++;
+      this.#dropWaiting();
+      this.#waiting = { index: current, due };
     } else {
       this.#fire(current, due);
     }
     this.#slot = current + 1;
     this.#schedule();
   };
+
+  #dropWaiting(): void {
+    if (this.#waiting) this.#stats.droppedBusy++;
+    this.#waiting = undefined;
+  }
+
+  /** The frame in flight settled: the slot waiting for it fires now if it is still within half a slot. */
+  #settled(): void {
+    this.#inFlight = false;
+    const waiting = this.#waiting;
+    if (!waiting || !this.#running) return;
+    if (this.#clock.now() - waiting.due > this.#interval / 2) {
+      this.#dropWaiting();
+      return;
+    }
+    this.#waiting = undefined;
+    this.#stats.caughtUp++;
+    this.#fire(waiting.index, waiting.due);
+  }
 
   #schedule(): void {
     if (!this.#running) return;
@@ -125,12 +154,10 @@ export class FramePacer {
     if (result && typeof (result as Promise<void>).then === 'function') {
       this.#inFlight = true;
       (result as Promise<void>).then(
-        () => {
-          this.#inFlight = false;
-        },
+        () => this.#settled(),
         (error: unknown) => {
-          this.#inFlight = false;
           this.#onError(error);
+          this.#settled();
         },
       );
     }
