@@ -17,7 +17,12 @@ import {
   stakingDomain,
 } from '../protocol/eip712.js';
 import { FarplayError } from '../protocol/errors.js';
-import { evaluateMinute, type MinuteSide, type MinuteVerdict } from '../protocol/evaluateMinute.js';
+import {
+  evaluateMinute,
+  type MinuteProbe,
+  type MinuteSide,
+  type MinuteVerdict,
+} from '../protocol/evaluateMinute.js';
 import { hashAttestation } from '../protocol/hashAttestation.js';
 import { bytesHex, domainSeparatorBytes, hashQosLink, typedDigest } from '../protocol/hashQosLink.js';
 import { type QosPolicy, qosPolicyHash } from '../protocol/qosPolicy.js';
@@ -51,6 +56,11 @@ export interface CheckerParameters {
   retentionMs: number;
   /** Clock (unix ms); injected by tests. */
   now?: () => number;
+  /**
+   * Whether this checker probes edges (checker/EdgeProber.ts): then each verdict takes the minute's probe RTT from
+   * the session's probes in the store.
+   */
+  probes?: () => boolean;
 }
 
 /** A cumulative attestation this checker signed. */
@@ -84,6 +94,8 @@ interface OpenSession {
 export interface CheckerEvents {
   verdict: (sessionId: Hex, verdict: DecidedVerdict) => void;
   attested: (attestation: SignedAttestationRecord) => void;
+  /** A session was opened or one of its reports arrived: its edge is live (what the prober probes). */
+  active: (sessionId: Hex, edge: Address) => void;
 }
 
 type CheckerEventArgs = { [K in keyof CheckerEvents]: Parameters<CheckerEvents[K]> };
@@ -112,6 +124,7 @@ export class Checker {
   readonly #slashWindowS: number;
   readonly #now: () => number;
   readonly #retentionMs: number;
+  readonly #probes: () => boolean;
   readonly #sessions = new Map<string, OpenSession>();
   readonly #events: TypedEmitter<CheckerEventArgs>;
   #timer: NodeJS.Timeout | undefined;
@@ -137,6 +150,7 @@ export class Checker {
     this.#slashWindowS = p.slashWindowS;
     this.#now = p.now ?? Date.now;
     this.#retentionMs = p.retentionMs;
+    this.#probes = p.probes ?? (() => false);
     if (p.sweepMs > 0) {
       this.#timer = setInterval(() => {
         this.sweep().catch((err: unknown) => this.#log.error({ err }, 'sweep failed'));
@@ -209,6 +223,7 @@ export class Checker {
     }
     const stored = await this.#store.getSession(record.sessionId);
     if (stored === null) throw new FarplayError('CHECKER_UNKNOWN_SESSION');
+    this.#emit('active', stored.record.sessionId, grant.edge);
     return stored;
   }
 
@@ -243,6 +258,7 @@ export class Checker {
       });
     }
     const session = await this.#session(sessionId);
+    this.#emit('active', session.record.sessionId, session.grant.edge);
     const role = report.role;
     const now = this.#now();
     const skew = this.#policy.maxClockSkewMs;
@@ -358,11 +374,12 @@ export class Checker {
       const { link } = JSON.parse(r.json) as SignedQosReport;
       return { metrics: link.report.metrics, detail: link.detail };
     };
+    const sessionId = session.record.sessionId;
+    const probe = this.#probes() ? await this.#minuteProbe(session, minute) : undefined;
     const verdict: DecidedVerdict = {
-      ...evaluateMinute({ policy: this.#policy, minute, edge: side(edge), player: side(player) }),
+      ...evaluateMinute({ policy: this.#policy, minute, edge: side(edge), player: side(player), probe }),
       decidedAt: this.#now(),
     };
-    const sessionId = session.record.sessionId;
     const result = await this.#store.decideMinute(
       sessionId,
       minute,
@@ -389,6 +406,29 @@ export class Checker {
     await this.#store.putAttestation(sessionId, attestation.minutes, attestation.signature);
     this.#emit('attested', attestation);
     return { verdict, attestation };
+  }
+
+  /**
+   * The minute's probe figure, as anyone re-computes it from the evidence: the smallest RTT of this checker's
+   * successful RTT probes of the edge taken within the minute (`openedAt + m·period ≤ at < openedAt + (m+1)·period`).
+   */
+  async #minuteProbe(session: OpenSession, minute: number): Promise<MinuteProbe | undefined> {
+    const from = session.record.openedAt + minute * this.#policy.periodMs;
+    const to = from + this.#policy.periodMs;
+    let best: number | undefined;
+    for (const json of await this.#store.probes(session.record.sessionId)) {
+      const p = JSON.parse(json) as { kind?: string; ok?: boolean; at?: number; rttMs?: number };
+      if (p.kind !== 'rtt' || p.ok !== true || typeof p.rttMs !== 'number' || typeof p.at !== 'number')
+        continue;
+      if (p.at < from || p.at >= to) continue;
+      best = best === undefined ? p.rttMs : Math.min(best, p.rttMs);
+    }
+    return best === undefined ? undefined : { rttMs: best };
+  }
+
+  /** Keeps one probe result of a session's edge with the session's evidence (checker/EdgeProber.ts). */
+  recordProbe(sessionId: Hex, probe: object): Promise<void> {
+    return this.#store.putProbe(sessionId, JSON.stringify(probe));
   }
 
   #attest(session: OpenSession, minutes: number): SignedAttestationRecord {
@@ -485,6 +525,7 @@ export class Checker {
       verdicts: e.verdicts.map((v) => JSON.parse(v.json) as DecidedVerdict),
       attestations: e.attestations,
       contradictions: e.contradictions.map((c) => JSON.parse(c) as unknown),
+      probes: e.probes.map((p) => JSON.parse(p) as unknown),
     };
   }
 

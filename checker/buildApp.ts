@@ -5,7 +5,7 @@ import Fastify, { type FastifyInstance, LogController } from 'fastify';
 import type { Logger } from 'pino';
 import Type from 'typebox';
 import { type Address, type Hex, zeroAddress } from 'viem';
-import { generatePrivateKey } from 'viem/accounts';
+import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import {
   CheckerHealth,
   CheckerSessionInfo,
@@ -23,6 +23,7 @@ import { qosPolicy } from '../protocol/qosPolicy.js';
 import { AddressHex, Bytes32, GrantJson, SignedQosReport } from '../protocol/qosReport.js';
 import { Checker } from './Checker.js';
 import { type CheckerConfig, defaultCheckerConfig } from './config.js';
+import { EdgeProber } from './EdgeProber.js';
 import { signAttestationBatch } from './signAttestationBatch.js';
 import type { CheckerStore } from './store/CheckerStore.js';
 import { createMemoryStore } from './store/createMemoryStore.js';
@@ -43,6 +44,8 @@ declare module 'fastify' {
   interface FastifyInstance {
     /** The checker core behind the routes. */
     checker: Checker;
+    /** Its active probes of the sessions' edges (idle until it knows a matchmaker). */
+    prober: EdgeProber;
   }
 }
 
@@ -97,8 +100,24 @@ export async function buildApp(options: BuildAppOptions = {}): Promise<FastifyIn
     sweepMs: config.sweepMs,
     retentionMs: config.retentionMs,
     ...(options.now ? { now: options.now } : {}),
+    probes: () => prober.active,
   });
+  // Timers only for intervals > 0; without a matchmaker URL (config or `useMatchmaker`) it probes nothing.
+  const prober: EdgeProber = new EdgeProber({
+    matchmakerUrl: config.matchmakerUrl,
+    account: privateKeyToAccount(privateKey),
+    record: (sessionId, probe) => checker.recordProbe(sessionId, probe),
+    logger: app.log as unknown as Logger,
+    rttEveryMs: config.probeRttMs,
+    rttSamples: config.probeRttSamples,
+    sessionEveryMs: config.probeSessionMs,
+    sessionWindowMs: config.probeWindowMs,
+    idleMs: 2 * config.periodMs + config.reportGraceMs,
+    ...(options.now ? { now: options.now } : {}),
+  });
+  checker.on('active', (sessionId, edge) => prober.track(sessionId, edge));
   app.decorate('checker', checker);
+  app.decorate('prober', prober);
 
   useCatalogueErrors(app);
   // Player pages post their reports from the matchmaker's origin: the API is CORS-open (it takes no cookies).
@@ -341,6 +360,7 @@ export async function buildApp(options: BuildAppOptions = {}): Promise<FastifyIn
 
   app.options('/*', { schema: { hide: true } }, async (_request, reply) => reply.status(204).send());
   app.addHook('onClose', async () => {
+    await prober.close();
     await checker.close();
     if (ownsStore) await store.close();
   });

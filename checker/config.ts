@@ -35,6 +35,19 @@ export const CheckerConfig = Type.Object({
   /** Requests per client address per window. */
   rateLimitMax: Type.Integer({ minimum: 1, default: 120_000 }),
   rateLimitWindowMs: Type.Integer({ minimum: 100, default: 60_000 }),
+  /**
+   * Active probes of the sessions' edges (checker/EdgeProber.ts): the matchmaker whose edge list gives each edge's
+   * URL and whose `POST /v1/probes` issues this checker's probe tokens. Empty = no probes.
+   */
+  matchmakerUrl: Type.String({ default: '' }),
+  /** RTT probe of each live edge every this many ms (0 = none). */
+  probeRttMs: Type.Integer({ minimum: 0, default: 30_000 }),
+  /** Timed requests per RTT probe; the smallest is the figure. */
+  probeRttSamples: Type.Integer({ minimum: 1, maximum: 20, default: 3 }),
+  /** A synthetic session on each live edge every this many ms (0 = none). Default 10 minutes. */
+  probeSessionMs: Type.Integer({ minimum: 0, default: 600_000 }),
+  /** How long a synthetic session receives after its first frame, ms. */
+  probeWindowMs: Type.Integer({ minimum: 200, maximum: 30_000, default: 3000 }),
   /** Largest JSON body, bytes. */
   bodyLimit: Type.Integer({ minimum: 1024, default: 16 * 1024 }),
 });

@@ -134,6 +134,8 @@ export class Edge extends TypedEmitter<EdgeEvents> {
   readonly #packageDefinitions = new Map<string, GameDefinition>();
   readonly #thumbnails = new Map<string, Promise<Buffer | undefined>>();
   readonly #sessions = new Map<string, StreamSession>();
+  /** Ids of the running checkers' probe sessions (token claim `prb`): lent a free slot, never billed or reported. */
+  readonly #probes = new Set<string>();
   /** Tokens whose session was admitted: each works once (until it expires). */
   readonly #spentTokens: SpentTokens;
   readonly #verifyKey: ReturnType<typeof importSessionPublicKey>;
@@ -217,7 +219,8 @@ export class Edge extends TypedEmitter<EdgeEvents> {
 
   /** Registration / heartbeat figures. */
   info(): EdgeInfo {
-    const active = this.#sessions.size;
+    // Probe sessions yield their slot to any player, so they are not counted.
+    const active = this.#sessions.size - this.#probes.size;
     return {
       id: this.id,
       url: this.#url,
@@ -274,9 +277,14 @@ export class Edge extends TypedEmitter<EdgeEvents> {
     for (const session of this.#sessions.values()) session.statistics.resetTimings();
   }
 
-  /** Ids of the running sessions. */
+  /** Ids of the running players' sessions (probe sessions are not players': the matchmaker never hears of them). */
   sessionIds(): string[] {
-    return [...this.#sessions.keys()];
+    return [...this.#sessions.keys()].filter((id) => !this.#probes.has(id));
+  }
+
+  /** Ids of the running probe sessions (checkers' synthetic sessions). */
+  probeSessionIds(): string[] {
+    return [...this.#probes];
   }
 
   /** The running session `sessionId` (its stats and periods), if any. */
@@ -451,8 +459,22 @@ export class Edge extends TypedEmitter<EdgeEvents> {
     }
     const encoder = this.encoderProbe.selected;
     if (!encoder) throw new AdmissionRefused(SignalCloseCodes.INTERNAL, new FarplayError('EDGE_NO_ENCODER'));
-    if (this.#sessions.size >= this.config.capacity) {
+    // Probe sessions (protocol/edgeProbe.ts) never take a player's slot: one at a time, only on a free slot, and
+    // ended when a player needs that slot.
+    const capacity = this.config.capacity;
+    if (claims.prb !== undefined) {
+      if (this.#probes.size > 0 || this.#sessions.size >= capacity) {
+        throw new AdmissionRefused(
+          SignalCloseCodes.EDGE_FULL,
+          new FarplayError('EDGE_FULL', 'no free slot for a probe session (players come first)'),
+        );
+      }
+    } else if (this.#sessions.size - this.#probes.size >= capacity) {
       throw new AdmissionRefused(SignalCloseCodes.EDGE_FULL, new FarplayError('EDGE_FULL'));
+    } else if (this.#sessions.size >= capacity) {
+      for (const id of this.#probes) {
+        this.#sessions.get(id)?.close('a player needs the probe session’s slot', SignalCloseCodes.ENDED);
+      }
     }
     // Admitted: the token is spent (a token refused above, e.g. on a full edge, may still be tried again).
     this.#spentTokens.spend(claims.sid, claims.exp);
@@ -477,11 +499,19 @@ export class Edge extends TypedEmitter<EdgeEvents> {
       ...(this.#openVideoEncoder ? { openVideoEncoder: this.#openVideoEncoder } : {}),
     });
     this.#sessions.set(claims.sid, session);
+    const probe = claims.prb !== undefined;
+    if (probe) this.#probes.add(claims.sid);
     session.once('ended', (reason, code) => {
       this.#sessions.delete(claims.sid);
+      this.#probes.delete(claims.sid);
       this.#endedByCode[code] = (this.#endedByCode[code] ?? 0) + 1;
-      this.emit('sessionEnded', { sessionId: claims.sid, reason, code });
+      if (!probe) this.emit('sessionEnded', { sessionId: claims.sid, reason, code });
     });
+    // A probe session is the checker's, not a player's: no billing, no session reports to the matchmaker.
+    if (probe) {
+      logger.info({ checker: claims.prb }, 'probe session');
+      return session;
+    }
     this.emit('sessionStarted', {
       sessionId: claims.sid,
       gameId: game.info.id,

@@ -29,6 +29,9 @@ export class Billing {
   readonly #available: AvailableDeposit | undefined;
   readonly #faucet: boolean;
   readonly #runs = new BillingRuns();
+  /** Configured checkers' addresses by URL, as their `GET /v1/health` named them (read when first needed). */
+  readonly #configured = new Map<string, string>();
+  #configuredReadAt = 0;
 
   constructor(
     config: Readonly<MatchmakerConfig>,
@@ -98,6 +101,31 @@ export class Billing {
   /** The checkers sessions are assigned from now. */
   get checkerUrls(): readonly string[] {
     return this.#directory?.urls ?? this.#urls;
+  }
+
+  /**
+   * Whether `address` is one of the checkers sessions are assigned from: in the registry at its last read, or
+   * (configured `checkerUrls`) the address one of them names in its `GET /v1/health` — read again on a miss, at most
+   * every 5 s.
+   */
+  async isChecker(address: string): Promise<boolean> {
+    const a = address.toLowerCase();
+    if (this.#directory !== undefined) return this.#directory.addresses.has(a);
+    if ([...this.#configured.values()].includes(a)) return true;
+    if (Date.now() - this.#configuredReadAt < 5000) return false;
+    this.#configuredReadAt = Date.now();
+    await Promise.all(
+      this.#urls.map(async (url) => {
+        try {
+          const res = await fetch(`${url}/v1/health`, { signal: AbortSignal.timeout(2000) });
+          const body = (await res.json()) as { checker?: unknown };
+          if (typeof body.checker === 'string') this.#configured.set(url, body.checker.toLowerCase());
+        } catch {
+          // unreachable now: asked again on the next miss
+        }
+      }),
+    );
+    return [...this.#configured.values()].includes(a);
   }
 
   #readDeposit(): AvailableDeposit {

@@ -31,6 +31,7 @@ function normaliseEndpoint(endpoint: string): string | undefined {
 export class CheckerDirectory {
   readonly #options: CheckerDirectoryOptions;
   #urls: readonly string[] = [];
+  #addresses: ReadonlySet<string> = new Set();
   #timer: NodeJS.Timeout | undefined;
   #closed = false;
 
@@ -41,6 +42,11 @@ export class CheckerDirectory {
   /** The endpoints of the registered checkers at the last read (registry order: addresses ascending). */
   get urls(): readonly string[] {
     return this.#urls;
+  }
+
+  /** The registered checkers' addresses (lower case) at the last read, endpoint or not. */
+  get addresses(): ReadonlySet<string> {
+    return this.#addresses;
   }
 
   get closed(): boolean {
@@ -56,6 +62,7 @@ export class CheckerDirectory {
       if (url !== undefined && !urls.includes(url)) urls.push(url);
     }
     this.#urls = urls;
+    this.#addresses = new Set(listed.map((c) => c.checker.toLowerCase()));
     return urls;
   }
 

@@ -2,6 +2,7 @@ import { createHash, type KeyObject } from 'node:crypto';
 import type { BaseLogger } from 'pino';
 import type { Hex } from 'viem';
 import type { NetworkBilling } from '../protocol/billingSession.js';
+import { type SignedProbeRequest, verifyProbeRequest } from '../protocol/edgeProbe.js';
 import {
   EDGE_SHUTDOWN_REASON,
   type SignedEdgeHeartbeat,
@@ -9,6 +10,7 @@ import {
   type SignedEdgeSessionReport,
 } from '../protocol/edgeRegistration.js';
 import { FarplayError } from '../protocol/errors.js';
+import { mintSessionToken } from '../protocol/mintSessionToken.js';
 import { geoCoordinate } from '../protocol/networkCoordinates.js';
 import type {
   Candidate,
@@ -86,6 +88,9 @@ export class Matchmaker {
   readonly #events: SessionEvents;
   readonly #billing: Billing;
   readonly #recent: RecentSessions;
+  readonly #sessionKey: KeyObject;
+  /** When each checker last got a probe token for each edge (`checker|edge` → unix ms). */
+  readonly #probes = new Map<string, number>();
   #timers: NodeJS.Timeout[] = [];
   #closed = false;
 
@@ -115,6 +120,7 @@ export class Matchmaker {
       deployment: options.deployment,
     });
     this.#billing = options.billing ?? new Billing(config);
+    this.#sessionKey = options.sessionKey;
     this.#allocator = new Allocator({
       store,
       config,
@@ -272,6 +278,47 @@ export class Matchmaker {
    * location when the request carries one), releases the session it replaces, reserves a slot, signs the token.
    * `client` is the client's address: with the session key, it may hold only so many unconnected reservations.
    */
+  /**
+   * A probe session token for a checker (protocol/edgeProbe.ts): the request is signed by a checker sessions are
+   * assigned from, for a live edge, at most once per `probeIntervalMs` per checker and edge. The token names the
+   * checker (`prb`), no checkers to report to (never billed) and one of the edge's built-in games (the cheapest:
+   * `latency-probe` when it runs it); no slot is reserved — the edge lends the probe a free one.
+   */
+  async probeToken(request: SignedProbeRequest): Promise<CreateSessionResponse> {
+    const { payload } = request;
+    await verifyProbeRequest(request, this.#deployment, this.#config.messageMaxAgeMs);
+    if (!(await this.#billing.isChecker(payload.checker))) {
+      throw new FarplayError('MM_NOT_A_CHECKER', undefined, { details: { checker: payload.checker } });
+    }
+    const state = this.#registry.index.get(payload.edge.toLowerCase());
+    if (state === undefined) throw new FarplayError('MM_UNKNOWN_EDGE');
+    const games = state.edge.games.map((g) => g.id);
+    const gameId = games.includes('latency-probe') ? 'latency-probe' : games[0];
+    if (gameId === undefined)
+      throw new FarplayError('MM_UNKNOWN_GAME', 'the edge runs no game to probe with');
+    const key = `${payload.checker.toLowerCase()}|${state.edge.id.toLowerCase()}`;
+    const now = Date.now();
+    const last = this.#probes.get(key);
+    if (last !== undefined && now - last < this.#config.probeIntervalMs) {
+      throw new FarplayError('MM_PROBE_TOO_SOON', undefined, {
+        details: { retryAfterMs: this.#config.probeIntervalMs - (now - last) },
+      });
+    }
+    this.#probes.set(key, now);
+    if (this.#probes.size > 10_000) {
+      for (const [k, t] of this.#probes) if (now - t >= this.#config.probeIntervalMs) this.#probes.delete(k);
+    }
+    const answer = mintSessionToken({
+      sessionId: `probe-${createHash('sha256').update(`${key}|${now}|${Math.random()}`).digest('hex').slice(0, 32)}`,
+      gameId,
+      edge: { edgeId: state.edge.id, region: state.edge.region, url: state.edge.publicUrl },
+      privateKey: this.#sessionKey,
+      ttlSeconds: this.#config.tokenTtlS,
+      probe: payload.checker,
+    });
+    return { ...answer, deployment: this.#deployment };
+  }
+
   async createSession(request: CreateSessionRequest, client?: string): Promise<CreateSessionResponse> {
     const started = performance.now();
     try {

@@ -102,6 +102,11 @@ export const MatchmakerConfig = Type.Object({
    * published) is read again, ms. A checker removed there is not assigned after the next read.
    */
   checkerRefreshMs: Type.Integer({ minimum: 100, default: 30_000 }),
+  /**
+   * Probe sessions (`POST /v1/probes`): one per checker and edge per this many ms (a checker asking sooner gets
+   * MM_PROBE_TOO_SOON), so checkers cannot crowd an edge with probes.
+   */
+  probeIntervalMs: Type.Integer({ minimum: 0, default: 60_000 }),
   checkersPerSession: Type.Integer({ minimum: 1, maximum: 16, default: 3 }),
   /** Attestations that settle a minute (the escrow's quorum); 0 = a majority of the session's checkers. */
   checkerQuorum: Type.Integer({ minimum: 0, maximum: 16, default: 0 }),

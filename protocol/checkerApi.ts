@@ -44,7 +44,13 @@ export const MinuteVerdictJson = Type.Object({
   billable: Type.Boolean(),
   reasons: Type.Array(Type.String()),
   disputes: Type.Array(
-    Type.Object({ kind: Type.String(), edge: Type.Number(), player: Type.Number(), decided: Type.Number() }),
+    Type.Object({
+      kind: Type.String(),
+      edge: Type.Number(),
+      player: Type.Number(),
+      decided: Type.Number(),
+      probe: Type.Optional(Type.Number()),
+    }),
   ),
   contradiction: Type.Boolean(),
   figures: Type.Union([
@@ -55,6 +61,7 @@ export const MinuteVerdictJson = Type.Object({
       freezeMs: Type.Number(),
       rttMs: Type.Number(),
       lossPpm: Type.Number(),
+      probeRttMs: Type.Optional(Type.Number()),
     }),
   ]),
   decidedAt: Type.Integer(),

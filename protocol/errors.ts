@@ -102,6 +102,16 @@ export const ErrorCodes = {
     message: 'The edge message is signed for another matchmaker deployment (another session-token key).',
   },
   MM_UNKNOWN_EDGE: { status: 404, message: 'No live edge with this id; register first.' },
+  MM_NOT_A_CHECKER: {
+    status: 403,
+    message:
+      'Probe sessions are for the checkers this matchmaker assigns (the CheckerRegistry); this key is not one.',
+  },
+  MM_PROBE_TOO_SOON: {
+    status: 429,
+    message:
+      'This checker probed this edge too recently (one probe session per checker and edge per probe interval).',
+  },
   MM_UNKNOWN_GAME: { status: 404, message: 'No such game in the catalogue.' },
   MM_UNKNOWN_SESSION: { status: 404, message: 'No such session (it ended, expired or never existed).' },
   MM_NOT_SESSION_EDGE: { status: 403, message: 'The session is allocated to another edge.' },
@@ -211,6 +221,15 @@ export const ErrorCodes = {
     message: "The report's closing time is too far from the checker's clock.",
   },
   CHECKER_BEYOND_GRANT: { status: 422, message: 'The minute is beyond the grant’s maximum minutes.' },
+  CHECKER_PROBE_FAILED: {
+    status: 502,
+    message:
+      'A checker’s probe of an edge failed: no probe token, the edge refused the probe session, no frame arrived, or the stream contradicts what the edge claims (kept as evidence).',
+  },
+  CHECKER_PROBE_TIMEOUT: {
+    status: 504,
+    message: 'A checker’s probe of an edge got no answer in time (kept as evidence).',
+  },
   CHECKER_BAD_CONFIG: { status: 500, message: 'The checker configuration is invalid.' },
   CHECKER_NOT_REFUTED: {
     status: 409,

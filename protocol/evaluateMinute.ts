@@ -33,6 +33,11 @@ export const DisputeKind = {
   framesOverSent: 'frames-over-sent',
   rtt: 'rtt',
   loss: 'loss',
+  /**
+   * The checker's own probe of the edge saw a longer RTT than both ends claim (beyond `probeRttToleranceMs`):
+   * recorded with the three figures, decided by the ends' (the probe measures another path).
+   */
+  probeRtt: 'probe-rtt',
 } as const;
 export type DisputeKind = (typeof DisputeKind)[keyof typeof DisputeKind];
 
@@ -42,6 +47,8 @@ export interface Dispute {
   edge: number;
   player: number;
   decided: number;
+  /** `probe-rtt` only: the checker's probe figure. */
+  probe?: number;
 }
 
 /** One side's figures for the minute. */
@@ -57,6 +64,17 @@ export interface MinuteFigures {
   freezeMs: number;
   rttMs: number;
   lossPpm: number;
+  /** The checker's probe RTT of the edge in this minute (the smallest), when it probed. */
+  probeRttMs?: number;
+}
+
+/** What the checker itself measured of the edge during the minute (checker/EdgeProber.ts). */
+export interface MinuteProbe {
+  /**
+   * The smallest RTT of the checker's successful RTT probes of the edge taken in the minute
+   * (`openedAt + m·period ≤ at < openedAt + (m+1)·period`).
+   */
+  rttMs: number;
 }
 
 /** The verdict of one minute. */
@@ -76,11 +94,13 @@ export interface EvaluateMinuteParameters {
   minute: number;
   edge?: MinuteSide | undefined;
   player?: MinuteSide | undefined;
+  /** The checker's own probe of the edge in this minute, if any. */
+  probe?: MinuteProbe | undefined;
 }
 
 /** Decides one minute under `policy` from the two sides' figures (either may be missing). */
 export function evaluateMinute(p: EvaluateMinuteParameters): MinuteVerdict {
-  const { policy, minute, edge, player } = p;
+  const { policy, minute, edge, player, probe } = p;
   const reasons: VerdictReason[] = [];
   if (edge === undefined) reasons.push(VerdictReason.noEdgeReport);
   if (player === undefined) reasons.push(VerdictReason.noPlayerReport);
@@ -131,13 +151,31 @@ export function evaluateMinute(p: EvaluateMinuteParameters): MinuteVerdict {
   );
   if (lossPpm > policy.maxLossPpm) reasons.push(VerdictReason.loss);
 
+  // The checker's probe: another path, so it decides nothing; both ends claiming far less than it is recorded.
+  if (probe !== undefined && probe.rttMs > rttMs + policy.probeRttToleranceMs) {
+    disputes.push({
+      kind: DisputeKind.probeRtt,
+      edge: edge.metrics.rttMs,
+      player: player.metrics.rttMs,
+      probe: probe.rttMs,
+      decided: rttMs,
+    });
+  }
+
   return {
     minute,
     billable: reasons.length === 0,
     reasons,
     disputes,
     contradiction,
-    figures: { expectedFrames, deliveredFrames, freezeMs, rttMs, lossPpm },
+    figures: {
+      expectedFrames,
+      deliveredFrames,
+      freezeMs,
+      rttMs,
+      lossPpm,
+      ...(probe !== undefined ? { probeRttMs: probe.rttMs } : {}),
+    },
   };
 }
 

@@ -26,6 +26,8 @@ export interface MintSessionTokenParameters {
   checkers?: { urls: readonly string[]; quorum: number };
   /** The session's on-chain billing id, signed in as `bid` (protocol/billingSession.ts). */
   billingId?: string;
+  /** A checker's probe session: the checker's address (signed in as `prb`; protocol/edgeProbe.ts). */
+  probe?: string;
 }
 
 /** The result is what `POST /v1/sessions` answers. */
@@ -50,6 +52,7 @@ export function mintSessionToken(parameters: MintSessionTokenParameters): MintSe
       ...(parameters.gameVersion !== undefined ? { gv: parameters.gameVersion } : {}),
       ...(parameters.owner ? { own: parameters.owner.toLowerCase() } : {}),
       ...(parameters.billingId ? { bid: parameters.billingId.toLowerCase() } : {}),
+      ...(parameters.probe ? { prb: parameters.probe.toLowerCase() } : {}),
     },
     parameters.privateKey,
   );

@@ -31,11 +31,17 @@ export interface QosPolicy {
   readonly frameTolerance: number;
   /** Below this share of the edge's sent frames decoded by the player, the edge's claim is a recorded contradiction. */
   readonly refuteFrameRatio: number;
+  /**
+   * The checker's own RTT probe of the edge (checker/EdgeProber.ts) may exceed the RTT the verdict used (the worse
+   * of the two ends') by this much before it is recorded as a `probe-rtt` dispute. It decides nothing: the probe
+   * measures another path (checker ↔ edge, not player ↔ edge).
+   */
+  readonly probeRttToleranceMs: number;
 }
 
 /** The default published policy (60 s periods). */
 export const QOS_POLICY: QosPolicy = Object.freeze({
-  version: 2,
+  version: 3,
   periodMs: 60_000,
   minDeliveredFrameRatio: 0.9,
   minTargetFpsRatio: 0.9,
@@ -48,6 +54,7 @@ export const QOS_POLICY: QosPolicy = Object.freeze({
   lossTolerancePpm: 20_000,
   frameTolerance: 0.02,
   refuteFrameRatio: 0.5,
+  probeRttToleranceMs: 100,
 });
 
 /** The default policy with some fields replaced (e.g. a short `periodMs` in tests); frozen. */

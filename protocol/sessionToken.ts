@@ -36,6 +36,11 @@ export interface SessionClaims {
   gv?: number;
   /** The session's on-chain billing id (bytes32, lower case; `protocol/billingSession.ts`), with `chk`. */
   bid?: string;
+  /**
+   * A checker's probe session (its address, lower case): the edge admits it only on a free slot, ends it when a
+   * player needs the slot, and neither bills it nor reports it to the matchmaker (protocol/edgeProbe.ts).
+   */
+  prb?: string;
 }
 
 const PREFIX = 'v1';
@@ -138,6 +143,7 @@ function isSessionClaims(value: unknown): value is SessionClaims {
         v.chk.every((u) => typeof u === 'string' && /^https?:\/\//.test(u) && u.length <= 256))) &&
     (v.q === undefined || (Number.isInteger(v.q) && (v.q as number) >= 1)) &&
     (v.gv === undefined || (Number.isInteger(v.gv) && (v.gv as number) >= 1)) &&
-    (v.bid === undefined || (typeof v.bid === 'string' && /^0x[0-9a-f]{64}$/.test(v.bid)))
+    (v.bid === undefined || (typeof v.bid === 'string' && /^0x[0-9a-f]{64}$/.test(v.bid))) &&
+    (v.prb === undefined || (typeof v.prb === 'string' && /^0x[0-9a-f]{40}$/.test(v.prb)))
   );
 }

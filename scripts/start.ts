@@ -122,6 +122,8 @@ async function startNetwork(staticDir: string, logger: Logger, closers: Closer[]
     network ? { faucet: network.faucet } : {},
   );
   closers.push(() => matchmaker.close());
+  // The checkers start before the matchmaker: now they can probe its edges (RTT, synthetic sessions).
+  network?.probeVia(matchmaker.url);
 
   const edges: Edge[] = [];
   for (const [index, spot] of LOCAL_EDGES.entries()) {

@@ -18,6 +18,8 @@ export interface LocalBilling {
   chains: LocalChains;
   checkerUrls: string[];
   faucet: Faucet;
+  /** Turns the checkers' active probes of the edges on, through the matchmaker at `url` (checker/README.md, Probes). */
+  probeVia(url: string): void;
   /** FARPLAY_MM_* settings that point the matchmaker at the checkers and the contracts. */
   matchmakerEnv: Record<string, string>;
   /** Starts an edge's QoS reports and settlement agent (its gas funded from the faucet). */
@@ -53,6 +55,7 @@ export async function startLocalBilling(p: {
   const escrow = chains.payments.deployment.escrow as Address;
   const staking = chains.staking.deployment.staking as Address;
   const checkerUrls: string[] = [];
+  const checkers: FastifyInstance[] = [];
   for (let i = 0; i < CHECKERS; i++) {
     const app: FastifyInstance = await buildChecker({
       config: {
@@ -67,6 +70,7 @@ export async function startLocalBilling(p: {
       logger: p.logger.child({ part: 'checker', checker: i + 1 }),
     });
     p.closers.push(() => app.close());
+    checkers.push(app);
     const url = await app.listen({ host: '127.0.0.1', port: 0 });
     checkerUrls.push(url);
     const key = chains.privateKeys.checkers[i] as `0x${string}`;
@@ -86,6 +90,9 @@ export async function startLocalBilling(p: {
     chains,
     checkerUrls,
     faucet,
+    probeVia(url) {
+      for (const app of checkers) app.prober.useMatchmaker(url);
+    },
     matchmakerEnv: {
       // No FARPLAY_MM_CHECKER_URLS: the matchmaker assigns the checkers the staking chain's registry lists.
       FARPLAY_MM_CHECKERS_PER_SESSION: String(CHECKERS),

@@ -6,7 +6,7 @@ import type { Hex } from 'viem';
  * (test/integration/checker-store.test.ts): in-process (`createMemoryStore`) and Redis (`createRedisStore`, Lua
  * scripts so that several processes of one checker can share it). Every multi-step change is atomic.
  *
- * Values the store does not interpret (report, verdict, contradiction) travel as JSON strings.
+ * Values the store does not interpret (report, verdict, contradiction, probe) travel as JSON strings.
  */
 
 /** A session as opened at the checker (its grant fixes the edge, the player's session key and the minutes). */
@@ -81,6 +81,8 @@ export interface SessionEvidence {
   attestations: { minutes: number; signature: Hex }[];
   /** Contradiction JSON strings, in the order found. */
   contradictions: string[];
+  /** The checker's own probes of the session's edge (checker/EdgeProber.ts) as JSON strings, in the order taken. */
+  probes: string[];
 }
 
 /** Which store a checker runs on. */
@@ -112,6 +114,10 @@ export interface CheckerStore {
   /** The attestation for exactly `minutes`, or the highest one when omitted. */
   getAttestation(sessionId: Hex, minutes?: number): Promise<{ minutes: number; signature: Hex } | null>;
   putContradiction(sessionId: Hex, json: string): Promise<void>;
+  /** Appends one probe result of the session's edge (kept in order, with the session's lifetime). */
+  putProbe(sessionId: Hex, json: string): Promise<void>;
+  /** The session's probe results in the order kept (empty for an unknown session). */
+  probes(sessionId: Hex): Promise<string[]>;
   evidence(sessionId: Hex): Promise<SessionEvidence | null>;
   close(): Promise<void>;
 }

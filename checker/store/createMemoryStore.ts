@@ -19,6 +19,7 @@ interface MemorySession {
   verdicts: Map<number, string>;
   attestations: Map<number, Hex>;
   contradictions: string[];
+  probes: string[];
 }
 
 /** The in-process checker store (one process; lost on exit). Sessions past `expiresAt` are dropped lazily. */
@@ -54,6 +55,7 @@ export function createMemoryStore(now: () => number = Date.now): CheckerStore {
         verdicts: new Map(),
         attestations: new Map(),
         contradictions: [],
+        probes: [],
       });
       return 'ok';
     },
@@ -128,6 +130,12 @@ export function createMemoryStore(now: () => number = Date.now): CheckerStore {
     async putContradiction(sessionId, json) {
       live(sessionId)?.contradictions.push(json);
     },
+    async putProbe(sessionId, json) {
+      live(sessionId)?.probes.push(json);
+    },
+    async probes(sessionId) {
+      return [...(live(sessionId)?.probes ?? [])];
+    },
     async evidence(sessionId): Promise<SessionEvidence | null> {
       const s = live(sessionId);
       if (s === undefined) return null;
@@ -142,6 +150,7 @@ export function createMemoryStore(now: () => number = Date.now): CheckerStore {
           .sort((a, b) => a[0] - b[0])
           .map(([minutes, signature]) => ({ minutes, signature })),
         contradictions: [...s.contradictions],
+        probes: [...s.probes],
       };
     },
     async close() {

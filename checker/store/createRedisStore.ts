@@ -21,7 +21,7 @@ export interface RedisStoreOptions {
 
 // Keys of one session s: <p>s:<s> hash {json, billable, exp, h0, h1} · <p>r:<s> reports hash {"m:role" → json,
 // "m:role:h" → link hash, "m:role:l" → late} · <p>v:<s> verdicts hash {m → json} · <p>a:<s> attestations hash
-// {minutes → signature} · <p>c:<s> contradictions list. Deadlines of all sessions: <p>deadlines zset.
+// {minutes → signature} · <p>c:<s> contradictions list · <p>p:<s> probes list. Deadlines of all sessions: <p>deadlines zset.
 
 /** KEYS: session. ARGV: recordJson, grantHash, expiresAt. */
 const OPEN = `
@@ -135,6 +135,7 @@ export function createRedisStore(options: RedisStoreOptions = {}): CheckerStore 
     verdicts: (s: Hex) => `${p}v:${id(s)}`,
     attestations: (s: Hex) => `${p}a:${id(s)}`,
     contradictions: (s: Hex) => `${p}c:${id(s)}`,
+    probes: (s: Hex) => `${p}p:${id(s)}`,
     deadlines: `${p}deadlines`,
   };
   const member = (s: Hex, minute: number) => `${id(s)}|${minute}`;
@@ -239,13 +240,20 @@ export function createRedisStore(options: RedisStoreOptions = {}): CheckerStore 
     async putContradiction(sessionId, json) {
       await redis.ckPut(k.session(sessionId), k.contradictions(sessionId), '', json);
     },
+    async putProbe(sessionId, json) {
+      await redis.ckPut(k.session(sessionId), k.probes(sessionId), '', json);
+    },
+    async probes(sessionId) {
+      return redis.lrange(k.probes(sessionId), 0, -1);
+    },
     async evidence(sessionId) {
-      const [session, reports, verdicts, attestations, contradictions] = await Promise.all([
+      const [session, reports, verdicts, attestations, contradictions, probes] = await Promise.all([
         this.getSession(sessionId),
         redis.hgetall(k.reports(sessionId)),
         redis.hgetall(k.verdicts(sessionId)),
         redis.hgetall(k.attestations(sessionId)),
         redis.lrange(k.contradictions(sessionId), 0, -1),
+        redis.lrange(k.probes(sessionId), 0, -1),
       ]);
       if (session === null) return null;
       const list: (StoredReport & { late: boolean })[] = [];
@@ -269,6 +277,7 @@ export function createRedisStore(options: RedisStoreOptions = {}): CheckerStore 
           .map(([minutes, signature]) => ({ minutes: Number(minutes), signature: signature as Hex }))
           .sort((a, b) => a.minutes - b.minutes),
         contradictions,
+        probes,
       };
     },
     async close() {

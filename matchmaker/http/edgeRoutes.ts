@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { onRequestHookHandler, onSendHookHandler } from 'fastify';
 import { deploymentOf } from '../../protocol/deployment.js';
+import { SignedProbeRequest } from '../../protocol/edgeProbe.js';
 import {
   SignedEdgeHeartbeat,
   SignedEdgeRegistration,
@@ -13,6 +14,7 @@ import {
   MatchmakerInfo,
   RegisterEdgeResponse,
 } from '../../protocol/matchmakerApi.js';
+import { CreateSessionResponse } from '../../protocol/playerApi.js';
 import { RateBuckets } from '../../protocol/RateBuckets.js';
 import type { MatchmakerConfig } from '../config.js';
 import type { Matchmaker } from '../Matchmaker.js';
@@ -115,6 +117,20 @@ export const edgeRoutes: FastifyPluginAsyncTypebox<EdgeRoutesOptions> = async (a
       await matchmaker.reportSession(request.body);
       return { ok: true };
     },
+  );
+  app.post(
+    '/v1/probes',
+    {
+      ...signed,
+      schema: {
+        tags: ['edges'],
+        summary:
+          'A probe session token for a checker (EIP-712 signed by a registered checker): no slot reserved, never billed',
+        body: SignedProbeRequest,
+        response: { 200: CreateSessionResponse, ...errorResponses, 403: ErrorResponse, 429: ErrorResponse },
+      },
+    },
+    async (request) => matchmaker.probeToken(request.body),
   );
   app.get(
     '/v1/edges',

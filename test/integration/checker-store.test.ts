@@ -148,6 +148,18 @@ describe.each(implementations)('checker store contract: %s', (_name, make) => {
     const e = await store.evidence(s);
     expect(e?.contradictions).toEqual(['{"a":1}', '{"b":2}']);
     expect(e?.attestations.map((a) => a.minutes)).toEqual([1, 2]);
+  });
+
+  it('keeps the checker’s probes of the edge in order, with the session, and none for an unknown session', async () => {
+    expect(await store.probes(s)).toEqual([]);
+    await store.putProbe(s, '{"kind":"rtt","rttMs":1.2}');
+    await store.putProbe(s, '{"kind":"session","ok":false}');
+    expect(await store.probes(s)).toEqual(['{"kind":"rtt","rttMs":1.2}', '{"kind":"session","ok":false}']);
+    expect((await store.evidence(s))?.probes).toHaveLength(2);
+    const unknown = newSessionId('none');
+    await store.putProbe(unknown, '{"kind":"rtt"}');
+    expect(await store.probes(unknown)).toEqual([]);
+    expect(await store.evidence(unknown)).toBeNull();
     expect(await store.evidence(newSessionId('none'))).toBeNull();
   });
 });

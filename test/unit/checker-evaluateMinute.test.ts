@@ -31,6 +31,30 @@ describe('evaluateMinute (the one evaluator of the published QoS policy)', () =>
     expect(v.figures?.deliveredFrames).toBe(3590);
   });
 
+  it('records the checker’s probe RTT against both ends’ claims, deciding nothing by it (another path)', () => {
+    const near = evaluateMinute({ policy, minute: 2, edge: edge(), player: player(), probe: { rttMs: 12 } });
+    expect(near).toMatchObject({ billable: true, disputes: [] });
+    expect(near.figures?.probeRttMs).toBe(12);
+    // Both ends claim 30 ms; the checker sees 260 ms to the edge: recorded, still billed on the ends' figures.
+    const far = evaluateMinute({
+      policy,
+      minute: 2,
+      edge: edge({ rttMs: 30 }),
+      player: player({ rttMs: 28 }),
+      probe: { rttMs: 260 },
+    });
+    expect(far.billable).toBe(true);
+    expect(far.disputes).toEqual([{ kind: 'probe-rtt', edge: 30, player: 28, probe: 260, decided: 30 }]);
+    expect(far.figures?.rttMs).toBe(30);
+    // Within the tolerance (100 ms), or without a probe: nothing recorded.
+    expect(
+      evaluateMinute({ policy, minute: 2, edge: edge(), player: player(), probe: { rttMs: 130 } }).disputes,
+    ).toEqual([]);
+    expect(evaluateMinute({ policy, minute: 2, edge: edge(), player: player() }).figures).not.toHaveProperty(
+      'probeRttMs',
+    );
+  });
+
   it('does not bill a minute a side did not report', () => {
     expect(evaluateMinute({ policy, minute: 0, edge: edge() }).reasons).toEqual(['no-player-report']);
     expect(evaluateMinute({ policy, minute: 0, player: player() }).reasons).toEqual(['no-edge-report']);
