@@ -1,10 +1,15 @@
 import { randomBytes } from 'node:crypto';
-import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
+import { generatePrivateKey, type LocalAccount, privateKeyToAccount } from 'viem/accounts';
 import { buildApp, type MatchmakerApp } from '../matchmaker/buildApp.js';
 import { createMemoryStore } from '../matchmaker/store/createMemoryStore.js';
 import type { MatchmakerStore } from '../matchmaker/store/MatchmakerStore.js';
 import { deploymentOf } from '../protocol/deployment.js';
-import { type EdgeRegistrationPayload, randomNonce, signEdgeMessage } from '../protocol/edgeRegistration.js';
+import {
+  type EdgeHeartbeatPayload,
+  type EdgeRegistrationPayload,
+  randomNonce,
+  signEdgeMessage,
+} from '../protocol/edgeRegistration.js';
 import {
   geoCoordinate,
   type NetworkCoordinate,
@@ -12,7 +17,7 @@ import {
   vivaldiUpdate,
 } from '../protocol/networkCoordinates.js';
 import type { Candidate, CreateSessionResponse, RttMeasurement } from '../protocol/playerApi.js';
-import { type ProbeEdgesResult, probeEdges } from '../protocol/probeEdges.js';
+import { type ProbeCutoff, type ProbeEdgesResult, probeEdges } from '../protocol/probeEdges.js';
 import { generateSessionKeyPair } from '../protocol/sessionToken.js';
 import { PONG } from '../test/tools/FakeEdge.js';
 import { type LatencyMatrix, rttOf, seededRandom } from './evaluateCoordinates.js';
@@ -24,8 +29,12 @@ import { type LatencyMatrix, rttOf, seededRandom } from './evaluateCoordinates.j
  * and the regret of the answer: the allocated edge's true RTT minus the best edge's. Strategies: `today`
  * (one round of 5 candidates, the page before two-round probing) and `twoRounds` (protocol/probeEdges.ts,
  * the page's path now), each for cold players and, for `twoRounds`, warm ones (what their cold session left:
- * the fitted coordinate, the best 2 edges and the ids probed). Probing time is simulated: a round lasts as long as its slowest probe, one warm-up
- * request on a new connection (2 RTT) plus one sample.
+ * the fitted coordinate, the best 2 edges and the RTTs measured). The edges first measure each other through
+ * their signed heartbeats (the peer RTTs the matchmaker ranks round 2 with). Probing time is simulated
+ * (`simulateRound`): a probe takes a warm-up request on a new connection (2 RTT) plus one sample; a round
+ * lasts until its last answer or until the pending probes are slower than the best edge known.
+ * `probedRegretMs`: the best probed edge's RTT minus the best edge's (the oracle's regret on the same
+ * probes: `regretMs` above it is the allocation's own choice).
  */
 export interface RegretFigures {
   players: number;
@@ -38,6 +47,37 @@ export interface RegretFigures {
 interface Percentiles {
   p50: number;
   p90: number;
+}
+
+/** Heartbeats per edge that report peer RTTs (4 peers each: ~98 % of the 50-edge pairs covered). */
+const PEER_HEARTBEATS = 20;
+/** A simulated probe's wall time per ms of RTT: a warm-up on a new connection (2 RTT) plus one sample. */
+const PROBE_RTTS = 3;
+
+/**
+ * One simulated probe round as the page's `measureRtt` runs it: all in parallel, probe i answering after
+ * PROBE_RTTS × its RTT; the round stops once `cutoff.minAnswers` answered and the pending ones are slower
+ * than a probe to the best edge known (× 1.25 + 20 ms). The answers and the round's wall time.
+ */
+export function simulateRound(
+  measured: readonly RttMeasurement[],
+  cutoff: ProbeCutoff,
+): { answered: RttMeasurement[]; ms: number } {
+  const order = [...measured].sort((a, b) => a.rttMs - b.rttMs);
+  const answered: RttMeasurement[] = [];
+  let best = cutoff.bestMs;
+  let last = 0;
+  for (const m of order) {
+    const at = PROBE_RTTS * m.rttMs;
+    if (answered.length >= cutoff.minAnswers) {
+      const deadline = best * PROBE_RTTS * 1.25 + 20;
+      if (at > deadline) return { answered, ms: Math.max(last, deadline) };
+    }
+    answered.push(m);
+    best = Math.min(best, m.rttMs);
+    last = at;
+  }
+  return { answered, ms: last };
 }
 
 function percentiles(values: number[]): Percentiles {
@@ -130,8 +170,10 @@ async function registerEdges(
   const mesh = m.geo ? undefined : meshCoordinates(m, edges, random);
   const centre = [0, 1, 2].map((d) => (mesh ?? []).reduce((s, c) => s + (c.v[d] ?? 0), 0) / edges.length);
   const ids: string[] = [];
+  const accounts: LocalAccount[] = [];
   for (const [i, node] of edges.entries()) {
     const account = privateKeyToAccount(generatePrivateKey());
+    accounts.push(account);
     const geo = m.geo?.[node] ?? { lat: 0, lon: 0 };
     const region = mesh
       ? octant(mesh[i] as NetworkCoordinate, centre)
@@ -161,11 +203,49 @@ async function registerEdges(
     if (res.statusCode !== 200) throw new Error(`registration failed: ${res.body}`);
     ids.push(account.address.toLowerCase());
   }
-  // Without geography the edges' coordinates come from their RTTs to each other, shared through the store
-  // as the matchmaker shares refined coordinates (an edge mesh; the matchmaker does not measure one itself).
-  if (mesh)
-    await store.putCoordinates(Object.fromEntries(ids.map((id, i) => [id, mesh[i] as NetworkCoordinate])));
+  // The edges measure each other as real ones do: each heartbeat answer names peers (MAX_EDGE_PEERS, at
+  // random), the next heartbeat reports the RTTs to them (from the matrix); `PEER_HEARTBEATS` rounds.
+  const nodeOf = new Map(ids.map((id, i) => [id, edges[i] as number]));
+  const peersOf = new Map<string, { edgeId: string }[]>();
   await app.matchmaker.refresh();
+  for (let round = 0; round < PEER_HEARTBEATS; round++) {
+    for (const [i, account] of accounts.entries()) {
+      const id = ids[i] as string;
+      const peerRtts = (peersOf.get(id) ?? []).map((peer) => ({
+        edge: peer.edgeId,
+        rttMs: Math.round(rttOf(m, edges[i] as number, nodeOf.get(peer.edgeId) ?? 0) * 100) / 100,
+      }));
+      const payload: EdgeHeartbeatPayload = {
+        edge: account.address,
+        activeSessions: 0,
+        freeSlots: 10_000,
+        encodeHeadroom: 1.5,
+        ...(peerRtts.length > 0 ? { peerRtts } : {}),
+        issuedAt: Date.now(),
+        nonce: randomNonce(),
+        deployment,
+      };
+      const signature = await signEdgeMessage(account, 'EdgeHeartbeat', payload);
+      const res = await app.inject({
+        method: 'POST',
+        url: '/v1/edges/heartbeat',
+        payload: { payload, signature },
+      });
+      if (res.statusCode !== 200) throw new Error(`heartbeat failed: ${res.body}`);
+      peersOf.set(id, (res.json() as { peers: { edgeId: string }[] }).peers);
+    }
+  }
+  await app.matchmaker.refresh();
+  // Without geography the edges' coordinates come from their RTTs to each other, shared through the store
+  // as the matchmaker shares refined coordinates (an edge mesh: the matchmaker's own refinement keeps an
+  // edge near its geography, which this matrix does not have); the peer RTTs stay as the heartbeats left them.
+  if (mesh) {
+    const stored = await store.getCoordinates();
+    await store.putCoordinates(
+      Object.fromEntries(ids.map((id, i) => [id, { ...stored[id], ...(mesh[i] as NetworkCoordinate) }])),
+    );
+    await app.matchmaker.refresh();
+  }
   return ids;
 }
 
@@ -182,8 +262,8 @@ async function runPlayers(
     return res.json() as T;
   };
   const today: number[] = [];
-  const cold = { regret: [] as number[], probes: [] as number[], ms: [] as number[] };
-  const warm = { regret: [] as number[], probes: [] as number[], ms: [] as number[] };
+  const cold = { regret: [] as number[], probed: [] as number[], probes: [] as number[], ms: [] as number[] };
+  const warm = { regret: [] as number[], probed: [] as number[], probes: [] as number[], ms: [] as number[] };
   for (const p of players) {
     const near = m.geo?.[p] ? coarse(m.geo[p]) : undefined;
     const best = Math.min(...edges.map((e) => rttOf(m, p, e)));
@@ -228,10 +308,10 @@ async function runPlayers(
                 ...request,
               })
             ).candidates,
-          probe: async (candidates) => {
-            const measured = measure(candidates);
-            probeMs += 3 * Math.max(...measured.map((x) => x.rttMs));
-            return measured;
+          probe: async (candidates, cutoff) => {
+            const round = simulateRound(measure(candidates), cutoff);
+            probeMs += round.ms;
+            return round.answered;
           },
         },
         {
@@ -239,13 +319,14 @@ async function runPlayers(
             ? {
                 remembered: last.coordinate,
                 rememberedEdges: last.best,
-                probedBefore: last.measurements.map((m) => m.edgeId),
+                rememberedMeasurements: last.measurements,
               }
             : {}),
           initial: near ? geoCoordinate(near.lat, near.lon) : undefined,
         },
       );
       figures.regret.push(regretOf(await session(result.measurements, result.coordinate)));
+      figures.probed.push(Math.min(...result.measurements.map((x) => x.rttMs)) - best);
       figures.probes.push(result.measurements.length);
       figures.ms.push(probeMs);
       last = result;
@@ -253,6 +334,7 @@ async function runPlayers(
   }
   const summary = (f: typeof cold) => ({
     regretMs: percentiles(f.regret),
+    probedRegretMs: percentiles(f.probed),
     probes: percentiles(f.probes),
     probeMs: percentiles(f.ms),
   });

@@ -35,6 +35,10 @@ const PEER_CC = 0.25;
  * (RTT_MS_PER_KM), light's round trip km / 100.
  */
 const LIGHT_RTT_PER_SEED_MS = 0.66;
+/** Peer RTTs kept per edge (the most recently measured; an older one is dropped first). */
+export const MAX_PEER_RTTS = 64;
+/** How far a peer RTT above the one kept moves it (a lower one is taken as it is: queueing only adds). */
+const PEER_RTT_RISE = 0.25;
 
 /**
  * Whether one player's RTTs to several edges can all be true: the difference of two of them cannot much
@@ -164,6 +168,7 @@ export class CoordinateModel {
       if (a.edgeId === edgeId || a.rttMs > MAX_PLAUSIBLE_RTT_MS) continue;
       const peerHome = this.#home.get(a.edgeId);
       if (peerHome && a.rttMs < LIGHT_RTT_PER_SEED_MS * seedDistance(home, peerHome)) continue;
+      keepPeerRtt(self, a.edgeId, a.rttMs);
       const predicted = predictRtt(self, a.coordinate);
       const target = Math.min(predicted + MAX_RESIDUAL_MS, Math.max(predicted - MAX_RESIDUAL_MS, a.rttMs));
       vivaldiUpdate(self, a.coordinate, target, { cc: PEER_CC, ce: 0.25 }, this.#random);
@@ -172,6 +177,30 @@ export class CoordinateModel {
     }
     if (used > 0) this.#dirty.add(edgeId);
     return used;
+  }
+
+  /** The RTT (ms) between two edges as either reported it in a heartbeat (`learnPeers`), if one did. */
+  peerRtt(a: string, b: string): number | undefined {
+    return this.#coordinates.get(a)?.peers?.[b] ?? this.#coordinates.get(b)?.peers?.[a];
+  }
+
+  /**
+   * Lower bounds of a player's RTT to edges it did not probe, from the RTTs it measured to others and the
+   * edges' RTTs to each other (triangle inequality: rtt(p, e) ≥ |rtt(p, l) − rtt(l, e)| for every measured
+   * l; the largest is the bound). No embedding in between: real routes break the triangle inequality often
+   * enough that a coordinate's error swamps the ranking, where each bound rests on two real measurements.
+   * Undefined for an edge no measured edge has an RTT to.
+   */
+  rttLowerBound(edgeId: string, measured: readonly Measurement[]): number | undefined {
+    let bound: number | undefined;
+    for (const m of measured) {
+      if (m.edgeId === edgeId) return m.rttMs;
+      const between = this.peerRtt(m.edgeId, edgeId);
+      if (between === undefined) continue;
+      const b = Math.abs(m.rttMs - between);
+      if (bound === undefined || b > bound) bound = b;
+    }
+    return bound;
   }
 
   /**
@@ -276,13 +305,36 @@ function seedDistance(a: Coordinate, b: Coordinate): number {
   return Math.sqrt(d2);
 }
 
+/**
+ * Keeps an edge's RTT to a peer: a lower sample is taken as it is (queueing only adds), a higher one moves
+ * it a quarter of the way (a route changed); at most MAX_PEER_RTTS peers, the least recently measured dropped.
+ */
+function keepPeerRtt(c: Coordinate, peer: string, rttMs: number): void {
+  const peers = c.peers ?? {};
+  const old = peers[peer];
+  delete peers[peer]; // re-inserted last: insertion order is recency
+  peers[peer] = old === undefined || rttMs <= old ? rttMs : old + PEER_RTT_RISE * (rttMs - old);
+  const ids = Object.keys(peers);
+  for (let i = 0; i < ids.length - MAX_PEER_RTTS; i++) delete peers[ids[i] as string];
+  c.peers = peers;
+}
+
 /** A deep copy of a coordinate (structuredClone's result, a fraction of its cost). */
 export function copyCoordinate(c: Coordinate): Coordinate {
-  return { v: c.v.slice(), h: c.h, e: c.e };
+  const copy: Coordinate = { v: c.v.slice(), h: c.h, e: c.e };
+  if (c.peers) copy.peers = { ...c.peers };
+  return copy;
 }
 
 function sameCoordinate(a: Coordinate, b: Coordinate): boolean {
   if (a.h !== b.h || a.e !== b.e || a.v.length !== b.v.length) return false;
   for (let i = 0; i < a.v.length; i++) if (a.v[i] !== b.v[i]) return false;
-  return true;
+  const ap = a.peers ?? {};
+  const bp = b.peers ?? {};
+  let n = 0;
+  for (const id in ap) {
+    if (ap[id] !== bp[id]) return false;
+    n++;
+  }
+  return n === Object.keys(bp).length;
 }

@@ -35,7 +35,8 @@ export interface FindCandidatesParameters {
  * edges spread over the coordinate space (`spreadLandmarks`). Else, with a location, the nearby edges
  * (coarse radius first) ranked on the predicted RTT, the last pick an exploration further down
  * (predictions can be wrong); without one, a spread over regions. `exclude` leaves out edges already
- * probed. Counts the demand.
+ * probed. With `measured` (round 2, a returning player): the lowest RTT lower bounds (`rankByBound`).
+ * Counts the demand.
  */
 export async function findCandidates(parameters: FindCandidatesParameters): Promise<Candidate[]> {
   const { request, index, store, config, coordinates, pricing, random } = parameters;
@@ -49,9 +50,13 @@ export async function findCandidates(parameters: FindCandidatesParameters): Prom
     request.lat !== undefined && request.lon !== undefined
       ? geoCoordinate(request.lat, request.lon)
       : undefined;
-  let chosen: { state: EdgeState; predicted?: number }[];
+  let chosen: { state: EdgeState; bound?: number | undefined }[] | undefined;
   let player: Coordinate | undefined = request.coordinate ?? hint;
-  if (request.coordinate) {
+  const measured = (request.measured ?? []).map((m) => ({ edgeId: m.edgeId.toLowerCase(), rttMs: m.rttMs }));
+  if (measured.length > 0) chosen = rankByBound(index, mask, coordinates, measured, player, limit);
+  if (chosen) {
+    // ranked on the measured RTTs' lower bounds
+  } else if (request.coordinate) {
     chosen = rankEdges(index, { mask, measured: new Map(), player: request.coordinate, take: limit, random });
   } else if (request.landmarks) {
     chosen = spreadLandmarks(index, mask, limit, hint).map((i) => ({
@@ -87,6 +92,7 @@ export async function findCandidates(parameters: FindCandidatesParameters): Prom
     chosen = spreadOverRegions(pool, limit, random).map((state) => ({ state }));
   }
   const top = chosen[0];
+  const bounds = new Map(chosen.map((c) => [c.state.edge.id, c.bound]));
   if (top) pricing.countDemand(top.state.edge.region);
   return chosen.map(({ state }) => {
     const candidate: Candidate = {
@@ -101,8 +107,40 @@ export async function findCandidates(parameters: FindCandidatesParameters): Prom
       candidate.coordinate = { v: coordinate.v.slice(0, 3), h: coordinate.h, e: coordinate.e };
       if (player) candidate.predictedRttMs = Math.round(predictRtt(player, coordinate) * 10) / 10;
     }
+    const bound = bounds.get(state.edge.id);
+    if (bound !== undefined) candidate.rttLowerBoundMs = Math.round(bound * 10) / 10;
     return candidate;
   });
+}
+
+/**
+ * The `limit` eligible edges with the lowest RTT lower bound from the player's measurements and the edges'
+ * RTTs to each other (`CoordinateModel.rttLowerBound`), ties broken by the coordinate's
+ * prediction; an edge without a bound ranks by its prediction alone. Undefined when no edge has a bound
+ * (no peer RTTs known yet): the caller ranks as without measurements.
+ */
+function rankByBound(
+  index: EdgeIndex,
+  mask: Uint8Array,
+  coordinates: CoordinateModel,
+  measured: readonly { edgeId: string; rttMs: number }[],
+  player: Coordinate | undefined,
+  limit: number,
+): { state: EdgeState; bound: number | undefined }[] | undefined {
+  const scored: { state: EdgeState; bound: number | undefined; key: number; predicted: number }[] = [];
+  let anyBound = false;
+  for (let i = 0; i < mask.length; i++) {
+    if (mask[i] === 0) continue;
+    const state = (index.views[i] as EdgeView).state;
+    const bound = coordinates.rttLowerBound(state.edge.id, measured);
+    const c = coordinates.get(state.edge.id);
+    const predicted = player && c ? predictRtt(player, c) : Number.POSITIVE_INFINITY;
+    if (bound !== undefined) anyBound = true;
+    scored.push({ state, bound, key: bound ?? predicted, predicted });
+  }
+  if (!anyBound) return undefined;
+  scored.sort((a, b) => a.key - b.key || a.predicted - b.predicted);
+  return scored.slice(0, limit).map(({ state, bound }) => ({ state, bound }));
 }
 
 /** Landmarks scanned at most (a stride sample of larger networks; farthest-point costs k × n). */

@@ -74,6 +74,13 @@ export const ListGamesResponse = Type.Object({ games: Type.Array(GameInfo) });
 export type ListGamesResponse = Static<typeof ListGamesResponse>;
 
 /** POST /v1/candidates body: the game and an optional location hint. */
+/** An RTT the player measured to a candidate's probe URL. */
+export const RttMeasurement = Type.Object({
+  edgeId: Type.String({ maxLength: 128 }),
+  rttMs: Type.Number({ minimum: 0, maximum: 60_000 }),
+});
+export type RttMeasurement = Static<typeof RttMeasurement>;
+
 export const CandidatesRequest = Type.Object({
   gameId: Type.String({ minLength: 1, maxLength: 64 }),
   /** Coarse location hint (e.g. from the page); the matchmaker also uses the client address. */
@@ -90,6 +97,12 @@ export const CandidatesRequest = Type.Object({
   coordinate: Type.Optional(NetworkCoordinate),
   /** Edges already probed, left out. */
   exclude: Type.Optional(Type.Array(Type.String({ maxLength: 128 }), { maxItems: 32 })),
+  /**
+   * RTTs the player measured so far (round 2, or a returning player's last ones): edges are ranked by the
+   * lower bound these and the edges' RTTs to each other give (`CoordinateModel.rttLowerBound`), the
+   * coordinate's prediction breaking ties and standing in where no bound is known.
+   */
+  measured: Type.Optional(Type.Array(RttMeasurement, { maxItems: 32 })),
 });
 export type CandidatesRequest = Static<typeof CandidatesRequest>;
 
@@ -104,6 +117,11 @@ export const Candidate = Type.Object({
   priceMultiplier: Type.Number(),
   /** The matchmaker's predicted RTT in ms, if it has one. */
   predictedRttMs: Type.Optional(Type.Number()),
+  /**
+   * With `measured` in the request: the least RTT (ms) the player can have to this edge, from its
+   * measurements and the edges' RTTs to each other (an edge above the best measured RTT cannot beat it).
+   */
+  rttLowerBoundMs: Type.Optional(Type.Number()),
   /** The edge's network coordinate: the page fits its own from its probes with it. */
   coordinate: Type.Optional(NetworkCoordinate),
 });
@@ -112,13 +130,6 @@ export type Candidate = Static<typeof Candidate>;
 /** POST /v1/candidates answer, best first. */
 export const CandidatesResponse = Type.Object({ candidates: Type.Array(Candidate) });
 export type CandidatesResponse = Static<typeof CandidatesResponse>;
-
-/** An RTT the player measured to a candidate's probe URL. */
-export const RttMeasurement = Type.Object({
-  edgeId: Type.String({ maxLength: 128 }),
-  rttMs: Type.Number({ minimum: 0, maximum: 60_000 }),
-});
-export type RttMeasurement = Static<typeof RttMeasurement>;
 
 /** POST /v1/sessions body: the game and the player's measured RTTs (at most 32). */
 export const CreateSessionRequest = Type.Object({

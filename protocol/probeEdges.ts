@@ -2,14 +2,31 @@ import { type NetworkCoordinate, predictRtt, solveCoordinate } from './networkCo
 import type { Candidate, CandidatesRequest, RttMeasurement } from './playerApi.js';
 
 /** What one round asks the matchmaker for (`POST /v1/candidates` without the game). */
-export type ProbeRoundRequest = Pick<CandidatesRequest, 'landmarks' | 'coordinate' | 'exclude' | 'limit'>;
+export type ProbeRoundRequest = Pick<
+  CandidatesRequest,
+  'landmarks' | 'coordinate' | 'exclude' | 'limit' | 'measured'
+>;
+
+/**
+ * When a probe round may stop waiting: once `minAnswers` probes answered and the ones still pending have
+ * taken longer than a probe to an edge at `bestMs` would (with slack) — an edge that slow cannot beat the
+ * best one measured. `bestMs` is the best RTT of earlier rounds (+∞ in the first); the round's own answers
+ * lower it as they come.
+ */
+export interface ProbeCutoff {
+  minAnswers: number;
+  bestMs: number;
+}
 
 /** How `probeEdges` reaches the matchmaker and the edges (the page: fetch; the bench: its matrix). */
 export interface ProbeEdgesTransport {
   /** `POST /v1/candidates` with the page's game and location hint plus this round's request. */
   candidates(request: ProbeRoundRequest): Promise<Candidate[]>;
-  /** Measures the RTT to each candidate (one round, in parallel); the ones that did not answer are left out. */
-  probe(candidates: readonly Candidate[]): Promise<RttMeasurement[]>;
+  /**
+   * Measures the RTT to each candidate (one round, in parallel); the ones that did not answer, or not
+   * before `cutoff` let the round stop, are left out.
+   */
+  probe(candidates: readonly Candidate[], cutoff: ProbeCutoff): Promise<RttMeasurement[]>;
 }
 
 export interface ProbeEdgesOptions {
@@ -17,18 +34,23 @@ export interface ProbeEdgesOptions {
   remembered?: NetworkCoordinate | undefined;
   /**
    * The best edges this page measured last time (`ProbeEdgesResult.best`): a warm player probes them again
-   * and explores the best predicted edges it has not probed before, so each session can only do better.
+   * and explores the best ranked edges it has not probed before, so each session can only do better.
    */
   rememberedEdges?: readonly Candidate[] | undefined;
-  /** Edge ids probed last time (`ProbeEdgesResult.measurements`): a warm round 1 looks past them. */
-  probedBefore?: readonly string[] | undefined;
+  /**
+   * The RTTs this page measured last time (`ProbeEdgesResult.measurements`): a warm round 1 looks past
+   * these edges and ranks the others on the lower bounds they give (`CandidatesRequest.measured`).
+   */
+  rememberedMeasurements?: readonly RttMeasurement[] | undefined;
   /** Where a cold fit starts (e.g. the geography of the page's location hint). */
   initial?: NetworkCoordinate | undefined;
-  /** Landmarks a cold player probes first (default 4: a 3-D coordinate + height). */
+  /** Landmarks a cold player probes first (default 6). */
   landmarks?: number;
+  /** Landmark answers a cold round 1 waits for before its cutoff applies (default 2). */
+  landmarkAnswers?: number;
   /** Most probes over both rounds (default 10). */
   maxProbes?: number;
-  /** Probes of a warm player's first round (default 4). */
+  /** Probes of a warm player's first round, besides its remembered best edges (default 4). */
   warmProbes?: number;
   /** Probes per later round (default: all that are left). */
   perRound?: number;
@@ -49,11 +71,14 @@ export interface ProbeEdgesResult {
 
 /**
  * Finds the edges worth measuring in two probe rounds, the page's real path and the benchmark's: a cold
- * player first probes a few landmark edges spread over the coordinate space, fits its coordinate to them,
- * then probes the edges that fit predicts best; a returning player starts from its remembered coordinate
- * (its best predicted edges) and probes a second round only where the refit still predicts an unprobed
- * edge that could beat the best measured. At most `maxProbes` probes. Candidates without a coordinate (a
- * standalone edge) are measured and returned as they are.
+ * player first probes a few landmark edges spread over the coordinate space, then sends their RTTs back
+ * (`measured`) and probes the edges with the lowest RTT lower bound (from its RTTs and the edges' RTTs to
+ * each other; the coordinate it fits stands in where the matchmaker has no edge-to-edge RTTs); a returning
+ * player re-probes its remembered best edges beside the best ranked from its last measurements. A later
+ * round probes only edges that could beat the best measured (bound below it, or, without a bound, a
+ * predicted RTT within a margin). At most `maxProbes` probes; a round stops waiting for edges already
+ * slower than the best measured (`ProbeCutoff`). Candidates without a coordinate (a standalone edge) are
+ * measured and returned as they are.
  */
 export async function probeEdges(
   transport: ProbeEdgesTransport,
@@ -73,6 +98,13 @@ export async function probeEdges(
     });
     return anchors.length === 0 ? initial : solveCoordinate(anchors, initial);
   };
+  const bestMs = () => Math.min(...measurements.map((m) => m.rttMs));
+  // What the ranking may use: this session's RTTs, and last session's for edges not measured again.
+  const known = () => {
+    const now = new Set(measurements.map((m) => m.edgeId));
+    const old = remembered ? (options.rememberedMeasurements ?? []).filter((m) => !now.has(m.edgeId)) : [];
+    return [...measurements, ...old].slice(0, 32);
+  };
 
   const again = remembered ? (options.rememberedEdges ?? []).slice(0, 2) : [];
   const listed = await transport.candidates(
@@ -80,48 +112,62 @@ export async function probeEdges(
       ? {
           coordinate: remembered,
           limit: Math.min(maxProbes - again.length, options.warmProbes ?? 4),
-          exclude: [...new Set([...again.map((c) => c.edgeId), ...(options.probedBefore ?? [])])].slice(
-            0,
-            32,
-          ),
+          exclude: [
+            ...new Set([
+              ...again.map((c) => c.edgeId),
+              ...(options.rememberedMeasurements ?? []).map((m) => m.edgeId),
+            ]),
+          ].slice(0, 32),
+          ...(known().length > 0 ? { measured: known() } : {}),
         }
-      : { landmarks: true, limit: Math.min(maxProbes, options.landmarks ?? 4) },
+      : { landmarks: true, limit: Math.min(maxProbes, options.landmarks ?? 6) },
   );
-  const first = [...again, ...listed].slice(0, maxProbes);
+  const first = [...again, ...listed.filter((c) => !again.some((a) => a.edgeId === c.edgeId))].slice(
+    0,
+    maxProbes,
+  );
   learn(first);
   const seen = new Map(first.map((c) => [c.edgeId, c]));
-  if (first.length > 0) measurements.push(...(await transport.probe(first)));
+  // Landmarks: wait for the nearest `landmarkAnswers`, then only for those that could still beat the best
+  // (a far landmark's RTT says little the edges' RTTs to the near ones do not). A warm round has its best
+  // edges in it.
+  if (first.length > 0)
+    measurements.push(
+      ...(await transport.probe(first, {
+        minAnswers: remembered ? 1 : Math.min(first.length, options.landmarkAnswers ?? 2),
+        bestMs: Number.POSITIVE_INFINITY,
+      })),
+    );
   let coordinate = fitCoordinate(remembered ?? options.initial);
   let rounds = 1;
-  // Later rounds: the best predicted edges not probed yet, `perRound` at a time, refitting after each. A
-  // warm player (and any player after its second round) probes only those the fit says could beat its best
-  // measured one (with a margin: a fit from a few probes is over-confident); a cold player's landmarks were
-  // chosen to locate it, not to be near it, so its second round probes the best predicted whatever they say.
   const maxRounds = options.rounds ?? 2;
-  while (
-    coordinate !== undefined &&
-    coordinates.size > 0 &&
-    measurements.length < maxProbes &&
-    rounds < maxRounds
-  ) {
+  while (measurements.length > 0 && measurements.length < maxProbes && rounds < maxRounds) {
     const left = maxProbes - measurements.length;
     const more = await transport.candidates({
-      coordinate,
-      exclude: measurements.map((m) => m.edgeId),
+      ...(coordinate ? { coordinate } : {}),
+      measured: known(),
+      exclude: [...new Set([...measurements.map((m) => m.edgeId), ...again.map((c) => c.edgeId)])].slice(
+        0,
+        32,
+      ),
       limit: Math.min(left, options.perRound ?? left),
     });
     learn(more);
     for (const c of more) seen.set(c.edgeId, c);
-    const best = Math.min(...measurements.map((m) => m.rttMs));
+    const best = bestMs();
     const from = coordinate;
+    // Worth probing: a bound below the best measured; without one, a prediction that could beat it (with a
+    // margin: a fit from a few probes is over-confident); a cold player's second round without bounds
+    // probes the best predicted whatever they say (its landmarks were chosen to locate it, not to be near).
     const worth = more.filter((c) => {
+      if (c.rttLowerBoundMs !== undefined) return c.rttLowerBoundMs < best;
       const edge = coordinates.get(c.edgeId);
-      if ((!remembered && rounds === 1) || !edge) return true;
+      if ((!remembered && rounds === 1) || !edge || !from) return true;
       const predicted = predictRtt(from, edge);
       return predicted - Math.max(3, 0.3 * predicted) < best;
     });
     if (worth.length === 0) break;
-    const probed = await transport.probe(worth.slice(0, left));
+    const probed = await transport.probe(worth.slice(0, left), { minAnswers: 1, bestMs: best });
     if (probed.length === 0) break;
     measurements.push(...probed);
     coordinate = fitCoordinate(coordinate);

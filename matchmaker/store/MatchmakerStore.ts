@@ -42,6 +42,8 @@ export interface StoredCoordinate {
   v: number[];
   h: number;
   e: number;
+  /** The edge's own RTTs (ms) to other edges, by lower-case edge id, from its heartbeats (`learnPeers`). */
+  peers?: Record<string, number>;
 }
 
 /** What the matchmaker keeps about the player of a session, to re-allocate it on failover. */

@@ -8,7 +8,7 @@ import type {
   ListGamesResponse,
   RttMeasurement,
 } from '../../protocol/playerApi.js';
-import type { ProbeRoundRequest } from '../../protocol/probeEdges.js';
+import type { ProbeCutoff, ProbeRoundRequest } from '../../protocol/probeEdges.js';
 import { encodeSessionProof, type SessionProof } from '../../protocol/sessionProof.js';
 import type { SessionKey } from './SessionKey.js';
 import type { CoarseLocation } from './timezoneLocation.js';
@@ -130,43 +130,78 @@ export function errorFromBody(status: number, body: unknown): FarplayError {
 
 /** Options of `measureRtt`. */
 export interface MeasureRttOptions {
-  /** Probes per candidate after one warm-up (default 2; the smallest is reported). */
+  /** Probes per candidate after one warm-up (default 1; with more, the smallest is reported). */
   samples?: number;
   /** Give up on one probe after this many ms (default 2000). */
   timeoutMs?: number;
+  /**
+   * Stop waiting once this many answered and the candidates still pending have taken longer than a probe
+   * to an edge at the best RTT known would (× 1.25 + 20 ms): they cannot beat it (protocol/probeEdges.ts).
+   */
+  cutoff?: ProbeCutoff;
 }
 
 /**
- * Measures the RTT to each candidate: one warm-up GET (connection set-up), then `samples` GETs of
- * its probeUrl; the smallest is reported (queueing only ever adds). Candidates that do not answer are left out.
+ * Measures the RTT to each candidate, all in parallel: one warm-up GET (connection set-up), then `samples`
+ * GETs of its probeUrl; the smallest is reported (queueing only ever adds). Candidates that do not answer,
+ * or not before `cutoff` ends the round, are left out (their requests aborted).
  */
 export async function measureRtt(
   candidates: readonly Candidate[],
   options: MeasureRttOptions = {},
 ): Promise<RttMeasurement[]> {
-  const samples = options.samples ?? 2;
+  const samples = options.samples ?? 1;
   const timeoutMs = options.timeoutMs ?? 2000;
-  const results = await Promise.all(
-    candidates.map(async (candidate): Promise<RttMeasurement | undefined> => {
-      const times: number[] = [];
+  const cutoff = options.cutoff;
+  const stop = new AbortController();
+  const started = performance.now();
+  const answered: { rttMs: number; wallMs: number }[] = [];
+  let settled = 0;
+  let finish = () => {};
+  const done = new Promise<void>((resolve) => {
+    finish = resolve;
+  });
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  // When the pending probes are slower than a probe to the best edge known: the round may end.
+  const check = () => {
+    if (settled === candidates.length) return finish();
+    if (!cutoff || answered.length < cutoff.minAnswers) return;
+    const best = Math.min(cutoff.bestMs, ...answered.map((a) => a.rttMs));
+    // A probe's wall time per ms of RTT, as the answered ones took (warm-up + samples).
+    const perMs = Math.max(samples + 2, ...answered.map((a) => a.wallMs / Math.max(a.rttMs, 1)));
+    const wait = best * perMs * 1.25 + 20 - (performance.now() - started);
+    if (timer) clearTimeout(timer);
+    if (wait <= 0) finish();
+    else timer = setTimeout(check, wait);
+  };
+  const results: (RttMeasurement | undefined)[] = new Array(candidates.length).fill(undefined);
+  candidates.forEach(async (candidate, index) => {
+    const times: number[] = [];
+    try {
       for (let i = 0; i <= samples; i++) {
-        const started = performance.now();
-        try {
-          const response = await fetch(candidate.probeUrl, {
-            cache: 'no-store',
-            mode: 'cors',
-            signal: AbortSignal.timeout(timeoutMs),
-          });
-          await response.arrayBuffer();
-          if (!response.ok) return undefined;
-        } catch {
-          return undefined;
-        }
-        if (i > 0) times.push(performance.now() - started);
+        const sent = performance.now();
+        const response = await fetch(candidate.probeUrl, {
+          cache: 'no-store',
+          mode: 'cors',
+          signal: AbortSignal.any([stop.signal, AbortSignal.timeout(timeoutMs)]),
+        });
+        await response.arrayBuffer();
+        if (!response.ok) return;
+        if (i > 0) times.push(performance.now() - sent);
       }
-      return { edgeId: candidate.edgeId, rttMs: Math.round(Math.min(...times) * 100) / 100 };
-    }),
-  );
+      const rttMs = Math.round(Math.min(...times) * 100) / 100;
+      results[index] = { edgeId: candidate.edgeId, rttMs };
+      answered.push({ rttMs, wallMs: performance.now() - started });
+    } catch {
+      // no answer (or the round ended first): left out
+    } finally {
+      settled++;
+      check();
+    }
+  });
+  if (candidates.length > 0) await done;
+  if (timer) clearTimeout(timer);
+  stop.abort();
   return results.filter((result): result is RttMeasurement => result !== undefined);
 }
 

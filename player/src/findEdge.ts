@@ -1,6 +1,6 @@
 import { Check } from 'typebox/value';
 import { geoCoordinate, NetworkCoordinate } from '../../protocol/networkCoordinates.js';
-import { Candidate, type RttMeasurement } from '../../protocol/playerApi.js';
+import { Candidate, RttMeasurement } from '../../protocol/playerApi.js';
 import { probeEdges } from '../../protocol/probeEdges.js';
 import { measureRtt, type PlayerApi } from './api.js';
 import type { CoarseLocation } from './timezoneLocation.js';
@@ -21,8 +21,9 @@ export interface FoundEdges {
 /**
  * The page's probing before a session request (protocol/probeEdges.ts, the path the matchmaker bench
  * measures): a returning player starts from what its last probing left in localStorage (its fitted
- * coordinate, its best 2 edges, the edges it probed), a new one from landmark edges; probes go through
- * `measureRtt` (a warm-up and two samples per edge).
+ * coordinate, its best 2 edges, the RTTs it measured), a new one from landmark edges; probes go through
+ * `measureRtt` (a warm-up and one sample per edge, a round cut short once the pending edges are slower
+ * than the best one known).
  */
 export async function findEdge(
   api: PlayerApi,
@@ -33,12 +34,12 @@ export async function findEdge(
   const found = await probeEdges(
     {
       candidates: (round) => api.candidates(gameId, near, round),
-      probe: (candidates) => measureRtt(candidates),
+      probe: (candidates, cutoff) => measureRtt(candidates, { cutoff }),
     },
     {
       remembered: last?.coordinate,
       rememberedEdges: last?.best,
-      probedBefore: last?.probed,
+      rememberedMeasurements: last?.measured,
       initial: near ? geoCoordinate(near.lat, near.lon) : undefined,
     },
   );
@@ -46,17 +47,17 @@ export async function findEdge(
     writeLast(api, {
       coordinate: found.coordinate,
       best: found.best,
-      probed: found.measurements.map((m) => m.edgeId),
+      measured: found.measurements,
     });
   }
   return { measurements: found.measurements, coordinate: found.coordinate, warm: last !== undefined };
 }
 
-/** What the page keeps between sessions: its coordinate, its best 2 edges and the edges it probed. */
+/** What the page keeps between sessions: its coordinate, its best 2 edges and the RTTs it measured. */
 interface LastProbes {
   coordinate: NetworkCoordinate;
   best: Candidate[];
-  probed: string[];
+  measured: RttMeasurement[];
 }
 
 function readLast(api: PlayerApi): LastProbes | undefined {
@@ -68,10 +69,10 @@ function readLast(api: PlayerApi): LastProbes | undefined {
       return undefined;
     if (!Check(NetworkCoordinate, saved.coordinate)) return undefined;
     const best = Array.isArray(saved.best) ? saved.best.filter((c) => Check(Candidate, c)).slice(0, 2) : [];
-    const probed = Array.isArray(saved.probed)
-      ? saved.probed.filter((id): id is string => typeof id === 'string').slice(0, 16)
+    const measured = Array.isArray(saved.measured)
+      ? saved.measured.filter((m) => Check(RttMeasurement, m)).slice(0, 16)
       : [];
-    return { coordinate: saved.coordinate, best, probed };
+    return { coordinate: saved.coordinate, best, measured };
   } catch {
     return undefined; // storage blocked or garbage: start cold
   }

@@ -1,8 +1,11 @@
+import type { LocalAccount } from 'viem/accounts';
 import { describe, expect, it } from 'vitest';
+import type { MatchmakerApp } from '../../matchmaker/buildApp.js';
 import { haversineKm } from '../../matchmaker/geo.js';
+import { MAX_EDGE_PEERS } from '../../protocol/edgeRegistration.js';
 import type { Candidate, CreateSessionResponse, RttMeasurement } from '../../protocol/playerApi.js';
 import { type ProbeEdgesResult, probeEdges } from '../../protocol/probeEdges.js';
-import { newEdgeAccount, playerKey, signedRegistration } from './matchmaker-support.js';
+import { newEdgeAccount, playerKey, signedHeartbeat, signedRegistration } from './matchmaker-support.js';
 import { useMatchmakerStores } from './matchmakerStores.js';
 
 const { storeKinds, build } = useMatchmakerStores('probe');
@@ -27,23 +30,50 @@ const PLACES = [
 const rttTo = (player: { lat: number; lon: number }, lat: number, lon: number) =>
   4 + (haversineKm(player.lat, player.lon, lat, lon) / 200_000) * 1000 * 2 * 1.5;
 
-describe.each(storeKinds)('two probe rounds through the matchmaker (%s store)', (_kind, makeStore) => {
-  it('a player with no location probes spread landmarks, then its nearest edges, and gets the nearest edge; it returns warm', async () => {
-    const app = await build({ store: makeStore(), config: { logLevel: 'silent' }, random: () => 0.5 });
-    const places = new Map<string, readonly [string, number, number]>();
-    for (const place of PLACES) {
-      const account = newEdgeAccount();
-      const [region, lat, lon] = place;
-      const res = await app.inject({
-        method: 'POST',
-        url: '/v1/edges/register',
-        payload: await signedRegistration(account, { region, lat, lon }),
-      });
-      expect(res.statusCode, res.body).toBe(200);
-      places.set(account.address.toLowerCase(), place);
+/** Registers the twelve edges; with `peers`, each then reports its RTTs to the others in signed heartbeats. */
+async function network(app: MatchmakerApp, peers: boolean) {
+  const places = new Map<string, readonly [string, number, number]>();
+  const accounts: LocalAccount[] = [];
+  for (const place of PLACES) {
+    const account = newEdgeAccount();
+    const [region, lat, lon] = place;
+    const res = await app.inject({
+      method: 'POST',
+      url: '/v1/edges/register',
+      payload: await signedRegistration(account, { region, lat, lon }),
+    });
+    expect(res.statusCode, res.body).toBe(200);
+    places.set(account.address.toLowerCase(), place);
+    accounts.push(account);
+  }
+  if (peers) {
+    for (const [i, account] of accounts.entries()) {
+      const [, lat, lon] = PLACES[i] as (typeof PLACES)[number];
+      const others = accounts.filter((a) => a !== account);
+      for (let at = 0; at < others.length; at += MAX_EDGE_PEERS) {
+        const peerRtts = others.slice(at, at + MAX_EDGE_PEERS).map((peer) => {
+          const [, peerLat, peerLon] = places.get(peer.address.toLowerCase()) ?? ['', 0, 0];
+          return { edge: peer.address, rttMs: Math.round(rttTo({ lat, lon }, peerLat, peerLon) * 100) / 100 };
+        });
+        const res = await app.inject({
+          method: 'POST',
+          url: '/v1/edges/heartbeat',
+          payload: await signedHeartbeat(account, { peerRtts }),
+        });
+        expect(res.statusCode, res.body).toBe(200);
+      }
     }
-    await app.matchmaker.refresh();
-    const player = { lat: 45.76, lon: 4.84 }; // Lyon: Paris is the nearest edge
+  }
+  await app.matchmaker.refresh();
+  return places;
+}
+
+describe.each(storeKinds)('two probe rounds through the matchmaker (%s store)', (_kind, makeStore) => {
+  const playFrom = (
+    app: MatchmakerApp,
+    places: Map<string, readonly [string, number, number]>,
+    player: { lat: number; lon: number },
+  ) => {
     const rounds: Candidate[][] = [];
     const play = async (last?: ProbeEdgesResult) => {
       rounds.length = 0;
@@ -70,7 +100,7 @@ describe.each(storeKinds)('two probe rounds through the matchmaker (%s store)', 
           ? {
               remembered: last.coordinate,
               rememberedEdges: last.best,
-              probedBefore: last.measurements.map((m) => m.edgeId),
+              rememberedMeasurements: last.measurements,
             }
           : {},
       );
@@ -87,15 +117,24 @@ describe.each(storeKinds)('two probe rounds through the matchmaker (%s store)', 
       expect(res.statusCode, res.body).toBe(200);
       return { found, session: res.json() as CreateSessionResponse };
     };
+    return { rounds, play };
+  };
+
+  it('a player with no location probes spread landmarks, then its nearest edges, and gets the nearest edge; it returns warm', async () => {
+    const app = await build({ store: makeStore(), config: { logLevel: 'silent' }, random: () => 0.5 });
+    const places = await network(app, false);
+    // Lyon: Paris is the nearest edge
+    const { rounds, play } = playFrom(app, places, { lat: 45.76, lon: 4.84 });
 
     const cold = await play();
     // Round 1: landmarks on different continents, each with the coordinate the page fits against.
     const landmarks = rounds[0] ?? [];
-    expect(landmarks.length).toBe(4);
-    expect(new Set(landmarks.map((c) => c.region.split('-')[0])).size).toBeGreaterThanOrEqual(3);
+    expect(landmarks.length).toBe(6);
+    expect(new Set(landmarks.map((c) => c.region.split('-')[0])).size).toBeGreaterThanOrEqual(4);
     expect(landmarks.every((c) => c.coordinate !== undefined)).toBe(true);
-    // Round 2: ranked from the fitted coordinate; the whole path stays within 10 probes.
+    // Round 2: ranked from the fitted coordinate (no edge-to-edge RTTs: no bounds); within 10 probes.
     expect(rounds.length).toBe(2);
+    expect(rounds[1]?.every((c) => c.rttLowerBoundMs === undefined)).toBe(true);
     expect(cold.found.measurements.length).toBeLessThanOrEqual(10);
     expect(cold.session.edge.region).toBe('eu-west');
     expect(cold.found.coordinate).toBeDefined();
@@ -107,5 +146,33 @@ describe.each(storeKinds)('two probe rounds through the matchmaker (%s store)', 
     expect(rounds[0]?.map((c) => c.region)).toContain('eu-west');
     expect(warm.found.measurements.length).toBeLessThan(cold.found.measurements.length);
     expect(warm.session.edge.region).toBe('eu-west');
+  });
+
+  it("with the edges' RTTs to each other, round 2 probes only edges whose lower bound beats the best landmark", async () => {
+    const app = await build({ store: makeStore(), config: { logLevel: 'silent' }, random: () => 0.5 });
+    const places = await network(app, true);
+    // Naples: Rome is the nearest edge, not among the landmarks (Paris is the nearest of those).
+    const player = { lat: 40.85, lon: 14.27 };
+    const { rounds, play } = playFrom(app, places, player);
+    const cold = await play();
+    expect(cold.session.edge.region).toBe('eu-south');
+    const landmarks = rounds[0] ?? [];
+    expect(landmarks.map((c) => c.region)).not.toContain('eu-south');
+    const best = Math.min(
+      ...landmarks.map((c) =>
+        rttTo(player, ...((places.get(c.edgeId) ?? ['', 0, 0]).slice(1) as [number, number])),
+      ),
+    );
+    const second = rounds[1] ?? [];
+    expect(second.map((c) => c.region)).toContain('eu-south');
+    for (const c of second) {
+      // Each bound is a true lower bound here (the RTTs obey the triangle inequality) and below the best.
+      const [, lat, lon] = places.get(c.edgeId) ?? ['', 0, 0];
+      expect(c.rttLowerBoundMs).toBeDefined();
+      expect(c.rttLowerBoundMs as number).toBeLessThan(best);
+      expect(c.rttLowerBoundMs as number).toBeLessThanOrEqual(rttTo(player, lat, lon) + 0.1);
+    }
+    // Edges the bounds rule out are not probed: far fewer than the 10 allowed.
+    expect(cold.found.measurements.length).toBeLessThan(10);
   });
 });

@@ -5,7 +5,7 @@ import {
   seededRandom,
   syntheticMatrix,
 } from '../../bench/evaluateCoordinates.js';
-import { type Coordinate, CoordinateModel } from '../../matchmaker/coordinates.js';
+import { type Coordinate, CoordinateModel, MAX_PEER_RTTS } from '../../matchmaker/coordinates.js';
 import { priceMultiplier } from '../../matchmaker/priceMultiplier.js';
 import { spreadOverRegions } from '../../matchmaker/spreadOverRegions.js';
 import type { EdgeState } from '../../matchmaker/store/MatchmakerStore.js';
@@ -58,6 +58,60 @@ describe('network coordinates', () => {
     expect(Object.keys(dirty).sort()).toEqual(['a', 'b', 'c']);
     expect(dirty.a).not.toEqual(before);
     expect(model.takeDirty()).toEqual({});
+  });
+
+  it("keeps each edge's RTTs to its peers from heartbeats and shares them with other instances", () => {
+    const model = new CoordinateModel({ random: seededRandom(1) });
+    model.ensure('paris', 48.85, 2.35);
+    model.ensure('london', 51.5, -0.12);
+    model.ensure('madrid', 40.4, -3.7);
+    expect(model.learnPeers('paris', [{ edgeId: 'london', rttMs: 12 }])).toBe(1);
+    // Either side's report answers for the pair.
+    expect(model.peerRtt('paris', 'london')).toBe(12);
+    expect(model.peerRtt('london', 'paris')).toBe(12);
+    expect(model.peerRtt('london', 'madrid')).toBeUndefined();
+    // A lower sample is taken as it is; a higher one (queueing, or a new route) moves it a quarter of the way.
+    model.learnPeers('paris', [{ edgeId: 'london', rttMs: 9 }]);
+    expect(model.peerRtt('paris', 'london')).toBe(9);
+    model.learnPeers('paris', [{ edgeId: 'london', rttMs: 49 }]);
+    expect(model.peerRtt('paris', 'london')).toBe(19);
+    // Faster than light between the two edges' geography: dropped, not kept.
+    expect(model.learnPeers('paris', [{ edgeId: 'madrid', rttMs: 1 }])).toBe(0);
+    expect(model.peerRtt('paris', 'madrid')).toBeUndefined();
+    // Another instance adopts them through the store's coordinates.
+    const other = new CoordinateModel({ random: seededRandom(2) });
+    other.merge(model.takeDirty());
+    expect(other.peerRtt('london', 'paris')).toBe(19);
+  });
+
+  it('keeps at most MAX_PEER_RTTS peers per edge, dropping the least recently measured', () => {
+    const model = new CoordinateModel({ random: seededRandom(1) });
+    model.ensure('self', 0, 0);
+    const peers = Array.from({ length: MAX_PEER_RTTS + 5 }, (_, i) => `peer${i}`);
+    for (const id of peers) model.ensure(id, 0, 0);
+    for (const id of peers) model.learnPeers('self', [{ edgeId: id, rttMs: 50 }]);
+    expect(Object.keys(model.get('self')?.peers ?? {}).length).toBe(MAX_PEER_RTTS);
+    expect(model.peerRtt('self', 'peer0')).toBeUndefined();
+    expect(model.peerRtt('self', `peer${MAX_PEER_RTTS + 4}`)).toBe(50);
+  });
+
+  it("bounds a player's RTT to an unprobed edge from its measurements and the edges' RTTs to each other", () => {
+    const model = new CoordinateModel({ random: seededRandom(1) });
+    for (const id of ['a', 'b', 'c', 'd']) model.ensure(id, 0, 0);
+    model.learnPeers('a', [
+      { edgeId: 'c', rttMs: 100 },
+      { edgeId: 'd', rttMs: 15 },
+    ]);
+    model.learnPeers('c', [{ edgeId: 'b', rttMs: 30 }]);
+    const measured = [
+      { edgeId: 'a', rttMs: 10 },
+      { edgeId: 'b', rttMs: 40 },
+    ];
+    // |10 − 100| from a beats |40 − 30| from b: c is at least 90 ms away.
+    expect(model.rttLowerBound('c', measured)).toBe(90);
+    expect(model.rttLowerBound('d', measured)).toBe(5);
+    expect(model.rttLowerBound('a', measured)).toBe(10); // measured: its RTT
+    expect(model.rttLowerBound('d', [{ edgeId: 'b', rttMs: 40 }])).toBeUndefined(); // b never measured d
   });
 
   it('counts a measured edge once: one edge repeated is not three anchors to refine it from', () => {
