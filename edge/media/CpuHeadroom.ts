@@ -35,6 +35,11 @@ export interface CpuJudgeInput {
   pixels: number;
   /** The next rung up, when there is one and the CPU holds the picture under it. */
   higher?: { fps: number; pixels: number };
+  /**
+   * The next rung down's frame rate when that rung only lowers the frame rate (the smallest size):
+   * the picture does not step down to it while the CPU still gets more frames out than that.
+   */
+  lowerFps?: number;
   /** What the encoder is given now, and the network's target, kbit/s. */
   encoderKbps: number;
   targetKbps: number;
@@ -136,7 +141,9 @@ export class CpuHeadroom {
     if (busy) {
       if (this.#busySinceMs < 0) this.#busySinceMs = now;
       const why = `encode ${load.encodeMs.toFixed(1)} ms of ${(1000 / input.fps).toFixed(1)} ms per frame, ${load.frames} of ${input.fps} fps`;
-      if (input.canStepDown && now - this.#busySinceMs >= STEP_DOWN_AFTER_MS) {
+      // Halving the frame rate for a CPU that still delivers more than half would drop frames, not save them.
+      const worthIt = input.lowerFps === undefined || load.frames <= input.lowerFps;
+      if (input.canStepDown && worthIt && now - this.#busySinceMs >= STEP_DOWN_AFTER_MS) {
         this.#busySinceMs = -1;
         decision.stepDown = why;
         return decision;

@@ -170,6 +170,11 @@ export class QualityLadder {
     return this.#cpuTop > 0;
   }
 
+  /** The rung below the current one, if any. */
+  get lower(): QualityRung | undefined {
+    return this.#rungs[this.#index + 1];
+  }
+
   /** The rung above the current one, if any. */
   get higher(): QualityRung | undefined {
     return this.#rungs[this.#index - 1];

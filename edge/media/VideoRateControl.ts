@@ -282,10 +282,13 @@ export class VideoRateControl extends TypedEmitter<VideoRateControlEvents> {
     const ladder = this.#ladder;
     const rung = this.#rung;
     const higher = ladder.cpuLimited ? ladder.higher : undefined;
+    const lower = ladder.lower;
+    const fpsOnly = lower && lower.width === rung.width && lower.height === rung.height;
     const decision = this.#cpu.judge({
       fps: rung.fps,
       pixels: rung.width * rung.height,
       ...(higher ? { higher: { fps: higher.fps, pixels: higher.width * higher.height } } : {}),
+      ...(fpsOnly ? { lowerFps: lower.fps } : {}),
       encoderKbps: this.#encoderKbps,
       targetKbps: this.#targetKbps,
       floorKbps: Math.max(this.#options.minKbps, ladder.needBps(ladder.rung) / 2000),

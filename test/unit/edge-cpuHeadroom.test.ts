@@ -33,10 +33,13 @@ function harness(targetKbps: number) {
       }
       if (next === nextJudge) {
         const higher = ladder.cpuLimited ? ladder.higher : undefined;
+        const lower = ladder.lower;
+        const fpsOnly = lower && lower.width === rung().width && lower.height === rung().height;
         const input: CpuJudgeInput = {
           fps: rung().fps,
           pixels: rung().width * rung().height,
           ...(higher ? { higher: { fps: higher.fps, pixels: higher.width * higher.height } } : {}),
+          ...(fpsOnly ? { lowerFps: lower.fps } : {}),
           encoderKbps,
           targetKbps,
           floorKbps: ladder.needBps(rung()) / 2000,
@@ -89,11 +92,20 @@ describe('CPU headroom', () => {
     expect(h.ladder.update(50 * MBIT, h.clock.time)).toBeUndefined();
   });
 
-  it('steps the frame rate down once the resolution is at its smallest', () => {
+  it('steps the frame rate down once the resolution is at its smallest, when fewer frames come out than that', () => {
     const h = harness(10_000);
-    // So short of CPU that no size keeps 60 fps: every rung down in turn, then half the frame rate.
-    h.run(20_000, () => 17, 0.7);
+    // So short of CPU that no size keeps 60 fps, and under 30 come out: every rung down in turn, then
+    // half the frame rate.
+    h.run(20_000, () => 17, 0.45);
     expect(h.ladder.rung).toEqual({ width: 480, height: 270, fps: 30 });
+  });
+
+  it('keeps the full frame rate at the smallest size while the CPU still gets more than half the frames out', () => {
+    const h = harness(10_000);
+    // 42 of 60 fps at every size: 30 fps would drop frames, not save them; the bitrate is capped instead.
+    h.run(20_000, () => 17, 0.7);
+    expect(h.ladder.rung).toEqual({ width: 480, height: 270, fps: 60 });
+    expect(h.cpu.capKbps).not.toBeNull();
   });
 
   it('does not blame the CPU for frames the congested pacer held back', () => {
