@@ -68,7 +68,7 @@ export interface SessionProbe {
     fps: boolean;
     encoder: boolean | null;
   };
-  /** The checker's CPU time for the synthetic session (user + system), ms. */
+  /** This process's CPU time (user + system) during the synthetic session, ms: the checker's own cost when it runs alone. */
   checkerCpuMs?: number;
 }
 
