@@ -12,6 +12,7 @@ import type { EdgeServer } from '../../edge/http/EdgeServer.js';
 import { probeEncoders } from '../../edge/media/probeEncoders.js';
 import { buildApp as buildMatchmaker, type MatchmakerApp } from '../../matchmaker/buildApp.js';
 import { SessionKey } from '../../player/src/SessionKey.js';
+import { signProbeRequest } from '../../protocol/edgeProbe.js';
 import type { CreateSessionResponse } from '../../protocol/playerApi.js';
 import { NodePlayer } from '../tools/NodePlayer.js';
 import { goodMinute, newSession, OFFCHAIN_CHAINS, type TestSession } from './checker-support.js';
@@ -163,6 +164,20 @@ describe('checker probes of a real edge', () => {
     expect(e.probes.map((p) => p.kind)).toEqual(['session']);
     expect((e.probes[0] as SessionProbe).seen?.frames).toBe(probe.seen?.frames);
   }, 60_000);
+
+  it('gives probe tokens only for requests signed by that checker, fresh, for this deployment', async () => {
+    const info = (await (await fetch(`${mmUrl}/v1/matchmaker`)).json()) as { deployment: string };
+    const { deployment } = info;
+    const stranger = privateKeyToAccount(generatePrivateKey());
+    const forged = await signProbeRequest(stranger, edgeId, deployment);
+    forged.payload.checker = checker.checker.address; // claims to be the registered checker
+    const post = (body: unknown) => mm.inject({ method: 'POST', url: '/v1/probes', payload: body as object });
+    expect((await post(forged)).json().code).toBe('MM_BAD_SIGNATURE');
+    const stale = await signProbeRequest(stranger, edgeId, deployment, Date.now() - 10 * 60_000);
+    expect((await post(stale)).json().code).toBe('MM_STALE_MESSAGE');
+    const elsewhere = await signProbeRequest(stranger, edgeId, 'mm-another');
+    expect((await post(elsewhere)).json().code).toBe('MM_WRONG_DEPLOYMENT');
+  });
 
   async function connectPlayer(): Promise<NodePlayer> {
     const games = (await (await fetch(`${mmUrl}/v1/games`)).json()) as { games: { id: string }[] };
