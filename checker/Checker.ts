@@ -332,7 +332,7 @@ export class Checker {
         return { minute: report.minute, role, verdict: null, attestation: null };
       case 'complete': {
         const [edge, player] = role === QosRole.edge ? [stored, result.other] : [result.other, stored];
-        const decided = await this.#decide(session, report.minute, edge, player);
+        const decided = await this.#decide(session, report.minute, edge, player, stored, signed);
         return { minute: report.minute, role, ...decided };
       }
     }
@@ -368,10 +368,16 @@ export class Checker {
     minute: number,
     edge: StoredReport | undefined,
     player: StoredReport | undefined,
+    /** The report just received (one of `edge`, `player`) and its parsed form: not parsed again. */
+    received?: StoredReport,
+    receivedReport?: SignedQosReport,
   ): Promise<{ verdict: DecidedVerdict | null; attestation: SignedAttestationRecord | null }> {
     const side = (r: StoredReport | undefined): MinuteSide | undefined => {
       if (r === undefined) return undefined;
-      const { link } = JSON.parse(r.json) as SignedQosReport;
+      const { link } =
+        r === received && receivedReport !== undefined
+          ? receivedReport
+          : (JSON.parse(r.json) as SignedQosReport);
       return { metrics: link.report.metrics, detail: link.detail };
     };
     const sessionId = session.record.sessionId;

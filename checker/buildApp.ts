@@ -24,6 +24,7 @@ import { AddressHex, Bytes32, GrantJson, SignedQosReport } from '../protocol/qos
 import { Checker } from './Checker.js';
 import { type CheckerConfig, defaultCheckerConfig } from './config.js';
 import { EdgeProber } from './EdgeProber.js';
+import { serializeReportAccepted } from './serializeReportAccepted.js';
 import { signAttestationBatch } from './signAttestationBatch.js';
 import type { CheckerStore } from './store/CheckerStore.js';
 import { createMemoryStore } from './store/createMemoryStore.js';
@@ -121,7 +122,8 @@ export async function buildApp(options: BuildAppOptions = {}): Promise<FastifyIn
 
   useCatalogueErrors(app);
   // Player pages post their reports from the matchmaker's origin: the API is CORS-open (it takes no cookies).
-  app.addHook('onRequest', async (request, reply) => {
+  // A callback hook, not an async one: no promise per request (every report passes here).
+  app.addHook('onRequest', (request, reply, done) => {
     reply.header('access-control-allow-origin', '*');
     if (request.method === 'OPTIONS') {
       reply
@@ -130,7 +132,9 @@ export async function buildApp(options: BuildAppOptions = {}): Promise<FastifyIn
         .header('access-control-max-age', '600')
         .status(204)
         .send();
+      return;
     }
+    done();
   });
 
   await app.register(swagger, {
@@ -216,8 +220,19 @@ export async function buildApp(options: BuildAppOptions = {}): Promise<FastifyIn
         body: SignedQosReport,
         response: { 200: ReportAccepted, ...errors },
       },
+      // The hot route (thousands a second): no per-request pino child (its bindings go through the redaction,
+      // ≈ 2 % of a report's cost; errors are still logged, without a reqId) and a direct serializer for the
+      // answer (the schema's nullable unions make the generated one validate each branch, ≈ 5 %).
+      childLoggerFactory: (logger) => logger,
     },
-    async (request) => checker.submitReport(request.params.sessionId as Hex, request.body as SignedQosReport),
+    async (request, reply) => {
+      const result = await checker.submitReport(
+        request.params.sessionId as Hex,
+        request.body as SignedQosReport,
+      );
+      reply.header('content-type', 'application/json; charset=utf-8').serializer(serializeReportAccepted);
+      return result;
+    },
   );
   app.get(
     '/v1/sessions/:sessionId/minutes/:minute',

@@ -2,8 +2,8 @@ import secp256k1 from 'secp256k1';
 import { type Address, bytesToHex } from 'viem';
 import { keccak256Bytes } from '../protocol/keccak256Bytes.js';
 
-/** secp256k1n / 2: signatures with a larger s are the malleable twin (the contracts refuse them too). */
-const HALF_N = 0x7fffffffffffffffffffffffffffffff5d576e7357a4501ddfe92f46681b20a0n;
+/** secp256k1n / 2 (big-endian): signatures with a larger s are the malleable twin (the contracts refuse them too). */
+const HALF_N = Buffer.from('7fffffffffffffffffffffffffffffff5d576e7357a4501ddfe92f46681b20a0', 'hex');
 
 /**
  * The lower-case address that signed the 32-byte `digest` with the 65-byte `signature` (r ‖ s ‖ v, v 27/28 or
@@ -15,8 +15,7 @@ export function recoverAddress(digest: Uint8Array, signature: string): Address |
   if (signature.length !== 132) return undefined;
   const bytes = Buffer.from(signature.slice(2), 'hex');
   if (bytes.length !== 65) return undefined;
-  const s = BigInt(`0x${bytes.subarray(32, 64).toString('hex')}`);
-  if (s > HALF_N) return 'malleable';
+  if (Buffer.compare(bytes.subarray(32, 64), HALF_N) > 0) return 'malleable';
   const v = bytes[64] as number;
   const recid = v >= 27 ? v - 27 : v;
   if (recid !== 0 && recid !== 1) return undefined;
