@@ -24,6 +24,7 @@ export function serializeReportAccepted(payload: unknown): string {
               edge: d.edge,
               player: d.player,
               decided: d.decided,
+              probe: d.probe, // undefined: left out
             })),
             contradiction: v.contradiction,
             figures:
@@ -35,6 +36,7 @@ export function serializeReportAccepted(payload: unknown): string {
                     freezeMs: v.figures.freezeMs,
                     rttMs: v.figures.rttMs,
                     lossPpm: v.figures.lossPpm,
+                    probeRttMs: v.figures.probeRttMs, // undefined: left out
                   },
             decidedAt: v.decidedAt,
           },
