@@ -13,7 +13,8 @@
 // (matchmaker processes on the Redis store, client connections spread over them; default 1),
 // BENCH_COORDINATES=0 (store figures only, skip the coordinate evaluation), BENCH_HEARTBEAT_MS (default 2000,
 // the matchmaker's heartbeat period: every edge sends a signed heartbeat that often through both phases;
-// 0 = none). Last line: one JSON object.
+// 0 = none), BENCH_EDGES_LARGE (default 50000: the `edges50k` figure, allocation on a large network; 0 = skip).
+// Last line: one JSON object.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
@@ -24,7 +25,12 @@ import { fileURLToPath } from 'node:url';
 import { hexToBytes } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { signDigest } from '../checker/signDigest.js';
+import { EdgeIndex } from '../matchmaker/EdgeIndex.js';
+import { rankEdges } from '../matchmaker/rankEdges.js';
+import { buildApp } from '../matchmaker/buildApp.js';
+import { createMemoryStore } from '../matchmaker/store/createMemoryStore.js';
 import { deleteRedisPrefix } from '../matchmaker/store/createRedisStore.js';
+import type { EdgeRecord, EdgeState } from '../matchmaker/store/MatchmakerStore.js';
 import { deploymentOf } from '../protocol/deployment.js';
 import {
   type EdgeHeartbeatPayload,
@@ -33,6 +39,7 @@ import {
   randomNonce,
   signEdgeMessage,
 } from '../protocol/edgeRegistration.js';
+import { geoCoordinate } from '../protocol/networkCoordinates.js';
 import { generateSessionKeyPair } from '../protocol/sessionToken.js';
 import { PONG } from '../test/tools/FakeEdge.js';
 import { measureRegret } from './allocationRegret.js';
@@ -183,6 +190,7 @@ async function startServer(
   store: 'redis' | 'memory',
   keyPrefix: string,
   sessionPrivateKey: string,
+  env: Record<string, string> = {},
 ): Promise<{ port: number; child: ChildProcess }> {
   const port = await freePort();
   const extra = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean); // e.g. --cpu-prof
@@ -203,6 +211,7 @@ async function startServer(
       // Every simulated player comes from 127.0.0.1: no per-address cap (the per-key one stays, each
       // request names its own key).
       FARPLAY_MM_MAX_RESERVATIONS_PER_CLIENT: '0',
+      ...env,
     },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
@@ -253,8 +262,8 @@ async function registerEdges(
 
 /**
  * Keeps every edge heartbeating once per `heartbeatMs` (spread evenly over the period) until `stop()`, over
- * 8 connections. Heartbeats are signed ahead of time (libsecp256k1 over the EIP-712 digest), so the load
- * generator spends its CPU on sending, not signing; each is fresh (issuedAt) for the server's 60 s window.
+ * 8 connections. Heartbeats are signed a round ahead (libsecp256k1 over the EIP-712 digest, ~0.1–0.2 ms
+ * each, counted in the client's CPU figure) and stamped with the time they are due.
  */
 function startHeartbeats(
   port: number,
@@ -268,36 +277,46 @@ function startHeartbeats(
   const rounds = Math.ceil(durationMs / heartbeatMs) + 1;
   const bodies: string[] = [];
   const gap = heartbeatMs / keys.length;
-  // Stamped with the time each is due (signing 10k on a busy machine takes a while; the window is ±60 s).
-  const signedAt = Date.now() + 1000;
-  for (let r = 0; r < rounds; r++) {
-    for (const [k, { edge, privateKey }] of keys.entries()) {
-      const payload: EdgeHeartbeatPayload = {
-        edge,
-        activeSessions: 0,
-        freeSlots: 200,
-        encodeHeadroom: 4,
-        activeSessionIds: [],
-        activeSessionOwners: [],
-        issuedAt: Math.round(signedAt + (r * keys.length + k) * gap),
-        nonce: randomNonce(),
-        deployment,
-      };
-      const signature = signDigest(privateKey, hexToBytes(edgeMessageDigest('EdgeHeartbeat', payload)));
-      bodies.push(JSON.stringify({ payload, signature }));
-    }
-  }
-  const start = performance.now() + Math.max(0, signedAt - Date.now());
-  let next = 0;
   let stopped = false;
+  const sign = (r: number, k: number, issuedAt: number) => {
+    const { edge, privateKey } = keys[k] as { edge: string; privateKey: Uint8Array };
+    const payload: EdgeHeartbeatPayload = {
+      edge,
+      activeSessions: 0,
+      freeSlots: 200,
+      encodeHeadroom: 4,
+      activeSessionIds: [],
+      activeSessionOwners: [],
+      issuedAt,
+      nonce: randomNonce(),
+      deployment,
+    };
+    const signature = signDigest(privateKey, hexToBytes(edgeMessageDigest('EdgeHeartbeat', payload)));
+    bodies[r * keys.length + k] = JSON.stringify({ payload, signature });
+  };
+  // Round 0 is signed before the start, each later round while the one before it is sent (stamped with
+  // the time it is due, so every heartbeat is fresh for the server's ±60 s window however busy the machine).
+  const start = performance.now() + 500;
+  const wallStart = Date.now() + 500;
+  for (let k = 0; k < keys.length; k++) sign(0, k, Math.round(wallStart + k * gap));
+  const signer = (async () => {
+    for (let r = 1; r < rounds && !stopped; r++) {
+      for (let k = 0; k < keys.length && !stopped; k++) {
+        sign(r, k, Math.round(wallStart + (r * keys.length + k) * gap));
+        if (k % 50 === 49) await new Promise((resolve) => setImmediate(resolve));
+      }
+    }
+  })();
+  let next = 0;
   let sent = 0;
   let failed = 0;
   const late: number[] = [];
   const loops = Array.from({ length: 8 }, async () => {
     const connection = new Connection(port);
     try {
-      while (!stopped && next < bodies.length) {
+      while (!stopped && next < rounds * keys.length) {
         const i = next++;
+        while (bodies[i] === undefined && !stopped) await new Promise((r) => setTimeout(r, 5));
         const due = start + i * gap;
         const wait = due - performance.now();
         if (wait > 1) await new Promise((r) => setTimeout(r, wait));
@@ -314,7 +333,7 @@ function startHeartbeats(
   return {
     async stop() {
       stopped = true;
-      await Promise.all(loops);
+      await Promise.all([...loops, signer]);
       return { sent, failed, lateMsP99: round2(late.length > 0 ? percentile(late, 0.99) : 0) };
     },
   };
@@ -460,6 +479,124 @@ async function runLoad(ports: number[], matrix: LatencyMatrix, edges: Edge[], pl
   };
 }
 
+/**
+ * Allocation with `BENCH_EDGES_LARGE` (default 50,000) edges: the ranking's cost per call through the spatial
+ * index and by scoring every edge (the same `EdgeIndex`/`rankEdges` the matchmaker uses), and allocation
+ * latency through the matchmaker's allocation path (`Matchmaker.createSession`: coordinate, ranking, reserve,
+ * token) in this process on the in-process store, 32 concurrent requests, no HTTP. Edges are written straight
+ * into the store (50k signed registrations would take minutes of signature checks); on Redis the registry
+ * refresh of 50k edges (one pipeline of 150k reads) outlasts the store's 1.5 s command timeout on this
+ * machine, so that part is not measured here. Players send a location hint only: the ranking decides.
+ */
+async function measureLargeNetwork(matrix: LatencyMatrix, sessionPrivateKey: string) {
+  const count = Number(process.env.BENCH_EDGES_LARGE ?? 50_000);
+  const random = seededRandom(11);
+  const records: EdgeRecord[] = Array.from({ length: count }, (_, i) => {
+    const geo = matrix.geo?.[i % matrix.n] ?? { lat: 0, lon: 0 };
+    const id = `0x${i.toString(16).padStart(40, '0')}`;
+    return {
+      id,
+      region: `metro-${i % 97}`,
+      lat: Math.max(-85, Math.min(85, geo.lat + (random() - 0.5) * 2)),
+      lon: Math.max(-179.9, Math.min(179.9, geo.lon + (random() - 0.5) * 2)),
+      gpu: 'bench',
+      encoders: ['libx264'],
+      capacity: 200,
+      pricePerMinute: String(1_000_000_000_000_000 + (i % 7) * 100_000_000_000_000),
+      version: 'bench',
+      publicUrl: `http://edge${i}.bench.invalid:8443`,
+      games: [{ ...PONG, input: [...PONG.input] }],
+      registeredAt: Date.now(),
+    };
+  });
+  // The ranking alone: µs per call, through the index and scoring every edge, from 2,000 player positions.
+  const states: EdgeState[] = records.map((edge) => ({ edge, load: null, usedSlots: 0 }));
+  const index = new EdgeIndex(states, (s) => geoCoordinate(s.edge.lat, s.edge.lon));
+  const players = Array.from({ length: 2000 }, () => {
+    const geo = matrix.geo?.[Math.floor(random() * matrix.n)] ?? { lat: 0, lon: 0 };
+    return geoCoordinate(geo.lat, geo.lon);
+  });
+  const rankUs = (fullScan: boolean) => {
+    const t = performance.now();
+    for (const player of players) {
+      rankEdges(index, { mask: null, measured: new Map(), player, take: 8, random: Math.random, fullScan });
+    }
+    return round2(((performance.now() - t) * 1000) / players.length);
+  };
+  rankUs(false);
+  const rank = { indexUs: rankUs(false), fullScanUs: rankUs(true) };
+
+  const store = createMemoryStore();
+  const app = await buildApp({
+    store,
+    config: {
+      builtInGameIds: 'pong',
+      sessionPrivateKey,
+      logLevel: 'warn',
+      refreshMs: 5000,
+      edgeTtlMs: 600_000,
+      reservationTtlMs: 600_000,
+      maxReservationsPerClient: 0,
+    },
+  });
+  try {
+    let t = performance.now();
+    for (const r of records) await store.putEdge(r, randomNonce(), 600_000, 120_000);
+    await app.ready();
+    await app.matchmaker.refresh();
+    const refreshMs = Math.round(performance.now() - t);
+    const allocateMs: number[] = [];
+    let failures = 0;
+    let measuring = false;
+    let stop = false;
+    const loops = Array.from({ length: clients }, async () => {
+      while (!stop) {
+        const geo = matrix.geo?.[Math.floor(random() * matrix.n)] ?? { lat: 0, lon: 0 };
+        const t0 = performance.now();
+        let ok = true;
+        try {
+          await app.matchmaker.createSession({
+            gameId: 'pong',
+            lat: geo.lat,
+            lon: geo.lon,
+            measurements: [],
+            sessionKey: sessionKeyAddress(),
+          });
+        } catch {
+          ok = false;
+        }
+        if (!measuring) continue;
+        allocateMs.push(performance.now() - t0);
+        if (!ok) failures++;
+      }
+    });
+    await new Promise((r) => setTimeout(r, 1000));
+    measuring = true;
+    t = performance.now();
+    const cpu0 = process.cpuUsage();
+    await new Promise((r) => setTimeout(r, seconds * 1000));
+    measuring = false;
+    const elapsed = (performance.now() - t) / 1000;
+    const cpu = process.cpuUsage(cpu0);
+    stop = true;
+    await Promise.all(loops);
+    const ok = allocateMs.length - failures;
+    return {
+      edges: count,
+      p50: round2(percentile(allocateMs, 0.5)),
+      p99: round2(percentile(allocateMs, 0.99)),
+      allocPerSec: Math.round(ok / elapsed),
+      failed: failures,
+      cpuMsPerAllocation: round2(((cpu.user + cpu.system) / 1000 / Math.max(1, ok)) * 1000) / 1000,
+      rankUs: rank,
+      registryRefreshMs: refreshMs,
+    };
+  } finally {
+    await app.close();
+    await store.close();
+  }
+}
+
 async function main(): Promise<void> {
   const matrix = syntheticMatrix(1200, 1);
   const edgeNodes = Array.from({ length: edgeCount }, (_, i) => i % matrix.n);
@@ -501,7 +638,10 @@ async function main(): Promise<void> {
   };
 
   const out: Record<string, unknown> = {};
-  const stores = (process.env.BENCH_STORES ?? 'redis,memory').split(',') as ('redis' | 'memory')[];
+  const stores = (process.env.BENCH_STORES ?? 'redis,memory').split(',').filter(Boolean) as (
+    | 'redis'
+    | 'memory'
+  )[];
   for (const store of stores) {
     const keyPrefix = `farplay:bench:${randomBytes(4).toString('hex')}:`;
     const instances = store === 'redis' ? redisInstances : 1;
@@ -536,6 +676,10 @@ async function main(): Promise<void> {
       for (const { child } of servers) await stopChild(child);
       if (store === 'redis') await deleteRedisPrefix(redisUrl, keyPrefix);
     }
+  }
+  if (process.env.BENCH_EDGES_LARGE !== '0') {
+    out.edges50k = await measureLargeNetwork(matrix, sessionKeys.privateKey);
+    console.log(`large network: ${JSON.stringify(out.edges50k)}`);
   }
   agent.destroy();
   if (process.env.BENCH_COORDINATES === '0') {

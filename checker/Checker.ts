@@ -27,9 +27,9 @@ import { hashAttestation } from '../protocol/hashAttestation.js';
 import { bytesHex, domainSeparatorBytes, hashQosLink, typedDigest } from '../protocol/hashQosLink.js';
 import { type QosPolicy, qosPolicyHash } from '../protocol/qosPolicy.js';
 import { type GrantJson, grantFromJson, type SignedQosReport } from '../protocol/qosReport.js';
+import { recoverAddress } from '../protocol/recoverAddress.js';
 import { TypedEmitter } from '../protocol/TypedEmitter.js';
 import { describeEquivocation } from './describeEquivocation.js';
-import { recoverAddress } from './recoverAddress.js';
 import { signDigest } from './signDigest.js';
 import type { CheckerSessionRecord, CheckerStore, StoredReport } from './store/CheckerStore.js';
 

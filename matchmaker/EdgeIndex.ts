@@ -26,10 +26,21 @@ export class EdgeIndex {
   readonly full: Uint8Array;
   /** Mean price over all views: the scale of the price tie-break. */
   readonly meanPrice: number;
-  /** View indices by ascending coordinate x, those x values, and the smallest edge height. */
-  readonly xOrder: Int32Array;
-  readonly xSorted: Float64Array;
+  /** The smallest edge height (a prediction's lower bound adds it). */
   readonly hMin: number;
+  /**
+   * The spatial index: a uniform grid of `grid.cells`³ cells over the box of the edges' coordinates (x, y, z;
+   * about 4 edges per occupied cell on average), as CSR: the view indices of cell c are
+   * `items[start[c] … start[c + 1])`, ascending. A ranking visits cells in rings of growing Chebyshev distance
+   * from the player's cell and stops once the ring's distance bound rules out every edge further away.
+   */
+  readonly grid: {
+    cells: number;
+    min: Float64Array;
+    size: Float64Array;
+    start: Int32Array;
+    items: Int32Array;
+  };
   /** Scratch for `rankEdges` (one ranking at a time: it is synchronous). */
   readonly scratch: {
     measuredRtt: Float64Array;
@@ -74,13 +85,7 @@ export class EdgeIndex {
     for (const v of views) priceSum += v.price;
     this.meanPrice = priceSum / (n || 1) || 1;
     this.#indexById = new Map(views.map((v, i) => [v.state.edge.id, i]));
-    // |Δx| bounds the predicted RTT from below, so a ranking walks outwards from the player's x and
-    // stops once nothing further can compete.
-    const order = Array.from(views, (_, i) => i).sort(
-      (a, b) => (flat[a * 5] as number) - (flat[b * 5] as number),
-    );
-    this.xOrder = Int32Array.from(order);
-    this.xSorted = Float64Array.from(order, (i) => flat[i * 5] as number);
+    this.grid = buildGrid(flat, n);
     let hMin = Number.POSITIVE_INFINITY;
     for (let i = 0; i < n; i++) hMin = Math.min(hMin, flat[i * 5 + 3] as number);
     this.hMin = Number.isFinite(hMin) ? hMin : 0;
@@ -128,4 +133,53 @@ export class EdgeIndex {
     if (i !== undefined && this.views[i]?.state === state)
       this.full[i] = usedSlots >= state.edge.capacity ? 1 : 0;
   }
+}
+
+/** Edges per grid cell aimed at (on average over the whole box; coordinates cluster, so occupied cells hold more). */
+const EDGES_PER_CELL = 4;
+/** Most cells per axis (64³ = 262k cells at most). */
+const MAX_CELLS_PER_AXIS = 64;
+
+/** The grid over the first three coordinates of `flat` (5 numbers per view): see `EdgeIndex.grid`. */
+function buildGrid(flat: Float64Array, n: number): EdgeIndex['grid'] {
+  const cells = Math.max(1, Math.min(MAX_CELLS_PER_AXIS, Math.round(Math.cbrt(n / EDGES_PER_CELL))));
+  const min = new Float64Array(3);
+  const size = new Float64Array(3);
+  for (let a = 0; a < 3; a++) {
+    let lo = Number.POSITIVE_INFINITY;
+    let hi = Number.NEGATIVE_INFINITY;
+    for (let i = 0; i < n; i++) {
+      const v = flat[i * 5 + a] as number;
+      if (v < lo) lo = v;
+      if (v > hi) hi = v;
+    }
+    min[a] = Number.isFinite(lo) ? lo : 0;
+    size[a] = Number.isFinite(hi) && hi > lo ? (hi - lo) / cells : 1;
+  }
+  const cellOf = new Int32Array(n);
+  const start = new Int32Array(cells * cells * cells + 1);
+  for (let i = 0; i < n; i++) {
+    const c =
+      gridCell(flat[i * 5] as number, 0, min, size, cells) * cells * cells +
+      gridCell(flat[i * 5 + 1] as number, 1, min, size, cells) * cells +
+      gridCell(flat[i * 5 + 2] as number, 2, min, size, cells);
+    cellOf[i] = c;
+    start[c + 1] = (start[c + 1] as number) + 1;
+  }
+  for (let c = 0; c < cells * cells * cells; c++)
+    start[c + 1] = (start[c + 1] as number) + (start[c] as number);
+  const fill = start.slice(0, -1);
+  const items = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    const c = cellOf[i] as number;
+    items[fill[c] as number] = i;
+    fill[c] = (fill[c] as number) + 1;
+  }
+  return { cells, min, size, start, items };
+}
+
+/** The grid cell (0 … cells − 1) of coordinate `v` on axis `a` (outside the box: the nearest border cell). */
+export function gridCell(v: number, a: number, min: Float64Array, size: Float64Array, cells: number): number {
+  const c = Math.floor((v - (min[a] as number)) / (size[a] as number));
+  return c < 0 ? 0 : c >= cells ? cells - 1 : c;
 }

@@ -1,5 +1,5 @@
 import type { Coordinate } from './coordinates.js';
-import type { EdgeIndex, EdgeView } from './EdgeIndex.js';
+import { type EdgeIndex, type EdgeView, gridCell } from './EdgeIndex.js';
 import type { EdgeState } from './store/MatchmakerStore.js';
 
 /** What a ranking asks of the index. */
@@ -16,6 +16,11 @@ export interface RankEdgesQuery {
   take: number;
   /** Randomness for the tie-break. */
   random: () => number;
+  /**
+   * Visit every edge instead of walking the spatial index outwards (same result, linear cost): the reference
+   * the index is checked against, and the bench's comparison.
+   */
+  fullScan?: boolean;
 }
 
 /** One ranked edge; lower scores are better. */
@@ -37,7 +42,7 @@ const MAX_TIE_MS = TIE_MS * 4;
  * the query's `mask` and `exclude`.
  */
 export function rankEdges(index: EdgeIndex, query: RankEdgesQuery): RankedEdge[] {
-  const { mask, measured, player, take, random, exclude } = query;
+  const { mask, measured, player, take, random, exclude, fullScan = false } = query;
   const views = index.views;
   const flat = index.flat;
   const usable = index.usable;
@@ -63,10 +68,10 @@ export function rankEdges(index: EdgeIndex, query: RankEdgesQuery): RankedEdge[]
   // Pass 1 (typed arrays only): the RTT term of the edges that may compete, and the take-th smallest
   // RTT among eligible edges with room (`kth`). The tie-break adds < MAX_TIE_MS, so an edge whose RTT
   // exceeds kth + MAX_TIE_MS can never be among the best `take`. Measured edges are taken first; with
-  // a player coordinate, predicted ones are visited outwards from the player's x: |Δx| + heights is a
-  // lower bound of the prediction, so the walk stops once the bound passes kth + MAX_TIE_MS (usually
-  // after a fraction of the edges). Without a coordinate every edge is visited. Exact: the edges that
-  // reach pass 2 are the same as with a full scan.
+  // a player coordinate, predicted ones are visited outwards from the player through the index's grid:
+  // the distance to a ring of cells + heights is a lower bound of the prediction, so the walk stops once
+  // the bound passes kth + MAX_TIE_MS (usually after a few rings). Without a coordinate every edge is
+  // visited. Exact: the edges that reach pass 2 are the same as with a full scan.
   if (scratch.kth.length < take) scratch.kth = new Float64Array(take);
   const kth = scratch.kth.fill(Number.POSITIVE_INFINITY, 0, take);
   const excluded = exclude === undefined ? -1 : (index.indexOf(exclude) ?? -1);
@@ -82,37 +87,73 @@ export function rankEdges(index: EdgeIndex, query: RankEdgesQuery): RankedEdge[]
       visited[count++] = i;
       if (rtt < (kth[take - 1] as number) && full[i] === 0 && i !== excluded) insertKth(kth, take, rtt);
     }
-    const xs = index.xSorted;
-    const order = index.xOrder;
+    // Rings of grid cells at growing Chebyshev distance r from the player's cell. Every cell of ring r lies
+    // outside the block of rings < r, so its edges are at least as far as that block's nearest face: with
+    // the heights that bounds the prediction from below, and the walk stops once the bound passes
+    // kth + MAX_TIE_MS (or, with `fullScan`, visits every ring).
+    const { cells, min, size, start, items } = index.grid;
+    const cx = gridCell(px, 0, min, size, cells);
+    const cy = gridCell(py, 1, min, size, cells);
+    const cz = gridCell(pz, 2, min, size, cells);
+    const rings = Math.max(cx, cells - 1 - cx, cy, cells - 1 - cy, cz, cells - 1 - cz);
     const base = ph + index.hMin;
-    let hi = 0;
-    let lo = xs.length;
-    while (hi < lo) {
-      const mid = (hi + lo) >>> 1;
-      if ((xs[mid] as number) < px) hi = mid + 1;
-      else lo = mid;
-    }
-    lo = hi - 1;
-    while (lo >= 0 || hi < n) {
-      const dLo = lo >= 0 ? px - (xs[lo] as number) : Number.POSITIVE_INFINITY;
-      const dHi = hi < n ? (xs[hi] as number) - px : Number.POSITIVE_INFINITY;
-      const fromLo = dLo <= dHi;
-      const q = (fromLo ? dLo : dHi) + base;
-      // Lower bound of every remaining edge's RTT term (a hair under, for rounding).
-      const bound = (q + Math.max(5, 0.3 * q)) * (1 - 1e-9) - 1e-9;
-      if (bound > (kth[take - 1] as number) + MAX_TIE_MS) break;
-      const i = order[fromLo ? lo-- : hi++] as number;
-      if (usable[i] === 0 || (mask !== null && mask[i] === 0) || stamp[i] === generation) continue;
-      const o = i * 5;
-      const dx = px - (flat[o] as number);
-      const dy = py - (flat[o + 1] as number);
-      const dz = pz - (flat[o + 2] as number);
-      const predicted = Math.sqrt(dx * dx + dy * dy + dz * dz) + ph + (flat[o + 3] as number);
-      const e = flat[o + 4] as number;
-      const rtt = predicted + Math.max(5, predicted * Math.max(0.3, Math.min(1, (pe + e) / 2)));
-      rtts[i] = rtt;
-      visited[count++] = i;
-      if (rtt < (kth[take - 1] as number) && full[i] === 0 && i !== excluded) insertKth(kth, take, rtt);
+    const sx = size[0] as number;
+    const sy = size[1] as number;
+    const sz = size[2] as number;
+    const ox = px - (min[0] as number);
+    const oy = py - (min[1] as number);
+    const oz = pz - (min[2] as number);
+    for (let r = 0; r <= rings; r++) {
+      if (r > 0 && !fullScan) {
+        // Distance from the player to the outside of the block of cells c − (r − 1) … c + (r − 1).
+        const d = Math.max(
+          0,
+          Math.min(
+            ox - (cx - r + 1) * sx,
+            (cx + r) * sx - ox,
+            oy - (cy - r + 1) * sy,
+            (cy + r) * sy - oy,
+            oz - (cz - r + 1) * sz,
+            (cz + r) * sz - oz,
+          ),
+        );
+        const q = d + base;
+        // Lower bound of every remaining edge's RTT term (a hair under, for rounding).
+        const bound = (q + Math.max(5, 0.3 * q)) * (1 - 1e-9) - 1e-9;
+        if (bound > (kth[take - 1] as number) + MAX_TIE_MS) break;
+      }
+      const x0 = Math.max(0, cx - r);
+      const x1 = Math.min(cells - 1, cx + r);
+      const y0 = Math.max(0, cy - r);
+      const y1 = Math.min(cells - 1, cy + r);
+      for (let gx = x0; gx <= x1; gx++) {
+        const edgeX = gx === cx - r || gx === cx + r;
+        for (let gy = y0; gy <= y1; gy++) {
+          const onShell = edgeX || gy === cy - r || gy === cy + r;
+          // Inside the ring's x/y frame only the two z faces belong to ring r.
+          const zStep = onShell || r === 0 ? 1 : 2 * r;
+          for (let gz = cz - r; gz <= cz + r; gz += zStep) {
+            if (gz < 0 || gz >= cells) continue;
+            const cell = (gx * cells + gy) * cells + gz;
+            const end = start[cell + 1] as number;
+            for (let k = start[cell] as number; k < end; k++) {
+              const i = items[k] as number;
+              if (usable[i] === 0 || (mask !== null && mask[i] === 0) || stamp[i] === generation) continue;
+              const o = i * 5;
+              const dx = px - (flat[o] as number);
+              const dy = py - (flat[o + 1] as number);
+              const dz = pz - (flat[o + 2] as number);
+              const predicted = Math.sqrt(dx * dx + dy * dy + dz * dz) + ph + (flat[o + 3] as number);
+              const e = flat[o + 4] as number;
+              const rtt = predicted + Math.max(5, predicted * Math.max(0.3, Math.min(1, (pe + e) / 2)));
+              rtts[i] = rtt;
+              visited[count++] = i;
+              if (rtt < (kth[take - 1] as number) && full[i] === 0 && i !== excluded)
+                insertKth(kth, take, rtt);
+            }
+          }
+        }
+      }
     }
   } else {
     for (let i = 0; i < n; i++) {

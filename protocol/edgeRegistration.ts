@@ -1,9 +1,17 @@
 import Type, { type Static } from 'typebox';
-import { type Address, type Hex, hashTypedData, type LocalAccount, recoverTypedDataAddress } from 'viem';
+import {
+  type Address,
+  type Hex,
+  hashTypedData,
+  hexToBytes,
+  type LocalAccount,
+  recoverTypedDataAddress,
+} from 'viem';
 import { SignedCapabilitySnapshot } from './capabilitySnapshot.js';
 import { deploymentSalt } from './deployment.js';
 import { FarplayError } from './errors.js';
 import { GameInfo } from './playerApi.js';
+import { recoverAddress } from './recoverAddress.js';
 
 /**
  * Edge ↔ matchmaker control messages, signed by the edge's node key (secp256k1; its address is
@@ -349,16 +357,24 @@ export async function verifyEdgeMessage<K extends Kind>(
       details: { issuedAt: payload.issuedAt, now },
     });
   }
-  let recovered: Address;
+  let recovered: Address | 'malleable' | undefined;
   try {
-    recovered = await recoverTypedDataAddress({
-      // biome-ignore lint/suspicious/noExplicitAny: see signEdgeMessage
-      ...(typedData(kind, payload) as any),
-      signature: signature as Hex,
-    });
+    // libsecp256k1 (native) over the EIP-712 digest: ~30x cheaper than viem's pure-JS recovery, which cost
+    // 1–2.5 ms per heartbeat (1,000 edges every 2 s: most of a core). A high-s signature (which viem accepts)
+    // takes viem's path, so what verifies is unchanged.
+    const digest = edgeMessageDigest(kind, payload);
+    recovered = recoverAddress(hexToBytes(digest), signature);
+    if (recovered === 'malleable') {
+      recovered = await recoverTypedDataAddress({
+        // biome-ignore lint/suspicious/noExplicitAny: see signEdgeMessage
+        ...(typedData(kind, payload) as any),
+        signature: signature as Hex,
+      });
+    }
   } catch (cause) {
     throw new FarplayError('MM_BAD_SIGNATURE', `${kind} signature is malformed`, { cause });
   }
+  if (recovered === undefined) throw new FarplayError('MM_BAD_SIGNATURE', `${kind} signature is malformed`);
   if (recovered.toLowerCase() !== payload.edge.toLowerCase()) {
     throw new FarplayError('MM_BAD_SIGNATURE', `${kind} is not signed by ${payload.edge}`);
   }

@@ -4,7 +4,6 @@ import { type Hex, hashTypedData, hexToBytes } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { afterAll, afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
 import { buildApp } from '../../checker/buildApp.js';
-import { recoverAddress } from '../../checker/recoverAddress.js';
 import { createRedisStore } from '../../checker/store/createRedisStore.js';
 import { verifyAttestation } from '../../contracts-client/src/escrow.js';
 import { deleteRedisPrefix } from '../../matchmaker/store/createRedisStore.js';
@@ -13,6 +12,7 @@ import { evaluateMinute } from '../../protocol/evaluateMinute.js';
 import { QosReportChain } from '../../protocol/QosReportChain.js';
 import { qosPolicy } from '../../protocol/qosPolicy.js';
 import type { SignedQosReport } from '../../protocol/qosReport.js';
+import { recoverAddress } from '../../protocol/recoverAddress.js';
 import {
   checkerPrefix,
   goodMinute,

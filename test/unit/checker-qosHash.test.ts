@@ -1,7 +1,6 @@
 import { hashStruct, hashTypedData, hexToBytes, keccak256, toHex } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { describe, expect, it } from 'vitest';
-import { recoverAddress } from '../../checker/recoverAddress.js';
 import { signDigest } from '../../checker/signDigest.js';
 import {
   attestationDigest,
@@ -18,6 +17,7 @@ import {
 import { hashAttestation } from '../../protocol/hashAttestation.js';
 import { bytesHex, domainSeparatorBytes, hashQosLink, typedDigest } from '../../protocol/hashQosLink.js';
 import { EMPTY_DETAIL, QosReportChain } from '../../protocol/QosReportChain.js';
+import { recoverAddress } from '../../protocol/recoverAddress.js';
 
 const staking = stakingDomain(31337, '0x5FbDB2315678afecb367f032d93F642f64180aa3');
 const escrow = escrowDomain(31338, '0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512');

@@ -39,6 +39,18 @@ describe('signed edge messages', () => {
     ).resolves.toBeUndefined();
   });
 
+  it('verifies the high-s twin of a signature as before (native recovery falls back to viem for it)', async () => {
+    const payload = heartbeat();
+    const signature = await signEdgeMessage(account, 'EdgeHeartbeat', payload);
+    const n = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n;
+    const s = BigInt(`0x${signature.slice(66, 130)}`);
+    const v = Number.parseInt(signature.slice(130), 16);
+    const twin = `${signature.slice(0, 66)}${(n - s).toString(16).padStart(64, '0')}${(v === 27 ? 28 : 27).toString(16)}`;
+    await expect(
+      verifyEdgeMessage({ kind: 'EdgeHeartbeat', payload, signature: twin, deployment }),
+    ).resolves.toBeUndefined();
+  });
+
   it('refuses a changed payload, another key, or another message kind', async () => {
     const payload = heartbeat();
     const signature = await signEdgeMessage(account, 'EdgeHeartbeat', payload);

@@ -1,6 +1,6 @@
 import secp256k1 from 'secp256k1';
 import { type Address, bytesToHex } from 'viem';
-import { keccak256Bytes } from '../protocol/keccak256Bytes.js';
+import { keccak256Bytes } from './keccak256Bytes.js';
 
 /** secp256k1n / 2 (big-endian): signatures with a larger s are the malleable twin (the contracts refuse them too). */
 const HALF_N = Buffer.from('7fffffffffffffffffffffffffffffff5d576e7357a4501ddfe92f46681b20a0', 'hex');
