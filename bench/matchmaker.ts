@@ -562,8 +562,11 @@ async function measureLargeNetwork(matrix: LatencyMatrix, sessionPrivateKey: str
             measurements: [],
             sessionKey: sessionKeyAddress(),
           });
-        } catch {
+        } catch (error) {
+          // A failure answers at once: let timers run (the window's end) before the next request.
+          if (failures === 0) console.error(`large network: allocation failed: ${String(error)}`);
           ok = false;
+          await new Promise((r) => setImmediate(r));
         }
         if (!measuring) continue;
         allocateMs.push(performance.now() - t0);
