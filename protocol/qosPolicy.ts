@@ -17,7 +17,11 @@ export interface QosPolicy {
   readonly maxFreezeMsPerMinute: number;
   /** ... and the RTT stayed under this. */
   readonly maxRttMs: number;
-  /** ... and packet loss stayed under this (parts per million). */
+  /**
+   * ... and packet loss stayed at or under this (parts per million, the worse of the edge's RTCP receiver reports
+   * and the player's getStats). 2 % by default: a minute at 5 % loss — what a bad Wi-Fi or a congested uplink
+   * gives — is not one a player should pay for, even when retransmissions hide part of it.
+   */
   readonly maxLossPpm: number;
   /** How long after a period's first report the checker waits for the other side's before deciding without it. */
   readonly reportGraceMs: number;
@@ -47,7 +51,7 @@ export const QOS_POLICY: QosPolicy = Object.freeze({
   minTargetFpsRatio: 0.9,
   maxFreezeMsPerMinute: 3000,
   maxRttMs: 150,
-  maxLossPpm: 50_000,
+  maxLossPpm: 20_000,
   reportGraceMs: 10_000,
   maxClockSkewMs: 5_000,
   rttToleranceMs: 50,

@@ -35,9 +35,11 @@ function anvilBinary(): string {
   return bin;
 }
 
-/** Starts anvil on a free loopback port (Cancun) and resolves once it listens. */
+/** Starts anvil on a free port (Cancun; loopback unless `host` says otherwise) and resolves once it listens. */
 export function startAnvil(options: {
   chainId: number;
+  /** Address to listen on (default 127.0.0.1; e.g. a netlab address, for processes in network namespaces). */
+  host?: string;
   accounts?: number;
   /** More anvil flags, e.g. `--steps-tracing`. */
   extraArgs?: readonly string[];
@@ -46,7 +48,7 @@ export function startAnvil(options: {
     anvilBinary(),
     [
       '--host',
-      '127.0.0.1',
+      options.host ?? '127.0.0.1',
       '--port',
       '0',
       '--chain-id',
@@ -84,7 +86,7 @@ export function startAnvil(options: {
     }, 20_000);
     child.stdout?.on('data', (chunk: Buffer) => {
       out += chunk.toString();
-      const m = /Listening on (127\.0\.0\.1:\d+)/.exec(out);
+      const m = /Listening on ([0-9.]+:\d+)/.exec(out);
       if (m !== null) {
         clearTimeout(timer);
         child.stdout?.removeAllListeners('data');
@@ -141,6 +143,8 @@ export interface LocalChains {
 export interface StartLocalChainsParameters {
   /** Two anvil nodes (staking 31337, payments 31338) or one serving both. Default true. */
   separate?: boolean;
+  /** Address the nodes listen on (default 127.0.0.1). */
+  host?: string;
   /** ATH the demo player gets in escrow. Default 1000 ATH. */
   playerDeposit?: bigint;
   /** Checker quorum k of the demo checkers. Default 3. */
@@ -168,9 +172,12 @@ export async function startLocalChains(p: StartLocalChainsParameters = {}): Prom
   const separate = p.separate ?? true;
   const nodes: AnvilNode[] = [];
   try {
-    const stakingNode = await startAnvil({ chainId: LOCAL_STAKING_CHAIN_ID });
+    const host = p.host !== undefined ? { host: p.host } : {};
+    const stakingNode = await startAnvil({ chainId: LOCAL_STAKING_CHAIN_ID, ...host });
     nodes.push(stakingNode);
-    const paymentsNode = separate ? await startAnvil({ chainId: LOCAL_PAYMENTS_CHAIN_ID }) : stakingNode;
+    const paymentsNode = separate
+      ? await startAnvil({ chainId: LOCAL_PAYMENTS_CHAIN_ID, ...host })
+      : stakingNode;
     if (separate) nodes.push(paymentsNode);
     const accounts = localAccounts();
     const checkerSet = {

@@ -1,31 +1,20 @@
-import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import type { Route } from 'playwright-core';
-import type { Address, Hex } from 'viem';
+import type { Hex } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp as buildChecker } from '../../checker/buildApp.js';
 import { CheckerClient } from '../../checker/client/CheckerClient.js';
-import { localChain } from '../../contracts-client/src/chains.js';
-import { createChainClients } from '../../contracts-client/src/clients.js';
-import { createLocalFaucet } from '../../contracts-client/src/createLocalFaucet.js';
-import { paidMinutes, readEdgeEarnings } from '../../contracts-client/src/escrow.js';
-import {
-  type LocalChains,
-  localPrivateKey,
-  startLocalChains,
-} from '../../contracts-client/src/localChain.js';
+import { paidMinutes } from '../../contracts-client/src/escrow.js';
+import { localPrivateKey } from '../../contracts-client/src/localChain.js';
 import { type RunningEdgeBilling, startEdgeBilling } from '../../edge/billing/startEdgeBilling.js';
 import { parseEdgeConfig } from '../../edge/config.js';
 import { type EdgeControl, startEdgeControl } from '../../edge/control/startEdgeControl.js';
 import { createEdge } from '../../edge/createEdge.js';
 import type { EdgeServer } from '../../edge/http/EdgeServer.js';
 import { probeEncoders } from '../../edge/media/probeEncoders.js';
-import { type RunningMatchmaker, startMatchmaker } from '../../matchmaker/startMatchmaker.js';
 import { billingSessionId } from '../../protocol/billingSession.js';
-import { qosPolicy } from '../../protocol/qosPolicy.js';
-import { playerTestDistDir } from '../../scripts/buildPlayer.js';
 import { type LaunchedChromium, launchChromium } from '../support/chromium.js';
+import { type PaidNetwork, startPaidNetwork } from '../support/paidNetwork.js';
 import { readHook, until } from '../support/playerPage.js';
 
 // The page pays for what it plays: Chromium opens the player served by a matchmaker on a paid local network
@@ -39,68 +28,16 @@ const PRICE = 10n ** 15n;
 const logger = pino({ level: process.env.EDGE_TEST_LOG ?? 'silent' });
 
 describe('billing in the player page', () => {
-  let chains: LocalChains;
-  const checkers: FastifyInstance[] = [];
-  let matchmaker: RunningMatchmaker;
+  let net: PaidNetwork;
   let edge: EdgeServer;
   let control: EdgeControl;
   let billing: RunningEdgeBilling;
   let browser: LaunchedChromium;
-  const checkerUrls: string[] = [];
-  const urls0 = () => checkerUrls[0] ?? '';
+  const urls0 = () => net.checkerUrls[0] ?? '';
 
   beforeAll(async () => {
-    chains = await startLocalChains({
-      checkerCount: 3,
-      quorum: 2,
-      policy: qosPolicy({ periodMs: PERIOD, reportGraceMs: GRACE }),
-    });
-    const escrow = chains.payments.deployment.escrow as Address;
-    const staking = chains.staking.deployment.staking as Address;
-    const urls = checkerUrls;
-    for (const key of chains.privateKeys.checkers.slice(0, 3)) {
-      const app = await buildChecker({
-        config: {
-          privateKey: key,
-          periodMs: PERIOD,
-          reportGraceMs: GRACE,
-          sweepMs: 50,
-          paymentsChainId: chains.payments.chainId,
-          escrowAddress: escrow,
-          stakingChainId: chains.staking.chainId,
-          stakingAddress: staking,
-          logLevel: 'silent',
-        },
-      });
-      checkers.push(app);
-      urls.push(await app.listen({ host: '127.0.0.1', port: 0 }));
-    }
-    matchmaker = await startMatchmaker(
-      {
-        port: 0,
-        logLevel: 'silent',
-        staticDir: playerTestDistDir,
-        checkerUrls: urls.join(','),
-        checkerQuorum: 2,
-        qosPeriodMs: PERIOD,
-        paymentsChainId: chains.payments.chainId,
-        escrowAddress: escrow,
-        stakingChainId: chains.staking.chainId,
-        stakingAddress: staking,
-        paymentsRpcUrl: chains.payments.rpcUrl,
-        requireDeposit: true,
-        grantMaxMinutes: 30,
-      },
-      logger,
-      {
-        faucet: createLocalFaucet({
-          chainId: chains.payments.chainId,
-          rpcUrl: chains.payments.rpcUrl,
-          token: chains.payments.deployment.token,
-          funder: chains.accounts.deployer,
-        }),
-      },
-    );
+    net = await startPaidNetwork({ periodMs: PERIOD, graceMs: GRACE, logger });
+    const { chains, matchmaker } = net;
     edge = await createEdge({
       config: parseEdgeConfig({
         port: 0,
@@ -126,8 +63,12 @@ describe('billing in the player page', () => {
       logger,
       periodMs: PERIOD,
       reportGraceMs: GRACE,
-      staking: { chainId: chains.staking.chainId, address: staking },
-      payments: { chainId: chains.payments.chainId, rpcUrl: chains.payments.rpcUrl, escrow },
+      staking: { chainId: chains.staking.chainId, address: net.stakingAddress },
+      payments: {
+        chainId: chains.payments.chainId,
+        rpcUrl: chains.payments.rpcUrl,
+        escrow: net.escrow.address,
+      },
     });
     browser = await launchChromium();
   }, 180_000);
@@ -137,14 +78,12 @@ describe('billing in the player page', () => {
     await billing?.close();
     await control?.close();
     await edge?.close();
-    await matchmaker?.close();
-    await Promise.all(checkers.map((c) => c.close()));
-    await chains?.close();
+    await net?.close();
   });
 
   it('funds the page wallet, bills the streamed periods in the page and pays the operator exactly those', async () => {
     const page = await browser.context.newPage();
-    await page.goto(`${matchmaker.url}/#/play/latency-probe-30`);
+    await page.goto(`${net.pageUrl}/#/play/latency-probe-30`);
     await until(
       () => readHook(page, 'state'),
       (state) => state === 'playing',
@@ -182,15 +121,7 @@ describe('billing in the player page', () => {
       { timeoutMs: 30_000, what: 'every reported period decided' },
     );
     await billing.agent.settleNow();
-    const pub = createChainClients(
-      localChain(chains.payments.chainId, chains.payments.rpcUrl),
-      chains.accounts.deployer,
-    ).publicClient;
-    const escrow = {
-      chainId: chains.payments.chainId,
-      address: chains.payments.deployment.escrow as Address,
-    };
-    const paid = await paidMinutes(pub, escrow, chains.accounts.edge.address, billingId);
+    const paid = await paidMinutes(net.payments, net.escrow, net.chains.accounts.edge.address, billingId);
     // Both ends reported every period before the last (whether a period was good is the machine's QoS: on a
     // loaded 2-core machine 720p30 falls below the policy's fps floor, and then nothing is paid, correctly).
     const inner = evidence.verdicts.filter((v) => v.minute < evidence.verdicts.length - 1);
@@ -199,9 +130,7 @@ describe('billing in the player page', () => {
       expect(v.reasons, JSON.stringify(v)).not.toContain('no-edge-report');
     }
     expect(paid).toBe(evidence.billableMinutes);
-    expect(await readEdgeEarnings(pub, escrow, chains.accounts.edge.address, [billingId])).toBe(
-      BigInt(paid) * PRICE,
-    );
+    expect(await net.edgeEarnings([billingId])).toBe(BigInt(paid) * PRICE);
   });
 
   it('pauses the stream with a clear message while the page’s reports are held back, and plays again when they go out', async () => {
@@ -213,7 +142,7 @@ describe('billing in the player page', () => {
       if (holding && route.request().method() === 'POST') held.push(route);
       else void route.continue();
     });
-    await page.goto(`${matchmaker.url}/#/play/latency-probe-30`);
+    await page.goto(`${net.pageUrl}/#/play/latency-probe-30`);
     await until(
       () => readHook(page, 'state'),
       (state) => state === 'playing',
@@ -251,7 +180,7 @@ describe('billing in the player page', () => {
     const payments = `0x${chains.payments.chainId.toString(16)}`;
     const page = await browser.context.newPage();
     await page.addInitScript(`(() => {
-      const rpcUrl = ${JSON.stringify(chains.payments.rpcUrl)};
+      const rpcUrl = ${JSON.stringify(net.chains.payments.rpcUrl)};
       const account = ${JSON.stringify(injected)};
       const payments = ${JSON.stringify(payments)};
       let refuseNext = true;
@@ -292,7 +221,7 @@ describe('billing in the player page', () => {
         },
       };
     })();`);
-    await page.goto(`${matchmaker.url}/#/play/latency-probe-30`);
+    await page.goto(`${net.pageUrl}/#/play/latency-probe-30`);
     await page
       .locator('.wallet-status.error')
       .getByText('User rejected the request')

@@ -3,15 +3,26 @@ import { createInterface } from 'node:readline';
 import type { StreamSessionStats } from '../../edge/session/StreamSession.js';
 import type { NetLabHost } from './netlab/createNetLabHost.js';
 
+/** Marks the edge process's protocol lines on its stdout (netlabEdgeMain.ts); other lines go to stderr. */
+export const NETLAB_EDGE_LINE = 'netlab-edge ';
+
 /** What `NetLabEdge.stats()` answers. */
 export interface NetLabEdgeStats {
   t: number;
   sessions: StreamSessionStats[];
+  /** Billing periods the edge's reporter has closed, by session id (0 for an edge that does not bill). */
+  periods: Record<string, number>;
 }
 
 export interface NetLabEdgeOptions {
-  /** The built player (served at `/`). */
-  staticDir: string;
+  /** The built player (served at `/`; standalone edges only). */
+  staticDir?: string;
+  /**
+   * The real edge program (edge/runEdge.ts) instead of a standalone edge, configured by these FARPLAY_EDGE_*
+   * variables (matchmaker URL and pinned key, node key, price, chains, deployments dir, period): it registers with
+   * the matchmaker, reports each period to the session's checkers and settles. `host` and `port` are set here.
+   */
+  billedEnv?: Record<string, string>;
   /** Transport-wide congestion control on the edge (default true). */
   congestionControl?: boolean;
   /** Longest wait for the edge to listen, ms (default 120 000: loaded machines). */
@@ -19,9 +30,11 @@ export interface NetLabEdgeOptions {
 }
 
 /**
- * A standalone edge (netlabEdgeMain.ts) running inside a netlab host's namespace, so its traffic to a
- * player in the root namespace crosses the lab's emulated link (delay, jitter, loss, rate). `stats()`
- * asks it for its sessions' stats over stdin/stdout; `close()` ends it.
+ * An edge (netlabEdgeMain.ts) running inside a netlab host's namespace, so its traffic to a player in the
+ * root namespace crosses the lab's emulated link (delay, jitter, loss, rate): a standalone one, or with
+ * `billedEnv` the real edge program registered with a matchmaker and billing (what it reaches — matchmaker,
+ * checkers, chains — must listen on the lab's `root` address). `stats()` asks it for its sessions' stats and
+ * billing periods over stdin/stdout; `close()` ends it.
  */
 export class NetLabEdge {
   readonly url: string;
@@ -36,24 +49,46 @@ export class NetLabEdge {
   }
 
   static async start(host: NetLabHost, options: NetLabEdgeOptions): Promise<NetLabEdge> {
+    const billed = options.billedEnv;
     const child = host.spawn(
       process.execPath,
       [
         '--import',
         'tsx',
         'test/tools/netlabEdgeMain.ts',
-        '--host',
-        host.ip,
-        '--static',
-        options.staticDir,
-        '--congestion',
-        options.congestionControl === false ? 'off' : 'on',
+        ...(billed
+          ? ['--billed']
+          : [
+              '--host',
+              host.ip,
+              ...(options.staticDir ? ['--static', options.staticDir] : []),
+              '--congestion',
+              options.congestionControl === false ? 'off' : 'on',
+            ]),
       ],
-      { stdio: ['pipe', 'pipe', 'inherit'] },
+      {
+        stdio: ['pipe', 'pipe', 'inherit'],
+        ...(billed
+          ? {
+              env: {
+                ...process.env,
+                ...billed,
+                FARPLAY_EDGE_HOST: host.ip,
+                FARPLAY_EDGE_PORT: '0',
+                // The lab's namespaces use private addresses; the edge's only address is its lab one.
+                FARPLAY_EDGE_ALLOW_PRIVATE_CANDIDATES: 'true',
+                FARPLAY_EDGE_ICE_ADDITIONAL_HOST_ADDRESSES: '[]',
+              },
+            }
+          : {}),
+      },
     );
     const waiting: Array<(line: string) => void> = [];
     const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
-    lines.on('line', (line) => waiting.shift()?.(line));
+    lines.on('line', (line) => {
+      if (line.startsWith(NETLAB_EDGE_LINE)) waiting.shift()?.(line.slice(NETLAB_EDGE_LINE.length));
+      else process.stderr.write(`${line}\n`);
+    });
     const first = await new Promise<string>((resolve, reject) => {
       const timer = setTimeout(
         () => reject(new Error('the netlab edge did not start')),

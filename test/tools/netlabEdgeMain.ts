@@ -1,23 +1,35 @@
-// An edge process for tests and benches run inside a netlab namespace (see NetLabEdge.ts): a standalone
-// edge with the built-in games (the stress scene among them) and the player page. Args: --host IP
-// --static DIR [--congestion on|off]. Prints {"url"} once listening; answers each `stats` line on stdin
-// with one JSON line {t, sessions}; `close` (or stdin ending) shuts it down.
+// An edge process for tests and benches run inside a netlab namespace (see NetLabEdge.ts). Two modes:
+// - standalone (default): an edge with the built-in games (the stress scene among them) and the player page.
+//   Args: --host IP --static DIR [--congestion on|off].
+// - `--billed`: the real edge program (edge/runEdge.ts) configured by the FARPLAY_EDGE_* environment: it registers
+//   with its matchmaker, reports each period to the session's checkers and settles on the payments chain.
+// Protocol lines on stdout start with `netlab-edge ` (a billed edge's own log lines may share stdout): one
+// {"url"} once listening; each `stats` line on stdin is answered with {t, sessions, periods} (periods: the billing
+// periods each session's edge reporter has closed); `close` (or stdin ending) shuts it down.
 import { createInterface } from 'node:readline';
 import { pino } from 'pino';
+import type { RunningEdgeBilling } from '../../edge/billing/startEdgeBilling.js';
 import { parseEdgeConfig } from '../../edge/config.js';
 import { createEdge } from '../../edge/createEdge.js';
+import type { Edge } from '../../edge/Edge.js';
 import { builtInGames } from '../../edge/games/builtInGames.js';
+import { runEdge } from '../../edge/runEdge.js';
+import { NETLAB_EDGE_LINE } from './NetLabEdge.js';
 
 function arg(name: string): string | undefined {
   const index = process.argv.indexOf(`--${name}`);
   return index === -1 ? undefined : process.argv[index + 1];
 }
 
-async function main(): Promise<void> {
+function say(message: unknown): void {
+  process.stdout.write(`${NETLAB_EDGE_LINE}${JSON.stringify(message)}\n`);
+}
+
+async function standalone(): Promise<{ edge: Edge; close: () => Promise<void> }> {
   const host = arg('host') ?? '0.0.0.0';
   const staticDir = arg('static');
   const congestionControl = (arg('congestion') ?? 'on') !== 'off';
-  const edge = await createEdge({
+  const server = await createEdge({
     config: parseEdgeConfig({
       host,
       port: 0,
@@ -31,18 +43,38 @@ async function main(): Promise<void> {
     logger: pino({ level: 'warn' }),
     games: builtInGames(),
   });
-  const url = await edge.listen({ host, port: 0 });
-  process.stdout.write(`${JSON.stringify({ url })}\n`);
+  const url = await server.listen({ host, port: 0 });
+  say({ url });
+  return { edge: server.edge, close: () => server.close() };
+}
+
+async function billed(): Promise<{ edge: Edge; billing: RunningEdgeBilling | undefined }> {
+  const running = await runEdge(process.env);
+  say({ url: running.edge.url });
+  return running;
+}
+
+async function main(): Promise<void> {
+  const isBilled = process.argv.includes('--billed');
+  const { edge, billing, close } = isBilled
+    ? { ...(await billed()), close: undefined }
+    : { ...(await standalone()), billing: undefined };
   for await (const line of createInterface({ input: process.stdin })) {
     if (line === 'stats') {
-      const sessions = edge.edge.stats().sessions;
-      process.stdout.write(`${JSON.stringify({ t: Date.now(), sessions })}\n`);
+      const sessions = edge.stats().sessions;
+      const periods: Record<string, number> = {};
+      for (const s of sessions) periods[s.sessionId] = billing?.billing.reporter(s.sessionId)?.periods ?? 0;
+      say({ t: Date.now(), sessions, periods });
     } else if (line === 'close') {
       break;
     }
   }
-  await edge.close();
-  process.exit(0);
+  // The billed edge's own shutdown (runEdge): sessions reported ended, billing and server closed, then exit.
+  if (close === undefined) process.kill(process.pid, 'SIGTERM');
+  else {
+    await close();
+    process.exit(0);
+  }
 }
 
 main().catch((error: unknown) => {

@@ -116,7 +116,7 @@ describe('the checkers’ verdicts as reasons not to earn', () => {
     expect(line).toContain(
       'metric delivered fps: 900 of the 1800 frames the target fps asks for (policy 90 %)',
     );
-    expect(line).toContain('metric loss: 8.0 % of packets (policy at most 5.0 %)');
+    expect(line).toContain('metric loss: 8.0 % of packets (policy at most 2.0 %)');
   });
 
   it('says nothing for a billable last minute or a session that ended over an hour ago', () => {

@@ -1,0 +1,147 @@
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import type { Address, Hex, PublicClient } from 'viem';
+import { buildApp as buildChecker } from '../../checker/buildApp.js';
+import { localChain } from '../../contracts-client/src/chains.js';
+import { createChainClients } from '../../contracts-client/src/clients.js';
+import { createLocalFaucet } from '../../contracts-client/src/createLocalFaucet.js';
+import { type EscrowRef, readAccount, readEdgeEarnings } from '../../contracts-client/src/escrow.js';
+import { type LocalChains, startLocalChains } from '../../contracts-client/src/localChain.js';
+import { type RunningMatchmaker, startMatchmaker } from '../../matchmaker/startMatchmaker.js';
+import { qosPolicy } from '../../protocol/qosPolicy.js';
+import { playerTestDistDir } from '../../scripts/buildPlayer.js';
+
+export interface PaidNetworkOptions {
+  /** The published policy's period and report grace, ms (short in tests). */
+  periodMs: number;
+  graceMs: number;
+  logger: Logger;
+  /**
+   * The address the chains and checkers listen on and are named by, and the matchmaker's address for edges
+   * (default 127.0.0.1). A netlab `root` host's address lets edges in network namespaces reach them all; the
+   * matchmaker then listens on every address and the page still opens it at 127.0.0.1 (`pageUrl`).
+   */
+  host?: string;
+  /** Writes the chains' deployment files there (what a separate edge process reads). */
+  deploymentsDir?: string;
+}
+
+/**
+ * A paid local network as `npm start` runs it, without the edge: two anvil chains with the contracts (the demo
+ * edge registered and staked, a policy of `periodMs` periods), three checkers with quorum 2, and a matchmaker
+ * serving the test player build that requires a deposit covering the grant and funds page wallets from a faucet.
+ */
+export interface PaidNetwork {
+  chains: LocalChains;
+  checkers: FastifyInstance[];
+  checkerUrls: string[];
+  matchmaker: RunningMatchmaker;
+  /** Where a browser opens the matchmaker (and its player page). */
+  pageUrl: string;
+  /** Where edges reach the matchmaker. */
+  matchmakerUrl: string;
+  escrow: EscrowRef;
+  stakingAddress: Address;
+  /** A reader on the payments chain. */
+  payments: PublicClient;
+  /** A player's escrow balance, wei. */
+  balanceOf(player: Address): Promise<bigint>;
+  /** The demo edge's gross earnings on `sessionIds`, wei. */
+  edgeEarnings(sessionIds: readonly Hex[]): Promise<bigint>;
+  close(): Promise<void>;
+}
+
+export async function startPaidNetwork(o: PaidNetworkOptions): Promise<PaidNetwork> {
+  const host = o.host ?? '127.0.0.1';
+  const closers: (() => Promise<unknown>)[] = [];
+  const close = async () => {
+    for (const c of closers.splice(0).reverse()) await c().catch(() => {});
+  };
+  try {
+    const chains = await startLocalChains({
+      checkerCount: 3,
+      quorum: 2,
+      policy: qosPolicy({ periodMs: o.periodMs, reportGraceMs: o.graceMs }),
+      host,
+      ...(o.deploymentsDir !== undefined ? { deploymentsDir: o.deploymentsDir } : {}),
+    });
+    closers.push(() => chains.close());
+    const escrow: EscrowRef = {
+      chainId: chains.payments.chainId,
+      address: chains.payments.deployment.escrow as Address,
+    };
+    const stakingAddress = chains.staking.deployment.staking as Address;
+    const checkers: FastifyInstance[] = [];
+    const checkerUrls: string[] = [];
+    for (const key of chains.privateKeys.checkers.slice(0, 3)) {
+      const app = await buildChecker({
+        config: {
+          privateKey: key,
+          periodMs: o.periodMs,
+          reportGraceMs: o.graceMs,
+          sweepMs: 50,
+          paymentsChainId: escrow.chainId,
+          escrowAddress: escrow.address,
+          stakingChainId: chains.staking.chainId,
+          stakingAddress,
+          logLevel: 'silent',
+        },
+      });
+      closers.push(() => app.close());
+      checkers.push(app);
+      checkerUrls.push(await app.listen({ host, port: 0 }));
+    }
+    const loopback = host === '127.0.0.1';
+    const matchmaker = await startMatchmaker(
+      {
+        host: loopback ? host : '0.0.0.0',
+        port: 0,
+        logLevel: 'silent',
+        staticDir: playerTestDistDir,
+        checkerUrls: checkerUrls.join(','),
+        checkerQuorum: 2,
+        qosPeriodMs: o.periodMs,
+        paymentsChainId: escrow.chainId,
+        escrowAddress: escrow.address,
+        stakingChainId: chains.staking.chainId,
+        stakingAddress,
+        paymentsRpcUrl: chains.payments.rpcUrl,
+        requireDeposit: true,
+        grantMaxMinutes: 30,
+      },
+      o.logger,
+      {
+        faucet: createLocalFaucet({
+          chainId: chains.payments.chainId,
+          rpcUrl: chains.payments.rpcUrl,
+          token: chains.payments.deployment.token,
+          funder: chains.accounts.deployer,
+        }),
+      },
+    );
+    closers.push(() => matchmaker.close());
+    const port = new URL(matchmaker.url).port;
+    const payments = createChainClients(
+      localChain(chains.payments.chainId, chains.payments.rpcUrl),
+      chains.accounts.deployer,
+    ).publicClient;
+    return {
+      chains,
+      checkers,
+      checkerUrls,
+      matchmaker,
+      pageUrl: `http://127.0.0.1:${port}`,
+      matchmakerUrl: `http://${host}:${port}`,
+      escrow,
+      stakingAddress,
+      payments,
+      balanceOf: async (player) => (await readAccount(payments, escrow, player)).balance,
+      edgeEarnings: (sessionIds) =>
+        readEdgeEarnings(payments, escrow, chains.accounts.edge.address, sessionIds),
+      close,
+    };
+  } catch (error) {
+    await close();
+    throw error;
+  }
+}
