@@ -18,22 +18,23 @@ import { netLabUnsupportedReason } from '../tools/netlab/netLabUnsupportedReason
 
 // A bad link is not paid for, to the wei. The real edge program runs in a netlab namespace (registered with the
 // matchmaker, reporting to three checkers, settling on anvil); Chromium, the matchmaker, the checkers and the chains
-// are on the other side of the emulated link. The page plays for six 5 s periods; for periods 2 and 3 the edge's
+// are on the other side of the emulated link. The page plays for five 8 s periods; for periods 1 and 2 the edge's
 // link gets delay, 5 % loss and a bandwidth cap, then is restored. The checkers must mark exactly those two
 // unbillable (for the loss), the page's timeline must say so, and the edge's own settlement must move exactly the
-// four good periods × price from the player's deposit to the operator's earnings.
+// three good periods × price from the player's deposit to the operator's earnings.
 //
 // Whole periods: each side has its own period clock (the edge's starts at its first frame sent, the page's at its
-// first frame decoded, a little later). The link is degraded only once BOTH clocks have closed period 1 (the edge's
-// reporter count, asked over stdin, and the page's report of period 1, seen leaving the browser), and restored
-// RESTORE_MARGIN_MS before the EARLIER of the two clocks closes period 3 (predicted from when each was seen closing
-// period 1; the clocks only ever run late, so the prediction is early, never late). The margin is longer than
+// first frame decoded, a little later). The link is degraded only once BOTH clocks have closed period 0 (the edge's
+// reporter count, asked over stdin, and the page's report of period 0, seen leaving the browser), and restored
+// RESTORE_MARGIN_MS before the EARLIER of the two clocks closes period 2 (predicted from when each was seen closing
+// period 0; the clocks only ever run late, so the prediction is early, never late). The margin is longer than
 // Chromium's receiver-report interval (at most 1.5 s), so no receiver report describing the bad link lands in period
-// 4, and it lets a freeze the bad link caused end inside period 3; each bad period still spends most of its time on
+// 3, and it lets a freeze the bad link caused end inside period 2; each bad period still spends most of its time on
 // the bad link. Both switches are checked to have happened inside the intended period on both clocks (else the test
 // says the machine was too slow, rather than blaming billing). The edge adapts its bitrate to the link but not its
 // picture size: a step of the picture re-opens the encoder (a keyframe, a short freeze) seconds after the link
-// recovers, more than a 5 s period's freeze allowance (250 ms), though well inside a 60 s one's.
+// recovers, more than a short period's freeze allowance (400 ms for 8 s), though well inside a 60 s one's. Periods of 8 s
+// rather than 3-5 s keep one hiccup of a busy 2-core machine inside a good period's allowances.
 //
 // The good periods are billable only while the machine keeps the game's 30 fps and a short RTT: on a heavily
 // loaded machine they fail the policy for that (below-target-fps, freeze, rtt), and the test says so with the
@@ -45,12 +46,12 @@ if (unsupported !== null) {
   console.warn(`player-billing-badlink test skipped: ${unsupported}`);
 }
 
-const PERIOD = 5000;
-const GRACE = 2000;
+const PERIOD = 8000;
+const GRACE = 4000;
 const PRICE = 10n ** 15n;
-const GOOD_BEFORE = 2;
-const BAD = [2, 3];
-const PERIODS = 6;
+const GOOD_BEFORE = 1;
+const BAD = [1, 2];
+const PERIODS = 5;
 const RESTORE_MARGIN_MS = 2000;
 /** Good link: RTT 2·(2 + 3) = 10 ms. */
 const GOOD = { delayMs: 3, lossPct: 0, rateKbit: 0 };
@@ -134,7 +135,7 @@ describe.skipIf(unsupported !== null)('billing over a bad link (netlab, Chromium
 
   /** Periods the edge's reporter has closed for the session (its own period clock). */
   async function edgePeriods(sessionId: string): Promise<number> {
-    return (await edge.stats()).periods[sessionId] ?? 0;
+    return edge.periods(sessionId);
   }
 
   it('leaves exactly the periods played on a lossy, capped, delayed link unpaid, to the wei', async () => {
@@ -174,12 +175,12 @@ describe.skipIf(unsupported !== null)('billing over a bad link (netlab, Chromium
       const edgeSeen = await until(
         async () => ({ periods: await edgePeriods(sessionId), at: Date.now() }),
         (s) => s.periods >= GOOD_BEFORE,
-        { stepMs: 50, timeoutMs: 60_000, what: `the edge's period ${GOOD_BEFORE - 1} closed` },
+        { timeoutMs: 60_000, what: `the edge's period ${GOOD_BEFORE - 1} closed` },
       );
       const pageSeen = await until(
         () => pageClosedAt.get(GOOD_BEFORE - 1),
         (at) => at !== undefined,
-        { stepMs: 50, timeoutMs: 30_000, what: `the page's report of period ${GOOD_BEFORE - 1}` },
+        { timeoutMs: 30_000, what: `the page's report of period ${GOOD_BEFORE - 1}` },
       );
       await lab.setLink('edge', BAD_LINK);
       await expectInsidePeriod(GOOD_BEFORE, 'degraded');

@@ -10,8 +10,6 @@ export const NETLAB_EDGE_LINE = 'netlab-edge ';
 export interface NetLabEdgeStats {
   t: number;
   sessions: StreamSessionStats[];
-  /** Billing periods the edge's reporter has closed, by session id (0 for an edge that does not bill). */
-  periods: Record<string, number>;
 }
 
 export interface NetLabEdgeOptions {
@@ -34,7 +32,7 @@ export interface NetLabEdgeOptions {
  * root namespace crosses the lab's emulated link (delay, jitter, loss, rate): a standalone one, or with
  * `billedEnv` the real edge program registered with a matchmaker and billing (what it reaches — matchmaker,
  * checkers, chains — must listen on the lab's `root` address). `stats()` asks it for its sessions' stats and
- * billing periods over stdin/stdout; `close()` ends it.
+ * `periods()` for a session's billing periods over stdin/stdout; `close()` ends it.
  */
 export class NetLabEdge {
   readonly url: string;
@@ -113,6 +111,15 @@ export class NetLabEdge {
     const reply = new Promise<string>((resolve) => this.#waiting.push(resolve));
     this.#child.stdin?.write('stats\n');
     return JSON.parse(await reply) as NetLabEdgeStats;
+  }
+
+  /** Billing periods the edge's reporter has closed for a session (its period clock; 0 when it does not bill it). */
+  async periods(sessionId: string): Promise<number> {
+    if (this.#closed) throw new Error('netlab edge closed');
+    if (/\s/.test(sessionId)) throw new Error(`bad session id ${JSON.stringify(sessionId)}`);
+    const reply = new Promise<string>((resolve) => this.#waiting.push(resolve));
+    this.#child.stdin?.write(`periods ${sessionId}\n`);
+    return (JSON.parse(await reply) as { periods: number }).periods;
   }
 
   /** Ends the edge (its sessions close); idempotent. The lab kills what is left on its own close. */

@@ -4,8 +4,9 @@
 // - `--billed`: the real edge program (edge/runEdge.ts) configured by the FARPLAY_EDGE_* environment: it registers
 //   with its matchmaker, reports each period to the session's checkers and settles on the payments chain.
 // Protocol lines on stdout start with `netlab-edge ` (a billed edge's own log lines may share stdout): one
-// {"url"} once listening; each `stats` line on stdin is answered with {t, sessions, periods} (periods: the billing
-// periods each session's edge reporter has closed); `close` (or stdin ending) shuts it down.
+// {"url"} once listening; each `stats` line on stdin is answered with {t, sessions}, each `periods <sessionId>`
+// line with {t, periods} (the billing periods the session's edge reporter has closed: cheap enough to poll while
+// the edge streams); `close` (or stdin ending) shuts it down.
 import { createInterface } from 'node:readline';
 import { pino } from 'pino';
 import type { RunningEdgeBilling } from '../../edge/billing/startEdgeBilling.js';
@@ -61,10 +62,9 @@ async function main(): Promise<void> {
     : { ...(await standalone()), billing: undefined };
   for await (const line of createInterface({ input: process.stdin })) {
     if (line === 'stats') {
-      const sessions = edge.stats().sessions;
-      const periods: Record<string, number> = {};
-      for (const s of sessions) periods[s.sessionId] = billing?.billing.reporter(s.sessionId)?.periods ?? 0;
-      say({ t: Date.now(), sessions, periods });
+      say({ t: Date.now(), sessions: edge.stats().sessions });
+    } else if (line.startsWith('periods ')) {
+      say({ t: Date.now(), periods: billing?.billing.reporter(line.slice('periods '.length))?.periods ?? 0 });
     } else if (line === 'close') {
       break;
     }
