@@ -177,7 +177,7 @@ describe('billing in the player page', () => {
     // Like a wallet a player brings, it starts on another chain (1) and does not know the payments chain: the page
     // must add it (wallet_addEthereumChain) and switch before it sends or signs.
     const injected = privateKeyToAccount(localPrivateKey(11)).address;
-    const payments = `0x${chains.payments.chainId.toString(16)}`;
+    const payments = `0x${net.chains.payments.chainId.toString(16)}`;
     const page = await browser.context.newPage();
     await page.addInitScript(`(() => {
       const rpcUrl = ${JSON.stringify(net.chains.payments.rpcUrl)};
@@ -257,7 +257,7 @@ describe('billing in the player page', () => {
     const calls = (await page.evaluate('window.__walletCalls')) as { method: string; chainId: string }[];
     expect(calls.slice(0, 3)).toEqual([
       { method: 'wallet_switchEthereumChain', chainId: payments },
-      { method: 'wallet_addEthereumChain', chainId: payments, rpcUrls: [chains.payments.rpcUrl] },
+      { method: 'wallet_addEthereumChain', chainId: payments, rpcUrls: [net.chains.payments.rpcUrl] },
       { method: 'wallet_switchEthereumChain', chainId: payments },
     ]);
     await until(
