@@ -7,10 +7,9 @@ import type { Address, Hex } from 'viem';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CheckerClient } from '../../checker/client/CheckerClient.js';
 import { paidMinutes } from '../../contracts-client/src/escrow.js';
-import { billingSessionId } from '../../protocol/billingSession.js';
 import { QosRole } from '../../protocol/eip712.js';
 import { type LaunchedChromium, launchChromium } from '../support/chromium.js';
-import { type PaidNetwork, startPaidNetwork } from '../support/paidNetwork.js';
+import { type PaidNetwork, startPaidNetwork, watchPageReports } from '../support/paidNetwork.js';
 import { readHook, runInPage, until } from '../support/playerPage.js';
 import { NetLabEdge } from '../tools/NetLabEdge.js';
 import { createNetLab, type NetLab } from '../tools/netlab/createNetLab.js';
@@ -141,13 +140,8 @@ describe.skipIf(unsupported !== null)('billing over a bad link (netlab, Chromium
   it('leaves exactly the periods played on a lossy, capped, delayed link unpaid, to the wei', async () => {
     const page = await browser.context.newPage();
     // The page's period clock as it runs: when each of its reports (one per period) leaves the browser.
-    const pageClosedAt = new Map<number, number>();
-    page.on('request', (request) => {
-      if (request.method() !== 'POST' || !/\/v1\/sessions\/[^/]+\/reports$/.test(request.url())) return;
-      const minute = (JSON.parse(request.postData() ?? '{}') as { link?: { report?: { minute?: number } } })
-        .link?.report?.minute;
-      if (typeof minute === 'number' && !pageClosedAt.has(minute)) pageClosedAt.set(minute, Date.now());
-    });
+    const reports = watchPageReports(page);
+    const pageClosedAt = reports.sentAt;
     try {
       await page.goto(`${net.pageUrl}/#/play/latency-probe-30`);
       await until(
@@ -156,7 +150,10 @@ describe.skipIf(unsupported !== null)('billing over a bad link (netlab, Chromium
         { timeoutMs: 90_000, what: 'the billed stream to play' },
       );
       const sessionId = (await readHook(page, 'sessionId')) as string;
-      const billingId = billingSessionId(sessionId) as Hex;
+      const billingId = (await until(reports.billingId, (id) => id !== undefined, {
+        timeoutMs: 30_000,
+        what: "the page's first report",
+      })) as Hex;
       const checker = new CheckerClient(net.checkerUrls[0] ?? '');
       const payer = (await checker.grant(billingId)).grant.player as Address;
       const depositBefore = await net.balanceOf(payer);

@@ -12,9 +12,8 @@ import { type EdgeControl, startEdgeControl } from '../../edge/control/startEdge
 import { createEdge } from '../../edge/createEdge.js';
 import type { EdgeServer } from '../../edge/http/EdgeServer.js';
 import { probeEncoders } from '../../edge/media/probeEncoders.js';
-import { billingSessionId } from '../../protocol/billingSession.js';
 import { type LaunchedChromium, launchChromium } from '../support/chromium.js';
-import { type PaidNetwork, startPaidNetwork } from '../support/paidNetwork.js';
+import { type PaidNetwork, startPaidNetwork, watchPageReports } from '../support/paidNetwork.js';
 import { readHook, until } from '../support/playerPage.js';
 
 // The page pays for what it plays: Chromium opens the player served by a matchmaker on a paid local network
@@ -83,14 +82,13 @@ describe('billing in the player page', () => {
 
   it('funds the page wallet, bills the streamed periods in the page and pays the operator exactly those', async () => {
     const page = await browser.context.newPage();
+    const reports = watchPageReports(page);
     await page.goto(`${net.pageUrl}/#/play/latency-probe-30`);
     await until(
       () => readHook(page, 'state'),
       (state) => state === 'playing',
       { timeoutMs: 90_000, what: 'the billed stream to play' },
     );
-    const sessionId = (await readHook(page, 'sessionId')) as string;
-    const billingId = billingSessionId(sessionId) as Hex;
     // The page's bill lists the checkers' verdicts as they come; wait for three decided periods.
     await until(
       () => page.locator('.bill li').count(),
@@ -98,6 +96,9 @@ describe('billing in the player page', () => {
       { timeoutMs: 60_000, what: 'three verdicts in the page' },
     );
     expect(await page.textContent('.bill')).toMatch(/Minutes played \d+ · billed \d+/);
+    // The on-chain id the page reports under (the grant's; the matchmaker hands them out in runs).
+    const billingId = reports.billingId() as Hex;
+    expect(billingId).toMatch(/^0x[0-9a-f]{64}$/);
     // No injected wallet in this browser: the page's own local wallet pays, and says so.
     expect(await page.textContent('.wallet-kind')).toBe('Local wallet');
     await page.close();
@@ -179,6 +180,7 @@ describe('billing in the player page', () => {
     const injected = privateKeyToAccount(localPrivateKey(11)).address;
     const payments = `0x${net.chains.payments.chainId.toString(16)}`;
     const page = await browser.context.newPage();
+    const reports = watchPageReports(page);
     await page.addInitScript(`(() => {
       const rpcUrl = ${JSON.stringify(net.chains.payments.rpcUrl)};
       const account = ${JSON.stringify(injected)};
@@ -250,7 +252,10 @@ describe('billing in the player page', () => {
       (state) => state === 'playing',
       { timeoutMs: 90_000, what: 'the stream paid by the injected wallet to play' },
     );
-    const billingId = billingSessionId((await readHook(page, 'sessionId')) as string) as Hex;
+    const billingId = (await until(reports.billingId, (id) => id !== undefined, {
+      timeoutMs: 60_000,
+      what: "the page's first report",
+    })) as Hex;
     const opened = await new CheckerClient(urls0()).grant(billingId);
     expect(opened.grant.player.toLowerCase()).toBe(injected.toLowerCase());
     // The page asked the wallet to switch, was told the chain is unknown, added it with the network's RPC, switched.

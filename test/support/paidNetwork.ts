@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
+import type { Page } from 'playwright-core';
 import type { Address, Hex, PublicClient } from 'viem';
 import { buildApp as buildChecker } from '../../checker/buildApp.js';
 import { localChain } from '../../contracts-client/src/chains.js';
@@ -144,4 +145,29 @@ export async function startPaidNetwork(o: PaidNetworkOptions): Promise<PaidNetwo
     await close();
     throw error;
   }
+}
+
+/** What a page's QoS reports tell a test: the session's on-chain id and when each period's report left the page. */
+export interface PageReports {
+  /** The on-chain session id the page reports under (the grant's), once a first report left. */
+  billingId(): Hex | undefined;
+  /** Period → when its report first left the browser (unix ms): the page's period clock. */
+  sentAt: Map<number, number>;
+}
+
+/** Watches the page's report POSTs to the checkers (playwright request events; nothing is held). */
+export function watchPageReports(page: Page): PageReports {
+  let id: Hex | undefined;
+  const sentAt = new Map<number, number>();
+  page.on('request', (request) => {
+    if (request.method() !== 'POST' || !/\/v1\/sessions\/[^/]+\/reports$/.test(request.url())) return;
+    const body = JSON.parse(request.postData() ?? '{}') as {
+      link?: { report?: { minute?: number; sessionId?: Hex } };
+    };
+    const report = body.link?.report;
+    if (report?.sessionId !== undefined) id ??= report.sessionId.toLowerCase() as Hex;
+    if (typeof report?.minute === 'number' && !sentAt.has(report.minute))
+      sentAt.set(report.minute, Date.now());
+  });
+  return { billingId: () => id, sentAt };
 }
