@@ -45,7 +45,7 @@ export interface QosPolicy {
 
 /** The default published policy (60 s periods). */
 export const QOS_POLICY: QosPolicy = Object.freeze({
-  version: 3,
+  version: 4,
   periodMs: 60_000,
   minDeliveredFrameRatio: 0.9,
   minTargetFpsRatio: 0.9,
