@@ -30,6 +30,7 @@ import { type GrantJson, grantFromJson, type SignedQosReport } from '../protocol
 import { recoverAddress } from '../protocol/recoverAddress.js';
 import { TypedEmitter } from '../protocol/TypedEmitter.js';
 import { describeEquivocation } from './describeEquivocation.js';
+import { describeRefutation, type SignedRefutedSlash } from './describeRefutation.js';
 import { signDigest } from './signDigest.js';
 import type { CheckerSessionRecord, CheckerStore, StoredReport } from './store/CheckerStore.js';
 
@@ -50,6 +51,8 @@ export interface CheckerParameters {
   slashBps: number;
   /** A slash order stays executable until the grant's expiry plus this many seconds. */
   slashWindowS: number;
+  /** Share of the edge's stake (bps) a RefutedSlash order asks for (an edge claim the player refutes; 0 = sign none). */
+  refutedSlashBps?: number;
   /** How often due minutes are decided, ms (0 = only when `sweep()` is called). */
   sweepMs: number;
   /** Session data lifetime, ms. */
@@ -96,6 +99,8 @@ export interface CheckerEvents {
   attested: (attestation: SignedAttestationRecord) => void;
   /** A session was opened or one of its reports arrived: its edge is live (what the prober probes). */
   active: (sessionId: Hex, edge: Address) => void;
+  /** A decided minute whose edge claim the player's signed report refutes (a `refuted` contradiction). */
+  refuted: (sessionId: Hex, minute: number) => void;
 }
 
 type CheckerEventArgs = { [K in keyof CheckerEvents]: Parameters<CheckerEvents[K]> };
@@ -122,6 +127,7 @@ export class Checker {
   readonly #log: Logger;
   readonly #slashBps: number;
   readonly #slashWindowS: number;
+  readonly #refutedSlashBps: number;
   readonly #now: () => number;
   readonly #retentionMs: number;
   readonly #probes: () => boolean;
@@ -148,6 +154,7 @@ export class Checker {
     });
     this.#slashBps = p.slashBps;
     this.#slashWindowS = p.slashWindowS;
+    this.#refutedSlashBps = p.refutedSlashBps ?? 0;
     this.#now = p.now ?? Date.now;
     this.#retentionMs = p.retentionMs;
     this.#probes = p.probes ?? (() => false);
@@ -406,6 +413,7 @@ export class Checker {
           reports: [edge.hash, player.hash],
         }),
       );
+      this.#emit('refuted', sessionId, minute);
     }
     if (!result.counted) return { verdict, attestation: null };
     const attestation = this.#attest(session, result.billableMinutes);
@@ -471,6 +479,40 @@ export class Checker {
       'equivocating report',
     );
     return contradiction;
+  }
+
+  /**
+   * This checker's signed RefutedSlash order for `minute`, naming `finder` (the checker that will submit it), with
+   * the evidence: only when this checker's own reports of the minute show the refutation (`CHECKER_NOT_REFUTED`
+   * otherwise, also when it signs none: `refutedSlashBps` 0).
+   */
+  async refutedSlashOrder(sessionId: Hex, minute: number, finder: Address): Promise<SignedRefutedSlash> {
+    const session = await this.#session(sessionId);
+    if (this.#refutedSlashBps === 0) {
+      throw new FarplayError('CHECKER_NOT_REFUTED', 'this checker signs no refuted-claim slash orders');
+    }
+    const { edge, player } = await this.#store.minuteReports(session.record.sessionId, minute);
+    return describeRefutation({
+      sessionId: session.record.sessionId,
+      grant: session.grant,
+      minute,
+      edge,
+      player,
+      policy: this.#policy,
+      bps: this.#refutedSlashBps,
+      slashWindowS: this.#slashWindowS,
+      finder,
+      account: this.#account,
+      stakingDomain: this.#stakingDomain,
+    });
+  }
+
+  /** Keeps what became of a refuted-claim slash (submitted, already used, failed) with the session's evidence. */
+  async recordSlashOutcome(sessionId: Hex, outcome: Record<string, unknown>): Promise<void> {
+    await this.#store.putContradiction(
+      sessionId.toLowerCase() as Hex,
+      JSON.stringify({ kind: 'refuted-slash', at: this.#now(), ...outcome }),
+    );
   }
 
   /** The session as this checker sees it. */

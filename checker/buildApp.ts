@@ -6,6 +6,8 @@ import type { Logger } from 'pino';
 import Type from 'typebox';
 import { type Address, type Hex, zeroAddress } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
+import { localChain } from '../contracts-client/src/chains.js';
+import { createChainClients } from '../contracts-client/src/clients.js';
 import {
   CheckerHealth,
   CheckerSessionInfo,
@@ -25,6 +27,7 @@ import { Checker } from './Checker.js';
 import { type CheckerConfig, defaultCheckerConfig } from './config.js';
 import { EdgeProber } from './EdgeProber.js';
 import { serializeReportAccepted } from './serializeReportAccepted.js';
+import { RefutedSlasher } from './RefutedSlasher.js';
 import { signAttestationBatch } from './signAttestationBatch.js';
 import type { CheckerStore } from './store/CheckerStore.js';
 import { createMemoryStore } from './store/createMemoryStore.js';
@@ -47,6 +50,8 @@ declare module 'fastify' {
     checker: Checker;
     /** Its active probes of the sessions' edges (idle until it knows a matchmaker). */
     prober: EdgeProber;
+    /** Submits refuted-claim slashes (only with `stakingRpcUrl`). */
+    slasher: RefutedSlasher | undefined;
   }
 }
 
@@ -98,6 +103,7 @@ export async function buildApp(options: BuildAppOptions = {}): Promise<FastifyIn
     logger: app.log as unknown as Logger,
     slashBps: config.slashBps,
     slashWindowS: config.slashWindowS,
+    refutedSlashBps: config.refutedSlashBps,
     sweepMs: config.sweepMs,
     retentionMs: config.retentionMs,
     ...(options.now ? { now: options.now } : {}),
@@ -119,6 +125,22 @@ export async function buildApp(options: BuildAppOptions = {}): Promise<FastifyIn
   checker.on('active', (sessionId, edge) => prober.track(sessionId, edge));
   app.decorate('checker', checker);
   app.decorate('prober', prober);
+  // A checker with a staking RPC submits the refuted-claim slashes it finds (beside billing, never blocking it).
+  const slasher =
+    config.stakingRpcUrl && config.stakingAddress
+      ? new RefutedSlasher({
+          checker,
+          clients: createChainClients(
+            localChain(config.stakingChainId, config.stakingRpcUrl),
+            privateKeyToAccount(privateKey),
+          ),
+          staking: config.stakingAddress as Address,
+          logger: app.log as unknown as Logger,
+          staggerMs: config.slashStaggerMs,
+        })
+      : undefined;
+  app.decorate('slasher', slasher);
+  if (slasher) checker.on('refuted', (sessionId, minute) => slasher.enqueue(sessionId, minute));
 
   useCatalogueErrors(app);
   // Player pages post their reports from the matchmaker's origin: the API is CORS-open (it takes no cookies).
@@ -373,9 +395,40 @@ export async function buildApp(options: BuildAppOptions = {}): Promise<FastifyIn
     },
   );
 
+  app.post(
+    '/v1/sessions/:sessionId/minutes/:minute/refuted-slash',
+    {
+      schema: {
+        summary:
+          'This checker’s signature over a RefutedSlash order for the minute naming `finder`, with the evidence, if its own reports show the edge’s claim refuted',
+        params: Type.Object({
+          sessionId: Bytes32,
+          minute: Type.String({ pattern: '^(0|[1-9][0-9]{0,4})$' }),
+        }),
+        body: Type.Object({ finder: AddressHex }, { additionalProperties: false }),
+        response: {
+          200: Type.Object({
+            order: Type.Unknown(),
+            evidence: Type.Unknown(),
+            checker: AddressHex,
+            signature: Type.String(),
+          }),
+          ...errors,
+        },
+      },
+    },
+    async (request) =>
+      checker.refutedSlashOrder(
+        request.params.sessionId as Hex,
+        Number(request.params.minute),
+        request.body.finder as Address,
+      ),
+  );
+
   app.options('/*', { schema: { hide: true } }, async (_request, reply) => reply.status(204).send());
   app.addHook('onClose', async () => {
     await prober.close();
+    await slasher?.close();
     await checker.close();
     if (ownsStore) await store.close();
   });

@@ -32,6 +32,15 @@ export const CheckerConfig = Type.Object({
   slashBps: Type.Integer({ minimum: 0, maximum: 10_000, default: 1000 }),
   /** Slash orders stay executable until the grant's expiry plus this many seconds (same on every checker). */
   slashWindowS: Type.Integer({ minimum: 60, default: 30 * 86_400 }),
+  /**
+   * Share of the edge's stake (bps) a RefutedSlash order asks for (an edge claim the player's signed report refutes,
+   * once per edge and session); 0 = sign none. Must be the same on every checker (they sign the same order).
+   */
+  refutedSlashBps: Type.Integer({ minimum: 0, maximum: 10_000, default: 1000 }),
+  /** The staking chain's JSON-RPC URL: with it, this checker submits refuted-claim slashes (paying the gas); empty = it only co-signs. */
+  stakingRpcUrl: Type.String({ default: '' }),
+  /** A submitting checker first waits its rank in the checker set times this, ms (so one of them submits). */
+  slashStaggerMs: Type.Integer({ minimum: 0, default: 5000 }),
   /** Requests per client address per window. */
   rateLimitMax: Type.Integer({ minimum: 1, default: 120_000 }),
   rateLimitWindowMs: Type.Integer({ minimum: 100, default: 60_000 }),

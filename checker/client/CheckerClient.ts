@@ -4,6 +4,7 @@ import { type ErrorCode, ErrorCodes, FarplayError } from '../../protocol/errors.
 import type { QosPolicy } from '../../protocol/qosPolicy.js';
 import type { GrantJson, SignedQosReport } from '../../protocol/qosReport.js';
 import type { DecidedVerdict, SignedAttestationRecord } from '../Checker.js';
+import type { SignedRefutedSlash } from '../describeRefutation.js';
 import type { SignedAttestationBatch } from '../signAttestationBatch.js';
 
 /** What a checker answers to a report: the minute's verdict and attestation once both sides are in. */
@@ -112,6 +113,11 @@ export class CheckerClient {
   /** The session's verdicts from minute `since` on (default all), with the policy this checker applies. */
   verdicts(sessionId: Hex, since = 0): Promise<SessionVerdicts> {
     return this.#call('GET', `/v1/sessions/${sessionId}/verdicts${since > 0 ? `?since=${since}` : ''}`);
+  }
+
+  /** The checker's signed RefutedSlash order for `minute` naming `finder`, with the evidence (CHECKER_NOT_REFUTED). */
+  refutedSlashOrder(sessionId: Hex, minute: number, finder: Hex): Promise<SignedRefutedSlash> {
+    return this.#call('POST', `/v1/sessions/${sessionId}/minutes/${minute}/refuted-slash`, { finder });
   }
 
   health(): Promise<{ ok: boolean; checker: Hex; policyHash: Hex; periodMs: number; store: string }> {

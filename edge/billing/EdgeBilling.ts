@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { Hex, TypedDataDomain } from 'viem';
 import { billingSessionId } from '../../protocol/billingSession.js';
+import type { QosPeriodFigures } from '../../protocol/PeriodicQosReporter.js';
 import { QosOutbox, type QosReportPost } from '../../protocol/QosOutbox.js';
 import type { Edge } from '../Edge.js';
 import { BillingGate } from './BillingGate.js';
@@ -19,6 +20,12 @@ export interface EdgeBillingParameters {
   agent?: SettlementAgent;
   /** Periods an operator (or a test) does not report, per session. */
   withhold?: (sessionId: string, minute: number) => boolean;
+  /**
+   * TEST ONLY — never set in a running network: rewrites the figures of each period before they are signed, so a
+   * test can play a lying edge (e.g. inflated frames, which the player's report then refutes and the checkers
+   * slash). There is no config or environment switch for it; only code that builds the billing can pass it.
+   */
+  reportTransform?: (billingId: string, minute: number, figures: QosPeriodFigures) => QosPeriodFigures;
   post?: QosReportPost;
   /** How long an ended session's undelivered reports are still retried, ms (default 1 day). */
   flushMs?: number;
@@ -99,6 +106,7 @@ export class EdgeBilling {
     const session = this.#p.edge.session(sessionId);
     if (this.#closed || session === undefined) return;
     const withhold = this.#p.withhold;
+    const transform = this.#p.reportTransform;
     const g = this.#p.gate;
     // The gate starts with the stream (the first frame sent): connecting does not use up the grant's grace.
     const startGate = () => {
@@ -127,6 +135,12 @@ export class EdgeBilling {
       periodMs: this.#p.periodMs,
       logger: this.#p.logger.child({ sessionId }),
       ...(withhold ? { withhold: (minute: number) => withhold(sessionId, minute) } : {}),
+      ...(transform
+        ? {
+            reportTransform: (minute: number, figures: QosPeriodFigures) =>
+              transform(billingId, minute, figures),
+          }
+        : {}),
       ...(this.#p.post ? { post: this.#p.post } : {}),
       onPeriod: () => this.#p.agent?.periodClosed(billingId),
       onStarted: startGate,

@@ -21,6 +21,12 @@ export interface EdgeQosReporterParameters {
   logger: Logger;
   /** Periods not to report (operators, tests). */
   withhold?: (minute: number) => boolean;
+  /**
+   * TEST ONLY — never set in a running network: rewrites the figures of each period before they are signed, so a
+   * test can play a lying edge (e.g. inflated frames, which the player's report then refutes and the checkers
+   * slash). There is no config or environment switch for it; only code that builds the billing can pass it.
+   */
+  reportTransform?: (minute: number, figures: QosPeriodFigures) => QosPeriodFigures;
   post?: QosReportPost;
   /** How often the reporter looks whether the stream has started, ms (default 50). */
   pollMs?: number;
@@ -105,7 +111,7 @@ export class EdgeQosReporter {
     this.#p.onPeriod?.();
     const period = this.#p.session.statistics.takePeriod();
     this.#p.onPeriodClosed?.(this.#reporter.minute - 1);
-    return {
+    const figures: QosPeriodFigures = {
       metrics: toQosMetrics(period),
       detail: {
         targetFps: this.#p.session.stats().fps,
@@ -117,6 +123,8 @@ export class EdgeQosReporter {
         keyframes: period.keyframes,
       },
     };
+    const transform = this.#p.reportTransform;
+    return transform ? transform(this.#reporter.minute - 1, figures) : figures;
   }
 
   /** Stops the period clock (the session ended); queued reports keep going out until `outbox.close()`. */

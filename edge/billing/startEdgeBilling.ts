@@ -4,6 +4,7 @@ import { localChain } from '../../contracts-client/src/chains.js';
 import { readCheckerSet } from '../../contracts-client/src/checkers.js';
 import { createChainClients } from '../../contracts-client/src/clients.js';
 import { stakingDomain } from '../../protocol/eip712.js';
+import type { QosPeriodFigures } from '../../protocol/PeriodicQosReporter.js';
 import type { Edge } from '../Edge.js';
 import { EdgeBilling } from './EdgeBilling.js';
 import { QosOutboxFile } from './QosOutboxFile.js';
@@ -24,6 +25,12 @@ export interface StartEdgeBillingParameters {
   settleEveryMs?: number;
   /** Periods not to report, per session (operators, tests). */
   withhold?: (sessionId: string, minute: number) => boolean;
+  /**
+   * TEST ONLY — never set in a running network: rewrites, per billing session id, the figures of each period before they are signed, so a
+   * test can play a lying edge (e.g. inflated frames, which the player's report then refutes and the checkers
+   * slash). There is no config or environment switch for it; only code that builds the billing can pass it.
+   */
+  reportTransform?: (billingId: string, minute: number, figures: QosPeriodFigures) => QosPeriodFigures;
   /**
    * A session streams this long (from its first frame) without a grant naming this edge at a quorum of its checkers before it is paused,
    * ms (default 15 000). The player's report of a period must reach a quorum within `reportGraceMs` of its close.
@@ -67,6 +74,7 @@ export function startEdgeBilling(p: StartEdgeBillingParameters): RunningEdgeBill
     logger: p.logger.child({ part: 'qos' }),
     agent,
     ...(p.withhold ? { withhold: p.withhold } : {}),
+    ...(p.reportTransform ? { reportTransform: p.reportTransform } : {}),
     gate: { grantGraceMs: p.grantGraceMs ?? 15_000, reportDeadlineMs: p.reportGraceMs },
   });
   const source = () => readEarnings({ agent, edge: p.edge.account.address });
