@@ -26,8 +26,8 @@ import { AddressHex, Bytes32, GrantJson, SignedQosReport } from '../protocol/qos
 import { Checker } from './Checker.js';
 import { type CheckerConfig, defaultCheckerConfig } from './config.js';
 import { EdgeProber } from './EdgeProber.js';
-import { serializeReportAccepted } from './serializeReportAccepted.js';
 import { RefutedSlasher } from './RefutedSlasher.js';
+import { serializeReportAccepted } from './serializeReportAccepted.js';
 import { signAttestationBatch } from './signAttestationBatch.js';
 import type { CheckerStore } from './store/CheckerStore.js';
 import { createMemoryStore } from './store/createMemoryStore.js';
