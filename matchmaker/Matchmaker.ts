@@ -36,6 +36,7 @@ import { CoordinateModel } from './coordinates.js';
 import { EdgeRegistry } from './EdgeRegistry.js';
 import { Failover } from './Failover.js';
 import { type CandidateFilters, findCandidates } from './findCandidates.js';
+import { IpLocator, ipLocationFiles } from './IpLocator.js';
 import type { MatchmakerMetrics } from './metrics.js';
 import { Pricing } from './Pricing.js';
 import { RecentSessions } from './RecentSessions.js';
@@ -66,6 +67,9 @@ export interface MatchmakerOptions {
   billing?: Billing;
 }
 
+/** Where the location a candidates answer used came from: the request, the client address, or nowhere. */
+export type LocatedBy = 'page' | 'ip' | 'none';
+
 /**
  * The matchmaker behind the routes, a facade over its parts: the edge registry (`EdgeRegistry`, re-read
  * every `refreshMs`), the catalogue, regional pricing, network coordinates, allocation (`Allocator`,
@@ -93,6 +97,8 @@ export class Matchmaker {
   readonly #probes = new Map<string, number>();
   #timers: NodeJS.Timeout[] = [];
   #closed = false;
+  /** Places a client address (config `ipLocationDb`); loaded on first use or by `load()` at start-up. */
+  readonly ipLocator: IpLocator;
 
   constructor(options: MatchmakerOptions) {
     const { store, config, logger, metrics } = options;
@@ -102,6 +108,9 @@ export class Matchmaker {
     this.#metrics = metrics;
     this.#random = options.random ?? Math.random;
     this.#deployment = options.deployment;
+    this.ipLocator = new IpLocator(ipLocationFiles(config.ipLocationDb), (err) =>
+      logger.error({ err, ipLocationDb: config.ipLocationDb }, 'IP-location database not loaded'),
+    );
     // An edge stays within 30 ms of where its geography put it, whatever players tell.
     this.#coordinates = new CoordinateModel({ random: this.#random, anchorRadiusMs: 30 });
     const recent = new RecentSessions();
@@ -259,10 +268,26 @@ export class Matchmaker {
     return this.#catalogue.unpublish(gameId, studio, version);
   }
 
-  /** K candidate edges for a player: coarse location first, then predicted RTT; all have room for the game. */
-  candidates(request: CandidatesRequest & CandidateFilters): Promise<Candidate[]> {
-    return findCandidates({
-      request,
+  /**
+   * K candidate edges for a player: coarse location first, then predicted RTT; all have room for the game.
+   * A request without a location (or with only the page's time-zone guess) is placed from `client`, its
+   * address, when the IP-location database knows it; `locatedBy` says which location was used.
+   */
+  async candidates(
+    request: CandidatesRequest & CandidateFilters,
+    client?: string,
+  ): Promise<{ candidates: Candidate[]; locatedBy: LocatedBy }> {
+    let located = request;
+    let locatedBy: LocatedBy = request.lat !== undefined && request.lon !== undefined ? 'page' : 'none';
+    if ((locatedBy === 'none' || request.locationSource === 'timezone') && client !== undefined) {
+      const found = this.ipLocator.locate(client);
+      if (found) {
+        located = { ...request, lat: found.lat, lon: found.lon };
+        locatedBy = 'ip';
+      }
+    }
+    const candidates = await findCandidates({
+      request: located,
       index: this.#registry.index,
       allocator: this.#allocator,
       store: this.#store,
@@ -271,6 +296,7 @@ export class Matchmaker {
       pricing: this.#pricing,
       random: this.#random,
     });
+    return { candidates, locatedBy };
   }
 
   /**

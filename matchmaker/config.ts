@@ -80,6 +80,12 @@ export const MatchmakerConfig = Type.Object({
   demandWindowMs: Type.Integer({ minimum: 10_000, default: 60_000 }),
   /** Coarse pre-filter radius around a player's location hint, km. */
   candidateRadiusKm: Type.Number({ minimum: 1, default: 4000 }),
+  /**
+   * Where a candidates request without a location is placed from its client address (matchmaker/IpLocator.ts):
+   * 'dbip' = the bundled DB-IP City Lite (CC BY 4.0: pages using it link to DB-IP), 'off' = nowhere, else
+   * comma-separated paths of MaxMind-format (.mmdb) city databases.
+   */
+  ipLocationDb: Type.String({ default: 'dbip', minLength: 1 }),
   /** UDP port answering edges' reachability probes (`farplay-edge doctor`); 0 = any free port. */
   udpProbePort: Type.Integer({ minimum: 0, maximum: 65535, default: 0 }),
   /** How long a capability snapshot (`farplay-edge bench`) stays valid, from its nonce, seconds (30 days). */

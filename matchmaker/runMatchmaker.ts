@@ -32,6 +32,20 @@ export async function runMatchmaker(
     },
     'matchmaker listening',
   );
+  // The IP-location database (~130 MB, about a second) is read now, in the background: candidates asked
+  // before it is in are ranked without it.
+  if (mm.app.matchmaker.ipLocator.enabled) {
+    const started = performance.now();
+    mm.app.matchmaker.ipLocator.load().then(
+      () =>
+        logger.info(
+          { files: mm.app.matchmaker.ipLocator.files, ms: Math.round(performance.now() - started) },
+          'IP-location database loaded',
+        ),
+      (err: unknown) =>
+        logger.error({ err, ipLocationDb: config.ipLocationDb }, 'IP-location database not loaded'),
+    );
+  }
   const stop = () => {
     mm.close().then(
       () => process.exit(0),

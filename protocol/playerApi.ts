@@ -86,6 +86,11 @@ export const CandidatesRequest = Type.Object({
   /** Coarse location hint (e.g. from the page); the matchmaker also uses the client address. */
   lat: Type.Optional(Type.Number({ minimum: -90, maximum: 90 })),
   lon: Type.Optional(Type.Number({ minimum: -180, maximum: 180 })),
+  /**
+   * Where `lat`/`lon` come from: 'timezone' = a guess from the browser's time zone, which the matchmaker's
+   * location of the client address (when it has one) replaces. Absent: the location stands as given.
+   */
+  locationSource: Type.Optional(Type.Literal('timezone')),
   /** How many candidates to return (default 5). */
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 16 })),
   /**
@@ -128,7 +133,15 @@ export const Candidate = Type.Object({
 export type Candidate = Static<typeof Candidate>;
 
 /** POST /v1/candidates answer, best first. */
-export const CandidatesResponse = Type.Object({ candidates: Type.Array(Candidate) });
+export const CandidatesResponse = Type.Object({
+  candidates: Type.Array(Candidate),
+  /**
+   * The location the ranking used: the request's ('page'), the client address's from the matchmaker's
+   * IP-location database ('ip'; DB-IP City Lite by default, see matchmaker/README.md), or none. A standalone
+   * edge leaves it out.
+   */
+  locatedBy: Type.Optional(Type.Union([Type.Literal('page'), Type.Literal('ip'), Type.Literal('none')])),
+});
 export type CandidatesResponse = Static<typeof CandidatesResponse>;
 
 /** POST /v1/sessions body: the game and the player's measured RTTs (at most 32). */

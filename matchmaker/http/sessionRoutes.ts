@@ -23,7 +23,7 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<SessionRoutesOptions> = as
         response: { 200: CandidatesResponse, ...errorResponses },
       },
     },
-    async (request) => ({ candidates: await matchmaker.candidates(request.body) }),
+    async (request) => matchmaker.candidates(request.body, request.ip),
   );
   app.post(
     '/v1/sessions',

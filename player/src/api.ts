@@ -38,7 +38,8 @@ export class PlayerApi {
   ): Promise<Candidate[]> {
     const body = await this.#json<CandidatesResponse>('POST', '/v1/candidates', {
       gameId,
-      ...(near ? { lat: near.lat, lon: near.lon } : {}),
+      // A time-zone guess: the matchmaker's location of this client's address replaces it when it has one.
+      ...(near ? { lat: near.lat, lon: near.lon, locationSource: 'timezone' } : {}),
       ...round,
     });
     return body.candidates;
