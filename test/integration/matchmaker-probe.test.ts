@@ -148,6 +148,65 @@ describe.each(storeKinds)('two probe rounds through the matchmaker (%s store)', 
     expect(warm.session.edge.region).toBe('eu-west');
   });
 
+  it('a cold request with no location is placed from its client address (a trusted proxy forwards it)', async () => {
+    const app = await build({
+      store: makeStore(),
+      config: { logLevel: 'silent', trustProxy: '127.0.0.1' },
+      random: () => 0.5,
+    });
+    const places = await network(app, false);
+    await app.matchmaker.ipLocator.load();
+    const ask = async (payload: Record<string, unknown>, forwardedFor?: string) => {
+      const res = await app.inject({
+        method: 'POST',
+        url: '/v1/candidates',
+        payload: { gameId: 'pong', ...payload },
+        ...(forwardedFor ? { headers: { 'x-forwarded-for': forwardedFor } } : {}),
+      });
+      expect(res.statusCode, res.body).toBe(200);
+      const body = res.json() as { candidates: Candidate[]; locatedBy: string };
+      return { locatedBy: body.locatedBy, regions: body.candidates.map((c) => places.get(c.edgeId)?.[0]) };
+    };
+    // The University of Tokyo's network: Tokyo's edge first; Mountain View (8.8.8.8): San Francisco's.
+    const tokyo = await ask({ limit: 3 }, '130.69.1.1');
+    expect(tokyo.locatedBy).toBe('ip');
+    expect(tokyo.regions[0]).toBe('ap-northeast');
+    const google = await ask({ limit: 3 }, '8.8.8.8');
+    expect(google).toMatchObject({
+      locatedBy: 'ip',
+      regions: ['us-west', expect.anything(), expect.anything()],
+    });
+    // Round 1 of a cold player: the landmarks' farthest-point seeds start from the address's location.
+    expect((await ask({ landmarks: true, limit: 6 }, '130.69.1.1')).locatedBy).toBe('ip');
+    // A location the page gives stands; a time-zone guess gives way to the address's location.
+    expect(await ask({ limit: 3, lat: 48.85, lon: 2.35 }, '130.69.1.1')).toMatchObject({
+      locatedBy: 'page',
+      regions: ['eu-west', expect.anything(), expect.anything()],
+    });
+    expect(
+      await ask({ limit: 3, lat: 48.85, lon: 2.35, locationSource: 'timezone' }, '130.69.1.1'),
+    ).toMatchObject({ locatedBy: 'ip', regions: ['ap-northeast', expect.anything(), expect.anything()] });
+    // A private address (or the loopback peer itself) has no location.
+    expect((await ask({ limit: 3 }, '192.168.1.20')).locatedBy).toBe('none');
+    expect((await ask({ limit: 3 })).locatedBy).toBe('none');
+  });
+
+  it('with ipLocationDb off, the client address places nobody', async () => {
+    const app = await build({
+      store: makeStore(),
+      config: { logLevel: 'silent', trustProxy: '127.0.0.1', ipLocationDb: 'off' },
+    });
+    await network(app, false);
+    const res = await app.inject({
+      method: 'POST',
+      url: '/v1/candidates',
+      payload: { gameId: 'pong', limit: 3 },
+      headers: { 'x-forwarded-for': '130.69.1.1' },
+    });
+    expect(res.statusCode, res.body).toBe(200);
+    expect(res.json()).toMatchObject({ locatedBy: 'none' });
+  });
+
   it("with the edges' RTTs to each other, round 2 probes only edges whose lower bound beats the best landmark", async () => {
     const app = await build({ store: makeStore(), config: { logLevel: 'silent' }, random: () => 0.5 });
     const places = await network(app, true);
