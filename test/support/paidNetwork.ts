@@ -2,8 +2,10 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Page } from 'playwright-core';
 import type { Address, Hex, PublicClient } from 'viem';
+import { privateKeyToAccount } from 'viem/accounts';
 import { buildApp as buildChecker } from '../../checker/buildApp.js';
 import { localChain } from '../../contracts-client/src/chains.js';
+import { publishCheckerEndpoint } from '../../contracts-client/src/checkers.js';
 import { createChainClients } from '../../contracts-client/src/clients.js';
 import { createLocalFaucet } from '../../contracts-client/src/createLocalFaucet.js';
 import { type EscrowRef, readAccount, readEdgeEarnings } from '../../contracts-client/src/escrow.js';
@@ -25,6 +27,12 @@ export interface PaidNetworkOptions {
   host?: string;
   /** Writes the chains' deployment files there (what a separate edge process reads). */
   deploymentsDir?: string;
+  /**
+   * The checkers slash refuted claims: each gets the staking chain's RPC (it submits `slashRefuted` as finder, a
+   * rank × `staggerMs` after the refutation) and publishes its endpoint in the CheckerRegistry, where its peers find
+   * it to co-sign. Off by default.
+   */
+  refutedSlashing?: { staggerMs: number };
 }
 
 /**
@@ -45,6 +53,8 @@ export interface PaidNetwork {
   stakingAddress: Address;
   /** A reader on the payments chain. */
   payments: PublicClient;
+  /** A reader on the staking chain. */
+  staking: PublicClient;
   /** A player's escrow balance, wei. */
   balanceOf(player: Address): Promise<bigint>;
   /** The demo edge's gross earnings on `sessionIds`, wei. */
@@ -85,12 +95,25 @@ export async function startPaidNetwork(o: PaidNetworkOptions): Promise<PaidNetwo
           escrowAddress: escrow.address,
           stakingChainId: chains.staking.chainId,
           stakingAddress,
+          ...(o.refutedSlashing
+            ? { stakingRpcUrl: chains.staking.rpcUrl, slashStaggerMs: o.refutedSlashing.staggerMs }
+            : {}),
           logLevel: 'silent',
         },
       });
       closers.push(() => app.close());
       checkers.push(app);
-      checkerUrls.push(await app.listen({ host, port: 0 }));
+      const url = await app.listen({ host, port: 0 });
+      checkerUrls.push(url);
+      if (o.refutedSlashing)
+        await publishCheckerEndpoint(
+          createChainClients(
+            localChain(chains.staking.chainId, chains.staking.rpcUrl),
+            privateKeyToAccount(key),
+          ),
+          chains.staking.deployment.checkerRegistry,
+          url,
+        );
     }
     const loopback = host === '127.0.0.1';
     const matchmaker = await startMatchmaker(
@@ -126,6 +149,10 @@ export async function startPaidNetwork(o: PaidNetworkOptions): Promise<PaidNetwo
       localChain(chains.payments.chainId, chains.payments.rpcUrl),
       chains.accounts.deployer,
     ).publicClient;
+    const staking = createChainClients(
+      localChain(chains.staking.chainId, chains.staking.rpcUrl),
+      chains.accounts.deployer,
+    ).publicClient;
     return {
       chains,
       checkers,
@@ -136,6 +163,7 @@ export async function startPaidNetwork(o: PaidNetworkOptions): Promise<PaidNetwo
       escrow,
       stakingAddress,
       payments,
+      staking,
       balanceOf: async (player) => (await readAccount(payments, escrow, player)).balance,
       edgeEarnings: (sessionIds) =>
         readEdgeEarnings(payments, escrow, chains.accounts.edge.address, sessionIds),
