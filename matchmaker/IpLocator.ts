@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { BlockList, isIPv4, isIPv6 } from 'node:net';
 import { Reader, type Response } from 'mmdb-lib';
+import { ipFamily, isNonPublicAddress } from '../protocol/nonPublicAddress.js';
 
 /** Where a client address is, coarsely (city level at best): what the IP-location database says. */
 export interface IpLocation {
@@ -37,32 +37,6 @@ export function ipLocationFiles(setting: string): string[] {
     .map((part) => part.trim())
     .filter(Boolean);
 }
-
-/** Addresses no database can place: private, loopback, link-local, CGNAT, unique-local, multicast, documentation. */
-const UNROUTED = new BlockList();
-for (const [net, bits] of [
-  ['0.0.0.0', 8],
-  ['10.0.0.0', 8],
-  ['100.64.0.0', 10],
-  ['127.0.0.0', 8],
-  ['169.254.0.0', 16],
-  ['172.16.0.0', 12],
-  ['192.0.2.0', 24],
-  ['192.168.0.0', 16],
-  ['198.18.0.0', 15],
-  ['198.51.100.0', 24],
-  ['203.0.113.0', 24],
-  ['224.0.0.0', 3],
-] as const)
-  UNROUTED.addSubnet(net, bits, 'ipv4');
-for (const [net, bits] of [
-  ['::', 127],
-  ['fc00::', 7],
-  ['fe80::', 10],
-  ['ff00::', 8],
-  ['2001:db8::', 32],
-] as const)
-  UNROUTED.addSubnet(net, bits, 'ipv6');
 
 /** The fields read from a record: DB-IP/ip-location-db (flat) or MaxMind GeoLite2/GeoIP2 (nested). */
 interface CityRecord {
@@ -109,8 +83,8 @@ export class IpLocator {
     if (!this.enabled) return undefined;
     const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address)?.[1];
     const ip = mapped ?? address;
-    const family = isIPv4(ip) ? 'ipv4' : isIPv6(ip) ? 'ipv6' : undefined;
-    if (!family || UNROUTED.check(ip, family)) return undefined;
+    const family = ipFamily(ip);
+    if (!family || isNonPublicAddress(ip, family, { documentation: true })) return undefined;
     const readers = this.#readers;
     if (!readers) {
       this.load().catch(this.#onError);

@@ -1,34 +1,4 @@
-import { BlockList, isIPv4, isIPv6 } from 'node:net';
-
-/**
- * Address ranges a public edge never dials for a player: loopback, link-local, private, CGNAT, unspecified,
- * multicast. (IPv4-mapped IPv6 addresses are checked against the IPv4 ranges by BlockList itself; a
- * `::ffff:0:0/96` rule would match every IPv4 address.)
- */
-const nonPublic = new BlockList();
-for (const [net, bits] of [
-  ['0.0.0.0', 8],
-  ['10.0.0.0', 8],
-  ['100.64.0.0', 10],
-  ['127.0.0.0', 8],
-  ['169.254.0.0', 16],
-  ['172.16.0.0', 12],
-  ['192.0.0.0', 24],
-  ['192.168.0.0', 16],
-  ['198.18.0.0', 15],
-  ['224.0.0.0', 3],
-] as const) {
-  nonPublic.addSubnet(net, bits, 'ipv4');
-}
-for (const [net, bits] of [
-  ['::', 127],
-  ['64:ff9b:1::', 48],
-  ['fc00::', 7],
-  ['fe80::', 10],
-  ['ff00::', 8],
-] as const) {
-  nonPublic.addSubnet(net, bits, 'ipv6');
-}
+import { ipFamily, isNonPublicAddress } from '../../protocol/nonPublicAddress.js';
 
 /**
  * Whether the edge may use a remote ICE candidate a player named (`candidate:…` line, with or without the
@@ -43,9 +13,8 @@ export function remoteCandidateAllowed(candidate: string, allowPrivate: boolean)
   const address = fields[4];
   if (!fields[0]?.startsWith('candidate:') || address === undefined) return false;
   const plain = address.replace(/^\[|\]$/g, '');
-  if (isIPv4(plain)) return !nonPublic.check(plain, 'ipv4');
-  if (isIPv6(plain)) return !nonPublic.check(plain, 'ipv6');
-  return false;
+  const family = ipFamily(plain);
+  return family !== undefined && !isNonPublicAddress(plain, family);
 }
 
 /** `sdp` without the `a=candidate` lines `remoteCandidateAllowed` refuses. */
