@@ -19,30 +19,18 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
-import { connect, createServer, type Socket } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { hexToBytes } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
-import { signDigest } from '../checker/signDigest.js';
-import { buildApp } from '../matchmaker/buildApp.js';
-import { EdgeIndex } from '../matchmaker/EdgeIndex.js';
-import { rankEdges } from '../matchmaker/rankEdges.js';
-import { createMemoryStore } from '../matchmaker/store/createMemoryStore.js';
 import { deleteRedisPrefix } from '../matchmaker/store/createRedisStore.js';
-import type { EdgeRecord, EdgeState } from '../matchmaker/store/MatchmakerStore.js';
 import { deploymentOf } from '../protocol/deployment.js';
-import {
-  type EdgeHeartbeatPayload,
-  type EdgeRegistrationPayload,
-  edgeMessageDigest,
-  randomNonce,
-  signEdgeMessage,
-} from '../protocol/edgeRegistration.js';
-import { geoCoordinate } from '../protocol/networkCoordinates.js';
+import { type EdgeRegistrationPayload, randomNonce, signEdgeMessage } from '../protocol/edgeRegistration.js';
 import { generateSessionKeyPair } from '../protocol/sessionToken.js';
-import { PONG } from '../test/tools/FakeEdge.js';
+import { freePort } from '../test/support/freePort.js';
 import { measureRegret } from './allocationRegret.js';
+import { Connection } from './benchConnection.js';
+import { startHeartbeats } from './benchHeartbeats.js';
 import {
   evaluateAllocation,
   evaluateVivaldi,
@@ -52,6 +40,13 @@ import {
   seededRandom,
   syntheticMatrix,
 } from './evaluateCoordinates.js';
+import {
+  benchEdgeFields,
+  measureLargeNetwork,
+  percentile,
+  round2,
+  sessionKeyAddress,
+} from './largeNetwork.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const seconds = Number(process.env.BENCH_SECONDS ?? 5);
@@ -62,17 +57,6 @@ const redisInstances = Number(process.env.BENCH_REDIS_INSTANCES ?? 1);
 const redisUrl = process.env.FARPLAY_BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379/15';
 /** Every edge heartbeats this often during the load (the matchmaker's default period); 0 = no heartbeats. */
 const heartbeatMs = Number(process.env.BENCH_HEARTBEAT_MS ?? 2000);
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
 
 const agent = new Agent({ keepAlive: true, maxSockets: clients + 8 });
 
@@ -115,75 +99,6 @@ function call(
     if (payload) req.end(payload);
     else req.end();
   });
-}
-
-/**
- * The load generator's HTTP/1.1 client: one keep-alive connection per client loop, one request at a
- * time (no pipelining), requests written as one buffer and responses parsed by status line and
- * content-length only. node:http's client costs about as much CPU per request as the matchmaker does,
- * and on a 2-core machine every µs the load generator burns is taken from the server's share — the
- * fair set-up measures the server, not the client library (same reason wrk/autocannon exist).
- */
-class Connection {
-  readonly #socket: Socket;
-  readonly #head: string;
-  #buffer: Buffer = Buffer.alloc(0);
-  #waiting: { resolve: (r: { status: number; body: Buffer }) => void; reject: (e: Error) => void } | null =
-    null;
-  #error: Error | null = null;
-
-  constructor(port: number) {
-    this.#head = `Host: 127.0.0.1:${port}\r\nConnection: keep-alive\r\n`;
-    this.#socket = connect({ host: '127.0.0.1', port, noDelay: true });
-    this.#socket.on('data', (chunk: Buffer) => this.#onData(chunk));
-    const fail = (error: Error) => {
-      this.#error = error;
-      this.#waiting?.reject(error);
-      this.#waiting = null;
-    };
-    this.#socket.on('error', fail);
-    this.#socket.on('close', () => fail(new Error('connection closed')));
-  }
-
-  request(method: string, path: string, body?: unknown): Promise<{ status: number; body: Buffer }> {
-    if (this.#error) return Promise.reject(this.#error);
-    const payload = body === undefined ? '' : typeof body === 'string' ? body : JSON.stringify(body);
-    const head = `${method} ${path} HTTP/1.1\r\n${this.#head}${
-      payload ? `content-type: application/json\r\ncontent-length: ${Buffer.byteLength(payload)}\r\n` : ''
-    }\r\n`;
-    return new Promise((resolve, reject) => {
-      this.#waiting = { resolve, reject };
-      this.#socket.write(head + payload);
-    });
-  }
-
-  #onData(chunk: Buffer): void {
-    this.#buffer = this.#buffer.length === 0 ? chunk : Buffer.concat([this.#buffer, chunk]);
-    const end = this.#buffer.indexOf('\r\n\r\n');
-    if (end < 0) return;
-    const head = this.#buffer.toString('latin1', 0, end);
-    const length = /\r\ncontent-length: *(\d+)/i.exec(head);
-    if (!length) {
-      this.#socket.destroy(new Error(`response without content-length: ${head.slice(0, 200)}`));
-      return;
-    }
-    const total = end + 4 + Number(length[1]);
-    if (this.#buffer.length < total) return;
-    const body = this.#buffer.subarray(end + 4, total);
-    this.#buffer = this.#buffer.subarray(total);
-    const waiting = this.#waiting;
-    this.#waiting = null;
-    waiting?.resolve({ status: Number(head.slice(9, 12)), body });
-  }
-
-  close(): void {
-    this.#socket.destroy();
-  }
-}
-
-function percentile(values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? Number.NaN;
 }
 
 async function startServer(
@@ -260,85 +175,6 @@ async function registerEdges(
   );
 }
 
-/**
- * Keeps every edge heartbeating once per `heartbeatMs` (spread evenly over the period) until `stop()`, over
- * 8 connections. Heartbeats are signed a round ahead (libsecp256k1 over the EIP-712 digest, ~0.1–0.2 ms
- * each, counted in the client's CPU figure) and stamped with the time they are due.
- */
-function startHeartbeats(
-  port: number,
-  keys: { edge: string; privateKey: Uint8Array }[],
-  deployment: string,
-  durationMs: number,
-): { stop(): Promise<{ sent: number; failed: number; lateMsP99: number }> } {
-  if (heartbeatMs <= 0 || keys.length === 0) {
-    return { stop: async () => ({ sent: 0, failed: 0, lateMsP99: 0 }) };
-  }
-  const rounds = Math.ceil(durationMs / heartbeatMs) + 1;
-  const bodies: string[] = [];
-  const gap = heartbeatMs / keys.length;
-  let stopped = false;
-  const sign = (r: number, k: number, issuedAt: number) => {
-    const { edge, privateKey } = keys[k] as { edge: string; privateKey: Uint8Array };
-    const payload: EdgeHeartbeatPayload = {
-      edge,
-      activeSessions: 0,
-      freeSlots: 200,
-      encodeHeadroom: 4,
-      activeSessionIds: [],
-      activeSessionOwners: [],
-      issuedAt,
-      nonce: randomNonce(),
-      deployment,
-    };
-    const signature = signDigest(privateKey, hexToBytes(edgeMessageDigest('EdgeHeartbeat', payload)));
-    bodies[r * keys.length + k] = JSON.stringify({ payload, signature });
-  };
-  // Round 0 is signed before the start, each later round while the one before it is sent (stamped with
-  // the time it is due, so every heartbeat is fresh for the server's ±60 s window however busy the machine).
-  const start = performance.now() + 500;
-  const wallStart = Date.now() + 500;
-  for (let k = 0; k < keys.length; k++) sign(0, k, Math.round(wallStart + k * gap));
-  const signer = (async () => {
-    for (let r = 1; r < rounds && !stopped; r++) {
-      for (let k = 0; k < keys.length && !stopped; k++) {
-        sign(r, k, Math.round(wallStart + (r * keys.length + k) * gap));
-        if (k % 50 === 49) await new Promise((resolve) => setImmediate(resolve));
-      }
-    }
-  })();
-  let next = 0;
-  let sent = 0;
-  let failed = 0;
-  const late: number[] = [];
-  const loops = Array.from({ length: 8 }, async () => {
-    const connection = new Connection(port);
-    try {
-      while (!stopped && next < rounds * keys.length) {
-        const i = next++;
-        while (bodies[i] === undefined && !stopped) await new Promise((r) => setTimeout(r, 5));
-        const due = start + i * gap;
-        const wait = due - performance.now();
-        if (wait > 1) await new Promise((r) => setTimeout(r, wait));
-        else late.push(-wait);
-        if (stopped) break;
-        const res = await connection.request('POST', '/v1/edges/heartbeat', bodies[i]);
-        sent++;
-        if (res.status !== 200 && failed++ === 0) console.error(`heartbeat ${res.status}: ${res.body}`);
-      }
-    } finally {
-      connection.close();
-    }
-  });
-  return {
-    async stop() {
-      stopped = true;
-      await Promise.all([...loops, signer]);
-      return { sent, failed, lateMsP99: round2(late.length > 0 ? percentile(late, 0.99) : 0) };
-    },
-  };
-}
-
 interface Measured {
   measurements: { edgeId: string; rttMs: number }[];
 }
@@ -389,14 +225,6 @@ async function timed(
   await Promise.all(loops);
   return elapsed;
 }
-
-const round2 = (x: number) => Math.round(x * 100) / 100;
-
-/**
- * A session key address for one request (matchmakers require one). These sessions never act on
- * themselves, so a random address stands in for a real key (no key derivation in the load generator).
- */
-const sessionKeyAddress = () => `0x${randomBytes(20).toString('hex')}`;
 
 /**
  * Phase 1, the player flow: candidates (with a location hint) → 5 measurements from the matrix →
@@ -479,136 +307,6 @@ async function runLoad(ports: number[], matrix: LatencyMatrix, edges: Edge[], pl
   };
 }
 
-/**
- * Allocation with `BENCH_EDGES_LARGE` (default 50,000) edges: the ranking's cost per call through the spatial
- * index and by scoring every edge (the same `EdgeIndex`/`rankEdges` the matchmaker uses), and allocation
- * latency through the matchmaker's allocation path (`Matchmaker.createSession`: coordinate, ranking, reserve,
- * token) in this process on the in-process store, 32 concurrent requests, no HTTP; each player leaves at once
- * (its reservation released outside the timed call), so slots stay free as in a steady state. Edges are written straight
- * into the store (50k signed registrations would take minutes of signature checks); on Redis the registry
- * refresh of 50k edges (one pipeline of 150k reads) outlasts the store's 1.5 s command timeout on this
- * machine, so that part is not measured here. Players send a location hint only: the ranking decides.
- */
-async function measureLargeNetwork(matrix: LatencyMatrix, sessionPrivateKey: string) {
-  const count = Number(process.env.BENCH_EDGES_LARGE ?? 50_000);
-  const random = seededRandom(11);
-  const records: EdgeRecord[] = Array.from({ length: count }, (_, i) => {
-    const geo = matrix.geo?.[i % matrix.n] ?? { lat: 0, lon: 0 };
-    const id = `0x${i.toString(16).padStart(40, '0')}`;
-    return {
-      id,
-      region: `metro-${i % 97}`,
-      lat: Math.max(-85, Math.min(85, geo.lat + (random() - 0.5) * 2)),
-      lon: Math.max(-179.9, Math.min(179.9, geo.lon + (random() - 0.5) * 2)),
-      gpu: 'bench',
-      encoders: ['libx264'],
-      capacity: 200,
-      pricePerMinute: String(1_000_000_000_000_000 + (i % 7) * 100_000_000_000_000),
-      version: 'bench',
-      publicUrl: `http://edge${i}.bench.invalid:8443`,
-      games: [{ ...PONG, input: [...PONG.input] }],
-      registeredAt: Date.now(),
-    };
-  });
-  // The ranking alone: µs per call, through the index and scoring every edge, from 2,000 player positions.
-  const states: EdgeState[] = records.map((edge) => ({ edge, load: null, usedSlots: 0 }));
-  const index = new EdgeIndex(states, (s) => geoCoordinate(s.edge.lat, s.edge.lon));
-  const players = Array.from({ length: 2000 }, () => {
-    const geo = matrix.geo?.[Math.floor(random() * matrix.n)] ?? { lat: 0, lon: 0 };
-    return geoCoordinate(geo.lat, geo.lon);
-  });
-  const rankUs = (fullScan: boolean) => {
-    const t = performance.now();
-    for (const player of players) {
-      rankEdges(index, { mask: null, measured: new Map(), player, take: 8, random: Math.random, fullScan });
-    }
-    return round2(((performance.now() - t) * 1000) / players.length);
-  };
-  rankUs(false);
-  const rank = { indexUs: rankUs(false), fullScanUs: rankUs(true) };
-
-  const store = createMemoryStore();
-  const app = await buildApp({
-    store,
-    config: {
-      builtInGameIds: 'pong',
-      sessionPrivateKey,
-      logLevel: 'warn',
-      refreshMs: 5000,
-      edgeTtlMs: 600_000,
-      reservationTtlMs: 600_000,
-      maxReservationsPerClient: 0,
-    },
-  });
-  try {
-    let t = performance.now();
-    for (const r of records) await store.putEdge(r, randomNonce(), 600_000, 120_000);
-    await app.ready();
-    await app.matchmaker.refresh();
-    const refreshMs = Math.round(performance.now() - t);
-    const allocateMs: number[] = [];
-    let failures = 0;
-    let failureLogged = false;
-    let measuring = false;
-    let stop = false;
-    const loops = Array.from({ length: clients }, async () => {
-      while (!stop) {
-        const geo = matrix.geo?.[Math.floor(random() * matrix.n)] ?? { lat: 0, lon: 0 };
-        const t0 = performance.now();
-        let t1 = Number.NaN;
-        let ok = true;
-        try {
-          const session = await app.matchmaker.createSession({
-            gameId: 'pong',
-            lat: geo.lat,
-            lon: geo.lon,
-            measurements: [],
-            sessionKey: sessionKeyAddress(),
-          });
-          // The player leaves at once (outside the timed call): slots stay free, as on a network in steady
-          // state, instead of 32 clients filling every edge near the matrix's players within seconds.
-          t1 = performance.now();
-          await store.release(session.sessionId);
-        } catch (error) {
-          if (!failureLogged) console.error(`large network: allocation failed: ${String(error)}`);
-          failureLogged = true;
-          ok = false;
-        }
-        // The in-process store answers in microtasks: yield to the event loop (outside the timed call) so the
-        // window's timer can fire.
-        await new Promise((r) => setImmediate(r));
-        if (!measuring) continue;
-        allocateMs.push((Number.isNaN(t1) ? performance.now() : t1) - t0);
-        if (!ok) failures++;
-      }
-    });
-    await new Promise((r) => setTimeout(r, 1000));
-    measuring = true;
-    t = performance.now();
-    const cpu0 = process.cpuUsage();
-    await new Promise((r) => setTimeout(r, seconds * 1000));
-    measuring = false;
-    const elapsed = (performance.now() - t) / 1000;
-    const cpu = process.cpuUsage(cpu0);
-    stop = true;
-    await Promise.all(loops);
-    const ok = allocateMs.length - failures;
-    return {
-      edges: count,
-      p50: round2(percentile(allocateMs, 0.5)),
-      p99: round2(percentile(allocateMs, 0.99)),
-      allocPerSec: Math.round(ok / elapsed),
-      failed: failures,
-      cpuMsPerAllocation: round2(((cpu.user + cpu.system) / 1000 / Math.max(1, ok)) * 1000) / 1000,
-      rankUs: rank,
-      registryRefreshMs: refreshMs,
-    };
-  } finally {
-    await app.close();
-    await store.close();
-  }
-}
-
 async function main(): Promise<void> {
   const matrix = syntheticMatrix(1200, 1);
   const edgeNodes = Array.from({ length: edgeCount }, (_, i) => i % matrix.n);
@@ -635,13 +333,7 @@ async function main(): Promise<void> {
         .replace(/[^a-z0-9-]/g, ''),
       lat: geo.lat,
       lon: geo.lon,
-      gpu: 'bench',
-      encoders: ['libx264'],
-      capacity: 200,
-      pricePerMinute: String(1_000_000_000_000_000 + (i % 7) * 100_000_000_000_000),
-      version: 'bench',
-      publicUrl: `http://edge${i}.bench.invalid:8443`,
-      games: [{ ...PONG, input: [...PONG.input] }],
+      ...benchEdgeFields(i),
       issuedAt: Date.now(),
       nonce: randomNonce(),
       deployment,
@@ -670,7 +362,13 @@ async function main(): Promise<void> {
       t = performance.now();
       serverPids = servers.map((x) => x.child.pid ?? 0);
       // Edges heartbeat through both phases (each phase: 1 s warm-up + BENCH_SECONDS), as live edges do.
-      const heartbeats = startHeartbeats(port, edgeKeys, deployment, 2 * (seconds + 1) * 1000 + 5000);
+      const heartbeats = startHeartbeats(
+        heartbeatMs,
+        port,
+        edgeKeys,
+        deployment,
+        2 * (seconds + 1) * 1000 + 5000,
+      );
       const load = await runLoad(
         servers.map((x) => x.port),
         matrix,
@@ -690,7 +388,7 @@ async function main(): Promise<void> {
     }
   }
   if (process.env.BENCH_EDGES_LARGE !== '0') {
-    out.edges50k = await measureLargeNetwork(matrix, sessionKeys.privateKey);
+    out.edges50k = await measureLargeNetwork(matrix, sessionKeys.privateKey, { seconds, clients });
     console.log(`large network: ${JSON.stringify(out.edges50k)}`);
   }
   agent.destroy();
