@@ -6,14 +6,16 @@ import { stakingRegistryAbi } from '../../contracts-client/src/abis/StakingRegis
 import { testATHAbi } from '../../contracts-client/src/abis/TestATH.js';
 import { paidMinutes } from '../../contracts-client/src/escrow.js';
 import { isEvidenceUsed, refutedEvidenceKey } from '../../contracts-client/src/staking.js';
-import { type RunningEdgeBilling, startEdgeBilling } from '../../edge/billing/startEdgeBilling.js';
-import { parseEdgeConfig } from '../../edge/config.js';
-import { type EdgeControl, startEdgeControl } from '../../edge/control/startEdgeControl.js';
-import { createEdge } from '../../edge/createEdge.js';
+import type { RunningEdgeBilling } from '../../edge/billing/startEdgeBilling.js';
+import type { EdgeControl } from '../../edge/control/startEdgeControl.js';
 import type { EdgeServer } from '../../edge/http/EdgeServer.js';
-import { probeEncoders } from '../../edge/media/probeEncoders.js';
 import { type LaunchedChromium, launchChromium } from '../support/chromium.js';
-import { type PaidNetwork, startPaidNetwork, watchPageReports } from '../support/paidNetwork.js';
+import {
+  type PaidNetwork,
+  startPaidEdge,
+  startPaidNetwork,
+  watchPageReports,
+} from '../support/paidNetwork.js';
 import { readHook, until } from '../support/playerPage.js';
 
 // A lying edge is caught from the player's side: on a paid local network whose checkers slash refuted claims, the
@@ -49,38 +51,15 @@ describe('a lying edge in the player page', () => {
       logger,
       refutedSlashing: { staggerMs: 1000 },
     });
-    const { chains, matchmaker } = net;
-    edge = await createEdge({
-      config: parseEdgeConfig({
-        port: 0,
-        nodePrivateKey: chains.privateKeys.edge,
-        matchmakerPublicKey: matchmaker.sessionPublicKey,
-        logLevel: 'silent',
-        pricePerMinute: PRICE.toString(),
-      }),
-      logger,
-      encoderProbe: await probeEncoders({ candidates: ['libx264'] }),
-    });
-    await edge.listen({ port: 0 });
-    control = startEdgeControl({
-      edge: edge.edge,
-      account: chains.accounts.edge,
-      matchmakerUrl: matchmaker.url,
-      heartbeatMs: 250,
-      logger,
-    });
-    await control.registered;
-    billing = startEdgeBilling({
-      edge: edge.edge,
-      logger,
+    ({
+      server: edge,
+      control,
+      billing,
+    } = await startPaidEdge(net, {
+      price: PRICE,
       periodMs: PERIOD,
-      reportGraceMs: GRACE,
-      staking: { chainId: chains.staking.chainId, address: net.stakingAddress },
-      payments: {
-        chainId: chains.payments.chainId,
-        rpcUrl: chains.payments.rpcUrl,
-        escrow: net.escrow.address,
-      },
+      graceMs: GRACE,
+      logger,
       // The lie: every report claims 60 fps worth of frames more than three times what was sent, far above what
       // the page decodes (the policy refutes a claim the player's count is below half of).
       reportTransform: (_billingId, _minute, figures) => ({
@@ -90,7 +69,7 @@ describe('a lying edge in the player page', () => {
           frames: figures.metrics.frames * 3 + Math.ceil((60 * PERIOD) / 1000),
         },
       }),
-    });
+    }));
     browser = await launchChromium();
   }, 240_000);
 

@@ -6,14 +6,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CheckerClient } from '../../checker/client/CheckerClient.js';
 import { paidMinutes } from '../../contracts-client/src/escrow.js';
 import { localPrivateKey } from '../../contracts-client/src/localChain.js';
-import { type RunningEdgeBilling, startEdgeBilling } from '../../edge/billing/startEdgeBilling.js';
-import { parseEdgeConfig } from '../../edge/config.js';
-import { type EdgeControl, startEdgeControl } from '../../edge/control/startEdgeControl.js';
-import { createEdge } from '../../edge/createEdge.js';
+import type { RunningEdgeBilling } from '../../edge/billing/startEdgeBilling.js';
+import type { EdgeControl } from '../../edge/control/startEdgeControl.js';
 import type { EdgeServer } from '../../edge/http/EdgeServer.js';
-import { probeEncoders } from '../../edge/media/probeEncoders.js';
 import { type LaunchedChromium, launchChromium } from '../support/chromium.js';
-import { type PaidNetwork, startPaidNetwork, watchPageReports } from '../support/paidNetwork.js';
+import {
+  type PaidNetwork,
+  startPaidEdge,
+  startPaidNetwork,
+  watchPageReports,
+} from '../support/paidNetwork.js';
 import { readHook, until } from '../support/playerPage.js';
 
 // The page pays for what it plays: Chromium opens the player served by a matchmaker on a paid local network
@@ -36,39 +38,16 @@ describe('billing in the player page', () => {
 
   beforeAll(async () => {
     net = await startPaidNetwork({ periodMs: PERIOD, graceMs: GRACE, logger });
-    const { chains, matchmaker } = net;
-    edge = await createEdge({
-      config: parseEdgeConfig({
-        port: 0,
-        nodePrivateKey: chains.privateKeys.edge,
-        matchmakerPublicKey: matchmaker.sessionPublicKey,
-        logLevel: 'silent',
-        pricePerMinute: PRICE.toString(),
-      }),
-      logger,
-      encoderProbe: await probeEncoders({ candidates: ['libx264'] }),
-    });
-    await edge.listen({ port: 0 });
-    control = startEdgeControl({
-      edge: edge.edge,
-      account: chains.accounts.edge,
-      matchmakerUrl: matchmaker.url,
-      heartbeatMs: 250,
-      logger,
-    });
-    await control.registered;
-    billing = startEdgeBilling({
-      edge: edge.edge,
-      logger,
+    ({
+      server: edge,
+      control,
+      billing,
+    } = await startPaidEdge(net, {
+      price: PRICE,
       periodMs: PERIOD,
-      reportGraceMs: GRACE,
-      staking: { chainId: chains.staking.chainId, address: net.stakingAddress },
-      payments: {
-        chainId: chains.payments.chainId,
-        rpcUrl: chains.payments.rpcUrl,
-        escrow: net.escrow.address,
-      },
-    });
+      graceMs: GRACE,
+      logger,
+    }));
     browser = await launchChromium();
   }, 180_000);
 

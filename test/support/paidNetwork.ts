@@ -10,6 +10,16 @@ import { createChainClients } from '../../contracts-client/src/clients.js';
 import { createLocalFaucet } from '../../contracts-client/src/createLocalFaucet.js';
 import { type EscrowRef, readAccount, readEdgeEarnings } from '../../contracts-client/src/escrow.js';
 import { type LocalChains, startLocalChains } from '../../contracts-client/src/localChain.js';
+import {
+  type RunningEdgeBilling,
+  type StartEdgeBillingParameters,
+  startEdgeBilling,
+} from '../../edge/billing/startEdgeBilling.js';
+import { parseEdgeConfig } from '../../edge/config.js';
+import { type EdgeControl, startEdgeControl } from '../../edge/control/startEdgeControl.js';
+import { createEdge } from '../../edge/createEdge.js';
+import type { EdgeServer } from '../../edge/http/EdgeServer.js';
+import { probeEncoders } from '../../edge/media/probeEncoders.js';
 import { type RunningMatchmaker, startMatchmaker } from '../../matchmaker/startMatchmaker.js';
 import { qosPolicy } from '../../protocol/qosPolicy.js';
 import { playerTestDistDir } from '../../scripts/buildPlayer.js';
@@ -198,4 +208,60 @@ export function watchPageReports(page: Page): PageReports {
       sentAt.set(report.minute, Date.now());
   });
   return { billingId: () => id, sentAt };
+}
+
+export interface PaidEdgeOptions {
+  /** ATH wei per period the edge asks. */
+  price: bigint;
+  periodMs: number;
+  graceMs: number;
+  logger: Logger;
+  /** Test-only: rewrites the edge's QoS figures before it signs them (a lying edge). */
+  reportTransform?: StartEdgeBillingParameters['reportTransform'];
+}
+
+/** An in-process edge on `net` with the demo edge's key: listening, registered with the matchmaker, billing. */
+export interface PaidEdge {
+  server: EdgeServer;
+  control: EdgeControl;
+  billing: RunningEdgeBilling;
+}
+
+/** Starts the demo edge on a paid network (libx264, heartbeats every 250 ms), as `startPaidNetwork`'s edge side. */
+export async function startPaidEdge(net: PaidNetwork, o: PaidEdgeOptions): Promise<PaidEdge> {
+  const { chains, matchmaker } = net;
+  const server = await createEdge({
+    config: parseEdgeConfig({
+      port: 0,
+      nodePrivateKey: chains.privateKeys.edge,
+      matchmakerPublicKey: matchmaker.sessionPublicKey,
+      logLevel: 'silent',
+      pricePerMinute: o.price.toString(),
+    }),
+    logger: o.logger,
+    encoderProbe: await probeEncoders({ candidates: ['libx264'] }),
+  });
+  await server.listen({ port: 0 });
+  const control = startEdgeControl({
+    edge: server.edge,
+    account: chains.accounts.edge,
+    matchmakerUrl: matchmaker.url,
+    heartbeatMs: 250,
+    logger: o.logger,
+  });
+  await control.registered;
+  const billing = startEdgeBilling({
+    edge: server.edge,
+    logger: o.logger,
+    periodMs: o.periodMs,
+    reportGraceMs: o.graceMs,
+    staking: { chainId: chains.staking.chainId, address: net.stakingAddress },
+    payments: {
+      chainId: chains.payments.chainId,
+      rpcUrl: chains.payments.rpcUrl,
+      escrow: net.escrow.address,
+    },
+    ...(o.reportTransform ? { reportTransform: o.reportTransform } : {}),
+  });
+  return { server, control, billing };
 }
