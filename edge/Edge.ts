@@ -14,8 +14,9 @@ import {
   type SessionClaims,
   verifySessionToken,
 } from '../protocol/sessionToken.js';
-import { type EdgeMessage, SignalCloseCodes } from '../protocol/signaling.js';
+import { SignalCloseCodes } from '../protocol/signaling.js';
 import { TypedEmitter } from '../protocol/TypedEmitter.js';
+import { type Admission, AdmissionRefused, claimSlot, refuseSignalSocket } from './Admission.js';
 import type { EdgeConfig } from './config.js';
 import type { EdgeEvents } from './EdgeEvents.js';
 import type { GameDefinition } from './games/GameRuntime.js';
@@ -24,6 +25,7 @@ import type { PacerClock } from './media/FramePacer.js';
 import type { OpenVideoEncoder } from './media/MediaPipeline.js';
 import type { ProbeEncodersResult } from './media/probeEncoders.js';
 import { summarize, type TimingSummary } from './media/TimingWindow.js';
+import { type PackageGameSource, PackageGames } from './PackageGames.js';
 import { SpentTokens } from './SpentTokens.js';
 import type { SessionSignalling } from './session/SessionSignalling.js';
 import { SignalChannel, type SignalSocket } from './session/SignalChannel.js';
@@ -84,33 +86,6 @@ export interface EdgeParameters {
   openVideoEncoder?: OpenVideoEncoder | undefined;
 }
 
-/** Where an edge finds studio package games by id (edge/native/NativeGameCatalog is one). */
-export interface PackageGameSource {
-  /** The package runtimes it runs, advertised at registration (e.g. ['x11']). */
-  readonly runtimes: readonly string[];
-  /**
-   * The game `gameId` as an edge game — its version `version` when given (what the session token names),
-   * else the one served now — or null when there is no such package game (or version).
-   */
-  definition(gameId: string, version?: number): Promise<GameDefinition | null>;
-}
-
-/** A token that passed the checks, with what its session needs. */
-interface Admission {
-  claims: SessionClaims;
-  game: GameDefinition;
-  encoder: string;
-}
-
-/** A refusal at admission: the catalogue error and the signalling close code. */
-class AdmissionRefused extends FarplayError {
-  readonly closeCode: number;
-  constructor(closeCode: number, error: FarplayError) {
-    super(error.code, error.message, { cause: error });
-    this.closeCode = closeCode;
-  }
-}
-
 /**
  * An edge node's domain: identity (node key), session tokens (verification, and minting when
  * standalone), admission, the running stream sessions and their figures. No HTTP here: `EdgeServer`
@@ -129,9 +104,7 @@ export class Edge extends TypedEmitter<EdgeEvents> {
   earningsSource: (() => Promise<unknown>) | undefined;
   readonly #log: Logger;
   readonly #games: Map<string, GameDefinition>;
-  readonly #packageGames: PackageGameSource | undefined;
-  /** Package games by `packageGameKey` (a version never changes: reused; unversioned: looked up again). */
-  readonly #packageDefinitions = new Map<string, GameDefinition>();
+  readonly #packageGames: PackageGames | undefined;
   readonly #thumbnails = new Map<string, Promise<Buffer | undefined>>();
   readonly #sessions = new Map<string, StreamSession>();
   /** Ids of the running checkers' probe sessions (token claim `prb`): lent a free slot, never billed or reported. */
@@ -164,7 +137,7 @@ export class Edge extends TypedEmitter<EdgeEvents> {
     this.#clock = parameters.clock;
     this.#openVideoEncoder = parameters.openVideoEncoder;
     this.#games = new Map(parameters.games.map((game) => [game.info.id, game]));
-    this.#packageGames = parameters.packageGames;
+    if (parameters.packageGames) this.#packageGames = new PackageGames(parameters.packageGames, log);
     if (config.matchmakerPublicKey) {
       this.sessionPublicKey = config.matchmakerPublicKey;
       this.#verifyKey = importSessionPublicKey(config.matchmakerPublicKey);
@@ -334,21 +307,8 @@ export class Edge extends TypedEmitter<EdgeEvents> {
     } catch {
       return;
     }
-    const { gameId, gv } = claims;
-    const key = packageGameKey(claims);
-    if (this.#games.has(gameId) || (gv !== undefined && this.#packageDefinitions.has(key))) return;
-    try {
-      const definition = await this.#packageGames.definition(gameId, gv);
-      if (definition) this.#packageDefinitions.set(key, definition);
-      else this.#packageDefinitions.delete(key);
-      // Bounded: the oldest entries go (a Map iterates in insertion order).
-      for (const old of this.#packageDefinitions.keys()) {
-        if (this.#packageDefinitions.size <= 256) break;
-        this.#packageDefinitions.delete(old);
-      }
-    } catch (error) {
-      this.#log.warn({ err: error, gameId }, 'cannot look up the package game');
-    }
+    if (this.#games.has(claims.gameId)) return;
+    await this.#packageGames.prepare(claims);
   }
 
   /**
@@ -360,18 +320,8 @@ export class Edge extends TypedEmitter<EdgeEvents> {
     try {
       admitted = this.#admit(token);
     } catch (error) {
-      const refusal =
-        error instanceof AdmissionRefused
-          ? error
-          : new AdmissionRefused(SignalCloseCodes.INTERNAL, findError(error) ?? new FarplayError('INTERNAL'));
-      const message: EdgeMessage = { type: 'error', code: refusal.code, message: refusal.message };
-      try {
-        socket.send(JSON.stringify(message));
-        socket.close(refusal.closeCode, refusal.code);
-      } catch {
-        // the socket is already gone
-      }
-      this.#endedByCode[refusal.closeCode] = (this.#endedByCode[refusal.closeCode] ?? 0) + 1;
+      const closeCode = refuseSignalSocket(socket, error);
+      this.#endedByCode[closeCode] = (this.#endedByCode[closeCode] ?? 0) + 1;
       return;
     }
     const logger = this.#sessionLogger(admitted);
@@ -448,7 +398,7 @@ export class Edge extends TypedEmitter<EdgeEvents> {
         findError(error) ?? new FarplayError('EDGE_BAD_TOKEN'),
       );
     }
-    const game = this.#games.get(claims.gameId) ?? this.#packageDefinitions.get(packageGameKey(claims));
+    const game = this.#games.get(claims.gameId) ?? this.#packageGames?.find(claims);
     if (!game)
       throw new AdmissionRefused(SignalCloseCodes.UNKNOWN_GAME, new FarplayError('EDGE_UNKNOWN_GAME'));
     if (this.#sessions.has(claims.sid)) {
@@ -459,19 +409,12 @@ export class Edge extends TypedEmitter<EdgeEvents> {
     }
     const encoder = this.encoderProbe.selected;
     if (!encoder) throw new AdmissionRefused(SignalCloseCodes.INTERNAL, new FarplayError('EDGE_NO_ENCODER'));
-    // Probe sessions (protocol/edgeProbe.ts) never take a player's slot: one at a time, only on a free slot, and
-    // ended when a player needs that slot.
-    const capacity = this.config.capacity;
-    if (claims.prb !== undefined) {
-      if (this.#probes.size > 0 || this.#sessions.size >= capacity) {
-        throw new AdmissionRefused(
-          SignalCloseCodes.EDGE_FULL,
-          new FarplayError('EDGE_FULL', 'no free slot for a probe session (players come first)'),
-        );
-      }
-    } else if (this.#sessions.size - this.#probes.size >= capacity) {
-      throw new AdmissionRefused(SignalCloseCodes.EDGE_FULL, new FarplayError('EDGE_FULL'));
-    } else if (this.#sessions.size >= capacity) {
+    const slots = {
+      sessions: this.#sessions.size,
+      probes: this.#probes.size,
+      capacity: this.config.capacity,
+    };
+    if (claimSlot(slots, claims.prb !== undefined)) {
       for (const id of this.#probes) {
         this.#sessions.get(id)?.close('a player needs the probe session’s slot', SignalCloseCodes.ENDED);
       }
@@ -526,9 +469,4 @@ export class Edge extends TypedEmitter<EdgeEvents> {
     });
     return session;
   }
-}
-
-/** Where a token's package game is kept: `id@version`, or the bare id for a token without a version. */
-function packageGameKey(claims: SessionClaims): string {
-  return claims.gv === undefined ? claims.gameId : `${claims.gameId}@${claims.gv}`;
 }

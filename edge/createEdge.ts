@@ -1,12 +1,13 @@
 import type { Logger } from 'pino';
 import type { EdgeConfig } from './config.js';
-import { Edge, type PackageGameSource } from './Edge.js';
+import { Edge } from './Edge.js';
 import { builtInGames } from './games/builtInGames.js';
 import type { GameDefinition } from './games/GameRuntime.js';
 import { EdgeServer } from './http/EdgeServer.js';
 import type { PacerClock } from './media/FramePacer.js';
 import type { OpenVideoEncoder } from './media/MediaPipeline.js';
 import { type ProbeEncodersResult, probeEncoders } from './media/probeEncoders.js';
+import type { PackageGameSource } from './PackageGames.js';
 
 /** What `createEdge` builds an edge from. */
 export interface CreateEdgeParameters {
