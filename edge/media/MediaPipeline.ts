@@ -1,6 +1,5 @@
 import type { Logger } from 'pino';
 import { H264Packetizer, OpusPacketizer, type RTCRtpSender } from 'werift';
-import { FarplayError } from '../../protocol/errors.js';
 import { writeFrameStamp, type YuvPlanes } from '../../protocol/frameStamp.js';
 import { TypedEmitter } from '../../protocol/TypedEmitter.js';
 import {
@@ -16,11 +15,10 @@ import { H264Encoder, type H264EncoderOptions, VIDEO_CLOCK_RATE } from './H264En
 import { OPUS_FRAME_SAMPLES, OpusEncoder } from './OpusEncoder.js';
 import type { QualityRung } from './QualityLadder.js';
 import { recordVideoRtcp } from './recordVideoRtcp.js';
+import { VideoEncoderSlot } from './VideoEncoderSlot.js';
 import { type QualityReport, VideoRateControl, type VideoRateControlStats } from './VideoRateControl.js';
+import { addFrameExtensions, type FrameExtensionIds } from './videoRtpExtensions.js';
 
-const ZERO_PLAYOUT_DELAY = Buffer.from([0, 0, 0]);
-/** Seconds from the NTP epoch (1900) to the Unix epoch. */
-const NTP_UNIX_OFFSET_SECONDS = 2_208_988_800;
 /** Fewest ms between two keyframes the receiver asked for with PLI/FIR (the player's own requests are not limited). */
 const KEYFRAME_MIN_INTERVAL_MS = 300;
 
@@ -76,8 +74,8 @@ export type MediaPipelineEvents = {
  * session's stats. A frame that finds the previous one still in the encoder is dropped, never queued.
  */
 export class MediaPipeline extends TypedEmitter<MediaPipelineEvents> {
-  /** At most one encoder re-open per this many ms; resizes in between wait, the latest wins. */
-  static readonly RESIZE_INTERVAL_MS = 1000;
+  /** At most one encoder re-open per this many ms for player resizes; the latest waiting size wins. */
+  static readonly RESIZE_INTERVAL_MS = VideoEncoderSlot.RESIZE_INTERVAL_MS;
   readonly #options: MediaPipelineOptions;
   readonly #source: FrameSource;
   readonly #stats: SessionStats;
@@ -87,19 +85,16 @@ export class MediaPipeline extends TypedEmitter<MediaPipelineEvents> {
   readonly #packetizer = new H264Packetizer({ maxPayloadSize: 1200, inputFormat: 'annexb' });
   readonly #opusPacketizer = new OpusPacketizer();
   readonly #rtpBase = Math.floor(Math.random() * 0x7fffffff);
-  #video: H264Encoder | undefined;
+  readonly #slot: VideoEncoderSlot;
   #audio: OpusEncoder | undefined;
   #videoSender: RTCRtpSender | undefined;
   #audioSender: RTCRtpSender | undefined;
   #videoPacer: FramePacer | undefined;
   #audioPacer: FramePacer | undefined;
-  #captureExtensionId: number | undefined;
-  #playoutExtensionId: number | undefined;
+  #extensionIds: FrameExtensionIds = { playoutDelay: undefined, captureTime: undefined };
   #rateControl: VideoRateControl | undefined;
   /** The player's cap, kbit/s; null = auto. */
   #capKbps: number | null = null;
-  #width: number;
-  #height: number;
   #fps: number;
   /** Encode one pulled frame in this many (a ladder rung at a lower fps). */
   #decimate = 1;
@@ -112,16 +107,6 @@ export class MediaPipeline extends TypedEmitter<MediaPipelineEvents> {
   /** The receiver asked for an IDR (PLI/FIR): granted at most every KEYFRAME_MIN_INTERVAL_MS. */
   #keyframeWanted = false;
   #lastKeyframeMs = Number.NEGATIVE_INFINITY;
-  /** An encoder is being opened for another size (in the background: frames go on meanwhile). */
-  #opening = false;
-  /** The opened encoder of the next size, swapped in before the next frame the current one is idle for. */
-  #nextVideo: { encoder: H264Encoder; width: number; height: number } | undefined;
-  /** Encoders opened for another size (player resizes and ladder steps). */
-  #reopens = 0;
-  /** When the last re-open started (clock ms), and the size waiting for the next allowed one. */
-  #lastResizeAt = Number.NEGATIVE_INFINITY;
-  #pendingSize: { width: number; height: number } | undefined;
-  #resizeTimer: unknown;
   #frameNumber = 0;
   #audioSamples = 0;
   #pushDroppedBusy = 0;
@@ -139,8 +124,18 @@ export class MediaPipeline extends TypedEmitter<MediaPipelineEvents> {
     this.#clock = options.clock;
     this.#log = options.logger;
     this.#openVideo = options.openVideoEncoder ?? ((o) => H264Encoder.open(o));
-    this.#width = options.width;
-    this.#height = options.height;
+    this.#slot = new VideoEncoderSlot({
+      width: options.width,
+      height: options.height,
+      clock: options.clock,
+      logger: options.logger,
+      open: (width, height) => this.#openVideo(this.#videoOptions(width, height, this.#encoderKbps())),
+      encoderKbps: () => this.#encoderKbps(),
+      onSwap: (width, height) => {
+        this.#source.resize(width, height);
+        this.#keyframeRequested = true;
+      },
+    });
     this.#fps = options.fps;
     this.#bitrateKbps = options.videoBitrateKbps;
   }
@@ -164,11 +159,11 @@ export class MediaPipeline extends TypedEmitter<MediaPipelineEvents> {
   }
 
   get width(): number {
-    return this.#width;
+    return this.#slot.width;
   }
 
   get height(): number {
-    return this.#height;
+    return this.#slot.height;
   }
 
   /** The video's current target bitrate, kbit/s. */
@@ -178,7 +173,7 @@ export class MediaPipeline extends TypedEmitter<MediaPipelineEvents> {
 
   /** Encoders opened for another size since start (player resizes and ladder steps). */
   get reopens(): number {
-    return this.#reopens;
+    return this.#slot.reopens;
   }
 
   /** Video frames skipped because the encoder was still busy with the previous one. */
@@ -197,9 +192,9 @@ export class MediaPipeline extends TypedEmitter<MediaPipelineEvents> {
 
   /** Opens the video and audio encoders. Throws FarplayError `EDGE_NO_ENCODER` / `EDGE_ENCODER_FAILED`. */
   async open(): Promise<void> {
-    const video = await this.#openVideo(this.#videoOptions(this.#width, this.#height, this.#bitrateKbps));
+    const video = await this.#openVideo(this.#videoOptions(this.width, this.height, this.#bitrateKbps));
     if (this.#closed) return video.close();
-    this.#video = video;
+    this.#slot.install(video);
     const audio = await OpusEncoder.open(this.#options.audioBitrateKbps);
     if (this.#closed) return audio.close();
     this.#audio = audio;
@@ -214,10 +209,12 @@ export class MediaPipeline extends TypedEmitter<MediaPipelineEvents> {
     this.#started = true;
     this.#videoSender = video;
     this.#audioSender = audio;
-    this.#captureExtensionId = negotiatedExtensionId(video, ABS_CAPTURE_TIME_URI);
-    this.#playoutExtensionId = this.#options.zeroPlayoutDelay
-      ? negotiatedExtensionId(video, PLAYOUT_DELAY_URI)
-      : undefined;
+    this.#extensionIds = {
+      captureTime: negotiatedExtensionId(video, ABS_CAPTURE_TIME_URI),
+      playoutDelay: this.#options.zeroPlayoutDelay
+        ? negotiatedExtensionId(video, PLAYOUT_DELAY_URI)
+        : undefined,
+    };
     this.#keyframeRequested = true;
     video.onPictureLossIndication.subscribe(() => {
       this.#keyframeWanted = true;
@@ -275,7 +272,7 @@ export class MediaPipeline extends TypedEmitter<MediaPipelineEvents> {
    */
   setBitrate(kbps: number): void {
     this.#bitrateKbps = kbps;
-    this.#video?.setBitrate(this.#encoderKbps());
+    this.#slot.setBitrate(this.#encoderKbps());
   }
 
   /**
@@ -293,7 +290,7 @@ export class MediaPipeline extends TypedEmitter<MediaPipelineEvents> {
     this.#fps = fps;
     if (decimate === this.#decimate) return;
     this.#decimate = decimate;
-    this.#video?.setBitrate(this.#encoderKbps());
+    this.#slot.setBitrate(this.#encoderKbps());
   }
 
   /**
@@ -316,89 +313,11 @@ export class MediaPipeline extends TypedEmitter<MediaPipelineEvents> {
    */
   async resize(width: number, height: number): Promise<void> {
     if (this.#closed) return;
-    const wait = this.#lastResizeAt + MediaPipeline.RESIZE_INTERVAL_MS - this.#clock.now();
-    if (wait > 0 || this.#opening) {
-      this.#pendingSize = { width, height };
-      this.#resizeTimer ??= this.#clock.setTimeout(
-        () => {
-          this.#resizeTimer = undefined;
-          const next = this.#pendingSize;
-          this.#pendingSize = undefined;
-          if (next) {
-            this.resize(next.width, next.height).catch((error: unknown) =>
-              this.#log.warn({ err: error }, 'resize failed; the stream keeps its size'),
-            );
-          }
-        },
-        Math.max(wait, 50),
-      );
-      return;
-    }
     const fps = this.#options.fps;
-    const next = this.#nextVideo;
-    const same = next ? next.width === width && next.height === height : this.#isSize(width, height);
-    if (same || !this.#video) {
-      // Back to the current size while another one waits to be swapped in: that one is dropped.
-      if (next && this.#isSize(width, height)) this.#dropNextVideo();
-      return;
-    }
-    if (await this.#reopen(width, height)) {
+    await this.#slot.resize(width, height, () => {
       this.#setFps(fps);
       this.#rateControl?.setTop({ width, height, fps });
-    }
-  }
-
-  #isSize(width: number, height: number): boolean {
-    return width === this.#width && height === this.#height;
-  }
-
-  #dropNextVideo(): void {
-    this.#nextVideo?.encoder.close();
-    this.#nextVideo = undefined;
-  }
-
-  /**
-   * Opens an encoder for `width`×`height` off the frame path (the open runs on the thread pool while the
-   * current encoder goes on); `#swapVideo` puts it in place before a frame. False when another open was
-   * running or the pipeline closed meanwhile. Throws the open's FarplayError.
-   */
-  async #reopen(width: number, height: number): Promise<boolean> {
-    if (this.#opening || !this.#video) return false;
-    this.#lastResizeAt = this.#clock.now();
-    this.#opening = true;
-    try {
-      const encoder = await this.#openVideo(this.#videoOptions(width, height, this.#encoderKbps()));
-      if (this.#closed) {
-        encoder.close();
-        return false;
-      }
-      this.#dropNextVideo();
-      this.#nextVideo = { encoder, width, height };
-      this.#reopens++;
-      return true;
-    } finally {
-      this.#opening = false;
-    }
-  }
-
-  /**
-   * Before a frame: puts the encoder opened for the next size in place once the current one is idle
-   * (so frames never leave out of order), with the latest bitrate; tells the source the size and asks
-   * for the keyframe the new encoder starts with. Returns the encoder for this frame.
-   */
-  #swapVideo(): H264Encoder | undefined {
-    const next = this.#nextVideo;
-    const current = this.#video;
-    if (!next || current?.busy) return current;
-    this.#nextVideo = undefined;
-    current?.close();
-    next.encoder.setBitrate(this.#encoderKbps());
-    this.#video = next.encoder;
-    this.#width = next.width;
-    this.#height = next.height;
-    this.#source.resize(next.width, next.height);
-    this.#keyframeRequested = true;
-    return next.encoder;
+    });
   }
 
   #startRateControl(video: RTCRtpSender, audio: RTCRtpSender | undefined): void {
@@ -412,18 +331,12 @@ export class MediaPipeline extends TypedEmitter<MediaPipelineEvents> {
       minKbps: settings.minKbps,
       maxKbps: settings.maxKbps,
       audioKbps: this.#options.audioBitrateKbps,
-      top: { width: this.#width, height: this.#height, fps: this.#options.fps },
+      top: { width: this.width, height: this.height, fps: this.#options.fps },
       adaptResolution: settings.adaptResolution,
       setBitrate: (kbps) => this.setBitrate(kbps),
       setRung: async (rung: QualityRung) => {
         // The frame rate needs no new encoder; another size does (unless it is already waiting).
-        const next = this.#nextVideo;
-        let reopened = false;
-        if (this.#isSize(rung.width, rung.height)) this.#dropNextVideo();
-        else if (!next || next.width !== rung.width || next.height !== rung.height) {
-          reopened = await this.#reopen(rung.width, rung.height);
-          if (!reopened) throw new FarplayError('EDGE_ENCODER_FAILED', 'another encoder is being opened');
-        }
+        const reopened = await this.#slot.openRung(rung.width, rung.height);
         this.#setFps(rung.fps);
         return reopened;
       },
@@ -438,13 +351,11 @@ export class MediaPipeline extends TypedEmitter<MediaPipelineEvents> {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    if (this.#resizeTimer !== undefined) this.#clock.clearTimeout(this.#resizeTimer);
-    this.#dropNextVideo();
     this.#videoPacer?.stop();
     this.#audioPacer?.stop();
     this.#rateControl?.close();
     if (this.#started && this.#source.delivery === 'push') this.#source.detach();
-    this.#video?.close();
+    this.#slot.close();
     this.#audio?.close();
   }
 
@@ -470,7 +381,7 @@ export class MediaPipeline extends TypedEmitter<MediaPipelineEvents> {
     const source = this.#source;
     if (source.delivery !== 'pull') return;
     if (this.#closed) return;
-    const encoder = this.#swapVideo();
+    const encoder = this.#slot.swap();
     if (!encoder) return;
     // A lower-fps rung: the clock keeps the game's rate, only every n-th slot is encoded.
     if (this.#decimate > 1 && this.#pullSlot++ % this.#decimate !== 0) return;
@@ -483,7 +394,7 @@ export class MediaPipeline extends TypedEmitter<MediaPipelineEvents> {
 
   #pushVideoFrame(frame: PushedFrame): void {
     if (this.#closed) return;
-    const encoder = this.#swapVideo();
+    const encoder = this.#slot.swap();
     if (!encoder) return;
     if (encoder.busy) {
       this.#pushDroppedBusy++;
@@ -539,17 +450,7 @@ export class MediaPipeline extends TypedEmitter<MediaPipelineEvents> {
     control?.recordEncode(encodeMs);
     if (!unit || this.#closed) return;
     const packets = this.#packetizer.packetize(unit, rtpTimestamp);
-    const first = packets[0];
-    if (this.#playoutExtensionId !== undefined && first) {
-      first.header.extensions.push({ id: this.#playoutExtensionId, payload: ZERO_PLAYOUT_DELAY });
-    }
-    if (this.#captureExtensionId !== undefined && first) {
-      const payload = Buffer.allocUnsafe(8);
-      const seconds = Math.floor(captureTimeMs / 1000);
-      payload.writeUInt32BE((seconds + NTP_UNIX_OFFSET_SECONDS) >>> 0, 0);
-      payload.writeUInt32BE(Math.floor(((captureTimeMs - seconds * 1000) / 1000) * 0x1_0000_0000) >>> 0, 4);
-      first.header.extensions.push({ id: this.#captureExtensionId, payload });
-    }
+    addFrameExtensions(packets, this.#extensionIds, captureTimeMs);
     if (control) {
       // Paced: the frame loop goes on while its packets leave; the stats count it once they have.
       const bytes = unit.length;
