@@ -290,19 +290,12 @@ contract StakingRegistry is EIP712, CheckerQuorum {
         Sig[] calldata sigs,
         CheckerSet calldata set
     ) external {
-        Pool storage p = pools[order.edge];
-        if (p.operator == address(0)) revert UnknownEdge(order.edge);
-        if (block.timestamp > order.deadline) revert SlashOrderExpired(order.deadline);
-        if (order.bps == 0 || order.bps > 10_000) revert BadSlashShare(order.bps);
+        Pool storage p = _slashablePool(order.edge, order.deadline, order.bps);
         if (a.metricsHash == b.metricsHash) revert InvalidEvidence();
         if (_reportSigner(order, a) != order.edge || _reportSigner(order, b) != order.edge) revert InvalidEvidence();
         bytes32 key = keccak256(abi.encode(order.edge, order.sessionId, order.minute));
-        if (evidenceUsed[key]) revert EvidenceUsed(key);
-
-        _requireCurrentSet(set);
-        _verifyQuorum(_hashTypedDataV4(keccak256(abi.encode(SLASH_TYPEHASH, order))), sigs, set);
-
-        evidenceUsed[key] = true;
+        bytes32 orderHash = keccak256(abi.encode(SLASH_TYPEHASH, order));
+        _spendEvidence(key, orderHash, sigs, set);
         (uint256 amount, uint256 toPlayer, uint256 toFinder, uint256 burned) =
             _takeSlash(p, order.edge, order.bps, order.player, order.finder);
         emit Slashed(order.edge, order.sessionId, order.minute, amount, toPlayer, toFinder, burned);
@@ -322,10 +315,7 @@ contract StakingRegistry is EIP712, CheckerQuorum {
         Sig[] calldata sigs,
         CheckerSet calldata set
     ) external {
-        Pool storage p = pools[order.edge];
-        if (p.operator == address(0)) revert UnknownEdge(order.edge);
-        if (block.timestamp > order.deadline) revert SlashOrderExpired(order.deadline);
-        if (order.bps == 0 || order.bps > 10_000) revert BadSlashShare(order.bps);
+        Pool storage p = _slashablePool(order.edge, order.deadline, order.bps);
 
         bytes32 edgeReport = keccak256(
             abi.encode(
@@ -364,12 +354,8 @@ contract StakingRegistry is EIP712, CheckerQuorum {
             revert NotRefuted(edgeClaim.metrics.frames, playerLink.metrics.frames);
         }
         bytes32 key = keccak256(abi.encode(REFUTED_SLASH_TYPEHASH, order.edge, order.sessionId));
-        if (evidenceUsed[key]) revert EvidenceUsed(key);
-
-        _requireCurrentSet(set);
-        _verifyQuorum(_hashTypedDataV4(keccak256(abi.encode(REFUTED_SLASH_TYPEHASH, order))), sigs, set);
-
-        evidenceUsed[key] = true;
+        bytes32 orderHash = keccak256(abi.encode(REFUTED_SLASH_TYPEHASH, order));
+        _spendEvidence(key, orderHash, sigs, set);
         (uint256 amount, uint256 toPlayer, uint256 toFinder, uint256 burned) =
             _takeSlash(p, order.edge, order.bps, order.player, order.finder);
         emit SlashedRefuted(order.edge, order.sessionId, order.minute, amount, toPlayer, toFinder, burned);
@@ -436,6 +422,25 @@ contract StakingRegistry is EIP712, CheckerQuorum {
     function _sharesToTokens(Pool storage p, uint256 shares) private view returns (uint256) {
         uint256 total = p.totalShares;
         return total == 0 ? 0 : shares * p.totalStake / total;
+    }
+
+    /// @dev The pool a slash order names, once the order's own fields pass: a registered edge, before the deadline, a
+    /// share of 1..10 000 bps. Both kinds of slash start here, before their evidence is checked.
+    function _slashablePool(address edge, uint64 deadline, uint16 bps) private view returns (Pool storage p) {
+        p = pools[edge];
+        if (p.operator == address(0)) revert UnknownEdge(edge);
+        if (block.timestamp > deadline) revert SlashOrderExpired(deadline);
+        if (bps == 0 || bps > 10_000) revert BadSlashShare(bps);
+    }
+
+    /// @dev Both kinds of slash pass here once their evidence is checked, before the slash is taken: the evidence
+    /// `key` unused, a quorum of the current checker set over the order (its EIP-712 struct hash `orderHash`), then
+    /// the key spent.
+    function _spendEvidence(bytes32 key, bytes32 orderHash, Sig[] calldata sigs, CheckerSet calldata set) private {
+        if (evidenceUsed[key]) revert EvidenceUsed(key);
+        _requireCurrentSet(set);
+        _verifyQuorum(_hashTypedDataV4(orderHash), sigs, set);
+        evidenceUsed[key] = true;
     }
 
     /// @dev Takes `bps` of the pool's stake and splits it: `playerBps` to the player, `finderBps` to the finder, the
