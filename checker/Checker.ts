@@ -8,102 +8,41 @@ import {
   type TypedDataDomain,
 } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
-import {
-  escrowDomain,
-  type Grant,
-  grantHash,
-  grantTypes,
-  QosRole,
-  stakingDomain,
-} from '../protocol/eip712.js';
+import { escrowDomain, grantHash, grantTypes, QosRole, stakingDomain } from '../protocol/eip712.js';
 import { FarplayError } from '../protocol/errors.js';
-import {
-  evaluateMinute,
-  type MinuteProbe,
-  type MinuteSide,
-  type MinuteVerdict,
-} from '../protocol/evaluateMinute.js';
+import { evaluateMinute, type MinuteProbe, type MinuteSide } from '../protocol/evaluateMinute.js';
 import { hashAttestation } from '../protocol/hashAttestation.js';
-import { bytesHex, domainSeparatorBytes, hashQosLink, typedDigest } from '../protocol/hashQosLink.js';
+import { bytesHex, domainSeparatorBytes, typedDigest } from '../protocol/hashQosLink.js';
 import { type QosPolicy, qosPolicyHash } from '../protocol/qosPolicy.js';
 import { type GrantJson, grantFromJson, type SignedQosReport } from '../protocol/qosReport.js';
 import { recoverAddress } from '../protocol/recoverAddress.js';
 import { TypedEmitter } from '../protocol/TypedEmitter.js';
+import type {
+  CheckerChains,
+  CheckerEventArgs,
+  CheckerEvents,
+  CheckerParameters,
+  DecidedVerdict,
+  OpenSession,
+  ReportResult,
+  SignedAttestationRecord,
+} from './checkerTypes.js';
 import { describeEquivocation } from './describeEquivocation.js';
 import { describeRefutation, type SignedRefutedSlash } from './describeRefutation.js';
+import { evidenceView } from './evidenceView.js';
+import { minuteProbe } from './minuteProbe.js';
 import { signDigest } from './signDigest.js';
 import type { CheckerSessionRecord, CheckerStore, StoredReport } from './store/CheckerStore.js';
+import { verifyReport } from './verifyReport.js';
 
-/** Where the checker's signatures are bound: the escrow (grants, attestations) and the staking registry. */
-export interface CheckerChains {
-  escrow: { chainId: number; address: Address };
-  staking: { chainId: number; address: Address };
-}
-
-export interface CheckerParameters {
-  store: CheckerStore;
-  policy: QosPolicy;
-  /** The checker's secp256k1 key (0x + 64 hex). */
-  privateKey: Hex;
-  chains: CheckerChains;
-  logger: Logger;
-  /** Share of the edge's stake (bps) the slash orders it signs for equivocating edges ask for (0 = sign none). */
-  slashBps: number;
-  /** A slash order stays executable until the grant's expiry plus this many seconds. */
-  slashWindowS: number;
-  /** Share of the edge's stake (bps) a RefutedSlash order asks for (an edge claim the player refutes; 0 = sign none). */
-  refutedSlashBps?: number;
-  /** How often due minutes are decided, ms (0 = only when `sweep()` is called). */
-  sweepMs: number;
-  /** Session data lifetime, ms. */
-  retentionMs: number;
-  /** Clock (unix ms); injected by tests. */
-  now?: () => number;
-  /**
-   * Whether this checker probes edges (checker/EdgeProber.ts): then each verdict takes the minute's probe RTT from
-   * the session's probes in the store.
-   */
-  probes?: () => boolean;
-}
-
-/** A cumulative attestation this checker signed. */
-export interface SignedAttestationRecord {
-  sessionId: Hex;
-  grantHash: Hex;
-  minutes: number;
-  policyHash: Hex;
-  checker: Address;
-  signature: Hex;
-}
-
-/** A verdict with the time it was decided (what the evidence keeps). */
-export type DecidedVerdict = MinuteVerdict & { decidedAt: number };
-
-/** What `submitReport` returns: the verdict when this report completed its minute. */
-export interface ReportResult {
-  minute: number;
-  role: QosRole;
-  verdict: DecidedVerdict | null;
-  attestation: SignedAttestationRecord | null;
-}
-
-interface OpenSession {
-  record: CheckerSessionRecord;
-  grant: Grant;
-  signers: [string, string];
-}
-
-/** Events of a checker; a throwing listener is logged, never breaks the checker. */
-export interface CheckerEvents {
-  verdict: (sessionId: Hex, verdict: DecidedVerdict) => void;
-  attested: (attestation: SignedAttestationRecord) => void;
-  /** A session was opened or one of its reports arrived: its edge is live (what the prober probes). */
-  active: (sessionId: Hex, edge: Address) => void;
-  /** A decided minute whose edge claim the player's signed report refutes (a `refuted` contradiction). */
-  refuted: (sessionId: Hex, minute: number) => void;
-}
-
-type CheckerEventArgs = { [K in keyof CheckerEvents]: Parameters<CheckerEvents[K]> };
+export type {
+  CheckerChains,
+  CheckerEvents,
+  CheckerParameters,
+  DecidedVerdict,
+  ReportResult,
+  SignedAttestationRecord,
+} from './checkerTypes.js';
 
 const SESSION_CACHE = 10_000;
 
@@ -268,45 +207,11 @@ export class Checker {
     this.#emit('active', session.record.sessionId, session.grant.edge);
     const role = report.role;
     const now = this.#now();
-    const skew = this.#policy.maxClockSkewMs;
-    if (report.minute >= session.grant.maxMinutes) {
-      throw new FarplayError('CHECKER_BEYOND_GRANT', undefined, {
-        details: { minute: report.minute, maxMinutes: session.grant.maxMinutes },
-      });
-    }
-    const closesAt = session.record.openedAt + (report.minute + 1) * this.#policy.periodMs;
-    if (now < closesAt - skew || link.closedAt > now + skew) {
-      throw new FarplayError('CHECKER_EARLY', undefined, { details: { minute: report.minute, closesAt } });
-    }
-
-    const hashes = hashQosLink(link);
-    const expected = session.signers[role];
-    const linkSigner = recoverAddress(typedDigest(this.#stakingSeparator, hashes.link), signed.linkSignature);
-    if (linkSigner === 'malleable') throw new FarplayError('CHECKER_BAD_REPORT', 'high-s link signature');
-    if (linkSigner !== expected) {
-      throw new FarplayError('CHECKER_BAD_SIGNATURE', undefined, {
-        details: { role: role === QosRole.edge ? 'edge' : 'player' },
-      });
-    }
-    if (role === QosRole.edge) {
-      if (signed.reportSignature === undefined) {
-        throw new FarplayError(
-          'CHECKER_BAD_REPORT',
-          'an edge report needs reportSignature over the bare QosReport',
-        );
-      }
-      const reportSigner = recoverAddress(
-        typedDigest(this.#stakingSeparator, hashes.report),
-        signed.reportSignature,
-      );
-      if (reportSigner === 'malleable')
-        throw new FarplayError('CHECKER_BAD_REPORT', 'high-s report signature');
-      if (reportSigner !== expected) {
-        throw new FarplayError('CHECKER_BAD_SIGNATURE', undefined, {
-          details: { role: 'edge', part: 'report' },
-        });
-      }
-    }
+    const hashes = verifyReport(session, signed, {
+      policy: this.#policy,
+      now,
+      stakingSeparator: this.#stakingSeparator,
+    });
 
     const stored: StoredReport = {
       role,
@@ -428,16 +333,11 @@ export class Checker {
    */
   async #minuteProbe(session: OpenSession, minute: number): Promise<MinuteProbe | undefined> {
     const from = session.record.openedAt + minute * this.#policy.periodMs;
-    const to = from + this.#policy.periodMs;
-    let best: number | undefined;
-    for (const json of await this.#store.probes(session.record.sessionId)) {
-      const p = JSON.parse(json) as { kind?: string; ok?: boolean; at?: number; rttMs?: number };
-      if (p.kind !== 'rtt' || p.ok !== true || typeof p.rttMs !== 'number' || typeof p.at !== 'number')
-        continue;
-      if (p.at < from || p.at >= to) continue;
-      best = best === undefined ? p.rttMs : Math.min(best, p.rttMs);
-    }
-    return best === undefined ? undefined : { rttMs: best };
+    return minuteProbe(
+      await this.#store.probes(session.record.sessionId),
+      from,
+      from + this.#policy.periodMs,
+    );
   }
 
   /** Keeps one probe result of a session's edge with the session's evidence (checker/EdgeProber.ts). */
@@ -549,32 +449,12 @@ export class Checker {
   async evidence(sessionId: Hex) {
     const e = await this.#store.evidence(sessionId);
     if (e === null) throw new FarplayError('CHECKER_UNKNOWN_SESSION');
-    return {
+    return evidenceView(e, {
       checker: this.address,
       policy: this.#policy,
       policyHash: this.#policyHash,
-      escrow: this.#chains.escrow,
-      staking: this.#chains.staking,
-      session: {
-        sessionId: e.session.sessionId,
-        grant: JSON.parse(e.session.grantJson) as GrantJson,
-        grantSignature: e.session.grantSignature,
-        grantHash: e.session.grantHash,
-        openedAt: e.session.openedAt,
-      },
-      billableMinutes: e.billableMinutes,
-      reports: e.reports.map((r) => ({
-        minute: r.minute,
-        role: r.role,
-        hash: r.hash,
-        late: r.late,
-        ...JSON.parse(r.json),
-      })),
-      verdicts: e.verdicts.map((v) => JSON.parse(v.json) as DecidedVerdict),
-      attestations: e.attestations,
-      contradictions: e.contradictions.map((c) => JSON.parse(c) as unknown),
-      probes: e.probes.map((p) => JSON.parse(p) as unknown),
-    };
+      chains: this.#chains,
+    });
   }
 
   /** Stops the sweep timer and waits for a running sweep (idempotent); the store belongs to whoever made it. */
