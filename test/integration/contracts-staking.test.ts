@@ -20,7 +20,7 @@ import {
   unbond,
   withdrawUnbonded,
 } from '../../contracts-client/src/staking.js';
-import { type QosMetrics, type QosReport, QosRole, type SlashOrder } from '../../protocol/eip712.js';
+import { type QosReport, QosRole, type SlashOrder } from '../../protocol/eip712.js';
 import { expectCode } from '../support/expectCode.js';
 import {
   ATH,
@@ -32,6 +32,7 @@ import {
   checkers,
   deployStakingFixture,
   fundedAccount,
+  metricsWith,
   mint,
   testClient,
 } from './staking-support.js';
@@ -45,17 +46,13 @@ let set: CheckerSet;
 const edge = privateKeyToAccount(generatePrivateKey());
 const sessionId = keccak256(toHex('staking-test-session'));
 
-function metrics(frames: number): QosMetrics {
-  return { frames, bitrateKbps: 8000, encodeTimeUs: 4000, rttMs: 20, jitterMs: 0, lossPpm: 0, freezeMs: 0 };
-}
-
 async function edgeReport(
   minute: number,
   frames: number,
   signer: LocalAccount = edge,
   role: QosRole = QosRole.edge,
 ) {
-  const report: QosReport = { sessionId, minute, role, metrics: metrics(frames) };
+  const report: QosReport = { sessionId, minute, role, metrics: metricsWith(frames) };
   return { report, signature: await signQosReport(signer, staking, report) } satisfies Evidence;
 }
 
@@ -63,6 +60,19 @@ async function quorumOver(order: SlashOrder, signers = checkers.slice(0, 3)) {
   return Promise.all(
     signers.map(async (c) => ({ signer: c.address, signature: await signSlashOrder(c, staking, order) })),
   );
+}
+
+/** A slash order for 10 % of the edge's pool over `minute` of the test session, valid for an hour. */
+async function orderFor(minute: number): Promise<SlashOrder> {
+  return {
+    edge: edge.address,
+    sessionId,
+    minute,
+    bps: 1000,
+    player,
+    finder,
+    deadline: (await chainNow()) + 3600n,
+  };
 }
 
 let A: Awaited<ReturnType<typeof fundedAccount>>;
@@ -121,15 +131,7 @@ describe('StakingRegistry on the staking chain', () => {
   });
 
   it('refuses slashing without valid evidence or without a checker quorum', async () => {
-    const order: SlashOrder = {
-      edge: edge.address,
-      sessionId,
-      minute: 7,
-      bps: 1000,
-      player,
-      finder,
-      deadline: (await chainNow()) + 3600n,
-    };
+    const order = await orderFor(7);
     const signatures = await quorumOver(order);
     const a = await edgeReport(7, 3600);
     const b = await edgeReport(7, 1800);
@@ -171,15 +173,7 @@ describe('StakingRegistry on the staking chain', () => {
   });
 
   it('slashes with conflicting signed reports, split player/finder/burn, borne by all shares pro rata', async () => {
-    const order: SlashOrder = {
-      edge: edge.address,
-      sessionId,
-      minute: 7,
-      bps: 1000,
-      player,
-      finder,
-      deadline: (await chainNow()) + 3600n,
-    };
+    const order = await orderFor(7);
     const evidence = [await edgeReport(7, 3600), await edgeReport(7, 1800)] as const;
     const burnedBefore = await balanceOf(staking, BURN);
     await slash(admin, staking, { order, evidence, signatures: await quorumOver(order), checkerSet: set });
@@ -227,15 +221,7 @@ describe('StakingRegistry on the staking chain', () => {
     );
 
     // A fraud found during unbonding still reaches B: 4500 lose 450, B's 900 become 810.
-    const order: SlashOrder = {
-      edge: edge.address,
-      sessionId,
-      minute: 8,
-      bps: 1000,
-      player,
-      finder,
-      deadline: (await chainNow()) + 3600n,
-    };
+    const order = await orderFor(8);
     const evidence = [await edgeReport(8, 3600), await edgeReport(8, 100)] as const;
     await slash(admin, staking, { order, evidence, signatures: await quorumOver(order), checkerSet: set });
     expect((await stakeOf(admin.publicClient, staking, edge.address, B.account.address)).unbonding).toBe(

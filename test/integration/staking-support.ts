@@ -116,6 +116,17 @@ export async function stakedEdge(staking: StakingRef, stake: bigint, extra = 0n)
   return { edge, operator };
 }
 
+/** Metrics of one minute with `frames` (the other figures of a good link). */
+export const metricsWith = (frames: number): QosMetrics => ({
+  frames,
+  bitrateKbps: 8000,
+  encodeTimeUs: 4000,
+  rttMs: 20,
+  jitterMs: 0,
+  lossPpm: 0,
+  freezeMs: 0,
+});
+
 /**
  * The arguments of `slash` for `bps` of `edge`'s pool: two conflicting reports the edge signed for `minute`
  * (3,600 and 1,800 frames) and the first three checkers' signatures over the order.
@@ -133,15 +144,7 @@ export async function conflictingReportsSlash(
         sessionId,
         minute: order.minute,
         role: QosRole.edge,
-        metrics: {
-          frames,
-          bitrateKbps: 8000,
-          encodeTimeUs: 4000,
-          rttMs: 20,
-          jitterMs: 0,
-          lossPpm: 0,
-          freezeMs: 0,
-        },
+        metrics: metricsWith(frames),
       };
       return { report, signature: await signQosReport(edge, staking, report) } satisfies Evidence;
     }),
@@ -167,17 +170,6 @@ export async function conflictingReportsSlash(
     checkerSet: set,
   };
 }
-
-/** Metrics of one minute with `frames` (the other figures of a good link). */
-const metricsWith = (frames: number): QosMetrics => ({
-  frames,
-  bitrateKbps: 8000,
-  encodeTimeUs: 4000,
-  rttMs: 20,
-  jitterMs: 0,
-  lossPpm: 0,
-  freezeMs: 0,
-});
 
 /**
  * The arguments of `slashRefuted` for `bps` of `edge`'s pool: the edge's report of `minute` claiming `edgeFrames`
