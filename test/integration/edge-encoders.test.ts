@@ -29,6 +29,10 @@ async function opensAndEncodes(codec: string): Promise<boolean> {
   }
 }
 
+/** libx264 at `width`×`height`, `fps`, `bitrateKbps` (every machine has it). */
+const openX264 = (width: number, height: number, fps: number, bitrateKbps: number) =>
+  H264Encoder.open({ codec: 'libx264', width, height, fps, bitrateKbps });
+
 describe('H.264 encoder selection (real FFmpeg via node-av)', () => {
   it('reports each encoder as working exactly when it really opens and encodes here, and picks the first', async () => {
     const candidates = ['h264_nvenc', 'libx264'];
@@ -44,36 +48,48 @@ describe('H.264 encoder selection (real FFmpeg via node-av)', () => {
     }
   });
 
-  it('falls back to x264 when NVENC fails to open (a GPU edge whose driver is gone)', async () => {
-    const result = await probeEncoders({
-      candidates: ['h264_nvenc', 'libx264'],
-      open: async (options) => {
-        if (options.codec === 'h264_nvenc') {
-          throw new FarplayError('EDGE_NO_ENCODER', 'encoder h264_nvenc failed to open: no CUDA device');
-        }
-        return H264Encoder.open(options);
-      },
-    });
-    expect(result.probes.map((probe) => [probe.name, probe.ok])).toEqual([
-      ['h264_nvenc', false],
-      ['libx264', true],
-    ]);
-    expect(result.probes[0]?.reason).toContain('no CUDA device');
-    expect(result.selected).toBe('libx264');
-  });
+  // A first candidate that fails its own way, then x264: the probe names why, selects x264 and closes every encoder
+  // it opened. `fails` is where the first candidate fails (the real FFmpeg decides for one it does not have).
+  const brokenFirst = [
+    {
+      why: 'NVENC fails to open (a GPU edge whose driver is gone)',
+      codec: 'h264_nvenc',
+      fails: 'open',
+      reason: 'no CUDA device',
+    },
+    {
+      why: 'FFmpeg does not have the encoder',
+      codec: 'h264_no_such_encoder',
+      fails: 'ffmpeg',
+      reason: 'not in this FFmpeg',
+    },
+    {
+      why: 'the first opens but fails on its first frame',
+      codec: 'lazy_gpu_encoder',
+      fails: 'encode',
+      reason: 'first frame',
+    },
+  ] as const;
 
-  it('reports an encoder FFmpeg does not have', async () => {
-    const result = await probeEncoders({ candidates: ['h264_no_such_encoder', 'libx264'] });
-    expect(result.probes[0]).toMatchObject({ name: 'h264_no_such_encoder', ok: false });
-    expect(result.selected).toBe('libx264');
-  });
-
-  it('falls back to the next encoder when the first opens but fails on its first frame', async () => {
-    const closed: string[] = [];
-    const result = await probeEncoders({
-      candidates: ['lazy_gpu_encoder', 'libx264'],
-      open: async (options): Promise<ProbeableEncoder> => {
-        if (options.codec !== 'lazy_gpu_encoder') {
+  for (const { why, codec, fails, reason } of brokenFirst) {
+    it(`falls back to x264 when ${why}`, async () => {
+      const closed: string[] = [];
+      const result = await probeEncoders({
+        candidates: [codec, 'libx264'],
+        open: async (options): Promise<ProbeableEncoder> => {
+          if (options.codec === codec && fails === 'open') {
+            throw new FarplayError('EDGE_NO_ENCODER', `encoder ${codec} failed to open: no CUDA device`);
+          }
+          if (options.codec === codec && fails === 'encode') {
+            // Opens fine, like NVENC without a GPU, then fails on the first frame.
+            return {
+              planes: { y: new Uint8Array(16), u: new Uint8Array(4), v: new Uint8Array(4) },
+              encode: async () => {
+                throw new FarplayError('EDGE_ENCODER_FAILED', 'no CUDA device at first frame');
+              },
+              close: () => closed.push(options.codec),
+            };
+          }
           const real = await H264Encoder.open(options);
           return {
             planes: real.planes,
@@ -83,34 +99,20 @@ describe('H.264 encoder selection (real FFmpeg via node-av)', () => {
               real.close();
             },
           };
-        }
-        // Opens fine, like NVENC without a GPU, then fails on the first frame.
-        return {
-          planes: { y: new Uint8Array(16), u: new Uint8Array(4), v: new Uint8Array(4) },
-          encode: async () => {
-            throw new FarplayError('EDGE_ENCODER_FAILED', 'no CUDA device at first frame');
-          },
-          close: () => closed.push(options.codec),
-        };
-      },
+        },
+      });
+      expect(result.probes.map((probe) => [probe.name, probe.ok])).toEqual([
+        [codec, false],
+        ['libx264', true],
+      ]);
+      expect(result.probes[0]?.reason).toContain(reason);
+      expect(result.selected).toBe('libx264');
+      expect(closed).toEqual(fails === 'encode' ? [codec, 'libx264'] : ['libx264']);
     });
-    expect(result.probes.map((probe) => [probe.name, probe.ok])).toEqual([
-      ['lazy_gpu_encoder', false],
-      ['libx264', true],
-    ]);
-    expect(result.probes[0]?.reason).toContain('first frame');
-    expect(result.selected).toBe('libx264');
-    expect(closed).toEqual(['lazy_gpu_encoder', 'libx264']);
-  });
+  }
 
   it('encodes stamped frames, forces IDR keyframes on request and changes bitrate while running', async () => {
-    const encoder = await H264Encoder.open({
-      codec: 'libx264',
-      width: 640,
-      height: 360,
-      fps: 30,
-      bitrateKbps: 1500,
-    });
+    const encoder = await openX264(640, 360, 30, 1500);
     try {
       const units: Buffer[] = [];
       for (let i = 0; i < 12; i++) {
@@ -136,13 +138,7 @@ describe('H.264 encoder selection (real FFmpeg via node-av)', () => {
   });
 
   it('follows a bitrate change on the running encoder: the output drops within frames, with no keyframe or new SPS', async () => {
-    const encoder = await H264Encoder.open({
-      codec: 'libx264',
-      width: 640,
-      height: 360,
-      fps: 60,
-      bitrateKbps: 4000,
-    });
+    const encoder = await openX264(640, 360, 60, 4000);
     try {
       // Noise needs every bit it is given, so the output size shows the rate control's target.
       let seed = 1;
@@ -180,13 +176,7 @@ describe('H.264 encoder selection (real FFmpeg via node-av)', () => {
   });
 
   it('H.264 and Opus share one busy rule: a second encode while one is in flight is refused', async () => {
-    const video = await H264Encoder.open({
-      codec: 'libx264',
-      width: 320,
-      height: 240,
-      fps: 30,
-      bitrateKbps: 500,
-    });
+    const video = await openX264(320, 240, 30, 500);
     const audio = await OpusEncoder.open(64);
     try {
       const first = video.encode(0, true);
