@@ -12,8 +12,8 @@
 // matchmaker process, e.g. --cpu-prof), BENCH_STORES (default redis,memory), BENCH_REDIS_INSTANCES
 // (matchmaker processes on the Redis store, client connections spread over them; default 1),
 // BENCH_COORDINATES=0 (store figures only, skip the coordinate evaluation), BENCH_HEARTBEAT_MS (default 2000,
-// the matchmaker's heartbeat period: every edge sends a signed heartbeat that often through both phases;
-// 0 = none), BENCH_EDGES_LARGE (default 50000: the `edges50k` figure, allocation on a large network; 0 = skip).
+// the matchmaker's heartbeat period: every edge heartbeats that often through both phases, as edge/control does
+// (bench/benchHeartbeats.ts); 0 = none), BENCH_EDGES_LARGE (default 50000: the `edges50k` figure, allocation on a large network; 0 = skip).
 // Last line: one JSON object.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -120,7 +120,8 @@ async function startServer(
       FARPLAY_MM_KEY_PREFIX: keyPrefix,
       FARPLAY_MM_SESSION_PRIVATE_KEY: sessionPrivateKey,
       FARPLAY_MM_RATE_LIMIT_MAX: '1000000000',
-      // No heartbeats in the bench: edges stay live for its whole run.
+      // Edges heartbeat through the load (BENCH_HEARTBEAT_MS); the TTL is raised so that registering 1,000
+      // edges one by one (up to a minute on a busy machine, before the first heartbeat) does not outlast it.
       FARPLAY_MM_EDGE_TTL_MS: '600000',
       FARPLAY_MM_RESERVATION_TTL_MS: '600000',
       // Every simulated player comes from 127.0.0.1: no per-address cap (the per-key one stays, each
@@ -191,6 +192,9 @@ function cpuMsOf(pid: number): number {
 /** The matchmaker processes of the current run, and the CPU the last timed window cost (ms). */
 let serverPids: number[] = [];
 let lastCpu = { serverMs: 0, clientMs: 0 };
+/** Heartbeats answered so far (bench/benchHeartbeats.ts), and how many the last timed window saw. */
+let heartbeatsSent: () => number = () => 0;
+let lastHeartbeats = 0;
 
 /** Runs `worker` on `clients` concurrent loops for `seconds` after a 1 s warm-up; returns the count and rate. */
 async function timed(
@@ -213,8 +217,10 @@ async function timed(
   const started = performance.now();
   const server0 = serverPids.reduce((sum, pid) => sum + cpuMsOf(pid), 0);
   const client0 = process.cpuUsage();
+  const heartbeats0 = heartbeatsSent();
   await new Promise((r) => setTimeout(r, seconds * 1000));
   measuring = false;
+  lastHeartbeats = heartbeatsSent() - heartbeats0;
   const elapsed = (performance.now() - started) / 1000;
   const client = process.cpuUsage(client0);
   lastCpu = {
@@ -284,6 +290,8 @@ async function runLoad(ports: number[], matrix: LatencyMatrix, edges: Edge[], pl
   const ok = allocateMs.length - failures;
   return {
     allocationsPerSec: Math.round(ok / allocSeconds),
+    // Heartbeats the matchmaker answered during the allocation window (1,000 edges every 2 s: ~500/s).
+    heartbeatsPerSec: Math.round(lastHeartbeats / allocSeconds),
     // CPU per allocation (ms): the matchmaker process(es) and this load generator. Stable under a
     // busy machine where the rate is not: other processes take cores, not CPU time per request.
     cpuMsPerAllocation: {
@@ -320,6 +328,7 @@ async function main(): Promise<void> {
     edgeKeys.push({ edge: account.address, privateKey: hexToBytes(privateKey) });
     return account;
   });
+  const byId = new Map(edges.map((e) => [e.id, e]));
   const sessionKeys = generateSessionKeyPair();
   const deployment = deploymentOf(sessionKeys.publicKey);
   const signRegistration = async (i: number) => {
@@ -361,14 +370,18 @@ async function main(): Promise<void> {
       await new Promise((r) => setTimeout(r, 700)); // one registry refresh
       t = performance.now();
       serverPids = servers.map((x) => x.child.pid ?? 0);
-      // Edges heartbeat through both phases (each phase: 1 s warm-up + BENCH_SECONDS), as live edges do.
-      const heartbeats = startHeartbeats(
+      // Edges heartbeat through both phases, as live edges do (bench/benchHeartbeats.ts).
+      const heartbeats = startHeartbeats({
         heartbeatMs,
-        port,
-        edgeKeys,
+        ports: servers.map((x) => x.port),
+        keys: edgeKeys,
         deployment,
-        2 * (seconds + 1) * 1000 + 5000,
-      );
+        peerRtt: (k, peerId) => {
+          const peer = byId.get(peerId.toLowerCase());
+          return peer ? rttOf(matrix, (edges[k] as Edge).node, peer.node) : undefined;
+        },
+      });
+      heartbeatsSent = heartbeats.sent;
       const load = await runLoad(
         servers.map((x) => x.port),
         matrix,
@@ -378,7 +391,7 @@ async function main(): Promise<void> {
       const figures = {
         instances,
         ...load,
-        heartbeats: { periodMs: heartbeatMs, ...(await heartbeats.stop()) },
+        heartbeats: await heartbeats.stop(),
       };
       console.log(`${store}: ${JSON.stringify(figures)}`);
       out[store] = figures;

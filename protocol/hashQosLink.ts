@@ -19,7 +19,7 @@ type Field = { readonly name: string; readonly type: string };
 type Types = Record<string, readonly Field[]>;
 
 /** EIP-712 `encodeType` of `primary` (referenced struct types appended in name order). */
-function encodeType(types: Types, primary: string): string {
+export function encodeType(types: Types, primary: string): string {
   const deps = new Set<string>();
   const walk = (name: string) => {
     for (const f of types[name] ?? []) {
