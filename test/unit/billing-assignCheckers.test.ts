@@ -1,13 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { assignCheckers } from '../../matchmaker/assignCheckers.js';
 import { billingSessionId } from '../../protocol/billingSession.js';
-import { mintSessionToken } from '../../protocol/mintSessionToken.js';
-import {
-  generateSessionKeyPair,
-  importSessionPrivateKey,
-  importSessionPublicKey,
-  verifySessionToken,
-} from '../../protocol/sessionToken.js';
+import { mintedClaims } from '../support/mintedClaims.js';
 
 const urls = ['http://c1:1', 'http://c2:2', 'http://c3:3', 'http://c4:4', 'http://c5:5'];
 
@@ -22,23 +16,7 @@ describe('checker assignment', () => {
   });
 
   it('names the checkers in the session token the edge verifies, and maps the session to its on-chain id', () => {
-    const pair = generateSessionKeyPair();
-    const nowMs = 1_800_000_000_000;
-    const answer = mintSessionToken({
-      sessionId: 's-1',
-      gameId: 'breakout',
-      edge: { edgeId: '0xabc', region: 'eu-west', url: 'http://edge:8700' },
-      privateKey: importSessionPrivateKey(pair.privateKey),
-      ttlSeconds: 60,
-      nowMs,
-      checkers: { urls: urls.slice(0, 3), quorum: 2 },
-    });
-    const claims = verifySessionToken({
-      token: answer.token,
-      publicKey: importSessionPublicKey(pair.publicKey),
-      edgeId: '0xabc',
-      now: 1_800_000_001,
-    });
+    const claims = mintedClaims({ checkers: { urls: urls.slice(0, 3), quorum: 2 } });
     expect(claims.chk).toEqual(urls.slice(0, 3));
     expect(claims.q).toBe(2);
     expect(billingSessionId('s-1')).toMatch(/^0x[0-9a-f]{64}$/);

@@ -1,13 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { BillingRuns } from '../../matchmaker/BillingRuns.js';
 import { BILLING_RUN_LENGTH, billingRunId, billingSessionId } from '../../protocol/billingSession.js';
-import { mintSessionToken } from '../../protocol/mintSessionToken.js';
-import {
-  generateSessionKeyPair,
-  importSessionPrivateKey,
-  importSessionPublicKey,
-  verifySessionToken,
-} from '../../protocol/sessionToken.js';
+import { mintedClaims } from '../support/mintedClaims.js';
 
 const word = (id: string) => BigInt(id) >> 3n;
 
@@ -39,24 +33,7 @@ describe('on-chain billing ids in runs', () => {
   });
 
   it('signs the id into the session token the edge verifies', () => {
-    const pair = generateSessionKeyPair();
     const id = billingRunId('s-1', 5);
-    const answer = mintSessionToken({
-      sessionId: 's-1',
-      gameId: 'breakout',
-      edge: { edgeId: '0xabc', region: 'eu-west', url: 'http://edge:8700' },
-      privateKey: importSessionPrivateKey(pair.privateKey),
-      ttlSeconds: 60,
-      nowMs: 1_800_000_000_000,
-      checkers: { urls: ['http://c1:1'], quorum: 1 },
-      billingId: id,
-    });
-    const claims = verifySessionToken({
-      token: answer.token,
-      publicKey: importSessionPublicKey(pair.publicKey),
-      edgeId: '0xabc',
-      now: 1_800_000_001,
-    });
-    expect(claims.bid).toBe(id);
+    expect(mintedClaims({ checkers: { urls: ['http://c1:1'], quorum: 1 }, billingId: id }).bid).toBe(id);
   });
 });
