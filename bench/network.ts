@@ -7,6 +7,7 @@
 //   drop    edge uplink 20 Mbit/s, 3 Mbit/s from 10 s to 20 s, back to 20; RTT 20 ms
 //   loss    2 % random loss each way at 20 Mbit/s, RTT 30 ms
 //   jitter  RTT 60 ms with ±10 ms jitter on the edge's leg, 20 Mbit/s
+//   drop1   (optional) as drop but to 1 Mbit/s: the transient where a loaded CPU keeps the encoder under 3
 //   cap2    (optional) a steady 2 Mbit/s uplink, RTT 20 ms
 //   cap4    (optional) a steady 4 Mbit/s uplink, RTT 20 ms
 // Per scenario: reactMs (link drop → the edge's send rate over 300 ms under the link rate), rampMs
@@ -16,7 +17,8 @@
 // send / receive Mbit/s per phase, glass-to-glass and capture → receive {p50, p95} per phase (frame
 // stamps read in the page), the estimate and quality changes the edge reported, and the edge's own
 // frame counters per phase and in all (`edgeFrames`: sent, dropped busy / late / congested, keyframes,
-// PLIs, NACKs, ladder moves `rungChanges` and encoder re-opens `reopens`; `maxQueueMs`: the pacer's
+// PLIs, NACKs, ladder moves `rungChanges`, encoder re-opens `reopens`, packets re-sent `retransmitted`;
+// per phase also Chromium's freezeMs and packetsLost; `maxQueueMs`: the pacer's
 // queue). Last line: one JSON.
 import { ensurePlayerBuilt } from '../scripts/buildPlayer.js';
 import { type LaunchedChromium, launchChromium } from '../test/support/chromium.js';
@@ -83,6 +85,17 @@ const SCENARIOS: Record<string, Scenario> = {
     lossPct: 0,
     rateKbit: () => 20_000,
     changes: [],
+  },
+  drop1: {
+    // (optional) the drop scenario's transient on a loaded machine, where the CPU keeps the encoder
+    // under 3 Mbit/s anyway: the link falls to 1 Mbit/s instead.
+    name: 'drop1',
+    rootDelayMs: 5,
+    edgeDelayMs: 5,
+    jitterMs: 0,
+    lossPct: 0,
+    rateKbit: (s) => (s >= 10 && s < 20 ? 1000 : 20_000),
+    changes: [10, 20],
   },
   cap2: {
     name: 'cap2',
@@ -156,6 +169,8 @@ interface EdgeFrames {
   nacks: number;
   rungChanges: number;
   reopens: number;
+  /** Packets re-sent for NACKs. */
+  retransmitted: number;
 }
 
 interface Poll {
@@ -281,6 +296,7 @@ async function runScenario(
         nacks: session?.nacks ?? 0,
         rungChanges: session?.congestion?.rungChanges ?? 0,
         reopens: session?.congestion?.reopens ?? 0,
+        retransmitted: session?.congestion?.retransmitted ?? 0,
       },
       queueMs: session?.congestion?.queueMs ?? 0,
       bytesSent: Number(session?.bytesSent ?? 0),
@@ -348,6 +364,8 @@ function summarize(
           ? round(((b.inbound.bytesReceived - a.inbound.bytesReceived) * 8) / span / 1e6)
           : 0,
       freezes: a && b ? b.inbound.freezeCount - a.inbound.freezeCount : 0,
+      freezeMs: a && b ? Math.round(b.inbound.freezeMs - a.inbound.freezeMs) : 0,
+      packetsLost: a && b ? b.inbound.packetsLost - a.inbound.packetsLost : 0,
       glassToGlassMs: percentiles(phaseSamples?.glassToGlassMs ?? []),
       captureToReceiveMs: percentiles(phaseSamples?.captureToReceiveMs ?? []),
       size: b ? `${b.inbound.width}x${b.inbound.height}` : '',

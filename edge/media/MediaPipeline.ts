@@ -334,6 +334,9 @@ export class MediaPipeline extends TypedEmitter<MediaPipelineEvents> {
       top: { width: this.width, height: this.height, fps: this.#options.fps },
       adaptResolution: settings.adaptResolution,
       setBitrate: (kbps) => this.setBitrate(kbps),
+      requestKeyframe: () => {
+        this.#keyframeWanted = true;
+      },
       setRung: async (rung: QualityRung) => {
         // The frame rate needs no new encoder; another size does (unless it is already waiting).
         const reopened = await this.#slot.openRung(rung.width, rung.height);
@@ -455,7 +458,7 @@ export class MediaPipeline extends TypedEmitter<MediaPipelineEvents> {
       // Paced: the frame loop goes on while its packets leave; the stats count it once they have.
       const bytes = unit.length;
       void control
-        .sendFrame(packets, bytes)
+        .sendFrame(packets, bytes, keyframe)
         .then(() => this.#stats.recordSent(bytes, this.#clock.now() - started, keyframe));
       return;
     }

@@ -18,6 +18,18 @@ export interface NackResponderOptions {
   capacity?: number;
   /** Oldest packet worth re-sending, ms (default 1000: older ones the player has given up on). */
   maxAgeMs?: number;
+  /**
+   * Hands a re-send (`bytes` on the wire) to the pacer, which sends it ahead of queued media (default:
+   * sent at once). Unpaced, a NACK burst after a link drop goes straight into the queue that just
+   * overflowed, and is lost again.
+   */
+  pace?: (bytes: number, send: () => void) => void;
+  /**
+   * A NACK asked for more than the budget covers (at least two packets left out): re-sending it all
+   * would take longer than a keyframe, e.g. everything lost while a link drop went unnoticed. The
+   * caller asks the encoder for one; `supersede()` then stops re-sending what it replaces.
+   */
+  onOverload?: () => void;
 }
 
 /** Counters since start. */
@@ -30,6 +42,10 @@ export interface NackResponderStats {
   missing: number;
   /** Skipped: re-sent very recently, or over the retransmission budget. */
   skipped: number;
+  /** NACKs the budget could not cover (a keyframe was asked for). */
+  overloads: number;
+  /** Asked for but sent before a keyframe that replaces them. */
+  superseded: number;
 }
 
 /** werift keeps these private; read them without widening its types. */
@@ -56,13 +72,18 @@ interface SenderInternals {
  * fraction of one keyframe at high rates — re-sent with the original transport-wide sequence number,
  * which on an RTX SSRC would misroute the next transport-cc feedback). Re-sends go out as RTX when the
  * player negotiated it (without the transport-wide number: the estimator never learns about them, the
- * budget bounds them), a packet at most once per RTT, within `budgetBps`.
+ * budget bounds them), a packet at most once per RTT, within `budgetBps`, through the pacer's priority
+ * lane when given one (`pace`).
  */
 export class NackResponder {
   readonly #sender: SenderInternals;
   readonly #clock: PacerClock;
   readonly #budgetBps: () => number;
   readonly #maxAgeMs: number;
+  readonly #pace: ((bytes: number, send: () => void) => void) | undefined;
+  readonly #onOverload: (() => void) | undefined;
+  /** Packets sent before this (clock ms) are replaced by a keyframe sent since: not re-sent. */
+  #supersededBeforeMs = Number.NEGATIVE_INFINITY;
   readonly #mask: number;
   readonly #packets: Array<RtpPacket | undefined>;
   readonly #seq: Int32Array;
@@ -72,7 +93,14 @@ export class NackResponder {
   #budgetBytes = 0;
   #budgetMs: number;
   #closed = false;
-  readonly #stats: NackResponderStats = { requested: 0, resent: 0, missing: 0, skipped: 0 };
+  readonly #stats: NackResponderStats = {
+    requested: 0,
+    resent: 0,
+    missing: 0,
+    skipped: 0,
+    overloads: 0,
+    superseded: 0,
+  };
 
   constructor(options: NackResponderOptions) {
     const capacity = options.capacity ?? 4096;
@@ -81,6 +109,8 @@ export class NackResponder {
     this.#clock = options.clock ?? systemClock;
     this.#budgetBps = options.budgetBps;
     this.#maxAgeMs = options.maxAgeMs ?? 1000;
+    this.#pace = options.pace;
+    this.#onOverload = options.onOverload;
     this.#mask = capacity - 1;
     this.#packets = new Array(capacity);
     this.#seq = new Int32Array(capacity).fill(-1);
@@ -107,6 +137,11 @@ export class NackResponder {
     this.#seq[slot] = seq;
     this.#sentMs[slot] = this.#clock.now();
     this.#resentMs[slot] = Number.NEGATIVE_INFINITY;
+  }
+
+  /** A keyframe is on its way: packets sent before now are not worth re-sending any more. */
+  supersede(): void {
+    this.#supersededBeforeMs = this.#clock.now();
   }
 
   /** Gives NACK handling back to werift and forgets the history; idempotent. */
@@ -139,6 +174,7 @@ export class NackResponder {
     this.#budgetBytes = Math.min(cap, this.#budgetBytes + (rate * (now - this.#budgetMs)) / 8000);
     this.#budgetMs = now;
     const rttMs = Math.max(10, (this.#sender.rtt ?? 0.05) * 1000);
+    let overBudget = 0;
     for (const seq of lost) {
       this.#stats.requested++;
       const slot = seq & this.#mask;
@@ -147,14 +183,23 @@ export class NackResponder {
         this.#stats.missing++;
         continue;
       }
+      if ((this.#sentMs[slot] ?? 0) < this.#supersededBeforeMs) {
+        this.#stats.superseded++;
+        continue;
+      }
       const size = packet.payload.length + 40;
       if (now - (this.#resentMs[slot] ?? 0) < rttMs || this.#budgetBytes < size) {
+        if (this.#budgetBytes < size) overBudget++;
         this.#stats.skipped++;
         continue;
       }
       this.#budgetBytes -= size;
       this.#resentMs[slot] = now;
       this.#resend(packet, seq);
+    }
+    if (overBudget >= 2 && this.#onOverload) {
+      this.#stats.overloads++;
+      this.#onOverload();
     }
   }
 
@@ -191,6 +236,11 @@ export class NackResponder {
     sender.retransmittedPacketsSent++;
     sender.retransmittedBytesSent += payload.length;
     this.#stats.resent++;
-    transport.sendRtp(payload, header).catch(() => {});
+    const send = (): void => {
+      transport.sendRtp(payload, header).catch(() => {});
+    };
+    // RTP header, SRTP tag, UDP/IP.
+    if (this.#pace) this.#pace(payload.length + 12 + 10 + 28, send);
+    else send();
   }
 }

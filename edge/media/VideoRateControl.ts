@@ -30,6 +30,8 @@ export interface VideoRateControlOptions {
    * only skips frames. Resolves true when an encoder was opened; rejects when it does not open.
    */
   setRung: (rung: QualityRung) => Promise<boolean>;
+  /** Asks the encoder for a keyframe (rate-limited by the caller like a PLI). */
+  requestKeyframe: () => void;
   logger: Logger;
 }
 
@@ -145,6 +147,8 @@ export class VideoRateControl extends TypedEmitter<VideoRateControlEvents> {
       sender: options.video,
       clock: options.clock,
       budgetBps: () => RETRANSMIT_SHARE * this.#controller.estimate.bps,
+      pace: (bytes, send) => this.#controller.sendPriority(bytes, send),
+      onOverload: () => options.requestKeyframe(),
     });
     this.#controller = new CongestionController({
       video: options.video,
@@ -224,9 +228,13 @@ export class VideoRateControl extends TypedEmitter<VideoRateControlEvents> {
     this.#cpu.reset();
   }
 
-  /** Paces one encoded frame out (`bytes` is its size); resolves when its last packet has left. */
-  sendFrame(packets: RtpPacket[], bytes: number): Promise<void> {
+  /**
+   * Paces one encoded frame out (`bytes` is its size); resolves when its last packet has left. A
+   * keyframe replaces what was sent before it: NACKs for older packets are no longer answered.
+   */
+  sendFrame(packets: RtpPacket[], bytes: number, keyframe = false): Promise<void> {
     const now = this.#clock.now();
+    if (keyframe) this.#nacks.supersede();
     this.#encoded.push({ ms: now, bytes });
     this.#encodedBytes += bytes;
     const sent = this.#controller.sendFrame(packets);

@@ -78,6 +78,40 @@ describe('packet pacer', () => {
     pacer.close();
   });
 
+  it('sends retransmissions ahead of queued frames, still paced: a NACK burst after a drop does not overflow the queue it was lost at', () => {
+    const clock = new SyncClock();
+    const burst = (): number[] => Array.from({ length: 30 }, () => 1200); // 36 kB asked for at once
+    const unpaced = new Bottleneck(clock, 3_000_000, 50);
+    for (const size of burst()) unpaced.push(size);
+    expect(unpaced.dropped).toBeGreaterThan(0);
+
+    const link = new Bottleneck(clock, 3_000_000, 50);
+    const order: string[] = [];
+    const pacer = new PacketPacer<string>({
+      clock,
+      sizeOf: () => 1200,
+      send: (packet) => {
+        order.push(packet);
+        link.push(1200);
+      },
+      rateBps: 1.5 * 3_000_000,
+    });
+    void pacer.enqueue(['f1', 'f2', 'f3', 'f4', 'f5']);
+    burst().forEach((size, i) => {
+      pacer.enqueuePriority(size, () => {
+        order.push(`r${i}`);
+        link.push(size);
+      });
+    });
+    clock.advanceTo(300);
+    expect(link.dropped).toBe(0);
+    expect(pacer.queueBytes).toBe(0);
+    // The first frame packet left before the burst was queued; the rest wait for the retransmissions.
+    expect(order.slice(0, 2)).toEqual(['f1', 'r0']);
+    expect(order.slice(-4)).toEqual(['f2', 'f3', 'f4', 'f5']);
+    pacer.close();
+  });
+
   it('drains a backlog by its deadline even when the rate is set too low', () => {
     const clock = new SyncClock();
     const pacer = new PacketPacer<number>({

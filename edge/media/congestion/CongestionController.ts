@@ -138,6 +138,12 @@ export class CongestionController extends TypedEmitter<CongestionControllerEvent
     return this.#pacer.enqueue(packets);
   }
 
+  /** Sends a retransmission (`bytes` on the wire) ahead of queued frames, at the pacing rate. */
+  sendPriority(bytes: number, send: () => void): void {
+    if (this.#closed) return;
+    this.#pacer.enqueuePriority(bytes, send);
+  }
+
   /** Stops pacing (queued packets are dropped); idempotent. werift's estimators stay replaced. */
   close(): void {
     if (this.#closed) return;

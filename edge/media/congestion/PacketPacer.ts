@@ -35,6 +35,12 @@ interface Batch<P> {
   done: () => void;
 }
 
+/** A packet sent ahead of the media queue (a retransmission): its wire size and how to send it. */
+interface PriorityPacket {
+  size: number;
+  send: () => void;
+}
+
 interface ActiveProbe {
   cluster: ProbeCluster;
   sentBytes: number;
@@ -64,6 +70,7 @@ export class PacketPacer<P> {
   #budget = 0;
   #lastMs: number;
   readonly #queue: Batch<P>[] = [];
+  readonly #priority: PriorityPacket[] = [];
   #queueBytes = 0;
   readonly #probes: ProbeCluster[] = [];
   #probe: ActiveProbe | undefined;
@@ -128,6 +135,18 @@ export class PacketPacer<P> {
     });
   }
 
+  /**
+   * Queues a packet ahead of every queued frame (a retransmission: the player is waiting for it), still
+   * at the pacing rate, so a burst of them does not overflow the bottleneck they were lost at. `send`
+   * must not throw (errors are counted).
+   */
+  enqueuePriority(size: number, send: () => void): void {
+    if (this.#closed) return;
+    this.#priority.push({ size, send });
+    this.#queueBytes += size;
+    this.#wake();
+  }
+
   /** Sends a probe cluster as soon as the current one (if any) is done. */
   probe(cluster: ProbeCluster): void {
     if (this.#closed) return;
@@ -142,6 +161,7 @@ export class PacketPacer<P> {
     if (this.#timer !== undefined) this.#clock.clearTimeout(this.#timer);
     this.#timer = undefined;
     for (const batch of this.#queue.splice(0)) batch.done();
+    this.#priority.length = 0;
     this.#queueBytes = 0;
     this.#probes.length = 0;
     this.#probe = undefined;
@@ -174,11 +194,11 @@ export class PacketPacer<P> {
     this.#refill(now);
     let waitMs = this.#probe || this.#probes.length > 0 ? this.#sendProbe(now) : undefined;
     if (waitMs === undefined) {
-      while (this.#queue.length > 0 && this.#budget >= 0) {
+      while (this.#queued() && this.#budget >= 0) {
         const size = this.#sendNext(now, -1);
         this.#budget -= size;
       }
-      if (this.#queue.length > 0) waitMs = (-this.#budget * 8000) / this.#effectiveRate();
+      if (this.#queued()) waitMs = (-this.#budget * 8000) / this.#effectiveRate();
     }
     // Timers are ms-grained anyway; a sub-ms wait would spin on float residue.
     if (waitMs !== undefined)
@@ -202,10 +222,10 @@ export class PacketPacer<P> {
         this.#probe = undefined;
         // Media sent during the probe spent the regular budget too.
         this.#budget = Math.min(this.#budget, 0);
-        return this.#probes.length > 0 ? 0 : this.#queue.length > 0 ? 0 : undefined;
+        return this.#probes.length > 0 ? 0 : this.#queued() ? 0 : undefined;
       }
       let size: number;
-      if (this.#queue.length > 0) {
+      if (this.#queued()) {
         size = this.#sendNext(now, cluster.id);
       } else {
         const want = Math.min(PADDING_PACKET_BYTES, Math.max(200, cluster.bytes - probe.sentBytes));
@@ -213,7 +233,7 @@ export class PacketPacer<P> {
         if (size <= 0) {
           // Cannot pad: the probe ends with what media it had.
           this.#probe = undefined;
-          return this.#queue.length > 0 ? 0 : undefined;
+          return this.#queued() ? 0 : undefined;
         }
       }
       probe.sentBytes += size;
@@ -235,8 +255,24 @@ export class PacketPacer<P> {
     }
   }
 
-  /** Sends the head packet; returns its size. */
+  #queued(): boolean {
+    return this.#priority.length > 0 || this.#queue.length > 0;
+  }
+
+  /** Sends the head packet (a priority one first; it is not part of a probe); returns its size. */
   #sendNext(now: number, clusterId: number): number {
+    const first = this.#priority.shift();
+    if (first) {
+      this.#queueBytes -= first.size;
+      try {
+        first.send();
+        this.#stats.packets++;
+        this.#stats.bytes += first.size;
+      } catch {
+        this.#stats.sendErrors++;
+      }
+      return first.size;
+    }
     const batch = this.#queue[0];
     if (!batch) return 0;
     const packet = batch.packets[batch.next++] as P;
