@@ -5,7 +5,8 @@ import { buildApp } from '../matchmaker/buildApp.js';
 import { EdgeIndex } from '../matchmaker/EdgeIndex.js';
 import { rankEdges } from '../matchmaker/rankEdges.js';
 import { createMemoryStore } from '../matchmaker/store/createMemoryStore.js';
-import type { EdgeRecord, EdgeState } from '../matchmaker/store/MatchmakerStore.js';
+import { createRedisStore, deleteRedisPrefix } from '../matchmaker/store/createRedisStore.js';
+import type { EdgeRecord, EdgeState, MatchmakerStore } from '../matchmaker/store/MatchmakerStore.js';
 import { randomNonce } from '../protocol/edgeRegistration.js';
 import { geoCoordinate } from '../protocol/networkCoordinates.js';
 import { PONG } from '../test/tools/FakeEdge.js';
@@ -37,20 +38,25 @@ export const round2 = (x: number) => Math.round(x * 100) / 100;
  */
 export const sessionKeyAddress = () => `0x${randomBytes(20).toString('hex')}`;
 
+/** The stores the large-network figure runs on (`BENCH_LARGE_STORES`, default both). */
+type LargeStore = 'memory' | 'redis';
+
 /**
  * Allocation with `BENCH_EDGES_LARGE` (default 50,000) edges: the ranking's cost per call through the spatial
- * index and by scoring every edge (the same `EdgeIndex`/`rankEdges` the matchmaker uses), and allocation
- * latency through the matchmaker's allocation path (`Matchmaker.createSession`: coordinate, ranking, reserve,
- * token) in this process on the in-process store, 32 concurrent requests, no HTTP; each player leaves at once
- * (its reservation released outside the timed call), so slots stay free as in a steady state. Edges are written straight
- * into the store (50k signed registrations would take minutes of signature checks); on Redis the registry
- * refresh of 50k edges (one pipeline of 150k reads) outlasts the store's 1.5 s command timeout on this
- * machine, so that part is not measured here. Players send a location hint only: the ranking decides.
+ * index and by scoring every edge (the same `EdgeIndex`/`rankEdges` the matchmaker uses), then per store
+ * (`BENCH_LARGE_STORES`, default memory,redis) allocation latency through the matchmaker's allocation path
+ * (`Matchmaker.createSession`: coordinate, ranking, reserve, token) in this process, 32 concurrent requests, no
+ * HTTP; each player leaves at once (its reservation released outside the timed call), so slots stay free as in a
+ * steady state. The registry refreshes every `BENCH_LARGE_REFRESH_MS` (default 500, the matchmaker's default)
+ * during the load, timed here: `refreshMs.first` is the first (full) read of every edge, `refreshMs.p50/p99/max`
+ * those during the load (on Redis the change feed: only edges changed since the last refresh are read;
+ * `edgesReadPerRefresh`). Edges are written straight into the store (50k signed registrations would take
+ * minutes of signature checks); they do not heartbeat. Players send a location hint only: the ranking decides.
  */
 export async function measureLargeNetwork(
   matrix: LatencyMatrix,
   sessionPrivateKey: string,
-  { seconds, clients }: { seconds: number; clients: number },
+  { seconds, clients, redisUrl }: { seconds: number; clients: number; redisUrl: string },
 ) {
   const count = Number(process.env.BENCH_EDGES_LARGE ?? 50_000);
   const random = seededRandom(11);
@@ -68,7 +74,9 @@ export async function measureLargeNetwork(
   });
   // The ranking alone: µs per call, through the index and scoring every edge, from 2,000 player positions.
   const states: EdgeState[] = records.map((edge) => ({ edge, load: null, usedSlots: 0 }));
+  const t = performance.now();
   const index = new EdgeIndex(states, (s) => geoCoordinate(s.edge.lat, s.edge.lon));
+  const indexBuildMs = round2(performance.now() - t);
   const players = Array.from({ length: 2000 }, () => {
     const geo = matrix.geo?.[Math.floor(random() * matrix.n)] ?? { lat: 0, lon: 0 };
     return geoCoordinate(geo.lat, geo.lon);
@@ -81,16 +89,54 @@ export async function measureLargeNetwork(
     return round2(((performance.now() - t) * 1000) / players.length);
   };
   rankUs(false);
-  const rank = { indexUs: rankUs(false), fullScanUs: rankUs(true) };
+  const out: Record<string, unknown> = {
+    edges: count,
+    rankUs: { indexUs: rankUs(false), fullScanUs: rankUs(true) },
+    indexBuildMs,
+  };
+  const stores = (process.env.BENCH_LARGE_STORES ?? 'memory,redis').split(',').filter(Boolean);
+  for (const kind of stores as LargeStore[]) {
+    out[kind] = await measureOnStore(kind, records, matrix, random, {
+      seconds,
+      clients,
+      redisUrl,
+      sessionPrivateKey,
+    });
+    console.log(`large network, ${kind}: ${JSON.stringify(out[kind])}`);
+  }
+  return out;
+}
 
-  const store = createMemoryStore();
+async function measureOnStore(
+  kind: LargeStore,
+  records: EdgeRecord[],
+  matrix: LatencyMatrix,
+  random: () => number,
+  options: { seconds: number; clients: number; redisUrl: string; sessionPrivateKey: string },
+) {
+  const { seconds, clients } = options;
+  const refreshEveryMs = Number(process.env.BENCH_LARGE_REFRESH_MS ?? 500);
+  const keyPrefix = `farplay:bench50k:${randomBytes(4).toString('hex')}:`;
+  const raw = kind === 'redis' ? createRedisStore({ url: options.redisUrl, keyPrefix }) : createMemoryStore();
+  // Counts the edges each refresh reads (the change feed's size on Redis; every edge in process).
+  let edgesRead = 0;
+  const store: MatchmakerStore = new Proxy(raw, {
+    get(target, property, receiver) {
+      if (property !== 'edgeChanges') return Reflect.get(target, property, receiver);
+      return async (since: string, recheck?: readonly string[]) => {
+        const changes = await target.edgeChanges(since, recheck);
+        edgesRead += changes.edges.length + changes.gone.length;
+        return changes;
+      };
+    },
+  });
   const app = await buildApp({
     store,
     config: {
       builtInGameIds: 'pong',
-      sessionPrivateKey,
+      sessionPrivateKey: options.sessionPrivateKey,
       logLevel: 'warn',
-      refreshMs: 5000,
+      refreshMs: 3_600_000, // the bench's own loop below refreshes (and times each refresh)
       edgeTtlMs: 600_000,
       reservationTtlMs: 600_000,
       maxReservationsPerClient: 0,
@@ -98,15 +144,47 @@ export async function measureLargeNetwork(
   });
   try {
     let t = performance.now();
-    for (const r of records) await store.putEdge(r, randomNonce(), 600_000, 120_000);
+    for (let i = 0; i < records.length; i += 1000) {
+      await Promise.all(
+        records.slice(i, i + 1000).map((r) => store.putEdge(r, randomNonce(), 600_000, 120_000)),
+      );
+    }
+    const writeMs = Math.round(performance.now() - t);
+    // What every refresh read before the change feed: every edge and every coordinate.
+    t = performance.now();
+    const fullRead = await Promise.all([store.listEdges(), store.getCoordinates()]).then(
+      () => Math.round(performance.now() - t),
+      (error: unknown) => `failed after ${Math.round(performance.now() - t)} ms: ${String(error)}`,
+    );
     await app.ready();
+    t = performance.now();
     await app.matchmaker.refresh();
-    const refreshMs = Math.round(performance.now() - t);
+    const firstRefreshMs = Math.round(performance.now() - t);
+    const refreshMs: number[] = [];
+    const readPerRefresh: number[] = [];
+    let refreshFailures = 0;
     const allocateMs: number[] = [];
     let failures = 0;
     let failureLogged = false;
     let measuring = false;
     let stop = false;
+    const refresher = (async () => {
+      while (!stop) {
+        await new Promise((r) => setTimeout(r, refreshEveryMs));
+        if (stop) break;
+        const t0 = performance.now();
+        edgesRead = 0;
+        try {
+          await app.matchmaker.refresh();
+        } catch (error) {
+          if (refreshFailures++ === 0) console.error(`large network: refresh failed: ${String(error)}`);
+        }
+        if (measuring) {
+          refreshMs.push(performance.now() - t0);
+          readPerRefresh.push(edgesRead);
+        }
+      }
+    })();
     const loops = Array.from({ length: clients }, async () => {
       while (!stop) {
         const geo = matrix.geo?.[Math.floor(random() * matrix.n)] ?? { lat: 0, lon: 0 };
@@ -147,20 +225,31 @@ export async function measureLargeNetwork(
     const elapsed = (performance.now() - t) / 1000;
     const cpu = process.cpuUsage(cpu0);
     stop = true;
-    await Promise.all(loops);
+    await Promise.all([...loops, refresher]);
     const ok = allocateMs.length - failures;
     return {
-      edges: count,
       p50: round2(percentile(allocateMs, 0.5)),
       p99: round2(percentile(allocateMs, 0.99)),
       allocPerSec: Math.round(ok / elapsed),
       failed: failures,
       cpuMsPerAllocation: round2(((cpu.user + cpu.system) / 1000 / Math.max(1, ok)) * 1000) / 1000,
-      rankUs: rank,
-      registryRefreshMs: refreshMs,
+      storeWriteMs: writeMs,
+      listEveryEdgeMs: fullRead,
+      refreshMs: {
+        first: firstRefreshMs,
+        everyMs: refreshEveryMs,
+        count: refreshMs.length,
+        p50: round2(percentile(refreshMs, 0.5)),
+        p99: round2(percentile(refreshMs, 0.99)),
+        max: round2(Math.max(...refreshMs)),
+        failed: refreshFailures,
+      },
+      edgesReadPerRefresh: { p50: percentile(readPerRefresh, 0.5), max: Math.max(...readPerRefresh) },
+      liveEdges: app.matchmaker.edges().length,
     };
   } finally {
     await app.close();
     await store.close();
+    if (kind === 'redis') await deleteRedisPrefix(options.redisUrl, keyPrefix);
   }
 }

@@ -13,7 +13,8 @@
 // (matchmaker processes on the Redis store, client connections spread over them; default 1),
 // BENCH_COORDINATES=0 (store figures only, skip the coordinate evaluation), BENCH_HEARTBEAT_MS (default 2000,
 // the matchmaker's heartbeat period: every edge heartbeats that often through both phases, as edge/control does
-// (bench/benchHeartbeats.ts); 0 = none), BENCH_EDGES_LARGE (default 50000: the `edges50k` figure, allocation on a large network; 0 = skip).
+// (bench/benchHeartbeats.ts); 0 = none), BENCH_EDGES_LARGE (default 50000: the `edges50k` figure, allocation on a large network; 0 = skip),
+// BENCH_LARGE_STORES (default memory,redis: the stores `edges50k` runs on), BENCH_LARGE_REFRESH_MS (default 500).
 // Last line: one JSON object.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -401,7 +402,7 @@ async function main(): Promise<void> {
     }
   }
   if (process.env.BENCH_EDGES_LARGE !== '0') {
-    out.edges50k = await measureLargeNetwork(matrix, sessionKeys.privateKey, { seconds, clients });
+    out.edges50k = await measureLargeNetwork(matrix, sessionKeys.privateKey, { seconds, clients, redisUrl });
     console.log(`large network: ${JSON.stringify(out.edges50k)}`);
   }
   agent.destroy();

@@ -77,9 +77,7 @@ export class EdgeIndex {
       flat[i * 5 + 4] = c.e;
     });
     this.flat = flat;
-    this.usable = Uint8Array.from(views, (v) =>
-      v.state.edge.encoders.length === 0 || (v.state.load !== null && v.state.load.freeSlots <= 0) ? 0 : 1,
-    );
+    this.usable = Uint8Array.from(views, (v) => usableFlag(v.state));
     this.full = Uint8Array.from(views, (v) => (v.state.usedSlots >= v.state.edge.capacity ? 1 : 0));
     let priceSum = 0;
     for (const v of views) priceSum += v.price;
@@ -120,6 +118,19 @@ export class EdgeIndex {
     return mask;
   }
 
+  /**
+   * Puts a newer state of an indexed edge (same registration and coordinate: its load and slot count moved)
+   * in its view; an edge not indexed is left out.
+   */
+  replace(state: EdgeState): void {
+    const i = this.#indexById.get(state.edge.id);
+    const view = i === undefined ? undefined : this.views[i];
+    if (i === undefined || !view) return;
+    view.state = state;
+    this.usable[i] = usableFlag(state);
+    this.full[i] = state.usedSlots >= state.edge.capacity ? 1 : 0;
+  }
+
   /** Moves an edge's slot count by `delta` (clamped to 0…capacity). */
   adjustUsed(edgeId: string, delta: number): void {
     const state = this.get(edgeId);
@@ -133,6 +144,11 @@ export class EdgeIndex {
     if (i !== undefined && this.views[i]?.state === state)
       this.full[i] = usedSlots >= state.edge.capacity ? 1 : 0;
   }
+}
+
+/** 1 when an edge can take players at all: a working encoder, and its own last load not full. */
+function usableFlag(state: EdgeState): number {
+  return state.edge.encoders.length === 0 || (state.load !== null && state.load.freeSlots <= 0) ? 0 : 1;
 }
 
 /** Edges per grid cell aimed at (on average over the whole box; coordinates cluster, so occupied cells hold more). */

@@ -21,6 +21,7 @@ import type { RecentSessions } from './RecentSessions.js';
 import type { StakeGate } from './StakeGate.js';
 import type {
   DeadEdge,
+  EdgeChanges,
   EdgeRecord,
   EdgeState,
   MatchmakerStore,
@@ -72,6 +73,12 @@ export class EdgeRegistry {
   readonly #draining = new Map<string, number>();
   #edges: EdgeState[] = [];
   #index: EdgeIndex;
+  /** Every live edge the store last reported (before the draining and stake filters), by id. */
+  readonly #all = new Map<string, EdgeState>();
+  /** The store's change cursor (`edgeChanges`) after the last refresh. */
+  #cursor = '';
+  /** Edges to read again at the first refresh after this time (unix ms: their earliest reservation expires). */
+  readonly #recheckAt = new Map<string, number>();
   #refreshing: Promise<void> | undefined;
 
   constructor(options: EdgeRegistryOptions) {
@@ -103,7 +110,10 @@ export class EdgeRegistry {
     return this.#index;
   }
 
-  /** Re-reads edges, games, coordinates and demand from the store; flushes local demand and coordinates. */
+  /**
+   * Reads what changed among the edges (the store's change feed: on Redis only the changed edges are read, a
+   * full read only when the feed cannot answer), games and demand; flushes local demand and coordinates.
+   */
   refresh(): Promise<void> {
     this.#refreshing ??= this.#refresh().finally(() => {
       this.#refreshing = undefined;
@@ -128,13 +138,17 @@ export class EdgeRegistry {
     if (coordinatesWrite.status === 'rejected') this.#coordinates.markDirty(Object.keys(dirty));
     if (demandWrite.status === 'rejected') throw demandWrite.reason;
     if (coordinatesWrite.status === 'rejected') throw coordinatesWrite.reason;
-    const [edges, games, coordinates] = await Promise.all([
-      this.#store.listEdges(),
+    const t = Date.now();
+    const recheck: string[] = [];
+    for (const [id, at] of this.#recheckAt) if (at <= t) recheck.push(id);
+    const [changes, games] = await Promise.all([
+      this.#store.edgeChanges(this.#cursor, recheck),
       this.#store.listGames(),
-      this.#store.getCoordinates(),
     ]);
-    this.#coordinates.merge(coordinates);
-    this.#setEdges(this.#accountable(edges));
+    this.#cursor = changes.cursor;
+    // Coordinates this instance learnt (flushed above) or other instances' (merged now) move edges: re-index.
+    const moved = this.#coordinates.merge(changes.coordinates) || Object.keys(dirty).length > 0;
+    const edges = this.#apply(changes, t, moved);
     this.#catalogue.setPublished(games);
     const free = new Map<string, number>();
     for (const e of edges) free.set(e.edge.region, (free.get(e.edge.region) ?? 0) + freeSlots(e));
@@ -143,6 +157,45 @@ export class EdgeRegistry {
     this.#metrics.edgesAlive.set(edges.length);
     this.#metrics.freeSlots.reset();
     for (const [region, n] of free) this.#metrics.freeSlots.set({ region }, n);
+  }
+
+  /**
+   * Applies a store read to the view. The index is rebuilt when edges came or went, registered again, or
+   * coordinates moved (read from the store or learnt here); else the changed edges' load and slots are put
+   * into it in place (a 50,000-edge index is not rebuilt for a few hundred slot counts). Returns every live edge.
+   */
+  #apply(changes: EdgeChanges, t: number, coordinatesMoved: boolean): EdgeState[] {
+    let rebuild = changes.full || coordinatesMoved;
+    if (changes.full) {
+      this.#all.clear();
+      this.#recheckAt.clear();
+    }
+    for (const id of changes.gone) {
+      if (this.#all.delete(id)) rebuild = true;
+      this.#recheckAt.delete(id);
+      this.#coordinates.forget(id);
+    }
+    for (const state of changes.edges) {
+      const id = state.edge.id;
+      if (this.#all.get(id)?.edge.registeredAt !== state.edge.registeredAt) rebuild = true;
+      this.#all.set(id, state);
+      if (state.slotsExpireInMs === undefined) this.#recheckAt.delete(id);
+      else this.#recheckAt.set(id, t + state.slotsExpireInMs + 1);
+    }
+    const all = [...this.#all.values()];
+    const edges = this.#accountable(all);
+    const views = this.#index.views;
+    if (
+      !rebuild &&
+      edges.length === views.length &&
+      edges.every((e, i) => views[i]?.state.edge.id === e.edge.id)
+    ) {
+      for (const state of changes.edges) this.#index.replace(state);
+      this.#edges = edges;
+    } else {
+      this.#setEdges(edges);
+    }
+    return all;
   }
 
   /**
@@ -184,6 +237,10 @@ export class EdgeRegistry {
     const deadIds = new Set(dead.map((d) => d.edgeId));
     // Their players are moved: a late heartbeat of the dead edge must not bring these sessions back.
     for (const d of dead) for (const s of d.sessions) this.#recent.ended(s.sessionId);
+    for (const id of deadIds) {
+      this.#all.delete(id);
+      this.#recheckAt.delete(id);
+    }
     this.#setEdges(this.#edges.filter((e) => !deadIds.has(e.edge.id)));
     // A re-registering edge starts again from its geography; keeping every id ever seen would grow.
     for (const id of deadIds) this.#coordinates.forget(id);

@@ -279,16 +279,19 @@ export class CoordinateModel {
   /**
    * Adopts coordinates other instances refined (ours pending a flush win). Runs every refresh over
    * every edge, so an unchanged coordinate (usually most of them, often our own flush read back) is
-   * left as it is instead of being copied again.
+   * left as it is instead of being copied again. Returns whether any coordinate changed.
    */
-  merge(remote: Record<string, Coordinate>): void {
+  merge(remote: Record<string, Coordinate>): boolean {
+    let moved = false;
     for (const id in remote) {
       const c = remote[id] as Coordinate;
       if (this.#dirty.has(id)) continue;
       const mine = this.#coordinates.get(id);
       if (mine && sameCoordinate(mine, c)) continue;
       this.#coordinates.set(id, copyCoordinate(c));
+      moved = true;
     }
+    return moved;
   }
 
   forget(edgeId: string): void {

@@ -35,6 +35,28 @@ export interface EdgeState {
   edge: EdgeRecord;
   load: EdgeLoad | null;
   usedSlots: number;
+  /**
+   * Set by `edgeChanges` where the edge holds unconnected reservations: ms from the read until the earliest of
+   * them expires (usedSlots then drops with no write to report it; the reader asks for the edge again).
+   */
+  slotsExpireInMs?: number;
+}
+
+/**
+ * What changed among the edges since a cursor (`MatchmakerStore.edgeChanges`): the registry refresh applies it
+ * to its view instead of re-reading every edge.
+ */
+export interface EdgeChanges {
+  /** Pass back as `since` next time. */
+  cursor: string;
+  /** true: `edges` is every live edge (replace the view); false: only those changed since the cursor. */
+  full: boolean;
+  /** Live edges that changed (registration, load going full or not, slots, coordinate, revival), or all of them. */
+  edges: EdgeState[];
+  /** Edges gone since the cursor (reaped, or found expired): drop them. Empty when `full`. */
+  gone: string[];
+  /** The stored coordinates of the edges in `edges` (those that have one). */
+  coordinates: Record<string, StoredCoordinate>;
 }
 
 /** Network coordinate (Vivaldi with height), as stored and shared between instances. */
@@ -164,6 +186,14 @@ export interface MatchmakerStore {
   claimNonce(edgeId: string, nonce: string, ttlMs: number): Promise<boolean>;
   /** All live edges. */
   listEdges(): Promise<EdgeState[]>;
+  /**
+   * The edges changed since `since` (a cursor this method returned; '' = never read): on Redis a change feed
+   * (every write that changes what the registry sees bumps a version and records the edge), read in pages; a
+   * full read when the cursor is unknown, too old or from before Redis lost its data. `recheck`: edges to read
+   * again anyway (their reservations expire, `slotsExpireInMs`). An edge whose liveness lapses leaves the view
+   * when it is reaped (or when it is read again). The in-process store answers a full read each time.
+   */
+  edgeChanges(since: string, recheck?: readonly string[]): Promise<EdgeChanges>;
   /** Ids of live edges within `radiusKm` of a point, nearest first. */
   edgesNear(lat: number, lon: number, radiusKm: number, limit: number): Promise<string[]>;
   /**

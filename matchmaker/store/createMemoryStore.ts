@@ -118,7 +118,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MatchmakerS
     return s.record;
   }
 
-  return {
+  const store: MatchmakerStore = {
     kind: 'memory',
     get closed() {
       return closed;
@@ -155,6 +155,16 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MatchmakerS
         out.push({ edge: e.edge, load: e.load, usedSlots: liveSlots(id, t).size });
       }
       return out;
+    },
+    async edgeChanges() {
+      // In process, reading every edge is cheap (no copies, no round trips): every read is a full one.
+      return {
+        cursor: '',
+        full: true,
+        edges: await store.listEdges(),
+        gone: [],
+        coordinates: await store.getCoordinates(),
+      };
     },
     async edgesNear(lat, lon, radiusKm, limit) {
       const t = now();
@@ -343,6 +353,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MatchmakerS
       events.removeAllListeners();
     },
   };
+  return store;
 }
 
 /** A copy of session data the caller cannot alias (cheaper than structuredClone on the hot path). */

@@ -14,6 +14,7 @@ import {
   type StoredCoordinate,
   type StoreEvent,
 } from './MatchmakerStore.js';
+import { defineFeedCommands, feedKeys, readEdgeChanges } from './redisEdgeFeed.js';
 import { redisGames } from './redisGames.js';
 import { defineSessionCommands } from './redisSessionScripts.js';
 
@@ -82,7 +83,9 @@ export function createRedisStore(options: RedisStoreOptions = {}): MatchmakerSto
   const plain = options.keyPrefix ?? 'farplay:mm:';
   const p = storeKeyPrefix(plain, onCluster);
   const onError = options.onError ?? (() => {});
-  const redis = defineSessionCommands(connectRedis(url, options.cluster, options.commandTimeoutMs));
+  const redis = defineFeedCommands(
+    defineSessionCommands(connectRedis(url, options.cluster, options.commandTimeoutMs)),
+  );
   redis.on('error', onError);
   // Until the first connection, commands wait for it (start-up); afterwards they fail fast.
   redis.once('ready', () => {
@@ -104,6 +107,7 @@ export function createRedisStore(options: RedisStoreOptions = {}): MatchmakerSto
     coords: `${p}coords`,
     demand: (region: string, bucket: number) => `${p}demand:${region}:${bucket}`,
     channel: `${p}events`,
+    feed: feedKeys(p),
   };
 
   return guardStore({
@@ -120,6 +124,9 @@ export function createRedisStore(options: RedisStoreOptions = {}): MatchmakerSto
         k.alive(edge.id),
         k.edges,
         k.geo,
+        k.feed.ver,
+        k.feed.changes,
+        k.feed.gone,
         JSON.stringify(edge),
         ttlMs,
         nonceTtlMs,
@@ -136,10 +143,13 @@ export function createRedisStore(options: RedisStoreOptions = {}): MatchmakerSto
         k.edges,
         k.alive(edgeId),
         k.load(edgeId),
+        k.feed.ver,
+        k.feed.changes,
         edgeId,
         JSON.stringify(load),
         ttlMs,
         nonceTtlMs,
+        load.freeSlots <= 0 ? '1' : '0',
       );
       return result as 'ok' | 'replay' | 'unknown';
     },
@@ -170,6 +180,9 @@ export function createRedisStore(options: RedisStoreOptions = {}): MatchmakerSto
         });
       }
       return out;
+    },
+    edgeChanges(since, recheck = []) {
+      return readEdgeChanges(redis, p, since, recheck);
     },
     async edgesNear(lat, lon, radiusKm, limit) {
       const ids = (await redis.geosearch(
@@ -218,7 +231,7 @@ export function createRedisStore(options: RedisStoreOptions = {}): MatchmakerSto
       return r as 'ok' | 'unknown' | 'wrong-edge';
     },
     async release(sessionId, edgeId) {
-      const r = await redis.mmRelease(k.session(sessionId), sessionId, edgeId ?? '', `${p}slots:`);
+      const r = await redis.mmRelease(k.session(sessionId), sessionId, edgeId ?? '', `${p}slots:`, p);
       if (r[0] !== 'ok') return r[0] as 'unknown' | 'wrong-edge';
       return toRecord(r[1] as string, r[2] as string, r[3]);
     },
@@ -283,7 +296,12 @@ export function createRedisStore(options: RedisStoreOptions = {}): MatchmakerSto
     async putCoordinates(map) {
       const entries = Object.entries(map);
       if (entries.length === 0) return;
-      await redis.hset(k.coords, Object.fromEntries(entries.map(([id, c]) => [id, JSON.stringify(c)])));
+      await redis.mmPutCoords(
+        k.coords,
+        k.feed.ver,
+        k.feed.changes,
+        ...entries.flatMap(([id, c]) => [id, JSON.stringify(c)]),
+      );
     },
     async getCoordinates() {
       const all = await redis.hgetall(k.coords);

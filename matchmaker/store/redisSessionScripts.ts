@@ -1,4 +1,5 @@
 import type { RedisClient } from './createRedisStore.js';
+import { BUMP_FN, TRIM_GONE } from './redisEdgeFeed.js';
 
 // The matchmaker's Redis store scripts: edges, heartbeats, reservations, holds, activation, release, reaping and
 // reconciliation, each one atomic on the server (createRedisStore.ts calls them).
@@ -6,19 +7,34 @@ import type { RedisClient } from './createRedisStore.js';
 // All scripts read the clock with TIME so that every instance agrees on expiry.
 const NOW = `local __t = redis.call('TIME'); local now = tonumber(__t[1]) * 1000 + math.floor(tonumber(__t[2]) / 1000)`;
 
-/** KEYS: nonce, edge, alive, edges, geo. ARGV: edgeJson, ttlMs, nonceTtlMs, id, lon, lat, capacity. */
+/**
+ * KEYS: nonce, edge, alive, edges, geo, feed ver, feed changes, feed gone. ARGV: edgeJson, ttlMs, nonceTtlMs, id,
+ * lon, lat, capacity. (The feed: redisEdgeFeed.ts.)
+ */
 const PUT_EDGE = `${NOW}
 if not redis.call('SET', KEYS[1], '1', 'NX', 'PX', ARGV[3]) then return 'replay' end
 redis.call('HSET', KEYS[2], 'json', ARGV[1], 'capacity', ARGV[7])
 redis.call('SET', KEYS[3], '1', 'PX', ARGV[2])
 redis.call('ZADD', KEYS[4], now + tonumber(ARGV[2]), ARGV[4])
 redis.call('GEOADD', KEYS[5], ARGV[5], ARGV[6], ARGV[4])
+redis.call('ZADD', KEYS[7], redis.call('INCR', KEYS[6]), ARGV[4])
+redis.call('ZREM', KEYS[8], ARGV[4])
 return 'ok'`;
 
-/** KEYS: nonce, edges, alive, load. ARGV: id, loadJson, ttlMs, nonceTtlMs. */
+/**
+ * KEYS: nonce, edges, alive, load, feed ver, feed changes. ARGV: id, loadJson, ttlMs, nonceTtlMs, '1' if the load
+ * says the edge is full (freeSlots ≤ 0). The feed learns of a heartbeat only when it changes what the registry
+ * sees: the edge turning full or not, or coming back after its liveness lapsed (not yet reaped).
+ */
 const HEARTBEAT = `${NOW}
-if not redis.call('ZSCORE', KEYS[2], ARGV[1]) then return 'unknown' end
+local deadline = redis.call('ZSCORE', KEYS[2], ARGV[1])
+if not deadline then return 'unknown' end
 if not redis.call('SET', KEYS[1], '1', 'NX', 'PX', ARGV[4]) then return 'replay' end
+local old = redis.call('GET', KEYS[4])
+local wasFull = old and (tonumber(cjson.decode(old).freeSlots) or 1) <= 0 or false
+if tonumber(deadline) <= now or wasFull ~= (ARGV[5] == '1') then
+  redis.call('ZADD', KEYS[6], redis.call('INCR', KEYS[5]), ARGV[1])
+end
 redis.call('SET', KEYS[4], ARGV[2])
 redis.call('SET', KEYS[3], '1', 'PX', ARGV[3])
 redis.call('ZADD', KEYS[2], now + tonumber(ARGV[3]), ARGV[1])
@@ -35,6 +51,7 @@ return 'ok'`;
  * `storeKeyPrefix`), so they are in the declared keys' slot, which is what Cluster checks.
  */
 const RESERVE = `${NOW}
+${BUMP_FN}
 if redis.call('EXISTS', KEYS[1]) == 1 then return false end
 local ttl = tonumber(ARGV[1])
 local sid = ARGV[3]
@@ -66,6 +83,7 @@ for c = 6 + n, #ARGV do
         redis.call('ZADD', KEYS[1 + i], now + ttl, sid)
         redis.call('PEXPIRE', KEYS[1 + i], ttl)
       end
+      bump(p, id)
       return id
     end
   end
@@ -91,6 +109,7 @@ return 'ok'`;
  * Returns {restored ids, {id, data, ...} released}.
  */
 const RECONCILE = `${NOW}
+${BUMP_FN}
 local p = ARGV[1]
 local edge = ARGV[2]
 local before = tonumber(ARGV[3])
@@ -128,24 +147,27 @@ for _, sid in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], score, '+inf')) do
     end
   end
 end
+if #restored > 0 or #released > 0 then bump(p, edge) end
 return {restored, released}`;
 
-/** KEYS: session. ARGV: sessionId, edgeId or '', slots key prefix. */
-const RELEASE = `
+/** KEYS: session. ARGV: sessionId, edgeId or '', slots key prefix, key prefix. */
+const RELEASE = `${BUMP_FN}
 local h = redis.call('HMGET', KEYS[1], 'data', 'edgeId', 'state')
 if not h[1] then return {'unknown'} end
 if ARGV[2] ~= '' and h[2] ~= ARGV[2] then return {'wrong-edge'} end
 redis.call('ZREM', ARGV[3] .. h[2], ARGV[1])
 redis.call('DEL', KEYS[1])
+bump(ARGV[4], h[2])
 return {'ok', h[1], h[2], h[3]}`;
 
 /**
  * KEYS: edges, geo, coords. ARGV: key prefix. Drops edges past their deadline with their slots, sessions
- * and coordinates (a registry of ever-seen ids would otherwise grow without bound).
+ * and coordinates (a registry of ever-seen ids would otherwise grow without bound), leaving a tombstone in the feed.
  * (Builds per-edge and session keys from the prefix — the session ids are only known inside the script — all
  * in the declared keys' slot on a cluster, the prefix being a hash tag there.)
  */
 const REAP = `${NOW}
+${BUMP_FN}
 local p = ARGV[1]
 local dead = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, 200)
 local out = {}
@@ -166,8 +188,10 @@ for _, id in ipairs(dead) do
     redis.call('DEL', sk)
   end
   redis.call('DEL', slots, p .. 'edge:' .. id, p .. 'load:' .. id, p .. 'alive:' .. id)
+  redis.call('ZADD', p .. 'feed:gone', bump(p, id), id)
   table.insert(out, entry)
 end
+${TRIM_GONE}
 return out`;
 
 /** The session and edge scripts as ioredis commands. */
@@ -183,8 +207,8 @@ export type SessionCommands = {
 
 /** Registers the matchmaker's Lua scripts on `redis` (each runs atomically on the server). */
 export function defineSessionCommands<R extends RedisClient>(redis: R): R & SessionCommands {
-  redis.defineCommand('mmPutEdge', { numberOfKeys: 5, lua: PUT_EDGE });
-  redis.defineCommand('mmHeartbeat', { numberOfKeys: 4, lua: HEARTBEAT });
+  redis.defineCommand('mmPutEdge', { numberOfKeys: 8, lua: PUT_EDGE });
+  redis.defineCommand('mmHeartbeat', { numberOfKeys: 6, lua: HEARTBEAT });
   redis.defineCommand('mmReserve', { lua: RESERVE });
   redis.defineCommand('mmActivate', { numberOfKeys: 2, lua: ACTIVATE });
   redis.defineCommand('mmRelease', { numberOfKeys: 1, lua: RELEASE });

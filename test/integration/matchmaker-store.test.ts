@@ -1,7 +1,13 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
 import { createMemoryStore } from '../../matchmaker/store/createMemoryStore.js';
 import { createRedisStore, deleteRedisPrefix } from '../../matchmaker/store/createRedisStore.js';
-import type { EdgeRecord, MatchmakerStore, StoreEvent } from '../../matchmaker/store/MatchmakerStore.js';
+import type {
+  EdgeChanges,
+  EdgeRecord,
+  EdgeState,
+  MatchmakerStore,
+  StoreEvent,
+} from '../../matchmaker/store/MatchmakerStore.js';
 import { type LocalRedisCluster, startRedisCluster } from '../support/redisCluster.js';
 import { pongGame, sleep, testPrefix } from './matchmaker-support.js';
 
@@ -190,6 +196,62 @@ describe.each(implementations)('matchmaker store contract: %s', (_name, make) =>
     expect(await store.heartbeat('0xa', load, 'h', 1000, 60_000)).toBe('unknown');
     expect((await store.listEdges()).map((e) => e.edge.id)).toEqual(['0xb']);
     expect(Object.keys(await store.getCoordinates())).toEqual(['0xb']);
+  });
+
+  it('reports what changed among the edges since a cursor, and a view kept from it equals the live edges', async () => {
+    const view = new Map<string, EdgeState>();
+    let cursor = '';
+    /** Reads changes since the cursor into the view; returns the read (incremental stores read only the changed). */
+    const sync = async (recheck: string[] = []) => {
+      const changes = await store.edgeChanges(cursor, recheck);
+      cursor = changes.cursor;
+      if (changes.full) view.clear();
+      for (const id of changes.gone) view.delete(id);
+      for (const e of changes.edges) view.set(e.edge.id, e);
+      const live = Object.fromEntries((await store.listEdges()).map((e) => [e.edge.id, e.usedSlots]));
+      expect(Object.fromEntries([...view].map(([id, e]) => [id, e.usedSlots]))).toEqual(live);
+      return changes;
+    };
+    // Redis answers from its change feed (only the changed edges); the in-process store reads everything.
+    const expectChanged = (c: EdgeChanges, ids: string[]) => {
+      expect(c.full).toBe(store.kind === 'memory');
+      if (!c.full) expect(c.edges.map((e) => e.edge.id).sort()).toEqual(ids);
+    };
+    expect((await sync()).full).toBe(true);
+    await store.putEdge(edge('0xa'), 'n1', 400, 60_000);
+    await store.putEdge(edge('0xb', { capacity: 3 }), 'n2', 10_000, 60_000);
+    expectChanged(await sync(), ['0xa', '0xb']);
+    // Nothing changed: an incremental store reads nothing.
+    expectChanged(await sync(), []);
+    await store.reserve({ candidates: ['0xb'], session: session('r1'), reservationTtlMs: 300 });
+    const reserved = await sync();
+    expectChanged(reserved, ['0xb']);
+    if (!reserved.full) expect(reserved.edges[0]?.slotsExpireInMs).toBeLessThanOrEqual(300);
+    // A heartbeat that leaves the edge as the registry sees it is not a change; one saying it is full is.
+    await store.heartbeat('0xb', { ...load, freeSlots: 2 }, 'h1', 10_000, 60_000);
+    expectChanged(await sync(), []);
+    await store.heartbeat('0xb', { ...load, freeSlots: 0 }, 'h2', 10_000, 60_000);
+    const full = await sync();
+    expectChanged(full, ['0xb']);
+    expect(view.get('0xb')?.load?.freeSlots).toBe(0);
+    // 0xa lapses and is reaped; the reservation on 0xb expires with no write (read again: `recheck`).
+    await sleep(450);
+    expect((await store.reapDeadEdges()).map((d) => d.edgeId)).toEqual(['0xa']);
+    const later = await sync(['0xb']);
+    if (!later.full) expect(later.gone).toEqual(['0xa']);
+    expect(view.get('0xb')?.usedSlots).toBe(0);
+    expect(view.get('0xb')?.slotsExpireInMs).toBeUndefined();
+    await store.putCoordinates({ '0xb': { v: [1, 2, 3], h: 4, e: 0.5 } });
+    expect((await sync()).coordinates['0xb']).toEqual({ v: [1, 2, 3], h: 4, e: 0.5 });
+    // A released session frees its slot in the view.
+    await store.reserve({ candidates: ['0xb'], session: session('r2'), reservationTtlMs: 5000 });
+    await sync();
+    await store.release('r2');
+    expectChanged(await sync(), ['0xb']);
+    // A cursor the store cannot answer (another data set, or Redis restarted empty) gets everything.
+    cursor = 'elsewhere:3';
+    expect(await sync()).toMatchObject({ full: true, gone: [] });
+    expect([...view.keys()]).toEqual(['0xb']);
   });
 
   it('finds live edges near a point, nearest first', async () => {
