@@ -17,7 +17,13 @@ import {
   vivaldiUpdate,
 } from '../protocol/networkCoordinates.js';
 import type { Candidate, CreateSessionResponse, RttMeasurement } from '../protocol/playerApi.js';
-import { type ProbeCutoff, type ProbeEdgesResult, probeEdges } from '../protocol/probeEdges.js';
+import {
+  PROBE_RTTS,
+  type ProbeCutoff,
+  type ProbeEdgesResult,
+  probeEdges,
+  roundEndsAt,
+} from '../protocol/probeEdges.js';
 import { generateSessionKeyPair } from '../protocol/sessionToken.js';
 import { PONG } from '../test/tools/FakeEdge.js';
 import { type LatencyMatrix, rttOf, seededRandom } from './evaluateCoordinates.js';
@@ -31,7 +37,8 @@ import { type LatencyMatrix, rttOf, seededRandom } from './evaluateCoordinates.j
  * the page's path now), each for cold players and, for `twoRounds`, warm ones (what their cold session left:
  * the fitted coordinate, the best 2 edges and the RTTs measured). The edges first measure each other through
  * their signed heartbeats (the peer RTTs the matchmaker ranks round 2 with). Probing time is simulated
- * (`simulateRound`): a probe takes a warm-up request on a new connection (2 RTT) plus one sample; a round
+ * (`simulateRound`): a probe takes PROBE_RTTS × its RTT (the page's one GET on a new connection: set-up + the
+ * timed request; protocol/probeEdges.ts); a round
  * lasts until its last answer or until the pending probes are slower than the best edge known.
  * `probedRegretMs`: the best probed edge's RTT minus the best edge's (the oracle's regret on the same
  * probes: `regretMs` above it is the allocation's own choice).
@@ -51,13 +58,11 @@ interface Percentiles {
 
 /** Heartbeats per edge that report peer RTTs (4 peers each: ~98 % of the 50-edge pairs covered). */
 const PEER_HEARTBEATS = 20;
-/** A simulated probe's wall time per ms of RTT: a warm-up on a new connection (2 RTT) plus one sample. */
-const PROBE_RTTS = 3;
 
 /**
  * One simulated probe round as the page's `measureRtt` runs it: all in parallel, probe i answering after
  * PROBE_RTTS × its RTT; the round stops once `cutoff.minAnswers` answered and the pending ones are slower
- * than a probe to the best edge known (× 1.25 + 20 ms). The answers and the round's wall time.
+ * than a probe to the best edge known (`roundEndsAt`, the page's rule). The answers and the round's wall time.
  */
 export function simulateRound(
   measured: readonly RttMeasurement[],
@@ -70,7 +75,7 @@ export function simulateRound(
   for (const m of order) {
     const at = PROBE_RTTS * m.rttMs;
     if (answered.length >= cutoff.minAnswers) {
-      const deadline = best * PROBE_RTTS * 1.25 + 20;
+      const deadline = roundEndsAt(best, PROBE_RTTS);
       if (at > deadline) return { answered, ms: Math.max(last, deadline) };
     }
     answered.push(m);

@@ -18,6 +18,23 @@ export interface ProbeCutoff {
   bestMs: number;
 }
 
+/**
+ * A probe's wall time per ms of RTT on a new connection: the page's probe is one GET whose request → first
+ * byte (Resource Timing; edges send `Timing-Allow-Origin`) is the sample, after the connection set-up (1 RTT):
+ * 2. An edge that hides its timing costs a warm-up GET (2 RTT) and a timed one: 3.
+ */
+export const PROBE_RTTS = 2;
+
+/**
+ * The round-end rule (`ProbeCutoff`), shared by the page's `measureRtt` and the bench's simulation: the wall
+ * time (ms since the round started) after which the probes still pending cannot beat an edge at `bestMs` — a
+ * probe to it would have answered by `bestMs × perMs` (perMs: a probe's wall time per ms of RTT) — with slack
+ * for jitter (× 1.25 + 20 ms).
+ */
+export function roundEndsAt(bestMs: number, perMs: number): number {
+  return bestMs * perMs * 1.25 + 20;
+}
+
 /** How `probeEdges` reaches the matchmaker and the edges (the page: fetch; the bench: its matrix). */
 export interface ProbeEdgesTransport {
   /** `POST /v1/candidates` with the page's game and location hint plus this round's request. */

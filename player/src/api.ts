@@ -8,7 +8,12 @@ import type {
   ListGamesResponse,
   RttMeasurement,
 } from '../../protocol/playerApi.js';
-import type { ProbeCutoff, ProbeRoundRequest } from '../../protocol/probeEdges.js';
+import {
+  PROBE_RTTS,
+  type ProbeCutoff,
+  type ProbeRoundRequest,
+  roundEndsAt,
+} from '../../protocol/probeEdges.js';
 import { encodeSessionProof, type SessionProof } from '../../protocol/sessionProof.js';
 import type { SessionKey } from './SessionKey.js';
 import type { CoarseLocation } from './timezoneLocation.js';
@@ -131,7 +136,7 @@ export function errorFromBody(status: number, body: unknown): FarplayError {
 
 /** Options of `measureRtt`. */
 export interface MeasureRttOptions {
-  /** Probes per candidate after one warm-up (default 1; with more, the smallest is reported). */
+  /** RTT samples per candidate (default 1; with more, the smallest is reported). */
   samples?: number;
   /** Give up on one probe after this many ms (default 2000). */
   timeoutMs?: number;
@@ -143,9 +148,11 @@ export interface MeasureRttOptions {
 }
 
 /**
- * Measures the RTT to each candidate, all in parallel: one warm-up GET (connection set-up), then `samples`
- * GETs of its probeUrl; the smallest is reported (queueing only ever adds). Candidates that do not answer,
- * or not before `cutoff` ends the round, are left out (their requests aborted).
+ * Measures the RTT to each candidate, all in parallel: `samples` RTTs of its probeUrl, the smallest reported
+ * (queueing only ever adds). The first GET opens the connection; where the edge shows its Resource Timing
+ * (`Timing-Allow-Origin`) that GET's request → first byte is the first sample (a probe: set-up + 1 RTT),
+ * else it is a warm-up and the next GET is timed. Candidates that do not answer, or not before `cutoff` ends
+ * the round, are left out (their requests aborted).
  */
 export async function measureRtt(
   candidates: readonly Candidate[],
@@ -155,6 +162,9 @@ export async function measureRtt(
   const timeoutMs = options.timeoutMs ?? 2000;
   const cutoff = options.cutoff;
   const stop = new AbortController();
+  // The Resource Timing buffer (250 entries) fills over a long page life (the clock estimate polls the edge):
+  // a full buffer drops new entries, and each probe would take a second GET. Nothing else on the page reads it.
+  performance.clearResourceTimings?.();
   const started = performance.now();
   const answered: { rttMs: number; wallMs: number }[] = [];
   let settled = 0;
@@ -169,8 +179,8 @@ export async function measureRtt(
     if (!cutoff || answered.length < cutoff.minAnswers) return;
     const best = Math.min(cutoff.bestMs, ...answered.map((a) => a.rttMs));
     // A probe's wall time per ms of RTT, as the answered ones took (warm-up + samples).
-    const perMs = Math.max(samples + 2, ...answered.map((a) => a.wallMs / Math.max(a.rttMs, 1)));
-    const wait = best * perMs * 1.25 + 20 - (performance.now() - started);
+    const perMs = Math.max(PROBE_RTTS, ...answered.map((a) => a.wallMs / Math.max(a.rttMs, 1)));
+    const wait = roundEndsAt(best, perMs) - (performance.now() - started);
     if (timer) clearTimeout(timer);
     if (wait <= 0) finish();
     else timer = setTimeout(check, wait);
@@ -179,9 +189,11 @@ export async function measureRtt(
   candidates.forEach(async (candidate, index) => {
     const times: number[] = [];
     try {
-      for (let i = 0; i <= samples; i++) {
+      for (let i = 0; i <= samples && times.length < samples; i++) {
         const sent = performance.now();
-        const response = await fetch(candidate.probeUrl, {
+        // A unique URL per GET: its Resource Timing entry is this request's.
+        const url = `${candidate.probeUrl}${candidate.probeUrl.includes('?') ? '&' : '?'}n=${nonce++}`;
+        const response = await fetch(url, {
           cache: 'no-store',
           mode: 'cors',
           signal: AbortSignal.any([stop.signal, AbortSignal.timeout(timeoutMs)]),
@@ -189,6 +201,12 @@ export async function measureRtt(
         await response.arrayBuffer();
         if (!response.ok) return;
         if (i > 0) times.push(performance.now() - sent);
+        else {
+          // The first GET opens the connection; its request → first byte is one RTT on it when the edge lets
+          // the page see its timing (Timing-Allow-Origin): then it is the first sample, no second GET.
+          const sample = requestRtt(url);
+          if (sample !== undefined) times.push(sample);
+        }
       }
       const rttMs = Math.round(Math.min(...times) * 100) / 100;
       results[index] = { edgeId: candidate.edgeId, rttMs };
@@ -204,6 +222,26 @@ export async function measureRtt(
   if (timer) clearTimeout(timer);
   stop.abort();
   return results.filter((result): result is RttMeasurement => result !== undefined);
+}
+
+/** Probe GETs this page sent (their URLs are unique, so each has its own Resource Timing entry). */
+let nonce = 0;
+
+/**
+ * One request's RTT from its Resource Timing entry (request sent → first byte of the answer), or undefined
+ * where the browser hides it (no Timing-Allow-Origin from the edge, no Resource Timing, its buffer full): the
+ * caller then times a second GET.
+ */
+function requestRtt(url: string): number | undefined {
+  try {
+    const entry = performance.getEntriesByName(url, 'resource').at(-1) as
+      | PerformanceResourceTiming
+      | undefined;
+    if (!entry || entry.requestStart <= 0 || entry.responseStart <= entry.requestStart) return undefined;
+    return entry.responseStart - entry.requestStart;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Median of `values` (0 for none). */

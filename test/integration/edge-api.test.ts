@@ -104,6 +104,10 @@ describe('standalone edge HTTP API', () => {
     const probe = await server.app.inject({ method: 'GET', url: '/v1/probe' });
     expect(probe.statusCode).toBe(204);
     expect(probe.headers['access-control-allow-origin']).toBe('*');
+    // The page times its one probe GET by Resource Timing, which a cross-origin page sees only with this.
+    expect(probe.headers['timing-allow-origin']).toBe('*');
+    // Each probe GET has its own URL (its own timing entry): the query is ignored.
+    expect((await server.app.inject({ method: 'GET', url: '/v1/probe?n=3' })).statusCode).toBe(204);
     const created = await server.app.inject({
       method: 'POST',
       url: '/v1/sessions',
