@@ -1,6 +1,6 @@
 import type { KeyObject } from 'node:crypto';
 import { FarplayError } from '../protocol/errors.js';
-import { mintSessionToken } from '../protocol/mintSessionToken.js';
+import { mintSessionTokenAsync } from '../protocol/mintSessionToken.js';
 import type { CreateSessionResponse } from '../protocol/playerApi.js';
 import type { Billing } from './Billing.js';
 import type { Catalogue } from './Catalogue.js';
@@ -10,7 +10,13 @@ import type { EdgeRegistry } from './EdgeRegistry.js';
 import { newSessionId } from './newSessionId.js';
 import type { RecentSessions } from './RecentSessions.js';
 import { rankEdges } from './rankEdges.js';
-import type { HoldLimit, MatchmakerStore, PlayerContext, SessionRecord } from './store/MatchmakerStore.js';
+import type {
+  EdgeState,
+  HoldLimit,
+  MatchmakerStore,
+  PlayerContext,
+  SessionRecord,
+} from './store/MatchmakerStore.js';
 
 export interface AllocatorOptions {
   store: MatchmakerStore;
@@ -124,7 +130,9 @@ export class Allocator {
       if (record) {
         this.#recent.remember(session);
         this.#registry.index.adjustUsed(record.edgeId, +1);
-        return this.#sessionResponse(record);
+        // The edge as ranked (a refresh may have swapped the index while the store answered).
+        const state = ranked.find((r) => r.state.edge.id === record.edgeId)?.state;
+        return this.#sessionResponse(record, state ?? this.#registry.index.get(record.edgeId));
       }
       // Our view was stale: those edges are full or gone. Mark them so the next requests skip them.
       for (const id of batch) {
@@ -135,8 +143,10 @@ export class Allocator {
     throw new FarplayError('MM_NO_CAPACITY');
   }
 
-  #sessionResponse(record: SessionRecord): CreateSessionResponse {
-    const state = this.#registry.index.get(record.edgeId);
+  async #sessionResponse(
+    record: SessionRecord,
+    state: EdgeState | undefined,
+  ): Promise<CreateSessionResponse> {
     if (!state) throw new FarplayError('INTERNAL', 'reserved an edge missing from the registry view');
     const billed = this.#billing?.assign(
       record.sessionId,
@@ -146,7 +156,8 @@ export class Allocator {
     );
     // A studio game's version is signed in: the edge runs the version the catalogue serves now.
     const gameVersion = this.#catalogue.manifest(record.gameId)?.version;
-    const answer = mintSessionToken({
+    // Signed on libuv's thread pool: the Ed25519 signature was the largest single cost of this thread.
+    const answer = await mintSessionTokenAsync({
       sessionId: record.sessionId,
       gameId: record.gameId,
       ...(gameVersion !== undefined ? { gameVersion } : {}),

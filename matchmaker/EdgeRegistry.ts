@@ -11,6 +11,7 @@ import {
 import { FarplayError } from '../protocol/errors.js';
 import { geoCoordinate } from '../protocol/networkCoordinates.js';
 import { RateBuckets } from '../protocol/RateBuckets.js';
+import { recoverOffThread } from '../protocol/RecoverWorker.js';
 import type { Catalogue } from './Catalogue.js';
 import type { MatchmakerConfig } from './config.js';
 import type { CoordinateModel } from './coordinates.js';
@@ -421,6 +422,8 @@ export class EdgeRegistry {
   #check(body: { signature: string }) {
     return {
       signature: body.signature,
+      // Signature recovery on a worker thread: the largest cost of a heartbeat, off the thread allocations need.
+      recover: recoverOffThread,
       maxAgeMs: this.#config.messageMaxAgeMs,
       deployment: this.#deployment,
       ...(this.#notBefore !== undefined ? { notBefore: this.#notBefore } : {}),

@@ -12,15 +12,10 @@ const HALF_N = Buffer.from('7fffffffffffffffffffffffffffffff5d576e7357a4501ddfe9
  * nothing recovers.
  */
 export function recoverAddress(digest: Uint8Array, signature: string): Address | 'malleable' | undefined {
-  if (signature.length !== 132) return undefined;
-  const bytes = Buffer.from(signature.slice(2), 'hex');
-  if (bytes.length !== 65) return undefined;
-  if (Buffer.compare(bytes.subarray(32, 64), HALF_N) > 0) return 'malleable';
-  const v = bytes[64] as number;
-  const recid = v >= 27 ? v - 27 : v;
-  if (recid !== 0 && recid !== 1) return undefined;
+  const parsed = parseSignature(signature);
+  if (parsed === undefined || parsed === 'malleable') return parsed;
   try {
-    const pub = secp256k1.ecdsaRecover(bytes.subarray(0, 64), recid, digest, false);
+    const pub = secp256k1.ecdsaRecover(parsed.rs, parsed.recid, digest, false);
     const key = Buffer.from(pub.buffer, pub.byteOffset, pub.byteLength).toString('latin1');
     let address = addresses.get(key);
     if (address === undefined) {
@@ -33,6 +28,21 @@ export function recoverAddress(digest: Uint8Array, signature: string): Address |
   } catch {
     return undefined;
   }
+}
+
+/**
+ * A 65-byte 0x-hex signature (r ‖ s ‖ v) as its 64 bytes r ‖ s and recovery id; 'malleable' for a high-s one,
+ * undefined when it is not a signature.
+ */
+export function parseSignature(signature: string): { rs: Buffer; recid: number } | 'malleable' | undefined {
+  if (signature.length !== 132) return undefined;
+  const bytes = Buffer.from(signature.slice(2), 'hex');
+  if (bytes.length !== 65) return undefined;
+  if (Buffer.compare(bytes.subarray(32, 64), HALF_N) > 0) return 'malleable';
+  const v = bytes[64] as number;
+  const recid = v >= 27 ? v - 27 : v;
+  if (recid !== 0 && recid !== 1) return undefined;
+  return { rs: bytes.subarray(0, 64), recid };
 }
 
 const ADDRESS_CACHE = 50_000;
