@@ -1,0 +1,93 @@
+// The minimal page of bench/inputRtt.ts, as JavaScript source run in Chromium (this tsconfig has no DOM lib).
+// `startProbe(options)` connects one peer and pings on the input channel every `pingMs` like the player
+// (protocol/input.ts: 13-byte ping with performance.now() as t; the edge echoes it as a pong):
+//   echo:  the page offers a data channel only; `window.__echoAnswer(offer)` (a playwright binding) answers
+//          with a bare werift peer in the bench process
+//   edge*: the page answers the edge's offer over its signalling WebSocket (as the player does); `video`
+//          plays the stream in a <video>, else the tracks are received and decoded but shown nowhere;
+//          `stats`: 'with-ping' calls getStats() right after each ping (in the same task), 'apart' half a
+//          ping period later (the player reads getStats every 500 ms and pings every 500 ms); 'paired'
+//          after every other ping (even seq), so both kinds share the same moments of machine load
+// `window.__probe.take()` returns and clears the samples: [RTT ms, the ping's seq].
+export const probePageSource = `async ({ mode, signalUrl, pingMs, video, stats }) => {
+  const samples = [];
+  const pc = new RTCPeerConnection({ bundlePolicy: 'max-bundle' });
+  const channel = pc.createDataChannel('input', { negotiated: true, id: 0, ordered: false, maxRetransmits: 0 });
+  channel.binaryType = 'arraybuffer';
+  const ping = new Uint8Array(13);
+  const view = new DataView(ping.buffer);
+  let seq = 0;
+  channel.onmessage = (event) => {
+    const data = event.data;
+    if (!(data instanceof ArrayBuffer) || data.byteLength !== 13) return;
+    const pong = new DataView(data);
+    if (pong.getUint8(0) !== 9) return;
+    const rtt = performance.now() - pong.getFloat64(5, true);
+    if (rtt >= 0 && rtt < 60000) samples.push([rtt, pong.getUint32(1, true)]);
+  };
+  let timer;
+  channel.onopen = () => {
+    const send = () => {
+      seq = (seq + 1) >>> 0;
+      view.setUint8(0, 8);
+      view.setUint32(1, seq, true);
+      view.setFloat64(5, performance.now(), true);
+      channel.send(ping);
+    };
+    const tick = () => {
+      send();
+      if (stats === 'with-ping' || (stats === 'paired' && seq % 2 === 0)) void pc.getStats();
+      if (stats === 'apart') setTimeout(() => void pc.getStats(), pingMs / 2);
+    };
+    tick();
+    timer = setInterval(tick, pingMs);
+  };
+  window.__probe = {
+    take: () => samples.splice(0),
+    open: () => channel.readyState === 'open',
+    close: () => { clearInterval(timer); pc.close(); },
+  };
+  pc.ontrack = (event) => {
+    for (const receiver of pc.getReceivers()) {
+      try { receiver.jitterBufferTarget = 0; } catch {}
+    }
+    if (!video || event.track.kind !== 'video') return;
+    const element = document.createElement('video');
+    element.muted = true;
+    element.autoplay = true;
+    element.playsInline = true;
+    element.srcObject = new MediaStream([event.track]);
+    document.body.append(element);
+  };
+  if (mode === 'echo') {
+    await pc.setLocalDescription(await pc.createOffer());
+    await new Promise((resolve) => {
+      if (pc.iceGatheringState === 'complete') resolve();
+      pc.onicegatheringstatechange = () => pc.iceGatheringState === 'complete' && resolve();
+    });
+    const answer = await window.__echoAnswer(pc.localDescription.sdp);
+    await pc.setRemoteDescription({ type: 'answer', sdp: answer });
+    return;
+  }
+  const socket = new WebSocket(signalUrl);
+  const pending = [];
+  let remoteSet = false;
+  pc.onicecandidate = (event) => {
+    const c = event.candidate;
+    socket.send(JSON.stringify(c === null ? { type: 'candidate', candidate: null }
+      : { type: 'candidate', candidate: c.candidate, sdpMid: c.sdpMid, sdpMLineIndex: c.sdpMLineIndex }));
+  };
+  socket.onmessage = async (event) => {
+    const message = JSON.parse(event.data);
+    if (message.type === 'offer') {
+      await pc.setRemoteDescription({ type: 'offer', sdp: message.sdp });
+      remoteSet = true;
+      for (const c of pending.splice(0)) await pc.addIceCandidate(c);
+      await pc.setLocalDescription(await pc.createAnswer());
+      socket.send(JSON.stringify({ type: 'answer', sdp: pc.localDescription.sdp }));
+    } else if (message.type === 'candidate' && message.candidate) {
+      const c = { candidate: message.candidate, sdpMid: message.sdpMid, sdpMLineIndex: message.sdpMLineIndex };
+      if (remoteSet) await pc.addIceCandidate(c); else pending.push(c);
+    }
+  };
+}`;
