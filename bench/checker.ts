@@ -1,6 +1,8 @@
 // Checker benchmark (`npm run bench:checker`): three real checker processes (in-process stores) on a local anvil
 // payments chain with a 2-of-3 SessionEscrow.
-//   1. throughput: reports verified (and minutes attested) per second of one checker process's CPU time;
+//   1. throughput: reports verified (and minutes attested) per second of one checker process's CPU time, the edge's
+//      reports in batch requests and the pages' single (reportsPerSec), and every report single (reportsPerSecSingle);
+//      BENCH_ONLY=throughput stops after this phase;
 //   2. attestMs: from a minute's close (both ends report at once) to each checker's attestation of it;
 //      quorumMs: from a minute's close to the second checker's attestation (a 2-of-3 quorum);
 //   3. gasPerBilledMinute: a run of 8 sessions of one edge with ids from the matchmaker's allocator
@@ -42,6 +44,10 @@ const STAKING = { chainId: 31337, address: '0x0000000000000000000000000000000000
 const stakingSep = domainSeparatorBytes(stakingDomain(STAKING.chainId, STAKING.address));
 const THROUGHPUT_SESSIONS = Number(process.env.BENCH_SESSIONS ?? 150);
 const THROUGHPUT_MINUTES = 12;
+/** Most reports per batch request in the throughput phase (an edge's sessions of a period). */
+const BATCH = 200;
+/** Sessions of each warm-up round (not measured). */
+const WARMUP_SESSIONS = 50;
 // Minute closes are spread evenly over each period (sessions start at different times), as they are in a network.
 const QUORUM_SESSIONS = 6;
 const QUORUM_MINUTES = 20;
@@ -186,6 +192,25 @@ function cpuSeconds(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
+interface Throughput {
+  reports: number;
+  attested: number;
+  wallS: number;
+  cpuS: number;
+  reportsPerSec: number;
+}
+
+/** Runs `load` (both sides' reports of `sessions`) against the checker process `pid`: reports/s per CPU second. */
+async function throughput(pid: number, sessions: number, load: () => Promise<number>): Promise<Throughput> {
+  const reports = sessions * THROUGHPUT_MINUTES * 2;
+  const cpu0 = cpuSeconds(pid);
+  const t0 = performance.now();
+  const attested = await load();
+  const wallS = (performance.now() - t0) / 1000;
+  const cpuS = cpuSeconds(pid) - cpu0;
+  return { reports, attested, wallS, cpuS, reportsPerSec: Math.round(reports / cpuS) };
+}
+
 async function pool<T>(items: readonly T[], concurrency: number, run: (item: T) => Promise<void>) {
   let next = 0;
   await Promise.all(
@@ -230,39 +255,89 @@ async function main(): Promise<void> {
     const [c0] = checkers as [CheckerProcess];
     console.log(`3 checkers up: ${checkers.map((c) => c.client.url).join(' ')}`);
 
-    // 1. Throughput of one checker process.
-    const sessions: Session[] = [];
-    for (let i = 0; i < THROUGHPUT_SESSIONS; i++)
-      sessions.push(await newSession(escrow, accounts.player, edgeKey, i));
-    for (const s of sessions) await c0.client.openSession(grantToJson(s.grant), s.grantSignature);
-    const reports = sessions.map((s) => {
-      const out: SignedQosReport[] = [];
-      for (let m = 0; m < THROUGHPUT_MINUTES; m++)
-        out.push(s.edge.next(m, edgeMetrics), s.player.next(m, playerMetrics));
-      return { s, out };
-    });
-    const total = reports.length * THROUGHPUT_MINUTES * 2;
-    console.log(
-      `throughput: ${total} signed reports (${THROUGHPUT_SESSIONS} sessions × ${THROUGHPUT_MINUTES} minutes × 2 sides)`,
-    );
+    // 1. Throughput of one checker process, two ways of sending, alternated (single, batched, single, batched) after
+    // a warm-up of both (the first requests of a process pay for JIT compilation, which favoured whatever ran
+    // second), each round with fresh sessions:
+    //   single: every report in a request of its own (how pages send theirs, and edges before the batch route);
+    //   batched: as a network sends them, the edge's reports of a period for all its sessions in batch requests
+    //   (protocol/QosBatchPost.ts), each page's report in a request of its own.
     const pid = c0.child.pid as number;
-    const cpu0 = cpuSeconds(pid);
-    const t0 = performance.now();
-    let attested = 0;
-    await pool(reports, 16, async ({ s, out }) => {
-      for (const r of out) {
-        const a = await c0.client.report(s.grant.sessionId, r);
-        if (a.attestation !== null) attested += 1;
-      }
-    });
-    const wallS = (performance.now() - t0) / 1000;
-    const cpuS = cpuSeconds(pid) - cpu0;
-    const reportsPerSec = Math.round(total / cpuS);
-    console.log(
-      `throughput: ${total} reports, ${attested} minutes attested in ${round(wallS)} s wall, ${round(cpuS)} s checker CPU → ${reportsPerSec} reports/s per core (${Math.round(total / wallS)}/s wall)`,
-    );
-    if (attested !== THROUGHPUT_SESSIONS * THROUGHPUT_MINUTES)
-      throw new Error(`only ${attested} minutes attested`);
+    let sessionTag = 0;
+    const roundOf = async (mode: 'single' | 'batched', count: number) => {
+      const ss: Session[] = [];
+      for (let i = 0; i < count; i++)
+        ss.push(await newSession(escrow, accounts.player, edgeKey, sessionTag++));
+      for (const s of ss) await c0.client.openSession(grantToJson(s.grant), s.grantSignature);
+      const byMinute = Array.from({ length: THROUGHPUT_MINUTES }, (_, m) =>
+        ss.map((s) => ({ s, edge: s.edge.next(m, edgeMetrics), player: s.player.next(m, playerMetrics) })),
+      );
+      return throughput(pid, count, async () => {
+        let attested = 0;
+        const count1 = (a: { attestation: unknown }) => {
+          if (a.attestation !== null) attested += 1;
+        };
+        if (mode === 'single') {
+          await pool(ss, 16, async (s) => {
+            const i = ss.indexOf(s);
+            for (const minute of byMinute) {
+              const r = minute[i] as (typeof minute)[number];
+              await c0.client.report(s.grant.sessionId, r.edge);
+              count1(await c0.client.report(s.grant.sessionId, r.player));
+            }
+          });
+          return attested;
+        }
+        for (const minute of byMinute) {
+          for (let i = 0; i < minute.length; i += BATCH) {
+            for (const r of await c0.client.reportBatch(minute.slice(i, i + BATCH).map((x) => x.edge)))
+              if (!('accepted' in r)) throw new Error(`batch item refused: ${JSON.stringify(r)}`);
+          }
+          await pool(minute, 16, async ({ s, player }) =>
+            count1(await c0.client.report(s.grant.sessionId, player)),
+          );
+        }
+        return attested;
+      });
+    };
+    await roundOf('single', WARMUP_SESSIONS);
+    await roundOf('batched', WARMUP_SESSIONS);
+    const measured = { single: [] as Throughput[], batched: [] as Throughput[] };
+    for (let r = 0; r < 2; r++) {
+      measured.single.push(await roundOf('single', THROUGHPUT_SESSIONS));
+      measured.batched.push(await roundOf('batched', THROUGHPUT_SESSIONS));
+    }
+    const sum = (xs: Throughput[]) => {
+      const reports = xs.reduce((a, x) => a + x.reports, 0);
+      const cpuS = xs.reduce((a, x) => a + x.cpuS, 0);
+      const wallS = xs.reduce((a, x) => a + x.wallS, 0);
+      const attested = xs.reduce((a, x) => a + x.attested, 0);
+      if (attested !== reports / 2) throw new Error(`only ${attested} of ${reports / 2} minutes attested`);
+      return { reports, cpuS, wallS, reportsPerSec: Math.round(reports / cpuS) };
+    };
+    const single = sum(measured.single);
+    const batched = sum(measured.batched);
+    for (const [name, t, how] of [
+      ['single', single, 'each in its own request'],
+      ['batched', batched, `the edge's in batches of up to ${BATCH}, the pages' each in its own request`],
+    ] as const) {
+      console.log(
+        `throughput ${name}: ${t.reports} reports (2 rounds of ${THROUGHPUT_SESSIONS} sessions × ${THROUGHPUT_MINUTES} minutes × 2 sides), ${how}: ${round(t.wallS)} s wall, ${round(t.cpuS)} s checker CPU → ${t.reportsPerSec} reports/s per core (${Math.round(t.reports / t.wallS)}/s wall); rounds ${measured[name].map((x) => x.reportsPerSec).join(', ')}`,
+      );
+    }
+    const reportsPerSec = batched.reportsPerSec;
+    const total = batched.reports;
+    const wallS = batched.wallS;
+    // BENCH_ONLY=throughput stops here (A/B runs of the throughput phase alone).
+    if (process.env.BENCH_ONLY === 'throughput') {
+      console.log(
+        JSON.stringify({
+          reportsPerSec,
+          reportsPerSecSingle: single.reportsPerSec,
+          reportsPerSecWall: Math.round(total / wallS),
+        }),
+      );
+      return;
+    }
 
     // 2. attestMs and quorumMs with three checkers, minutes closing in real time.
     const qs: Session[] = [];
@@ -387,6 +462,7 @@ async function main(): Promise<void> {
     console.log(
       JSON.stringify({
         reportsPerSec,
+        reportsPerSecSingle: single.reportsPerSec,
         reportsPerSecWall: Math.round(total / wallS),
         attestMs: attest,
         quorumMs: quorum,

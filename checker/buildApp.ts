@@ -14,6 +14,7 @@ import {
   MinuteReports,
   OpenSessionRequest,
   ReportAccepted,
+  ReportBatchRequest,
   SignedAttestation,
 } from '../protocol/checkerApi.js';
 import { escrowDomain } from '../protocol/eip712.js';
@@ -32,6 +33,7 @@ import { signAttestationBatch } from './signAttestationBatch.js';
 import type { CheckerStore } from './store/CheckerStore.js';
 import { createMemoryStore } from './store/createMemoryStore.js';
 import { createRedisStore } from './store/createRedisStore.js';
+import { submitReportBatch } from './submitReportBatch.js';
 
 export interface BuildAppOptions {
   /** Config (defaults filled in); see checker/config.ts. */
@@ -254,6 +256,25 @@ export async function buildApp(options: BuildAppOptions = {}): Promise<FastifyIn
       );
       reply.header('content-type', 'application/json; charset=utf-8').serializer(serializeReportAccepted);
       return result;
+    },
+  );
+  app.post(
+    '/v1/reports/batch',
+    {
+      schema: {
+        summary:
+          'Several signed reports (an edge’s of a period, all its sessions), each for the session it names, taken in order; one result per item: what the single route answers, or its error',
+        body: ReportBatchRequest,
+        response: { 200: Type.Object({ results: Type.Array(Type.Unknown()) }), ...errors },
+      },
+      bodyLimit: config.batchBodyLimit,
+      childLoggerFactory: (logger) => logger,
+    },
+    async (request, reply) => {
+      // Already JSON (each answer built as the single route's serializer does): sent as it is.
+      const json = await submitReportBatch(checker, request.body.reports, request.log);
+      reply.header('content-type', 'application/json; charset=utf-8').serializer((s: unknown) => s as string);
+      return json as unknown as { results: unknown[] };
     },
   );
   app.get(

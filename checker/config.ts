@@ -59,6 +59,8 @@ export const CheckerConfig = Type.Object({
   probeWindowMs: Type.Integer({ minimum: 200, maximum: 30_000, default: 3000 }),
   /** Largest JSON body, bytes. */
   bodyLimit: Type.Integer({ minimum: 1024, default: 16 * 1024 }),
+  /** Largest body of `POST /v1/reports/batch`, bytes (a report is under 1 KiB; at most 512 per batch). */
+  batchBodyLimit: Type.Integer({ minimum: 1024, default: 1024 * 1024 }),
 });
 export type CheckerConfig = Static<typeof CheckerConfig>;
 

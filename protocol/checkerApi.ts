@@ -75,6 +75,24 @@ export const ReportAccepted = Type.Object({
   attestation: Type.Union([Type.Null(), SignedAttestation]),
 });
 
+/** Most reports one `POST /v1/reports/batch` carries. */
+export const REPORT_BATCH_MAX = 512;
+
+/**
+ * `POST /v1/reports/batch`: several signed reports in one request (an edge's reports of a period for all its
+ * sessions), each for the session it names. Each item is validated and decided on its own, in order: a bad item is
+ * refused with its own code and does not spoil the others.
+ */
+export const ReportBatchRequest = Type.Object(
+  { reports: Type.Array(Type.Unknown(), { minItems: 1, maxItems: REPORT_BATCH_MAX }) },
+  { additionalProperties: false },
+);
+
+/** One item's outcome in a batch answer: what the single route answers, `accepted` or `error` (a catalogue body). */
+export type ReportBatchResult =
+  | { accepted: Static<typeof ReportAccepted> }
+  | { error: { code: string; message: string; details?: unknown } };
+
 /** `GET /v1/health`. */
 export const CheckerHealth = Type.Object({
   ok: Type.Boolean(),

@@ -1,5 +1,5 @@
 import type { Hex } from 'viem';
-import type { MinuteReports } from '../../protocol/checkerApi.js';
+import type { MinuteReports, ReportBatchResult } from '../../protocol/checkerApi.js';
 import { type ErrorCode, ErrorCodes, FarplayError } from '../../protocol/errors.js';
 import type { QosPolicy } from '../../protocol/qosPolicy.js';
 import type { GrantJson, SignedQosReport } from '../../protocol/qosReport.js';
@@ -75,6 +75,15 @@ export class CheckerClient {
   /** Posts one side's signed report of one minute. */
   report(sessionId: Hex, report: SignedQosReport): Promise<ReportAnswer> {
     return this.#call('POST', `/v1/sessions/${sessionId}/reports`, report);
+  }
+
+  /**
+   * Posts several signed reports in one request (`POST /v1/reports/batch`), each for the session it names, taken in
+   * order; one result per report: `{ accepted }` (what `report` answers) or `{ error }` (its catalogue code).
+   */
+  async reportBatch(reports: readonly SignedQosReport[]): Promise<ReportBatchResult[]> {
+    return (await this.#call<{ results: ReportBatchResult[] }>('POST', '/v1/reports/batch', { reports }))
+      .results;
   }
 
   /** The checker's signed attestation for exactly `minutes` (or its highest); null when it has none. */
