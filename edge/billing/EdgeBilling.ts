@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { Hex, TypedDataDomain } from 'viem';
 import { billingSessionId } from '../../protocol/billingSession.js';
 import type { QosPeriodFigures } from '../../protocol/PeriodicQosReporter.js';
+import { QosBatchPost } from '../../protocol/QosBatchPost.js';
 import { QosOutbox, type QosReportPost } from '../../protocol/QosOutbox.js';
 import type { Edge } from '../Edge.js';
 import { BillingGate } from './BillingGate.js';
@@ -26,7 +27,13 @@ export interface EdgeBillingParameters {
    * slash). There is no config or environment switch for it; only code that builds the billing can pass it.
    */
   reportTransform?: (billingId: string, minute: number, figures: QosPeriodFigures) => QosPeriodFigures;
+  /**
+   * How a report reaches a checker. Default: one `QosBatchPost` for all the edge's sessions (the reports bound to a
+   * checker within `batchWindowMs` go in one `POST /v1/reports/batch`; single posts to checkers without it).
+   */
   post?: QosReportPost;
+  /** The default post's gathering window, ms (default 200). */
+  batchWindowMs?: number;
   /** How long an ended session's undelivered reports are still retried, ms (default 1 day). */
   flushMs?: number;
   /**
@@ -52,10 +59,13 @@ export class EdgeBilling {
   readonly #offs: (() => void)[] = [];
   /** Outboxes of sessions of an earlier process, resending what it queued. */
   readonly #replays = new Set<QosOutbox>();
+  readonly #post: QosReportPost;
   #closed = false;
 
   constructor(p: EdgeBillingParameters) {
     this.#p = p;
+    this.#post =
+      p.post ?? new QosBatchPost(p.batchWindowMs !== undefined ? { windowMs: p.batchWindowMs } : {}).post;
     this.#offs.push(
       p.edge.on('sessionStarted', (e) => {
         if (e.checkers !== undefined && e.checkers.length > 0)
@@ -79,7 +89,7 @@ export class EdgeBilling {
     const outbox = new QosOutbox({
       checkers: recovered.checkers,
       journal: file.journal(recovered.sessionId),
-      ...(this.#p.post ? { post: this.#p.post } : {}),
+      post: this.#post,
       onEvent: (e) => {
         if (e.kind === 'dropped') log.warn(e, 'checker refused a QoS report for good');
       },
@@ -141,7 +151,7 @@ export class EdgeBilling {
               transform(billingId, minute, figures),
           }
         : {}),
-      ...(this.#p.post ? { post: this.#p.post } : {}),
+      post: this.#post,
       onPeriod: () => this.#p.agent?.periodClosed(billingId),
       onStarted: startGate,
       onPeriodClosed: (minute: number) => this.#gates.get(sessionId)?.periodClosed(minute),
