@@ -27,6 +27,7 @@ import { InputType } from '../protocol/input.js';
 import { ensurePlayerBuilt } from '../scripts/buildPlayer.js';
 import { launchChromium } from '../test/support/chromium.js';
 import { askForStamps, readHook, runInPage, takeSamples, until } from '../test/support/playerPage.js';
+import { arg, log, round, sleep } from './benchCommon.js';
 import { probePageSource } from './inputRttProbePage.js';
 import { recordPongLegs } from './pongLegs.js';
 
@@ -43,17 +44,6 @@ const MODES = [
 ] as const;
 type Mode = (typeof MODES)[number];
 const DEFAULT_MODES: Mode[] = ['echo', 'echo+video-tab', 'edge', 'edge-video', 'stats-paired', 'player'];
-
-function arg(name: string): string | undefined {
-  const index = process.argv.indexOf(`--${name}`);
-  return index === -1 ? undefined : process.argv[index + 1];
-}
-
-const round = (value: number): number => Math.round(value * 100) / 100;
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-const log = (line: string): void => {
-  process.stderr.write(`${line}\n`);
-};
 
 function percentiles(values: number[]) {
   if (values.length === 0) return { count: 0, p50: 0, p95: 0, p99: 0, max: 0 };

@@ -13,6 +13,7 @@ import { H264Encoder } from '../edge/media/H264Encoder.js';
 import { probeEncoders } from '../edge/media/probeEncoders.js';
 import { NativeGame } from '../edge/native/NativeGame.js';
 import { buildNativeGamePackage } from '../test/support/nativeGame.js';
+import { log, round, sleep } from './benchCommon.js';
 
 const { values } = parseArgs({
   options: {
@@ -22,10 +23,6 @@ const { values } = parseArgs({
   },
 });
 const seconds = Number(values.seconds);
-const log = (line: string): void => {
-  process.stderr.write(`${line}\n`);
-};
-const round = (v: number): number => Math.round(v * 100) / 100;
 const pct = (xs: number[], p: number): number => {
   if (xs.length === 0) return 0;
   const sorted = [...xs].sort((a, b) => a - b);
@@ -162,8 +159,6 @@ function reset(s: Session): void {
   s.encoded = 0;
   s.busy = 0;
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function measureMode(pkg: string, runtimeDir: string, fps: number, codec: string) {
   const s = await startSession(`bench-${fps}`, pkg, runtimeDir, fps, codec);

@@ -26,17 +26,7 @@ import { askForStamps, readHook, takeSamples, until } from '../test/support/play
 import { NetLabEdge } from '../test/tools/NetLabEdge.js';
 import { createNetLab, type NetLab } from '../test/tools/netlab/createNetLab.js';
 import { netLabUnsupportedReason } from '../test/tools/netlab/netLabUnsupportedReason.js';
-
-function arg(name: string): string | undefined {
-  const index = process.argv.indexOf(`--${name}`);
-  return index === -1 ? undefined : process.argv[index + 1];
-}
-
-const round = (value: number): number => Math.round(value * 100) / 100;
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-const log = (line: string): void => {
-  process.stderr.write(`${line}\n`);
-};
+import { arg, log, round, sleep } from './benchCommon.js';
 
 function percentiles(values: number[]): { count: number; p50: number; p95: number } {
   if (values.length === 0) return { count: 0, p50: 0, p95: 0 };

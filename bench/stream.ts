@@ -36,14 +36,10 @@ import type { CreateSessionResponse } from '../protocol/playerApi.js';
 import { ensurePlayerBuilt } from '../scripts/buildPlayer.js';
 import { launchChromium } from '../test/support/chromium.js';
 import { askForStamps, readHook, runInPage, takeSamples, until } from '../test/support/playerPage.js';
+import { arg, log, round, sleep } from './benchCommon.js';
 import { runCapacityBench } from './capacity.js';
 import { startNativeStreamTarget } from './nativeStreamTarget.js';
 import { recordPongLegs } from './pongLegs.js';
-
-function arg(name: string): string | undefined {
-  const index = process.argv.indexOf(`--${name}`);
-  return index === -1 ? undefined : process.argv[index + 1];
-}
 
 function numberArg(name: string, fallback: number): number {
   const raw = arg(name);
@@ -53,12 +49,6 @@ function numberArg(name: string, fallback: number): number {
     throw new Error(`--${name} must be a positive number, got ${raw}`);
   return value;
 }
-
-const round = (value: number): number => Math.round(value * 100) / 100;
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-const log = (line: string): void => {
-  process.stderr.write(`${line}\n`);
-};
 
 /** Nearest-rank percentiles of `values` (sorted in place); zeros when empty. */
 function percentiles(values: number[]): {

@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
-import { type Address, type Hex, keccak256, type LocalAccount, toHex } from 'viem';
+import { type Hex, keccak256, type LocalAccount, toHex } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { buildApp as buildChecker } from '../../checker/buildApp.js';
+import type { CheckerChains } from '../../checker/checkerTypes.js';
 import { signGrant } from '../../contracts-client/src/escrow.js';
 import { escrowDomain, type Grant, type QosMetrics, QosRole, stakingDomain } from '../../protocol/eip712.js';
 import { QosReportChain } from '../../protocol/QosReportChain.js';
@@ -31,10 +32,8 @@ export function goodMinute(periodMs: number): { edge: QosMetrics; player: QosMet
   };
 }
 
-export interface TestChains {
-  escrow: { chainId: number; address: Address };
-  staking: { chainId: number; address: Address };
-}
+/** Where a test's checker signatures are bound: the checker's own chain pair. */
+export type TestChains = CheckerChains;
 
 /** One session's parties: the player's wallet and grant, the edge key and the page's session key, with chains. */
 export interface TestSession {
