@@ -14,6 +14,7 @@ import { qosPolicy } from '../../protocol/qosPolicy.js';
 import type { SignedQosReport } from '../../protocol/qosReport.js';
 import { recoverAddress } from '../../protocol/recoverAddress.js';
 import {
+  checkerChainConfig,
   checkerPrefix,
   goodMinute,
   newSession,
@@ -54,10 +55,7 @@ describe.each(['memory', 'redis'])('checker app (%s store)', (storeKind) => {
         periodMs: PERIOD,
         reportGraceMs: GRACE,
         sweepMs: 60_000,
-        paymentsChainId: chains.escrow.chainId,
-        escrowAddress: chains.escrow.address,
-        stakingChainId: chains.staking.chainId,
-        stakingAddress: chains.staking.address,
+        ...checkerChainConfig(chains),
         logLevel: 'silent',
       },
       ...(storeKind === 'redis' ? { store: createRedisStore({ url: redisUrl, keyPrefix }) } : {}),

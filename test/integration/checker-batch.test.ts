@@ -7,7 +7,13 @@ import { deleteRedisPrefix } from '../../matchmaker/store/createRedisStore.js';
 import { QosRole, stakingDomain } from '../../protocol/eip712.js';
 import { QosReportChain } from '../../protocol/QosReportChain.js';
 import type { SignedQosReport } from '../../protocol/qosReport.js';
-import { checkerPrefix, goodMinute, newSession, type TestChains } from './checker-support.js';
+import {
+  checkerChainConfig,
+  checkerPrefix,
+  goodMinute,
+  newSession,
+  type TestChains,
+} from './checker-support.js';
 
 // POST /v1/reports/batch (an edge's reports of a period for all its sessions in one request), over HTTP (fastify
 // inject) with an injected clock, on both stores: each item gets what the single route would answer, a bad item
@@ -43,10 +49,7 @@ describe.each(['memory', 'redis'])('checker report batches (%s store)', (storeKi
         periodMs: PERIOD,
         reportGraceMs: 400,
         sweepMs: 60_000,
-        paymentsChainId: chains.escrow.chainId,
-        escrowAddress: chains.escrow.address,
-        stakingChainId: chains.staking.chainId,
-        stakingAddress: chains.staking.address,
+        ...checkerChainConfig(chains),
         logLevel: 'silent',
       },
       ...(storeKind === 'redis' ? { store: createRedisStore({ url: redisUrl, keyPrefix }) } : {}),

@@ -92,6 +92,14 @@ export const escrowDomainOf = (chains: TestChains) =>
   escrowDomain(chains.escrow.chainId, chains.escrow.address);
 
 /** Contract addresses for checkers of a test that needs no chain: they only bind the checkers' signatures. */
+/** The checker config's chain fields (where its grants, attestations and slash orders are bound) for `chains`. */
+export const checkerChainConfig = (chains: TestChains) => ({
+  paymentsChainId: chains.escrow.chainId,
+  escrowAddress: chains.escrow.address,
+  stakingChainId: chains.staking.chainId,
+  stakingAddress: chains.staking.address,
+});
+
 export const OFFCHAIN_CHAINS: TestChains = {
   escrow: { chainId: 31338, address: '0x00000000000000000000000000000000000e5c40' },
   staking: { chainId: 31337, address: '0x0000000000000000000000000000000000057a4e' },
@@ -113,10 +121,7 @@ export async function startCheckers(o: {
         periodMs: o.periodMs,
         reportGraceMs: o.graceMs,
         sweepMs: 50,
-        paymentsChainId: chains.escrow.chainId,
-        escrowAddress: chains.escrow.address,
-        stakingChainId: chains.staking.chainId,
-        stakingAddress: chains.staking.address,
+        ...checkerChainConfig(chains),
         logLevel: 'silent',
       },
     });
