@@ -124,7 +124,7 @@ async function measureOnStore(
       if (property !== 'edgeChanges') return Reflect.get(target, property, receiver);
       return async (since: string, recheck?: readonly string[]) => {
         const changes = await target.edgeChanges(since, recheck);
-        edgesRead += changes.edges.length + changes.gone.length;
+        edgesRead += changes.edges.length + changes.slots.length + changes.gone.length;
         return changes;
       };
     },

@@ -180,8 +180,16 @@ export class EdgeRegistry {
       const id = state.edge.id;
       if (this.#all.get(id)?.edge.registeredAt !== state.edge.registeredAt) rebuild = true;
       this.#all.set(id, state);
-      if (state.slotsExpireInMs === undefined) this.#recheckAt.delete(id);
-      else this.#recheckAt.set(id, t + state.slotsExpireInMs + 1);
+      this.#expiresIn(id, t, state.slotsExpireInMs);
+    }
+    // Slot counts alone (reservations, releases): the edge's state takes them in place (the index's `full` too).
+    for (const s of changes.slots) {
+      const state = this.#all.get(s.id);
+      if (!state) continue;
+      if (s.slotsExpireInMs === undefined) delete state.slotsExpireInMs;
+      else state.slotsExpireInMs = s.slotsExpireInMs;
+      this.#index.setUsed(state, s.usedSlots);
+      this.#expiresIn(s.id, t, s.slotsExpireInMs);
     }
     const all = [...this.#all.values()];
     const edges = this.#accountable(all);
@@ -197,6 +205,12 @@ export class EdgeRegistry {
       this.#setEdges(edges);
     }
     return all;
+  }
+
+  /** Reads edge `id` again once its earliest reservation expires (`undefined`: it holds none). */
+  #expiresIn(id: string, t: number, slotsExpireInMs: number | undefined): void {
+    if (slotsExpireInMs === undefined) this.#recheckAt.delete(id);
+    else this.#recheckAt.set(id, t + slotsExpireInMs + 1);
   }
 
   /**

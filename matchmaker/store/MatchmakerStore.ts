@@ -42,6 +42,13 @@ export interface EdgeState {
   slotsExpireInMs?: number;
 }
 
+/** An edge's held slots as `edgeChanges` read them (see `EdgeState.usedSlots`, `slotsExpireInMs`). */
+export interface EdgeSlots {
+  id: string;
+  usedSlots: number;
+  slotsExpireInMs?: number;
+}
+
 /**
  * What changed among the edges since a cursor (`MatchmakerStore.edgeChanges`): the registry refresh applies it
  * to its view instead of re-reading every edge.
@@ -51,11 +58,16 @@ export interface EdgeChanges {
   cursor: string;
   /** true: `edges` is every live edge (replace the view); false: only those changed since the cursor. */
   full: boolean;
-  /** Live edges that changed (registration, load going full or not, slots, coordinate, revival), or all of them. */
+  /** Live edges that changed (registration, load going full or not, coordinate, revival), or all of them. */
   edges: EdgeState[];
+  /**
+   * Edges whose held slots alone changed (reservations, releases; those asked to be read again): their new counts,
+   * for edges the view already holds. Empty when `full` (and on stores that always read everything).
+   */
+  slots: EdgeSlots[];
   /** Edges gone since the cursor (reaped, or found expired): drop them. Empty when `full`. */
   gone: string[];
-  /** The stored coordinates of the edges in `edges` (those that have one). */
+  /** The stored coordinates of the edges in `edges` (those that have one) and of those whose coordinate alone changed. */
   coordinates: Record<string, StoredCoordinate>;
 }
 

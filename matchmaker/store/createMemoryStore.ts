@@ -162,6 +162,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MatchmakerS
         cursor: '',
         full: true,
         edges: await store.listEdges(),
+        slots: [],
         gone: [],
         coordinates: await store.getCoordinates(),
       };

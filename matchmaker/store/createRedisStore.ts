@@ -299,7 +299,7 @@ export function createRedisStore(options: RedisStoreOptions = {}): MatchmakerSto
       await redis.mmPutCoords(
         k.coords,
         k.feed.ver,
-        k.feed.changes,
+        k.feed.coords,
         ...entries.flatMap(([id, c]) => [id, JSON.stringify(c)]),
       );
     },

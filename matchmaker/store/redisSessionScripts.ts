@@ -83,7 +83,7 @@ for c = 6 + n, #ARGV do
         redis.call('ZADD', KEYS[1 + i], now + ttl, sid)
         redis.call('PEXPIRE', KEYS[1 + i], ttl)
       end
-      bump(p, id)
+      bumpSlots(p, id)
       return id
     end
   end
@@ -147,7 +147,7 @@ for _, sid in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], score, '+inf')) do
     end
   end
 end
-if #restored > 0 or #released > 0 then bump(p, edge) end
+if #restored > 0 or #released > 0 then bumpSlots(p, edge) end
 return {restored, released}`;
 
 /** KEYS: session. ARGV: sessionId, edgeId or '', slots key prefix, key prefix. */
@@ -157,7 +157,7 @@ if not h[1] then return {'unknown'} end
 if ARGV[2] ~= '' and h[2] ~= ARGV[2] then return {'wrong-edge'} end
 redis.call('ZREM', ARGV[3] .. h[2], ARGV[1])
 redis.call('DEL', KEYS[1])
-bump(ARGV[4], h[2])
+bumpSlots(ARGV[4], h[2])
 return {'ok', h[1], h[2], h[3]}`;
 
 /**
@@ -189,6 +189,8 @@ for _, id in ipairs(dead) do
   end
   redis.call('DEL', slots, p .. 'edge:' .. id, p .. 'load:' .. id, p .. 'alive:' .. id)
   redis.call('ZADD', p .. 'feed:gone', bump(p, id), id)
+  redis.call('ZREM', p .. 'feed:slots', id)
+  redis.call('ZREM', p .. 'feed:coords', id)
   table.insert(out, entry)
 end
 ${TRIM_GONE}

@@ -208,14 +208,20 @@ describe.each(implementations)('matchmaker store contract: %s', (_name, make) =>
       if (changes.full) view.clear();
       for (const id of changes.gone) view.delete(id);
       for (const e of changes.edges) view.set(e.edge.id, e);
+      for (const { id, ...slots } of changes.slots) {
+        const e = view.get(id);
+        if (e) view.set(id, { edge: e.edge, load: e.load, ...slots });
+      }
       const live = Object.fromEntries((await store.listEdges()).map((e) => [e.edge.id, e.usedSlots]));
       expect(Object.fromEntries([...view].map(([id, e]) => [id, e.usedSlots]))).toEqual(live);
       return changes;
     };
-    // Redis answers from its change feed (only the changed edges); the in-process store reads everything.
-    const expectChanged = (c: EdgeChanges, ids: string[]) => {
+    // Redis answers from its change feed (only the changed edges; those whose slots alone changed as slot counts);
+    // the in-process store reads everything.
+    const expectChanged = (c: EdgeChanges, ids: string[], slotIds: string[] = []) => {
       expect(c.full).toBe(store.kind === 'memory');
       if (!c.full) expect(c.edges.map((e) => e.edge.id).sort()).toEqual(ids);
+      if (!c.full) expect(c.slots.map((e) => e.id).sort()).toEqual(slotIds);
     };
     expect((await sync()).full).toBe(true);
     await store.putEdge(edge('0xa'), 'n1', 400, 60_000);
@@ -225,8 +231,9 @@ describe.each(implementations)('matchmaker store contract: %s', (_name, make) =>
     expectChanged(await sync(), []);
     await store.reserve({ candidates: ['0xb'], session: session('r1'), reservationTtlMs: 300 });
     const reserved = await sync();
-    expectChanged(reserved, ['0xb']);
-    if (!reserved.full) expect(reserved.edges[0]?.slotsExpireInMs).toBeLessThanOrEqual(300);
+    expectChanged(reserved, [], ['0xb']);
+    if (!reserved.full) expect(reserved.slots[0]?.slotsExpireInMs).toBeLessThanOrEqual(300);
+    expect(view.get('0xb')?.usedSlots).toBe(1);
     // A heartbeat that leaves the edge as the registry sees it is not a change; one saying it is full is.
     await store.heartbeat('0xb', { ...load, freeSlots: 2 }, 'h1', 10_000, 60_000);
     expectChanged(await sync(), []);
@@ -242,12 +249,14 @@ describe.each(implementations)('matchmaker store contract: %s', (_name, make) =>
     expect(view.get('0xb')?.usedSlots).toBe(0);
     expect(view.get('0xb')?.slotsExpireInMs).toBeUndefined();
     await store.putCoordinates({ '0xb': { v: [1, 2, 3], h: 4, e: 0.5 } });
-    expect((await sync()).coordinates['0xb']).toEqual({ v: [1, 2, 3], h: 4, e: 0.5 });
+    const moved = await sync();
+    expectChanged(moved, []);
+    expect(moved.coordinates['0xb']).toEqual({ v: [1, 2, 3], h: 4, e: 0.5 });
     // A released session frees its slot in the view.
     await store.reserve({ candidates: ['0xb'], session: session('r2'), reservationTtlMs: 5000 });
     await sync();
     await store.release('r2');
-    expectChanged(await sync(), ['0xb']);
+    expectChanged(await sync(), [], ['0xb']);
     // A cursor the store cannot answer (another data set, or Redis restarted empty) gets everything.
     cursor = 'elsewhere:3';
     expect(await sync()).toMatchObject({ full: true, gone: [] });
