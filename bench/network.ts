@@ -1,8 +1,9 @@
-// `npm run bench:network [-- --seconds 30 --warmup 5 --scenarios drop,loss,jitter --congestion off,on]`
+// `npm run bench:network [-- --seconds 30 --warmup 5 --scenarios drop,loss,jitter --congestion off,on --fec off,on]`
 // (needs root: netlab). One standalone edge (test/tools/NetLabEdge.ts) runs inside a netlab namespace;
 // headless Chromium in the root namespace plays the stress scene (720p60) through the lab's emulated
 // link. Each scenario runs once per `--congestion` mode (default both: `off` = a fixed 6 Mbit/s as
-// before transport-cc, `on` = the edge's congestion control), so the JSON holds before and after.
+// before transport-cc, `on` = the edge's congestion control), so the JSON holds before and after; with
+// congestion control, once per `--fec` mode too (default off; `on` = ULPFEC in RED, keyed `on+fec`).
 // Scenarios:
 //   drop    edge uplink 20 Mbit/s, 3 Mbit/s from 10 s to 20 s, back to 20; RTT 20 ms
 //   loss    2 % random loss each way at 20 Mbit/s, RTT 30 ms
@@ -19,7 +20,8 @@
 // frame counters per phase and in all (`edgeFrames`: sent, dropped busy / late / congested, keyframes,
 // PLIs, NACKs, ladder moves `rungChanges`, encoder re-opens `reopens`, packets re-sent `retransmitted`;
 // per phase also Chromium's freezeMs and packetsLost; `maxQueueMs`: the pacer's
-// queue). Last line: one JSON.
+// queue; with FEC `fecPackets` sent, Chromium's `fecReceived` / `fecDiscarded`, and `wireMbps`: what the
+// pacer sent, media + FEC + re-sends). Last line: one JSON.
 import { ensurePlayerBuilt } from '../scripts/buildPlayer.js';
 import { type LaunchedChromium, launchChromium } from '../test/support/chromium.js';
 import { askForStamps, readHook, takeSamples, until } from '../test/support/playerPage.js';
@@ -129,6 +131,8 @@ const READ_INBOUND = `async () => {
         bytesReceived: entry.bytesReceived ?? 0,
         packetsLost: entry.packetsLost ?? 0,
         nackCount: entry.nackCount ?? 0,
+        fecReceived: entry.fecPacketsReceived ?? 0,
+        fecDiscarded: entry.fecPacketsDiscarded ?? 0,
         width: entry.frameWidth ?? 0,
         height: entry.frameHeight ?? 0,
       };
@@ -144,6 +148,8 @@ interface Inbound {
   bytesReceived: number;
   packetsLost: number;
   nackCount: number;
+  fecReceived: number;
+  fecDiscarded: number;
   width: number;
   height: number;
 }
@@ -161,6 +167,8 @@ interface EdgeFrames {
   reopens: number;
   /** Packets re-sent for NACKs. */
   retransmitted: number;
+  /** FEC packets sent. */
+  fecPackets: number;
 }
 
 interface Poll {
@@ -168,6 +176,8 @@ interface Poll {
   edge: EdgeFrames;
   queueMs: number;
   bytesSent: number;
+  /** What the pacer sent (media, FEC, re-sends, with packet overhead). */
+  wireBytes: number;
   bitrateKbps: number;
   estimateKbps: number | undefined;
   qualityReason: string | undefined;
@@ -180,8 +190,14 @@ async function main(): Promise<void> {
   const seconds = Number(arg('seconds') ?? 30);
   const warmup = Number(arg('warmup') ?? 5);
   const names = (arg('scenarios') ?? 'drop,loss,jitter').split(',');
-  const modes = (arg('congestion') ?? 'off,on').split(',');
-  for (const mode of modes) if (mode !== 'on' && mode !== 'off') throw new Error(`unknown mode ${mode}`);
+  const congestionModes = (arg('congestion') ?? 'off,on').split(',');
+  const fecModes = (arg('fec') ?? 'off').split(',');
+  for (const mode of [...congestionModes, ...fecModes])
+    if (mode !== 'on' && mode !== 'off') throw new Error(`unknown mode ${mode}`);
+  // FEC runs under congestion control only.
+  const modes = congestionModes.flatMap((mode) =>
+    mode === 'on' ? fecModes.map((fec) => (fec === 'on' ? 'on+fec' : 'on')) : [mode],
+  );
   const scenarios = names.map((name) => {
     const scenario = SCENARIOS[name];
     if (!scenario) throw new Error(`unknown scenario ${name}`);
@@ -196,7 +212,8 @@ async function main(): Promise<void> {
     for (const mode of modes) {
       const edge = await NetLabEdge.start(lab.host('edge'), {
         staticDir: dir,
-        congestionControl: mode === 'on',
+        congestionControl: mode !== 'off',
+        fec: mode === 'on+fec',
       });
       try {
         for (const scenario of scenarios) {
@@ -251,6 +268,8 @@ async function runScenario(
       bytesReceived: 0,
       packetsLost: 0,
       nackCount: 0,
+      fecReceived: 0,
+      fecDiscarded: 0,
       width: 0,
       height: 0,
     };
@@ -287,7 +306,9 @@ async function runScenario(
         rungChanges: session?.congestion?.rungChanges ?? 0,
         reopens: session?.congestion?.reopens ?? 0,
         retransmitted: session?.congestion?.retransmitted ?? 0,
+        fecPackets: session?.congestion?.fec?.packets ?? 0,
       },
+      wireBytes: session?.congestion?.pacedBytes ?? 0,
       queueMs: session?.congestion?.queueMs ?? 0,
       bytesSent: Number(session?.bytesSent ?? 0),
       bitrateKbps: Number(session?.bitrateKbps ?? 0),
@@ -349,6 +370,7 @@ function summarize(
       deliveredFps:
         a && b && span > 0 ? round((b.inbound.framesDecoded - a.inbound.framesDecoded) / span) : 0,
       sendMbps: a && b && span > 0 ? round(((b.bytesSent - a.bytesSent) * 8) / span / 1e6) : 0,
+      wireMbps: a && b && span > 0 ? round(((b.wireBytes - a.wireBytes) * 8) / span / 1e6) : 0,
       receiveMbps:
         a && b && span > 0
           ? round(((b.inbound.bytesReceived - a.inbound.bytesReceived) * 8) / span / 1e6)
@@ -356,6 +378,8 @@ function summarize(
       freezes: a && b ? b.inbound.freezeCount - a.inbound.freezeCount : 0,
       freezeMs: a && b ? Math.round(b.inbound.freezeMs - a.inbound.freezeMs) : 0,
       packetsLost: a && b ? b.inbound.packetsLost - a.inbound.packetsLost : 0,
+      fecReceived: a && b ? b.inbound.fecReceived - a.inbound.fecReceived : 0,
+      fecDiscarded: a && b ? b.inbound.fecDiscarded - a.inbound.fecDiscarded : 0,
       glassToGlassMs: percentiles(phaseSamples?.glassToGlassMs ?? []),
       captureToReceiveMs: percentiles(phaseSamples?.captureToReceiveMs ?? []),
       size: b ? `${b.inbound.width}x${b.inbound.height}` : '',

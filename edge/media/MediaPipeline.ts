@@ -11,6 +11,7 @@ import {
 import type { SessionStats } from '../session/SessionStats.js';
 import { FramePacer, type PacerClock } from './FramePacer.js';
 import type { FrameSource, PushedFrame } from './FrameSource.js';
+import type { FecPayloadTypes } from './fec/VideoFec.js';
 import { H264Encoder, type H264EncoderOptions, VIDEO_CLOCK_RATE } from './H264Encoder.js';
 import { OPUS_FRAME_SAMPLES, OpusEncoder } from './OpusEncoder.js';
 import type { QualityRung } from './QualityLadder.js';
@@ -28,6 +29,8 @@ export interface RateControlSettings {
   maxKbps: number;
   /** Step resolution/fps with the estimate, not only the bitrate. */
   adaptResolution: boolean;
+  /** Forward error correction (ULPFEC in RED) when the player negotiated it (VideoRateControl). */
+  fec?: boolean;
 }
 
 /** Opens an H.264 encoder (default H264Encoder.open; tests inject failing ones). */
@@ -202,9 +205,10 @@ export class MediaPipeline extends TypedEmitter<MediaPipelineEvents> {
 
   /**
    * Starts sending on the negotiated senders: looks the header extension ids up once, listens to the
-   * player's RTCP, then runs the pacers (pull source) or attaches the frame sink (push source).
+   * player's RTCP, then runs the pacers (pull source) or attaches the frame sink (push source). `fec`: the
+   * RED/ULPFEC payload types the player negotiated (used when the rate control settings ask for FEC).
    */
-  start(video: RTCRtpSender, audio: RTCRtpSender | undefined): void {
+  start(video: RTCRtpSender, audio: RTCRtpSender | undefined, fec?: FecPayloadTypes): void {
     if (this.#closed || this.#started) return;
     this.#started = true;
     this.#videoSender = video;
@@ -220,7 +224,7 @@ export class MediaPipeline extends TypedEmitter<MediaPipelineEvents> {
       this.#keyframeWanted = true;
       this.#stats.recordPli();
     });
-    this.#startRateControl(video, audio);
+    this.#startRateControl(video, audio, fec);
     video.onRtcp.subscribe((packet) => {
       if (recordVideoRtcp(video, packet, this.#stats) === 'keyframe') this.#keyframeWanted = true;
     });
@@ -320,7 +324,7 @@ export class MediaPipeline extends TypedEmitter<MediaPipelineEvents> {
     });
   }
 
-  #startRateControl(video: RTCRtpSender, audio: RTCRtpSender | undefined): void {
+  #startRateControl(video: RTCRtpSender, audio: RTCRtpSender | undefined, fec?: FecPayloadTypes): void {
     const settings = this.#options.rateControl;
     if (!settings || negotiatedExtensionId(video, TRANSPORT_CC_URI) === undefined) return;
     const control = new VideoRateControl({
@@ -333,6 +337,7 @@ export class MediaPipeline extends TypedEmitter<MediaPipelineEvents> {
       audioKbps: this.#options.audioBitrateKbps,
       top: { width: this.width, height: this.height, fps: this.#options.fps },
       adaptResolution: settings.adaptResolution,
+      ...(settings.fec && fec ? { fec } : {}),
       setBitrate: (kbps) => this.setBitrate(kbps),
       requestKeyframe: () => {
         this.#keyframeWanted = true;

@@ -7,6 +7,7 @@ import {
   type RtpPacket,
 } from 'werift';
 import { type PacerClock, systemClock } from './FramePacer.js';
+import { isRedPacket } from './fec/VideoFec.js';
 
 export interface NackResponderOptions {
   /** The video sender whose NACKs this answers (werift's own responder is bypassed). */
@@ -30,6 +31,8 @@ export interface NackResponderOptions {
    * caller asks the encoder for one; `supersede()` then stops re-sending what it replaces.
    */
   onOverload?: () => void;
+  /** RTX payload type for packets sent in RED (`VideoFec`), apt = RED; without, those are re-sent as they are. */
+  rtxForRed?: number;
 }
 
 /** Counters since start. */
@@ -77,6 +80,7 @@ interface SenderInternals {
  */
 export class NackResponder {
   readonly #sender: SenderInternals;
+  readonly #rtxForRed: number | undefined;
   readonly #clock: PacerClock;
   readonly #budgetBps: () => number;
   readonly #maxAgeMs: number;
@@ -106,6 +110,7 @@ export class NackResponder {
     const capacity = options.capacity ?? 4096;
     if (capacity & (capacity - 1)) throw new RangeError('capacity must be a power of two');
     this.#sender = options.sender as unknown as SenderInternals;
+    this.#rtxForRed = options.rtxForRed;
     this.#clock = options.clock ?? systemClock;
     this.#budgetBps = options.budgetBps;
     this.#maxAgeMs = options.maxAgeMs ?? 1000;
@@ -206,14 +211,17 @@ export class NackResponder {
   #resend(packet: RtpPacket, seq: number): void {
     const sender = this.#sender;
     const transport = sender.dtlsTransport;
-    const payloadType = sender.codec?.payloadType;
+    // A RED-wrapped packet (VideoFec) goes back under RED's payload type, as RTX with apt = RED.
+    const red = isRedPacket(packet);
+    const payloadType = red ? packet.header.payloadType : sender.codec?.payloadType;
     if (!transport || payloadType === undefined) return;
+    const rtxPayloadType = red ? this.#rtxForRed : sender.rtxPayloadType;
     const timestamp = (packet.header.timestamp + sender.timestampOffset) >>> 0;
     let header: RtpHeader;
     let payload: Buffer;
-    if (sender.rtxPayloadType !== undefined) {
+    if (rtxPayloadType !== undefined) {
       header = new RtpHeader({
-        payloadType: sender.rtxPayloadType,
+        payloadType: rtxPayloadType,
         marker: packet.header.marker,
         sequenceNumber: sender.rtxSequenceNumber,
         timestamp,

@@ -5,6 +5,7 @@ import { CpuHeadroom } from './CpuHeadroom.js';
 import { CongestionController } from './congestion/CongestionController.js';
 import type { EstimateReason, SendSideEstimate } from './congestion/SendSideEstimator.js';
 import type { PacerClock } from './FramePacer.js';
+import { type FecPayloadTypes, VideoFec, weriftWireContext } from './fec/VideoFec.js';
 import { NackResponder } from './NackResponder.js';
 import { type QualityChange, QualityLadder, type QualityRung } from './QualityLadder.js';
 
@@ -32,6 +33,8 @@ export interface VideoRateControlOptions {
   setRung: (rung: QualityRung) => Promise<boolean>;
   /** Asks the encoder for a keyframe (rate-limited by the caller like a PLI). */
   requestKeyframe: () => void;
+  /** Forward error correction (ULPFEC in RED) with these negotiated payload types (default off). */
+  fec?: FecPayloadTypes;
   logger: Logger;
 }
 
@@ -58,6 +61,8 @@ export interface VideoRateControlStats extends QualityReport {
   /** Packets re-sent for the player's NACKs (RTX when negotiated). */
   retransmitted: number;
   pacerMaxWaitMs: number;
+  /** Bytes the pacer sent (media, FEC, re-sends; packet overhead included; padding not). */
+  pacedBytes: number;
   queueMs: number;
   /** Mean encode time ÷ frame interval over the last second (≥ 0.8: the CPU is the bottleneck). */
   encodeLoad: number;
@@ -65,6 +70,8 @@ export interface VideoRateControlStats extends QualityReport {
   cpuCapKbps: number | null;
   /** The encoder's bitrate, kbit/s: the target under the CPU's cap. */
   encoderKbps: number;
+  /** With FEC: packets sent as FEC, the smoothed loss they are sized for, FEC ÷ media bytes. */
+  fec?: { packets: number; loss: number; overhead: number };
 }
 
 export type VideoRateControlEvents = {
@@ -112,6 +119,7 @@ export class VideoRateControl extends TypedEmitter<VideoRateControlEvents> {
   readonly #clock: PacerClock;
   readonly #controller: CongestionController;
   readonly #nacks: NackResponder;
+  readonly #fec: VideoFec | undefined;
   #ladder: QualityLadder;
   #capKbps: number | null = null;
   #targetKbps: number;
@@ -149,6 +157,7 @@ export class VideoRateControl extends TypedEmitter<VideoRateControlEvents> {
       budgetBps: () => RETRANSMIT_SHARE * this.#controller.estimate.bps,
       pace: (bytes, send) => this.#controller.sendPriority(bytes, send),
       onOverload: () => options.requestKeyframe(),
+      ...(options.fec?.rtxForRed !== undefined ? { rtxForRed: options.fec.rtxForRed } : {}),
     });
     this.#controller = new CongestionController({
       video: options.video,
@@ -161,6 +170,13 @@ export class VideoRateControl extends TypedEmitter<VideoRateControlEvents> {
       onPacketSent: (packet) => this.#nacks.record(packet),
     });
     this.#controller.on('estimate', () => this.#evaluate(this.#clock.now()));
+    this.#fec = options.fec
+      ? new VideoFec({
+          payloadTypes: options.fec,
+          wire: () => weriftWireContext(options.video),
+          lossFraction: () => this.#controller.estimate.lossFraction,
+        })
+      : undefined;
   }
 
   /** The current estimate and why. */
@@ -203,10 +219,20 @@ export class VideoRateControl extends TypedEmitter<VideoRateControlEvents> {
       reopens: this.#reopens,
       retransmitted: this.#nacks.stats.resent,
       pacerMaxWaitMs: Math.round(pacer.maxWaitMs),
+      pacedBytes: pacer.bytes,
       queueMs: Math.round(this.#controller.queueMs),
       encodeLoad: Math.round(this.#cpu.load.load * 100) / 100,
       cpuCapKbps: this.#cpu.capKbps,
       encoderKbps: this.#encoderKbps,
+      ...(this.#fec
+        ? {
+            fec: {
+              packets: this.#fec.stats.fecPackets,
+              loss: Math.round(this.#fec.loss * 10_000) / 10_000,
+              overhead: Math.round(this.#fec.overhead * 1000) / 1000,
+            },
+          }
+        : {}),
     };
   }
 
@@ -237,7 +263,7 @@ export class VideoRateControl extends TypedEmitter<VideoRateControlEvents> {
     if (keyframe) this.#nacks.supersede();
     this.#encoded.push({ ms: now, bytes });
     this.#encodedBytes += bytes;
-    const sent = this.#controller.sendFrame(packets);
+    const sent = this.#controller.sendFrame(this.#fec ? this.#fec.protect(packets) : packets);
     if (now - this.#lastEvaluateMs >= EVALUATE_MS) this.#evaluate(now);
     return sent;
   }
@@ -265,7 +291,9 @@ export class VideoRateControl extends TypedEmitter<VideoRateControlEvents> {
     const estimate = this.#controller.estimate;
     const estimateKbps = estimate.bps / 1000;
     const cap = this.#capKbps ?? maxKbps;
-    const wanted = Math.round(Math.min(cap, (estimateKbps - audioKbps) * TARGET_SHARE));
+    // FEC is sent on top of the encoder's output: the encoder gets the estimate's share less it.
+    const fecShare = 1 + (this.#fec?.overhead ?? 0);
+    const wanted = Math.round(Math.min(cap, ((estimateKbps - audioKbps) * TARGET_SHARE) / fecShare));
     const target = Math.min(maxKbps, Math.max(minKbps, wanted));
     const previous = this.#targetKbps;
     if (target < previous || target > previous * 1.02) {

@@ -7,6 +7,7 @@ import { TypedEmitter } from '../../protocol/TypedEmitter.js';
 import type { EdgeConfig } from '../config.js';
 import type { GameDefinition, GameRuntime } from '../games/GameRuntime.js';
 import { type PacerClock, systemClock } from '../media/FramePacer.js';
+import { negotiatedFec } from '../media/fec/VideoFec.js';
 import { MediaPipeline, type OpenVideoEncoder } from '../media/MediaPipeline.js';
 import type { VideoRateControlStats } from '../media/VideoRateControl.js';
 import { createPeerConnection } from './createPeerConnection.js';
@@ -288,6 +289,7 @@ export class StreamSession extends TypedEmitter<StreamSessionEvents> {
               minKbps: config.minVideoBitrateKbps,
               maxKbps: config.maxVideoBitrateKbps,
               adaptResolution: config.adaptResolution,
+              fec: config.fec,
             },
           }
         : {}),
@@ -331,7 +333,13 @@ export class StreamSession extends TypedEmitter<StreamSessionEvents> {
       this.#connectTimer = undefined;
       if (this.#state !== 'streaming' && this.#senders) {
         this.#state = 'streaming';
-        this.#media?.start(this.#senders.video, this.#senders.audio);
+        const { video, audio } = this.#senders;
+        const peer = this.#peer;
+        this.#media?.start(
+          video,
+          audio,
+          negotiatedFec(video, peer?.localDescription?.sdp, peer?.remoteDescription?.sdp),
+        );
         this.#log.info('streaming');
       }
     } else if (state === 'disconnected') {

@@ -13,7 +13,8 @@ import { ABS_CAPTURE_TIME_URI, PLAYOUT_DELAY_URI } from './rtpHeaderExtensions.j
 
 /**
  * The peer factory: a werift peer connection with the edge's codecs (H.264 constrained baseline with
- * NACK/PLI/FIR/REMB and, when `congestionControl` is on, transport-cc feedback; Opus), RTP header
+ * NACK/PLI/FIR/REMB and, when `congestionControl` is on, transport-cc feedback, and with `fec` also RED,
+ * RTX for RED and ULPFEC; Opus), RTP header
  * extensions (mid, abs-send-time, abs-capture-time, transport-wide sequence numbers on video only — the
  * browser addresses its feedback to the SSRC of the last numbered packet, so audio stays unnumbered —
  * and, when configured, playout-delay), ICE servers and host candidate filters from config.
@@ -41,6 +42,14 @@ export function createPeerConnection(config: Readonly<EdgeConfig>): RTCPeerConne
         }),
         // Retransmissions on their own SSRC (werift numbers it apt = H.264's payload type).
         new RTCRtpCodecParameters({ mimeType: 'video/rtx', clockRate: VIDEO_CLOCK_RATE }),
+        // FEC: RED carrying H.264 or ULPFEC, and RTX for RED (apt = the codec just before it).
+        ...(config.fec && config.congestionControl
+          ? [
+              new RTCRtpCodecParameters({ mimeType: 'video/red', clockRate: VIDEO_CLOCK_RATE }),
+              new RTCRtpCodecParameters({ mimeType: 'video/rtx', clockRate: VIDEO_CLOCK_RATE }),
+              new RTCRtpCodecParameters({ mimeType: 'video/ulpfec', clockRate: VIDEO_CLOCK_RATE }),
+            ]
+          : []),
       ],
       audio: [new RTCRtpCodecParameters({ mimeType: 'audio/opus', clockRate: 48_000, channels: 2 })],
     },

@@ -23,6 +23,8 @@ export interface NetLabEdgeOptions {
   billedEnv?: Record<string, string>;
   /** Transport-wide congestion control on the edge (default true). */
   congestionControl?: boolean;
+  /** Forward error correction (ULPFEC in RED) with congestion control (default false). */
+  fec?: boolean;
   /** Longest wait for the edge to listen, ms (default 120 000: loaded machines). */
   startTimeoutMs?: number;
 }
@@ -62,6 +64,8 @@ export class NetLabEdge {
               ...(options.staticDir ? ['--static', options.staticDir] : []),
               '--congestion',
               options.congestionControl === false ? 'off' : 'on',
+              '--fec',
+              options.fec ? 'on' : 'off',
             ]),
       ],
       {

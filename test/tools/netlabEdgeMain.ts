@@ -1,6 +1,6 @@
 // An edge process for tests and benches run inside a netlab namespace (see NetLabEdge.ts). Two modes:
 // - standalone (default): an edge with the built-in games (the stress scene among them) and the player page.
-//   Args: --host IP --static DIR [--congestion on|off].
+//   Args: --host IP --static DIR [--congestion on|off] [--fec on|off].
 // - `--billed`: the real edge program (edge/runEdge.ts) configured by the FARPLAY_EDGE_* environment: it registers
 //   with its matchmaker, reports each period to the session's checkers and settles on the payments chain.
 // Protocol lines on stdout start with `netlab-edge ` (a billed edge's own log lines may share stdout): one
@@ -30,6 +30,7 @@ async function standalone(): Promise<{ edge: Edge; close: () => Promise<void> }>
   const host = arg('host') ?? '0.0.0.0';
   const staticDir = arg('static');
   const congestionControl = (arg('congestion') ?? 'on') !== 'off';
+  const fec = arg('fec') === 'on';
   const server = await createEdge({
     config: parseEdgeConfig({
       host,
@@ -39,6 +40,7 @@ async function standalone(): Promise<{ edge: Edge; close: () => Promise<void> }>
       logLevel: 'warn',
       iceAdditionalHostAddresses: [],
       congestionControl,
+      fec,
       allowPrivateCandidates: true, // the lab's namespaces use private addresses
     }),
     logger: pino({ level: 'warn' }),

@@ -2,6 +2,7 @@ import type { RTCRtpSender, RtcpPacket, RtpPacket } from 'werift';
 import { RtcpRrPacket, RtcpSrPacket } from 'werift';
 import { TypedEmitter } from '../../../protocol/TypedEmitter.js';
 import { type PacerClock, systemClock } from '../FramePacer.js';
+import { sendVideoRtp } from '../fec/VideoFec.js';
 import { PacketPacer, type PacketPacerStats } from './PacketPacer.js';
 import type { ProbeCluster } from './ProbeCluster.js';
 import type { TransportFeedbackLike } from './readTransportFeedback.js';
@@ -159,7 +160,7 @@ export class CongestionController extends TypedEmitter<CongestionControllerEvent
 
   #transmit(packet: RtpPacket, clusterId: number, duplicate: boolean): number {
     const size = packet.payload.length + PACKET_OVERHEAD;
-    this.#video.sendRtp(packet).catch(() => {});
+    sendVideoRtp(this.#video, packet).catch(() => {});
     // werift numbers the packet synchronously inside sendRtp, before its first await.
     const seq = (this.#video as unknown as WeriftSenderInternals).dtlsTransport?.transportSequenceNumber;
     if (seq !== undefined) this.#estimator.onPacketSent(seq, size, this.#clock.now(), clusterId, duplicate);
