@@ -2,6 +2,7 @@ import type { KeyObject } from 'node:crypto';
 import { FarplayError } from '../protocol/errors.js';
 import { mintSessionTokenAsync } from '../protocol/mintSessionToken.js';
 import type { CreateSessionResponse } from '../protocol/playerApi.js';
+import { SessionTokenSigner } from '../protocol/SessionTokenSigner.js';
 import type { Billing } from './Billing.js';
 import type { Catalogue } from './Catalogue.js';
 import type { MatchmakerConfig } from './config.js';
@@ -49,7 +50,7 @@ export class Allocator {
   readonly #config: Readonly<MatchmakerConfig>;
   readonly #registry: EdgeRegistry;
   readonly #catalogue: Catalogue;
-  readonly #sessionKey: KeyObject;
+  readonly #signer: SessionTokenSigner;
   readonly #deployment: string;
   readonly #random: () => number;
   readonly #billing: Billing | undefined;
@@ -61,12 +62,17 @@ export class Allocator {
     this.#config = options.config;
     this.#registry = options.registry;
     this.#catalogue = options.catalogue;
-    this.#sessionKey = options.sessionKey;
+    this.#signer = new SessionTokenSigner(options.sessionKey);
     this.#deployment = options.deployment;
     this.#random = options.random;
     this.#billing = options.billing;
     this.#priceOf = options.priceOf ?? (() => '0');
     this.#recent = options.recent;
+  }
+
+  /** Stops the token-signing worker. */
+  close(): Promise<void> {
+    return this.#signer.close();
   }
 
   /** Per view of `index`: 1 where an edge can run `gameId` (null = every edge); MM_UNKNOWN_GAME if none offers it. */
@@ -156,17 +162,19 @@ export class Allocator {
     );
     // A studio game's version is signed in: the edge runs the version the catalogue serves now.
     const gameVersion = this.#catalogue.manifest(record.gameId)?.version;
-    // Signed on libuv's thread pool: the Ed25519 signature was the largest single cost of this thread.
-    const answer = await mintSessionTokenAsync({
-      sessionId: record.sessionId,
-      gameId: record.gameId,
-      ...(gameVersion !== undefined ? { gameVersion } : {}),
-      edge: { edgeId: record.edgeId, region: state.edge.region, url: state.edge.publicUrl },
-      privateKey: this.#sessionKey,
-      ttlSeconds: this.#config.tokenTtlS,
-      owner: record.owner,
-      ...(billed ? { checkers: billed.checkers, billingId: billed.billing.sessionId } : {}),
-    });
+    // Signed on a worker thread, batched: the Ed25519 signature was the largest single cost of this thread.
+    const answer = await mintSessionTokenAsync(
+      {
+        sessionId: record.sessionId,
+        gameId: record.gameId,
+        ...(gameVersion !== undefined ? { gameVersion } : {}),
+        edge: { edgeId: record.edgeId, region: state.edge.region, url: state.edge.publicUrl },
+        ttlSeconds: this.#config.tokenTtlS,
+        owner: record.owner,
+        ...(billed ? { checkers: billed.checkers, billingId: billed.billing.sessionId } : {}),
+      },
+      this.#signer,
+    );
     return { ...answer, deployment: this.#deployment, ...(billed ? { billing: billed.billing } : {}) };
   }
 }

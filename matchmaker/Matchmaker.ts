@@ -466,7 +466,7 @@ export class Matchmaker {
     this.#timers = [];
     this.#billing.close();
     this.#events.close();
-    await this.#registry.settled();
+    await Promise.all([this.#registry.settled(), this.#allocator.close()]);
   }
 }
 

@@ -1,6 +1,7 @@
 import type { KeyObject } from 'node:crypto';
 import type { CreateSessionResponse } from './playerApi.js';
-import { type SessionClaims, signSessionToken, signSessionTokenAsync } from './sessionToken.js';
+import type { SessionTokenSigner } from './SessionTokenSigner.js';
+import { type SessionClaims, signSessionToken } from './sessionToken.js';
 
 /** What `mintSessionToken` needs: the session, the edge it plays on and the signing key. */
 export interface MintSessionTokenParameters {
@@ -33,7 +34,7 @@ export interface MintSessionTokenParameters {
 /** The result is what `POST /v1/sessions` answers. */
 export type MintSessionTokenResult = CreateSessionResponse;
 
-function claimsOf(parameters: MintSessionTokenParameters): SessionClaims {
+function claimsOf(parameters: Omit<MintSessionTokenParameters, 'privateKey'>): SessionClaims {
   const iat = Math.floor((parameters.nowMs ?? Date.now()) / 1000);
   return {
     sid: parameters.sessionId,
@@ -50,7 +51,7 @@ function claimsOf(parameters: MintSessionTokenParameters): SessionClaims {
 }
 
 function answerOf(
-  parameters: MintSessionTokenParameters,
+  parameters: Omit<MintSessionTokenParameters, 'privateKey'>,
   token: string,
   exp: number,
 ): MintSessionTokenResult {
@@ -80,12 +81,13 @@ export function mintSessionToken(parameters: MintSessionTokenParameters): MintSe
 }
 
 /**
- * `mintSessionToken` signing on libuv's thread pool (`signSessionTokenAsync`): the matchmaker's allocations,
- * whose one thread the ~60 µs Ed25519 signature per session was the largest single cost of.
+ * `mintSessionToken` with the signature from `signer` (a worker thread, batched): the matchmaker's allocations,
+ * whose one thread the Ed25519 signature per session was the largest single cost of.
  */
 export async function mintSessionTokenAsync(
-  parameters: MintSessionTokenParameters,
+  parameters: Omit<MintSessionTokenParameters, 'privateKey'>,
+  signer: SessionTokenSigner,
 ): Promise<MintSessionTokenResult> {
   const claims = claimsOf(parameters);
-  return answerOf(parameters, await signSessionTokenAsync(claims, parameters.privateKey), claims.exp);
+  return answerOf(parameters, await signer.sign(claims), claims.exp);
 }

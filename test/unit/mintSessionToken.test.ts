@@ -1,9 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { mintSessionToken, mintSessionTokenAsync } from '../../protocol/mintSessionToken.js';
+import { SessionTokenSigner } from '../../protocol/SessionTokenSigner.js';
 import {
   generateSessionKeyPair,
   importSessionPrivateKey,
   importSessionPublicKey,
+  signSessionToken,
   verifySessionToken,
 } from '../../protocol/sessionToken.js';
 
@@ -35,7 +37,7 @@ describe('mintSessionToken', () => {
     expect(claims).toMatchObject({ sid: 's-1', gameId: 'breakout', edgeId: '0xabc', exp: 1_800_000_060 });
   });
 
-  it('signs the same token on the thread pool (the matchmaker allocates with it)', async () => {
+  it('signs the same token on the signing worker (the matchmaker allocates with it)', async () => {
     const pair = generateSessionKeyPair();
     const parameters = {
       sessionId: 's-2',
@@ -48,7 +50,8 @@ describe('mintSessionToken', () => {
       owner: '0xABCDEF0000000000000000000000000000000001',
       checkers: { urls: ['http://checker.example'], quorum: 1 },
     };
-    const answer = await mintSessionTokenAsync(parameters);
+    const signer = new SessionTokenSigner(parameters.privateKey);
+    const answer = await mintSessionTokenAsync(parameters, signer).finally(() => signer.close());
     expect(answer).toEqual(mintSessionToken(parameters));
     const claims = verifySessionToken({
       token: answer.token,
@@ -62,5 +65,23 @@ describe('mintSessionToken', () => {
       own: '0xabcdef0000000000000000000000000000000001',
       q: 1,
     });
+  });
+
+  it('signs a batch on the worker as in this thread, and after the worker is closed', async () => {
+    const pair = generateSessionKeyPair();
+    const privateKey = importSessionPrivateKey(pair.privateKey);
+    const signer = new SessionTokenSigner(privateKey);
+    const claims = Array.from({ length: 20 }, (_, i) => ({
+      sid: `s-${i}`,
+      gameId: 'breakout',
+      edgeId: '0xabc',
+      iat: 1_800_000_000,
+      exp: 1_800_000_010,
+    }));
+    // Asked for in one turn: one batch to the worker.
+    const tokens = await Promise.all(claims.map((c) => signer.sign(c)));
+    expect(tokens).toEqual(claims.map((c) => signSessionToken(c, privateKey)));
+    await signer.close();
+    expect(await signer.sign(claims[0] as (typeof claims)[number])).toBe(tokens[0]);
   });
 });
