@@ -335,15 +335,22 @@ export class EdgeRegistry {
     return this.#peersFor(edgeId);
   }
 
-  /** Up to `MAX_EDGE_PEERS` other live edges, a random pick (partial Fisher–Yates). */
+  /** Up to `MAX_EDGE_PEERS` other live edges, a random pick (distinct indices drawn; no copy of the edge list). */
   #peersFor(edgeId: string): { edgeId: string; url: string }[] {
-    const others = this.#edges.filter((e) => e.edge.id !== edgeId);
-    const n = Math.min(MAX_EDGE_PEERS, others.length);
-    for (let i = 0; i < n; i++) {
-      const j = i + Math.floor(Math.random() * (others.length - i));
-      [others[i], others[j]] = [others[j] as EdgeState, others[i] as EdgeState];
+    const edges = this.#edges;
+    const self = edges.findIndex((e) => e.edge.id === edgeId);
+    const others = edges.length - (self < 0 ? 0 : 1);
+    const n = Math.min(MAX_EDGE_PEERS, others);
+    const picked = new Set<number>();
+    // Floyd's sampling over the others' positions (those after `self` shift by one).
+    for (let j = others - n; j < others; j++) {
+      const t = Math.floor(Math.random() * (j + 1));
+      picked.add(picked.has(t) ? j : t);
     }
-    return others.slice(0, n).map((e) => ({ edgeId: e.edge.id, url: e.edge.publicUrl }));
+    return [...picked].map((i) => {
+      const e = (edges[self >= 0 && i >= self ? i + 1 : i] as EdgeState).edge;
+      return { edgeId: e.id, url: e.publicUrl };
+    });
   }
 
   /**

@@ -218,7 +218,8 @@ export function createRedisStore(options: RedisStoreOptions = {}): MatchmakerSto
       );
       if (!answer) return null;
       if (answer.startsWith('limit:')) return { overLimit: holds[Number(answer.slice(6)) - 1]?.holder ?? '' };
-      return { ...structuredClone(session), edgeId: answer, state: 'reserved' };
+      // A shallow copy (structuredClone cost ~10 µs per allocation): the session is the caller's, made for this call.
+      return { ...session, player: { ...session.player }, edgeId: answer, state: 'reserved' };
     },
     async activate(sessionId, edgeId) {
       const r = await redis.mmActivate(
