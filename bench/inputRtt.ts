@@ -13,6 +13,9 @@
 // Pings every --ping-ms in the minimal page; the player pings every 500 ms on its own. Per mode: rtt
 // {count,p50,p95,p99,max} over all rounds, the rounds' p50s, and pageToEdge p50 (the edge's pong send
 // time against the page's ping time, one system clock: bench/pongLegs.ts); edgeToPage = rtt − pageToEdge.
+// The same split at the edge's UDP socket: pageToEdgeUdp (ping t → the ping's datagram in), edgeReceive
+// (datagram in → send(pong)), edgeSend (send(pong) → the pong's datagram to the socket), udpToPage (rtt − ping t
+// → datagram out: UDP back and Chromium's receive hops).
 import { availableParallelism, loadavg } from 'node:os';
 import { pino } from 'pino';
 import type { BrowserContext, Page } from 'playwright-core';
@@ -29,7 +32,7 @@ import { launchChromium } from '../test/support/chromium.js';
 import { askForStamps, readHook, runInPage, takeSamples, until } from '../test/support/playerPage.js';
 import { arg, log, round, sleep } from './benchCommon.js';
 import { probePageSource } from './inputRttProbePage.js';
-import { recordPongLegs } from './pongLegs.js';
+import { type PongLegs, recordPongLegs } from './pongLegs.js';
 
 const MODES = [
   'echo',
@@ -60,6 +63,7 @@ async function echoAnswer(offer: string, peers: RTCPeerConnection[]): Promise<st
   const pong = Buffer.alloc(13);
   input.onMessage((data) => {
     if (typeof data === 'string' || data.length !== 13 || data[0] !== InputType.ping) return;
+    if (input.answered?.(data)) return; // the channel's fast path (edge/session/pingFastPath.ts) did
     data.copy(pong);
     pong[0] = InputType.pong;
     input.send(pong);
@@ -122,7 +126,7 @@ async function main(): Promise<void> {
   const browser = await launchChromium({ viewport: { width: 1320, height: 880 } });
   const echoPeers: RTCPeerConnection[] = [];
   const rtt = new Map<Mode, number[]>(modes.map((mode) => [mode, []]));
-  const toEdge = new Map<Mode, number[]>(modes.map((mode) => [mode, []]));
+  const legLists = new Map<Mode, PongLegs[]>(modes.map((mode) => [mode, []]));
   const roundP50s = new Map<Mode, number[]>(modes.map((mode) => [mode, []]));
   const loads: number[] = [];
   /** stats-paired: [RTT, seq]; even seq = a getStats() right after the ping. */
@@ -190,10 +194,10 @@ async function main(): Promise<void> {
           await take();
           paired.length = 0;
           const origin = await runInPage<number>(page, '() => performance.timeOrigin');
-          legs.takePageToEdge(origin);
+          legs.take(origin);
           await sleep(seconds * 1000);
           const samples = await take();
-          const pageToEdge = legs.takePageToEdge(origin);
+          const roundLegs = legs.take(origin);
           loads.push(loadavg()[0] ?? 0);
           rtt.get(mode)?.push(...samples);
           if (mode === 'stats-paired') {
@@ -204,11 +208,11 @@ async function main(): Promise<void> {
             );
             pairedAll.push(...paired);
           }
-          toEdge.get(mode)?.push(...pageToEdge);
+          legLists.get(mode)?.push(roundLegs);
           const p50 = percentiles(samples).p50;
           roundP50s.get(mode)?.push(p50);
           log(
-            `round ${r + 1} ${mode}: rtt p50 ${p50} ms (${samples.length}), page→edge p50 ${percentiles(pageToEdge).p50}, load ${loads.at(-1)?.toFixed(1)}`,
+            `round ${r + 1} ${mode}: rtt p50 ${p50} ms (${samples.length}), page→edge p50 ${percentiles(roundLegs.pageToEdge).p50} (UDP in ${percentiles(roundLegs.pageToEdgeUdp).p50}, edge receive ${percentiles(roundLegs.edgeReceive).p50}, send ${percentiles(roundLegs.edgeSend).p50}), load ${loads.at(-1)?.toFixed(1)}`,
           );
         } finally {
           if (mode !== 'player') await runInPage(page, '() => window.__probe?.close()').catch(() => {});
@@ -229,12 +233,18 @@ async function main(): Promise<void> {
     const result: Record<string, unknown> = { pingMs, seconds, rounds };
     for (const mode of modes) {
       const all = percentiles(rtt.get(mode) ?? []);
-      const legP50 = percentiles(toEdge.get(mode) ?? []).p50;
+      const lists = legLists.get(mode) ?? [];
+      const p50 = (key: keyof PongLegs) => percentiles(lists.flatMap((list) => list[key])).p50;
       result[mode] = {
         rttMs: all,
         roundP50s: roundP50s.get(mode),
-        pageToEdgeP50: legP50,
-        edgeToPageP50: round(all.p50 - legP50),
+        pageToEdgeP50: p50('pageToEdge'),
+        edgeToPageP50: round(all.p50 - p50('pageToEdge')),
+        // The same split at the edge's UDP socket: Chromium + UDP each way, and the edge's own turnaround.
+        pageToEdgeUdpP50: p50('pageToEdgeUdp'),
+        edgeReceiveP50: p50('edgeReceive'),
+        edgeSendP50: p50('edgeSend'),
+        udpToPageP50: round(all.p50 - p50('pageToEdgeOut')),
       };
     }
     if (modes.includes('stats-paired')) {

@@ -175,7 +175,7 @@ async function runStream(): Promise<void> {
     );
     await takeSamples(page);
     const pageTimeOrigin = await runInPage<number>(page, '() => performance.timeOrigin');
-    legs.takePageToEdge(pageTimeOrigin);
+    legs.take(pageTimeOrigin);
     edge.resetTimings();
     const started = performance.now();
     const cpuStart = process.cpuUsage();
@@ -204,7 +204,7 @@ async function runStream(): Promise<void> {
     const edgeStats = edge.stats();
     const session = edgeStats.sessions[0];
     const samples = await takeSamples(page);
-    const pageToEdge = percentiles(legs.takePageToEdge(pageTimeOrigin));
+    const pageToEdge = percentiles(legs.take(pageTimeOrigin).pageToEdge);
     await sleep(300); // the last key presses show up a little after the window
     samples.inputToPhotonMs.push(...(await takeSamples(page)).inputToPhotonMs);
     const stats = await readHook(page, 'stats');

@@ -1,5 +1,6 @@
 import type { RTCDataChannel, RTCPeerConnection } from 'werift';
 import { INPUT_CHANNEL } from '../../protocol/input.js';
+import { installPingFastPath } from './pingFastPath.js';
 
 /**
  * Where input messages from the player come from and pongs go back to. The design card names
@@ -12,6 +13,12 @@ export interface InputTransport {
   onMessage(listener: (data: Buffer | string) => void): void;
   /** Sends one message back (best effort, unreliable). */
   send(data: Buffer): void;
+  /**
+   * Whether this ping (13 bytes, type 8, delivered through `onMessage`) was already answered with its pong
+   * by the transport itself; the handler then does not echo it again. Optional: a transport without a
+   * fast path leaves pings to the handler.
+   */
+  answered?(ping: Buffer): boolean;
   readonly open: boolean;
   close(): void;
 }
@@ -32,18 +39,26 @@ export function createInputChannel(peer: RTCPeerConnection): InputTransport {
   let listener: ((data: Buffer | string) => void) | undefined;
   const subscription = channel.onMessage.subscribe((data) => listener?.(data));
   let closed = false;
+  const send = (data: Buffer) => {
+    if (closed || channel.readyState !== 'open') return;
+    try {
+      channel.send(data);
+    } catch {
+      // A pong that cannot go out is a lost pong: the channel is unreliable by design.
+    }
+  };
+  // Pings are answered from werift's DTLS → SCTP hand-off once the channel is open (pingFastPath.ts).
+  let fastPath: ReturnType<typeof installPingFastPath> | undefined;
+  const opened = channel.stateChanged.subscribe((state) => {
+    if (state !== 'open' || fastPath || closed) return;
+    fastPath = installPingFastPath(peer, channel, send);
+  });
   return {
     onMessage(next) {
       listener = next;
     },
-    send(data) {
-      if (closed || channel.readyState !== 'open') return;
-      try {
-        channel.send(data);
-      } catch {
-        // A pong that cannot go out is a lost pong: the channel is unreliable by design.
-      }
-    },
+    send,
+    answered: (ping) => fastPath?.answered(ping) ?? false,
     get open() {
       return !closed && channel.readyState === 'open';
     },
@@ -52,6 +67,8 @@ export function createInputChannel(peer: RTCPeerConnection): InputTransport {
       closed = true;
       listener = undefined;
       subscription.unSubscribe();
+      opened.unSubscribe();
+      fastPath?.uninstall();
       try {
         channel.close();
       } catch {

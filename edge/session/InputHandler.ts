@@ -90,8 +90,10 @@ export class InputHandler extends TypedEmitter<InputHandlerEvents> {
       this.#badInput(new FarplayError('EDGE_BAD_INPUT', 'text on the input channel'));
       return;
     }
-    // Ping: echo as pong at once, same seq and t, before anything else touches the event loop.
+    // Ping: echo as pong at once, same seq and t, before anything else touches the event loop (unless the
+    // transport's fast path already did).
     if (data.length === 13 && data[0] === InputType.ping) {
+      if (this.#transport.answered?.(data)) return;
       data.copy(this.#pongBuffer);
       this.#pongBuffer[0] = InputType.pong;
       this.#transport.send(this.#pongBuffer);
