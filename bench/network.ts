@@ -21,7 +21,9 @@
 // PLIs, NACKs, ladder moves `rungChanges`, encoder re-opens `reopens`, packets re-sent `retransmitted`;
 // per phase also Chromium's freezeMs and packetsLost; `maxQueueMs`: the pacer's
 // queue; with FEC `fecPackets` sent, Chromium's `fecReceived` / `fecDiscarded`, and `wireMbps`: what the
-// pacer sent, media + FEC + re-sends). Last line: one JSON.
+// pacer sent, media + FEC + re-sends). Last line: one JSON. BENCH_NETWORK_POLLS=/tmp/x writes each scenario's
+// 100 ms polls to /tmp/x.<scenario>.json (estimate, reasons, queue, bytes sent, Chromium's counters).
+import { writeFileSync } from 'node:fs';
 import { ensurePlayerBuilt } from '../scripts/buildPlayer.js';
 import { type LaunchedChromium, launchChromium } from '../test/support/chromium.js';
 import { askForStamps, readHook, takeSamples, until } from '../test/support/playerPage.js';
@@ -181,6 +183,7 @@ interface Poll {
   bitrateKbps: number;
   estimateKbps: number | undefined;
   qualityReason: string | undefined;
+  estimateReason: string | undefined;
   inbound: Inbound;
 }
 
@@ -314,6 +317,7 @@ async function runScenario(
       bitrateKbps: Number(session?.bitrateKbps ?? 0),
       estimateKbps: session?.congestion?.estimateKbps,
       qualityReason: session?.congestion?.reason,
+      estimateReason: session?.congestion?.estimateReason,
       inbound,
     });
     if (s >= seconds) break;
@@ -424,6 +428,8 @@ function summarize(
     }
   }
   const reasons = [...new Set(polls.map((p) => p.qualityReason).filter((r) => r !== undefined))];
+  const pollsFile = process.env.BENCH_NETWORK_POLLS;
+  if (pollsFile) writeFileSync(`${pollsFile}.${scenario.name}.json`, JSON.stringify(polls));
   return {
     rttMs: 2 * (scenario.rootDelayMs + scenario.edgeDelayMs),
     jitterMs: scenario.jitterMs,

@@ -8,6 +8,7 @@ import {
 } from 'werift';
 import { type PacerClock, systemClock } from './FramePacer.js';
 import { isRedPacket } from './fec/VideoFec.js';
+import { type RtxSenderInternals, rtxPacket } from './rtxPacket.js';
 
 export interface NackResponderOptions {
   /** The video sender whose NACKs this answers (werift's own responder is bypassed). */
@@ -52,14 +53,10 @@ export interface NackResponderStats {
 }
 
 /** werift keeps these private; read them without widening its types. */
-interface SenderInternals {
+interface SenderInternals extends RtxSenderInternals {
   handleRtcpPacket(packet: RtcpPacket): void;
-  rtxPayloadType?: number;
-  rtxSsrc: number;
-  rtxSequenceNumber: number;
   ssrc: number;
   seqOffset: number;
-  timestampOffset: number;
   codec?: { payloadType: number };
   rtt?: number;
   nackCount: number;
@@ -215,32 +212,17 @@ export class NackResponder {
     const red = isRedPacket(packet);
     const payloadType = red ? packet.header.payloadType : sender.codec?.payloadType;
     if (!transport || payloadType === undefined) return;
-    const rtxPayloadType = red ? this.#rtxForRed : sender.rtxPayloadType;
-    const timestamp = (packet.header.timestamp + sender.timestampOffset) >>> 0;
-    let header: RtpHeader;
-    let payload: Buffer;
-    if (rtxPayloadType !== undefined) {
-      header = new RtpHeader({
-        payloadType: rtxPayloadType,
-        marker: packet.header.marker,
-        sequenceNumber: sender.rtxSequenceNumber,
-        timestamp,
-        ssrc: sender.rtxSsrc,
-      });
-      sender.rtxSequenceNumber = (sender.rtxSequenceNumber + 1) & 0xffff;
-      const original = Buffer.allocUnsafe(2);
-      original.writeUInt16BE(seq, 0);
-      payload = Buffer.concat([original, packet.payload]);
-    } else {
-      header = new RtpHeader({
+    const rtx = rtxPacket(sender, packet, seq, red ? this.#rtxForRed : sender.rtxPayloadType);
+    const header =
+      rtx?.header ??
+      new RtpHeader({
         payloadType,
         marker: packet.header.marker,
         sequenceNumber: seq,
-        timestamp,
+        timestamp: (packet.header.timestamp + sender.timestampOffset) >>> 0,
         ssrc: sender.ssrc,
       });
-      payload = packet.payload;
-    }
+    const payload = rtx?.payload ?? packet.payload;
     sender.retransmittedPacketsSent++;
     sender.retransmittedBytesSent += payload.length;
     this.#stats.resent++;

@@ -12,6 +12,12 @@ export interface QualityLadderOptions {
   bitsPerPixel?: number;
   /** Estimate below the current rung's need this long → step down, ms (default 1000). */
   downAfterMs?: number;
+  /**
+   * Estimate short this long and now below half the current rung's need → step down, ms (default 250):
+   * after a link drop the picture changes at once, so the keyframe that repairs what the drop lost is already the
+   * smaller picture's (one keyframe, not one at the old size and another a second later).
+   */
+  deepDownAfterMs?: number;
   /** Estimate above the next rung's need × `upMargin` this long → step up, ms (default 4000). */
   upAfterMs?: number;
   /** Headroom before stepping up (default 1.3). */
@@ -25,6 +31,8 @@ export interface QualityLadderOptions {
   flapWindowMs?: number;
 }
 
+/** An estimate under this share of the rung's need is a deep shortfall (`deepDownAfterMs`). */
+const DEEP_SHARE = 0.5;
 /** Longest the up hold grows to after flaps, as a multiple of `upAfterMs`. */
 const MAX_UP_PENALTY = 8;
 /** A step up this long after the previous one starts with no flap penalty, ms. */
@@ -59,6 +67,7 @@ export class QualityLadder {
   readonly #rungs: QualityRung[];
   readonly #bitsPerPixel: number;
   readonly #downAfterMs: number;
+  readonly #deepDownAfterMs: number;
   readonly #upAfterMs: number;
   readonly #upMargin: number;
   #index = 0;
@@ -78,6 +87,7 @@ export class QualityLadder {
   constructor(options: QualityLadderOptions) {
     this.#bitsPerPixel = options.bitsPerPixel ?? 0.1;
     this.#downAfterMs = options.downAfterMs ?? 1000;
+    this.#deepDownAfterMs = Math.min(this.#downAfterMs, options.deepDownAfterMs ?? 250);
     this.#upAfterMs = options.upAfterMs ?? 4000;
     this.#upMargin = options.upMargin ?? 1.3;
     this.#flapWindowMs = options.flapWindowMs ?? 10_000;
@@ -127,7 +137,8 @@ export class QualityLadder {
       }
       this.#belowSum += estimateBps;
       this.#belowCount++;
-      if (nowMs - this.#belowSinceMs < this.#downAfterMs) return undefined;
+      const hold = estimateBps < DEEP_SHARE * need ? this.#deepDownAfterMs : this.#downAfterMs;
+      if (nowMs - this.#belowSinceMs < hold) return undefined;
       // Straight to the highest rung the estimate covers (or the bottom one), judged by its mean over
       // the hold: a moment's dip (a loss burst when the link drops) does not send the picture to the bottom.
       const mean = this.#belowSum / this.#belowCount;

@@ -64,8 +64,8 @@ describe('quality ladder', () => {
 
   it('picks the rung by the mean estimate over the hold, so a dip at its end does not send it to the bottom', () => {
     const ladder = new QualityLadder({ top });
-    for (let ms = 0; ms < 1000; ms += 100) ladder.update(2.5 * MBIT, ms);
-    // The last sample is a loss burst's dip: the mean (~2.3 Mbit/s) still covers 640×360@60.
+    for (let ms = 0; ms < 1000; ms += 100) ladder.update(3 * MBIT, ms);
+    // The last sample is a loss burst's dip: the mean (~2.7 Mbit/s) still covers 640×360@60.
     expect(ladder.update(0.4 * MBIT, 1000)?.rung).toEqual({ width: 640, height: 360, fps: 60 });
   });
 

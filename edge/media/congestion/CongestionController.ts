@@ -1,8 +1,16 @@
-import type { RTCRtpSender, RtcpPacket, RtpPacket } from 'werift';
-import { RtcpRrPacket, RtcpSrPacket } from 'werift';
+import type { RTCRtpSender, RtcpPacket, RtpHeader, RtpPacket } from 'werift';
+import {
+  RTP_EXTENSION_URI,
+  RtcpRrPacket,
+  RtcpSrPacket,
+  RtcpTransportLayerFeedback,
+  serializeTransportWideCC,
+  TransportWideCC,
+} from 'werift';
 import { TypedEmitter } from '../../../protocol/TypedEmitter.js';
 import { type PacerClock, systemClock } from '../FramePacer.js';
-import { sendVideoRtp } from '../fec/VideoFec.js';
+import { isRedPacket, sendVideoRtp } from '../fec/VideoFec.js';
+import { type RtxSenderInternals, rtxPacket } from '../rtxPacket.js';
 import { PacketPacer, type PacketPacerStats } from './PacketPacer.js';
 import type { ProbeCluster } from './ProbeCluster.js';
 import type { TransportFeedbackLike } from './readTransportFeedback.js';
@@ -43,17 +51,23 @@ interface WeriftSenderBwe {
 }
 
 /** werift keeps these private; read them without widening its types. */
-interface WeriftSenderInternals {
-  dtlsTransport?: { transportSequenceNumber?: number };
+interface WeriftSenderInternals extends RtxSenderInternals {
+  dtlsTransport?: {
+    transportSequenceNumber?: number;
+    sendRtp?(payload: Buffer, header: RtpHeader): Promise<number>;
+    onRtcp?: { subscribe(listener: (packet: RtcpPacket) => void): { unSubscribe(): void } };
+  };
   rtt?: number;
+  seqOffset: number;
+  headerExtensions?: Array<{ uri: string; id: number }>;
 }
 
 /**
  * The edge's congestion control for one session's video: takes werift's transport-cc feedback away
  * from its own estimator (min of send and receive rate, with a send history it never prunes) and feeds
  * it to a GCC-style `SendSideEstimator`; sends every video packet through a `PacketPacer` at 1.5× the
- * estimate, tagged with its transport-wide sequence number; sends probe clusters as duplicates of recent
- * video packets (Chromium drops the duplicates, transport-cc still reports them). Emits `estimate` for
+ * estimate, tagged with its transport-wide sequence number; fills probe clusters with RTX copies of recent
+ * video packets (the receiver counts them for transport-cc, then discards them). Emits `estimate` for
  * the encoder's bitrate and the quality ladder.
  */
 export class CongestionController extends TypedEmitter<CongestionControllerEvents> {
@@ -100,6 +114,11 @@ export class CongestionController extends TypedEmitter<CongestionControllerEvent
     }
     const subscription = this.#video.onRtcp.subscribe((packet: RtcpPacket) => this.#onRtcp(packet));
     this.#unsubscribe.push(() => subscription.unSubscribe());
+    // Chromium addresses a transport-cc feedback to the SSRC of the last numbered packet it covers; when
+    // that is a probe's RTX padding, werift's router (which knows only the media SSRC) drops it.
+    const transport = (this.#video as unknown as WeriftSenderInternals).dtlsTransport;
+    const rtx = transport?.onRtcp?.subscribe((packet) => this.#onTransportRtcp(packet));
+    if (rtx) this.#unsubscribe.push(() => rtx.unSubscribe());
   }
 
   /** Current estimate and why. */
@@ -172,12 +191,38 @@ export class CongestionController extends TypedEmitter<CongestionControllerEvent
     return size;
   }
 
-  /** Probe filler: re-sends a recent video packet (the pacer asks for `_bytes`; packets are ~1.2 kB). */
+  /**
+   * Probe filler: re-sends a recent video packet (the pacer asks for `_bytes`; packets are ~1.2 kB). As
+   * RTX when negotiated (libwebrtc's payload padding): a plain duplicate fails Chromium's SRTP replay check
+   * before its transport-cc accounting, so the probe would measure only the media it carries; an RTX
+   * copy has a fresh RTX sequence number, is counted, and is then discarded as a duplicate.
+   */
   #pad(_bytes: number, clusterId: number): number {
     if (this.#filler.length === 0) return 0;
     this.#padCursor = (this.#padCursor + 1) % this.#filler.length;
     const packet = this.#filler[this.#padCursor];
-    return packet ? this.#transmit(packet, clusterId, true) : 0;
+    if (!packet) return 0;
+    return this.#transmitRtx(packet, clusterId) ?? this.#transmit(packet, clusterId, true);
+  }
+
+  /** Sends `packet` as RTX with the next transport-wide sequence number; undefined without RTX. */
+  #transmitRtx(packet: RtpPacket, clusterId: number): number | undefined {
+    const sender = this.#video as unknown as WeriftSenderInternals;
+    const transport = sender.dtlsTransport;
+    const id = sender.headerExtensions?.find((e) => e.uri === RTP_EXTENSION_URI.transportWideCC)?.id;
+    if (!transport?.sendRtp || transport.transportSequenceNumber === undefined || id === undefined)
+      return undefined;
+    // A RED-wrapped packet (VideoFec) would need RED's RTX type: padded as a plain copy instead.
+    if (isRedPacket(packet)) return undefined;
+    const rtx = rtxPacket(sender, packet, (packet.header.sequenceNumber + sender.seqOffset) & 0xffff);
+    if (!rtx) return undefined;
+    const wide = (transport.transportSequenceNumber + 1) & 0xffff;
+    transport.transportSequenceNumber = wide;
+    rtx.header.extensions = [{ id, payload: serializeTransportWideCC(wide) }];
+    transport.sendRtp(rtx.payload, rtx.header).catch(() => {});
+    const size = rtx.payload.length + PACKET_OVERHEAD;
+    this.#estimator.onPacketSent(wide, size, this.#clock.now(), clusterId, true);
+    return size;
   }
 
   #probe(): void {
@@ -193,6 +238,15 @@ export class CongestionController extends TypedEmitter<CongestionControllerEvent
     this.#pacer.setRate(this.#pacingFactor * this.#estimator.bps);
     this.#probe();
     if (this.#estimator.bps !== before) this.emit('estimate', this.#estimator.snapshot);
+  }
+
+  #onTransportRtcp(packet: RtcpPacket): void {
+    if (packet.type !== RtcpTransportLayerFeedback.type) return;
+    const feedback = (packet as RtcpTransportLayerFeedback).feedback;
+    const sender = this.#video as unknown as WeriftSenderInternals;
+    if (feedback?.count !== TransportWideCC.count || sender.rtxPayloadType === undefined) return;
+    const ssrc = (feedback as TransportWideCC).mediaSourceSsrc;
+    if (ssrc === sender.rtxSsrc && ssrc !== this.#video.ssrc) this.#onFeedback(feedback as TransportWideCC);
   }
 
   #onRtcp(packet: RtcpPacket): void {

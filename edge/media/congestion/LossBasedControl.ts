@@ -7,10 +7,13 @@ export interface LossBasedControlOptions {
   minPackets?: number;
 }
 
+/** A cut does not go under this share of the acknowledged rate (the delay controller's β). */
+const ACKED_FLOOR = 0.85;
+
 /**
  * GCC's loss-based bound: an upper limit on the estimate from the fraction of packets the feedback
  * reports lost. Under `lowLoss` it does not limit; between the two thresholds it holds; above `highLoss`
- * it cuts to `rate × (1 − loss/2)`, at most once per 300 ms + RTT. Random loss of a few percent (Wi-Fi)
+ * it cuts to `rate × (1 − loss/2)`, but not under 0.85 × the acknowledged rate, at most once per 300 ms + RTT. Random loss of a few percent (Wi-Fi)
  * therefore never drags the rate down on its own: NACK/RTX repairs it.
  */
 export class LossBasedControl {
@@ -48,7 +51,13 @@ export class LossBasedControl {
    * Adds one feedback's counts; once a sample is complete, updates the bound against the current
    * estimate `estimateBps`. Returns true when the bound was cut.
    */
-  onFeedback(lost: number, total: number, estimateBps: number, nowMs: number): boolean {
+  onFeedback(
+    lost: number,
+    total: number,
+    estimateBps: number,
+    nowMs: number,
+    ackedBps: number | undefined = undefined,
+  ): boolean {
     this.#lost += lost;
     this.#total += total;
     if (this.#total < this.#minPackets) return false;
@@ -67,7 +76,12 @@ export class LossBasedControl {
     }
     if (this.#lastCutMs >= 0 && nowMs - this.#lastCutMs < 300 + this.#rttMs) return false;
     this.#lastCutMs = nowMs;
-    this.#boundBps = Math.min(this.#boundBps, estimateBps) * (1 - loss / 2);
+    const basis = Math.min(this.#boundBps, estimateBps);
+    // What arrived despite the loss is what the path carries: a queue overflowing after a link drop
+    // reports the loss of the rate before it, which the delay controller has already cut to β × the
+    // acknowledged rate; halving the loss off that again would land far under the link.
+    const floor = ackedBps === undefined ? 0 : Math.min(basis, ACKED_FLOOR * ackedBps);
+    this.#boundBps = Math.max(floor, basis * (1 - loss / 2));
     return true;
   }
 }

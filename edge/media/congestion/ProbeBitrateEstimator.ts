@@ -1,4 +1,5 @@
 import type { PacketResult } from './PacketResult.js';
+import type { ProbeCluster } from './ProbeCluster.js';
 
 interface ClusterTally {
   sent: number;
@@ -10,6 +11,8 @@ interface ClusterTally {
   firstArrivalSize: number;
   lastArrivalMs: number;
   bytes: number;
+  /** Bytes of every packet with feedback (received or lost). */
+  sentBytes: number;
   createdMs: number;
 }
 
@@ -17,27 +20,37 @@ interface ClusterTally {
 const CLUSTER_TIMEOUT_MS = 2000;
 const MAX_INTERVAL_MS = 1000;
 const MIN_RECEIVED_SHARE = 0.8;
+/** Share of an announced cluster's bytes whose fate must be known for a `whole` answer. */
+const WHOLE_SHARE = 0.8;
 
 /**
  * Reads probe results out of feedback (GCC's ProbeBitrateEstimator): for each cluster, the send rate over
  * its send span and the receive rate over its arrival span; the path carried min(send, receive), or
- * somewhat under the receive rate when the receiver saw it spread out (a queue built).
+ * somewhat under the receive rate when the receiver saw it spread out (a queue built). The send rate
+ * counts every packet of the cluster, lost or not, and an announced cluster (`expect`) never reads above
+ * the rate it was sent at: a probe cannot show that the path carries more than it tried (its first
+ * packets, sent back to back from the pacer's budget, or let through a token bucket at line rate, would
+ * otherwise read as several times the probe's rate).
  */
 export class ProbeBitrateEstimator {
   readonly #clusters = new Map<number, ClusterTally>();
-  readonly #minPackets = new Map<number, number>();
+  readonly #expected = new Map<number, ProbeCluster>();
 
-  /** Announces cluster `id` (so its packets are counted against its minimum). */
-  expect(id: number, minPackets: number): void {
-    this.#minPackets.set(id, minPackets);
+  /** Announces a cluster the pacer is about to send. */
+  expect(cluster: ProbeCluster): void {
+    this.#expected.set(cluster.id, cluster);
   }
 
-  /** Feeds one probe packet's result; returns the cluster's rate in bps once it can tell. */
-  onPacket(result: PacketResult, nowMs: number): number | undefined {
+  /**
+   * Feeds one probe packet's result; returns the cluster's rate in bps once it can tell. `whole`: an
+   * announced cluster answers only once the fate of 80 % of its bytes is known (on a path with a token
+   * bucket its first packets pass at line rate; elsewhere jitter makes the early answer the better one).
+   */
+  onPacket(result: PacketResult, nowMs: number, whole = false): number | undefined {
     for (const [id, tally] of this.#clusters) {
       if (nowMs - tally.createdMs > CLUSTER_TIMEOUT_MS) {
         this.#clusters.delete(id);
-        this.#minPackets.delete(id);
+        this.#expected.delete(id);
       }
     }
     if (result.probeClusterId < 0) return undefined;
@@ -54,11 +67,13 @@ export class ProbeBitrateEstimator {
         firstArrivalSize: 0,
         lastArrivalMs: Number.NEGATIVE_INFINITY,
         bytes: 0,
+        sentBytes: 0,
         createdMs: nowMs,
       };
       this.#clusters.set(id, tally);
     }
     tally.sent++;
+    tally.sentBytes += result.size;
     if (result.sendTimeMs < tally.firstSendMs) tally.firstSendMs = result.sendTimeMs;
     if (result.sendTimeMs >= tally.lastSendMs) {
       tally.lastSendMs = result.sendTimeMs;
@@ -72,18 +87,20 @@ export class ProbeBitrateEstimator {
       tally.firstArrivalSize = result.size;
     }
     if (result.arrivalTimeMs > tally.lastArrivalMs) tally.lastArrivalMs = result.arrivalTimeMs;
-    const minPackets = this.#minPackets.get(id) ?? 5;
-    if (tally.received < minPackets * MIN_RECEIVED_SHARE) return undefined;
+    const cluster = this.#expected.get(id);
+    if (tally.received < (cluster?.minPackets ?? 5) * MIN_RECEIVED_SHARE) return undefined;
+    if (whole && cluster && tally.sentBytes < WHOLE_SHARE * cluster.bytes) return undefined;
     const sendSpan = tally.lastSendMs - tally.firstSendMs;
     const receiveSpan = tally.lastArrivalMs - tally.firstArrivalMs;
     if (sendSpan <= 0 || sendSpan > MAX_INTERVAL_MS || receiveSpan <= 0 || receiveSpan > MAX_INTERVAL_MS) {
       return undefined;
     }
-    const sendBps = ((tally.bytes - tally.lastSendSize) * 8 * 1000) / sendSpan;
+    const sendBps = ((tally.sentBytes - tally.lastSendSize) * 8 * 1000) / sendSpan;
     const receiveBps = ((tally.bytes - tally.firstArrivalSize) * 8 * 1000) / receiveSpan;
     // Most of the packets lost or spread out by a queue: the path carries (a bit under) what arrived.
     const lossShare = 1 - tally.received / Math.max(1, tally.sent);
-    if (receiveBps < 0.9 * sendBps || lossShare > 0.2) return 0.95 * receiveBps;
-    return Math.min(sendBps, receiveBps);
+    const found =
+      receiveBps < 0.9 * sendBps || lossShare > 0.2 ? 0.95 * receiveBps : Math.min(sendBps, receiveBps);
+    return cluster ? Math.min(found, cluster.bps) : found;
   }
 }

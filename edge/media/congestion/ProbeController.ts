@@ -15,6 +15,14 @@ export interface ProbeControllerOptions {
   alrIntervalMs?: number;
 }
 
+/** What a probe result means for its chain (see `ProbeController.onResult`). */
+export type ProbeVerdict = 'climbing' | 'pending' | 'arrived' | 'failed';
+
+/** Congestion this soon after a probe's success contradicts it, ms. */
+const CONTRADICTED_MS = 1000;
+/** Longest wait between recovery probes whose successes keep being contradicted, ms. */
+const CONTRADICTED_MAX_INTERVAL_MS = 2000;
+
 /**
  * Decides when to probe and how high (fast ramp-up). At start: clusters at 3× and 6× the start rate,
  * then, while each succeeds, one at twice what it found, up to the maximum (a few RTTs from 2 to
@@ -45,6 +53,15 @@ export class ProbeController {
   readonly #waiting = new Map<number, number>();
   #waitingSinceMs = -1;
   #lastProbeMs = -1;
+  /** When a probe last succeeded (-1: never, or its success is settled). */
+  #lastSuccessMs = -1;
+  /** What recovery aims at since the first of a run of large drops, and until when. */
+  #recoveryCeilingBps = 0;
+  #recoveryUntilMs = Number.NEGATIVE_INFINITY;
+  /** When a probe's success was last contradicted (-1: never). */
+  #lastContradictedMs = -1;
+  /** Wait between probes after contradicted successes (0: none); doubles per contradiction. */
+  #contradictedIntervalMs = 0;
   #started = false;
 
   constructor(maxBps: number, options: ProbeControllerOptions = {}) {
@@ -78,6 +95,11 @@ export class ProbeController {
    */
   process(estimateBps: number, nowMs: number, appLimited = false): ProbeCluster[] {
     if (nowMs > this.#ceilingUntilMs) this.#ceilingBps = 0;
+    if (this.#lastSuccessMs >= 0 && nowMs - this.#lastSuccessMs > CONTRADICTED_MS) {
+      // The last success held: the path did carry it.
+      this.#lastSuccessMs = -1;
+      this.#contradictedIntervalMs = 0;
+    }
     if (!this.#started) {
       this.#started = true;
       this.#queue([3 * estimateBps, 6 * estimateBps], nowMs);
@@ -89,7 +111,7 @@ export class ProbeController {
       this.#waiting.size === 0 &&
       this.#pending.length === 0 &&
       estimateBps < 0.9 * this.#ceilingBps &&
-      nowMs - this.#lastProbeMs >= this.#intervalMs
+      nowMs - this.#lastProbeMs >= Math.max(this.#intervalMs, this.#contradictedIntervalMs)
     ) {
       this.#queue([2 * estimateBps], nowMs);
     } else if (
@@ -105,29 +127,71 @@ export class ProbeController {
     return this.#pending.splice(0);
   }
 
-  /** Cluster `id`'s result came in (from `ProbeBitrateEstimator`). */
-  onResult(id: number, resultBps: number, estimateBps: number, nowMs: number): void {
+  /**
+   * Cluster `id`'s result came in (from `ProbeBitrateEstimator`). Says what it means for the chain:
+   * `climbing` (it succeeded, a cluster at twice the finding is queued), `pending` (a higher cluster
+   * still in flight answers for it, or it was not awaited), `arrived` (it succeeded at the ceiling) or
+   * `failed` (the path did not carry it).
+   */
+  onResult(id: number, resultBps: number, estimateBps: number, nowMs: number): ProbeVerdict {
     const target = this.#waiting.get(id);
-    if (target === undefined) return;
+    if (target === undefined) return 'pending';
     this.#waiting.delete(id);
     // A higher cluster still in flight answers for both.
-    if ([...this.#waiting.values()].some((bps) => bps > target)) return;
+    if ([...this.#waiting.values()].some((bps) => bps > target)) return 'pending';
     if (resultBps >= 0.7 * target) {
       this.#intervalMs = this.#baseIntervalMs;
+      this.#lastSuccessMs = nowMs;
       const found = Math.max(resultBps, estimateBps);
-      if (found < 0.9 * this.#ceilingBps) this.#queue([2 * found], nowMs);
-      else this.#ceilingBps = 0; // arrived
-    } else {
-      this.#waiting.clear();
-      this.#onFailure();
+      if (found < 0.9 * this.#ceilingBps) {
+        this.#queue([2 * found], nowMs);
+        return 'climbing';
+      }
+      this.#ceilingBps = 0;
+      return 'arrived';
     }
+    this.#waiting.clear();
+    this.#onFailure();
+    return 'failed';
+  }
+
+  /** Whether a probe's success was contradicted within the last `ms` (the path has a token bucket). */
+  contradictedWithin(nowMs: number, ms: number): boolean {
+    return this.#lastContradictedMs >= 0 && nowMs - this.#lastContradictedMs <= ms;
+  }
+
+  /** Whether a cluster is queued or awaits its result. */
+  get inFlight(): boolean {
+    return this.#pending.length > 0 || this.#waiting.size > 0;
+  }
+
+  /**
+   * The path refused the rate (overuse or a loss cut). Within a second of a probe's success that success
+   * was a token bucket's burst, not capacity: the climb stops and the next recovery probe waits twice as
+   * long as after the previous contradiction (up to 2 s; each costs the media a short overshoot).
+   */
+  onCongestion(nowMs: number): void {
+    if (this.#lastSuccessMs < 0 || nowMs - this.#lastSuccessMs > CONTRADICTED_MS) return;
+    this.#lastSuccessMs = -1;
+    this.#lastContradictedMs = nowMs;
+    this.#pending.length = 0;
+    this.#waiting.clear();
+    this.#lastProbeMs = nowMs;
+    this.#contradictedIntervalMs = Math.min(
+      CONTRADICTED_MAX_INTERVAL_MS,
+      Math.max(this.#baseIntervalMs, 2 * this.#contradictedIntervalMs),
+    );
+    this.#onFailure();
   }
 
   /** The estimate dropped sharply from what the receiver acknowledged (`beforeBps`): recover to it. */
   onLargeDrop(beforeBps: number, nowMs: number): void {
-    // Drops in a row (20 → 10 → 5) recover to the first level, not the last.
-    const recovering = this.#ceilingBps > 0 && this.#ceilingUntilMs !== Number.POSITIVE_INFINITY;
-    const ceiling = recovering ? Math.max(this.#ceilingBps, beforeBps) : beforeBps;
+    // Drops in a row (20 → 10 → 5) recover to the first level, not the last; so does a drop from a
+    // level a probe reached falsely (a token bucket's) while recovering from a real one.
+    const recovering = nowMs <= this.#recoveryUntilMs;
+    const ceiling = recovering ? Math.max(this.#recoveryCeilingBps, beforeBps) : beforeBps;
+    this.#recoveryCeilingBps = ceiling;
+    this.#recoveryUntilMs = nowMs + this.#recoveryMs;
     this.#aim(Math.min(this.#maxBps, ceiling), nowMs);
     this.#ceilingUntilMs = nowMs + this.#recoveryMs;
     this.#lastProbeMs = nowMs; // let the estimate settle first

@@ -6,7 +6,7 @@ import { InterArrival } from './InterArrival.js';
 import { LossBasedControl } from './LossBasedControl.js';
 import { ProbeBitrateEstimator } from './ProbeBitrateEstimator.js';
 import type { ProbeCluster } from './ProbeCluster.js';
-import { ProbeController, type ProbeControllerOptions } from './ProbeController.js';
+import { ProbeController, type ProbeControllerOptions, type ProbeVerdict } from './ProbeController.js';
 import { readTransportFeedback, type TransportFeedbackLike } from './readTransportFeedback.js';
 import { SendHistory } from './SendHistory.js';
 import { TrendlineEstimator } from './TrendlineEstimator.js';
@@ -48,6 +48,14 @@ export interface SendSideEstimate {
 
 /** An estimate this far under the best acknowledged rate of the last 2 s is a large drop (re-probe soon). */
 const LARGE_DROP_RATIO = 0.66;
+/** Per feedback the estimate climbs toward a probe's finding by at most this × the acknowledged rate. */
+const PROBE_STEP = 1.5;
+/** A chain's failed last cluster reading under this share of its best success unmasks a token bucket. */
+const BUCKET_RATIO = 0.5;
+/** How long a contradicted probe success marks the path as having a token bucket, ms. */
+const BUCKET_MEMORY_MS = 10_000;
+/** A probe's finding the estimate has not reached in this long is dropped, ms. */
+const PROBED_TTL_MS = 2000;
 
 /**
  * GCC-style send-side bandwidth estimator over transport-wide congestion control feedback: the delay
@@ -75,6 +83,19 @@ export class SendSideEstimator {
   /** Padding packets the receiver acknowledged and reported missing (Chromium drops most: see onTransportFeedback). */
   #paddingAcked = 0;
   #paddingMissing = 0;
+  /**
+   * The last probe's finding above the estimate (0: none) and when it came. A probe of a few kB gets
+   * through a token bucket (a policer, netlab's tbf) at line rate whatever the rate behind it, so a
+   * finding is climbed to in steps of 1.5 × what the receiver acknowledges, and forgotten at the first
+   * overuse or loss: on a path that really carries it the climb takes a few feedbacks, on one that does
+   * not the encoder overshoots by half instead of by the probe's factor.
+   */
+  #probedBps = 0;
+  #probedMs = 0;
+  #probedAppLimited = false;
+  /** The best result of a chain of probes still climbing (0: none), and whether it began app-limited. */
+  #chainBps = 0;
+  #chainAppLimited = false;
 
   constructor(options: SendSideEstimatorOptions = {}) {
     this.#minBps = options.minBps ?? 300_000;
@@ -135,6 +156,7 @@ export class SendSideEstimator {
     let counted = 0;
     let probeBps: number | undefined;
     let probeId = -1;
+    const bucket = this.#probes.contradictedWithin(nowMs, BUCKET_MEMORY_MS);
     for (const result of results) {
       if (result.arrivalTimeMs === undefined) {
         // Padding re-sends a media packet as it was (same SSRC and sequence number): Chromium's SRTP replay
@@ -155,7 +177,7 @@ export class SendSideEstimator {
       const delta = this.#interArrival.onPacket(result.sendTimeMs, result.arrivalTimeMs);
       if (delta) this.#trendline.update(delta.sendDeltaMs, delta.arrivalDeltaMs, delta.arrivalTimeMs, nowMs);
       if (result.probeClusterId >= 0) {
-        const found = this.#probeResults.onPacket(result, nowMs);
+        const found = this.#probeResults.onPacket(result, nowMs, bucket);
         if (found !== undefined) {
           probeBps = Math.max(probeBps ?? 0, found);
           probeId = result.probeClusterId;
@@ -167,9 +189,13 @@ export class SendSideEstimator {
     const ackedBps = this.#acked.bps;
     let reason: EstimateReason;
     if (probeBps !== undefined && usage !== BandwidthUsage.overusing) {
-      this.#probes.onResult(probeId, probeBps, this.#bps, nowMs);
-      if (probeBps > this.#aimd.bps) {
-        this.#aimd.setEstimate(probeBps, nowMs);
+      const verdict = this.#probes.onResult(probeId, probeBps, this.#bps, nowMs);
+      const found = this.#chainFinding(verdict, probeBps, appLimited, nowMs);
+      if (found !== undefined && found > this.#aimd.bps) {
+        this.#probedBps = found;
+        this.#probedAppLimited = this.#chainAppLimited;
+        this.#probedMs = nowMs;
+        this.#aimd.setEstimate(this.#towardProbe(ackedBps), nowMs);
         this.#interArrival.reset();
       }
       reason = 'probe';
@@ -184,9 +210,16 @@ export class SendSideEstimator {
             : change === 'increase' || change === 'near-capacity' || change === 'hold'
               ? change
               : this.#reason;
+      if (change === 'overuse') this.#onCongestion(nowMs);
+      if (nowMs - this.#probedMs > PROBED_TTL_MS) this.#probedBps = 0;
+      if (this.#probedBps > this.#aimd.bps) {
+        this.#aimd.setEstimate(this.#towardProbe(ackedBps), nowMs);
+        reason = 'probe';
+      }
     }
-    const cut = this.#loss.onFeedback(lost, counted, this.#aimd.bps, nowMs);
+    const cut = this.#loss.onFeedback(lost, counted, this.#aimd.bps, nowMs, ackedBps);
     let bps = this.#aimd.bps;
+    if (cut) this.#onCongestion(nowMs);
     if (this.#loss.boundBps < bps) {
       bps = Math.max(this.#minBps, this.#loss.boundBps);
       // The delay controller grows from the loss bound, not from a rate the path refused.
@@ -203,7 +236,50 @@ export class SendSideEstimator {
   process(nowMs: number): ProbeCluster[] {
     this.#lastMs = nowMs;
     const appLimited = this.#alr.update(this.#bps, nowMs);
-    return this.#probes.process(this.#bps, nowMs, appLimited);
+    // A chain whose last cluster gave no result at all (lost, or too little arrived) proves nothing.
+    if (this.#chainBps > 0 && !this.#probes.inFlight) this.#chainBps = 0;
+    const clusters = this.#probes.process(this.#bps, nowMs, appLimited);
+    for (const cluster of clusters) this.#probeResults.expect(cluster);
+    return clusters;
+  }
+
+  #onCongestion(nowMs: number): void {
+    this.#probedBps = 0;
+    this.#probes.onCongestion(nowMs);
+  }
+
+  /**
+   * A chain of probes (each twice the last) is judged when it ends, not cluster by cluster: a token
+   * bucket (a policer, netlab's tbf) passes the first small clusters whole whatever the link, and only
+   * the last, largest one reads the link (netlab at 3 Mbit/s: 4.1 and 8.2 Mbit/s "succeed", 16.4 reads
+   * 2.8). A failure reading under half the chain's best success says those successes were a bucket's;
+   * otherwise the chain found its best. Returns the finding once the chain has ended.
+   */
+  #chainFinding(
+    verdict: ProbeVerdict,
+    probeBps: number,
+    appLimited: boolean,
+    nowMs: number,
+  ): number | undefined {
+    if (this.#chainBps === 0) this.#chainAppLimited = appLimited;
+    if (verdict === 'pending' || verdict === 'climbing') {
+      this.#chainBps = Math.max(this.#chainBps, probeBps);
+      return undefined;
+    }
+    const best = this.#chainBps;
+    this.#chainBps = 0;
+    if (verdict === 'arrived') return Math.max(best, probeBps);
+    // A path whose probe successes were contradicted lately has a bucket: only a chain that gets all
+    // the way (a cluster of tens of kB at the ceiling) shows it carries more.
+    if (this.#probes.contradictedWithin(nowMs, BUCKET_MEMORY_MS)) return undefined;
+    if (probeBps < BUCKET_RATIO * best) return probeBps;
+    return Math.max(best, probeBps);
+  }
+
+  /** The next step toward the probe's finding: all of it when application-limited (no media to overshoot with). */
+  #towardProbe(ackedBps: number | undefined): number {
+    if (this.#probedAppLimited || ackedBps === undefined) return this.#probedBps;
+    return Math.min(this.#probedBps, Math.max(this.#aimd.bps, PROBE_STEP * ackedBps + 10_000));
   }
 
   #setEstimate(bps: number, reason: EstimateReason, nowMs: number): void {
@@ -215,8 +291,13 @@ export class SendSideEstimator {
       this.#probes.onLargeDrop(best, nowMs);
       recent.length = 0; // once per drop
     }
+    // What the path was known to carry: the acknowledged rate, or while application-limited (the scene
+    // needed less than the estimate, so nothing was acknowledged above it) the estimate itself, which
+    // feedback had not contradicted. Without the latter a drop from a held estimate is never noticed
+    // and the restored link is found by 8 % a second instead of probes.
     const acked = this.#acked.bps;
-    if (acked !== undefined && !this.#alr.inAlr) recent.push({ ms: nowMs, bps: Math.min(acked, this.#bps) });
+    if (this.#alr.inAlr) recent.push({ ms: nowMs, bps: this.#bps });
+    else if (acked !== undefined) recent.push({ ms: nowMs, bps: Math.min(acked, this.#bps) });
     this.#bps = bps;
     this.#reason = reason;
   }

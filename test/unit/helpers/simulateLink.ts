@@ -26,6 +26,11 @@ export interface SimulationOptions {
   estimator?: SendSideEstimatorOptions;
   /** Bottleneck queue, ms at the current capacity (default 50, like the netlab's tbf). */
   queueMs?: number;
+  /**
+   * Token bucket of the bottleneck, bytes (default 0): after a quiet spell this much passes at once, as
+   * through netlab's tbf (16 kB burst) or a policer, so a short probe can get through a slower link whole.
+   */
+  burstBytes?: number;
   feedbackIntervalMs?: number;
   seed?: number;
 }
@@ -42,6 +47,8 @@ export interface SimulationSample {
 export interface SimulationResult {
   samples: SimulationSample[];
   dropped: number;
+  /** When media packets (not probe padding) were dropped at the bottleneck, ms. */
+  mediaDropTimes: number[];
   sent: number;
   /** Largest queueing delay at the bottleneck, ms. */
   maxQueueDelayMs: number;
@@ -71,9 +78,13 @@ export function simulateLink(options: SimulationOptions): SimulationResult {
   const queueMs = options.queueMs ?? 50;
   const feedbackInterval = options.feedbackIntervalMs ?? 50;
   let seq = 0;
+  /** When the bottleneck has sent everything accepted so far, ignoring the bucket (GCRA's TAT). */
   let linkFreeAt = 0;
+  const burstBytes = options.burstBytes ?? 0;
   let lastArrival = 0;
   let dropped = 0;
+  /** When media packets (not padding) were dropped. */
+  const dropTimes: number[] = [];
   let sent = 0;
   let maxQueueDelayMs = 0;
   const arrivals = new Map<number, number>();
@@ -95,14 +106,16 @@ export function simulateLink(options: SimulationOptions): SimulationResult {
     missing.delete((number + 0x8000) & 0xffff);
     estimator.onPacketSent(number, size, now, clusterId, padding);
     const link = options.link(now);
-    const queueDelay = Math.max(0, linkFreeAt - now);
+    const burstMs = (burstBytes * 8000) / link.capacityBps;
+    const queueDelay = Math.max(0, linkFreeAt - burstMs - now);
     maxQueueDelayMs = Math.max(maxQueueDelayMs, queueDelay);
     if (queueDelay > queueMs) {
       dropped++;
+      if (!padding) dropTimes.push(now);
       return;
     }
-    const departure = Math.max(now, linkFreeAt) + (size * 8000) / link.capacityBps;
-    linkFreeAt = departure;
+    linkFreeAt = Math.max(now, linkFreeAt) + (size * 8000) / link.capacityBps;
+    const departure = Math.max(now, linkFreeAt - burstMs);
     if (padding && link.dropPadding) return;
     if (random() < (link.loss ?? 0)) return;
     const jitter = (link.jitterMs ?? 0) * (random() * 2 - 1);
@@ -218,5 +231,5 @@ export function simulateLink(options: SimulationOptions): SimulationResult {
     }
   }
   pacer.close();
-  return { samples, dropped, sent, maxQueueDelayMs };
+  return { samples, dropped, mediaDropTimes: dropTimes, sent, maxQueueDelayMs };
 }
