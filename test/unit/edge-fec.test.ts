@@ -134,7 +134,7 @@ describe('ULPFEC (RFC 5109) parity', () => {
     }
   });
 
-  it('adds no FEC without loss and more with more loss, at most one per two packets', () => {
+  it('adds no FEC without loss and more with more loss, at most one per four packets', () => {
     expect(fecPacketCount(20, 0)).toBe(0);
     expect(fecPacketCount(20, 0.001)).toBe(0);
     const at1 = fecPacketCount(20, 0.01);
@@ -143,7 +143,8 @@ describe('ULPFEC (RFC 5109) parity', () => {
     expect(at1).toBeGreaterThanOrEqual(1);
     expect(at2).toBeGreaterThan(at1);
     expect(at5).toBeGreaterThanOrEqual(at2);
-    expect(fecPacketCount(20, 0.3)).toBe(10);
+    expect(fecPacketCount(20, 0.3)).toBe(5);
+    expect(fecPacketCount(150, 0.02)).toBe(38);
   });
 });
 

@@ -13,6 +13,8 @@ const LONG_HEADER_BYTES = 18;
 /** Most media packets one FEC packet covers (the 48-bit mask). */
 export const MAX_PROTECTED_PACKETS = 48;
 const RTP_HEADER_BYTES = 12;
+/** Fewest media packets one FEC packet covers (25 % overhead at most). */
+export const MIN_GROUP = 4;
 
 /**
  * The FEC payload (RED header not included) protecting `media[i]` for each i in `protect`: the XOR of
@@ -71,15 +73,16 @@ export function ulpfecPayload(
  * How many FEC packets to add to a frame of `mediaPackets` at a loss fraction `loss` (0-1): none
  * below 0.5 % loss; otherwise enough interleaved groups (see `interleavedGroups`) that the share of
  * frames left with an unrecoverable group — about n·(m + 1)·p²/2 for groups of m media packets — stays
- * under `targetFrameLoss`, at least one and at most one FEC packet per two media packets.
+ * under `targetFrameLoss`, at least one and at most one FEC packet per `MIN_GROUP` media packets (more
+ * parity makes keyframes bursts the pacer and the NACK budget then struggle with).
  */
 export function fecPacketCount(mediaPackets: number, loss: number, targetFrameLoss = 0.03): number {
   if (mediaPackets <= 0 || !(loss >= 0.005)) return 0;
   const p = Math.min(loss, 0.5);
   // Largest group size m with n·(m + 1)·p²/2 ≤ target.
   const group = Math.floor((2 * targetFrameLoss) / (mediaPackets * p * p)) - 1;
-  const perGroup = Math.max(2, Math.min(group, mediaPackets));
-  return Math.max(1, Math.min(Math.ceil(mediaPackets / perGroup), Math.ceil(mediaPackets / 2)));
+  const perGroup = Math.max(MIN_GROUP, Math.min(group, mediaPackets));
+  return Math.max(1, Math.ceil(mediaPackets / perGroup));
 }
 
 /**
