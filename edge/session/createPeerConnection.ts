@@ -9,7 +9,11 @@ import {
 } from 'werift';
 import type { EdgeConfig } from '../config.js';
 import { VIDEO_CLOCK_RATE } from '../media/H264Encoder.js';
-import { ABS_CAPTURE_TIME_URI, PLAYOUT_DELAY_URI } from './rtpHeaderExtensions.js';
+import {
+  ABS_CAPTURE_TIME_URI,
+  PLAYOUT_DELAY_URI,
+  shareExtensionIdsAcrossKinds,
+} from './rtpHeaderExtensions.js';
 
 /**
  * The peer factory: a werift peer connection with the edge's codecs (H.264 constrained baseline with
@@ -17,11 +21,12 @@ import { ABS_CAPTURE_TIME_URI, PLAYOUT_DELAY_URI } from './rtpHeaderExtensions.j
  * RTX for RED and ULPFEC; Opus), RTP header
  * extensions (mid, abs-send-time, abs-capture-time, transport-wide sequence numbers on video only — the
  * browser addresses its feedback to the SSRC of the last numbered packet, so audio stays unnumbered —
- * and, when configured, playout-delay), ICE servers and host candidate filters from config.
+ * and, when configured, playout-delay; one id per URI across audio and video, as the BUNDLE needs),
+ * ICE servers and host candidate filters from config.
  */
 export function createPeerConnection(config: Readonly<EdgeConfig>): RTCPeerConnection {
   const allowed = config.iceAllowedAddresses;
-  return new RTCPeerConnection({
+  const peer = new RTCPeerConnection({
     iceServers: config.iceServers.map((server) => ({ ...server })),
     iceAdditionalHostAddresses: [...config.iceAdditionalHostAddresses],
     ...(allowed ? { iceFilterCandidatePair: (pair) => allowed.includes(pair.localCandidate.host) } : {}),
@@ -64,4 +69,6 @@ export function createPeerConnection(config: Readonly<EdgeConfig>): RTCPeerConne
       audio: [useSdesMid(), useAbsSendTime()],
     },
   });
+  shareExtensionIdsAcrossKinds(peer.config.headerExtensions);
+  return peer;
 }

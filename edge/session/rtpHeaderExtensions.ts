@@ -1,4 +1,4 @@
-import type { RTCRtpSender } from 'werift';
+import type { RTCRtpHeaderExtensionParameters, RTCRtpSender } from 'werift';
 
 /** RTP header extension carrying each frame's capture time (NTP UQ32.32) on its first packet. */
 export const ABS_CAPTURE_TIME_URI = 'http://www.webrtc.org/experiments/rtp-hdrext/abs-capture-time';
@@ -21,4 +21,24 @@ export function negotiatedExtensionId(sender: RTCRtpSender, uri: string): number
   const negotiated = (sender as unknown as { headerExtensions?: Array<{ id: number; uri: string }> })
     .headerExtensions;
   return negotiated?.find((e) => e.uri === uri)?.id;
+}
+
+/**
+ * Gives each header extension URI one id across audio and video (1, 2, … in order of first use). In a
+ * BUNDLE group an id must mean the same URI on every m-section (RFC 8843 §9.2, RFC 8285 §5); werift
+ * numbers its configured lists 1 + index over audio then video, so the video's mid and abs-send-time
+ * got 3 and 4 against the audio's 1 and 2 — Chromium refused the second registration and logged
+ * every video packet's extensions as unidentified. Call once on `peer.config` after construction
+ * (werift renumbers only in `setConfiguration`); an offer's own ids still win when the edge answers.
+ */
+export function shareExtensionIdsAcrossKinds(headerExtensions: {
+  audio?: RTCRtpHeaderExtensionParameters[];
+  video?: RTCRtpHeaderExtensionParameters[];
+}): void {
+  const ids = new Map<string, number>();
+  for (const extension of [...(headerExtensions.audio ?? []), ...(headerExtensions.video ?? [])]) {
+    const id = ids.get(extension.uri) ?? ids.size + 1;
+    ids.set(extension.uri, id);
+    extension.id = id;
+  }
 }
