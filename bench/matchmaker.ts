@@ -9,8 +9,7 @@
 // share). `cpuMsPerAllocation` (server, client) stays comparable when other work shares the machine.
 // Env: BENCH_SECONDS (default 5), BENCH_CLIENTS (default 32), BENCH_EDGES (default 1000),
 // FARPLAY_BENCH_REDIS_URL (default redis://127.0.0.1:6379/15), BENCH_NODE_ARGS (extra node flags for the
-// matchmaker process, after its own MATCHMAKER_NODE_FLAGS, e.g. --cpu-prof, or --max-semi-space-size=16 for node's
-// default young generation), BENCH_STORES (default redis,memory), BENCH_REDIS_INSTANCES
+// matchmaker process, e.g. --cpu-prof), BENCH_STORES (default redis,memory), BENCH_REDIS_INSTANCES
 // (matchmaker processes on the Redis store, client connections spread over them; default 1),
 // BENCH_COORDINATES=0 (store figures only, skip the coordinate evaluation), BENCH_HEARTBEAT_MS (default 2000,
 // the matchmaker's heartbeat period: every edge heartbeats that often through both phases, as edge/control does
@@ -25,7 +24,6 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { hexToBytes } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
-import { MATCHMAKER_NODE_FLAGS } from '../matchmaker/nodeFlags.js';
 import { deleteRedisPrefix } from '../matchmaker/store/createRedisStore.js';
 import { deploymentOf } from '../protocol/deployment.js';
 import { type EdgeRegistrationPayload, randomNonce, signEdgeMessage } from '../protocol/edgeRegistration.js';
@@ -112,9 +110,7 @@ async function startServer(
 ): Promise<{ port: number; child: ChildProcess }> {
   const port = await freePort();
   const extra = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean); // e.g. --cpu-prof
-  // The matchmaker's own V8 flags first (as deployed); BENCH_NODE_ARGS after them, so it can override one.
-  const flags = [...MATCHMAKER_NODE_FLAGS, ...extra];
-  const child = spawn(process.execPath, [...flags, '--import', 'tsx', join(root, 'matchmaker/main.ts')], {
+  const child = spawn(process.execPath, [...extra, '--import', 'tsx', join(root, 'matchmaker/main.ts')], {
     cwd: root,
     env: {
       ...process.env,
