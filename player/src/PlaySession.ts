@@ -51,7 +51,7 @@ export interface PlaySessionOptions {
   token: string;
   /** ICE servers (default none: host candidates only, which is what loopback and LAN need). */
   iceServers?: RTCIceServer[];
-  /** Data-channel ping period for input RTT, ms (default 500; 0 disables). */
+  /** Data-channel ping period for input RTT, ms (default 500; 0: only when the page calls `ping()`). */
   pingIntervalMs?: number;
   /** How long ICE may stay `disconnected` before the session counts as dropped, ms (default 3000). */
   disconnectGraceMs?: number;
@@ -442,12 +442,16 @@ export class PlaySession {
     });
   }
 
+  /** Sends one input-RTT ping now (the pong comes back as an `inputRtt` event). */
+  ping(): void {
+    this.sendInput({ type: 'ping', t: performance.now() });
+  }
+
   #startPings(): void {
     const period = this.#options.pingIntervalMs ?? 500;
     if (period <= 0 || this.#pingTimer !== undefined) return;
-    const ping = () => this.sendInput({ type: 'ping', t: performance.now() });
-    ping();
-    this.#pingTimer = setInterval(ping, period);
+    this.ping();
+    this.#pingTimer = setInterval(() => this.ping(), period);
   }
 
   #onInputMessage(data: unknown): void {
