@@ -9,6 +9,7 @@ import {
 } from 'werift';
 import type { EdgeConfig } from '../config.js';
 import { VIDEO_CLOCK_RATE } from '../media/H264Encoder.js';
+import { boundCompoundRtcp } from '../media/rtcpCompound.js';
 import {
   ABS_CAPTURE_TIME_URI,
   PLAYOUT_DELAY_URI,
@@ -22,9 +23,11 @@ import {
  * extensions (mid, abs-send-time, abs-capture-time, transport-wide sequence numbers on video only — the
  * browser addresses its feedback to the SSRC of the last numbered packet, so audio stays unnumbered —
  * and, when configured, playout-delay; one id per URI across audio and video, as the BUNDLE needs),
- * ICE servers and host candidate filters from config.
+ * ICE servers and host candidate filters from config. Also bounds werift's compound RTCP parsing
+ * (`boundCompoundRtcp`: NACKs read the packets after them as lost sequence numbers).
  */
 export function createPeerConnection(config: Readonly<EdgeConfig>): RTCPeerConnection {
+  boundCompoundRtcp();
   const allowed = config.iceAllowedAddresses;
   const peer = new RTCPeerConnection({
     iceServers: config.iceServers.map((server) => ({ ...server })),
