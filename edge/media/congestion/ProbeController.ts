@@ -155,6 +155,11 @@ export class ProbeController {
     return 'failed';
   }
 
+  /** Whether recovery from a large drop is under way (probing for the level before it). */
+  recovering(nowMs: number): boolean {
+    return nowMs <= this.#recoveryUntilMs;
+  }
+
   /** Whether a probe's success was contradicted within the last `ms` (the path has a token bucket). */
   contradictedWithin(nowMs: number, ms: number): boolean {
     return this.#lastContradictedMs >= 0 && nowMs - this.#lastContradictedMs <= ms;

@@ -156,7 +156,7 @@ export class SendSideEstimator {
     let counted = 0;
     let probeBps: number | undefined;
     let probeId = -1;
-    const bucket = this.#probes.contradictedWithin(nowMs, BUCKET_MEMORY_MS);
+    const bucket = this.#strictProbing(nowMs);
     for (const result of results) {
       if (result.arrivalTimeMs === undefined) {
         // Padding re-sends a media packet as it was (same SSRC and sequence number): Chromium's SRTP replay
@@ -271,9 +271,19 @@ export class SendSideEstimator {
     if (verdict === 'arrived') return Math.max(best, probeBps);
     // A path whose probe successes were contradicted lately has a bucket: only a chain that gets all
     // the way (a cluster of tens of kB at the ceiling) shows it carries more.
-    if (this.#probes.contradictedWithin(nowMs, BUCKET_MEMORY_MS)) return undefined;
+    if (this.#strictProbing(nowMs)) return undefined;
     if (probeBps < BUCKET_RATIO * best) return probeBps;
     return Math.max(best, probeBps);
+  }
+
+  /**
+   * While recovering from a large drop, or lately contradicted, a chain counts only when it gets all the
+   * way (tens of kB at the level before the drop) and its clusters answer for their whole bytes: a link
+   * that fell to 3 Mbit/s behind a token bucket lets the first clusters through, and acting on them
+   * overshot the link (a freeze) every time recovery probed.
+   */
+  #strictProbing(nowMs: number): boolean {
+    return this.#probes.recovering(nowMs) || this.#probes.contradictedWithin(nowMs, BUCKET_MEMORY_MS);
   }
 
   /** The next step toward the probe's finding: all of it when application-limited (no media to overshoot with). */
