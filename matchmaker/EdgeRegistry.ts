@@ -26,7 +26,7 @@ import type {
   EdgeRecord,
   EdgeState,
   MatchmakerStore,
-  SessionData,
+  RunningSession,
   SessionRecord,
 } from './store/MatchmakerStore.js';
 
@@ -304,8 +304,10 @@ export class EdgeRegistry {
       verifyEdgeMessage({ kind: 'EdgeHeartbeat', payload: p, ...this.#check(body) }),
       p.edge,
     );
-    const result = await this.#store.heartbeat(
-      p.edge.toLowerCase(),
+    const edgeId = p.edge.toLowerCase();
+    // Heartbeat and reconciliation: one store call (one Redis round trip).
+    const { result, restored, released } = await this.#store.heartbeatAndReconcile(
+      edgeId,
       {
         activeSessions: p.activeSessions,
         freeSlots: p.freeSlots,
@@ -315,14 +317,20 @@ export class EdgeRegistry {
       p.nonce,
       this.#config.edgeTtlMs,
       this.#config.messageMaxAgeMs * 2,
+      p.activeSessionIds === undefined
+        ? undefined
+        : {
+            running: this.#running(edgeId, p.activeSessionIds, p.activeSessionOwners ?? []),
+            // Those activated at least two heartbeat periods ago: a session that started after this
+            // heartbeat was signed is not freed.
+            activatedBefore: Date.now() - 2 * this.#config.heartbeatMs,
+          },
     );
     this.#metrics.edgeMessages.inc({ kind: 'heartbeat', result });
     if (result === 'replay') throw new FarplayError('MM_REPLAY', 'heartbeat nonce seen before');
     if (result === 'unknown')
       throw new FarplayError('MM_UNKNOWN_EDGE', 'edge is not registered; register again');
-    const edgeId = p.edge.toLowerCase();
-    if (p.activeSessionIds !== undefined)
-      await this.#reconcile(edgeId, p.activeSessionIds, p.activeSessionOwners ?? []);
+    await this.#reconciled(edgeId, restored, released);
     if (p.peerRtts && p.peerRtts.length > 0) {
       const used = this.#coordinates.learnPeers(
         edgeId,
@@ -354,23 +362,24 @@ export class EdgeRegistry {
   }
 
   /**
-   * The edge's heartbeat names the sessions it runs: re-creates those the store lost (Redis restarted
-   * empty) or whose `started` report never arrived, and frees the active ones it no longer runs (their
-   * `ended` report was lost) — those activated at least two heartbeat periods ago, so a session that
-   * started after this heartbeat was signed is not freed. The players of freed sessions are told.
+   * The edge's heartbeat names the sessions it runs (the store re-creates those it lost — Redis restarted empty —
+   * or whose `started` report never arrived, and frees the active ones it no longer runs: their `ended` report was
+   * lost): each with its data as this instance remembers it (JSON, passed through unparsed), at most `capacity`.
    */
-  async #reconcile(edgeId: string, ids: readonly string[], owners: readonly string[]): Promise<void> {
+  #running(edgeId: string, ids: readonly string[], owners: readonly string[]): RunningSession[] {
     const capacity = this.#index.get(edgeId)?.edge.capacity ?? this.#config.maxEdgeCapacity;
-    const running: SessionData[] = [];
+    const running: RunningSession[] = [];
     for (const [i, id] of ids.entries()) {
-      const data = this.#recent.dataOf(id);
-      if (!data || running.length >= capacity || running.some((r) => r.sessionId === id)) continue;
+      if (running.length >= capacity || running.some((r) => r.sessionId === id)) continue;
       // Not allocated here (another instance, or before a restart): the owner comes from the session's token.
-      const owner = owners[i];
-      running.push(data.owner === undefined && owner ? { ...data, owner } : data);
+      const json = this.#recent.runningJson(id, owners[i]);
+      if (json !== undefined) running.push({ sessionId: id, json });
     }
-    const activatedBefore = Date.now() - 2 * this.#config.heartbeatMs;
-    const { restored, released } = await this.#store.reconcileSessions(edgeId, running, activatedBefore);
+    return running;
+  }
+
+  /** After a heartbeat's reconciliation: logs what was restored; the players of freed sessions are told. */
+  async #reconciled(edgeId: string, restored: string[], released: SessionRecord[]): Promise<void> {
     if (restored.length > 0)
       this.#log.warn({ edgeId, sessions: restored }, 'sessions restored from a heartbeat');
     for (const s of released) {

@@ -11,6 +11,8 @@ import type { SessionData } from './store/MatchmakerStore.js';
 export class RecentSessions {
   readonly #max: number;
   readonly #sessions = new Map<string, string>();
+  /** Those of `#sessions` remembered without an owner (a heartbeat's token owner may fill it in). */
+  readonly #ownerless = new Set<string>();
   /** Sessions that ended here lately: a heartbeat signed before the end must not bring them back. */
   readonly #ended = new Set<string>();
 
@@ -22,15 +24,17 @@ export class RecentSessions {
   remember(session: SessionData): void {
     this.#sessions.delete(session.sessionId);
     this.#sessions.set(session.sessionId, JSON.stringify(session));
+    if (session.owner === undefined) this.#ownerless.add(session.sessionId);
+    else this.#ownerless.delete(session.sessionId);
     if (this.#sessions.size > this.#max) {
       const oldest = this.#sessions.keys().next().value;
-      if (oldest !== undefined) this.#sessions.delete(oldest);
+      if (oldest !== undefined) this.#forget(oldest);
     }
   }
 
   /** The session ended: forgets its data and remembers (bounded) that it ended. */
   ended(sessionId: string): void {
-    this.#sessions.delete(sessionId);
+    this.#forget(sessionId);
     this.#ended.add(sessionId);
     if (this.#ended.size > this.#max) {
       const oldest = this.#ended.values().next().value;
@@ -39,14 +43,24 @@ export class RecentSessions {
   }
 
   /**
-   * The remembered data of `sessionId`, else the least that can stand for it (no game, no owner);
-   * undefined if it ended here lately.
+   * The JSON of `sessionId`'s data as a heartbeat's reconciliation sends it: the remembered one (as stored, not
+   * parsed — it is read only if the session must be re-created), with `owner` (from the session's token) when
+   * none was remembered; else the least that can stand for it (no game); undefined if it ended here lately.
    */
-  dataOf(sessionId: string): SessionData | undefined {
+  runningJson(sessionId: string, owner: string | undefined): string | undefined {
     if (this.#ended.has(sessionId)) return undefined;
     const json = this.#sessions.get(sessionId);
-    return json !== undefined
-      ? (JSON.parse(json) as SessionData)
-      : { sessionId, gameId: '', player: { measurements: [] } };
+    if (json !== undefined && !(owner && this.#ownerless.has(sessionId))) return json;
+    const data: SessionData =
+      json !== undefined
+        ? (JSON.parse(json) as SessionData)
+        : { sessionId, gameId: '', player: { measurements: [] } };
+    if (owner) data.owner = owner;
+    return JSON.stringify(data);
+  }
+
+  #forget(sessionId: string): void {
+    this.#sessions.delete(sessionId);
+    this.#ownerless.delete(sessionId);
   }
 }

@@ -101,6 +101,19 @@ export interface SessionData {
   billingId?: string;
 }
 
+/** A session an edge's heartbeat says it runs: its id and its `SessionData` as JSON (read only to re-create it). */
+export interface RunningSession {
+  sessionId: string;
+  json: string;
+}
+
+/** What `heartbeatAndReconcile` did: the heartbeat's answer, the sessions restored and those released. */
+export interface HeartbeatReconciled {
+  result: 'ok' | 'replay' | 'unknown';
+  restored: string[];
+  released: SessionRecord[];
+}
+
 export interface SessionRecord extends SessionData {
   edgeId: string;
   /** `reserved` until the edge reports the start; a reservation expires, an active session does not. */
@@ -221,16 +234,20 @@ export interface MatchmakerStore {
   release(sessionId: string, edgeId?: string): Promise<SessionRecord | 'unknown' | 'wrong-edge'>;
   getSession(sessionId: string): Promise<SessionRecord | null>;
   /**
-   * Reconciles `edgeId`'s sessions with those its heartbeat says it runs: a running session the store does
-   * not know is re-created active on this edge (from `running`), a reservation of this edge that runs becomes
-   * active, and an active session of this edge that no longer runs and was activated before `activatedBefore`
-   * (unix ms) is released. Sessions on other edges are left alone.
+   * `heartbeat`, then — if it answered 'ok' and `reconcile` is given — reconciles `edgeId`'s sessions with those
+   * the heartbeat says it runs: a running session the store does not know is re-created active on this edge (from
+   * its `json`), a reservation of this edge that runs becomes active, and an active session of this edge that no
+   * longer runs and was activated before `activatedBefore` (unix ms) is released. Sessions on other edges are left
+   * alone. On Redis one script (one round trip, atomic).
    */
-  reconcileSessions(
+  heartbeatAndReconcile(
     edgeId: string,
-    running: SessionData[],
-    activatedBefore: number,
-  ): Promise<{ restored: string[]; released: SessionRecord[] }>;
+    load: EdgeLoad,
+    nonce: string,
+    ttlMs: number,
+    nonceTtlMs: number,
+    reconcile?: { running: readonly RunningSession[]; activatedBefore: number },
+  ): Promise<HeartbeatReconciled>;
   /** Removes edges whose liveness expired, releasing their slots and dropping their coordinates; each dead edge is returned to exactly one caller. */
   reapDeadEdges(): Promise<DeadEdge[]>;
   /** Counts allocation requests per region (for pricing). */

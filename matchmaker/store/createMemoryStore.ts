@@ -240,14 +240,17 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MatchmakerS
       const s = getLiveSession(sessionId, now());
       return s ? structuredClone(s) : null;
     },
-    async reconcileSessions(edgeId, running, activatedBefore) {
+    async heartbeatAndReconcile(edgeId, load, nonce, ttlMs, nonceTtlMs, reconcile) {
+      const result = await store.heartbeat(edgeId, load, nonce, ttlMs, nonceTtlMs);
+      if (result !== 'ok' || !reconcile) return { result, restored: [], released: [] };
+      const { running, activatedBefore } = reconcile;
       const t = now();
       const held = liveSlots(edgeId, t);
       const restored: string[] = [];
       const released: SessionRecord[] = [];
       const runs = new Set<string>();
-      for (const data of running) {
-        const sid = data.sessionId;
+      for (const r of running) {
+        const sid = r.sessionId;
         runs.add(sid);
         const s = getLiveSession(sid, t);
         if (s && (s.edgeId !== edgeId || s.state === 'active')) continue;
@@ -255,7 +258,8 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MatchmakerS
           s.state = 'active';
           s.activatedAt = t;
         } else {
-          const record: SessionRecord = { ...copySession(data), edgeId, state: 'active', activatedAt: t };
+          const data = JSON.parse(r.json) as SessionData;
+          const record: SessionRecord = { ...data, edgeId, state: 'active', activatedAt: t };
           sessions.set(sid, { record, expiresAt: Number.POSITIVE_INFINITY });
         }
         const entry = sessions.get(sid);
@@ -272,7 +276,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MatchmakerS
         sessions.delete(sid);
         released.push(structuredClone(s));
       }
-      return { restored, released };
+      return { result, restored, released };
     },
     async reapDeadEdges() {
       const t = now();

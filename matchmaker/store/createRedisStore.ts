@@ -8,6 +8,7 @@ import {
   type EdgeLoad,
   type EdgeRecord,
   type EdgeState,
+  type HeartbeatReconciled,
   type MatchmakerStore,
   type SessionData,
   type SessionRecord,
@@ -241,21 +242,32 @@ export function createRedisStore(options: RedisStoreOptions = {}): MatchmakerSto
       if (!h[0] || !h[1]) return null;
       return toRecord(h[0], h[1], h[2]);
     },
-    async reconcileSessions(edgeId, running, activatedBefore) {
-      const pairs = running.flatMap((d) => [d.sessionId, JSON.stringify(d)]);
-      const [restored, released] = await redis.mmReconcile(
+    async heartbeatAndReconcile(edgeId, load: EdgeLoad, nonce, ttlMs, nonceTtlMs, reconcile) {
+      const [result, restored = [], released = []] = await redis.mmHeartbeatReconcile(
+        k.nonce(edgeId, nonce),
+        k.edges,
+        k.alive(edgeId),
+        k.load(edgeId),
+        k.feed.ver,
+        k.feed.changes,
         k.slots(edgeId),
+        edgeId,
+        JSON.stringify(load),
+        ttlMs,
+        nonceTtlMs,
+        load.freeSlots <= 0 ? '1' : '0',
+        reconcile ? '1' : '0',
         p,
         edgeId,
-        activatedBefore,
+        reconcile?.activatedBefore ?? 0,
         ACTIVE_SLOT_SCORE,
-        ...pairs,
+        ...(reconcile?.running.flatMap((r) => [r.sessionId, r.json]) ?? []),
       );
       const records: SessionRecord[] = [];
       for (let i = 0; i + 1 < released.length; i += 2) {
         records.push(toRecord(released[i + 1] as string, edgeId, 'active'));
       }
-      return { restored, released: records };
+      return { result: result as HeartbeatReconciled['result'], restored, released: records };
     },
     async reapDeadEdges() {
       const rows = await redis.mmReap(k.edges, k.geo, k.coords, p);

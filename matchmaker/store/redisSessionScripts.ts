@@ -22,23 +22,29 @@ redis.call('ZREM', KEYS[8], ARGV[4])
 return 'ok'`;
 
 /**
- * KEYS: nonce, edges, alive, load, feed ver, feed changes. ARGV: id, loadJson, ttlMs, nonceTtlMs, '1' if the load
- * says the edge is full (freeSlots ≤ 0). The feed learns of a heartbeat only when it changes what the registry
- * sees: the edge turning full or not, or coming back after its liveness lapsed (not yet reaped).
+ * Lua `heartbeat(K, A)` — K: nonce, edges, alive, load, feed ver, feed changes. A: id, loadJson, ttlMs, nonceTtlMs,
+ * '1' if the load says the edge is full (freeSlots ≤ 0). The feed learns of a heartbeat only when it changes what the
+ * registry sees: the edge turning full or not, or coming back after its liveness lapsed (not yet reaped).
  */
+const HEARTBEAT_FN = `local function heartbeat(K, A)
+  local deadline = redis.call('ZSCORE', K[2], A[1])
+  if not deadline then return 'unknown' end
+  if not redis.call('SET', K[1], '1', 'NX', 'PX', A[4]) then return 'replay' end
+  local old = redis.call('GET', K[4])
+  local wasFull = old and (tonumber(cjson.decode(old).freeSlots) or 1) <= 0 or false
+  if tonumber(deadline) <= now or wasFull ~= (A[5] == '1') then
+    redis.call('ZADD', K[6], redis.call('INCR', K[5]), A[1])
+  end
+  redis.call('SET', K[4], A[2])
+  redis.call('SET', K[3], '1', 'PX', A[3])
+  redis.call('ZADD', K[2], now + tonumber(A[3]), A[1])
+  return 'ok'
+end`;
+
+/** KEYS and ARGV: those of HEARTBEAT_FN. */
 const HEARTBEAT = `${NOW}
-local deadline = redis.call('ZSCORE', KEYS[2], ARGV[1])
-if not deadline then return 'unknown' end
-if not redis.call('SET', KEYS[1], '1', 'NX', 'PX', ARGV[4]) then return 'replay' end
-local old = redis.call('GET', KEYS[4])
-local wasFull = old and (tonumber(cjson.decode(old).freeSlots) or 1) <= 0 or false
-if tonumber(deadline) <= now or wasFull ~= (ARGV[5] == '1') then
-  redis.call('ZADD', KEYS[6], redis.call('INCR', KEYS[5]), ARGV[1])
-end
-redis.call('SET', KEYS[4], ARGV[2])
-redis.call('SET', KEYS[3], '1', 'PX', ARGV[3])
-redis.call('ZADD', KEYS[2], now + tonumber(ARGV[3]), ARGV[1])
-return 'ok'`;
+${HEARTBEAT_FN}
+return heartbeat(KEYS, ARGV)`;
 
 /**
  * KEYS: session, hold:<holder>... ARGV: ttlMs, sessionJson, sessionId, key prefix, holder count n, max per
@@ -103,52 +109,68 @@ redis.call('PERSIST', KEYS[1])
 return 'ok'`;
 
 /**
- * KEYS: slots(edge). ARGV: key prefix, edgeId, activatedBefore, activeScore, then (sessionId, sessionJson)
- * pairs the edge runs. Re-creates the running sessions the store lost, activates this edge's running
- * reservations, releases this edge's active sessions that no longer run (activated before activatedBefore).
- * Returns {restored ids, {id, data, ...} released}.
+ * Lua `reconcile(slots, A, o)` — slots: the edge's slots key; A[o]: key prefix, A[o+1]: edgeId, A[o+2]:
+ * activatedBefore, A[o+3]: activeScore, then (sessionId, sessionJson) pairs the edge runs. Re-creates the running
+ * sessions the store lost, activates this edge's running reservations, releases this edge's active sessions that
+ * no longer run (activated before activatedBefore). Returns {restored ids, {id, data, ...} released}. A session
+ * the store knows is only looked up (HMGET): its JSON is stored only when it is re-created.
  */
-const RECONCILE = `${NOW}
-${BUMP_FN}
-local p = ARGV[1]
-local edge = ARGV[2]
-local before = tonumber(ARGV[3])
-local score = ARGV[4]
-local runs = {}
-local restored = {}
-for i = 5, #ARGV - 1, 2 do
-  local sid = ARGV[i]
-  runs[sid] = true
-  local sk = p .. 'session:' .. sid
-  local h = redis.call('HMGET', sk, 'edgeId', 'state')
-  if not h[1] then
-    redis.call('HSET', sk, 'data', ARGV[i + 1], 'edgeId', edge, 'state', 'active', 'activatedAt', now)
-  elseif h[1] == edge and h[2] ~= 'active' then
-    redis.call('HSET', sk, 'state', 'active', 'activatedAt', now)
-    redis.call('PERSIST', sk)
-  end
-  if (not h[1]) or (h[1] == edge and h[2] ~= 'active') then
-    redis.call('ZADD', KEYS[1], score, sid)
-    table.insert(restored, sid)
-  end
-end
-local released = {}
-for _, sid in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], score, '+inf')) do
-  if not runs[sid] then
+const RECONCILE_FN = `local function reconcile(slots, A, o)
+  local p = A[o]
+  local edge = A[o + 1]
+  local before = tonumber(A[o + 2])
+  local score = A[o + 3]
+  local runs = {}
+  local restored = {}
+  for i = o + 4, #A - 1, 2 do
+    local sid = A[i]
+    runs[sid] = true
     local sk = p .. 'session:' .. sid
-    local h = redis.call('HMGET', sk, 'data', 'activatedAt')
+    local h = redis.call('HMGET', sk, 'edgeId', 'state')
     if not h[1] then
-      redis.call('ZREM', KEYS[1], sid)
-    elseif tonumber(h[2] or '0') < before then
-      redis.call('ZREM', KEYS[1], sid)
-      redis.call('DEL', sk)
-      table.insert(released, sid)
-      table.insert(released, h[1])
+      redis.call('HSET', sk, 'data', A[i + 1], 'edgeId', edge, 'state', 'active', 'activatedAt', now)
+    elseif h[1] == edge and h[2] ~= 'active' then
+      redis.call('HSET', sk, 'state', 'active', 'activatedAt', now)
+      redis.call('PERSIST', sk)
+    end
+    if (not h[1]) or (h[1] == edge and h[2] ~= 'active') then
+      redis.call('ZADD', slots, score, sid)
+      table.insert(restored, sid)
     end
   end
-end
-if #restored > 0 or #released > 0 then bumpSlots(p, edge) end
-return {restored, released}`;
+  local released = {}
+  for _, sid in ipairs(redis.call('ZRANGEBYSCORE', slots, score, '+inf')) do
+    if not runs[sid] then
+      local sk = p .. 'session:' .. sid
+      local h = redis.call('HMGET', sk, 'data', 'activatedAt')
+      if not h[1] then
+        redis.call('ZREM', slots, sid)
+      elseif tonumber(h[2] or '0') < before then
+        redis.call('ZREM', slots, sid)
+        redis.call('DEL', sk)
+        table.insert(released, sid)
+        table.insert(released, h[1])
+      end
+    end
+  end
+  if #restored > 0 or #released > 0 then bumpSlots(p, edge) end
+  return {restored, released}
+end`;
+
+/**
+ * One round trip per heartbeat: HEARTBEAT_FN, then — if it answered 'ok' and ARGV[6] is '1' — RECONCILE_FN.
+ * KEYS: HEARTBEAT_FN's six, then slots(edge). ARGV: HEARTBEAT_FN's five, '1' to reconcile, then RECONCILE_FN's
+ * from ARGV[7]. Returns {'ok'|'replay'|'unknown'} or {'ok', restored ids, released pairs}. Every key is declared
+ * (and session keys are built from the prefix, a hash tag on a cluster, like RESERVE's): one slot.
+ */
+const HEARTBEAT_RECONCILE = `${NOW}
+${BUMP_FN}
+${HEARTBEAT_FN}
+${RECONCILE_FN}
+local r = heartbeat(KEYS, ARGV)
+if r ~= 'ok' or ARGV[6] ~= '1' then return {r} end
+local out = reconcile(KEYS[7], ARGV, 7)
+return {r, out[1], out[2]}`;
 
 /** KEYS: session. ARGV: sessionId, edgeId or '', slots key prefix, key prefix. */
 const RELEASE = `${BUMP_FN}
@@ -204,7 +226,7 @@ export type SessionCommands = {
   mmActivate(...args: (string | number)[]): Promise<string>;
   mmRelease(...args: (string | number)[]): Promise<string[]>;
   mmReap(...args: (string | number)[]): Promise<string[][]>;
-  mmReconcile(...args: (string | number)[]): Promise<[string[], string[]]>;
+  mmHeartbeatReconcile(...args: (string | number)[]): Promise<[string, string[]?, string[]?]>;
 };
 
 /** Registers the matchmaker's Lua scripts on `redis` (each runs atomically on the server). */
@@ -215,6 +237,6 @@ export function defineSessionCommands<R extends RedisClient>(redis: R): R & Sess
   redis.defineCommand('mmActivate', { numberOfKeys: 2, lua: ACTIVATE });
   redis.defineCommand('mmRelease', { numberOfKeys: 1, lua: RELEASE });
   redis.defineCommand('mmReap', { numberOfKeys: 3, lua: REAP });
-  redis.defineCommand('mmReconcile', { numberOfKeys: 1, lua: RECONCILE });
+  redis.defineCommand('mmHeartbeatReconcile', { numberOfKeys: 7, lua: HEARTBEAT_RECONCILE });
   return redis as R & SessionCommands;
 }

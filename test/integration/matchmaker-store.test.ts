@@ -102,6 +102,48 @@ describe.each(implementations)('matchmaker store contract: %s', (_name, make) =>
     expect(state?.load?.activeSessions).toBe(1);
   });
 
+  it('a heartbeat reconciles its edge: restores what runs, activates its reservations, frees what stopped', async () => {
+    const running = (...ids: string[]) =>
+      ids.map((id) => ({ sessionId: id, json: JSON.stringify(session(id)) }));
+    const beat = (id: string, nonce: string, ids: string[], activatedBefore: number) =>
+      store.heartbeatAndReconcile(id, load, nonce, 5000, 60_000, {
+        running: running(...ids),
+        activatedBefore,
+      });
+    expect(await beat('0xnone', 'h0', ['x'], 0)).toEqual({ result: 'unknown', restored: [], released: [] });
+    expect(await store.getSession('x')).toBeNull();
+    await store.putEdge(edge('0xa', { capacity: 4 }), 'n1', 5000, 60_000);
+    await store.putEdge(edge('0xb'), 'n2', 5000, 60_000);
+    await store.reserve({ candidates: ['0xa'], session: session('mine'), reservationTtlMs: 5000 });
+    await store.reserve({ candidates: ['0xb'], session: session('theirs'), reservationTtlMs: 5000 });
+    const first = await beat('0xa', 'h1', ['mine', 'lost', 'theirs'], 0);
+    expect(first.result).toBe('ok');
+    expect([...first.restored].sort()).toEqual(['lost', 'mine']);
+    expect(first.released).toEqual([]);
+    expect(await store.getSession('lost')).toMatchObject({ edgeId: '0xa', state: 'active', gameId: 'pong' });
+    expect(await store.getSession('mine')).toMatchObject({ edgeId: '0xa', state: 'active' });
+    expect(await store.getSession('theirs')).toMatchObject({ edgeId: '0xb', state: 'reserved' });
+    // A replayed heartbeat changes nothing; a heartbeat without the list only records load.
+    expect(await beat('0xa', 'h1', [], Date.now() + 60_000)).toMatchObject({
+      result: 'replay',
+      released: [],
+    });
+    expect(await store.heartbeatAndReconcile('0xa', load, 'h2', 5000, 60_000)).toEqual({
+      result: 'ok',
+      restored: [],
+      released: [],
+    });
+    // Activated after `activatedBefore`: kept; before it: freed and returned.
+    expect((await beat('0xa', 'h3', ['mine'], 0)).released).toEqual([]);
+    const freed = await beat('0xa', 'h4', ['mine'], Date.now() + 60_000);
+    expect(freed.released).toMatchObject([
+      { sessionId: 'lost', edgeId: '0xa', state: 'active', gameId: 'pong' },
+    ]);
+    expect(await store.getSession('lost')).toBeNull();
+    const used = Object.fromEntries((await store.listEdges()).map((e) => [e.edge.id, e.usedSlots]));
+    expect(used).toEqual({ '0xa': 1, '0xb': 1 });
+  });
+
   it('reserves on the first candidate with room and never beyond capacity', async () => {
     await store.putEdge(edge('0xa', { capacity: 1 }), 'n1', 5000, 60_000);
     await store.putEdge(edge('0xb', { capacity: 2 }), 'n2', 5000, 60_000);
