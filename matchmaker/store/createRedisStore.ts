@@ -111,6 +111,42 @@ export function createRedisStore(options: RedisStoreOptions = {}): MatchmakerSto
     feed: feedKeys(p),
   };
 
+  /** The heartbeat, and the reconciliation when asked: one script (HEARTBEAT_RECONCILE), one round trip. */
+  const heartbeatAndReconcile: MatchmakerStore['heartbeatAndReconcile'] = async (
+    edgeId,
+    load,
+    nonce,
+    ttlMs,
+    nonceTtlMs,
+    reconcile,
+  ) => {
+    const [result, restored = [], released = []] = await redis.mmHeartbeatReconcile(
+      k.nonce(edgeId, nonce),
+      k.edges,
+      k.alive(edgeId),
+      k.load(edgeId),
+      k.feed.ver,
+      k.feed.changes,
+      k.slots(edgeId),
+      edgeId,
+      JSON.stringify(load),
+      ttlMs,
+      nonceTtlMs,
+      load.freeSlots <= 0 ? '1' : '0',
+      reconcile ? '1' : '0',
+      p,
+      edgeId,
+      reconcile?.activatedBefore ?? 0,
+      ACTIVE_SLOT_SCORE,
+      ...(reconcile?.running.flatMap((r) => [r.sessionId, r.json]) ?? []),
+    );
+    const records: SessionRecord[] = [];
+    for (let i = 0; i + 1 < released.length; i += 2) {
+      records.push(toRecord(released[i + 1] as string, edgeId, 'active'));
+    }
+    return { result: result as HeartbeatReconciled['result'], restored, released: records };
+  };
+
   return guardStore({
     kind: 'redis',
     // One key per client address, touched alone: outside the hash tag, so on a cluster they spread.
@@ -138,21 +174,8 @@ export function createRedisStore(options: RedisStoreOptions = {}): MatchmakerSto
       );
       return result === 'ok' ? 'ok' : 'replay';
     },
-    async heartbeat(edgeId, load: EdgeLoad, nonce, ttlMs, nonceTtlMs) {
-      const result = await redis.mmHeartbeat(
-        k.nonce(edgeId, nonce),
-        k.edges,
-        k.alive(edgeId),
-        k.load(edgeId),
-        k.feed.ver,
-        k.feed.changes,
-        edgeId,
-        JSON.stringify(load),
-        ttlMs,
-        nonceTtlMs,
-        load.freeSlots <= 0 ? '1' : '0',
-      );
-      return result as 'ok' | 'replay' | 'unknown';
+    async heartbeat(edgeId, load, nonce, ttlMs, nonceTtlMs) {
+      return (await heartbeatAndReconcile(edgeId, load, nonce, ttlMs, nonceTtlMs)).result;
     },
     async claimNonce(edgeId, nonce, ttlMs) {
       return (await redis.set(k.nonce(edgeId, nonce), '1', 'PX', ttlMs, 'NX')) === 'OK';
@@ -242,33 +265,7 @@ export function createRedisStore(options: RedisStoreOptions = {}): MatchmakerSto
       if (!h[0] || !h[1]) return null;
       return toRecord(h[0], h[1], h[2]);
     },
-    async heartbeatAndReconcile(edgeId, load: EdgeLoad, nonce, ttlMs, nonceTtlMs, reconcile) {
-      const [result, restored = [], released = []] = await redis.mmHeartbeatReconcile(
-        k.nonce(edgeId, nonce),
-        k.edges,
-        k.alive(edgeId),
-        k.load(edgeId),
-        k.feed.ver,
-        k.feed.changes,
-        k.slots(edgeId),
-        edgeId,
-        JSON.stringify(load),
-        ttlMs,
-        nonceTtlMs,
-        load.freeSlots <= 0 ? '1' : '0',
-        reconcile ? '1' : '0',
-        p,
-        edgeId,
-        reconcile?.activatedBefore ?? 0,
-        ACTIVE_SLOT_SCORE,
-        ...(reconcile?.running.flatMap((r) => [r.sessionId, r.json]) ?? []),
-      );
-      const records: SessionRecord[] = [];
-      for (let i = 0; i + 1 < released.length; i += 2) {
-        records.push(toRecord(released[i + 1] as string, edgeId, 'active'));
-      }
-      return { result: result as HeartbeatReconciled['result'], restored, released: records };
-    },
+    heartbeatAndReconcile,
     async reapDeadEdges() {
       const rows = await redis.mmReap(k.edges, k.geo, k.coords, p);
       return rows.map((row): DeadEdge => {

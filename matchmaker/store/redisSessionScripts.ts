@@ -41,11 +41,6 @@ const HEARTBEAT_FN = `local function heartbeat(K, A)
   return 'ok'
 end`;
 
-/** KEYS and ARGV: those of HEARTBEAT_FN. */
-const HEARTBEAT = `${NOW}
-${HEARTBEAT_FN}
-return heartbeat(KEYS, ARGV)`;
-
 /**
  * KEYS: session, hold:<holder>... ARGV: ttlMs, sessionJson, sessionId, key prefix, holder count n, max per
  * holder (n), edgeIds... One allocation, one round trip: first the holders' caps of unconnected reservations
@@ -221,7 +216,6 @@ return out`;
 /** The session and edge scripts as ioredis commands. */
 export type SessionCommands = {
   mmPutEdge(...args: (string | number)[]): Promise<string>;
-  mmHeartbeat(...args: (string | number)[]): Promise<string>;
   mmReserve(numberOfKeys: number, ...args: (string | number)[]): Promise<string | null>;
   mmActivate(...args: (string | number)[]): Promise<string>;
   mmRelease(...args: (string | number)[]): Promise<string[]>;
@@ -232,7 +226,6 @@ export type SessionCommands = {
 /** Registers the matchmaker's Lua scripts on `redis` (each runs atomically on the server). */
 export function defineSessionCommands<R extends RedisClient>(redis: R): R & SessionCommands {
   redis.defineCommand('mmPutEdge', { numberOfKeys: 8, lua: PUT_EDGE });
-  redis.defineCommand('mmHeartbeat', { numberOfKeys: 6, lua: HEARTBEAT });
   redis.defineCommand('mmReserve', { lua: RESERVE });
   redis.defineCommand('mmActivate', { numberOfKeys: 2, lua: ACTIVATE });
   redis.defineCommand('mmRelease', { numberOfKeys: 1, lua: RELEASE });
