@@ -11,16 +11,16 @@ import {
 } from './MatchmakerStore.js';
 
 // The Redis store's edge change feed: every script that changes what the registry sees of an edge (PUT_EDGE,
-// HEARTBEAT_RECONCILE when the edge's load turns full or not or the edge comes back from a lapse, REAP,
-// PUT_COORDS) bumps `feed:ver` and records the edge in the sorted set `feed:changes` at that version (one entry per
-// edge: the latest change). Scripts that change only an edge's held slots (RESERVE, RELEASE, HEARTBEAT_RECONCILE
-// when it restores or frees a session) record it in `feed:slots` instead, and PUT_COORDS (a coordinate alone) in `feed:coords`, at versions of
-// the same counter: the reader gets those edges' slot counts and coordinates from the feed script itself, without
-// reading the edges (at thousands of allocations a second nearly every edge changes between two refreshes, only in
-// its slots; every heartbeat with peer RTTs moves its edge's coordinate). A reaped edge also goes to
-// `feed:gone` (tombstones, trimmed to the newest GONE_KEPT; `feed:floor` = the oldest version still complete).
-// `feed:epoch` names one life of the data: after Redis lost it (restart, flush) a reader's cursor is from
-// another epoch and it reads everything again. All keys share the store's prefix (a hash tag on a cluster).
+// HEARTBEAT_RECONCILE when the edge's load turns full or not or the edge comes back from a lapse, REAP, PUT_COORDS)
+// bumps `feed:ver` and records the edge in the sorted set `feed:changes` at that version (one entry per edge: the
+// latest change). Scripts that change only an edge's held slots (RESERVE, RELEASE, HEARTBEAT_RECONCILE when it
+// restores or frees a session) record it in `feed:slots` instead, and PUT_COORDS (a coordinate alone) in
+// `feed:coords`, at versions of the same counter: the reader gets those edges' slot counts and coordinates from the
+// feed script itself, without reading the edges (at thousands of allocations a second nearly every edge changes
+// between two refreshes, only in its slots; every heartbeat with peer RTTs moves its edge's coordinate). A reaped
+// edge also goes to `feed:gone` (tombstones, trimmed to the newest GONE_KEPT; `feed:floor` = the oldest version
+// still complete). `feed:epoch` names one life of the data: after Redis lost it (restart, flush) a reader's cursor
+// is from another epoch and it reads everything again. All keys share the store's prefix (a hash tag on a cluster).
 
 /** Tombstones kept: a reader further behind than this many reaped edges reads everything again. */
 export const GONE_KEPT = 10_000;
