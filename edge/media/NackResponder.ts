@@ -7,7 +7,7 @@ import {
   type RtpPacket,
 } from 'werift';
 import { type PacerClock, systemClock } from './FramePacer.js';
-import { isRedPacket } from './fec/VideoFec.js';
+import { isFecPacket, isRedPacket } from './fec/VideoFec.js';
 import { type RtxSenderInternals, rtxPacket } from './rtxPacket.js';
 
 export interface NackResponderOptions {
@@ -50,7 +50,18 @@ export interface NackResponderStats {
   overloads: number;
   /** Asked for but sent before a keyframe that replaces them. */
   superseded: number;
+  /** FEC packets re-sent unasked after a late repair (`VideoFec`: the receiver's padding, see `#refillFec`). */
+  fecRefilled: number;
 }
+
+/**
+ * Chromium keeps received padding (FEC packets count as padding) for its H.264 reference finder only
+ * while it is within 100 sequence numbers of the newest padding (`RtpSeqNumOnlyRefFinder`,
+ * kMaxPaddingAge); a repair arriving later than that finds the FEC numbers after its frame forgotten.
+ * FEC packets this far behind the newest number sent are re-sent after a repair (a margin for what is
+ * in flight while the repair travels).
+ */
+const FEC_REFILL_BEHIND = 60;
 
 /** werift keeps these private; read them without widening its types. */
 interface SenderInternals extends RtxSenderInternals {
@@ -101,7 +112,10 @@ export class NackResponder {
     skipped: 0,
     overloads: 0,
     superseded: 0,
+    fecRefilled: 0,
   };
+  /** Newest sequence number recorded (wire numbering). */
+  #newest: number | undefined;
 
   constructor(options: NackResponderOptions) {
     const capacity = options.capacity ?? 4096;
@@ -139,6 +153,7 @@ export class NackResponder {
     this.#seq[slot] = seq;
     this.#sentMs[slot] = this.#clock.now();
     this.#resentMs[slot] = Number.NEGATIVE_INFINITY;
+    if (this.#newest === undefined || ((seq - this.#newest) & 0xffff) < 0x8000) this.#newest = seq;
   }
 
   /** A keyframe is on its way: packets sent before now are not worth re-sending any more. */
@@ -177,6 +192,7 @@ export class NackResponder {
     this.#budgetMs = now;
     const rttMs = Math.max(10, (this.#sender.rtt ?? 0.05) * 1000);
     let overBudget = 0;
+    let oldestResent: number | undefined;
     for (const seq of lost) {
       this.#stats.requested++;
       const slot = seq & this.#mask;
@@ -198,10 +214,39 @@ export class NackResponder {
       this.#budgetBytes -= size;
       this.#resentMs[slot] = now;
       this.#resend(packet, seq);
+      if (oldestResent === undefined || ((oldestResent - seq) & 0xffff) < 0x8000) oldestResent = seq;
     }
+    if (oldestResent !== undefined) this.#refillFec(oldestResent, now);
     if (overBudget >= 2 && this.#onOverload) {
       this.#stats.overloads++;
       this.#onOverload();
+    }
+  }
+
+  /**
+   * A repair for `repaired` is on its way: the receiver hands its frame (and the complete ones that
+   * waited behind it) to the reference finder when it arrives, and each of those needs the FEC numbers
+   * after it in its padding. Those more than ~100 numbers behind the newest it received are forgotten
+   * by then: they are re-sent after the repair (in order, twice each per repair, outside the budget —
+   * a missing one stalls every later frame until a keyframe; late repairs are few).
+   */
+  #refillFec(repaired: number, now: number): void {
+    const newest = this.#newest;
+    if (newest === undefined) return;
+    const behind = (newest - repaired) & 0xffff;
+    if (behind >= 0x8000 || behind <= FEC_REFILL_BEHIND) return;
+    const span = Math.min(behind - FEC_REFILL_BEHIND, this.#mask);
+    for (let i = 1; i <= span; i++) {
+      const seq = (repaired + i) & 0xffff;
+      const slot = seq & this.#mask;
+      const packet = this.#packets[slot];
+      if (!packet || this.#seq[slot] !== seq || !isFecPacket(packet)) continue;
+      if (this.#resentMs[slot] === now || (this.#sentMs[slot] ?? 0) < this.#supersededBeforeMs) continue;
+      this.#resentMs[slot] = now;
+      this.#stats.fecRefilled++;
+      // Twice: a lost one is not asked for again (the receiver had it once), and stalls the stream.
+      this.#resend(packet, seq);
+      this.#resend(packet, seq);
     }
   }
 

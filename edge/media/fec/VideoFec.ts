@@ -61,6 +61,8 @@ interface SenderInternals {
 
 /** Packets that went into RED here: the sender must send them with their own payload type. */
 const redPackets = new WeakSet<RtpPacket>();
+/** The FEC packets made here (also in `redPackets`). */
+const fecPackets = new WeakSet<RtpPacket>();
 
 /** Per-frame weight of the newest loss sample in the smoothed loss (~1 s at 60 fps). */
 const LOSS_SMOOTHING = 1 / 60;
@@ -141,6 +143,7 @@ export class VideoFec {
       });
       const fec = new RtpPacket(header, Buffer.concat([Buffer.from([types.ulpfec & 0x7f]), payload]));
       redPackets.add(fec);
+      fecPackets.add(fec);
       out.push(fec);
       fecBytes += fec.payload.length;
     }
@@ -162,6 +165,11 @@ export class VideoFec {
 /** True for a packet `VideoFec` wrapped in RED (or made as FEC). */
 export function isRedPacket(packet: RtpPacket): boolean {
   return redPackets.has(packet);
+}
+
+/** True for an FEC packet `VideoFec` made (which the receiver counts as padding). */
+export function isFecPacket(packet: RtpPacket): boolean {
+  return fecPackets.has(packet);
 }
 
 function wrapInRed(packet: RtpPacket, mediaType: number, redType: number): RtpPacket {
