@@ -26,6 +26,7 @@
 import { writeFileSync } from 'node:fs';
 import { ensurePlayerBuilt } from '../scripts/buildPlayer.js';
 import { type LaunchedChromium, launchChromium } from '../test/support/chromium.js';
+import { CAPTURE_PEERS, type InboundVideo, readInboundVideo } from '../test/support/inboundVideo.js';
 import { askForStamps, readHook, takeSamples, until } from '../test/support/playerPage.js';
 import { NetLabEdge } from '../test/tools/NetLabEdge.js';
 import { createNetLab, type NetLab } from '../test/tools/netlab/createNetLab.js';
@@ -111,51 +112,6 @@ const SCENARIOS: Record<string, Scenario> = {
   },
 };
 
-/** In-page capture of the player's peer connection, to read Chromium's own inbound-rtp stats. */
-const CAPTURE_PEER = `(() => {
-  const Original = window.RTCPeerConnection;
-  window.__benchPeers = [];
-  window.RTCPeerConnection = class extends Original {
-    constructor(...args) { super(...args); window.__benchPeers.push(this); }
-  };
-})()`;
-
-const READ_INBOUND = `async () => {
-  const peer = window.__benchPeers?.at(-1);
-  if (!peer) return null;
-  const report = await peer.getStats();
-  for (const entry of report.values()) {
-    if (entry.type === 'inbound-rtp' && entry.kind === 'video') {
-      return {
-        framesDecoded: entry.framesDecoded ?? 0,
-        freezeCount: entry.freezeCount ?? 0,
-        freezeMs: (entry.totalFreezesDuration ?? 0) * 1000,
-        bytesReceived: entry.bytesReceived ?? 0,
-        packetsLost: entry.packetsLost ?? 0,
-        nackCount: entry.nackCount ?? 0,
-        fecReceived: entry.fecPacketsReceived ?? 0,
-        fecDiscarded: entry.fecPacketsDiscarded ?? 0,
-        width: entry.frameWidth ?? 0,
-        height: entry.frameHeight ?? 0,
-      };
-    }
-  }
-  return null;
-}`;
-
-interface Inbound {
-  framesDecoded: number;
-  freezeCount: number;
-  freezeMs: number;
-  bytesReceived: number;
-  packetsLost: number;
-  nackCount: number;
-  fecReceived: number;
-  fecDiscarded: number;
-  width: number;
-  height: number;
-}
-
 /** The edge's own frame counters (cumulative), to see where frames go. */
 interface EdgeFrames {
   sent: number;
@@ -184,7 +140,7 @@ interface Poll {
   estimateKbps: number | undefined;
   qualityReason: string | undefined;
   estimateReason: string | undefined;
-  inbound: Inbound;
+  inbound: InboundVideo;
 }
 
 async function main(): Promise<void> {
@@ -255,7 +211,7 @@ async function runScenario(
   });
   const page = await browser.context.newPage();
   page.on('pageerror', (error) => log(`page error: ${error.message}`));
-  await page.addInitScript(CAPTURE_PEER);
+  await page.addInitScript(CAPTURE_PEERS);
   await page.goto(`${edge.url}/#/play/stress`);
   await until(
     () => readHook(page, 'lastStamp'),
@@ -263,19 +219,6 @@ async function runScenario(
     { timeoutMs: 60_000, what: 'the first stamped frame' },
   );
   await sleep(warmup * 1000);
-  const readInbound = async (): Promise<Inbound> =>
-    ((await page.evaluate(`(${READ_INBOUND})()`)) as Inbound | null) ?? {
-      framesDecoded: 0,
-      freezeCount: 0,
-      freezeMs: 0,
-      bytesReceived: 0,
-      packetsLost: 0,
-      nackCount: 0,
-      fecReceived: 0,
-      fecDiscarded: 0,
-      width: 0,
-      height: 0,
-    };
   await takeSamples(page);
   const polls: Poll[] = [];
   const phases = [0, ...scenario.changes, seconds];
@@ -294,7 +237,7 @@ async function runScenario(
       phaseSamples.push(await takeSamples(page));
       phase++;
     }
-    const [stats, inbound] = await Promise.all([edge.stats(), readInbound()]);
+    const [stats, inbound] = await Promise.all([edge.stats(), readInboundVideo(page)]);
     const session = stats.sessions[0];
     polls.push({
       s,

@@ -1,7 +1,6 @@
 import type { BaseLogger } from 'pino';
 import {
   EDGE_SHUTDOWN_REASON,
-  type EdgeRegistrationPayload,
   MAX_EDGE_PEERS,
   type SignedEdgeHeartbeat,
   type SignedEdgeRegistration,
@@ -20,14 +19,14 @@ import type { MatchmakerMetrics } from './metrics.js';
 import { freeSlots, type Pricing } from './Pricing.js';
 import type { RecentSessions } from './RecentSessions.js';
 import type { StakeGate } from './StakeGate.js';
-import type {
-  DeadEdge,
-  EdgeChanges,
-  EdgeRecord,
-  EdgeState,
-  MatchmakerStore,
-  RunningSession,
-  SessionRecord,
+import {
+  type DeadEdge,
+  type EdgeChanges,
+  type EdgeState,
+  edgeRecordFrom,
+  type MatchmakerStore,
+  type RunningSession,
+  type SessionRecord,
 } from './store/MatchmakerStore.js';
 
 export interface EdgeRegistryOptions {
@@ -281,7 +280,7 @@ export class EdgeRegistry {
     await this.#stakes?.require(edgeId);
     this.#draining.delete(edgeId);
     const result = await this.#store.putEdge(
-      toEdgeRecord(p),
+      edgeRecordFrom(p),
       p.nonce,
       this.#config.edgeTtlMs,
       this.#config.messageMaxAgeMs * 2,
@@ -482,22 +481,4 @@ export class EdgeRegistry {
       throw new FarplayError('RATE_LIMITED', `edge ${edge} sent more than its messages per window`);
     }
   }
-}
-
-function toEdgeRecord(p: EdgeRegistrationPayload): EdgeRecord {
-  return {
-    id: p.edge.toLowerCase(),
-    region: p.region,
-    lat: p.lat,
-    lon: p.lon,
-    gpu: p.gpu,
-    encoders: p.encoders,
-    capacity: p.capacity,
-    pricePerMinute: p.pricePerMinute,
-    version: p.version,
-    publicUrl: p.publicUrl,
-    games: p.games,
-    ...(p.runtimes?.length ? { runtimes: p.runtimes } : {}),
-    registeredAt: Date.now(),
-  };
 }

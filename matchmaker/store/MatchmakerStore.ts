@@ -1,4 +1,5 @@
 import type { Cluster, Redis } from 'ioredis';
+import type { EdgeRegistrationPayload } from '../../protocol/edgeRegistration.js';
 import type { GameInfo, RttMeasurement, SessionEvent } from '../../protocol/playerApi.js';
 
 /** What the matchmaker knows about an edge from its signed registration; `id` is its lower-case address. */
@@ -19,6 +20,25 @@ export interface EdgeRecord {
   runtimes?: string[];
   /** Unix ms of the registration. */
   registeredAt: number;
+}
+
+/** The record kept for a verified registration, received now. */
+export function edgeRecordFrom(p: EdgeRegistrationPayload): EdgeRecord {
+  return {
+    id: p.edge.toLowerCase(),
+    region: p.region,
+    lat: p.lat,
+    lon: p.lon,
+    gpu: p.gpu,
+    encoders: p.encoders,
+    capacity: p.capacity,
+    pricePerMinute: p.pricePerMinute,
+    version: p.version,
+    publicUrl: p.publicUrl,
+    games: p.games,
+    ...(p.runtimes?.length ? { runtimes: p.runtimes } : {}),
+    registeredAt: Date.now(),
+  };
 }
 
 /** Load from the edge's last heartbeat. */

@@ -1,8 +1,8 @@
-import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { StreamSessionStats } from '../../edge/session/StreamSession.js';
 import { ensurePlayerBuilt } from '../../scripts/buildPlayer.js';
 import { type LaunchedChromium, launchChromium } from '../support/chromium.js';
+import { CAPTURE_PEERS, closeCapturedPeer, readInboundVideo } from '../support/inboundVideo.js';
 import { until } from '../support/playerPage.js';
 import { NetLabEdge } from '../tools/NetLabEdge.js';
 import { createNetLab, type NetLab } from '../tools/netlab/createNetLab.js';
@@ -16,36 +16,6 @@ const unsupported = netLabUnsupportedReason();
 if (unsupported !== null) {
   // biome-ignore lint/suspicious/noConsole: tell whoever runs the suite why this test skips
   console.warn(`player-fec test skipped: ${unsupported}`);
-}
-
-/** Chromium's inbound video counters. */
-const READ_INBOUND = `async () => {
-  const peer = window.__testPeers?.at(-1);
-  if (!peer) return null;
-  for (const entry of (await peer.getStats()).values()) {
-    if (entry.type === 'inbound-rtp' && entry.kind === 'video') {
-      return {
-        framesDecoded: entry.framesDecoded ?? 0,
-        packetsLost: entry.packetsLost ?? 0,
-        nackCount: entry.nackCount ?? 0,
-      };
-    }
-  }
-  return null;
-}`;
-
-const CAPTURE_PEER = `(() => {
-  const Original = window.RTCPeerConnection;
-  window.__testPeers = [];
-  window.RTCPeerConnection = class extends Original {
-    constructor(...args) { super(...args); window.__testPeers.push(this); }
-  };
-})()`;
-
-interface Inbound {
-  framesDecoded: number;
-  packetsLost: number;
-  nackCount: number;
 }
 
 describe.skipIf(unsupported !== null)('FEC on an emulated lossy link (netlab, Chromium)', () => {
@@ -73,10 +43,6 @@ describe.skipIf(unsupported !== null)('FEC on an emulated lossy link (netlab, Ch
 
   async function session(): Promise<StreamSessionStats | undefined> {
     return (await edge.stats()).sessions[0];
-  }
-
-  async function inbound(page: Page): Promise<Inbound | null> {
-    return (await page.evaluate(`(${READ_INBOUND})()`)) as Inbound | null;
   }
 
   /**
@@ -119,11 +85,11 @@ describe.skipIf(unsupported !== null)('FEC on an emulated lossy link (netlab, Ch
     await lab.setLink('edge', { lossPct: 2 });
     const page = await browser.context.newPage();
     try {
-      await page.addInitScript(CAPTURE_PEER);
+      await page.addInitScript(CAPTURE_PEERS);
       await page.goto(`${edge.url}/#/play/stress`);
       await until(
-        () => inbound(page),
-        (now) => (now?.framesDecoded ?? 0) > 0,
+        () => readInboundVideo(page),
+        (now) => now.framesDecoded > 0,
         { timeoutMs: 60_000, what: 'the first frame decoded' },
       );
       // The edge measures the loss from transport-cc feedback and starts protecting frames.
@@ -131,17 +97,17 @@ describe.skipIf(unsupported !== null)('FEC on an emulated lossy link (netlab, Ch
         timeoutMs: 60_000,
         what: 'FEC packets sent',
       });
-      const before = (await inbound(page)) as Inbound;
+      const before = await readInboundVideo(page);
       const after = await until(
-        () => inbound(page),
-        (now) => now !== null && now.framesDecoded >= before.framesDecoded + 600,
+        () => readInboundVideo(page),
+        (now) => now.framesDecoded >= before.framesDecoded + 600,
         { timeoutMs: 90_000, what: '600 more frames decoded through the loss' },
       );
-      expect(after?.framesDecoded).toBeGreaterThan(before.framesDecoded);
+      expect(after.framesDecoded).toBeGreaterThan(before.framesDecoded);
       const sent = (await session())?.congestion?.fec;
       expect(sent?.packets).toBeGreaterThan(0);
       // Ending the peer connection ends the receive stream, which records its FEC histograms.
-      await page.evaluate('window.__testPeers.at(-1).close()');
+      await closeCapturedPeer(page);
       const histograms = await until(fecHistograms, (h) => h.recoveredPct !== undefined, {
         timeoutMs: 20_000,
         what: "Chromium's FEC histograms",

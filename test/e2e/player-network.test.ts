@@ -1,8 +1,8 @@
-import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { StreamSessionStats } from '../../edge/session/StreamSession.js';
 import { ensurePlayerBuilt } from '../../scripts/buildPlayer.js';
 import { type LaunchedChromium, launchChromium } from '../support/chromium.js';
+import { CAPTURE_PEERS, readInboundVideo } from '../support/inboundVideo.js';
 import { askForStamps, readHook, until } from '../support/playerPage.js';
 import { NetLabEdge } from '../tools/NetLabEdge.js';
 import { createNetLab, type NetLab } from '../tools/netlab/createNetLab.js';
@@ -19,39 +19,6 @@ if (unsupported !== null) {
 }
 
 const CAP_KBIT = 800;
-
-/** Chromium's inbound video counters. */
-const READ_INBOUND = `async () => {
-  const peer = window.__testPeers?.at(-1);
-  if (!peer) return null;
-  for (const entry of (await peer.getStats()).values()) {
-    if (entry.type === 'inbound-rtp' && entry.kind === 'video') {
-      return {
-        framesDecoded: entry.framesDecoded ?? 0,
-        freezeCount: entry.freezeCount ?? 0,
-        freezeMs: (entry.totalFreezesDuration ?? 0) * 1000,
-        atMs: Date.now(),
-      };
-    }
-  }
-  return null;
-}`;
-
-const CAPTURE_PEER = `(() => {
-  const Original = window.RTCPeerConnection;
-  window.__testPeers = [];
-  window.RTCPeerConnection = class extends Original {
-    constructor(...args) { super(...args); window.__testPeers.push(this); }
-  };
-})()`;
-
-interface Inbound {
-  framesDecoded: number;
-  freezeCount: number;
-  /** Chromium's total freeze duration so far. */
-  freezeMs: number;
-  atMs: number;
-}
 
 describe.skipIf(unsupported !== null)('the stream on an emulated link (netlab, Chromium)', () => {
   let lab: NetLab;
@@ -81,15 +48,10 @@ describe.skipIf(unsupported !== null)('the stream on an emulated link (netlab, C
     return (await edge.stats()).sessions[0];
   }
 
-  async function inbound(page: Page): Promise<Inbound> {
-    const empty = { framesDecoded: 0, freezeCount: 0, freezeMs: 0, atMs: Date.now() };
-    return ((await page.evaluate(`(${READ_INBOUND})()`)) as Inbound | null) ?? empty;
-  }
-
   it('under a link cap below the start bitrate the encoder goes under it and frames keep decoding; lifted, it climbs back', async () => {
     const page = await browser.context.newPage();
     try {
-      await page.addInitScript(CAPTURE_PEER);
+      await page.addInitScript(CAPTURE_PEERS);
       await page.goto(`${edge.url}/#/play/stress`);
       await until(
         () => readHook(page, 'lastStamp'),
@@ -117,9 +79,9 @@ describe.skipIf(unsupported !== null)('the stream on an emulated link (netlab, C
       );
       // Frames keep decoding under the cap; the picture is frozen for a small part of the time at most
       // (a busy 2-core machine freezes it now and then whatever the network does).
-      const before = await inbound(page);
+      const before = await readInboundVideo(page);
       const after = await until(
-        () => inbound(page),
+        () => readInboundVideo(page),
         (now) => now.framesDecoded >= before.framesDecoded + 300,
         { timeoutMs: 60_000, what: '300 more frames decoded under the cap' },
       );
@@ -134,7 +96,7 @@ describe.skipIf(unsupported !== null)('the stream on an emulated link (netlab, C
         what: 'the bitrate back above twice the old cap',
       });
       expect(recovered?.state).toBe('streaming');
-      const end = await inbound(page);
+      const end = await readInboundVideo(page);
       expect(end.framesDecoded).toBeGreaterThan(after.framesDecoded);
     } finally {
       await page.close();
@@ -145,21 +107,21 @@ describe.skipIf(unsupported !== null)('the stream on an emulated link (netlab, C
     await lab.setLink('edge', { rateKbit: 0, lossPct: 2 });
     const page = await browser.context.newPage();
     try {
-      await page.addInitScript(CAPTURE_PEER);
+      await page.addInitScript(CAPTURE_PEERS);
       await page.goto(`${edge.url}/#/play/stress`);
       await until(
         () => readHook(page, 'lastStamp'),
         (stamp) => stamp !== null,
         { timeoutMs: 60_000, what: 'the first stamped frame' },
       );
-      const before = await inbound(page);
+      const before = await readInboundVideo(page);
       const repaired = await until(session, (s) => (s?.congestion?.retransmitted ?? 0) > 20, {
         timeoutMs: 60_000,
         what: 'retransmissions for NACKs',
       });
       expect(repaired?.nacks).toBeGreaterThan(0);
       await until(
-        () => inbound(page),
+        () => readInboundVideo(page),
         (now) => now.framesDecoded >= before.framesDecoded + 300,
         { timeoutMs: 60_000, what: '300 more frames decoded through the loss' },
       );
