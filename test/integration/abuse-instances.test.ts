@@ -35,6 +35,22 @@ describe('two matchmaker instances on one Redis share the limits', () => {
     expect((await games(b, PLAYER)).statusCode).toBe(200);
   });
 
+  it('a burst of concurrent requests from one address (counted together per turn) still gets exactly the limit', async () => {
+    const [a, b] = await twoInstances({ rateLimitMax: 10, rateLimitWindowMs: 60_000 });
+    const burst = await Promise.all(
+      Array.from({ length: 16 }, (_, i) =>
+        (i % 2 ? a : b).inject({ url: '/v1/games', remoteAddress: ATTACKER }),
+      ),
+    );
+    const codes = burst.map((r) => r.statusCode);
+    expect(codes.filter((c) => c === 200)).toHaveLength(10);
+    expect(codes.filter((c) => c === 429)).toHaveLength(6);
+    const last = burst.find((r) => r.statusCode === 429);
+    expect(last?.json().code).toBe('RATE_LIMITED');
+    expect(Number(last?.headers['retry-after'])).toBeGreaterThan(0);
+    expect((await a.inject({ url: '/v1/games', remoteAddress: PLAYER })).statusCode).toBe(200);
+  });
+
   it('the cap of unconnected reservations per address holds across instances (MM_RESERVATION_LIMIT)', async () => {
     const [a, b] = await twoInstances({});
     for (const edge of [newEdgeAccount(), newEdgeAccount()]) {
