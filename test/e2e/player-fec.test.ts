@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { StreamSessionStats } from '../../edge/session/StreamSession.js';
-import { ensurePlayerBuilt } from '../../scripts/buildPlayer.js';
-import { type LaunchedChromium, launchChromium } from '../support/chromium.js';
+import type { LaunchedChromium } from '../support/chromium.js';
 import { CAPTURE_PEERS, closeCapturedPeer, readInboundVideo } from '../support/inboundVideo.js';
+import { type NetLabPlayer, startNetLabPlayer } from '../support/netLabPlayer.js';
 import { until } from '../support/playerPage.js';
-import { NetLabEdge } from '../tools/NetLabEdge.js';
-import { createNetLab, type NetLab } from '../tools/netlab/createNetLab.js';
+import type { NetLabEdge } from '../tools/NetLabEdge.js';
+import type { NetLab } from '../tools/netlab/createNetLab.js';
 import { netLabUnsupportedReason } from '../tools/netlab/netLabUnsupportedReason.js';
 
 // The edge with FEC on (ULPFEC in RED) in a netlab namespace, Chromium in the root one, 2 % random loss on the
@@ -19,26 +19,18 @@ if (unsupported !== null) {
 }
 
 describe.skipIf(unsupported !== null)('FEC on an emulated lossy link (netlab, Chromium)', () => {
+  let net: NetLabPlayer;
   let lab: NetLab;
   let edge: NetLabEdge;
   let browser: LaunchedChromium;
 
   beforeAll(async () => {
-    const { dir } = await ensurePlayerBuilt({ testHook: true });
-    lab = await createNetLab({
-      hosts: [
-        { name: 'root', delayMs: 5 },
-        { name: 'edge', delayMs: 10 },
-      ],
-    });
-    edge = await NetLabEdge.start(lab.host('edge'), { staticDir: dir, fec: true });
-    browser = await launchChromium({ viewport: { width: 1320, height: 880 } });
+    net = await startNetLabPlayer({ edgeDelayMs: 10, edge: { fec: true } });
+    ({ lab, edge, browser } = net);
   });
 
   afterAll(async () => {
-    await browser?.close();
-    await edge?.close();
-    await lab?.close();
+    await net?.close();
   });
 
   async function session(): Promise<StreamSessionStats | undefined> {

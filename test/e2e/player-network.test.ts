@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { StreamSessionStats } from '../../edge/session/StreamSession.js';
-import { ensurePlayerBuilt } from '../../scripts/buildPlayer.js';
-import { type LaunchedChromium, launchChromium } from '../support/chromium.js';
+import type { LaunchedChromium } from '../support/chromium.js';
 import { CAPTURE_PEERS, readInboundVideo } from '../support/inboundVideo.js';
+import { type NetLabPlayer, startNetLabPlayer } from '../support/netLabPlayer.js';
 import { askForStamps, readHook, until } from '../support/playerPage.js';
-import { NetLabEdge } from '../tools/NetLabEdge.js';
-import { createNetLab, type NetLab } from '../tools/netlab/createNetLab.js';
+import type { NetLabEdge } from '../tools/NetLabEdge.js';
+import type { NetLab } from '../tools/netlab/createNetLab.js';
 import { netLabUnsupportedReason } from '../tools/netlab/netLabUnsupportedReason.js';
 
 // The edge in a netlab namespace, Chromium in the root one: the edge's uplink is capped far under its start
@@ -21,27 +21,19 @@ if (unsupported !== null) {
 const CAP_KBIT = 800;
 
 describe.skipIf(unsupported !== null)('the stream on an emulated link (netlab, Chromium)', () => {
+  let net: NetLabPlayer;
   let lab: NetLab;
   let edge: NetLabEdge;
   let browser: LaunchedChromium;
 
   beforeAll(async () => {
-    const { dir } = await ensurePlayerBuilt({ testHook: true });
-    lab = await createNetLab({
-      hosts: [
-        { name: 'root', delayMs: 5 },
-        { name: 'edge', delayMs: 5 },
-      ],
-    });
-    edge = await NetLabEdge.start(lab.host('edge'), { staticDir: dir });
-    browser = await launchChromium({ viewport: { width: 1320, height: 880 } });
+    net = await startNetLabPlayer({ edgeDelayMs: 5 });
+    ({ lab, edge, browser } = net);
     await askForStamps(browser.context); // glass-to-glass through the emulated link
   });
 
   afterAll(async () => {
-    await browser?.close();
-    await edge?.close();
-    await lab?.close();
+    await net?.close();
   });
 
   async function session(): Promise<StreamSessionStats | undefined> {
