@@ -16,7 +16,12 @@
 // estimate ≥ 80 % of the link: the network side alone, when a short CPU keeps the encoder under it), freezeCount / freezeMs
 // (Chromium's inbound-rtp freezes during the window), deliveredFps per phase (frames decoded),
 // send / receive Mbit/s per phase, glass-to-glass and capture → receive {p50, p95} per phase (frame
-// stamps read in the page), the estimate and quality changes the edge reported, and the edge's own
+// stamps read in the page; the page's samples are collected at every 100 ms poll, so a phase can be
+// split), and for a scenario with a drop (drop, drop1) the same two over the frames shown after the edge
+// reacted: the low phase's `captureToReceiveOnceReactedMs` / `glassToGlassOnceReactedMs` count only frames
+// shown from drop + reactMs to the link's return, the recovery phase's `captureToReceiveOnceRampedMs` /
+// `glassToGlassOnceRampedMs` only those from return + rampMs to the end ({fromS, count, p50, p95}, fromS
+// in window seconds; null when the edge never reacted / ramped), the estimate and quality changes the edge reported, and the edge's own
 // frame counters per phase and in all (`edgeFrames`: sent, dropped busy / late / congested, keyframes,
 // PLIs, NACKs, ladder moves `rungChanges`, encoder re-opens `reopens`, packets re-sent `retransmitted`;
 // per phase also Chromium's freezeMs and packetsLost; `maxQueueMs`: the pacer's
@@ -24,6 +29,7 @@
 // pacer sent, media + FEC + re-sends). Last line: one JSON. BENCH_NETWORK_POLLS=/tmp/x writes each scenario's
 // 100 ms polls to /tmp/x.<scenario>.json (estimate, reasons, queue, bytes sent, Chromium's counters).
 import { writeFileSync } from 'node:fs';
+import type { LatencySamples } from '../player/src/hookTypes.js';
 import { ensurePlayerBuilt } from '../scripts/buildPlayer.js';
 import { type LaunchedChromium, launchChromium } from '../test/support/chromium.js';
 import { CAPTURE_PEERS, type InboundVideo, readInboundVideo } from '../test/support/inboundVideo.js';
@@ -129,6 +135,13 @@ interface EdgeFrames {
   fecPackets: number;
 }
 
+/** The latency samples of the frames the page showed between two polls (fromS, toS]. */
+interface SampleBatch {
+  fromS: number;
+  toS: number;
+  samples: LatencySamples;
+}
+
 interface Poll {
   s: number;
   edge: EdgeFrames;
@@ -222,9 +235,10 @@ async function runScenario(
   await takeSamples(page);
   const polls: Poll[] = [];
   const phases = [0, ...scenario.changes, seconds];
-  const phaseSamples: Array<Awaited<ReturnType<typeof takeSamples>>> = [];
+  // Samples are taken at every poll (not once per phase), so a phase can be split where the edge
+  // reacted: a batch holds the frames shown since the poll before.
+  const batches: SampleBatch[] = [];
   const started = performance.now();
-  let phase = 1;
   let lastRate = scenario.rateKbit(0);
   for (;;) {
     const s = (performance.now() - started) / 1000;
@@ -233,11 +247,12 @@ async function runScenario(
       await lab.setLink('edge', { rateKbit: rate });
       lastRate = rate;
     }
-    if (s >= (phases[phase] ?? seconds)) {
-      phaseSamples.push(await takeSamples(page));
-      phase++;
-    }
-    const [stats, inbound] = await Promise.all([edge.stats(), readInboundVideo(page)]);
+    const [stats, inbound, samples] = await Promise.all([
+      edge.stats(),
+      readInboundVideo(page),
+      takeSamples(page),
+    ]);
+    batches.push({ fromS: polls.at(-1)?.s ?? 0, toS: s, samples });
     const session = stats.sessions[0];
     polls.push({
       s,
@@ -266,14 +281,13 @@ async function runScenario(
     if (s >= seconds) break;
     await sleep(100 - ((performance.now() - started) % 100));
   }
-  while (phaseSamples.length < phases.length - 1) phaseSamples.push(await takeSamples(page));
   await page.close();
   await until(
     async () => (await edge.stats()).sessions.length,
     (count) => count === 0,
     { what: 'the session to end' },
   );
-  return summarize(scenario, phases, polls, phaseSamples);
+  return summarize(scenario, phases, polls, batches);
 }
 
 /** Edge counters between two polls (b − a). */
@@ -295,11 +309,44 @@ function sendKbps(polls: Poll[], i: number, windowS: number): number | undefined
   return ((now.bytesSent - then.bytesSent) * 8) / (now.s - then.s) / 1000;
 }
 
+/** Glass-to-glass and capture → receive of the frames shown in the batches that start in [fromS, toS). */
+function latencyBetween(
+  batches: SampleBatch[],
+  fromS: number,
+  toS: number,
+): { glassToGlassMs: number[]; captureToReceiveMs: number[] } {
+  const inside = batches.filter((batch) => batch.fromS >= fromS && batch.fromS < toS);
+  return {
+    glassToGlassMs: inside.flatMap((batch) => batch.samples.glassToGlassMs),
+    captureToReceiveMs: inside.flatMap((batch) => batch.samples.captureToReceiveMs),
+  };
+}
+
+type Percentiles = ReturnType<typeof percentiles>;
+
+/** Percentiles of the frames shown from `fromS` (a poll's time) to the phase's end; null if never reached. */
+function latencyFrom(
+  batches: SampleBatch[],
+  fromS: number | undefined,
+  toS: number,
+): {
+  glassToGlassMs: Percentiles & { fromS: number };
+  captureToReceiveMs: Percentiles & { fromS: number };
+} | null {
+  if (fromS === undefined) return null;
+  // fromS is a poll's own time, which is also the next batch's start.
+  const { glassToGlassMs, captureToReceiveMs } = latencyBetween(batches, fromS - 1e-6, toS);
+  return {
+    glassToGlassMs: { fromS: round(fromS), ...percentiles(glassToGlassMs) },
+    captureToReceiveMs: { fromS: round(fromS), ...percentiles(captureToReceiveMs) },
+  };
+}
+
 function summarize(
   scenario: Scenario,
   phases: number[],
   polls: Poll[],
-  samples: Array<Awaited<ReturnType<typeof takeSamples>>>,
+  batches: SampleBatch[],
 ): Record<string, unknown> {
   const first = polls[0];
   const last = polls.at(-1);
@@ -309,7 +356,8 @@ function summarize(
     const a = inside[0];
     const b = inside.at(-1);
     const span = a && b ? b.s - a.s : 0;
-    const phaseSamples = samples[index];
+    // The first batch starts at 0 and the last one before `seconds`, so every batch has a phase.
+    const phaseSamples = latencyBetween(batches, index === 0 ? -Infinity : start, end);
     return {
       fromS: start,
       toS: end,
@@ -327,15 +375,17 @@ function summarize(
       packetsLost: a && b ? b.inbound.packetsLost - a.inbound.packetsLost : 0,
       fecReceived: a && b ? b.inbound.fecReceived - a.inbound.fecReceived : 0,
       fecDiscarded: a && b ? b.inbound.fecDiscarded - a.inbound.fecDiscarded : 0,
-      glassToGlassMs: percentiles(phaseSamples?.glassToGlassMs ?? []),
-      captureToReceiveMs: percentiles(phaseSamples?.captureToReceiveMs ?? []),
+      glassToGlassMs: percentiles(phaseSamples.glassToGlassMs),
+      captureToReceiveMs: percentiles(phaseSamples.captureToReceiveMs),
       size: b ? `${b.inbound.width}x${b.inbound.height}` : '',
       edgeFrames: edgeDelta(a, b),
       maxQueueMs: Math.max(0, ...inside.map((p) => p.queueMs)),
     };
   });
   let reactMs: number | undefined;
+  let reactedS: number | undefined;
   let rampMs: number | undefined;
+  let rampedS: number | undefined;
   let estimateRampMs: number | undefined;
   const drop = scenario.changes[0];
   const back = scenario.changes[1];
@@ -347,6 +397,7 @@ function summarize(
       const rate = sendKbps(polls, i, 0.3);
       if (rate !== undefined && rate < link && poll.s - 0.3 >= drop - 0.05) {
         reactMs = Math.round((poll.s - drop) * 1000);
+        reactedS = poll.s;
         break;
       }
     }
@@ -366,9 +417,28 @@ function summarize(
         (rate >= 0.8 * link || (target > 0 && rate >= 0.8 * target && target >= link * 0.8))
       ) {
         rampMs = Math.round((poll.s - back) * 1000);
+        rampedS = poll.s;
       }
       if (rampMs !== undefined && estimateRampMs !== undefined) break;
     }
+  }
+  // The drop phase and the recovery phase once the edge has reacted (resp. ramped): issue 11's
+  // "capture → receive p95 ≤ 50 ms once reacted" excludes the frames queued before the reaction.
+  const dropPhase = perPhase[1];
+  const backPhase = perPhase[2];
+  if (dropPhase && back !== undefined) {
+    const reacted = latencyFrom(batches, reactedS, back);
+    Object.assign(dropPhase, {
+      glassToGlassOnceReactedMs: reacted?.glassToGlassMs ?? null,
+      captureToReceiveOnceReactedMs: reacted?.captureToReceiveMs ?? null,
+    });
+  }
+  if (backPhase) {
+    const ramped = latencyFrom(batches, rampedS, backPhase.toS);
+    Object.assign(backPhase, {
+      glassToGlassOnceRampedMs: ramped?.glassToGlassMs ?? null,
+      captureToReceiveOnceRampedMs: ramped?.captureToReceiveMs ?? null,
+    });
   }
   const reasons = [...new Set(polls.map((p) => p.qualityReason).filter((r) => r !== undefined))];
   const pollsFile = process.env.BENCH_NETWORK_POLLS;
@@ -388,8 +458,8 @@ function summarize(
       first && last && last.s > first.s
         ? round((last.inbound.framesDecoded - first.inbound.framesDecoded) / (last.s - first.s))
         : 0,
-    glassToGlassMs: percentiles(samples.flatMap((sample) => sample.glassToGlassMs)),
-    captureToReceiveMs: percentiles(samples.flatMap((sample) => sample.captureToReceiveMs)),
+    glassToGlassMs: percentiles(batches.flatMap((batch) => batch.samples.glassToGlassMs)),
+    captureToReceiveMs: percentiles(batches.flatMap((batch) => batch.samples.captureToReceiveMs)),
     edgeFrames: edgeDelta(first, last),
     phases: perPhase,
     estimateKbps: polls.filter((_, i) => i % 10 === 0).map((p) => p.estimateKbps ?? p.bitrateKbps),
