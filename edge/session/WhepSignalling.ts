@@ -3,6 +3,7 @@ import { FarplayError } from '../../protocol/errors.js';
 import type { EdgeMessage } from '../../protocol/signaling.js';
 import { TypedEmitter } from '../../protocol/TypedEmitter.js';
 import { acceptBundleOnly } from './acceptBundleOnly.js';
+import { dropAmbiguousExtmaps } from './dropAmbiguousExtmaps.js';
 import { filterSdpCandidates } from './remoteCandidateAllowed.js';
 import type { NegotiatedMedia, SessionSignalling, SessionSignallingEvents } from './SessionSignalling.js';
 
@@ -19,11 +20,14 @@ export class WhepSignalling extends TypedEmitter<SessionSignallingEvents> implem
 
   /**
    * `allowPrivateCandidates`: keep the viewer's loopback/private/link-local candidates
-   * (remoteCandidateAllowed.ts). Bundle-only sections (max-bundle offers) join the BUNDLE group.
+   * (remoteCandidateAllowed.ts). Bundle-only sections (max-bundle offers) join the BUNDLE group; an
+   * extension id the offer gives to two URIs in the group is not answered (dropAmbiguousExtmaps.ts).
    */
   constructor(offerSdp: string, allowPrivateCandidates: boolean) {
     super();
-    this.#offerSdp = acceptBundleOnly(filterSdpCandidates(offerSdp, allowPrivateCandidates));
+    this.#offerSdp = dropAmbiguousExtmaps(
+      acceptBundleOnly(filterSdpCandidates(offerSdp, allowPrivateCandidates)),
+    );
   }
 
   /**
