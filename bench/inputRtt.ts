@@ -31,8 +31,9 @@ import { ensurePlayerBuilt } from '../scripts/buildPlayer.js';
 import { launchChromium } from '../test/support/chromium.js';
 import { askForStamps, readHook, runInPage, takeSamples, until } from '../test/support/playerPage.js';
 import { arg, log, round, sleep } from './benchCommon.js';
-import { probePageSource } from './inputRttProbePage.js';
+import { echoAnswerSource, probePageSource } from './inputRttProbePage.js';
 import { type PongLegs, recordPongLegs } from './pongLegs.js';
+import { udpEchoRtts } from './udpEcho.js';
 
 const MODES = [
   'echo',
@@ -44,8 +45,13 @@ const MODES = [
   'player',
   'echo+video-tab',
   'edge-video-nocc',
+  'pair',
+  'tab-pair',
+  'udp',
 ] as const;
 type Mode = (typeof MODES)[number];
+/** Modes without the edge or werift: the floor (pair, tab-pair: Chromium to Chromium; udp: Node to Node). */
+const floorModes: readonly Mode[] = ['pair', 'tab-pair', 'udp'];
 const DEFAULT_MODES: Mode[] = ['echo', 'echo+video-tab', 'edge', 'edge-video', 'stats-paired', 'player'];
 
 function percentiles(values: number[]) {
@@ -142,8 +148,18 @@ async function main(): Promise<void> {
             : { edge: main.server.edge, url: main.url };
         // echo+video-tab: the echo page while another tab plays an edge session (same Chromium, same edge
         // process, but not the session the pings travel on).
+        if (mode === 'udp') {
+          const samples = await udpEchoRtts(pingMs, seconds * 1000);
+          rtt.get(mode)?.push(...samples);
+          roundP50s.get(mode)?.push(percentiles(samples).p50);
+          loads.push(loadavg()[0] ?? 0);
+          log(`round ${r + 1} udp: rtt p50 ${percentiles(samples).p50} ms (${samples.length})`);
+          continue;
+        }
         const videoTab =
           mode === 'echo+video-tab' ? await openVideoTab(browser.context, edge, url) : undefined;
+        // tab-pair: the echo is another tab's RTCPeerConnection (echoAnswerSource), not the bench's werift.
+        const echoTab = mode === 'tab-pair' ? await browser.context.newPage() : undefined;
         const page = await browser.context.newPage();
         page.on('pageerror', (error) => log(`page error (${mode}): ${error.message}`));
         try {
@@ -156,16 +172,22 @@ async function main(): Promise<void> {
             );
           } else {
             await page.goto(`${url}/health`);
-            if (mode.startsWith('echo'))
+            if (echoTab) {
+              await echoTab.goto(`${url}/health`);
+              await page.exposeFunction('__echoAnswer', (offer: string) =>
+                runInPage<string>(echoTab, echoAnswerSource, offer),
+              );
+            } else if (mode.startsWith('echo'))
               await page.exposeFunction('__echoAnswer', (offer: string) => echoAnswer(offer, echoPeers));
-            const signalUrl = mode.startsWith('echo')
-              ? ''
-              : (() => {
-                  const session = edge.createSession('bench-probe', url);
-                  return `${session.edge.signalUrl}?token=${encodeURIComponent(session.token)}`;
-                })();
+            const signalUrl =
+              floorModes.includes(mode) || mode.startsWith('echo')
+                ? ''
+                : (() => {
+                    const session = edge.createSession('bench-probe', url);
+                    return `${session.edge.signalUrl}?token=${encodeURIComponent(session.token)}`;
+                  })();
             await runInPage(page, probePageSource, {
-              mode: mode.startsWith('echo') ? 'echo' : mode,
+              mode: mode.startsWith('echo') || mode === 'tab-pair' ? 'echo' : mode,
               signalUrl,
               pingMs,
               video: mode !== 'edge',
@@ -217,6 +239,10 @@ async function main(): Promise<void> {
         } finally {
           if (mode !== 'player') await runInPage(page, '() => window.__probe?.close()').catch(() => {});
           await page.close();
+          if (echoTab) {
+            await runInPage(echoTab, '() => window.__echoPeers?.forEach((peer) => peer.close())');
+            await echoTab.close();
+          }
           if (videoTab) {
             await runInPage(videoTab, '() => window.__probe?.close()').catch(() => {});
             await videoTab.close();
@@ -233,6 +259,10 @@ async function main(): Promise<void> {
     const result: Record<string, unknown> = { pingMs, seconds, rounds };
     for (const mode of modes) {
       const all = percentiles(rtt.get(mode) ?? []);
+      if (floorModes.includes(mode)) {
+        result[mode] = { rttMs: all, roundP50s: roundP50s.get(mode) };
+        continue;
+      }
       const lists = legLists.get(mode) ?? [];
       const p50 = (key: keyof PongLegs) => percentiles(lists.flatMap((list) => list[key])).p50;
       result[mode] = {

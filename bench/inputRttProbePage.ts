@@ -8,8 +8,39 @@
 //          `stats`: 'with-ping' calls getStats() right after each ping (in the same task), 'apart' half a
 //          ping period later (the player reads getStats every 500 ms and pings every 500 ms); 'paired'
 //          after every other ping (even seq), so both kinds share the same moments of machine load
+//   pair:  the floor without any edge: a second RTCPeerConnection in the same page answers and echoes
+//          (echoAnswerSource), so a ping crosses Chromium's send and receive hops twice
+//   echo with `window.__echoAnswer` bound to another tab running echoAnswerSource: the same, page to page
 // `window.__probe.take()` returns and clears the samples: [RTT ms, the ping's seq].
+
+/**
+ * A Chromium echo peer for the floor modes: answers `offer` (full ICE gathering, no trickle) with the same
+ * negotiated input channel and echoes each 13-byte ping as a pong from its message handler, as an edge does.
+ */
+export const echoAnswerSource = `async (offer) => {
+  const pc = new RTCPeerConnection({ bundlePolicy: 'max-bundle' });
+  (window.__echoPeers ??= []).push(pc);
+  const channel = pc.createDataChannel('input', { negotiated: true, id: 0, ordered: false, maxRetransmits: 0 });
+  channel.binaryType = 'arraybuffer';
+  channel.onmessage = (event) => {
+    const data = event.data;
+    if (!(data instanceof ArrayBuffer) || data.byteLength !== 13) return;
+    const pong = new Uint8Array(data);
+    if (pong[0] !== 8) return;
+    pong[0] = 9;
+    channel.send(pong);
+  };
+  await pc.setRemoteDescription({ type: 'offer', sdp: offer });
+  await pc.setLocalDescription(await pc.createAnswer());
+  await new Promise((resolve) => {
+    if (pc.iceGatheringState === 'complete') resolve();
+    pc.onicegatheringstatechange = () => pc.iceGatheringState === 'complete' && resolve();
+  });
+  return pc.localDescription.sdp;
+}`;
+
 export const probePageSource = `async ({ mode, signalUrl, pingMs, video, stats }) => {
+  if (mode === 'pair') window.__echoAnswer = ${echoAnswerSource};
   const samples = [];
   const pc = new RTCPeerConnection({ bundlePolicy: 'max-bundle' });
   const channel = pc.createDataChannel('input', { negotiated: true, id: 0, ordered: false, maxRetransmits: 0 });
@@ -45,7 +76,11 @@ export const probePageSource = `async ({ mode, signalUrl, pingMs, video, stats }
   window.__probe = {
     take: () => samples.splice(0),
     open: () => channel.readyState === 'open',
-    close: () => { clearInterval(timer); pc.close(); },
+    close: () => {
+      clearInterval(timer);
+      pc.close();
+      for (const peer of window.__echoPeers ?? []) peer.close();
+    },
   };
   pc.ontrack = (event) => {
     for (const receiver of pc.getReceivers()) {
@@ -59,7 +94,7 @@ export const probePageSource = `async ({ mode, signalUrl, pingMs, video, stats }
     element.srcObject = new MediaStream([event.track]);
     document.body.append(element);
   };
-  if (mode === 'echo') {
+  if (mode === 'echo' || mode === 'pair') {
     await pc.setLocalDescription(await pc.createOffer());
     await new Promise((resolve) => {
       if (pc.iceGatheringState === 'complete') resolve();
