@@ -1,5 +1,6 @@
 import dgram from 'node:dgram';
 import { RTCDataChannel } from 'werift';
+import { directPongChannel } from '../edge/session/directPong.js';
 import { InputType } from '../protocol/input.js';
 
 /** One pong's times, ms: edge timestamps are Unix ms (high resolution), `pageT` the page's ping `t`. */
@@ -7,7 +8,7 @@ interface PongTimes {
   pageT: number;
   /** The last UDP datagram that reached an edge socket before the pong was sent: the ping's own (see below). */
   udpInMs: number;
-  /** The edge's `RTCDataChannel.send(pong)`. */
+  /** The edge's `RTCDataChannel.send(pong)`, or the direct path's start of building the pong. */
   sendMs: number;
   /** The first UDP send on an edge socket after it: the pong's datagram leaving werift. */
   udpOutMs: number;
@@ -60,12 +61,18 @@ export function recordPongLegs(): { take: (pageTimeOrigin: number) => PongLegs; 
     }
     return (originalUdpSend as (...a: unknown[]) => void).apply(this, args);
   } as typeof dgram.Socket.prototype.send;
-  RTCDataChannel.prototype.send = function send(this: RTCDataChannel, data: Buffer | string) {
+  const notePong = (data: Buffer | string) => {
     if (typeof data !== 'string' && data.length === 13 && data[0] === InputType.pong) {
       const pong = { pageT: data.readDoubleLE(5), udpInMs: lastUdpIn, sendMs: now(), udpOutMs: Number.NaN };
       pongs.push(pong);
       awaitingOut = pong;
     }
+  };
+  // The pong fast path's direct send (edge/session/directPong.ts) bypasses RTCDataChannel.send and says so here.
+  const onDirectPong = (pong: unknown) => notePong(pong as Buffer);
+  directPongChannel.subscribe(onDirectPong);
+  RTCDataChannel.prototype.send = function send(this: RTCDataChannel, data: Buffer | string) {
+    notePong(data);
     return originalSend.call(this, data);
   };
   return {
@@ -83,6 +90,7 @@ export function recordPongLegs(): { take: (pageTimeOrigin: number) => PongLegs; 
       };
     },
     stop: () => {
+      directPongChannel.unsubscribe(onDirectPong);
       RTCDataChannel.prototype.send = originalSend;
       dgram.Socket.prototype.emit = originalEmit;
       dgram.Socket.prototype.send = originalUdpSend;

@@ -1,5 +1,6 @@
 import type { RTCDataChannel, RTCPeerConnection } from 'werift';
 import { InputType } from '../../protocol/input.js';
+import { installDirectPong } from './directPong.js';
 
 /** SCTP payload protocol id of a binary data-channel message (RFC 8831). */
 const PPID_BINARY = 53;
@@ -67,12 +68,15 @@ export function installPingFastPath(
     if (ping) {
       const pong = Buffer.from(ping); // a fresh buffer: werift may queue it by reference
       pong[0] = InputType.pong;
-      sendPong(pong);
+      if (!direct?.sendPong(pong)) sendPong(pong);
       lastAnswered = pong;
     }
     original(packet);
   };
   dtls.dataReceiver = receiver;
+  // Beneath werift when its internals allow: records decrypted off the socket, the pong built and sent
+  // directly (directPong.ts); `deliver` is werift's own DTLS → SCTP hand-off, i.e. this receiver.
+  const direct = installDirectPong(peer, channel, (packet) => dtls.dataReceiver(packet));
   return {
     answered: (ping) => {
       if (lastAnswered === undefined || ping.length !== PING_LENGTH) return false;
@@ -81,6 +85,7 @@ export function installPingFastPath(
       return true;
     },
     uninstall: () => {
+      direct?.uninstall();
       if (dtls.dataReceiver === receiver) dtls.dataReceiver = original;
       lastAnswered = undefined;
     },

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { crc32c, sctpPacket } from '../../edge/session/directPong.js';
 import { findPing } from '../../edge/session/pingFastPath.js';
 import { InputType } from '../../protocol/input.js';
 
@@ -57,5 +58,19 @@ describe('the pong fast path finds pings in decrypted SCTP packets', () => {
     // A chunk whose length runs past the packet ends the walk.
     const truncated = packet(dataChunk(ping(1, 1))).subarray(0, 30);
     expect(findPing(truncated, 0)).toBeUndefined();
+  });
+});
+
+describe('the direct pong packet', () => {
+  it('carries the CRC32c a receiver checks (RFC 3720 test vector; SCTP packet checksum little-endian)', () => {
+    expect(crc32c(Buffer.from('123456789'))).toBe(0xe3069283);
+    const chunk = dataChunk(ping(3, 4.5));
+    const built = sctpPacket(5000, 5000, 0xdeadbeef, Buffer.concat([chunk, Buffer.alloc(3)]));
+    const stored = built.readUInt32LE(8);
+    const zeroed = Buffer.from(built);
+    zeroed.writeUInt32LE(0, 8);
+    expect(stored).toBe(crc32c(zeroed));
+    expect(built.readUInt32BE(4)).toBe(0xdeadbeef);
+    expect(findPing(built, 0)?.readUInt32LE(1)).toBe(3);
   });
 });
