@@ -45,6 +45,7 @@ const MODES = [
   'player',
   'echo+video-tab',
   'edge-video-nocc',
+  'edge-video+mouse60',
   'pair',
   'tab-pair',
   'udp',
@@ -191,6 +192,7 @@ async function main(): Promise<void> {
               signalUrl,
               pingMs,
               video: mode !== 'edge',
+              mouseHz: mode === 'edge-video+mouse60' ? 60 : 0,
               stats:
                 mode === 'stats-with-ping'
                   ? 'with-ping'

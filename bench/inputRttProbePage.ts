@@ -11,6 +11,7 @@
 //   pair:  the floor without any edge: a second RTCPeerConnection in the same page answers and echoes
 //          (echoAnswerSource), so a ping crosses Chromium's send and receive hops twice
 //   echo with `window.__echoAnswer` bound to another tab running echoAnswerSource: the same, page to page
+//   mouseHz: also send a mouseMove every 1000 / mouseHz ms on its own timer (input flowing, as in play)
 // `window.__probe.take()` returns and clears the samples: [RTT ms, the ping's seq].
 
 /**
@@ -39,7 +40,7 @@ export const echoAnswerSource = `async (offer) => {
   return pc.localDescription.sdp;
 }`;
 
-export const probePageSource = `async ({ mode, signalUrl, pingMs, video, stats }) => {
+export const probePageSource = `async ({ mode, signalUrl, pingMs, video, stats, mouseHz = 0 }) => {
   if (mode === 'pair') window.__echoAnswer = ${echoAnswerSource};
   const samples = [];
   const pc = new RTCPeerConnection({ bundlePolicy: 'max-bundle' });
@@ -57,6 +58,7 @@ export const probePageSource = `async ({ mode, signalUrl, pingMs, video, stats }
     if (rtt >= 0 && rtt < 60000) samples.push([rtt, pong.getUint32(1, true)]);
   };
   let timer;
+  let mouseTimer;
   channel.onopen = () => {
     const send = () => {
       seq = (seq + 1) >>> 0;
@@ -72,12 +74,30 @@ export const probePageSource = `async ({ mode, signalUrl, pingMs, video, stats }
     };
     tick();
     timer = setInterval(tick, pingMs);
+    if (mouseHz > 0) {
+      // Play going on: a mouse moved at mouseHz (protocol/input.ts mouseMove, 13 bytes), on its own timer.
+      const move = new Uint8Array(13);
+      const moveView = new DataView(move.buffer);
+      let x = 0;
+      mouseTimer = setInterval(() => {
+        seq = (seq + 1) >>> 0;
+        x = (x + 300) & 0xffff;
+        moveView.setUint8(0, 3);
+        moveView.setUint32(1, seq, true);
+        moveView.setInt16(5, 2, true);
+        moveView.setInt16(7, 1, true);
+        moveView.setUint16(9, x, true);
+        moveView.setUint16(11, 32768, true);
+        channel.send(move);
+      }, 1000 / mouseHz);
+    }
   };
   window.__probe = {
     take: () => samples.splice(0),
     open: () => channel.readyState === 'open',
     close: () => {
       clearInterval(timer);
+      clearInterval(mouseTimer);
       pc.close();
       for (const peer of window.__echoPeers ?? []) peer.close();
     },
