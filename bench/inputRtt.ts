@@ -2,7 +2,7 @@
 // echo+video-tab, edge, edge-video, stats-paired, player)
 // Where the data-channel input RTT goes in Chromium: the same ping → pong measured back to back, in
 // interleaved rounds, one fresh page per mode and round, one headless Chromium (test/support/chromium.ts):
-//   echo        a minimal page and a bare werift peer in this process that echoes pings; no media (the floor)
+//   echo        a minimal page and a bare werift peer in this process that echoes pings; no media
 //   edge        the minimal page on a real edge session (720p60 latency-probe scene): video and audio
 //               received and decoded, shown nowhere
 //   edge-video  the same with the video playing in a <video>
@@ -10,12 +10,22 @@
 //   echo+video-tab   echo while another tab plays an edge session (video load, but not on the pings' transport)
 //   stats-with-ping, stats-apart: edge-video with a getStats() right after each ping, or half a period later
 //   player      the real player page (stamps on, as bench:stream): video, rVFC stamp reads, stats
+//   edge-video+mouse60  edge-video while the page also sends a mouseMove every 16.7 ms (input flowing, as in
+//               play: the hops are warmer than at idle; a separate figure, never the idle one)
+//   The floor, no edge and no werift (bench/udpEcho.ts, inputRttProbePage.ts echoAnswerSource):
+//   pair        a second RTCPeerConnection in the same page echoes: Chromium's send and receive hops twice
+//   tab-pair    the echoing RTCPeerConnection in another tab (its own renderer main thread)
+//   udp         13-byte datagrams to a plain dgram echo in another Node process: loopback and two idle event
+//               loops woken per ping, nothing else
 // Pings every --ping-ms in the minimal page; the player pings every 500 ms on its own. Per mode: rtt
 // {count,p50,p95,p99,max} over all rounds, the rounds' p50s, and pageToEdge p50 (the edge's pong send
 // time against the page's ping time, one system clock: bench/pongLegs.ts); edgeToPage = rtt − pageToEdge.
 // The same split at the edge's UDP socket: pageToEdgeUdp (ping t → the ping's datagram in), edgeReceive
-// (datagram in → send(pong)), edgeSend (send(pong) → the pong's datagram to the socket), udpToPage (rtt − ping t
-// → datagram out: UDP back and Chromium's receive hops).
+// (datagram in → the pong built: send(pong), or the direct path's start), edgeSend (→ the pong's datagram to the
+// socket), udpToPage (rtt − ping t → datagram out: UDP back and Chromium's receive hops). Floor modes: rtt only.
+// 2026-11-30, exclusive lock, `-- --seconds 15 --rounds 3 --modes echo,edge-video,player` (edge/README.md, "Input
+// RTT"): before the direct pong path player p50 1.5-1.6 ms, after it FIGURE; floor (`--modes pair,tab-pair,udp`):
+// FLOOR.
 import { availableParallelism, loadavg } from 'node:os';
 import { pino } from 'pino';
 import type { BrowserContext, Page } from 'playwright-core';
