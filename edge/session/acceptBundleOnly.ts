@@ -1,3 +1,5 @@
+import { joinSdp, sectionMid, splitSdp } from './sdpSections.js';
+
 /** Transport attributes a bundle-only section may leave out (they are the BUNDLE transport's). */
 const TRANSPORT_ATTRIBUTES = ['a=ice-ufrag:', 'a=ice-pwd:', 'a=ice-options:', 'a=fingerprint:', 'a=setup:'];
 
@@ -9,24 +11,16 @@ const TRANSPORT_ATTRIBUTES = ['a=ice-ufrag:', 'a=ice-pwd:', 'a=ice-options:', 'a
  * WHEP viewer offering max-bundle (GStreamer's webrtcbin does) got no audio. Other offers are unchanged.
  */
 export function acceptBundleOnly(sdp: string): string {
-  const eol = sdp.includes('\r\n') ? '\r\n' : '\n';
-  const parts = sdp.split(/\r?\nm=/);
-  const session = parts[0] ?? '';
-  const group = /^a=group:BUNDLE (.+)$/m.exec(session)?.[1]?.trim().split(/\s+/);
-  if (!group || parts.length < 2) return sdp;
-  const sections = parts.slice(1).map((text) => `m=${text}`.split(/\r?\n/));
-  const mid = (lines: string[]) =>
-    lines
-      .find((line) => line.startsWith('a=mid:'))
-      ?.slice(6)
-      .trim();
+  const { eol, session, group, sections } = splitSdp(sdp);
+  if (!group || sections.length === 0) return sdp;
   const port = (lines: string[]) => Number(lines[0]?.split(' ')[1]);
-  const tagged = sections.find((lines) => group.includes(mid(lines) ?? '') && port(lines) !== 0);
+  const tagged = sections.find((lines) => group.includes(sectionMid(lines) ?? '') && port(lines) !== 0);
   if (!tagged) return sdp;
   const taggedPort = tagged[0]?.split(' ')[1] ?? '9';
   let changed = false;
   for (const lines of sections) {
-    if (port(lines) !== 0 || !lines.includes('a=bundle-only') || !group.includes(mid(lines) ?? '')) continue;
+    if (port(lines) !== 0 || !lines.includes('a=bundle-only') || !group.includes(sectionMid(lines) ?? ''))
+      continue;
     changed = true;
     const media = (lines[0] ?? '').split(' ');
     media[1] = taggedPort;
@@ -42,5 +36,5 @@ export function acceptBundleOnly(sdp: string): string {
     }
   }
   if (!changed) return sdp;
-  return [session, ...sections.map((lines) => lines.filter((line) => line !== '').join(eol))].join(eol) + eol;
+  return joinSdp({ eol, session, sections });
 }

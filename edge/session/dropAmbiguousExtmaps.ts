@@ -1,3 +1,5 @@
+import { joinSdp, sectionMid, splitSdp } from './sdpSections.js';
+
 /** `a=extmap:<id>[/<direction>] <uri> …` */
 const EXTMAP = /^a=extmap:(\d+)(?:\/\w+)?\s+(\S+)/;
 
@@ -10,20 +12,9 @@ const EXTMAP = /^a=extmap:(\d+)(?:\/\w+)?\s+(\S+)/;
  * answered and neither is sent. Other offers are returned unchanged.
  */
 export function dropAmbiguousExtmaps(sdp: string): string {
-  const eol = sdp.includes('\r\n') ? '\r\n' : '\n';
-  const parts = sdp.split(/\r?\nm=/);
-  const session = parts[0] ?? '';
-  const group = /^a=group:BUNDLE (.+)$/m.exec(session)?.[1]?.trim().split(/\s+/);
-  if (!group || parts.length < 2) return sdp;
-  const sections = parts.slice(1).map((text) => `m=${text}`.split(/\r?\n/));
-  const bundled = sections.filter((lines) =>
-    group.includes(
-      lines
-        .find((line) => line.startsWith('a=mid:'))
-        ?.slice(6)
-        .trim() ?? '',
-    ),
-  );
+  const { eol, session, group, sections } = splitSdp(sdp);
+  if (!group) return sdp;
+  const bundled = sections.filter((lines) => group.includes(sectionMid(lines) ?? ''));
   const urisById = new Map<string, Set<string>>();
   for (const line of bundled.flat()) {
     const [, id, uri] = EXTMAP.exec(line) ?? [];
@@ -38,5 +29,5 @@ export function dropAmbiguousExtmaps(sdp: string): string {
   const kept = sections.map((lines) =>
     bundled.includes(lines) ? lines.filter((line) => !ambiguous(line)) : lines,
   );
-  return [session, ...kept.map((lines) => lines.filter((line) => line !== '').join(eol))].join(eol) + eol;
+  return joinSdp({ eol, session, sections: kept });
 }

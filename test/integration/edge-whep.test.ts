@@ -119,7 +119,27 @@ const AUDIO_LEVEL = 'urn:ietf:params:rtp-hdrext:ssrc-audio-level';
 const MID = 'urn:ietf:params:rtp-hdrext:sdes:mid';
 const ABS_SEND_TIME = 'http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time';
 
-/** POSTs `offer` for a new session; returns the answer, applied to the viewer, and a DELETE for the end. */
+type WhepSession = { sessionId: string; token: string };
+
+/** POSTs a WHEP offer for `session`, with its token. */
+function postWhep(session: WhepSession, offer: string): Promise<Response> {
+  return fetch(`${edge.url}/v1/whep`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/sdp', authorization: `Bearer ${session.token}` },
+    body: offer,
+  });
+}
+
+/** Ends a WHEP session (DELETE with its token) and waits for the edge to have none. */
+async function endWhep(session: WhepSession): Promise<void> {
+  await fetch(`${edge.url}/v1/whep/${session.sessionId}`, {
+    method: 'DELETE',
+    headers: { authorization: `Bearer ${session.token}` },
+  });
+  await eventually(() => edge.info().activeSessions === 0, 5_000, 'WHEP session ended');
+}
+
+/** POSTs `offer` for a new session; returns the answer, applied to the viewer, and the session's end. */
 async function postOffer(
   viewer: Awaited<ReturnType<typeof whepOffer>>,
   offer: string,
@@ -127,17 +147,9 @@ async function postOffer(
   const session = edge.createSession('breakout');
   const end = async () => {
     await viewer.peer.close();
-    await fetch(`${edge.url}/v1/whep/${session.sessionId}`, {
-      method: 'DELETE',
-      headers: { authorization: `Bearer ${session.token}` },
-    });
-    await eventually(() => edge.info().activeSessions === 0, 5_000, 'WHEP session ended');
+    await endWhep(session);
   };
-  const response = await fetch(`${edge.url}/v1/whep`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/sdp', authorization: `Bearer ${session.token}` },
-    body: offer,
-  });
+  const response = await postWhep(session, offer);
   expect(response.status).toBe(201);
   const answer = await response.text();
   await viewer.peer.setRemoteDescription({ type: 'answer', sdp: answer });
@@ -149,11 +161,7 @@ describe('WHEP endpoint', () => {
     const session = edge.createSession('breakout');
     const viewer = await whepOffer();
     try {
-      const response = await fetch(`${edge.url}/v1/whep`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/sdp', authorization: `Bearer ${session.token}` },
-        body: viewer.offer,
-      });
+      const response = await postWhep(session, viewer.offer);
       expect(response.status).toBe(201);
       expect(response.headers.get('content-type')).toContain('application/sdp');
       const location = response.headers.get('location');
@@ -186,11 +194,7 @@ describe('WHEP endpoint', () => {
     try {
       const offer = makeBundleOnly(viewer.offer);
       expect(offer).toMatch(/\r\nm=audio 0 [^\r]*\r\n(.*\r\n)*a=bundle-only\r\n/);
-      const response = await fetch(`${edge.url}/v1/whep`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/sdp', authorization: `Bearer ${session.token}` },
-        body: offer,
-      });
+      const response = await postWhep(session, offer);
       expect(response.status).toBe(201);
       const answer = await response.text();
       // Audio is answered sending, inside the BUNDLE group with video.
@@ -207,11 +211,7 @@ describe('WHEP endpoint', () => {
       );
     } finally {
       await viewer.peer.close();
-      await fetch(`${edge.url}/v1/whep/${session.sessionId}`, {
-        method: 'DELETE',
-        headers: { authorization: `Bearer ${session.token}` },
-      });
-      await eventually(() => edge.info().activeSessions === 0, 5_000, 'WHEP session ended');
+      await endWhep(session);
     }
   });
 
@@ -309,11 +309,7 @@ describe('WHEP endpoint', () => {
       const left = extmaps(stripped);
       expect(left.map((e) => e.uri)).toContain(AUDIO_LEVEL);
       expect(left.map((e) => e.id)).toContain(1);
-      const response = await fetch(`${edge.url}/v1/whep`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/sdp', authorization: `Bearer ${session.token}` },
-        body: stripped,
-      });
+      const response = await postWhep(session, stripped);
       expect(response.status).toBe(201);
       const answer = await response.text();
       expect(extmaps(answer)).toEqual([]);
@@ -335,11 +331,7 @@ describe('WHEP endpoint', () => {
       });
     } finally {
       await chromium.close();
-      await fetch(`${edge.url}/v1/whep/${session.sessionId}`, {
-        method: 'DELETE',
-        headers: { authorization: `Bearer ${session.token}` },
-      });
-      await eventually(() => edge.info().activeSessions === 0, 5_000, 'WHEP session ended');
+      await endWhep(session);
     }
   }, 60_000);
 

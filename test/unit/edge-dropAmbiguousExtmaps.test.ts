@@ -5,12 +5,10 @@ const MID = 'urn:ietf:params:rtp-hdrext:sdes:mid';
 const LEVEL = 'urn:ietf:params:rtp-hdrext:ssrc-audio-level';
 const ABS = 'http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time';
 
+// Only what the function reads: the BUNDLE group, the sections' mids and extmaps.
 const offer = (video: readonly string[], audio: readonly string[], group = 'a=group:BUNDLE 0 1') =>
   [
     'v=0',
-    'o=- 1 0 IN IP4 0.0.0.0',
-    's=-',
-    't=0 0',
     group,
     'm=video 9 UDP/TLS/RTP/SAVPF 96',
     'a=mid:0',
