@@ -10,6 +10,7 @@ import { paidMinutes } from '../../contracts-client/src/escrow.js';
 import { QosRole } from '../../protocol/eip712.js';
 import { type LaunchedChromium, launchChromium } from '../support/chromium.js';
 import { type PaidNetwork, startPaidNetwork, watchPageReports } from '../support/paidNetwork.js';
+import { decidedEvidence, playBilled } from '../support/paidPlay.js';
 import { readHook, runInPage, until } from '../support/playerPage.js';
 import { NetLabEdge } from '../tools/NetLabEdge.js';
 import { createNetLab, type NetLab } from '../tools/netlab/createNetLab.js';
@@ -143,12 +144,7 @@ describe.skipIf(unsupported !== null)('billing over a bad link (netlab, Chromium
     const reports = watchPageReports(page);
     const pageClosedAt = reports.sentAt;
     try {
-      await page.goto(`${net.pageUrl}/#/play/latency-probe-30`);
-      await until(
-        () => readHook(page, 'state'),
-        (state) => state === 'playing',
-        { timeoutMs: 90_000, what: 'the billed stream to play' },
-      );
+      await playBilled(page, net);
       const sessionId = (await readHook(page, 'sessionId')) as string;
       const billingId = (await until(reports.billingId, (id) => id !== undefined, {
         timeoutMs: 30_000,
@@ -208,11 +204,7 @@ describe.skipIf(unsupported !== null)('billing over a bad link (netlab, Chromium
       await page.close();
 
       // The page left: the edge ends the session and its agent settles on its own once the last periods are decided.
-      const evidence = await until(
-        async () => (await checker.evidence(billingId)) as unknown as Evidence,
-        (e) => e.verdicts.length > 0 && e.verdicts.length === new Set(e.reports.map((r) => r.minute)).size,
-        { timeoutMs: 30_000, what: 'every reported period decided' },
-      );
+      const evidence = await decidedEvidence<Evidence>(checker, billingId, 30_000);
       const reported = (role: number) =>
         new Set(evidence.reports.filter((r) => r.role === role).map((r) => r.minute));
       const edgeReported = reported(QosRole.edge);

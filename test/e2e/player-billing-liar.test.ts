@@ -6,17 +6,15 @@ import { stakingRegistryAbi } from '../../contracts-client/src/abis/StakingRegis
 import { testATHAbi } from '../../contracts-client/src/abis/TestATH.js';
 import { paidMinutes } from '../../contracts-client/src/escrow.js';
 import { isEvidenceUsed, refutedEvidenceKey } from '../../contracts-client/src/staking.js';
-import type { RunningEdgeBilling } from '../../edge/billing/startEdgeBilling.js';
-import type { EdgeControl } from '../../edge/control/startEdgeControl.js';
-import type { EdgeServer } from '../../edge/http/EdgeServer.js';
-import { type LaunchedChromium, launchChromium } from '../support/chromium.js';
+import { watchPageReports } from '../support/paidNetwork.js';
 import {
-  type PaidNetwork,
-  startPaidEdge,
-  startPaidNetwork,
-  watchPageReports,
-} from '../support/paidNetwork.js';
-import { readHook, until } from '../support/playerPage.js';
+  decidedEvidence,
+  type PaidPlay,
+  playBilled,
+  sessionEndedAtEdge,
+  startPaidPlay,
+} from '../support/paidPlay.js';
+import { until } from '../support/playerPage.js';
 
 // A lying edge is caught from the player's side: on a paid local network whose checkers slash refuted claims, the
 // edge's reports claim far more frames than it sends (through startEdgeBilling's test-only `reportTransform`); the
@@ -38,50 +36,35 @@ interface Evidence {
 }
 
 describe('a lying edge in the player page', () => {
-  let net: PaidNetwork;
-  let edge: EdgeServer;
-  let control: EdgeControl;
-  let billing: RunningEdgeBilling;
-  let browser: LaunchedChromium;
+  let play: PaidPlay;
 
   beforeAll(async () => {
-    net = await startPaidNetwork({
+    play = await startPaidPlay({
       periodMs: PERIOD,
       graceMs: GRACE,
-      logger,
-      refutedSlashing: { staggerMs: 1000 },
-    });
-    ({
-      server: edge,
-      control,
-      billing,
-    } = await startPaidEdge(net, {
       price: PRICE,
-      periodMs: PERIOD,
-      graceMs: GRACE,
       logger,
-      // The lie: every report claims 60 fps worth of frames more than three times what was sent, far above what
-      // the page decodes (the policy refutes a claim the player's count is below half of).
-      reportTransform: (_billingId, _minute, figures) => ({
-        ...figures,
-        metrics: {
-          ...figures.metrics,
-          frames: figures.metrics.frames * 3 + Math.ceil((60 * PERIOD) / 1000),
-        },
-      }),
-    }));
-    browser = await launchChromium();
+      network: { refutedSlashing: { staggerMs: 1000 } },
+      edge: {
+        // The lie: every report claims 60 fps worth of frames more than three times what was sent, far above what
+        // the page decodes (the policy refutes a claim the player's count is below half of).
+        reportTransform: (_billingId, _minute, figures) => ({
+          ...figures,
+          metrics: {
+            ...figures.metrics,
+            frames: figures.metrics.frames * 3 + Math.ceil((60 * PERIOD) / 1000),
+          },
+        }),
+      },
+    });
   }, 240_000);
 
   afterAll(async () => {
-    await browser?.close();
-    await billing?.close();
-    await control?.close();
-    await edge?.close();
-    await net?.close();
+    await play?.close();
   }, 60_000);
 
   it('leaves the refuted periods unbilled, slashes the edge on chain and pays the player and the finder their shares', async () => {
+    const { net, browser, billing } = play;
     const { chains } = net;
     const edgeAddress = chains.accounts.edge.address;
     const stakingRef = {
@@ -114,12 +97,7 @@ describe('a lying edge in the player page', () => {
 
     const page = await browser.context.newPage();
     const reports = watchPageReports(page);
-    await page.goto(`${net.pageUrl}/#/play/latency-probe-30`);
-    await until(
-      () => readHook(page, 'state'),
-      (state) => state === 'playing',
-      { timeoutMs: 120_000, what: 'the lying edge’s stream to play' },
-    );
+    await playBilled(page, net, { timeoutMs: 120_000, what: 'the lying edge’s stream to play' });
     const billingId = (await until(reports.billingId, (id) => id !== undefined, {
       timeoutMs: 60_000,
       what: "the page's first report",
@@ -165,16 +143,8 @@ describe('a lying edge in the player page', () => {
     expect((await athOf(finder, slashed.blockNumber)) - (await athOf(finder, before))).toBe(args.toFinder);
 
     // The refuted periods are not billed, for the refuted frames; the operator is paid exactly the billed ones.
-    await until(
-      async () => billing.agent.status().find((s) => s.sessionId.toLowerCase() === billingId),
-      (s) => s?.ended === true,
-      { timeoutMs: 60_000, what: 'the session to end at the edge' },
-    );
-    const evidence = await until(
-      async () => (await checker.evidence(billingId)) as unknown as Evidence,
-      (e) => e.verdicts.length > 0 && e.verdicts.length === new Set(e.reports.map((r) => r.minute)).size,
-      { timeoutMs: 60_000, what: 'every reported period decided' },
-    );
+    await sessionEndedAtEdge(billing, billingId, 60_000);
+    const evidence = await decidedEvidence<Evidence>(checker, billingId, 60_000);
     const refuted = evidence.verdicts.filter((v) => v.contradiction);
     expect(refuted.length).toBeGreaterThan(0);
     for (const v of refuted) {

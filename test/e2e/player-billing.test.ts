@@ -6,16 +6,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CheckerClient } from '../../checker/client/CheckerClient.js';
 import { paidMinutes } from '../../contracts-client/src/escrow.js';
 import { localPrivateKey } from '../../contracts-client/src/localChain.js';
-import type { RunningEdgeBilling } from '../../edge/billing/startEdgeBilling.js';
-import type { EdgeControl } from '../../edge/control/startEdgeControl.js';
-import type { EdgeServer } from '../../edge/http/EdgeServer.js';
-import { type LaunchedChromium, launchChromium } from '../support/chromium.js';
+import { watchPageReports } from '../support/paidNetwork.js';
 import {
-  type PaidNetwork,
-  startPaidEdge,
-  startPaidNetwork,
-  watchPageReports,
-} from '../support/paidNetwork.js';
+  decidedEvidence,
+  type PaidPlay,
+  playBilled,
+  sessionEndedAtEdge,
+  startPaidPlay,
+} from '../support/paidPlay.js';
 import { readHook, until } from '../support/playerPage.js';
 
 // The page pays for what it plays: Chromium opens the player served by a matchmaker on a paid local network
@@ -29,45 +27,22 @@ const PRICE = 10n ** 15n;
 const logger = pino({ level: process.env.EDGE_TEST_LOG ?? 'silent' });
 
 describe('billing in the player page', () => {
-  let net: PaidNetwork;
-  let edge: EdgeServer;
-  let control: EdgeControl;
-  let billing: RunningEdgeBilling;
-  let browser: LaunchedChromium;
-  const urls0 = () => net.checkerUrls[0] ?? '';
+  let play: PaidPlay;
+  const urls0 = () => play.net.checkerUrls[0] ?? '';
 
   beforeAll(async () => {
-    net = await startPaidNetwork({ periodMs: PERIOD, graceMs: GRACE, logger });
-    ({
-      server: edge,
-      control,
-      billing,
-    } = await startPaidEdge(net, {
-      price: PRICE,
-      periodMs: PERIOD,
-      graceMs: GRACE,
-      logger,
-    }));
-    browser = await launchChromium();
+    play = await startPaidPlay({ periodMs: PERIOD, graceMs: GRACE, price: PRICE, logger });
   }, 180_000);
 
   afterAll(async () => {
-    await browser?.close();
-    await billing?.close();
-    await control?.close();
-    await edge?.close();
-    await net?.close();
+    await play?.close();
   });
 
   it('funds the page wallet, bills the streamed periods in the page and pays the operator exactly those', async () => {
+    const { net, browser, billing } = play;
     const page = await browser.context.newPage();
     const reports = watchPageReports(page);
-    await page.goto(`${net.pageUrl}/#/play/latency-probe-30`);
-    await until(
-      () => readHook(page, 'state'),
-      (state) => state === 'playing',
-      { timeoutMs: 90_000, what: 'the billed stream to play' },
-    );
+    await playBilled(page, net);
     // The page's bill lists the checkers' verdicts as they come; wait for three decided periods.
     await until(
       () => page.locator('.bill li').count(),
@@ -83,23 +58,14 @@ describe('billing in the player page', () => {
     await page.close();
 
     const checker = new CheckerClient(urls0());
-    const ended = await until(
-      async () => billing.agent.status().find((s) => s.sessionId.toLowerCase() === billingId),
-      (s) => s?.ended === true,
-      { timeoutMs: 30_000, what: 'the session to end at the edge' },
-    );
+    const ended = await sessionEndedAtEdge(billing, billingId, 30_000);
     expect(ended?.ended).toBe(true);
     // Every period either side reported is decided (both in, or the grace passed).
-    const evidence = await until(
-      async () =>
-        (await checker.evidence(billingId)) as {
-          reports: { minute: number }[];
-          verdicts: { minute: number; billable: boolean; reasons: string[]; figures: unknown }[];
-          billableMinutes: number;
-        },
-      (e) => e.verdicts.length > 0 && e.verdicts.length === new Set(e.reports.map((r) => r.minute)).size,
-      { timeoutMs: 30_000, what: 'every reported period decided' },
-    );
+    const evidence = await decidedEvidence<{
+      reports: { minute: number }[];
+      verdicts: { minute: number; billable: boolean; reasons: string[]; figures: unknown }[];
+      billableMinutes: number;
+    }>(checker, billingId, 30_000);
     await billing.agent.settleNow();
     const paid = await paidMinutes(net.payments, net.escrow, net.chains.accounts.edge.address, billingId);
     // Both ends reported every period before the last (whether a period was good is the machine's QoS: on a
@@ -114,6 +80,7 @@ describe('billing in the player page', () => {
   });
 
   it('pauses the stream with a clear message while the page’s reports are held back, and plays again when they go out', async () => {
+    const { net, browser } = play;
     const page = await browser.context.newPage();
     // The page's reports to the checkers are held in the browser (as a page that withholds them would), then sent.
     const held: Route[] = [];
@@ -122,12 +89,7 @@ describe('billing in the player page', () => {
       if (holding && route.request().method() === 'POST') held.push(route);
       else void route.continue();
     });
-    await page.goto(`${net.pageUrl}/#/play/latency-probe-30`);
-    await until(
-      () => readHook(page, 'state'),
-      (state) => state === 'playing',
-      { timeoutMs: 90_000, what: 'the billed stream to play' },
-    );
+    await playBilled(page, net);
     await until(
       () => page.locator('.bill li').count(),
       (n) => n >= 1,
@@ -152,6 +114,7 @@ describe('billing in the player page', () => {
   });
 
   it('pays with an injected EIP-1193 wallet: shows it, reports a refused deposit, deposits on the button, signs the grant', async () => {
+    const { net, browser } = play;
     // The test page's window.ethereum forwards JSON-RPC to the payments anvil, where this account is unlocked
     // (eth_sendTransaction, eth_signTypedData_v4); its first transaction is refused as a user would refuse it.
     // Like a wallet a player brings, it starts on another chain (1) and does not know the payments chain: the page
