@@ -17,6 +17,7 @@
 //   tab-pair    the echoing RTCPeerConnection in another tab (its own renderer main thread)
 //   udp         13-byte datagrams to a plain dgram echo in another Node process: loopback and two idle event
 //               loops woken per ping, nothing else
+//   tab-pair+video-tab, udp+video-tab: the same while another tab plays an edge session (as busy as in play)
 // Pings every --ping-ms in the minimal page; the player pings every 500 ms on its own. Per mode: rtt
 // {count,p50,p95,p99,max} over all rounds, the rounds' p50s, and pageToEdge p50 (the edge's pong send
 // time against the page's ping time, one system clock: bench/pongLegs.ts); edgeToPage = rtt − pageToEdge.
@@ -59,10 +60,12 @@ const MODES = [
   'pair',
   'tab-pair',
   'udp',
+  'tab-pair+video-tab',
+  'udp+video-tab',
 ] as const;
 type Mode = (typeof MODES)[number];
 /** Modes without the edge or werift: the floor (pair, tab-pair: Chromium to Chromium; udp: Node to Node). */
-const floorModes: readonly Mode[] = ['pair', 'tab-pair', 'udp'];
+const floorModes: readonly Mode[] = ['pair', 'tab-pair', 'udp', 'tab-pair+video-tab', 'udp+video-tab'];
 const DEFAULT_MODES: Mode[] = ['echo', 'echo+video-tab', 'edge', 'edge-video', 'stats-paired', 'player'];
 
 function percentiles(values: number[]) {
@@ -159,18 +162,30 @@ async function main(): Promise<void> {
             : { edge: main.server.edge, url: main.url };
         // echo+video-tab: the echo page while another tab plays an edge session (same Chromium, same edge
         // process, but not the session the pings travel on).
-        if (mode === 'udp') {
+        // *+video-tab: the same while another tab plays an edge session (the machine as busy as in play).
+        const videoTab = mode.endsWith('+video-tab')
+          ? await openVideoTab(browser.context, edge, url)
+          : undefined;
+        const floorBase = mode.replace('+video-tab', '');
+        if (floorBase === 'udp') {
           const samples = await udpEchoRtts(pingMs, seconds * 1000);
           rtt.get(mode)?.push(...samples);
           roundP50s.get(mode)?.push(percentiles(samples).p50);
           loads.push(loadavg()[0] ?? 0);
-          log(`round ${r + 1} udp: rtt p50 ${percentiles(samples).p50} ms (${samples.length})`);
+          log(`round ${r + 1} ${mode}: rtt p50 ${percentiles(samples).p50} ms (${samples.length})`);
+          if (videoTab) {
+            await runInPage(videoTab, '() => window.__probe?.close()').catch(() => {});
+            await videoTab.close();
+            await until(
+              () => edge.info().activeSessions,
+              (active) => active === 0,
+              { what: 'the session to end' },
+            );
+          }
           continue;
         }
-        const videoTab =
-          mode === 'echo+video-tab' ? await openVideoTab(browser.context, edge, url) : undefined;
         // tab-pair: the echo is another tab's RTCPeerConnection (echoAnswerSource), not the bench's werift.
-        const echoTab = mode === 'tab-pair' ? await browser.context.newPage() : undefined;
+        const echoTab = floorBase === 'tab-pair' ? await browser.context.newPage() : undefined;
         const page = await browser.context.newPage();
         page.on('pageerror', (error) => log(`page error (${mode}): ${error.message}`));
         try {
@@ -198,7 +213,7 @@ async function main(): Promise<void> {
                     return `${session.edge.signalUrl}?token=${encodeURIComponent(session.token)}`;
                   })();
             await runInPage(page, probePageSource, {
-              mode: mode.startsWith('echo') || mode === 'tab-pair' ? 'echo' : mode,
+              mode: mode.startsWith('echo') || floorBase === 'tab-pair' ? 'echo' : mode,
               signalUrl,
               pingMs,
               video: mode !== 'edge',
