@@ -24,9 +24,10 @@
 // The same split at the edge's UDP socket: pageToEdgeUdp (ping t → the ping's datagram in), edgeReceive
 // (datagram in → the pong built: send(pong), or the direct path's start), edgeSend (→ the pong's datagram to the
 // socket), udpToPage (rtt − ping t → datagram out: UDP back and Chromium's receive hops). Floor modes: rtt only.
-// 2026-11-30, exclusive lock, `-- --seconds 15 --rounds 3 --modes echo,edge-video,player` (edge/README.md, "Input
-// RTT"): before the direct pong path player p50 1.5-1.6 ms, after it FIGURE; floor (`--modes pair,tab-pair,udp`):
-// FLOOR.
+// 2026-11-30, exclusive lock, host loaded (edge/README.md, "Input RTT"): `-- --seconds 15 --rounds 3 --modes
+// echo,edge-video,player`, player p50 1.5-1.6 ms before the direct pong path and 1.4-1.6 after it (edge's share
+// 0.28 → 0.18 ms); floor `--modes pair,tab-pair,udp` on an idle host 2.3 / 2.7 / 1.43 ms, and with a video tab
+// (`tab-pair+video-tab,udp+video-tab`) 1.6 / 0.49 ms.
 import { availableParallelism, loadavg } from 'node:os';
 import { pino } from 'pino';
 import type { BrowserContext, Page } from 'playwright-core';

@@ -41,9 +41,10 @@ export function findPing(packet: Buffer, streamId: number): Buffer | undefined {
  * The pong fast path: answers pings as soon as werift's DTLS layer has decrypted their packet, before
  * werift's SCTP receive path (checksum, TSN bookkeeping, reassembly, its event fan-out to the data
  * channel, and a SACK bundled in front of the DATA, which werift awaits before the DATA) and before the
- * session's input handler. Measured on loopback, pings every 100 ms: the edge's datagram-in → pong-send
- * went from 0.16-0.31 ms to 0.11-0.21 ms, the whole turnaround ~0.05 ms shorter (edge/README.md, "Where
- * input RTT goes").
+ * session's input handler. Beneath it, where werift's internals allow, the direct path (directPong.ts) takes
+ * the channel's records off the UDP socket before werift's ICE and DTLS layers and sends the pong without
+ * werift's send path. Measured on loopback with the real player page: the edge's share of the RTT
+ * (datagram in → pong datagram out) 0.28 ms → 0.18 ms (edge/README.md, "Input RTT").
  *
  * It wraps `RTCDtlsTransport.dataReceiver` (werift's one hand-off from DTLS to SCTP, public in its
  * types); the packet then goes on to werift unchanged, so the ping still reaches `onMessage` (counted,
