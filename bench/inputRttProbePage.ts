@@ -13,6 +13,7 @@
 //   echo with `window.__echoAnswer` bound to another tab running echoAnswerSource: the same, page to page
 //   mouseHz: also send a mouseMove every 1000 / mouseHz ms on its own timer (input flowing, as in play)
 // `window.__probe.take()` returns and clears the samples: [RTT ms, the ping's seq].
+import { DEPENDENCY_DESCRIPTOR_URI } from '../edge/session/rtpHeaderExtensions.js';
 
 /**
  * A Chromium echo peer for the floor modes: answers `offer` (full ICE gathering, no trickle) with the same
@@ -138,6 +139,13 @@ export const probePageSource = `async ({ mode, signalUrl, pingMs, video, stats, 
       await pc.setRemoteDescription({ type: 'offer', sdp: message.sdp });
       remoteSet = true;
       for (const c of pending.splice(0)) await pc.addIceCandidate(c);
+      // As the player (player/src/negotiateDependencyDescriptor.ts): accept the edge's Dependency Descriptor.
+      for (const t of pc.getTransceivers()) {
+        if (t.receiver.track.kind !== 'video' || !t.getHeaderExtensionsToNegotiate) continue;
+        const list = t.getHeaderExtensionsToNegotiate();
+        const dd = list.find((e) => e.uri === '${DEPENDENCY_DESCRIPTOR_URI}');
+        if (dd) { dd.direction = 'sendrecv'; t.setHeaderExtensionsToNegotiate(list); }
+      }
       await pc.setLocalDescription(await pc.createAnswer());
       socket.send(JSON.stringify({ type: 'answer', sdp: pc.localDescription.sdp }));
     } else if (message.type === 'candidate' && message.candidate) {

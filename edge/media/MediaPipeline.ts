@@ -4,6 +4,7 @@ import { writeFrameStamp, type YuvPlanes } from '../../protocol/frameStamp.js';
 import { TypedEmitter } from '../../protocol/TypedEmitter.js';
 import {
   ABS_CAPTURE_TIME_URI,
+  DEPENDENCY_DESCRIPTOR_URI,
   negotiatedExtensionId,
   PLAYOUT_DELAY_URI,
   TRANSPORT_CC_URI,
@@ -18,7 +19,7 @@ import type { QualityRung } from './QualityLadder.js';
 import { recordVideoRtcp } from './recordVideoRtcp.js';
 import { VideoEncoderSlot } from './VideoEncoderSlot.js';
 import { type QualityReport, VideoRateControl, type VideoRateControlStats } from './VideoRateControl.js';
-import { addFrameExtensions, type FrameExtensionIds } from './videoRtpExtensions.js';
+import { FrameExtensions, isIdrAccessUnit } from './videoRtpExtensions.js';
 
 /** Fewest ms between two keyframes the receiver asked for with PLI/FIR (the player's own requests are not limited). */
 const KEYFRAME_MIN_INTERVAL_MS = 300;
@@ -94,7 +95,7 @@ export class MediaPipeline extends TypedEmitter<MediaPipelineEvents> {
   #audioSender: RTCRtpSender | undefined;
   #videoPacer: FramePacer | undefined;
   #audioPacer: FramePacer | undefined;
-  #extensionIds: FrameExtensionIds = { playoutDelay: undefined, captureTime: undefined };
+  #extensions = new FrameExtensions();
   #rateControl: VideoRateControl | undefined;
   /** The player's cap, kbit/s; null = auto. */
   #capKbps: number | null = null;
@@ -156,6 +157,11 @@ export class MediaPipeline extends TypedEmitter<MediaPipelineEvents> {
     return this.#rateControl?.stats();
   }
 
+  /** The player negotiated the Dependency Descriptor (known once started): every video packet carries one. */
+  get dependencyDescriptor(): boolean {
+    return this.#extensions.dependencyDescriptor;
+  }
+
   /** Video frames not encoded because the pacer still held more than ~120 ms of video. */
   get droppedCongested(): number {
     return this.#droppedCongested;
@@ -206,19 +212,21 @@ export class MediaPipeline extends TypedEmitter<MediaPipelineEvents> {
   /**
    * Starts sending on the negotiated senders: looks the header extension ids up once, listens to the
    * player's RTCP, then runs the pacers (pull source) or attaches the frame sink (push source). `fec`: the
-   * RED/ULPFEC payload types the player negotiated (used when the rate control settings ask for FEC).
+   * RED/ULPFEC payload types the player negotiated (used when the rate control settings ask for FEC and
+   * the player negotiated the Dependency Descriptor too).
    */
   start(video: RTCRtpSender, audio: RTCRtpSender | undefined, fec?: FecPayloadTypes): void {
     if (this.#closed || this.#started) return;
     this.#started = true;
     this.#videoSender = video;
     this.#audioSender = audio;
-    this.#extensionIds = {
+    this.#extensions = new FrameExtensions({
       captureTime: negotiatedExtensionId(video, ABS_CAPTURE_TIME_URI),
       playoutDelay: this.#options.zeroPlayoutDelay
         ? negotiatedExtensionId(video, PLAYOUT_DELAY_URI)
         : undefined,
-    };
+      dependencyDescriptor: negotiatedExtensionId(video, DEPENDENCY_DESCRIPTOR_URI),
+    });
     this.#keyframeRequested = true;
     video.onPictureLossIndication.subscribe(() => {
       this.#keyframeWanted = true;
@@ -337,7 +345,9 @@ export class MediaPipeline extends TypedEmitter<MediaPipelineEvents> {
       audioKbps: this.#options.audioBitrateKbps,
       top: { width: this.width, height: this.height, fps: this.#options.fps },
       adaptResolution: settings.adaptResolution,
-      ...(settings.fec && fec ? { fec } : {}),
+      // Only with the Dependency Descriptor: without it Chromium's H.264 reference finder counts each
+      // FEC packet as padding and can strand a frame waiting for a repair (edge/README.md).
+      ...(settings.fec && fec && this.#extensions.dependencyDescriptor ? { fec } : {}),
       setBitrate: (kbps) => this.setBitrate(kbps),
       requestKeyframe: () => {
         this.#keyframeWanted = true;
@@ -458,7 +468,7 @@ export class MediaPipeline extends TypedEmitter<MediaPipelineEvents> {
     control?.recordEncode(encodeMs);
     if (!unit || this.#closed) return;
     const packets = this.#packetizer.packetize(unit, rtpTimestamp);
-    addFrameExtensions(packets, this.#extensionIds, captureTimeMs);
+    this.#extensions.stamp(packets, captureTimeMs, isIdrAccessUnit(unit));
     if (control) {
       // Paced: the frame loop goes on while its packets leave; the stats count it once they have.
       const bytes = unit.length;

@@ -266,6 +266,7 @@ export class NackResponder {
         sequenceNumber: seq,
         timestamp: (packet.header.timestamp + sender.timestampOffset) >>> 0,
         ssrc: sender.ssrc,
+        extensions: packet.header.extensions.map((e) => ({ id: e.id, payload: e.payload })),
       });
     const payload = rtx?.payload ?? packet.payload;
     sender.retransmittedPacketsSent++;

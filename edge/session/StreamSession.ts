@@ -63,6 +63,8 @@ export interface StreamSessionStats {
   nacks: number;
   plis: number;
   firs: number;
+  /** The player negotiated the Dependency Descriptor: every video packet carries one (and FEC may run). */
+  dependencyDescriptor: boolean;
   /** The bandwidth adaptation (estimate, target, cap, picture, why), when transport-cc runs. */
   congestion?: VideoRateControlStats;
 }
@@ -185,6 +187,7 @@ export class StreamSession extends TypedEmitter<StreamSessionEvents> {
       nacks: counters.nacks,
       plis: counters.plis,
       firs: counters.firs,
+      dependencyDescriptor: media?.dependencyDescriptor ?? false,
       ...(media?.rateControl ? { congestion: media.rateControl } : {}),
     };
   }

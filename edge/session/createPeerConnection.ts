@@ -12,6 +12,7 @@ import { VIDEO_CLOCK_RATE } from '../media/H264Encoder.js';
 import { boundCompoundRtcp } from '../media/rtcpCompound.js';
 import {
   ABS_CAPTURE_TIME_URI,
+  DEPENDENCY_DESCRIPTOR_URI,
   PLAYOUT_DELAY_URI,
   shareExtensionIdsAcrossKinds,
 } from './rtpHeaderExtensions.js';
@@ -22,7 +23,7 @@ import {
  * RTX for RED and ULPFEC; Opus), RTP header
  * extensions (mid, abs-send-time, abs-capture-time, transport-wide sequence numbers on video only — the
  * browser addresses its feedback to the SSRC of the last numbered packet, so audio stays unnumbered —
- * and, when configured, playout-delay; one id per URI across audio and video, as the BUNDLE needs),
+ * when configured, playout-delay, and the Dependency Descriptor on video; one id per URI across audio and video, as the BUNDLE needs),
  * ICE servers and host candidate filters from config. Also bounds werift's compound RTCP parsing
  * (`boundCompoundRtcp`: NACKs read the packets after them as lost sequence numbers).
  */
@@ -68,6 +69,7 @@ export function createPeerConnection(config: Readonly<EdgeConfig>): RTCPeerConne
         ...(config.congestionControl ? [useTransportWideCC()] : []),
         new RTCRtpHeaderExtensionParameters({ uri: ABS_CAPTURE_TIME_URI }),
         ...(config.zeroPlayoutDelay ? [new RTCRtpHeaderExtensionParameters({ uri: PLAYOUT_DELAY_URI })] : []),
+        new RTCRtpHeaderExtensionParameters({ uri: DEPENDENCY_DESCRIPTOR_URI }),
       ],
       audio: [useSdesMid(), useAbsSendTime()],
     },

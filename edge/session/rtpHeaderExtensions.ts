@@ -15,6 +15,15 @@ export const PLAYOUT_DELAY_URI = 'http://www.webrtc.org/experiments/rtp-hdrext/p
  */
 export const TRANSPORT_CC_URI = 'http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01';
 
+/**
+ * The Dependency Descriptor (AV1 RTP spec appendix A), on every video packet when the player accepts it
+ * (`media/dependencyDescriptor.ts`): Chromium then finds H.264 frame references from it, not from
+ * sequence numbers. Chromium answers with it only when the page enabled it on the transceiver
+ * (`setHeaderExtensionsToNegotiate`, player/src/negotiateDependencyDescriptor.ts).
+ */
+export const DEPENDENCY_DESCRIPTOR_URI =
+  'https://aomediacodec.github.io/av1-rtp-spec/#dependency-descriptor-rtp-header-extension';
+
 /** Negotiated id of the header extension `uri` on `sender`, or undefined when the player did not accept it. */
 export function negotiatedExtensionId(sender: RTCRtpSender, uri: string): number | undefined {
   // werift keeps the negotiated extension list private; read it without widening its types.

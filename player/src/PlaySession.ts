@@ -8,6 +8,7 @@ import {
   type SessionMessage,
   SignalCloseCodes,
 } from '../../protocol/signaling.js';
+import { negotiateDependencyDescriptor } from './negotiateDependencyDescriptor.js';
 
 /** Where a play session is: connecting → playing → (dropped | ended). */
 export type PlaySessionState = 'connecting' | 'playing' | 'dropped' | 'ended';
@@ -302,6 +303,7 @@ export class PlaySession {
         await this.#pc.setRemoteDescription({ type: 'offer', sdp: message.sdp });
         this.#remoteDescriptionSet = true;
         this.#tuneReceivers();
+        negotiateDependencyDescriptor(this.#pc);
         for (const candidate of this.#pendingCandidates.splice(0)) await this.#addCandidate(candidate);
         const answer = await this.#pc.createAnswer();
         await this.#pc.setLocalDescription(answer);

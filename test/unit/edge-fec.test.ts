@@ -8,6 +8,8 @@ import {
   type WireContext,
   wireImage,
 } from '../../edge/media/fec/VideoFec.js';
+import { FrameExtensions } from '../../edge/media/videoRtpExtensions.js';
+import { readDependencyDescriptor } from '../support/readDependencyDescriptor.js';
 
 /**
  * A minimal ULPFEC decoder (RFC 5109 §8, as libwebrtc's ForwardErrorCorrection recovers): from one FEC
@@ -197,5 +199,41 @@ describe('VideoFec (ULPFEC in RED)', () => {
     }
     expect(fec.stats.fecPackets).toBeGreaterThan(0);
     expect(fec.overhead).toBeGreaterThan(0.05);
+  });
+});
+
+describe('VideoFec with the Dependency Descriptor', () => {
+  it('a packet rebuilt from FEC keeps its descriptor (the parity covers the extensions)', () => {
+    const DD = 6;
+    const fec = new VideoFec({ payloadTypes: TYPES, wire: () => WIRE, lossFraction: () => 0.02 });
+    const extensions = new FrameExtensions({
+      playoutDelay: undefined,
+      captureTime: 5,
+      dependencyDescriptor: DD,
+    });
+    let sent: RtpPacket[] = [];
+    for (let f = 0; f < 200; f++) {
+      const media = frame(20, 1000 + f * 40, 90_000 + f * 1500);
+      for (const p of media) p.header.extensions = [];
+      extensions.stamp(media, 1_700_000_000_000 + f * 16, f === 0 || f === 199);
+      sent = fec.protect(media);
+    }
+    const images = sent.slice(0, 20).map((p) => wireImage(unwrapped(p), WIRE, TYPES.media));
+    const fecPackets = sent.slice(20);
+    expect(fecPackets.length).toBeGreaterThan(0);
+    const bySeq = new Map(images.map((image) => [image.readUInt16BE(2), image]));
+    const firstDd = (sent[0] as RtpPacket).header.extensions.find((e) => e.id === DD)?.payload;
+    const { structure } = readDependencyDescriptor(firstDd as Buffer);
+    for (const lost of [0, 7, 19]) {
+      const lostSeq = (images[lost] as Buffer).readUInt16BE(2);
+      const received = new Map([...bySeq].filter(([s]) => s !== lostSeq));
+      const rebuilt = fecPackets
+        .map((p) => recover(p.payload.subarray(1), received, SSRC))
+        .find((r) => r !== undefined);
+      const dd = RtpPacket.deSerialize(rebuilt as Buffer).header.extensions.find((e) => e.id === DD)?.payload;
+      const read = readDependencyDescriptor(dd as Buffer, structure);
+      expect(read).toMatchObject({ frameNumber: 199, startOfFrame: lost === 0, endOfFrame: lost === 19 });
+      expect(read.structure !== undefined).toBe(lost === 0);
+    }
   });
 });

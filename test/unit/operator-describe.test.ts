@@ -30,6 +30,7 @@ function session(over: Partial<StreamSessionStats>): StreamSessionStats {
     nacks: 0,
     plis: 0,
     firs: 0,
+    dependencyDescriptor: false,
     keyRefreshes: 0,
     staleKeysReleased: 0,
     ...over,
