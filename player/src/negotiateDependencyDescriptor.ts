@@ -9,12 +9,14 @@ interface HeaderExtensionControl {
 }
 
 /**
- * Lets the answer accept the edge's Dependency Descriptor on the video: Chromium lists it but leaves it
- * "stopped" unless the page asks. With it the browser finds each H.264 frame's references from the
- * descriptor rather than from sequence numbers, which lets the edge add FEC safely (edge/README.md, "Loss
- * recovery"). Call after the offer is set and before `createAnswer`. Browsers without the API, or that do
- * not know the extension, answer without it (the edge then sends neither it nor FEC). Returns whether it
- * was enabled on some video transceiver.
+ * Makes sure the answer accepts the edge's Dependency Descriptor on the video. Chromium 156 already
+ * accepts it when answering an offer that has it (its transceiver lists it "sendrecv" once the offer is
+ * set) but leaves it "stopped" on transceivers the page adds itself, so an offering page (WHEP) must ask
+ * for it; asking here too keeps the answer right should a browser need it. With it the browser finds each
+ * H.264 frame's references from the descriptor rather than from sequence numbers, which lets the edge add
+ * FEC safely (edge/README.md, "Loss recovery"). Call after the offer is set and before `createAnswer`.
+ * Browsers without the API or the extension answer without it (the edge then sends neither it nor FEC).
+ * Returns whether it is on for some video transceiver.
  */
 export function negotiateDependencyDescriptor(pc: RTCPeerConnection): boolean {
   let enabled = false;
