@@ -98,6 +98,8 @@ describe('BUNDLE header extension ids (edge ↔ Chromium)', () => {
         'http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time',
         'http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01',
         'http://www.webrtc.org/experiments/rtp-hdrext/abs-capture-time',
+        // Chromium 156 accepts the Dependency Descriptor when it is offered, with no page change.
+        'https://aomediacodec.github.io/av1-rtp-spec/#dependency-descriptor-rtp-header-extension',
       ]),
     );
 
