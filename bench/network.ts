@@ -3,7 +3,8 @@
 // headless Chromium in the root namespace plays the stress scene (720p60) through the lab's emulated
 // link. Each scenario runs once per `--congestion` mode (default both: `off` = a fixed 6 Mbit/s as
 // before transport-cc, `on` = the edge's congestion control), so the JSON holds before and after; with
-// congestion control, once per `--fec` mode too (default off; `on` = ULPFEC in RED, keyed `on+fec`).
+// congestion control, once per `--fec` mode too (default on, as the edge's: ULPFEC in RED when the page
+// negotiates it and the Dependency Descriptor, keyed `on+fec`; `off` keyed `on`).
 // Scenarios:
 //   drop    edge uplink 20 Mbit/s, 3 Mbit/s from 10 s to 20 s, back to 20; RTT 20 ms
 //   loss    2 % random loss each way at 20 Mbit/s, RTT 30 ms
@@ -163,7 +164,7 @@ async function main(): Promise<void> {
   const warmup = Number(arg('warmup') ?? 5);
   const names = (arg('scenarios') ?? 'drop,loss,jitter').split(',');
   const congestionModes = (arg('congestion') ?? 'off,on').split(',');
-  const fecModes = (arg('fec') ?? 'off').split(',');
+  const fecModes = (arg('fec') ?? 'on').split(',');
   for (const mode of [...congestionModes, ...fecModes])
     if (mode !== 'on' && mode !== 'off') throw new Error(`unknown mode ${mode}`);
   // FEC runs under congestion control only.

@@ -71,11 +71,13 @@ export const EdgeConfig = Type.Object({
   /** With congestion control, step resolution (then fps) down when the estimate stays under the picture's need (default true). */
   adaptResolution: Type.Boolean({ default: true }),
   /**
-   * With congestion control, forward error correction for the video (default false): offer RED + ULPFEC
-   * (and RTX for RED); when the player accepts them, each frame goes in RED followed by ULPFEC parity
-   * sized to the loss transport-cc feedback measures (none without loss). See edge/media/fec/VideoFec.ts.
+   * With congestion control, forward error correction for the video (default true): offer RED + ULPFEC
+   * (and RTX for RED); when the player accepts them and the Dependency Descriptor, each frame goes in RED
+   * followed by ULPFEC parity sized to the loss transport-cc feedback measures (none without loss). A
+   * player without the descriptor gets no FEC (Chromium's sequence-number reference finder stalls on it,
+   * edge/README.md "Loss recovery"). See edge/media/fec/VideoFec.ts.
    */
-  fec: Type.Boolean({ default: false }),
+  fec: Type.Boolean({ default: true }),
   /** Opus bitrate in kbit/s (default 64). */
   audioBitrateKbps: Type.Integer({ minimum: 6, maximum: 510, default: 64 }),
   /**

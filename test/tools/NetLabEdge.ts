@@ -23,7 +23,7 @@ export interface NetLabEdgeOptions {
   billedEnv?: Record<string, string>;
   /** Transport-wide congestion control on the edge (default true). */
   congestionControl?: boolean;
-  /** Forward error correction (ULPFEC in RED) with congestion control (default false). */
+  /** Forward error correction (ULPFEC in RED) with congestion control (default true, as the edge's). */
   fec?: boolean;
   /** Longest wait for the edge to listen, ms (default 120 000: loaded machines). */
   startTimeoutMs?: number;
@@ -65,7 +65,7 @@ export class NetLabEdge {
               '--congestion',
               options.congestionControl === false ? 'off' : 'on',
               '--fec',
-              options.fec ? 'on' : 'off',
+              options.fec === false ? 'off' : 'on',
             ]),
       ],
       {
