@@ -168,6 +168,7 @@ export class VideoRateControl extends TypedEmitter<VideoRateControlEvents> {
       maxBps: options.maxKbps * 1000,
       onListenerError: (error) => options.logger.error({ err: error }, 'estimate listener threw'),
       onPacketSent: (packet) => this.#nacks.record(packet),
+      ...(options.fec?.rtxForRed !== undefined ? { rtxForRed: options.fec.rtxForRed } : {}),
     });
     this.#controller.on('estimate', () => this.#evaluate(this.#clock.now()));
     this.#fec = options.fec

@@ -31,6 +31,8 @@ export interface CongestionControllerOptions {
   onListenerError?: (error: unknown, event: string) => void;
   /** Each media packet as it is handed to the sender (not probe duplicates): a send history for NACKs. */
   onPacketSent?: (packet: RtpPacket) => void;
+  /** RTX payload type for RED-wrapped packets (`VideoFec`, apt = RED): probe filler for them goes as RTX too. */
+  rtxForRed?: number;
 }
 
 /** Events of a CongestionController. */
@@ -77,6 +79,7 @@ export class CongestionController extends TypedEmitter<CongestionControllerEvent
   readonly #pacer: PacketPacer<RtpPacket>;
   readonly #pacingFactor: number;
   readonly #onPacketSent: ((packet: RtpPacket) => void) | undefined;
+  readonly #rtxForRed: number | undefined;
   readonly #filler: RtpPacket[] = [];
   #fillerNext = 0;
   #padCursor = 0;
@@ -91,6 +94,7 @@ export class CongestionController extends TypedEmitter<CongestionControllerEvent
     this.#clock = options.clock ?? systemClock;
     this.#pacingFactor = options.pacingFactor ?? 1.5;
     this.#onPacketSent = options.onPacketSent;
+    this.#rtxForRed = options.rtxForRed;
     this.#minBpsValue = options.minBps;
     this.#estimator = new SendSideEstimator({
       startBps: options.startBps,
@@ -212,13 +216,22 @@ export class CongestionController extends TypedEmitter<CongestionControllerEvent
     const id = sender.headerExtensions?.find((e) => e.uri === RTP_EXTENSION_URI.transportWideCC)?.id;
     if (!transport?.sendRtp || transport.transportSequenceNumber === undefined || id === undefined)
       return undefined;
-    // A RED-wrapped packet (VideoFec) would need RED's RTX type: padded as a plain copy instead.
-    if (isRedPacket(packet)) return undefined;
-    const rtx = rtxPacket(sender, packet, (packet.header.sequenceNumber + sender.seqOffset) & 0xffff);
+    // A RED-wrapped packet (VideoFec) goes under RED's RTX type (without one: padded as a plain copy).
+    const seq = (packet.header.sequenceNumber + sender.seqOffset) & 0xffff;
+    const rtx = isRedPacket(packet)
+      ? this.#rtxForRed !== undefined
+        ? rtxPacket(sender, packet, seq, this.#rtxForRed)
+        : undefined
+      : rtxPacket(sender, packet, seq);
     if (!rtx) return undefined;
     const wide = (transport.transportSequenceNumber + 1) & 0xffff;
     transport.transportSequenceNumber = wide;
-    rtx.header.extensions = [{ id, payload: serializeTransportWideCC(wide) }];
+    // The packet's own extensions stay (a copy that arrives before its lost original repairs it, and
+    // needs its Dependency Descriptor), with the transport-wide number added.
+    rtx.header.extensions = [
+      ...rtx.header.extensions.filter((e) => e.id !== id),
+      { id, payload: serializeTransportWideCC(wide) },
+    ].sort((a, b) => a.id - b.id);
     transport.sendRtp(rtx.payload, rtx.header).catch(() => {});
     const size = rtx.payload.length + PACKET_OVERHEAD;
     this.#estimator.onPacketSent(wide, size, this.#clock.now(), clusterId, true);
