@@ -50,6 +50,33 @@ describe('a link drop 20 → 3 → 20 Mbit/s', () => {
   });
 });
 
+describe('recovery from a link drop, wherever the return falls between recovery probes', () => {
+  // The bench counts the ramp when the send rate reaches 80 % of the link or of the encoder's target;
+  // the encoder targets 0.9 × the estimate (audio aside), so 16 Mbit/s of a 20 Mbit/s link needs 17.8.
+  const restored = (estimateBps: number) => 0.9 * estimateBps >= 16 * MBIT;
+  for (const burstBytes of [0, 16_000]) {
+    it(`gives the encoder 80 % of the restored link within 2 s (token bucket ${burstBytes} B)`, () => {
+      for (const backMs of [20_000, 20_400, 20_800, 21_200, 21_600]) {
+        const run = simulateLink({
+          durationMs: backMs + 4000,
+          burstBytes,
+          link: (ms) => ({ capacityBps: ms >= 10_000 && ms < backMs ? 3 * MBIT : 20 * MBIT, delayMs: 5 }),
+          demandBps: () => 11 * MBIT,
+          estimator: { startBps: 6 * MBIT, maxBps: 20 * MBIT },
+        });
+        const back = run.samples.find((s) => s.ms >= backMs && restored(s.estimateBps));
+        // Was 3.3-4.8 s: a chain ending just under 0.9 × its aim re-sent the top cluster, a strict chain's
+        // own overshoot on the low link pushed the next one to 2 s, and the finding was climbed to in
+        // steps of 1.5 × the acknowledged rate.
+        expect((back?.ms ?? Number.POSITIVE_INFINITY) - backMs).toBeLessThanOrEqual(2000);
+        // The low link is not probed into losing media (no bucket: the chain stops at its first cluster).
+        const low = run.mediaDropTimes.filter((ms) => ms >= 11_000 && ms < backMs);
+        expect(low.length).toBeLessThan(burstBytes === 0 ? 1 : 20);
+      }
+    });
+  }
+});
+
 describe('loss-based bound', () => {
   it('does not cut under 0.85 × the acknowledged rate: the loss of an overflow the delay cut already answered', () => {
     const loss = new LossBasedControl();
@@ -126,6 +153,50 @@ describe('probe results on a path with a token bucket', () => {
 });
 
 describe('recovery probing', () => {
+  it('takes a cluster sent at the aim that reads a little under it as arrived, instead of re-sending it', () => {
+    const controller = new ProbeController(20 * MBIT);
+    controller.process(2 * MBIT, 0);
+    controller.onResult(2, 1 * MBIT, 2 * MBIT, 50); // start-up over
+    controller.onLargeDrop(20 * MBIT, 1000);
+    const verdicts: string[] = [];
+    const estimate = 2.5 * MBIT;
+    for (let ms = 2000; ms < 4000 && controller.active; ms += 10) {
+      for (const cluster of controller.process(estimate, ms)) {
+        // Media shares the link while the cluster goes out: a 20 Mbit/s cluster reads 17.5.
+        const read = Math.min(cluster.bps, 17.5 * MBIT);
+        verdicts.push(controller.onResult(cluster.id, read, estimate, ms + 5, true));
+      }
+    }
+    // 5, 10, then 20 Mbit/s: arrived at 17.5 (under 0.9 × 20, it used to queue 20 Mbit/s again and again).
+    expect(verdicts).toEqual(['climbing', 'climbing', 'arrived']);
+  });
+
+  it('probes a still-low link again after 1.75 s, not 2 s, though each strict chain overshoots it', () => {
+    const controller = new ProbeController(20 * MBIT);
+    controller.process(2 * MBIT, 0);
+    controller.onResult(2, 1 * MBIT, 2 * MBIT, 50);
+    controller.onLargeDrop(20 * MBIT, 1000);
+    const chains: number[] = [];
+    for (let ms = 1000; ms < 12_000; ms += 10) {
+      for (const cluster of controller.process(2.5 * MBIT, ms)) {
+        if (cluster.bps === 5 * MBIT) chains.push(ms);
+        // A token bucket lets the small clusters through; the largest one reads the 3 Mbit/s link, and
+        // its overflow is congestion right after the small ones' successes.
+        const verdict = controller.onResult(
+          cluster.id,
+          cluster.bps > 12 * MBIT ? 3 * MBIT : cluster.bps,
+          2.5 * MBIT,
+          ms + 5,
+          true,
+        );
+        if (verdict === 'failed') controller.onCongestion(ms + 60);
+      }
+    }
+    const gaps = chains.slice(1).map((ms, i) => ms - (chains[i] ?? 0));
+    expect(gaps.length).toBeGreaterThan(3);
+    expect(Math.max(...gaps)).toBeLessThanOrEqual(1850);
+  });
+
   it('keeps aiming at the level before the first drop when a falsely reached level drops again', () => {
     const controller = new ProbeController(20 * MBIT);
     controller.process(2 * MBIT, 0); // start-up clusters

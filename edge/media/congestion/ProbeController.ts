@@ -7,7 +7,7 @@ export interface ProbeControllerOptions {
   minPackets?: number;
   /** First wait before retrying a failed recovery probe, ms (default 1000); doubles per failure. */
   intervalMs?: number;
-  /** Longest wait between recovery probes, ms (default 1500). */
+  /** Longest wait between recovery probes, ms (default 1750). */
   maxIntervalMs?: number;
   /** How long after a large drop recovery probes continue, ms (default 60 000). */
   recoveryMs?: number;
@@ -20,6 +20,8 @@ export type ProbeVerdict = 'climbing' | 'pending' | 'arrived' | 'failed';
 
 /** Congestion this soon after a probe's success contradicts it, ms. */
 const CONTRADICTED_MS = 1000;
+/** A cluster at this share of the aim (the ceiling, or the maximum) is at the aim. */
+const AT_AIM = 0.99;
 /** Longest wait between recovery probes whose successes keep being contradicted, ms. */
 const CONTRADICTED_MAX_INTERVAL_MS = 2000;
 
@@ -70,7 +72,7 @@ export class ProbeController {
     this.#clusterMs = options.clusterMs ?? 15;
     this.#minPackets = options.minPackets ?? 5;
     this.#baseIntervalMs = options.intervalMs ?? 1000;
-    this.#maxIntervalMs = options.maxIntervalMs ?? 1500;
+    this.#maxIntervalMs = options.maxIntervalMs ?? 1750;
     this.#recoveryMs = options.recoveryMs ?? 60_000;
     this.#alrIntervalMs = options.alrIntervalMs ?? 3000;
     this.#intervalMs = this.#baseIntervalMs;
@@ -130,10 +132,10 @@ export class ProbeController {
   /**
    * Cluster `id`'s result came in (from `ProbeBitrateEstimator`). Says what it means for the chain:
    * `climbing` (it succeeded, a cluster at twice the finding is queued), `pending` (a higher cluster
-   * still in flight answers for it, or it was not awaited), `arrived` (it succeeded at the ceiling) or
-   * `failed` (the path did not carry it).
+   * still in flight answers for it, or it was not awaited), `arrived` (it succeeded at the ceiling, or was
+   * sent at it) or `failed` (the path did not carry it). `strict`: the chain counts only if it arrives.
    */
-  onResult(id: number, resultBps: number, estimateBps: number, nowMs: number): ProbeVerdict {
+  onResult(id: number, resultBps: number, estimateBps: number, nowMs: number, strict = false): ProbeVerdict {
     const target = this.#waiting.get(id);
     if (target === undefined) return 'pending';
     this.#waiting.delete(id);
@@ -141,12 +143,18 @@ export class ProbeController {
     if ([...this.#waiting.values()].some((bps) => bps > target)) return 'pending';
     if (resultBps >= 0.7 * target) {
       this.#intervalMs = this.#baseIntervalMs;
-      this.#lastSuccessMs = nowMs;
       const found = Math.max(resultBps, estimateBps);
-      if (found < 0.9 * this.#ceilingBps) {
+      // A cluster sent at the aim itself has nowhere higher to go: a probe reads a little under the
+      // rate it was sent at (media shares the link), and re-sending it only stalled the climb.
+      const atAim = target >= AT_AIM * Math.min(this.#maxBps, this.#ceilingBps);
+      if (found < 0.9 * this.#ceilingBps && !atAim) {
+        // In a strict chain a climbing cluster decides nothing, so the top cluster's own overshoot
+        // does not contradict it (that made every recovery chain on a still-low link wait 2 s).
+        if (!strict) this.#lastSuccessMs = nowMs;
         this.#queue([2 * found], nowMs);
         return 'climbing';
       }
+      this.#lastSuccessMs = nowMs;
       this.#ceilingBps = 0;
       return 'arrived';
     }

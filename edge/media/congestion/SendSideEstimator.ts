@@ -48,7 +48,10 @@ export interface SendSideEstimate {
 
 /** An estimate this far under the best acknowledged rate of the last 2 s is a large drop (re-probe soon). */
 const LARGE_DROP_RATIO = 0.66;
-/** Per feedback the estimate climbs toward a probe's finding by at most this × the acknowledged rate. */
+/**
+ * Per feedback the estimate climbs toward a probe's finding by at most this × the acknowledged rate
+ * (all at once after an application-limited start or a strict chain that arrived).
+ */
 const PROBE_STEP = 1.5;
 /** A chain's failed last cluster reading under this share of its best success unmasks a token bucket. */
 const BUCKET_RATIO = 0.5;
@@ -92,7 +95,7 @@ export class SendSideEstimator {
    */
   #probedBps = 0;
   #probedMs = 0;
-  #probedAppLimited = false;
+  #probedAtOnce = false;
   /** The best result of a chain of probes still climbing (0: none), and whether it began app-limited. */
   #chainBps = 0;
   #chainAppLimited = false;
@@ -189,11 +192,13 @@ export class SendSideEstimator {
     const ackedBps = this.#acked.bps;
     let reason: EstimateReason;
     if (probeBps !== undefined && usage !== BandwidthUsage.overusing) {
-      const verdict = this.#probes.onResult(probeId, probeBps, this.#bps, nowMs);
+      const verdict = this.#probes.onResult(probeId, probeBps, this.#bps, nowMs, bucket);
       const found = this.#chainFinding(verdict, probeBps, appLimited, nowMs);
       if (found !== undefined && found > this.#aimd.bps) {
         this.#probedBps = found;
-        this.#probedAppLimited = this.#chainAppLimited;
+        // A strict chain that got all the way (tens of kB at the level before the drop, whole) needs no
+        // climb in steps of 1.5 × the acknowledged rate: the steps cost 0.8-1.3 s of the ramp.
+        this.#probedAtOnce = this.#chainAppLimited || bucket;
         this.#probedMs = nowMs;
         this.#aimd.setEstimate(this.#towardProbe(ackedBps), nowMs);
         this.#interArrival.reset();
@@ -286,9 +291,12 @@ export class SendSideEstimator {
     return this.#probes.recovering(nowMs) || this.#probes.contradictedWithin(nowMs, BUCKET_MEMORY_MS);
   }
 
-  /** The next step toward the probe's finding: all of it when application-limited (no media to overshoot with). */
+  /**
+   * The next step toward the probe's finding: all of it when application-limited (no media to overshoot
+   * with) or found by a strict chain (tens of kB at the aim, whole: no token bucket's burst).
+   */
   #towardProbe(ackedBps: number | undefined): number {
-    if (this.#probedAppLimited || ackedBps === undefined) return this.#probedBps;
+    if (this.#probedAtOnce || ackedBps === undefined) return this.#probedBps;
     return Math.min(this.#probedBps, Math.max(this.#aimd.bps, PROBE_STEP * ackedBps + 10_000));
   }
 
