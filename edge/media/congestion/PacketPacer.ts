@@ -51,8 +51,6 @@ interface ActiveProbe {
 
 /** Typical padding packet size, bytes. */
 const PADDING_PACKET_BYTES = 1100;
-/** How far behind its schedule a probe cluster may catch up at one wake-up, ms of its rate. */
-const PROBE_CATCH_UP_MS = 4;
 
 /**
  * Spreads packets over time at a set rate (a leaky bucket on an injected clock), so a frame — a
@@ -217,11 +215,7 @@ export class PacketPacer<P> {
     }
     const probe = this.#probe;
     const { cluster } = probe;
-    // A late timer (ms-grained, later still on a busy CPU) is caught up, up to PROBE_CATCH_UP_MS at the
-    // cluster's rate: capped at two packets a wake-up, a 20 Mbit/s cluster went out at 16-18 Mbit/s and
-    // read too low to end a recovery.
-    const cap = Math.max(2400, (cluster.bps * PROBE_CATCH_UP_MS) / 8000);
-    probe.budget = Math.min(cap, probe.budget + (cluster.bps * (now - probe.lastMs)) / 8000);
+    probe.budget = Math.min(2400, probe.budget + (cluster.bps * (now - probe.lastMs)) / 8000);
     probe.lastMs = now;
     while (probe.budget >= 0) {
       if (probe.sentBytes >= cluster.bytes && probe.sentPackets >= cluster.minPackets) {

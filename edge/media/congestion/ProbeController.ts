@@ -7,7 +7,7 @@ export interface ProbeControllerOptions {
   minPackets?: number;
   /** First wait before retrying a failed recovery probe, ms (default 1000); doubles per failure. */
   intervalMs?: number;
-  /** Longest wait between recovery probes, ms (default 1750). */
+  /** Longest wait between recovery probes, ms (default 2000). */
   maxIntervalMs?: number;
   /** How long after a large drop recovery probes continue, ms (default 60 000). */
   recoveryMs?: number;
@@ -72,7 +72,7 @@ export class ProbeController {
     this.#clusterMs = options.clusterMs ?? 15;
     this.#minPackets = options.minPackets ?? 5;
     this.#baseIntervalMs = options.intervalMs ?? 1000;
-    this.#maxIntervalMs = options.maxIntervalMs ?? 1750;
+    this.#maxIntervalMs = options.maxIntervalMs ?? 2000;
     this.#recoveryMs = options.recoveryMs ?? 60_000;
     this.#alrIntervalMs = options.alrIntervalMs ?? 3000;
     this.#intervalMs = this.#baseIntervalMs;
@@ -166,6 +166,11 @@ export class ProbeController {
   /** Whether recovery from a large drop is under way (probing for the level before it). */
   recovering(nowMs: number): boolean {
     return nowMs <= this.#recoveryUntilMs;
+  }
+
+  /** The level recovery aims at (the one before the first of a run of drops, under the maximum); 0 when not recovering. */
+  recoveryLevelBps(nowMs: number): number {
+    return this.recovering(nowMs) ? Math.min(this.#maxBps, this.#recoveryCeilingBps) : 0;
   }
 
   /** Whether a probe's success was contradicted within the last `ms` (the path has a token bucket). */

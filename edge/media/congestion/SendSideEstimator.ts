@@ -273,7 +273,12 @@ export class SendSideEstimator {
     }
     const best = this.#chainBps;
     this.#chainBps = 0;
-    if (verdict === 'arrived') return Math.max(best, probeBps);
+    // A recovery chain that arrived restores the level before the drop: its top cluster, sent at that
+    // level, got through whole, and its reading is a lower bound (the pacer's ms-grained timer sends a
+    // 20 Mbit/s cluster at 16-18 Mbit/s, less on a busy CPU, and media shares the link), which left the
+    // estimate 10-20 % short and the rest to 8 %/s (0.5-2 s of the ramp). A link back only to 70-100 % of
+    // that level is overshot until the delay controller's first cut.
+    if (verdict === 'arrived') return Math.max(best, probeBps, this.#probes.recoveryLevelBps(nowMs));
     // A path whose probe successes were contradicted lately has a bucket: only a chain that gets all
     // the way (a cluster of tens of kB at the ceiling) shows it carries more.
     if (this.#strictProbing(nowMs)) return undefined;
