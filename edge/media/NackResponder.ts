@@ -83,8 +83,8 @@ interface SenderInternals extends RtxSenderInternals {
  * fraction of one keyframe at high rates — re-sent with the original transport-wide sequence number,
  * which on an RTX SSRC would misroute the next transport-cc feedback). Re-sends go out as RTX when the
  * player negotiated it (without the transport-wide number: the estimator never learns about them, the
- * budget bounds them), a packet at most once per RTT, within `budgetBps`, through the pacer's priority
- * lane when given one (`pace`).
+ * budget bounds them), a packet at most once per quarter RTT (≥ 10 ms), within `budgetBps`, through
+ * the pacer's priority lane when given one (`pace`).
  */
 export class NackResponder {
   readonly #sender: SenderInternals;
@@ -191,6 +191,11 @@ export class NackResponder {
     this.#budgetBytes = Math.min(cap, this.#budgetBytes + (rate * (now - this.#budgetMs)) / 8000);
     this.#budgetMs = now;
     const rttMs = Math.max(10, (this.#sender.rtt ?? 0.05) * 1000);
+    // A packet re-sent less than this ago is not re-sent again (the same number in back-to-back NACKs).
+    // Not a whole RTT: the player retries after its own RTT (RTCP XR, `ReceiverRttResponder`), which runs
+    // below werift's (SR/RR, with the edge's event-loop delay in it) — 21-29 ms against 35-55 at a 30 ms
+    // link — and a retry skipped because the re-send was lost costs the frame another round.
+    const repeatMs = Math.max(10, rttMs / 4);
     let overBudget = 0;
     let oldestResent: number | undefined;
     for (const seq of lost) {
@@ -206,7 +211,7 @@ export class NackResponder {
         continue;
       }
       const size = packet.payload.length + 40;
-      if (now - (this.#resentMs[slot] ?? 0) < rttMs || this.#budgetBytes < size) {
+      if (now - (this.#resentMs[slot] ?? 0) < repeatMs || this.#budgetBytes < size) {
         if (this.#budgetBytes < size) overBudget++;
         this.#stats.skipped++;
         continue;

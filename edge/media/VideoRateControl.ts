@@ -8,6 +8,7 @@ import type { PacerClock } from './FramePacer.js';
 import { type FecPayloadTypes, VideoFec, weriftWireContext } from './fec/VideoFec.js';
 import { NackResponder } from './NackResponder.js';
 import { type QualityChange, QualityLadder, type QualityRung } from './QualityLadder.js';
+import { ReceiverRttResponder } from './ReceiverRttResponder.js';
 
 export interface VideoRateControlOptions {
   /** The video sender; transport-cc must be negotiated on it. */
@@ -119,6 +120,8 @@ export class VideoRateControl extends TypedEmitter<VideoRateControlEvents> {
   readonly #clock: PacerClock;
   readonly #controller: CongestionController;
   readonly #nacks: NackResponder;
+  /** Lets the player measure the RTT its NACK retries wait for (RTCP XR DLRR). */
+  readonly #receiverRtt: ReceiverRttResponder;
   readonly #fec: VideoFec | undefined;
   #ladder: QualityLadder;
   #capKbps: number | null = null;
@@ -159,6 +162,7 @@ export class VideoRateControl extends TypedEmitter<VideoRateControlEvents> {
       onOverload: () => options.requestKeyframe(),
       ...(options.fec?.rtxForRed !== undefined ? { rtxForRed: options.fec.rtxForRed } : {}),
     });
+    this.#receiverRtt = new ReceiverRttResponder({ sender: options.video });
     this.#controller = new CongestionController({
       video: options.video,
       ...(options.others ? { others: options.others } : {}),
@@ -275,6 +279,7 @@ export class VideoRateControl extends TypedEmitter<VideoRateControlEvents> {
     this.#closed = true;
     this.#controller.close();
     this.#nacks.close();
+    this.#receiverRtt.close();
   }
 
   #encodedKbps(now: number): number {

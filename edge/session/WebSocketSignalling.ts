@@ -3,6 +3,7 @@ import { MediaStream, MediaStreamTrack, type RTCPeerConnection } from 'werift';
 import { FarplayError, findError } from '../../protocol/errors.js';
 import { type EdgeMessage, type PlayerMessage, SignalCloseCodes } from '../../protocol/signaling.js';
 import { TypedEmitter } from '../../protocol/TypedEmitter.js';
+import { offerReceiverRtt } from '../media/ReceiverRttResponder.js';
 import { createInputChannel } from './InputChannel.js';
 import { filterSdpCandidates, remoteCandidateAllowed } from './remoteCandidateAllowed.js';
 import type {
@@ -109,7 +110,9 @@ export class WebSocketSignalling extends TypedEmitter<SessionSignallingEvents> i
     };
     if (this.#channel.closed) return negotiated;
     this.send({ type: 'session', ...announcement });
-    this.send({ type: 'offer', sdp: peer.localDescription?.sdp ?? offer.sdp });
+    // rcvr-rtt: the player measures the RTT its NACK retries wait for (`ReceiverRttResponder`); werift
+    // writes no rtcp-xr attribute.
+    this.send({ type: 'offer', sdp: offerReceiverRtt(peer.localDescription?.sdp ?? offer.sdp) });
     offerSent = true;
     for (const message of early.splice(0)) this.send(message);
     return negotiated;
