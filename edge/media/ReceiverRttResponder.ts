@@ -1,4 +1,5 @@
 import type { RTCRtpSender, RtcpPacket } from 'werift';
+import { joinSdp, splitSdp } from '../session/sdpSections.js';
 
 /** RTCP XR (RFC 3611) packet type. */
 export const RTCP_XR_TYPE = 207;
@@ -52,15 +53,12 @@ export function dlrrPacket(senderSsrc: number, rrtr: ReceiverReferenceTime, dela
 
 /** Adds `a=rtcp-xr:rcvr-rtt=all` to every video m-section of an SDP (once). */
 export function offerReceiverRtt(sdp: string): string {
-  const eol = sdp.includes('\r\n') ? '\r\n' : '\n';
-  const sections = sdp.split(/(?=^m=)/m);
-  return sections
-    .map((section) => {
-      if (!section.startsWith('m=video') || section.includes(RCVR_RTT_ATTRIBUTE)) return section;
-      const body = section.endsWith(eol) ? section : `${section}${eol}`;
-      return `${body}${RCVR_RTT_ATTRIBUTE}${eol}`;
-    })
-    .join('');
+  const parts = splitSdp(sdp);
+  for (const lines of parts.sections) {
+    if (lines[0]?.startsWith('m=video') && !lines.includes(RCVR_RTT_ATTRIBUTE))
+      lines.push(RCVR_RTT_ATTRIBUTE);
+  }
+  return joinSdp(parts);
 }
 
 interface SenderInternals {

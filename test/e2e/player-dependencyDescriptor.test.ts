@@ -1,22 +1,17 @@
-import { pino } from 'pino';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseEdgeConfig } from '../../edge/config.js';
-import { createEdge } from '../../edge/createEdge.js';
 import type { Edge } from '../../edge/Edge.js';
 import type { EdgeServer } from '../../edge/http/EdgeServer.js';
 import { DEPENDENCY_DESCRIPTOR_URI } from '../../edge/session/rtpHeaderExtensions.js';
-import { playerTestDistDir } from '../../scripts/buildPlayer.js';
 import { type LaunchedChromium, launchChromium } from '../support/chromium.js';
 import { CAPTURE_PEERS, readInboundVideo } from '../support/inboundVideo.js';
+import { startPlayerEdge } from '../support/playerEdge.js';
 import { until } from '../support/playerPage.js';
 
 // The player page in Debian Chromium against a standalone edge with FEC on: Chromium's answer accepts the
 // edge's Dependency Descriptor, the edge stamps every video packet with one, arms FEC and the stream
 // decodes. An answer without the descriptor (an older browser: here the line is taken out of Chromium's
 // answer) gets neither descriptor nor FEC, and still plays.
-
-const logger = pino({ level: 'silent' });
 
 /** The answer the page made (the newest captured peer's local description). */
 async function answerSdp(page: Page): Promise<string> {
@@ -35,18 +30,7 @@ describe('Dependency Descriptor between the edge and the player page (Chromium)'
   let browser: LaunchedChromium;
 
   beforeAll(async () => {
-    server = await createEdge({
-      config: parseEdgeConfig({
-        port: 0,
-        staticDir: playerTestDistDir,
-        capacity: 2,
-        logLevel: 'silent',
-        allowPrivateCandidates: true,
-        fec: true,
-      }),
-      logger,
-    });
-    url = await server.listen({ port: 0 });
+    ({ server, url } = await startPlayerEdge({ fec: true }));
     edge = server.edge;
     browser = await launchChromium();
   });

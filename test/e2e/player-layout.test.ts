@@ -1,16 +1,13 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pino } from 'pino';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseEdgeConfig } from '../../edge/config.js';
-import { createEdge } from '../../edge/createEdge.js';
 import type { EdgeServer } from '../../edge/http/EdgeServer.js';
 import { stampHeight } from '../../protocol/frameStamp.js';
-import { playerTestDistDir } from '../../scripts/buildPlayer.js';
 import { type AxeScan, axeScan, seriousViolations } from '../support/axeScan.js';
 import { type LaunchedChromium, launchChromium } from '../support/chromium.js';
+import { startPlayerEdge } from '../support/playerEdge.js';
 import { readHook, runInPage, takeSamples, until } from '../support/playerPage.js';
 
 // The play page as a phone (390×844 and 844×390, touch) and a desktop (1280×800) show it, against a
@@ -165,17 +162,7 @@ describe('the play page on phones and desktops', () => {
   let url: string;
 
   beforeAll(async () => {
-    edge = await createEdge({
-      config: parseEdgeConfig({
-        port: 0,
-        staticDir: playerTestDistDir,
-        capacity: 2,
-        logLevel: 'silent',
-        allowPrivateCandidates: true,
-      }),
-      logger: pino({ level: 'silent' }),
-    });
-    url = await edge.listen({ port: 0 });
+    ({ server: edge, url } = await startPlayerEdge());
   });
 
   afterAll(async () => {

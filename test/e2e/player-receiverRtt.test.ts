@@ -1,20 +1,15 @@
-import { pino } from 'pino';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseEdgeConfig } from '../../edge/config.js';
-import { createEdge } from '../../edge/createEdge.js';
 import type { EdgeServer } from '../../edge/http/EdgeServer.js';
-import { playerTestDistDir } from '../../scripts/buildPlayer.js';
 import { type LaunchedChromium, launchChromium } from '../support/chromium.js';
 import { CAPTURE_PEERS } from '../support/inboundVideo.js';
+import { startPlayerEdge } from '../support/playerEdge.js';
 import { until } from '../support/playerPage.js';
 
 // The player page in Debian Chromium against a standalone edge: the edge offers RTCP XR rcvr-rtt, Chromium
 // answers it, sends Receiver Reference Time reports and, from the edge's DLRR answers, has a round-trip
 // time for the video it receives (its `remote-outbound-rtp` stats) — the RTT its NACK retries wait for
 // (without one it assumes 100 ms).
-
-const logger = pino({ level: 'silent' });
 
 /** The page's answer and its video's remote-outbound-rtp round-trip measurements. */
 async function receiverRtt(page: Page): Promise<{ sdp: string; measurements: number; rttS: number }> {
@@ -52,17 +47,7 @@ describe('receiver RTT between the edge and the player page (Chromium)', () => {
   let browser: LaunchedChromium;
 
   beforeAll(async () => {
-    server = await createEdge({
-      config: parseEdgeConfig({
-        port: 0,
-        staticDir: playerTestDistDir,
-        capacity: 1,
-        logLevel: 'silent',
-        allowPrivateCandidates: true,
-      }),
-      logger,
-    });
-    url = await server.listen({ port: 0 });
+    ({ server, url } = await startPlayerEdge({ capacity: 1 }));
     browser = await launchChromium();
   });
 
