@@ -125,6 +125,8 @@ interface EdgeFrames {
   droppedBusy: number;
   droppedLate: number;
   droppedCongested: number;
+  /** Encoded frames a keyframe replaced in the pacer's queue. */
+  superseded: number;
   keyframes: number;
   plis: number;
   nacks: number;
@@ -262,6 +264,7 @@ async function runScenario(
         droppedBusy: session?.framesDroppedBusy ?? 0,
         droppedLate: session?.framesDroppedLate ?? 0,
         droppedCongested: session?.framesDroppedCongested ?? 0,
+        superseded: session?.framesSuperseded ?? 0,
         keyframes: session?.keyframes ?? 0,
         plis: (session?.plis ?? 0) + (session?.firs ?? 0),
         nacks: session?.nacks ?? 0,
@@ -443,7 +446,10 @@ function summarize(
   }
   const reasons = [...new Set(polls.map((p) => p.qualityReason).filter((r) => r !== undefined))];
   const pollsFile = process.env.BENCH_NETWORK_POLLS;
-  if (pollsFile) writeFileSync(`${pollsFile}.${scenario.name}.json`, JSON.stringify(polls));
+  if (pollsFile) {
+    writeFileSync(`${pollsFile}.${scenario.name}.json`, JSON.stringify(polls));
+    writeFileSync(`${pollsFile}.${scenario.name}.batches.json`, JSON.stringify(batches));
+  }
   return {
     rttMs: 2 * (scenario.rootDelayMs + scenario.edgeDelayMs),
     jitterMs: scenario.jitterMs,

@@ -105,6 +105,7 @@ export class MediaPipeline extends TypedEmitter<MediaPipelineEvents> {
   #pullSlot = 0;
   #lastPushEncodeMs = Number.NEGATIVE_INFINITY;
   #droppedCongested = 0;
+  #superseded = 0;
   #bitrateKbps: number;
   /** The next frame is an IDR (the player asked, a resize, the start). */
   #keyframeRequested = true;
@@ -165,6 +166,11 @@ export class MediaPipeline extends TypedEmitter<MediaPipelineEvents> {
   /** Video frames not encoded because the pacer still held more than ~120 ms of video. */
   get droppedCongested(): number {
     return this.#droppedCongested;
+  }
+
+  /** Encoded video frames a keyframe replaced while they were still queued in the pacer (not all sent). */
+  get superseded(): number {
+    return this.#superseded;
   }
 
   get width(): number {
@@ -468,13 +474,16 @@ export class MediaPipeline extends TypedEmitter<MediaPipelineEvents> {
     control?.recordEncode(encodeMs);
     if (!unit || this.#closed) return;
     const packets = this.#packetizer.packetize(unit, rtpTimestamp);
-    this.#extensions.stamp(packets, captureTimeMs, isIdrAccessUnit(unit));
+    const idr = isIdrAccessUnit(unit);
+    this.#extensions.stamp(packets, captureTimeMs, idr);
     if (control) {
-      // Paced: the frame loop goes on while its packets leave; the stats count it once they have.
+      // Paced: the frame loop goes on while its packets leave; the stats count it once they have, or
+      // as superseded when a keyframe (asked for, or a new encoder's first) replaced it in the queue.
       const bytes = unit.length;
-      void control
-        .sendFrame(packets, bytes, keyframe)
-        .then(() => this.#stats.recordSent(bytes, this.#clock.now() - started, keyframe));
+      void control.sendFrame(packets, bytes, keyframe || idr).then((sent) => {
+        if (sent) this.#stats.recordSent(bytes, this.#clock.now() - started, keyframe);
+        else if (!this.#closed) this.#superseded++;
+      });
       return;
     }
     let last: Promise<void> | undefined;

@@ -260,15 +260,16 @@ export class VideoRateControl extends TypedEmitter<VideoRateControlEvents> {
   }
 
   /**
-   * Paces one encoded frame out (`bytes` is its size); resolves when its last packet has left. A
-   * keyframe replaces what was sent before it: NACKs for older packets are no longer answered.
+   * Paces one encoded frame out (`bytes` is its size); resolves when its last packet has left (true), or
+   * when a later keyframe replaced it first (false). A keyframe replaces what was sent before it: NACKs
+   * for older packets are no longer answered, and older frames still queued are dropped.
    */
-  sendFrame(packets: RtpPacket[], bytes: number, keyframe = false): Promise<void> {
+  sendFrame(packets: RtpPacket[], bytes: number, keyframe = false): Promise<boolean> {
     const now = this.#clock.now();
     if (keyframe) this.#nacks.supersede();
     this.#encoded.push({ ms: now, bytes });
     this.#encodedBytes += bytes;
-    const sent = this.#controller.sendFrame(this.#fec ? this.#fec.protect(packets) : packets);
+    const sent = this.#controller.sendFrame(this.#fec ? this.#fec.protect(packets) : packets, keyframe);
     if (now - this.#lastEvaluateMs >= EVALUATE_MS) this.#evaluate(now);
     return sent;
   }

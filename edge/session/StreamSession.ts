@@ -51,6 +51,8 @@ export interface StreamSessionStats {
   framesDroppedLate: number;
   /** Frames not encoded because the pacer held too much video (congestion control). */
   framesDroppedCongested: number;
+  /** Encoded frames a keyframe replaced while still queued in the pacer (congestion control). */
+  framesSuperseded: number;
   keyframes: number;
   bytesSent: number;
   inputMessages: number;
@@ -176,6 +178,7 @@ export class StreamSession extends TypedEmitter<StreamSessionEvents> {
       framesDroppedBusy: media?.droppedBusy ?? 0,
       framesDroppedLate: media?.droppedLate ?? 0,
       framesDroppedCongested: media?.droppedCongested ?? 0,
+      framesSuperseded: media?.superseded ?? 0,
       keyframes: counters.keyframes,
       bytesSent: counters.bytesSent,
       inputMessages: counters.inputMessages,

@@ -50,6 +50,37 @@ describe('a link drop 20 → 3 → 20 Mbit/s', () => {
   });
 });
 
+describe('a link drop under an encoder its CPU keeps below the estimate', () => {
+  it('backs off within half a second: the path delivering far less than is sent is congestion, not an idle sender', () => {
+    for (const burstBytes of [0, 16_000]) {
+      const run = simulateLink({
+        durationMs: 13_000,
+        burstBytes,
+        link: (ms) => ({ capacityBps: ms >= 10_000 ? 3 * MBIT : 20 * MBIT, delayMs: 5 }),
+        // The encoder sends 7 Mbit/s whatever its target (x264 short of CPU), so the estimate sits at the cap.
+        demandBps: () => 7 * MBIT,
+        estimator: { startBps: 6 * MBIT, maxBps: 20 * MBIT },
+      });
+      expect(between(run.samples, 9000, 10_000).every((s) => s.appLimited && s.estimateBps > 15 * MBIT)).toBe(true);
+      // Backing off from the held estimate 15 % a second took until ~11.7 s to get under 4 Mbit/s and
+      // lost 650 media packets at the bottleneck.
+      expect(between(run.samples, 10_500, 13_000).every((s) => s.estimateBps < 3 * MBIT)).toBe(true);
+      expect(between(run.samples, 11_000, 13_000).every((s) => s.estimateBps > 2 * MBIT)).toBe(true);
+      expect(run.mediaDropTimes.filter((ms) => ms >= 10_000).length).toBeLessThan(200);
+    }
+  });
+
+  it('still holds the estimate through a delay blip while the scene sends little and all of it arrives', () => {
+    const run = simulateLink({
+      durationMs: 8000,
+      link: (ms) => ({ capacityBps: 20 * MBIT, delayMs: ms >= 5000 && ms < 5200 ? 25 : 5 }),
+      demandBps: () => 2 * MBIT,
+      estimator: { startBps: 6 * MBIT, maxBps: 20 * MBIT },
+    });
+    expect(between(run.samples, 4000, 8000).every((s) => s.estimateBps > 12 * MBIT)).toBe(true);
+  });
+});
+
 describe('recovery from a link drop, wherever the return falls between recovery probes', () => {
   // The bench counts the ramp when the send rate reaches 80 % of the link or of the encoder's target;
   // the encoder targets 0.9 × the estimate (audio aside), so 16 Mbit/s of a 20 Mbit/s link needs 17.8.

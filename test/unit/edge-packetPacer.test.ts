@@ -112,6 +112,35 @@ describe('packet pacer', () => {
     pacer.close();
   });
 
+  it('drops what is still queued of older frames when a keyframe is queued: the keyframe leaves next', async () => {
+    const clock = new SyncClock();
+    const sent: string[] = [];
+    const pacer = new PacketPacer<string>({
+      clock,
+      sizeOf: () => 1000,
+      send: (packet) => sent.push(packet),
+      rateBps: 800_000, // a packet every 10 ms: frames sized for a link that has just dropped
+    });
+    const a = pacer.enqueue(['a1', 'a2', 'a3']);
+    const b = pacer.enqueue(['b1', 'b2']);
+    clock.advanceTo(12);
+    const key = pacer.enqueue(['k1', 'k2'], true);
+    expect(pacer.queueBytes).toBe(2000);
+    clock.advanceTo(100);
+    expect(await a).toBe(false);
+    expect(await b).toBe(false);
+    expect(await key).toBe(true);
+    // a1 and a2 had left; the rest of a and all of b never go out, and nothing else waits.
+    expect(sent).toEqual(['a1', 'a2', 'k1', 'k2']);
+    expect(pacer.stats).toMatchObject({ supersededFrames: 2, supersededPackets: 3 });
+    // A frame queued without `supersede` waits its turn as before.
+    const c = pacer.enqueue(['c1']);
+    const d = pacer.enqueue(['d1']);
+    clock.advanceTo(200);
+    expect([await c, await d]).toEqual([true, true]);
+    pacer.close();
+  });
+
   it('drains a backlog by its deadline even when the rate is set too low', () => {
     const clock = new SyncClock();
     const pacer = new PacketPacer<number>({

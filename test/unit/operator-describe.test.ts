@@ -21,6 +21,7 @@ function session(over: Partial<StreamSessionStats>): StreamSessionStats {
     framesDroppedBusy: 0,
     framesDroppedLate: 0,
     framesDroppedCongested: 0,
+    framesSuperseded: 0,
     keyframes: 1,
     bytesSent: 0,
     inputMessages: 0,

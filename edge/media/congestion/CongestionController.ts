@@ -155,11 +155,14 @@ export class CongestionController extends TypedEmitter<CongestionControllerEvent
     this.#pacer.setRate(this.#pacingFactor * this.#estimator.bps);
   }
 
-  /** Queues one frame's packets; resolves when the last has left. */
-  sendFrame(packets: RtpPacket[]): Promise<void> {
-    if (this.#closed) return Promise.resolve();
+  /**
+   * Queues one frame's packets; resolves when the last has left (true) or they were dropped (false). A
+   * `keyframe` drops what is still queued of the frames before it (`PacketPacer.enqueue`).
+   */
+  sendFrame(packets: RtpPacket[], keyframe = false): Promise<boolean> {
+    if (this.#closed) return Promise.resolve(false);
     this.#probe();
-    return this.#pacer.enqueue(packets);
+    return this.#pacer.enqueue(packets, keyframe);
   }
 
   /** Sends a retransmission (`bytes` on the wire) ahead of queued frames, at the pacing rate. */

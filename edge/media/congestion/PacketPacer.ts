@@ -26,13 +26,16 @@ export interface PacketPacerStats {
   sendErrors: number;
   /** Longest a packet waited in the queue, ms. */
   maxWaitMs: number;
+  /** Queued frames a keyframe replaced before they had all left, and their packets not sent. */
+  supersededFrames: number;
+  supersededPackets: number;
 }
 
 interface Batch<P> {
   packets: P[];
   next: number;
   enqueuedMs: number;
-  done: () => void;
+  done: (sent: boolean) => void;
 }
 
 /** A packet sent ahead of the media queue (a retransmission): its wire size and how to send it. */
@@ -83,6 +86,8 @@ export class PacketPacer<P> {
     probes: 0,
     sendErrors: 0,
     maxWaitMs: 0,
+    supersededFrames: 0,
+    supersededPackets: 0,
   };
 
   constructor(options: PacketPacerOptions<P>) {
@@ -125,10 +130,16 @@ export class PacketPacer<P> {
     this.#rateBps = Math.max(1000, bps);
   }
 
-  /** Queues one frame's packets; resolves when the last of them has left. */
-  enqueue(packets: P[]): Promise<void> {
-    if (this.#closed || packets.length === 0) return Promise.resolve();
-    return new Promise<void>((resolve) => {
+  /**
+   * Queues one frame's packets; resolves when the last of them has left (true), or when they were
+   * dropped (false: superseded by a keyframe, or the pacer closed). `supersede` (a keyframe): the unsent
+   * packets of every frame queued before it are dropped, as the keyframe replaces them; sent late they
+   * only delayed it (after a link drop the queue held 100-130 ms of frames sized for the old link).
+   */
+  enqueue(packets: P[], supersede = false): Promise<boolean> {
+    if (this.#closed || packets.length === 0) return Promise.resolve(false);
+    if (supersede) this.#dropQueued();
+    return new Promise<boolean>((resolve) => {
       for (const packet of packets) this.#queueBytes += this.#sizeOf(packet);
       this.#queue.push({ packets, next: 0, enqueuedMs: this.#clock.now(), done: resolve });
       this.#wake();
@@ -160,7 +171,7 @@ export class PacketPacer<P> {
     this.#closed = true;
     if (this.#timer !== undefined) this.#clock.clearTimeout(this.#timer);
     this.#timer = undefined;
-    for (const batch of this.#queue.splice(0)) batch.done();
+    for (const batch of this.#queue.splice(0)) batch.done(false);
     this.#priority.length = 0;
     this.#queueBytes = 0;
     this.#probes.length = 0;
@@ -255,6 +266,19 @@ export class PacketPacer<P> {
     }
   }
 
+  /** Drops every queued frame's unsent packets (retransmissions stay). */
+  #dropQueued(): void {
+    for (const batch of this.#queue.splice(0)) {
+      const left = batch.packets.length - batch.next;
+      for (let i = batch.next; i < batch.packets.length; i++) {
+        this.#queueBytes -= this.#sizeOf(batch.packets[i] as P);
+      }
+      this.#stats.supersededPackets += left;
+      this.#stats.supersededFrames++;
+      batch.done(false);
+    }
+  }
+
   #queued(): boolean {
     return this.#priority.length > 0 || this.#queue.length > 0;
   }
@@ -288,7 +312,7 @@ export class PacketPacer<P> {
     }
     if (batch.next >= batch.packets.length) {
       this.#queue.shift();
-      batch.done();
+      batch.done(true);
     }
     return size;
   }

@@ -57,6 +57,8 @@ const PROBE_STEP = 1.5;
 const BUCKET_RATIO = 0.5;
 /** How long a contradicted probe success marks the path as having a token bucket, ms. */
 const BUCKET_MEMORY_MS = 10_000;
+/** Application-limited, the path delivering under this share of what is sent means the sender overfills it. */
+const OVERFILL_SHARE = 0.7;
 /** A probe's finding the estimate has not reached in this long is dropped, ms. */
 const PROBED_TTL_MS = 2000;
 
@@ -71,6 +73,8 @@ export class SendSideEstimator {
   readonly #interArrival = new InterArrival();
   readonly #trendline = new TrendlineEstimator();
   readonly #acked = new AckedBitrateEstimator();
+  /** The same window over send times, media only (no probes, no padding): what the sender put on the path. */
+  readonly #sent = new AckedBitrateEstimator();
   readonly #alr = new AlrDetector();
   readonly #loss = new LossBasedControl();
   readonly #probeResults = new ProbeBitrateEstimator();
@@ -161,6 +165,7 @@ export class SendSideEstimator {
     let probeId = -1;
     const bucket = this.#strictProbing(nowMs);
     for (const result of results) {
+      if (result.probeClusterId < 0 && !result.padding) this.#sent.onPacket(result.sendTimeMs, result.size);
       if (result.arrivalTimeMs === undefined) {
         // Padding re-sends a media packet as it was (same SSRC and sequence number): Chromium's SRTP replay
         // check drops it before its transport-cc accounting, so it is reported missing (unless the original
@@ -190,6 +195,13 @@ export class SendSideEstimator {
     const appLimited = this.#alr.update(this.#bps, nowMs);
     const usage = this.#trendline.usage;
     const ackedBps = this.#acked.bps;
+    const sentBps = this.#sent.bps;
+    // Application-limited (the estimate far above what is sent), yet the path delivers much less than is
+    // sent: the sender itself fills the queue — a link that fell under an encoder kept below the estimate
+    // by its CPU. Backing off from the held estimate (15 % a second) took 2-3 s to get under the link,
+    // losing hundreds of packets; this is the ordinary case: β × what arrives, from what is sent.
+    const overfilling =
+      appLimited && ackedBps !== undefined && sentBps !== undefined && ackedBps < OVERFILL_SHARE * sentBps;
     let reason: EstimateReason;
     if (probeBps !== undefined && usage !== BandwidthUsage.overusing) {
       const verdict = this.#probes.onResult(probeId, probeBps, this.#bps, nowMs, bucket);
@@ -205,7 +217,7 @@ export class SendSideEstimator {
       }
       reason = 'probe';
     } else {
-      this.#aimd.update(usage, ackedBps, appLimited, nowMs);
+      this.#aimd.update(usage, ackedBps, appLimited && !overfilling, nowMs);
       const change = this.#aimd.lastChange;
       reason =
         change === 'overuse'
@@ -222,7 +234,8 @@ export class SendSideEstimator {
         reason = 'probe';
       }
     }
-    const cut = this.#loss.onFeedback(lost, counted, this.#aimd.bps, nowMs, ackedBps);
+    const lossBasis = overfilling && sentBps !== undefined ? Math.min(this.#aimd.bps, sentBps) : this.#aimd.bps;
+    const cut = this.#loss.onFeedback(lost, counted, lossBasis, nowMs, ackedBps);
     let bps = this.#aimd.bps;
     if (cut) this.#onCongestion(nowMs);
     if (this.#loss.boundBps < bps) {
