@@ -51,20 +51,26 @@ describe('a link drop 20 → 3 → 20 Mbit/s', () => {
 });
 
 describe('a link drop under an encoder its CPU keeps below the estimate', () => {
-  it('backs off within half a second: the path delivering far less than is sent is congestion, not an idle sender', () => {
-    for (const burstBytes of [0, 16_000]) {
+  it('backs off within 0.7 s: the path delivering less than is sent is congestion, not an idle sender', () => {
+    // The encoder sends 7 (or 3.6) Mbit/s whatever its target (x264 short of CPU), so the estimate sits
+    // at the cap; 3.6 Mbit/s overfills the 3 Mbit/s link only a little, and is answered by the loss.
+    for (const [demandBps, burstBytes] of [
+      [7 * MBIT, 0],
+      [7 * MBIT, 16_000],
+      [3.6 * MBIT, 0],
+      [3.6 * MBIT, 16_000],
+    ] as const) {
       const run = simulateLink({
         durationMs: 13_000,
         burstBytes,
         link: (ms) => ({ capacityBps: ms >= 10_000 ? 3 * MBIT : 20 * MBIT, delayMs: 5 }),
-        // The encoder sends 7 Mbit/s whatever its target (x264 short of CPU), so the estimate sits at the cap.
-        demandBps: () => 7 * MBIT,
+        demandBps: () => demandBps,
         estimator: { startBps: 6 * MBIT, maxBps: 20 * MBIT },
       });
       expect(between(run.samples, 9000, 10_000).every((s) => s.appLimited && s.estimateBps > 15 * MBIT)).toBe(true);
       // Backing off from the held estimate 15 % a second took until ~11.7 s to get under 4 Mbit/s and
       // lost 650 media packets at the bottleneck.
-      expect(between(run.samples, 10_500, 13_000).every((s) => s.estimateBps < 3 * MBIT)).toBe(true);
+      expect(between(run.samples, 10_700, 13_000).every((s) => s.estimateBps < 3 * MBIT)).toBe(true);
       expect(between(run.samples, 11_000, 13_000).every((s) => s.estimateBps > 2 * MBIT)).toBe(true);
       expect(run.mediaDropTimes.filter((ms) => ms >= 10_000).length).toBeLessThan(200);
     }
