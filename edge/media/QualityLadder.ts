@@ -22,6 +22,12 @@ export interface QualityLadderOptions {
   upAfterMs?: number;
   /** Headroom before stepping up (default 1.3). */
   upMargin?: number;
+  /**
+   * Estimate above twice the next rung's need × `upMargin` this long → step up, straight to the highest
+   * rung covered that well, ms (default 1000): a link that came back is not a noisy estimate, and one
+   * rung per `upAfterMs` left the picture small for 8 s after it (doubles with flaps, as `upAfterMs`).
+   */
+  fastUpAfterMs?: number;
   /** Smallest height a resolution step goes to (default 270), then fps halves. */
   minHeight?: number;
   /**
@@ -31,6 +37,8 @@ export interface QualityLadderOptions {
   flapWindowMs?: number;
 }
 
+/** An estimate this many times a rung's need × `upMargin` covers it plainly (`fastUpAfterMs`). */
+const PLENTY = 2;
 /** An estimate under this share of the rung's need is a deep shortfall (`deepDownAfterMs`). */
 const DEEP_SHARE = 0.5;
 /** Longest the up hold grows to after flaps, as a multiple of `upAfterMs`. */
@@ -60,7 +68,8 @@ function mbps(bps: number): string {
 /**
  * The quality ladder: when the bandwidth estimate stays below what the current resolution needs, step
  * the resolution down (then the frame rate), and back up one rung at a time once the estimate has
- * comfortably covered the next rung for a while. Hysteresis in both time and rate, so a noisy estimate
+ * comfortably covered the next rung for a while (or, when it covers higher rungs twice over for a
+ * second, straight to the highest of them: the link came back). Hysteresis in both time and rate, so a noisy estimate
  * does not make the picture pump, and a step up undone within `flapWindowMs` doubles the next up hold. Pure logic on caller-supplied time.
  */
 export class QualityLadder {
@@ -70,11 +79,14 @@ export class QualityLadder {
   readonly #deepDownAfterMs: number;
   readonly #upAfterMs: number;
   readonly #upMargin: number;
+  readonly #fastUpAfterMs: number;
   #index = 0;
   /** The highest rung (index) the CPU allows: the estimate does not climb above it. */
   #cpuTop = 0;
   #belowSinceMs = -1;
   #aboveSinceMs = -1;
+  /** Since when the estimate has covered the next rung twice over (-1: it does not). */
+  #plentySinceMs = -1;
   #lastChangeMs = Number.NEGATIVE_INFINITY;
   readonly #flapWindowMs: number;
   #lastUpMs = Number.NEGATIVE_INFINITY;
@@ -90,6 +102,7 @@ export class QualityLadder {
     this.#deepDownAfterMs = Math.min(this.#downAfterMs, options.deepDownAfterMs ?? 250);
     this.#upAfterMs = options.upAfterMs ?? 4000;
     this.#upMargin = options.upMargin ?? 1.3;
+    this.#fastUpAfterMs = Math.min(this.#upAfterMs, options.fastUpAfterMs ?? 1000);
     this.#flapWindowMs = options.flapWindowMs ?? 10_000;
     const minHeight = options.minHeight ?? 270;
     const { top } = options;
@@ -161,18 +174,34 @@ export class QualityLadder {
     const upNeed = this.needBps(higher) * this.#upMargin;
     if (estimateBps < upNeed) {
       this.#aboveSinceMs = -1;
+      this.#plentySinceMs = -1;
       return undefined;
     }
     if (this.#aboveSinceMs < 0) this.#aboveSinceMs = nowMs;
+    const plenty = estimateBps >= PLENTY * upNeed;
+    if (!plenty) this.#plentySinceMs = -1;
+    else if (this.#plentySinceMs < 0) this.#plentySinceMs = nowMs;
     if (nowMs - this.#lastUpMs >= FLAP_FORGET_MS) this.#upPenalty = 1;
-    const hold = this.upAfterMs;
-    if (nowMs - this.#aboveSinceMs < hold || nowMs - this.#lastChangeMs < hold) return undefined;
-    this.#move(this.#index - 1, nowMs);
+    const fastHold = this.#fastUpAfterMs * this.#upPenalty;
+    const fast =
+      plenty && nowMs - this.#plentySinceMs >= fastHold && nowMs - this.#lastChangeMs >= fastHold;
+    const hold = fast ? fastHold : this.upAfterMs;
+    if (!fast && (nowMs - this.#aboveSinceMs < hold || nowMs - this.#lastChangeMs < hold)) return undefined;
+    let next = this.#index - 1;
+    while (
+      fast &&
+      next - 1 >= this.#cpuTop &&
+      estimateBps >= PLENTY * this.#upMargin * this.needBps(this.#rungs[next - 1] as QualityRung)
+    ) {
+      next--;
+    }
+    const reached = this.#rungs[next] as QualityRung;
+    this.#move(next, nowMs);
     this.#lastUpMs = nowMs;
     return {
       rung: this.rung,
       direction: 'up',
-      reason: `estimate ${mbps(estimateBps)} ≥ ${mbps(upNeed)} for ${this.#label(higher)} for ${(hold / 1000).toFixed(1)} s`,
+      reason: `estimate ${mbps(estimateBps)} ≥ ${mbps(fast ? PLENTY * this.#upMargin * this.needBps(reached) : upNeed)} for ${this.#label(reached)} for ${(hold / 1000).toFixed(1)} s`,
     };
   }
 
@@ -220,6 +249,7 @@ export class QualityLadder {
     this.#index = index;
     this.#belowSinceMs = -1;
     this.#aboveSinceMs = -1;
+    this.#plentySinceMs = -1;
     this.#lastChangeMs = nowMs;
   }
 

@@ -114,6 +114,26 @@ describe('recovery from a link drop, wherever the return falls between recovery 
   }
 });
 
+describe('recovery to a link better than before the drop', () => {
+  it('climbs past the level before the drop to the maximum by probing, not 8 % a second', () => {
+    // 13 Mbit/s, 3 from 10 s, then 20 from 20 s (the way back is a better link): recovery aims at the
+    // ~12 Mbit/s acknowledged before the drop, and once there one more strict cluster aims at the maximum.
+    for (const burstBytes of [0, 16_000]) {
+      const run = simulateLink({
+        durationMs: 26_000,
+        burstBytes,
+        link: (ms) => ({ capacityBps: ms < 10_000 ? 13 * MBIT : ms < 20_000 ? 3 * MBIT : 20 * MBIT, delayMs: 5 }),
+        demandBps: () => 30 * MBIT,
+        estimator: { startBps: 6 * MBIT, maxBps: 20 * MBIT },
+      });
+      expect(Math.max(...between(run.samples, 8000, 10_000).map((s) => s.estimateBps))).toBeLessThan(15 * MBIT);
+      const back = run.samples.find((s) => s.ms >= 20_000 && 0.9 * s.estimateBps >= 16 * MBIT);
+      // Was over 6 s: the level before the drop at once, then AIMD's 8 %/s from 12 toward 17.8 Mbit/s.
+      expect((back?.ms ?? Number.POSITIVE_INFINITY) - 20_000).toBeLessThanOrEqual(3000);
+    }
+  });
+});
+
 describe('loss-based bound', () => {
   it('does not cut under 0.85 × the acknowledged rate: the loss of an overflow the delay cut already answered', () => {
     const loss = new LossBasedControl();

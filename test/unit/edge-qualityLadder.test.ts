@@ -38,22 +38,39 @@ describe('quality ladder', () => {
     expect(ladder.update(0.3 * MBIT, 1000)?.rung).toEqual({ width: 480, height: 270, fps: 30 });
   });
 
-  it('comes back up one rung at a time, with margin, after the estimate holds for 4 s', () => {
+  it('comes back up one rung per 4 s while the estimate covers the next with margin, faster where it covers it twice over', () => {
     const ladder = new QualityLadder({ top });
     ladder.update(1 * MBIT, 0);
     ladder.update(1 * MBIT, 1000);
     expect(ladder.rung.height).toBe(270);
-    // 20 Mbit/s covers everything, but the ladder climbs one rung per 4 s of holding.
+    // 8 Mbit/s covers 640×360 (1.4 Mbit/s × 1.3) twice over: one second; 960×540 (3.1) and 1280×720
+    // (5.5) only with the 1.3× margin: one rung per 4 s of holding.
     const ups: Array<{ ms: number; height: number }> = [];
     for (let ms = 2000; ms <= 20_000; ms += 500) {
-      const change = ladder.update(20 * MBIT, ms);
+      const change = ladder.update(8 * MBIT, ms);
       if (change) ups.push({ ms, height: change.rung.height });
     }
-    expect(ups.map((u) => u.height)).toEqual([360, 540, 720]);
-    expect(ups[0]?.ms).toBe(6000);
-    for (let i = 1; i < ups.length; i++) {
-      expect((ups[i]?.ms ?? 0) - (ups[i - 1]?.ms ?? 0)).toBeGreaterThanOrEqual(4000);
-    }
+    expect(ups).toEqual([
+      { ms: 3000, height: 360 },
+      { ms: 7500, height: 540 },
+      { ms: 12_000, height: 720 },
+    ]);
+  });
+
+  it('goes straight back to the top a second after the link returns with twice what it needs', () => {
+    const ladder = new QualityLadder({ top });
+    ladder.update(1 * MBIT, 0);
+    ladder.update(1 * MBIT, 1000);
+    expect(ladder.rung.height).toBe(270);
+    // A moment at 20 Mbit/s (a probe's overshoot) is not enough: the estimate must hold for a second.
+    expect(ladder.update(20 * MBIT, 2000)).toBeUndefined();
+    expect(ladder.update(3 * MBIT, 2500)).toBeUndefined();
+    expect(ladder.update(20 * MBIT, 3000)).toBeUndefined();
+    expect(ladder.update(20 * MBIT, 3500)).toBeUndefined();
+    const change = ladder.update(20 * MBIT, 4000);
+    // One step, one new encoder (one keyframe), instead of three a rung every 4 s.
+    expect(change?.rung.height).toBe(720);
+    expect(change?.reason).toMatch(/20\.0 Mbit\/s ≥ 14\.4 Mbit\/s for 1280×720@60 for 1\.0 s/);
     // Just above the need of the next rung is not enough (1.3× margin).
     const low = new QualityLadder({ top });
     low.update(2 * MBIT, 0);

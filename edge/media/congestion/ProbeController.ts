@@ -215,6 +215,18 @@ export class ProbeController {
     this.#lastProbeMs = nowMs; // let the estimate settle first
   }
 
+  /**
+   * A recovery chain arrived at `foundBps`. Where that is well under the maximum (the level before the
+   * drop was an estimate held while a CPU-short encoder sent less, or still climbing), aim at the maximum
+   * next: one more strict cluster finds the rest of a restored link, instead of 8 % a second (the bench's
+   * ramp took 5-6 s after such a drop). The climb ends at its first failure, like the start-up ramp.
+   */
+  extendRecovery(foundBps: number, nowMs: number): void {
+    if (!this.recovering(nowMs) || foundBps >= 0.9 * this.#maxBps) return;
+    this.#recoveryCeilingBps = this.#maxBps;
+    this.#aim(this.#maxBps, nowMs);
+  }
+
   #aim(ceilingBps: number, nowMs: number): void {
     this.#ceilingBps = ceilingBps;
     this.#ceilingUntilMs = Number.POSITIVE_INFINITY;

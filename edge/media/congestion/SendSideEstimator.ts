@@ -293,7 +293,11 @@ export class SendSideEstimator {
     // 20 Mbit/s cluster at 16-18 Mbit/s, less on a busy CPU, and media shares the link), which left the
     // estimate 10-20 % short and the rest to 8 %/s (0.5-2 s of the ramp). A link back only to 70-100 % of
     // that level is overshot until the delay controller's first cut.
-    if (verdict === 'arrived') return Math.max(best, probeBps, this.#probes.recoveryLevelBps(nowMs));
+    if (verdict === 'arrived') {
+      const found = Math.max(best, probeBps, this.#probes.recoveryLevelBps(nowMs));
+      this.#probes.extendRecovery(found, nowMs);
+      return found;
+    }
     // A path whose probe successes were contradicted lately has a bucket: only a chain that gets all
     // the way (a cluster of tens of kB at the ceiling) shows it carries more.
     if (this.#strictProbing(nowMs)) return undefined;
