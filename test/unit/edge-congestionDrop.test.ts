@@ -59,6 +59,7 @@ describe('a link drop under an encoder its CPU keeps below the estimate', () => 
       [7 * MBIT, 16_000],
       [3.6 * MBIT, 0],
       [3.6 * MBIT, 16_000],
+      [4.1 * MBIT, 0],
     ] as const) {
       const run = simulateLink({
         durationMs: 13_000,

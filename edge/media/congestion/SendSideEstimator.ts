@@ -57,8 +57,14 @@ const PROBE_STEP = 1.5;
 const BUCKET_RATIO = 0.5;
 /** How long a contradicted probe success marks the path as having a token bucket, ms. */
 const BUCKET_MEMORY_MS = 10_000;
-/** Application-limited, the path delivering under this share of what is sent means the sender overfills it. */
-const OVERFILL_SHARE = 0.7;
+/**
+ * Application-limited, the path delivering under this share of what is sent, and by more than
+ * `OVERFILL_MIN_BPS`, means the sender overfills it: the queue grows by ≥ 37 ms each 250 ms window (a
+ * CPU-capped encoder at 4.1 Mbit/s on a link fallen to 3 delivers 0.73 of it).
+ */
+const OVERFILL_SHARE = 0.85;
+/** Below this gap a low-rate scene's window noise could read as overfilling. */
+const OVERFILL_MIN_BPS = 300_000;
 /** A probe's finding the estimate has not reached in this long is dropped, ms. */
 const PROBED_TTL_MS = 2000;
 
@@ -199,9 +205,13 @@ export class SendSideEstimator {
     // Application-limited (the estimate far above what is sent), yet the path delivers much less than is
     // sent: the sender itself fills the queue — a link that fell under an encoder kept below the estimate
     // by its CPU. Backing off from the held estimate (15 % a second) took 2-3 s to get under the link,
-    // losing hundreds of packets; this is the ordinary case: β × what arrives, from what is sent.
+    // losing hundreds of packets; this is the ordinary case: β × what arrives.
     const overfilling =
-      appLimited && ackedBps !== undefined && sentBps !== undefined && ackedBps < OVERFILL_SHARE * sentBps;
+      appLimited &&
+      ackedBps !== undefined &&
+      sentBps !== undefined &&
+      ackedBps < OVERFILL_SHARE * sentBps &&
+      sentBps - ackedBps > OVERFILL_MIN_BPS;
     let reason: EstimateReason;
     if (probeBps !== undefined && usage !== BandwidthUsage.overusing) {
       const verdict = this.#probes.onResult(probeId, probeBps, this.#bps, nowMs, bucket);
