@@ -149,6 +149,8 @@ interface Poll {
   s: number;
   edge: EdgeFrames;
   queueMs: number;
+  /** The queue the edge reads in the path from transport-cc, ms. */
+  pathQueueMs: number;
   bytesSent: number;
   /** What the pacer sent (media, FEC, re-sends, with packet overhead). */
   wireBytes: number;
@@ -275,6 +277,7 @@ async function runScenario(
       },
       wireBytes: session?.congestion?.pacedBytes ?? 0,
       queueMs: session?.congestion?.queueMs ?? 0,
+      pathQueueMs: session?.congestion?.pathQueueMs ?? 0,
       bytesSent: Number(session?.bytesSent ?? 0),
       bitrateKbps: Number(session?.bitrateKbps ?? 0),
       estimateKbps: session?.congestion?.estimateKbps,

@@ -65,6 +65,8 @@ export interface VideoRateControlStats extends QualityReport {
   /** Bytes the pacer sent (media, FEC, re-sends; packet overhead included; padding not). */
   pacedBytes: number;
   queueMs: number;
+  /** The queue the newest acknowledged packet met in the path, ms (over 50: every other frame skipped). */
+  pathQueueMs: number;
   /** Mean encode time ÷ frame interval over the last second (≥ 0.8: the CPU is the bottleneck). */
   encodeLoad: number;
   /** The encoder's bitrate limit from the CPU, kbit/s (null: none). */
@@ -92,6 +94,8 @@ const REPORT_MS = 1000;
 const SATURATED_SHARE = 0.6;
 /** A frame queued behind this much pacing, ms, is not encoded (the estimate is above the path). */
 const MAX_QUEUE_MS = 120;
+/** Above this queue in the path, ms, every other frame is skipped (`admitFrame`). */
+const PATH_QUEUE_SKIP_MS = 50;
 /** Share of the estimate retransmissions may take. */
 const RETRANSMIT_SHARE = 0.5;
 
@@ -142,6 +146,8 @@ export class VideoRateControl extends TypedEmitter<VideoRateControlEvents> {
   #encoderKbps: number;
   readonly #cpu: CpuHeadroom;
   #closed = false;
+  /** The last frame offered was skipped (`admitFrame` never skips two in a row for the path's queue). */
+  #skippedLast = false;
 
   constructor(options: VideoRateControlOptions) {
     super({
@@ -203,9 +209,15 @@ export class VideoRateControl extends TypedEmitter<VideoRateControlEvents> {
    * (sending more would only add delay). Counted, so such skips are not taken for a short CPU.
    */
   admitFrame(): boolean {
-    if (this.#controller.queueMs <= MAX_QUEUE_MS) return true;
-    this.#cpu.recordCongestedSkip();
-    return false;
+    // The path's own queue: after a link drop it holds ~100 ms of what was sent for the old link, and at
+    // the new rate it drained by only the little headroom left (the frames behind it waited 100-150 ms
+    // for ~400 ms). Every other frame is skipped until it drains, so it drains about twice as fast.
+    const skip =
+      this.#controller.queueMs > MAX_QUEUE_MS ||
+      (this.#controller.estimate.pathQueueMs > PATH_QUEUE_SKIP_MS && !this.#skippedLast);
+    this.#skippedLast = skip;
+    if (skip) this.#cpu.recordCongestedSkip();
+    return !skip;
   }
 
   /** One frame spent `encodeMs` in the encoder (the CPU headroom is judged from these). */
@@ -226,6 +238,7 @@ export class VideoRateControl extends TypedEmitter<VideoRateControlEvents> {
       pacerMaxWaitMs: Math.round(pacer.maxWaitMs),
       pacedBytes: pacer.bytes,
       queueMs: Math.round(this.#controller.queueMs),
+      pathQueueMs: Math.round(this.#controller.estimate.pathQueueMs),
       encodeLoad: Math.round(this.#cpu.load.load * 100) / 100,
       cpuCapKbps: this.#cpu.capKbps,
       encoderKbps: this.#encoderKbps,

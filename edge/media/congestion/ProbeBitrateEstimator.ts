@@ -20,6 +20,10 @@ interface ClusterTally {
 const CLUSTER_TIMEOUT_MS = 2000;
 const MAX_INTERVAL_MS = 1000;
 const MIN_RECEIVED_SHARE = 0.8;
+/** Receive rate at this share of the send rate or more: the path kept up (see `keptUp`). */
+const KEPT_UP_SHARE = 0.9;
+/** Loss share at most for a cluster that kept up. */
+const KEPT_UP_LOSS = 0.05;
 /** Share of an announced cluster's bytes whose fate must be known for a `whole` answer. */
 const WHOLE_SHARE = 0.8;
 
@@ -35,6 +39,18 @@ const WHOLE_SHARE = 0.8;
 export class ProbeBitrateEstimator {
   readonly #clusters = new Map<number, ClusterTally>();
   readonly #expected = new Map<number, ProbeCluster>();
+  /** Per cluster, whether its last reading showed the path keeping up with the sender (see `keptUp`). */
+  readonly #keptUp = new Map<number, boolean>();
+
+  /**
+   * Whether cluster `id`'s last reading showed the path keeping up with the sender: it arrived as fast as
+   * it left (≥ 0.9 ×) with next to no loss. A whole cluster of tens of kB that kept up was not let through
+   * by a token bucket (one passes its burst, then spreads the rest out at the rate behind it), so it shows
+   * the path carries at least what was sent, even when a busy CPU sent it slower than asked.
+   */
+  keptUp(id: number): boolean {
+    return this.#keptUp.get(id) ?? false;
+  }
 
   /** Announces a cluster the pacer is about to send. */
   expect(cluster: ProbeCluster): void {
@@ -51,6 +67,7 @@ export class ProbeBitrateEstimator {
       if (nowMs - tally.createdMs > CLUSTER_TIMEOUT_MS) {
         this.#clusters.delete(id);
         this.#expected.delete(id);
+        this.#keptUp.delete(id);
       }
     }
     if (result.probeClusterId < 0) return undefined;
@@ -101,6 +118,7 @@ export class ProbeBitrateEstimator {
     const lossShare = 1 - tally.received / Math.max(1, tally.sent);
     const found =
       receiveBps < 0.9 * sendBps || lossShare > 0.2 ? 0.95 * receiveBps : Math.min(sendBps, receiveBps);
+    this.#keptUp.set(id, receiveBps >= KEPT_UP_SHARE * sendBps && lossShare <= KEPT_UP_LOSS);
     return cluster ? Math.min(found, cluster.bps) : found;
   }
 }

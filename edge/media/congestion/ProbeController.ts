@@ -22,6 +22,8 @@ export type ProbeVerdict = 'climbing' | 'pending' | 'arrived' | 'failed';
 const CONTRADICTED_MS = 1000;
 /** A cluster at this share of the aim (the ceiling, or the maximum) is at the aim. */
 const AT_AIM = 0.99;
+/** A cluster the path kept up with succeeds down to this share of its rate (see `onResult`). */
+const KEPT_UP_SUCCESS = 0.5;
 /** Longest wait between recovery probes whose successes keep being contradicted, ms. */
 const CONTRADICTED_MAX_INTERVAL_MS = 2000;
 
@@ -107,6 +109,7 @@ export class ProbeController {
       this.#queue([3 * estimateBps, 6 * estimateBps], nowMs);
     } else if (this.#waiting.size > 0 && nowMs - this.#waitingSinceMs > 1000) {
       // No result in a second: the probe failed (lost, or too little of it arrived).
+      if (process.env.CC_TRACE) console.error('CCTRACE timeout', JSON.stringify({ t: Math.round(nowMs), waiting: [...this.#waiting] }));
       this.#waiting.clear();
       this.#onFailure();
     } else if (
@@ -134,14 +137,24 @@ export class ProbeController {
    * `climbing` (it succeeded, a cluster at twice the finding is queued), `pending` (a higher cluster
    * still in flight answers for it, or it was not awaited), `arrived` (it succeeded at the ceiling, or was
    * sent at it) or `failed` (the path did not carry it). `strict`: the chain counts only if it arrives.
+   * `keptUp`: the whole cluster arrived as fast as it left; then a reading down to half the cluster's
+   * rate succeeds (a busy CPU sent a 20 Mbit/s cluster at 8-12 Mbit/s; under 0.7 × it failed every
+   * recovery chain on a restored link, for 7 s and more).
    */
-  onResult(id: number, resultBps: number, estimateBps: number, nowMs: number, strict = false): ProbeVerdict {
+  onResult(
+    id: number,
+    resultBps: number,
+    estimateBps: number,
+    nowMs: number,
+    strict = false,
+    keptUp = false,
+  ): ProbeVerdict {
     const target = this.#waiting.get(id);
     if (target === undefined) return 'pending';
     this.#waiting.delete(id);
     // A higher cluster still in flight answers for both.
     if ([...this.#waiting.values()].some((bps) => bps > target)) return 'pending';
-    if (resultBps >= 0.7 * target) {
+    if (resultBps >= 0.7 * target || (keptUp && resultBps >= KEPT_UP_SUCCESS * target)) {
       this.#intervalMs = this.#baseIntervalMs;
       const found = Math.max(resultBps, estimateBps);
       // A cluster sent at the aim itself has nowhere higher to go: a probe reads a little under the
@@ -191,6 +204,7 @@ export class ProbeController {
   onCongestion(nowMs: number): void {
     if (this.#lastSuccessMs < 0 || nowMs - this.#lastSuccessMs > CONTRADICTED_MS) return;
     this.#lastSuccessMs = -1;
+    if (process.env.CC_TRACE) console.error('CCTRACE contradicted', JSON.stringify({ t: Math.round(nowMs) }));
     this.#lastContradictedMs = nowMs;
     this.#pending.length = 0;
     this.#waiting.clear();
@@ -204,6 +218,7 @@ export class ProbeController {
 
   /** The estimate dropped sharply from what the receiver acknowledged (`beforeBps`): recover to it. */
   onLargeDrop(beforeBps: number, nowMs: number): void {
+    if (process.env.CC_TRACE) console.error('CCTRACE largeDrop', JSON.stringify({ t: Math.round(nowMs), beforeBps: Math.round(beforeBps) }));
     // Drops in a row (20 → 10 → 5) recover to the first level, not the last; so does a drop from a
     // level a probe reached falsely (a token bucket's) while recovering from a real one.
     const recovering = nowMs <= this.#recoveryUntilMs;

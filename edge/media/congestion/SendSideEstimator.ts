@@ -4,6 +4,7 @@ import { AlrDetector } from './AlrDetector.js';
 import { BandwidthUsage } from './BandwidthUsage.js';
 import { InterArrival } from './InterArrival.js';
 import { LossBasedControl } from './LossBasedControl.js';
+import { PathQueue } from './PathQueue.js';
 import { ProbeBitrateEstimator } from './ProbeBitrateEstimator.js';
 import type { ProbeCluster } from './ProbeCluster.js';
 import { ProbeController, type ProbeControllerOptions, type ProbeVerdict } from './ProbeController.js';
@@ -44,6 +45,8 @@ export interface SendSideEstimate {
   /** The receiver's acknowledged rate, bps, when known. */
   ackedBps: number | undefined;
   appLimited: boolean;
+  /** The queue the newest acknowledged packet met in the path, ms (`PathQueue`). */
+  pathQueueMs: number;
 }
 
 /** An estimate this far under the best acknowledged rate of the last 2 s is a large drop (re-probe soon). */
@@ -82,6 +85,7 @@ export class SendSideEstimator {
   /** The same window over send times, media only (no probes, no padding): what the sender put on the path. */
   readonly #sent = new AckedBitrateEstimator();
   readonly #alr = new AlrDetector();
+  readonly #pathQueue = new PathQueue();
   readonly #loss = new LossBasedControl();
   readonly #probeResults = new ProbeBitrateEstimator();
   readonly #probes: ProbeController;
@@ -132,6 +136,7 @@ export class SendSideEstimator {
       lossFraction: this.#loss.lossFraction,
       ackedBps: this.#acked.bps,
       appLimited: this.#alr.inAlr,
+      pathQueueMs: this.#pathQueue.queueMs,
     };
   }
 
@@ -188,6 +193,7 @@ export class SendSideEstimator {
       counted++;
       if (result.padding) this.#paddingAcked++;
       this.#acked.onPacket(result.arrivalTimeMs, result.size);
+      this.#pathQueue.onPacket(result.sendTimeMs, result.arrivalTimeMs, nowMs);
       const delta = this.#interArrival.onPacket(result.sendTimeMs, result.arrivalTimeMs);
       if (delta) this.#trendline.update(delta.sendDeltaMs, delta.arrivalDeltaMs, delta.arrivalTimeMs, nowMs);
       if (result.probeClusterId >= 0) {
@@ -214,7 +220,9 @@ export class SendSideEstimator {
       sentBps - ackedBps > OVERFILL_MIN_BPS;
     let reason: EstimateReason;
     if (probeBps !== undefined && usage !== BandwidthUsage.overusing) {
-      const verdict = this.#probes.onResult(probeId, probeBps, this.#bps, nowMs, bucket);
+      const keptUp = bucket && this.#probeResults.keptUp(probeId);
+      const verdict = this.#probes.onResult(probeId, probeBps, this.#bps, nowMs, bucket, keptUp);
+      if (process.env.CC_TRACE) console.error('CCTRACE result', JSON.stringify({ t: Math.round(nowMs), id: probeId, probeBps: Math.round(probeBps), verdict, keptUp, est: Math.round(this.#bps), bucket, rec: this.#probes.recoveryLevelBps(nowMs) }));
       const found = this.#chainFinding(verdict, probeBps, appLimited, nowMs);
       if (found !== undefined && found > this.#aimd.bps) {
         this.#probedBps = found;
@@ -269,6 +277,7 @@ export class SendSideEstimator {
     // A chain whose last cluster gave no result at all (lost, or too little arrived) proves nothing.
     if (this.#chainBps > 0 && !this.#probes.inFlight) this.#chainBps = 0;
     const clusters = this.#probes.process(this.#bps, nowMs, appLimited);
+    if (process.env.CC_TRACE && clusters.length > 0) console.error('CCTRACE queue', JSON.stringify({ t: Math.round(nowMs), est: Math.round(this.#bps), clusters: clusters.map((c) => [c.id, Math.round(c.bps), c.bytes]) }));
     for (const cluster of clusters) this.#probeResults.expect(cluster);
     return clusters;
   }
