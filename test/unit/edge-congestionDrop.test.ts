@@ -208,6 +208,35 @@ describe('probe results on a path with a token bucket', () => {
     expect(answers.slice(0, 15).every((answer) => answer === undefined)).toBe(true);
     expect(answers[19]).toBeLessThan(8 * MBIT);
   });
+
+  it('tell a cluster spread out behind the burst from one a busy sender sent slowly', () => {
+    const packet = (id: number, i: number, sendTimeMs: number, arrivalTimeMs: number) => ({
+      seq: i,
+      sendTimeMs,
+      arrivalTimeMs,
+      size: 1200,
+      probeClusterId: id,
+      padding: true,
+    });
+    const probes = new ProbeBitrateEstimator();
+    // 25 packets (30 kB) asked for at 20 Mbit/s. Behind a 3 Mbit/s bucket: 18 pass at once, the last
+    // 7 are spread out (3.2 ms apart). The whole cluster's answer says it did not keep up.
+    probes.expect({ id: 1, bps: 20 * MBIT, bytes: 30_000, minPackets: 5 });
+    let behindBucket: number | undefined;
+    for (let i = 0; i < 25; i++) {
+      const arrival = i < 18 ? 110 + i * 0.5 : 118.5 + (i - 17) * 3.2;
+      behindBucket = probes.onPacket(packet(1, i, 100 + i * 0.48, arrival), 200, true) ?? behindBucket;
+    }
+    expect(behindBucket).toBeDefined();
+    expect(probes.keptUp(1)).toBe(false);
+    // The same cluster from a CPU-starved pacer: sent at ~9 Mbit/s, arriving as it left.
+    probes.expect({ id: 2, bps: 20 * MBIT, bytes: 30_000, minPackets: 5 });
+    let slow: number | undefined;
+    for (let i = 0; i < 25; i++) slow = probes.onPacket(packet(2, 100 + i, 300 + i, 310 + i), 400, true) ?? slow;
+    expect(probes.keptUp(2)).toBe(true);
+    expect(slow).toBeGreaterThan(8 * MBIT);
+    expect(slow).toBeLessThan(0.7 * 20 * MBIT);
+  });
 });
 
 describe('recovery probing', () => {
@@ -220,13 +249,38 @@ describe('recovery probing', () => {
     const estimate = 2.5 * MBIT;
     for (let ms = 2000; ms < 4000 && controller.active; ms += 10) {
       for (const cluster of controller.process(estimate, ms)) {
-        // Media shares the link while the cluster goes out: a 20 Mbit/s cluster reads 17.5.
+        // Media shares the link while the cluster goes out: a 20 Mbit/s cluster reads 17.5, and keeps up.
         const read = Math.min(cluster.bps, 17.5 * MBIT);
-        verdicts.push(controller.onResult(cluster.id, read, estimate, ms + 5, true));
+        verdicts.push(controller.onResult(cluster.id, read, estimate, ms + 5, true, true));
       }
     }
-    // 5, 10, then 20 Mbit/s: arrived at 17.5 (under 0.9 × 20, it used to queue 20 Mbit/s again and again).
-    expect(verdicts).toEqual(['climbing', 'climbing', 'arrived']);
+    // 5, then straight to 20 Mbit/s (recovering, the clusters in between decide nothing): arrived at 17.5
+    // (under 0.9 × 20, it used to queue 20 Mbit/s again and again).
+    expect(verdicts).toEqual(['climbing', 'arrived']);
+  });
+
+  it('counts a recovery cluster only when it kept up: slowly sent counts, spread out behind a bucket does not', () => {
+    const run = (keptUp: boolean, readBps: number) => {
+      const controller = new ProbeController(20 * MBIT);
+      controller.process(2 * MBIT, 0);
+      controller.onResult(2, 1 * MBIT, 2 * MBIT, 50); // start-up over
+      controller.onLargeDrop(20 * MBIT, 1000);
+      const verdicts: string[] = [];
+      for (let ms = 2000; ms < 2500; ms += 10) {
+        for (const cluster of controller.process(2.5 * MBIT, ms)) {
+          const aim = cluster.bps === 20 * MBIT;
+          // The first, small cluster passes; then one 12 ms cluster at the aim (30 kB).
+          if (aim) expect(cluster.bytes).toBe(30_000);
+          const read = aim ? readBps : cluster.bps;
+          verdicts.push(controller.onResult(cluster.id, read, 2.5 * MBIT, ms + 5, true, aim ? keptUp : true));
+        }
+      }
+      return verdicts;
+    };
+    // A busy CPU sent the 20 Mbit/s cluster at 11 and it arrived as sent: the path carries it.
+    expect(run(true, 11 * MBIT)).toEqual(['climbing', 'arrived']);
+    // Its first packets went through a bucket at line rate (reading 15), the rest were spread out.
+    expect(run(false, 15 * MBIT)).toEqual(['climbing', 'failed']);
   });
 
   it('keeps aiming at the level before the first drop when a falsely reached level drops again', () => {

@@ -22,6 +22,11 @@ export type ProbeVerdict = 'climbing' | 'pending' | 'arrived' | 'failed';
 const CONTRADICTED_MS = 1000;
 /** A cluster at this share of the aim (the ceiling, or the maximum) is at the aim. */
 const AT_AIM = 0.99;
+/**
+ * Length of a recovery cluster sent at the aim, ms: 30 kB at 20 Mbit/s, enough past a 16 kB bucket (and
+ * what refills it meanwhile) that its tail shows the rate behind it, yet within a 50 ms queue at 3 Mbit/s.
+ */
+const AIM_CLUSTER_MS = 12;
 /** A cluster the path kept up with succeeds down to this share of its rate (see `onResult`). */
 const KEPT_UP_SUCCESS = 0.5;
 /** Longest wait between recovery probes whose successes keep being contradicted, ms. */
@@ -154,7 +159,12 @@ export class ProbeController {
     this.#waiting.delete(id);
     // A higher cluster still in flight answers for both.
     if ([...this.#waiting.values()].some((bps) => bps > target)) return 'pending';
-    if (resultBps >= 0.7 * target || (keptUp && resultBps >= KEPT_UP_SUCCESS * target)) {
+    // Strict (a path with a token bucket), a cluster that did not keep up was spread out behind the bucket's
+    // burst, however well its first packets read.
+    const success = strict
+      ? keptUp && resultBps >= KEPT_UP_SUCCESS * target
+      : resultBps >= 0.7 * target || (keptUp && resultBps >= KEPT_UP_SUCCESS * target);
+    if (success) {
       this.#intervalMs = this.#baseIntervalMs;
       const found = Math.max(resultBps, estimateBps);
       // A cluster sent at the aim itself has nowhere higher to go: a probe reads a little under the
@@ -164,7 +174,13 @@ export class ProbeController {
         // In a strict chain a climbing cluster decides nothing, so the top cluster's own overshoot
         // does not contradict it (that made every recovery chain on a still-low link wait 2 s).
         if (!strict) this.#lastSuccessMs = nowMs;
-        this.#queue([2 * found], nowMs);
+        // Recovering, only a cluster at the aim decides: the doubling clusters in between passed a token
+        // bucket whatever the link and drained it, so the top one met an empty bucket and a full queue
+        // (loss, and ~90 ms for the frames behind it, every 2 s of a low link). After the first, small
+        // cluster (which a link without a bucket already fails) one cluster goes at the aim: tens of kB,
+        // so a bucket passes its burst and spreads the rest out, which fails it (it must keep up).
+        if (this.recovering(nowMs)) this.#queue([Math.min(this.#maxBps, this.#ceilingBps)], nowMs, AIM_CLUSTER_MS);
+        else this.#queue([2 * found], nowMs);
         return 'climbing';
       }
       this.#lastSuccessMs = nowMs;
@@ -255,7 +271,7 @@ export class ProbeController {
     this.#intervalMs = Math.min(this.#maxIntervalMs, this.#intervalMs * 2);
   }
 
-  #queue(rates: number[], nowMs: number): void {
+  #queue(rates: number[], nowMs: number, clusterMs = this.#clusterMs): void {
     for (const rate of rates) {
       const bps = Math.min(rate, this.#maxBps);
       if (bps <= 0) continue;
@@ -263,7 +279,7 @@ export class ProbeController {
       this.#pending.push({
         id,
         bps,
-        bytes: Math.ceil((bps * this.#clusterMs) / 8000),
+        bytes: Math.ceil((bps * clusterMs) / 8000),
         minPackets: this.#minPackets,
       });
       this.#waiting.set(id, bps);
