@@ -269,7 +269,7 @@ describe('recovery probing', () => {
       for (let ms = 2000; ms < 2500; ms += 10) {
         for (const cluster of controller.process(2.5 * MBIT, ms)) {
           const aim = cluster.bps === 20 * MBIT;
-          // The first, small cluster passes; then one 12 ms cluster at the aim (30 kB).
+          // The first, small cluster passes; then one cluster at the aim (12 ms, at least 30 kB).
           if (aim) expect(cluster.bytes).toBe(30_000);
           const read = aim ? readBps : cluster.bps;
           verdicts.push(controller.onResult(cluster.id, read, 2.5 * MBIT, ms + 5, true, aim ? keptUp : true));

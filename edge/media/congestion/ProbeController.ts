@@ -23,10 +23,13 @@ const CONTRADICTED_MS = 1000;
 /** A cluster at this share of the aim (the ceiling, or the maximum) is at the aim. */
 const AT_AIM = 0.99;
 /**
- * Length of a recovery cluster sent at the aim, ms: 30 kB at 20 Mbit/s, enough past a 16 kB bucket (and
- * what refills it meanwhile) that its tail shows the rate behind it, yet within a 50 ms queue at 3 Mbit/s.
+ * Length of a recovery cluster sent at the aim, ms, and its fewest bytes: 30 kB is well past a 16 kB
+ * bucket's burst plus what refills it while the cluster goes out, so its tail shows the rate behind it
+ * (at 19-22 kB, clusters aimed at 13-15 Mbit/s passed netlab's 3 Mbit/s bucket whole, read as arrived,
+ * and the overshoot froze the picture), and the excess still fits a 3 Mbit/s link's 50 ms queue.
  */
 const AIM_CLUSTER_MS = 12;
+const AIM_CLUSTER_MIN_BYTES = 30_000;
 /** A cluster the path kept up with succeeds down to this share of its rate (see `onResult`). */
 const KEPT_UP_SUCCESS = 0.5;
 /** Longest wait between recovery probes whose successes keep being contradicted, ms. */
@@ -179,7 +182,8 @@ export class ProbeController {
         // (loss, and ~90 ms for the frames behind it, every 2 s of a low link). After the first, small
         // cluster (which a link without a bucket already fails) one cluster goes at the aim: tens of kB,
         // so a bucket passes its burst and spreads the rest out, which fails it (it must keep up).
-        if (this.recovering(nowMs)) this.#queue([Math.min(this.#maxBps, this.#ceilingBps)], nowMs, AIM_CLUSTER_MS);
+        const aim = Math.min(this.#maxBps, this.#ceilingBps);
+        if (this.recovering(nowMs)) this.#queue([aim], nowMs, AIM_CLUSTER_MS, AIM_CLUSTER_MIN_BYTES);
         else this.#queue([2 * found], nowMs);
         return 'climbing';
       }
@@ -271,7 +275,7 @@ export class ProbeController {
     this.#intervalMs = Math.min(this.#maxIntervalMs, this.#intervalMs * 2);
   }
 
-  #queue(rates: number[], nowMs: number, clusterMs = this.#clusterMs): void {
+  #queue(rates: number[], nowMs: number, clusterMs = this.#clusterMs, minBytes = 0): void {
     for (const rate of rates) {
       const bps = Math.min(rate, this.#maxBps);
       if (bps <= 0) continue;
@@ -279,7 +283,7 @@ export class ProbeController {
       this.#pending.push({
         id,
         bps,
-        bytes: Math.ceil((bps * clusterMs) / 8000),
+        bytes: Math.max(minBytes, Math.ceil((bps * clusterMs) / 8000)),
         minPackets: this.#minPackets,
       });
       this.#waiting.set(id, bps);
