@@ -181,6 +181,36 @@ describe('packet pacer', () => {
     pacer.close();
   });
 
+  it('keeps a probe cluster near its rate when a busy event loop wakes the pacer late', () => {
+    const inner = new SyncClock();
+    // Every timer fires 3 ms late.
+    const clock = {
+      now: () => inner.now(),
+      setTimeout: (callback: () => void, ms: number) => inner.setTimeout(callback, ms + 3),
+      clearTimeout: (timer: unknown) => inner.clearTimeout(timer),
+    };
+    const sends: Array<{ ms: number; bytes: number }> = [];
+    const pacer = new PacketPacer<number>({
+      clock,
+      sizeOf: (size) => size,
+      send: () => {},
+      sendPadding: (bytes) => {
+        sends.push({ ms: inner.now(), bytes });
+        return bytes;
+      },
+      rateBps: 1_000_000,
+    });
+    pacer.probe({ id: 1, bps: 20_000_000, bytes: 30_000, minPackets: 5 });
+    inner.advanceTo(200);
+    const bytes = sends.reduce((sum, s) => sum + s.bytes, 0);
+    const span = (sends.at(-1)?.ms ?? 0) - (sends[0]?.ms ?? 0);
+    const rate = ((bytes - (sends.at(-1)?.bytes ?? 0)) * 8000) / span;
+    // Two packets a wake (every 4 ms) sent it at ~4.4 Mbit/s.
+    expect(rate).toBeGreaterThan(14_000_000);
+    expect(rate).toBeLessThan(24_000_000);
+    pacer.close();
+  });
+
   it('close drops what is queued and resolves waiting frames; idempotent', async () => {
     const clock = new SyncClock();
     const pacer = new PacketPacer<number>({ clock, sizeOf: (s) => s, send: () => {}, rateBps: 100_000 });
