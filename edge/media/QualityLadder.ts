@@ -152,21 +152,7 @@ export class QualityLadder {
       this.#belowCount++;
       const hold = estimateBps < DEEP_SHARE * need ? this.#deepDownAfterMs : this.#downAfterMs;
       if (nowMs - this.#belowSinceMs < hold) return undefined;
-      // Straight to the highest rung the estimate covers (or the bottom one), judged by its mean over
-      // the hold: a moment's dip (a loss burst when the link drops) does not send the picture to the bottom.
-      const mean = this.#belowSum / this.#belowCount;
-      let next = this.#index + 1;
-      while (next < this.#rungs.length - 1 && this.needBps(this.#rungs[next] as QualityRung) > mean) next++;
-      const held = nowMs - this.#belowSinceMs;
-      if (nowMs - this.#lastUpMs < this.#flapWindowMs) {
-        this.#upPenalty = Math.min(MAX_UP_PENALTY, this.#upPenalty * 2);
-      }
-      this.#move(next, nowMs);
-      return {
-        rung: this.rung,
-        direction: 'down',
-        reason: `estimate ${mbps(mean)} < ${mbps(need)} needed for ${this.#label(current)} for ${(held / 1000).toFixed(1)} s`,
-      };
+      return this.#stepDown(nowMs);
     }
     this.#belowSinceMs = -1;
     const higher = this.#index > this.#cpuTop ? this.#rungs[this.#index - 1] : undefined;
@@ -202,6 +188,45 @@ export class QualityLadder {
       rung: this.rung,
       direction: 'up',
       reason: `estimate ${mbps(estimateBps)} ≥ ${mbps(fast ? PLENTY * this.#upMargin * this.needBps(reached) : upNeed)} for ${this.#label(reached)} for ${(hold / 1000).toFixed(1)} s`,
+    };
+  }
+
+  /**
+   * The estimate is under the current rung's need and a keyframe is due anyway (losses to repair): step
+   * down now, to the rung the estimate covers, instead of after the hold — the repair keyframe is then
+   * the smaller picture's (the new encoder's first frame), not a big one at the new rate followed by
+   * another when the hold ends. Undefined when the estimate covers the rung, or at the bottom.
+   */
+  stepDownForRepair(estimateBps: number, nowMs: number): QualityChange | undefined {
+    if (estimateBps >= this.needBps(this.rung) || this.#index >= this.#rungs.length - 1) return undefined;
+    if (this.#belowSinceMs < 0) {
+      this.#belowSinceMs = nowMs;
+      this.#belowSum = 0;
+      this.#belowCount = 0;
+    }
+    this.#belowSum += estimateBps;
+    this.#belowCount++;
+    return this.#stepDown(nowMs);
+  }
+
+  /** Down to the highest rung the estimate's mean since it fell short covers (or the bottom one). */
+  #stepDown(nowMs: number): QualityChange {
+    const current = this.rung;
+    const need = this.needBps(current);
+    // Judged by the mean over the hold: a moment's dip (a loss burst when the link drops) does not send
+    // the picture to the bottom.
+    const mean = this.#belowSum / this.#belowCount;
+    let next = this.#index + 1;
+    while (next < this.#rungs.length - 1 && this.needBps(this.#rungs[next] as QualityRung) > mean) next++;
+    const held = nowMs - this.#belowSinceMs;
+    if (nowMs - this.#lastUpMs < this.#flapWindowMs) {
+      this.#upPenalty = Math.min(MAX_UP_PENALTY, this.#upPenalty * 2);
+    }
+    this.#move(next, nowMs);
+    return {
+      rung: this.rung,
+      direction: 'down',
+      reason: `estimate ${mbps(mean)} < ${mbps(need)} needed for ${this.#label(current)} for ${(held / 1000).toFixed(1)} s`,
     };
   }
 

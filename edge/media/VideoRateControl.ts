@@ -165,7 +165,7 @@ export class VideoRateControl extends TypedEmitter<VideoRateControlEvents> {
       clock: options.clock,
       budgetBps: () => RETRANSMIT_SHARE * this.#controller.estimate.bps,
       pace: (bytes, send) => this.#controller.sendPriority(bytes, send),
-      onOverload: () => options.requestKeyframe(),
+      onOverload: () => this.#repair(),
       ...(options.fec?.rtxForRed !== undefined ? { rtxForRed: options.fec.rtxForRed } : {}),
     });
     this.#receiverRtt = new ReceiverRttResponder({ sender: options.video });
@@ -354,6 +354,27 @@ export class VideoRateControl extends TypedEmitter<VideoRateControlEvents> {
     if (decision.reason) this.#reason = decision.reason;
     if (decision.release) ladder.releaseCpu();
     return decision.stepDown === undefined ? undefined : ladder.stepDownForCpu(now, decision.stepDown);
+  }
+
+  /**
+   * Losses the NACK budget cannot repair: a keyframe. While the estimate is under what the picture needs
+   * (the link dropped) the ladder steps down now and the new encoder's first frame is that keyframe; a
+   * keyframe of the old picture took 100-300 ms at the new rate, and the step a moment later sent another
+   * (two freezes in the drop's transient).
+   */
+  #repair(): void {
+    const now = this.#clock.now();
+    if (this.#options.adaptResolution && !this.#reopening && now - this.#lastRungMs >= RUNG_INTERVAL_MS) {
+      const cap = (this.#capKbps ?? this.#options.maxKbps) * 1000;
+      const change = this.#ladder.stepDownForRepair(Math.min(this.#controller.estimate.bps, cap), now);
+      if (change) {
+        const sameSize = change.rung.width === this.#rung.width && change.rung.height === this.#rung.height;
+        this.#applyRung(change, now);
+        // A frame-rate step opens no encoder, so no keyframe comes with it.
+        if (!sameSize) return;
+      }
+    }
+    this.#options.requestKeyframe();
   }
 
   #climbLadder(now: number, availableBps: number): void {

@@ -32,6 +32,17 @@ describe('quality ladder', () => {
     expect(change?.reason).toMatch(/3\.0 Mbit\/s < 5\.5 Mbit\/s needed for 1280×720@60/);
   });
 
+  it('steps down at once when a repair keyframe is due while the estimate is short, not after the hold', () => {
+    const ladder = new QualityLadder({ top });
+    // The link dropped: 2.9 Mbit/s is short of 1280×720 (5.5) but not deeply (the hold would be 1 s).
+    expect(ladder.update(2.9 * MBIT, 0)).toBeUndefined();
+    const change = ladder.stepDownForRepair(2.9 * MBIT, 100);
+    expect(change?.direction).toBe('down');
+    expect(change?.rung).toEqual({ width: 640, height: 360, fps: 60 });
+    // An estimate that covers the picture keeps it (the keyframe is then the same picture's).
+    expect(new QualityLadder({ top }).stepDownForRepair(8 * MBIT, 0)).toBeUndefined();
+  });
+
   it('lowers the frame rate only below the smallest resolution', () => {
     const ladder = new QualityLadder({ top });
     ladder.update(0.3 * MBIT, 0);
