@@ -39,6 +39,8 @@ export interface QualityLadderOptions {
 
 /** An estimate this many times a rung's need × `upMargin` covers it plainly (`fastUpAfterMs`). */
 const PLENTY = 2;
+/** A step down for a repair keyframe picks the rung by this share of the estimate. */
+const REPAIR_SHARE = 0.75;
 /** An estimate under this share of the rung's need is a deep shortfall (`deepDownAfterMs`). */
 const DEEP_SHARE = 0.5;
 /** Longest the up hold grows to after flaps, as a multiple of `upAfterMs`. */
@@ -204,7 +206,9 @@ export class QualityLadder {
       this.#belowSum = 0;
       this.#belowCount = 0;
     }
-    this.#belowSum += estimateBps;
+    // With headroom: the estimate is usually still falling when losses ask for a keyframe (3.3 Mbit/s on
+    // its way to 1.4 picked 960×540, and the next step sent a second keyframe).
+    this.#belowSum += REPAIR_SHARE * estimateBps;
     this.#belowCount++;
     return this.#stepDown(nowMs);
   }

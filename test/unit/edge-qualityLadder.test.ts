@@ -39,6 +39,9 @@ describe('quality ladder', () => {
     const change = ladder.stepDownForRepair(2.9 * MBIT, 100);
     expect(change?.direction).toBe('down');
     expect(change?.rung).toEqual({ width: 640, height: 360, fps: 60 });
+    // With headroom (the estimate is usually still falling): 3.3 Mbit/s would cover 960×540 (3.1).
+    const falling = new QualityLadder({ top });
+    expect(falling.stepDownForRepair(3.3 * MBIT, 0)?.rung).toEqual({ width: 640, height: 360, fps: 60 });
     // An estimate that covers the picture keeps it (the keyframe is then the same picture's).
     expect(new QualityLadder({ top }).stepDownForRepair(8 * MBIT, 0)).toBeUndefined();
   });
