@@ -171,8 +171,7 @@ export class QualityLadder {
     else if (this.#plentySinceMs < 0) this.#plentySinceMs = nowMs;
     if (nowMs - this.#lastUpMs >= FLAP_FORGET_MS) this.#upPenalty = 1;
     const fastHold = this.#fastUpAfterMs * this.#upPenalty;
-    const fast =
-      plenty && nowMs - this.#plentySinceMs >= fastHold && nowMs - this.#lastChangeMs >= fastHold;
+    const fast = plenty && nowMs - this.#plentySinceMs >= fastHold && nowMs - this.#lastChangeMs >= fastHold;
     const hold = fast ? fastHold : this.upAfterMs;
     if (!fast && (nowMs - this.#aboveSinceMs < hold || nowMs - this.#lastChangeMs < hold)) return undefined;
     let next = this.#index - 1;

@@ -68,7 +68,9 @@ describe('a link drop under an encoder its CPU keeps below the estimate', () => 
         demandBps: () => demandBps,
         estimator: { startBps: 6 * MBIT, maxBps: 20 * MBIT },
       });
-      expect(between(run.samples, 9000, 10_000).every((s) => s.appLimited && s.estimateBps > 15 * MBIT)).toBe(true);
+      expect(between(run.samples, 9000, 10_000).every((s) => s.appLimited && s.estimateBps > 15 * MBIT)).toBe(
+        true,
+      );
       // Backing off from the held estimate 15 % a second took until ~11.7 s to get under 4 Mbit/s and
       // lost 650 media packets at the bottleneck.
       expect(between(run.samples, 10_700, 13_000).every((s) => s.estimateBps < 3 * MBIT)).toBe(true);
@@ -123,11 +125,16 @@ describe('recovery to a link better than before the drop', () => {
       const run = simulateLink({
         durationMs: 26_000,
         burstBytes,
-        link: (ms) => ({ capacityBps: ms < 10_000 ? 13 * MBIT : ms < 20_000 ? 3 * MBIT : 20 * MBIT, delayMs: 5 }),
+        link: (ms) => ({
+          capacityBps: ms < 10_000 ? 13 * MBIT : ms < 20_000 ? 3 * MBIT : 20 * MBIT,
+          delayMs: 5,
+        }),
         demandBps: () => 30 * MBIT,
         estimator: { startBps: 6 * MBIT, maxBps: 20 * MBIT },
       });
-      expect(Math.max(...between(run.samples, 8000, 10_000).map((s) => s.estimateBps))).toBeLessThan(15 * MBIT);
+      expect(Math.max(...between(run.samples, 8000, 10_000).map((s) => s.estimateBps))).toBeLessThan(
+        15 * MBIT,
+      );
       const back = run.samples.find((s) => s.ms >= 20_000 && 0.9 * s.estimateBps >= 16 * MBIT);
       // Was over 6 s: the level before the drop at once, then AIMD's 8 %/s from 12 toward 17.8 Mbit/s.
       expect((back?.ms ?? Number.POSITIVE_INFINITY) - 20_000).toBeLessThanOrEqual(3000);
@@ -232,7 +239,8 @@ describe('probe results on a path with a token bucket', () => {
     // The same cluster from a CPU-starved pacer: sent at ~9 Mbit/s, arriving as it left.
     probes.expect({ id: 2, bps: 20 * MBIT, bytes: 30_000, minPackets: 5 });
     let slow: number | undefined;
-    for (let i = 0; i < 25; i++) slow = probes.onPacket(packet(2, 100 + i, 300 + i, 310 + i), 400, true) ?? slow;
+    for (let i = 0; i < 25; i++)
+      slow = probes.onPacket(packet(2, 100 + i, 300 + i, 310 + i), 400, true) ?? slow;
     expect(probes.keptUp(2)).toBe(true);
     expect(slow).toBeGreaterThan(8 * MBIT);
     expect(slow).toBeLessThan(0.7 * 20 * MBIT);

@@ -122,7 +122,6 @@ export class ProbeController {
       this.#queue([3 * estimateBps, 6 * estimateBps], nowMs);
     } else if (this.#waiting.size > 0 && nowMs - this.#waitingSinceMs > 1000) {
       // No result in a second: the probe failed (lost, or too little of it arrived).
-      if (process.env.CC_TRACE) console.error('CCTRACE timeout', JSON.stringify({ t: Math.round(nowMs), waiting: [...this.#waiting] }));
       this.#waiting.clear();
       this.#onFailure();
     } else if (
@@ -239,7 +238,6 @@ export class ProbeController {
   onCongestion(nowMs: number): void {
     if (this.#lastSuccessMs < 0 || nowMs - this.#lastSuccessMs > CONTRADICTED_MS) return;
     this.#lastSuccessMs = -1;
-    if (process.env.CC_TRACE) console.error('CCTRACE contradicted', JSON.stringify({ t: Math.round(nowMs) }));
     this.#lastContradictedMs = nowMs;
     this.#pending.length = 0;
     this.#waiting.clear();
@@ -253,7 +251,6 @@ export class ProbeController {
 
   /** The estimate dropped sharply from what the receiver acknowledged (`beforeBps`): recover to it. */
   onLargeDrop(beforeBps: number, nowMs: number): void {
-    if (process.env.CC_TRACE) console.error('CCTRACE largeDrop', JSON.stringify({ t: Math.round(nowMs), beforeBps: Math.round(beforeBps) }));
     // Drops in a row (20 → 10 → 5) recover to the first level, not the last; so does a drop from a
     // level a probe reached falsely (a token bucket's) while recovering from a real one.
     const recovering = nowMs <= this.#recoveryUntilMs;

@@ -222,7 +222,6 @@ export class SendSideEstimator {
     if (probeBps !== undefined && usage !== BandwidthUsage.overusing) {
       const keptUp = bucket && this.#probeResults.keptUp(probeId);
       const verdict = this.#probes.onResult(probeId, probeBps, this.#bps, nowMs, bucket, keptUp);
-      if (process.env.CC_TRACE) console.error('CCTRACE result', JSON.stringify({ t: Math.round(nowMs), id: probeId, probeBps: Math.round(probeBps), verdict, keptUp, est: Math.round(this.#bps), bucket, rec: this.#probes.recoveryLevelBps(nowMs) }));
       const found = this.#chainFinding(verdict, probeBps, appLimited, nowMs);
       if (found !== undefined && found > this.#aimd.bps) {
         this.#probedBps = found;
@@ -254,7 +253,8 @@ export class SendSideEstimator {
     }
     // Application-limited, a loss cut from the held estimate changes nothing the sender does: cut from
     // what it sends (a link that fell just under a CPU-capped encoder, 3.6 on 3 Mbit/s, lost for seconds).
-    const lossBasis = appLimited && sentBps !== undefined ? Math.min(this.#aimd.bps, sentBps) : this.#aimd.bps;
+    const lossBasis =
+      appLimited && sentBps !== undefined ? Math.min(this.#aimd.bps, sentBps) : this.#aimd.bps;
     const cut = this.#loss.onFeedback(lost, counted, lossBasis, nowMs, ackedBps);
     let bps = this.#aimd.bps;
     if (cut) this.#onCongestion(nowMs);
@@ -277,7 +277,6 @@ export class SendSideEstimator {
     // A chain whose last cluster gave no result at all (lost, or too little arrived) proves nothing.
     if (this.#chainBps > 0 && !this.#probes.inFlight) this.#chainBps = 0;
     const clusters = this.#probes.process(this.#bps, nowMs, appLimited);
-    if (process.env.CC_TRACE && clusters.length > 0) console.error('CCTRACE queue', JSON.stringify({ t: Math.round(nowMs), est: Math.round(this.#bps), clusters: clusters.map((c) => [c.id, Math.round(c.bps), c.bytes]) }));
     for (const cluster of clusters) this.#probeResults.expect(cluster);
     return clusters;
   }
