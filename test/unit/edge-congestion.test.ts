@@ -130,6 +130,21 @@ describe('send-side estimator on a simulated link', () => {
     }
   });
 
+  it('does not pin the estimate to what an application-limited sender sends under a few % of random loss', () => {
+    // The encoder sends 7 Mbit/s (short of CPU) of a 20 Mbit/s link that loses 4 %: a sample over 10 %
+    // cuts from the estimate, not from the sent rate (that took the estimate to 6.6 Mbit/s and kept it
+    // there), since the path delivers all but the loss of what is sent.
+    const run = simulateLink({
+      durationMs: 12_000,
+      link: () => ({ capacityBps: 20 * MBIT, delayMs: 15, loss: 0.04 }),
+      demandBps: () => 7 * MBIT,
+      estimator: { startBps: 6 * MBIT, maxBps: 20 * MBIT },
+    });
+    for (const sample of run.samples.filter((s) => s.ms >= 4000)) {
+      expect(sample.estimateBps).toBeGreaterThan(12 * MBIT);
+    }
+  });
+
   it('does not read 10 ms of jitter as congestion', () => {
     const run = simulateLink({
       durationMs: 10_000,

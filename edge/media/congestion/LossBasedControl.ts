@@ -13,7 +13,7 @@ const ACKED_FLOOR = 0.85;
 /**
  * GCC's loss-based bound: an upper limit on the estimate from the fraction of packets the feedback
  * reports lost. Under `lowLoss` it does not limit; between the two thresholds it holds; above `highLoss`
- * it cuts to `rate × (1 − loss/2)`, but not under 0.85 × the acknowledged rate, at most once per 300 ms + RTT. Random loss of a few percent (Wi-Fi)
+ * it cuts to `rate × (1 − loss/2)` (rate: the estimate, or what an overfilling sender sends when that is less), but not under 0.85 × the acknowledged rate, at most once per 300 ms + RTT. Random loss of a few percent (Wi-Fi)
  * therefore never drags the rate down on its own: NACK/RTX repairs it.
  */
 export class LossBasedControl {
@@ -57,6 +57,7 @@ export class LossBasedControl {
     estimateBps: number,
     nowMs: number,
     ackedBps: number | undefined = undefined,
+    sentBps: number | undefined = undefined,
   ): boolean {
     this.#lost += lost;
     this.#total += total;
@@ -76,7 +77,10 @@ export class LossBasedControl {
     }
     if (this.#lastCutMs >= 0 && nowMs - this.#lastCutMs < 300 + this.#rttMs) return false;
     this.#lastCutMs = nowMs;
-    const basis = Math.min(this.#boundBps, estimateBps);
+    // A sender overfilling the path below its estimate (application-limited: a CPU-capped encoder over a
+    // link that dropped) is cut from what it sends, as a cut from the held estimate changed nothing it
+    // did. Not a sender merely application-limited: under random loss that pinned the estimate to it.
+    const basis = Math.min(this.#boundBps, estimateBps, sentBps ?? Number.POSITIVE_INFINITY);
     // What arrived despite the loss is what the path carries: a queue overflowing after a link drop
     // reports the loss of the rate before it, which the delay controller has already cut to β × the
     // acknowledged rate; halving the loss off that again would land far under the link.

@@ -251,11 +251,14 @@ export class SendSideEstimator {
         reason = 'probe';
       }
     }
-    // Application-limited, a loss cut from the held estimate changes nothing the sender does: cut from
-    // what it sends (a link that fell just under a CPU-capped encoder, 3.6 on 3 Mbit/s, lost for seconds).
-    const lossBasis =
-      appLimited && sentBps !== undefined ? Math.min(this.#aimd.bps, sentBps) : this.#aimd.bps;
-    const cut = this.#loss.onFeedback(lost, counted, lossBasis, nowMs, ackedBps);
+    const cut = this.#loss.onFeedback(
+      lost,
+      counted,
+      this.#aimd.bps,
+      nowMs,
+      ackedBps,
+      overfilling ? sentBps : undefined,
+    );
     let bps = this.#aimd.bps;
     if (cut) this.#onCongestion(nowMs);
     if (this.#loss.boundBps < bps) {
