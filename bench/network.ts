@@ -24,11 +24,13 @@
 // `glassToGlassOnceRampedMs` only those from return + rampMs to the end ({fromS, count, p50, p95}, fromS
 // in window seconds; null when the edge never reacted / ramped), the estimate and quality changes the edge reported, and the edge's own
 // frame counters per phase and in all (`edgeFrames`: sent, dropped busy / late / congested, keyframes,
-// PLIs, NACKs, ladder moves `rungChanges`, encoder re-opens `reopens`, packets re-sent `retransmitted`;
+// PLIs, NACKs, ladder moves `rungChanges`, encoder re-opens `reopens`, packets re-sent `retransmitted`,
+// frames a keyframe replaced in the pacer's queue `superseded`;
 // per phase also Chromium's freezeMs and packetsLost; `maxQueueMs`: the pacer's
 // queue; with FEC `fecPackets` sent, Chromium's `fecReceived` / `fecDiscarded`, and `wireMbps`: what the
 // pacer sent, media + FEC + re-sends). Last line: one JSON. BENCH_NETWORK_POLLS=/tmp/x writes each scenario's
-// 100 ms polls to /tmp/x.<scenario>.json (estimate, reasons, queue, bytes sent, Chromium's counters).
+// 100 ms polls to /tmp/x.<scenario>.json (estimate, reasons, pacer queue, the path's queue `pathQueueMs`,
+// bytes sent, Chromium's counters) and the page's latency samples per poll to /tmp/x.<scenario>.batches.json.
 import { writeFileSync } from 'node:fs';
 import type { LatencySamples } from '../player/src/hookTypes.js';
 import { ensurePlayerBuilt } from '../scripts/buildPlayer.js';

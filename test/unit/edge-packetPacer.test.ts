@@ -27,6 +27,19 @@ class Bottleneck {
 
 const keyframe = (): number[] => Array.from({ length: 40 }, () => 1200); // 48 kB
 
+/** A pacer of named 1000-byte packets at 800 kbit/s (100 bytes/ms: a packet every 10 ms), and what it sent. */
+function slowPacer() {
+  const clock = new SyncClock();
+  const sent: string[] = [];
+  const pacer = new PacketPacer<string>({
+    clock,
+    sizeOf: () => 1000,
+    send: (packet) => sent.push(packet),
+    rateBps: 800_000,
+  });
+  return { clock, sent, pacer };
+}
+
 describe('packet pacer', () => {
   it('a keyframe sent at line rate overflows a shallow 3 Mbit/s queue; paced at 1.5× it does not', () => {
     const clock = new SyncClock();
@@ -57,14 +70,7 @@ describe('packet pacer', () => {
   });
 
   it('sends frames in order and resolves each when its last packet has left', async () => {
-    const clock = new SyncClock();
-    const sent: string[] = [];
-    const pacer = new PacketPacer<string>({
-      clock,
-      sizeOf: () => 1000,
-      send: (packet) => sent.push(packet),
-      rateBps: 800_000, // 100 bytes/ms: a packet every 10 ms
-    });
+    const { clock, sent, pacer } = slowPacer();
     const finished: string[] = [];
     const a = pacer.enqueue(['a1', 'a2', 'a3']).then(() => finished.push('a'));
     const b = pacer.enqueue(['b1', 'b2']).then(() => finished.push('b'));
@@ -113,14 +119,8 @@ describe('packet pacer', () => {
   });
 
   it('drops what is still queued of older frames when a keyframe is queued: the keyframe leaves next', async () => {
-    const clock = new SyncClock();
-    const sent: string[] = [];
-    const pacer = new PacketPacer<string>({
-      clock,
-      sizeOf: () => 1000,
-      send: (packet) => sent.push(packet),
-      rateBps: 800_000, // a packet every 10 ms: frames sized for a link that has just dropped
-    });
+    // Frames sized for a link that has just dropped: they queue.
+    const { clock, sent, pacer } = slowPacer();
     const a = pacer.enqueue(['a1', 'a2', 'a3']);
     const b = pacer.enqueue(['b1', 'b2']);
     clock.advanceTo(12);
