@@ -94,6 +94,8 @@ const REPORT_MS = 1000;
 const SATURATED_SHARE = 0.6;
 /** A frame queued behind this much pacing, ms, is not encoded (the estimate is above the path). */
 const MAX_QUEUE_MS = 120;
+/** How long after the NACK that asks for it a repair keyframe waits for the estimate to show a drop, ms. */
+const REPAIR_WAIT_MS = 100;
 /** Above this queue in the path, ms, every other frame is skipped (`admitFrame`). */
 const PATH_QUEUE_SKIP_MS = 50;
 /** Share of the estimate retransmissions may take. */
@@ -148,6 +150,10 @@ export class VideoRateControl extends TypedEmitter<VideoRateControlEvents> {
   #closed = false;
   /** The last frame offered was skipped (`admitFrame` never skips two in a row for the path's queue). */
   #skippedLast = false;
+  /** When the repair keyframe the NACK budget asked for is due (-1: none). */
+  #repairAtMs = -1;
+  /** The rung a ladder step is opening (undefined: none). */
+  #pendingRung: QualityRung | undefined;
 
   constructor(options: VideoRateControlOptions) {
     super({
@@ -165,7 +171,9 @@ export class VideoRateControl extends TypedEmitter<VideoRateControlEvents> {
       clock: options.clock,
       budgetBps: () => RETRANSMIT_SHARE * this.#controller.estimate.bps,
       pace: (bytes, send) => this.#controller.sendPriority(bytes, send),
-      onOverload: () => this.#repair(),
+      onOverload: () => {
+        if (this.#repairAtMs < 0) this.#repairAtMs = this.#clock.now() + REPAIR_WAIT_MS;
+      },
       ...(options.fec?.rtxForRed !== undefined ? { rtxForRed: options.fec.rtxForRed } : {}),
     });
     this.#receiverRtt = new ReceiverRttResponder({ sender: options.video });
@@ -284,6 +292,10 @@ export class VideoRateControl extends TypedEmitter<VideoRateControlEvents> {
     this.#encodedBytes += bytes;
     const sent = this.#controller.sendFrame(this.#fec ? this.#fec.protect(packets) : packets, keyframe);
     if (now - this.#lastEvaluateMs >= EVALUATE_MS) this.#evaluate(now);
+    if (this.#repairAtMs >= 0 && now >= this.#repairAtMs) {
+      this.#repairAtMs = -1;
+      this.#repair(now);
+    }
     return sent;
   }
 
@@ -357,13 +369,15 @@ export class VideoRateControl extends TypedEmitter<VideoRateControlEvents> {
   }
 
   /**
-   * Losses the NACK budget cannot repair: a keyframe. While the estimate is under what the picture needs
-   * (the link dropped) the ladder steps down now and the new encoder's first frame is that keyframe; a
-   * keyframe of the old picture took 100-300 ms at the new rate, and the step a moment later sent another
-   * (two freezes in the drop's transient).
+   * Losses the NACK budget cannot repair: a keyframe, asked for `REPAIR_WAIT_MS` after the NACK (a link
+   * drop overflows the queue before the estimate has fallen). While the estimate is under what the
+   * picture needs the ladder steps down now and the new encoder's first frame is that keyframe; a keyframe
+   * of the old picture took 100-300 ms at the new rate, and the step a moment later sent another (two
+   * freezes in the drop's transient). A new encoder on its way brings its own keyframe.
    */
-  #repair(): void {
-    const now = this.#clock.now();
+  #repair(now: number): void {
+    const pending = this.#pendingRung;
+    if (pending && (pending.width !== this.#rung.width || pending.height !== this.#rung.height)) return;
     if (this.#options.adaptResolution && !this.#reopening && now - this.#lastRungMs >= RUNG_INTERVAL_MS) {
       const cap = (this.#capKbps ?? this.#options.maxKbps) * 1000;
       const change = this.#ladder.stepDownForRepair(Math.min(this.#controller.estimate.bps, cap), now);
@@ -389,6 +403,7 @@ export class VideoRateControl extends TypedEmitter<VideoRateControlEvents> {
   #applyRung(change: QualityChange, now: number): void {
     this.#lastRungMs = now;
     this.#reopening = true;
+    this.#pendingRung = change.rung;
     this.#rungChanges++;
     this.#reason = change.reason;
     const rung = change.rung;
@@ -402,6 +417,7 @@ export class VideoRateControl extends TypedEmitter<VideoRateControlEvents> {
       .catch((error: unknown) => this.#options.logger.warn({ err: error }, 'quality step failed'))
       .finally(() => {
         this.#reopening = false;
+        this.#pendingRung = undefined;
         this.#lastRungMs = this.#clock.now();
         this.#cpu.reset();
         this.#emitReport(this.#clock.now());
