@@ -42,9 +42,9 @@ const CONTRADICTED_MAX_INTERVAL_MS = 2000;
  * Decides when to probe and how high (fast ramp-up). At start: clusters at 3× and 6× the start rate,
  * then, while each succeeds, one at twice what it found, up to the maximum (a few RTTs from 2 to
  * 20 Mbit/s instead of GCC's 8 % a second). After a large drop of the estimate (the link got worse):
- * probes at twice the estimate every `intervalMs` (backing off to `maxIntervalMs` while they fail),
- * up to the rate the receiver acknowledged before the drop, so a link that comes back is found in
- * a second or two. While the sender is application-limited (a static scene, or an encoder the CPU
+ * a cluster at twice the estimate every `intervalMs` (backing off to `maxIntervalMs` while they fail)
+ * and, when it passes, one straight at the rate the receiver acknowledged before the drop (then, if
+ * that was well under the maximum, at the maximum), so a link that comes back is found in a second or two. While the sender is application-limited (a static scene, or an encoder the CPU
  * cannot keep up with) the estimate cannot grow from feedback, so a cluster at twice the estimate goes
  * out every `alrIntervalMs` (libwebrtc's ALR probing): a link that came back is found even when the
  * media alone never fills it. Otherwise no probing: the delay-based controller grows the rate on its
