@@ -22,7 +22,7 @@ import type { EdgeEvents } from './EdgeEvents.js';
 import type { GameDefinition } from './games/GameRuntime.js';
 import { renderThumbnail } from './games/renderThumbnail.js';
 import type { PacerClock } from './media/FramePacer.js';
-import type { OpenVideoEncoder } from './media/MediaPipeline.js';
+import type { OpenVideoEncoder } from './media/MediaPipelineOptions.js';
 import type { ProbeEncodersResult } from './media/probeEncoders.js';
 import { summarize, type TimingSummary } from './media/TimingWindow.js';
 import { type PackageGameSource, PackageGames } from './PackageGames.js';

@@ -5,7 +5,7 @@ import { builtInGames } from './games/builtInGames.js';
 import type { GameDefinition } from './games/GameRuntime.js';
 import { EdgeServer } from './http/EdgeServer.js';
 import type { PacerClock } from './media/FramePacer.js';
-import type { OpenVideoEncoder } from './media/MediaPipeline.js';
+import type { OpenVideoEncoder } from './media/MediaPipelineOptions.js';
 import { type ProbeEncodersResult, probeEncoders } from './media/probeEncoders.js';
 import type { PackageGameSource } from './PackageGames.js';
 

@@ -3,7 +3,7 @@ import { type EdgeConfigInput, parseEdgeConfig } from '../../edge/config.js';
 import { createEdge } from '../../edge/createEdge.js';
 import type { Edge } from '../../edge/Edge.js';
 import type { EdgeServer } from '../../edge/http/EdgeServer.js';
-import type { OpenVideoEncoder } from '../../edge/media/MediaPipeline.js';
+import type { OpenVideoEncoder } from '../../edge/media/MediaPipelineOptions.js';
 import { type ProbeEncodersResult, probeEncoders } from '../../edge/media/probeEncoders.js';
 import { NodePlayer, type NodePlayerOptions } from '../tools/NodePlayer.js';
 
